@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvfiomig: one VFIO device and its migration state machine.
+ */
+#ifndef VFIOMIG_DEV_H
+#define VFIOMIG_DEV_H
+
+#include <stdint.h>
+
+#include <vfiomig/common.h>
+#include <vfiomig/ctx.h>
+#include <vfiomig/state.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct vfiomig_dev;
+
+/* Optional device capabilities, see vfiomig_dev_get_caps(). */
+#define VFIOMIG_CAP_MIG_DATA_SIZE    (1u << 0) /* VFIO_DEVICE_FEATURE_MIG_DATA_SIZE */
+#define VFIOMIG_CAP_DMA_LOGGING      (1u << 1) /* VFIO_DEVICE_FEATURE_DMA_LOGGING_* */
+#define VFIOMIG_CAP_RESET_ADVERTISED (1u << 2) /* VFIO_DEVICE_FLAGS_RESET set */
+#define VFIOMIG_CAP_PRECOPY_INFO_V2  (1u << 3) /* MIG_PRECOPY_INFOv2 (Linux 7.1) */
+
+/**
+ * vfiomig_dev_open() - Open a VFIO device for migration
+ * @ctx: the context; the device takes a reference on it
+ * @spec: which device:
+ *        - a PCI address, "0000:3b:00.1" or "3b:00.1" (domain 0000);
+ *        - an mdev UUID, "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001";
+ *        - a VFIO cdev, "/dev/vfio/devices/vfio3" (bound to /dev/iommu);
+ *        - a sysfs device path, "/sys/bus/pci/devices/0000:3b:00.1";
+ *        - "mock:NAME[,key=value...]", the in-process mock device
+ *          (docs/mock.md lists the keys).
+ * @ret: where the device is stored; caller owns it, release with
+ *       vfiomig_dev_unref()
+ *
+ * PCI addresses, UUIDs and sysfs paths go through the legacy group and
+ * container path when /dev/vfio/vfio exists, else through the device's cdev.
+ * Devices opened through one context share one container.  The device's
+ * migration flags are read once, here.
+ *
+ * Return: 0; -EINVAL for a malformed spec; -ENODEV if there is no such
+ *         device or it is not bound to a VFIO driver; -EBUSY if its group is
+ *         open elsewhere (adopt that fd instead); -EACCES; -EPERM if its
+ *         group is not viable; -ENOTTY if the device has no migration
+ *         support; other -errno from the kernel.  vfiomig_ctx_get_error()
+ *         says what to do.
+ * Since: 0.1
+ */
+VFIOMIG_API int vfiomig_dev_open(struct vfiomig_ctx *ctx, const char *spec,
+				 struct vfiomig_dev **ret);
+
+/**
+ * vfiomig_dev_adopt() - Wrap a device fd that the caller already holds
+ * @device_fd: a VFIO device fd (legacy group device fd, or a cdev already
+ *             bound to an iommufd), or the fd of a mock device opened
+ *             through @ctx (vfiomig_dev_get_fd())
+ *
+ * The fd stays the caller's: the library never closes or reconfigures it.
+ *
+ * Return: 0; -EBADF if @device_fd is not open; -ENOTTY if it is not a VFIO
+ *         device or has no migration support; -ENOMEM.
+ * Since: 0.1
+ */
+VFIOMIG_API int vfiomig_dev_adopt(struct vfiomig_ctx *ctx, int device_fd,
+				  struct vfiomig_dev **ret);
+
+/** vfiomig_dev_ref() - Take a reference.  Return: @dev (NULL-safe).  Since: 0.1 */
+VFIOMIG_API struct vfiomig_dev *vfiomig_dev_ref(struct vfiomig_dev *dev);
+
+/**
+ * vfiomig_dev_unref() - Drop a reference; the last one closes what the
+ * library opened (never an adopted fd).  Data fds handed out stay open:
+ * they belong to the caller.
+ * Return: NULL (NULL-safe).  Since: 0.1
+ */
+VFIOMIG_API struct vfiomig_dev *vfiomig_dev_unref(struct vfiomig_dev *dev);
+
+/**
+ * vfiomig_dev_get_fd() - The device fd
+ * Return: the fd (borrowed); -EINVAL if @dev is NULL.  A mock device has a
+ *         placeholder fd that only vfiomig_dev_adopt() understands.  Since: 0.1
+ */
+VFIOMIG_API int vfiomig_dev_get_fd(struct vfiomig_dev *dev);
+
+/**
+ * vfiomig_dev_get_name() - Canonical device name: "0000:3b:00.1", a UUID,
+ * "vfio3", "mock:NAME", or "fd:N" for an adopted fd of unknown origin.
+ * Return: borrowed string valid while @dev lives; NULL if @dev is NULL.
+ * Since: 0.1
+ */
+VFIOMIG_API const char *vfiomig_dev_get_name(struct vfiomig_dev *dev);
+
+/**
+ * vfiomig_dev_get_transport() - How the library reaches the device:
+ * "vfio-group", "vfio-cdev", "adopted" or "mock".
+ * Return: static string; NULL if @dev is NULL.  Since: 0.1
+ */
+VFIOMIG_API const char *vfiomig_dev_get_transport(struct vfiomig_dev *dev);
+
+/**
+ * vfiomig_dev_get_driver() - Name of the kernel driver bound to the device
+ * ("vfio-pci", "mlx5_vfio_pci", "mtty", "mock").
+ * Return: borrowed string; NULL if unknown (an adopted fd whose kernel does
+ *         not name its sysfs path).  Since: 0.1
+ */
+VFIOMIG_API const char *vfiomig_dev_get_driver(struct vfiomig_dev *dev);
+
+/**
+ * vfiomig_dev_get_pci_ids() - PCI identity from sysfs
+ * Any out-pointer may be NULL.
+ * Return: 0; -ENODATA if the device is not PCI (an mdev) or its identity
+ *         is unknown.  Since: 0.1
+ */
+VFIOMIG_API int vfiomig_dev_get_pci_ids(struct vfiomig_dev *dev,
+					uint16_t *ret_vendor,
+					uint16_t *ret_device,
+					uint16_t *ret_subsystem_vendor,
+					uint16_t *ret_subsystem_device,
+					uint8_t *ret_revision);
+
+/**
+ * vfiomig_dev_get_mig_flags() - The VFIOMIG_MIG_* flags the device offers
+ * Return: 0.  Since: 0.1
+ */
+VFIOMIG_API int vfiomig_dev_get_mig_flags(struct vfiomig_dev *dev,
+					  uint64_t *ret);
+
+/**
+ * vfiomig_dev_get_caps() - VFIOMIG_CAP_* flags, probed when the device opened
+ * Return: 0.  Since: 0.1
+ */
+VFIOMIG_API int vfiomig_dev_get_caps(struct vfiomig_dev *dev, unsigned int *ret);
+
+/**
+ * vfiomig_dev_get_state() - Ask the kernel for the device's state
+ * Return: 0; -errno from the kernel.  Since: 0.1
+ */
+VFIOMIG_API int vfiomig_dev_get_state(struct vfiomig_dev *dev,
+				      enum vfiomig_state *ret);
+
+/**
+ * vfiomig_dev_set_state() - Move the device to @target
+ * @ret_data_fd: may be NULL only when the final arc opens no data fd; gets
+ *               the new data fd (caller owns and closes it) or -1
+ *
+ * Checks @target against the device's flags and the path from the current
+ * state (vfiomig_fsm_path()), then sends one request for @target and lets
+ * the kernel walk the arcs, or one request per arc in stepwise mode
+ * (vfiomig_dev_set_stepwise()).  A new data fd comes back only where the
+ * final arc opens one (vfiomig_fsm_arc_opens_fd()).  After a failure the
+ * device's real state is read back and logged; it may be the old state, a
+ * state on the path, or ERROR.  vfiomig_dev_recover() brings it back.
+ *
+ * Return: 0; -EINVAL if @target is not reachable on this device (including
+ *         the refused STOP_COPY -> PRE_COPY(_P2P)); -EINVAL if @ret_data_fd is
+ *         NULL but a data fd would be opened; -errno from the kernel.
+ * Since: 0.1
+ */
+VFIOMIG_API int vfiomig_dev_set_state(struct vfiomig_dev *dev,
+				      enum vfiomig_state target,
+				      int *ret_data_fd);
+
+/**
+ * vfiomig_dev_set_stepwise() - Walk paths one arc per request (@enable != 0)
+ * instead of one request for the whole path (the default).  Stepwise mode
+ * shows which arc of a driver fails; the kernel behaves the same either way.
+ * Since: 0.1
+ */
+VFIOMIG_API void vfiomig_dev_set_stepwise(struct vfiomig_dev *dev, int enable);
+
+/**
+ * vfiomig_dev_reset() - VFIO_DEVICE_RESET
+ *
+ * Tried even when the device does not advertise VFIO_DEVICE_FLAGS_RESET
+ * (mtty resets without advertising it).  Contention (EAGAIN) is retried.  A
+ * reset returns the device to RUNNING and kills its open data fds (ENODEV).
+ *
+ * Return: 0; -EINVAL if the device has no working reset; -errno.  Since: 0.1
+ */
+VFIOMIG_API int vfiomig_dev_reset(struct vfiomig_dev *dev);
+
+/**
+ * vfiomig_dev_recover() - Bring the device out of a failed transition
+ * @ret_state: may be NULL; the state the device is in afterwards
+ *
+ * A device in ERROR, or one whose last transition or data transfer through
+ * this handle failed (stranded on a path, or RESUMING with partial state),
+ * is reset and comes back RUNNING.  Any other device is left alone.  If the
+ * reset fails the device is left as it is and the error returned.
+ *
+ * Return: 0 if nothing was needed, 1 if the device was reset; -errno.
+ * Since: 0.1
+ */
+VFIOMIG_API int vfiomig_dev_recover(struct vfiomig_dev *dev,
+				    enum vfiomig_state *ret_state);
+
+/**
+ * vfiomig_dev_get_stop_copy_size() - Estimated STOP_COPY stream length
+ * (VFIO_DEVICE_FEATURE_MIG_DATA_SIZE; valid in any state).
+ * Return: 0; -EOPNOTSUPP if the device cannot say.  Since: 0.1
+ */
+VFIOMIG_API int vfiomig_dev_get_stop_copy_size(struct vfiomig_dev *dev,
+					       uint64_t *ret);
+
+/**
+ * vfiomig_dev_get_precopy_info() - VFIO_MIG_GET_PRECOPY_INFO on @data_fd
+ * @data_fd: the fd opened by RUNNING -> PRE_COPY (or RUNNING_P2P ->
+ *           PRE_COPY_P2P)
+ * Either out-pointer may be NULL.  Call it on every pre-copy iteration:
+ * mlx5 only produces new pre-copy data from inside this ioctl.
+ *
+ * Return: 0; -EINVAL outside the PRE_COPY states; -ENODEV if the data fd's
+ *         session has ended; -errno.  Since: 0.1
+ */
+VFIOMIG_API int vfiomig_dev_get_precopy_info(struct vfiomig_dev *dev,
+					     int data_fd,
+					     uint64_t *ret_initial_bytes,
+					     uint64_t *ret_dirty_bytes);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The kernel transport: opening devices through the legacy group and
+ * container path or a cdev bound to iommufd, adopting a caller's fd, and
+ * passing requests to the kernel.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "private.h"
+#include "spec.h"
+#include "sysfs.h"
+#include "vfio-compat.h"
+
+struct vfiomig_group {
+	int id;
+	int fd;
+	int users;
+	struct vfiomig_group *next;
+};
+
+static int kernel_device_ioctl(struct vfiomig_dev *dev, unsigned long request, void *arg)
+{
+	return sys_ret(ioctl(dev->fd, request, arg));
+}
+
+static int kernel_data_ioctl(struct vfiomig_dev *dev, int data_fd,
+			     unsigned long request, void *arg)
+{
+	(void)dev;
+	return sys_ret(ioctl(data_fd, request, arg));
+}
+
+static ssize_t kernel_data_read(struct vfiomig_dev *dev, int data_fd, void *buf, size_t len)
+{
+	(void)dev;
+	ssize_t n = read(data_fd, buf, len);
+
+	return n < 0 ? -errno : n;
+}
+
+static ssize_t kernel_data_write(struct vfiomig_dev *dev, int data_fd,
+				 const void *buf, size_t len)
+{
+	(void)dev;
+	ssize_t n = write(data_fd, buf, len);
+
+	return n < 0 ? -errno : n;
+}
+
+static void group_put(struct vfiomig_ctx *ctx, struct vfiomig_group *group);
+
+static void kernel_release(struct vfiomig_dev *dev)
+{
+	if (dev->group)
+		group_put(dev->ctx, dev->group);
+}
+
+const struct vfiomig_transport_ops vfiomig_kernel_transport = {
+	.name = "kernel",
+	.device_ioctl = kernel_device_ioctl,
+	.data_ioctl = kernel_data_ioctl,
+	.data_read = kernel_data_read,
+	.data_write = kernel_data_write,
+	.release = kernel_release,
+};
+
+static int open_node(struct vfiomig_ctx *ctx, const char *node, const char *what)
+{
+	int fd = open(node, O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0)
+		return fd;
+	switch (errno) {
+	case EACCES:
+	case EPERM:
+		return vfiomig_fail(ctx, -errno, "%s: permission denied on %s; run as root or give the user access to it",
+				    what, node);
+	case EBUSY:
+		return vfiomig_fail(ctx, -EBUSY, "%s: %s is busy, already opened elsewhere (a VMM?); "
+				    "pass that process's device fd to vfiomig_dev_adopt()", what, node);
+	case ENOENT:
+		return vfiomig_fail(ctx, -ENODEV, "%s: %s does not exist; is the vfio module loaded?",
+				    what, node);
+	default:
+		return vfiomig_fail(ctx, -errno, "%s: cannot open %s: %s", what, node, strerror(errno));
+	}
+}
+
+/* The ctx's container, opened and checked on first use. */
+static int ctx_container(struct vfiomig_ctx *ctx, const char *what)
+{
+	int fd, r;
+
+	if (ctx->container_fd >= 0)
+		return ctx->container_fd;
+	fd = open_node(ctx, "/dev/vfio/vfio", what);
+	if (fd < 0)
+		return fd;
+	r = ioctl(fd, VFIO_GET_API_VERSION);
+	if (r != VFIO_API_VERSION) {
+		close(fd);
+		return vfiomig_fail(ctx, -EPROTO, "%s: VFIO API version %d, expected %d",
+				    what, r, VFIO_API_VERSION);
+	}
+	if (ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) != 1) {
+		close(fd);
+		return vfiomig_fail(ctx, -EOPNOTSUPP, "%s: the VFIO container lacks the TYPE1v2 IOMMU; "
+				    "load vfio_iommu_type1 (modprobe vfio_iommu_type1)", what);
+	}
+	ctx->container_fd = fd;
+	return fd;
+}
+
+static int group_check_viable(struct vfiomig_ctx *ctx, int gfd, int id, const char *what)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	char blockers[512];
+
+	if (ioctl(gfd, VFIO_GROUP_GET_STATUS, &status) < 0)
+		return vfiomig_fail(ctx, -errno, "%s: VFIO_GROUP_GET_STATUS on group %d: %s",
+				    what, id, strerror(errno));
+	if (status.flags & VFIO_GROUP_FLAGS_VIABLE)
+		return 0;
+	vfiomig_sysfs_group_blockers(id, blockers, sizeof(blockers));
+	return vfiomig_fail(ctx, -EPERM, "%s: IOMMU group %d is not viable: bind every device in it "
+			    "to vfio-pci or unbind it (%s)", what, id,
+			    blockers[0] ? blockers : "see /sys/kernel/iommu_groups");
+}
+
+/* Attaches @gfd to the ctx's container; the first group also sets the IOMMU. */
+static int group_attach(struct vfiomig_ctx *ctx, int gfd, const char *what)
+{
+	int cfd = ctx_container(ctx, what);
+
+	if (cfd < 0)
+		return cfd;
+	if (ioctl(gfd, VFIO_GROUP_SET_CONTAINER, &cfd) < 0)
+		return vfiomig_fail(ctx, -errno, "%s: VFIO_GROUP_SET_CONTAINER: %s", what, strerror(errno));
+	if (!ctx->groups && ioctl(cfd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) < 0) {
+		int r = -errno;
+
+		ioctl(gfd, VFIO_GROUP_UNSET_CONTAINER);
+		return vfiomig_fail(ctx, r, "%s: VFIO_SET_IOMMU(TYPE1v2): %s", what, strerror(-r));
+	}
+	return 0;
+}
+
+static int group_get(struct vfiomig_ctx *ctx, int id, const char *what,
+		     struct vfiomig_group **ret)
+{
+	struct vfiomig_group *g;
+	char node[64];
+	int gfd, r;
+
+	for (g = ctx->groups; g; g = g->next) {
+		if (g->id == id) {
+			g->users++;
+			*ret = g;
+			return 0;
+		}
+	}
+	snprintf(node, sizeof(node), "/dev/vfio/%d", id);
+	gfd = open_node(ctx, node, what);
+	if (gfd < 0)
+		return gfd;
+	r = group_check_viable(ctx, gfd, id, what);
+	if (r == 0)
+		r = group_attach(ctx, gfd, what);
+	g = r == 0 ? calloc(1, sizeof(*g)) : NULL;
+	if (!g) {
+		close(gfd);
+		return r < 0 ? r : -ENOMEM;
+	}
+	*g = (struct vfiomig_group){ .id = id, .fd = gfd, .users = 1, .next = ctx->groups };
+	ctx->groups = g;
+	*ret = g;
+	return 0;
+}
+
+static void group_put(struct vfiomig_ctx *ctx, struct vfiomig_group *group)
+{
+	struct vfiomig_group **p;
+
+	if (--group->users > 0)
+		return;
+	for (p = &ctx->groups; *p != group; p = &(*p)->next)
+		;
+	*p = group->next;
+	ioctl(group->fd, VFIO_GROUP_UNSET_CONTAINER);
+	close(group->fd);
+	free(group);
+	/* The container holds no IOMMU without groups; start afresh next time. */
+	if (!ctx->groups && ctx->container_fd >= 0) {
+		close(ctx->container_fd);
+		ctx->container_fd = -1;
+	}
+}
+
+static int open_legacy(struct vfiomig_ctx *ctx, const struct vfiomig_spec *spec,
+		       struct vfiomig_dev **ret)
+{
+	struct vfiomig_group *group;
+	int id, fd, r;
+
+	id = vfiomig_sysfs_group(spec->path);
+	if (id < 0)
+		return vfiomig_fail(ctx, -ENODEV, "%s: the device has no IOMMU group; enable the IOMMU "
+				    "(intel_iommu=on or amd_iommu=on) and bind it to vfio-pci", spec->name);
+	r = group_get(ctx, id, spec->name, &group);
+	if (r < 0)
+		return r;
+	fd = ioctl(group->fd, VFIO_GROUP_GET_DEVICE_FD, spec->name);
+	if (fd < 0) {
+		r = -errno;
+		group_put(ctx, group);
+		if (r == -EBUSY)
+			return vfiomig_fail(ctx, r, "%s: the device is busy, already opened elsewhere (a VMM?); "
+					    "pass that process's device fd to vfiomig_dev_adopt()", spec->name);
+		return vfiomig_fail(ctx, r, "%s: VFIO_GROUP_GET_DEVICE_FD: %s", spec->name, strerror(-r));
+	}
+	r = vfiomig_dev_new(ctx, &vfiomig_kernel_transport, "vfio-group", fd, true, spec->name, ret);
+	if (r < 0) {
+		close(fd);
+		group_put(ctx, group);
+		return r;
+	}
+	(*ret)->group = group;
+	return 0;
+}
+
+/* The ctx's iommufd and IOAS, made on first use. */
+static int ctx_iommufd(struct vfiomig_ctx *ctx, const char *what)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	int fd;
+
+	if (ctx->iommufd >= 0)
+		return ctx->iommufd;
+	fd = open_node(ctx, "/dev/iommu", what);
+	if (fd < 0)
+		return fd;
+	if (ioctl(fd, IOMMU_IOAS_ALLOC, &alloc) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return vfiomig_fail(ctx, r, "%s: IOMMU_IOAS_ALLOC: %s", what, strerror(-r));
+	}
+	ctx->iommufd = fd;
+	ctx->ioas_id = alloc.out_ioas_id;
+	return fd;
+}
+
+static int cdev_bind(struct vfiomig_ctx *ctx, int fd, const char *what)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach) };
+	int ifd = ctx_iommufd(ctx, what);
+
+	if (ifd < 0)
+		return ifd;
+	bind.iommufd = ifd;
+	if (ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &bind) < 0)
+		return vfiomig_fail(ctx, -errno, "%s: VFIO_DEVICE_BIND_IOMMUFD: %s", what, strerror(errno));
+	/* Migration works once bound; attaching makes the device usable for DMA too. */
+	attach.pt_id = ctx->ioas_id;
+	if (ioctl(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach) < 0)
+		return vfiomig_fail(ctx, -errno, "%s: VFIO_DEVICE_ATTACH_IOMMUFD_PT: %s", what, strerror(errno));
+	return 0;
+}
+
+static int open_cdev(struct vfiomig_ctx *ctx, const char *node, const char *name,
+		     struct vfiomig_dev **ret)
+{
+	int fd = open_node(ctx, node, name);
+	int r;
+
+	if (fd < 0)
+		return fd;
+	r = cdev_bind(ctx, fd, name);
+	if (r == 0)
+		r = vfiomig_dev_new(ctx, &vfiomig_kernel_transport, "vfio-cdev", fd, true, name, ret);
+	if (r < 0)
+		close(fd);
+	return r;
+}
+
+static int check_vfio_driver(struct vfiomig_ctx *ctx, const struct vfiomig_spec *spec,
+			     const struct vfiomig_identity *id)
+{
+	struct stat st;
+
+	if (stat(spec->path, &st) < 0)
+		return vfiomig_fail(ctx, -ENODEV, "%s: no such device (%s does not exist)",
+				    spec->name, spec->path);
+	if (!id->driver[0])
+		return vfiomig_fail(ctx, -ENODEV, "%s: not bound to any driver; bind it to a VFIO driver "
+				    "(echo vfio-pci > %s/driver_override; echo %s > /sys/bus/pci/drivers_probe)",
+				    spec->name, spec->path, spec->name);
+	if (!vfiomig_driver_is_vfio(id->driver))
+		return vfiomig_fail(ctx, -ENODEV, "%s: bound to driver %s instead of a VFIO driver; "
+				    "unbind it and bind vfio-pci or the vendor's variant driver",
+				    spec->name, id->driver);
+	return 0;
+}
+
+static int open_by_sysfs(struct vfiomig_ctx *ctx, const struct vfiomig_spec *spec,
+			 struct vfiomig_dev **ret)
+{
+	struct vfiomig_identity id = { 0 };
+	char cdev[32], node[64];
+	int r;
+
+	vfiomig_sysfs_identity(spec->path, &id);
+	r = check_vfio_driver(ctx, spec, &id);
+	if (r < 0)
+		return r;
+	if (access("/dev/vfio/vfio", F_OK) == 0)
+		r = open_legacy(ctx, spec, ret);
+	else if (vfiomig_sysfs_cdev_name(spec->path, cdev, sizeof(cdev)) == 0) {
+		snprintf(node, sizeof(node), "/dev/vfio/devices/%s", cdev);
+		r = open_cdev(ctx, node, spec->name, ret);
+	} else
+		r = vfiomig_fail(ctx, -ENODEV, "%s: neither /dev/vfio/vfio nor a vfio cdev exists; "
+				 "load the vfio modules", spec->name);
+	if (r == 0)
+		(*ret)->id = id;
+	return r;
+}
+
+int vfiomig_kernel_open(struct vfiomig_ctx *ctx, const char *text, struct vfiomig_dev **ret)
+{
+	struct vfiomig_spec spec;
+	char sys[PATH_MAX];
+	int r;
+
+	if (vfiomig_spec_parse(text, &spec) < 0)
+		return vfiomig_fail(ctx, -EINVAL, "'%s' is not a device: expected a PCI address (0000:3b:00.1), "
+				    "an mdev UUID, /dev/vfio/devices/vfioN, a /sys device path or mock:NAME",
+				    text);
+	if (spec.kind != VFIOMIG_SPEC_CDEV)
+		return open_by_sysfs(ctx, &spec, ret);
+
+	r = open_cdev(ctx, spec.path, spec.name, ret);
+	if (r == 0 && vfiomig_sysfs_from_cdev(spec.name, sys, sizeof(sys)) == 0)
+		vfiomig_sysfs_identity(sys, &(*ret)->id);
+	return r;
+}
+
+int vfiomig_kernel_adopt(struct vfiomig_ctx *ctx, int fd, struct vfiomig_dev **ret)
+{
+	/* 16 bytes is the kernel's minimum, and all that mtty copies back. */
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	char sys[PATH_MAX], name[64];
+	const char *base;
+	int r;
+
+	if (ioctl(fd, VFIO_DEVICE_GET_INFO, &info) < 0)
+		return vfiomig_fail(ctx, errno == ENOTTY || errno == EINVAL ? -ENOTTY : -errno,
+				    "fd %d is not a VFIO device fd (VFIO_DEVICE_GET_INFO: %s)",
+				    fd, strerror(errno));
+	snprintf(name, sizeof(name), "fd:%d", fd);
+	r = vfiomig_sysfs_from_fd(fd, sys, sizeof(sys));
+	if (r == 0 && (base = strrchr(sys, '/')))
+		snprintf(name, sizeof(name), "%s", base + 1);
+	r = vfiomig_dev_new(ctx, &vfiomig_kernel_transport, "adopted", fd, false, name, ret);
+	if (r == 0 && sys[0] && strrchr(sys, '/'))
+		vfiomig_sysfs_identity(sys, &(*ret)->id);
+	return r;
+}
+
+void vfiomig_ctx_release_kernel(struct vfiomig_ctx *ctx)
+{
+	if (ctx->container_fd >= 0)
+		close(ctx->container_fd);
+	if (ctx->iommufd >= 0)
+		close(ctx->iommufd);
+	ctx->container_fd = ctx->iommufd = -1;
+}
