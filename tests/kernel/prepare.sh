@@ -277,18 +277,26 @@ deb_file() { # NAME=VERSION -> existing .deb path, or nothing
     done
     return 0
 }
+# A .deb left by an interrupted run is kept only if its checksum is right.
 need=()
 for p in "${PKGS[@]}"; do
-    [[ -n $(deb_file "$p") ]] || need+=("$p")
+    f=$(deb_file "$p")
+    if [[ -n $f ]]; then
+        want=$(apt-cache "${APT_OPTS[@]}" show "$p" 2>/dev/null | awk '/^SHA256:/ { print $2; exit }' || true)
+        have=$(sha256sum "$f")
+        [[ -n $want && ${have%% *} == "$want" ]] && continue
+        rm -f "$f"
+    fi
+    need+=("$p")
 done
 if ((${#need[@]})); then
-    log "downloading ${#need[@]} package(s) (about 275 MB in all)"
+    log "downloading ${need[*]%%=*} (the whole set is about 275 MB)"
     cd "$DEBS"
     quiet apt-get "${APT_OPTS[@]}" download "${need[@]}"
     cd "$CACHE"
 fi
 for p in "${PKGS[@]}"; do
-    [[ -n $(deb_file "$p") ]] || die "download of ${p%%=*} $PKGVER did not produce a .deb"
+    [[ -n $(deb_file "$p") ]] || die "download of ${p%%=*} ${p#*=} did not produce a .deb"
 done
 
 # ------------------------------------------------------------------ unpack

@@ -15,6 +15,8 @@
 #                 ELF interpreter copied in at the same paths as on the host
 #                 (libraries loaded with dlopen() are not found this way).
 #
+# The guest script's output sits between the lines VFIOMIG-GUEST-START and
+# VFIOMIG-GUEST-EXIT <status> of OUT_LOG (kernel messages may interleave).
 # Inside the guest: busybox applets on PATH, proc, sysfs, devtmpfs on /dev,
 # tmpfs on /tmp and /dev/shm; modules from CACHE_DIR/modules.order are loaded
 # (they are also in /lib/modules/); the kernel release is in /VERSION.
@@ -142,6 +144,10 @@ if [ ! -e /dev/vfio/vfio ] && [ -r /sys/class/misc/vfio/dev ]; then
     mknod /dev/vfio/vfio c "$maj" "$min"
 fi
 cd /tmp
+# The firmware's last console line can be cut short and left without a newline
+# when the kernel takes over the UART: start the script's output on a new line.
+echo
+echo VFIOMIG-GUEST-START
 sh /guest.sh </dev/null
 status=$?
 sync
