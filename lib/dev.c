@@ -31,8 +31,7 @@ int vfiomig_dev_new(struct vfiomig_ctx *ctx,
 	return 0;
 }
 
-/* One VFIO_DEVICE_FEATURE call with @len bytes of payload, copied back. */
-static int dev_feature(struct vfiomig_dev *dev, uint32_t flags, void *payload,
+int vfiomig_dev_feature(struct vfiomig_dev *dev, uint32_t flags, void *payload,
 		       size_t len)
 {
 	struct {
@@ -53,7 +52,7 @@ static int dev_feature(struct vfiomig_dev *dev, uint32_t flags, void *payload,
 static bool dev_probe_feature(struct vfiomig_dev *dev, uint32_t feature,
 			      uint32_t op)
 {
-	return dev_feature(dev, VFIO_DEVICE_FEATURE_PROBE | op | feature, NULL, 0) == 0;
+	return vfiomig_dev_feature(dev, VFIO_DEVICE_FEATURE_PROBE | op | feature, NULL, 0) == 0;
 }
 
 int vfiomig_dev_probe(struct vfiomig_dev *dev)
@@ -62,7 +61,7 @@ int vfiomig_dev_probe(struct vfiomig_dev *dev)
 	struct vfio_device_feature_migration mig = { 0 };
 	int r;
 
-	r = dev_feature(dev, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION,
+	r = vfiomig_dev_feature(dev, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION,
 			&mig, sizeof(mig));
 	if (r == -ENOTTY)
 		return vfiomig_fail(dev->ctx, r,
@@ -226,7 +225,7 @@ static int dev_get_state(struct vfiomig_dev *dev, enum vfiomig_state *ret)
 	struct vfio_device_feature_mig_state st = { .data_fd = -1 };
 	int r;
 
-	r = dev_feature(dev, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
+	r = vfiomig_dev_feature(dev, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
 			&st, sizeof(st));
 	if (r < 0)
 		return vfiomig_fail(dev->ctx, r, "%s: reading the migration state failed: %s",
@@ -255,7 +254,7 @@ static int dev_send_set(struct vfiomig_dev *dev, enum vfiomig_state target, int 
 	};
 	int r;
 
-	r = dev_feature(dev, VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
+	r = vfiomig_dev_feature(dev, VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
 			&st, sizeof(st));
 	*ret_fd = r < 0 ? -1 : st.data_fd;
 	return r;
@@ -444,7 +443,7 @@ VFIOMIG_EXPORT int vfiomig_dev_get_stop_copy_size(struct vfiomig_dev *dev,
 		return -EINVAL;
 	if (!(dev->caps & VFIOMIG_CAP_MIG_DATA_SIZE))
 		return -EOPNOTSUPP;
-	r = dev_feature(dev, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DATA_SIZE,
+	r = vfiomig_dev_feature(dev, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DATA_SIZE,
 			&sz, sizeof(sz));
 	if (r < 0)
 		return vfiomig_fail(dev->ctx, r, "%s: MIG_DATA_SIZE failed: %s",
@@ -458,19 +457,6 @@ VFIOMIG_EXPORT int vfiomig_dev_get_precopy_info(struct vfiomig_dev *dev,
 						uint64_t *ret_initial_bytes,
 						uint64_t *ret_dirty_bytes)
 {
-	/* flags goes in as 0: before the v2 opt-in the kernel echoes it back. */
-	struct vfio_precopy_info info = { .argsz = sizeof(info) };
-	int r;
-
-	if (!dev || data_fd < 0)
-		return -EINVAL;
-	r = dev->ops->data_ioctl(dev, data_fd, VFIO_MIG_GET_PRECOPY_INFO, &info);
-	if (r < 0)
-		return vfiomig_fail(dev->ctx, r, "%s: VFIO_MIG_GET_PRECOPY_INFO failed: %s",
-				    dev->name, strerror(-r));
-	if (ret_initial_bytes)
-		*ret_initial_bytes = info.initial_bytes;
-	if (ret_dirty_bytes)
-		*ret_dirty_bytes = info.dirty_bytes;
-	return 0;
+	return vfiomig_dev_get_precopy_info2(dev, data_fd, ret_initial_bytes,
+					     ret_dirty_bytes, NULL);
 }

@@ -9,6 +9,8 @@
 #include <syslog.h>
 
 #include <vfiomig/vfiomig.h>
+#include <vfiomig/data.h>
+#include <vfiomig/migrate.h>
 
 #include "transport.h"
 
@@ -64,6 +66,7 @@ struct vfiomig_dev {
 	uint64_t mig_flags;
 	unsigned int caps;
 	bool stepwise;
+	bool precopy_v2;	/* opted in to MIG_PRECOPY_INFOv2 */
 	/* Set when a transition or transfer failed and a reset may be needed. */
 	bool needs_recovery;
 };
@@ -86,6 +89,9 @@ int vfiomig_dev_new(struct vfiomig_ctx *ctx,
 		    const struct vfiomig_transport_ops *ops,
 		    const char *transport_name, int fd, bool owns_fd,
 		    const char *name, struct vfiomig_dev **ret);
+/* One VFIO_DEVICE_FEATURE call with @len bytes of payload, copied back. */
+int vfiomig_dev_feature(struct vfiomig_dev *dev, uint32_t flags, void *payload,
+			size_t len);
 /* Reads flags and capabilities; called once a transport is attached. */
 int vfiomig_dev_probe(struct vfiomig_dev *dev);
 

@@ -26,5 +26,7 @@
 #include <vfiomig/ctx.h>
 #include <vfiomig/state.h>
 #include <vfiomig/dev.h>
+#include <vfiomig/data.h>
+#include <vfiomig/migrate.h>
 
 #endif

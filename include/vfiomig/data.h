@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvfiomig: the raw migration data path, for VMMs that frame device data
+ * in their own migration stream and drive it from their own event loop.
+ * vfiomig/migrate.h builds whole saves and loads on top of these calls.
+ */
+#ifndef VFIOMIG_DATA_H
+#define VFIOMIG_DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <vfiomig/common.h>
+#include <vfiomig/dev.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* vfiomig_save_begin() flags */
+#define VFIOMIG_SAVE_PRECOPY (1u << 0) /* start in PRE_COPY when the device can */
+
+/**
+ * vfiomig_save_begin() - Start saving: open the device's saving data fd
+ * @flags: VFIOMIG_SAVE_PRECOPY to start pre-copy where the device offers it
+ *         and is running (RUNNING -> PRE_COPY, RUNNING_P2P -> PRE_COPY_P2P);
+ *         otherwise, or without the flag, the device stops and goes to
+ *         STOP_COPY
+ * @ret_data_fd: the fd to read with vfiomig_data_read(); caller closes it
+ * @ret_state: may be NULL; PRE_COPY, PRE_COPY_P2P or STOP_COPY
+ *
+ * From pre-copy, vfiomig_dev_set_state(dev, VFIOMIG_STATE_STOP_COPY, NULL)
+ * switches over; the same fd then carries the rest of the state.
+ *
+ * Return: 0; -EBUSY if the device is already saving or resuming; otherwise
+ *         as vfiomig_dev_set_state().  Since: 0.2
+ */
+VFIOMIG_API int vfiomig_save_begin(struct vfiomig_dev *dev, unsigned int flags,
+				   int *ret_data_fd, enum vfiomig_state *ret_state);
+
+/* vfiomig_data_read() flags */
+#define VFIOMIG_READ_PRECOPY (1u << 0) /* the device is in a PRE_COPY state */
+
+/**
+ * vfiomig_data_read() - Read the next chunk of device state from a saving fd
+ * @flags: VFIOMIG_READ_PRECOPY while the device is in PRE_COPY or
+ *         PRE_COPY_P2P, where a read of 0 is a temporary end (mtty), not EOF
+ *
+ * EINTR is retried.  The fd may be non-blocking.
+ *
+ * Return: bytes read (> 0); 0 at the end of the stream (STOP_COPY only);
+ *         -EAGAIN when there is no data for now: the temporary end of
+ *         pre-copy (ENOMSG, or mtty's 0) or EAGAIN from a non-blocking fd;
+ *         -ENODEV if the session ended (a reset); other -errno.
+ * Since: 0.2
+ */
+VFIOMIG_API ssize_t vfiomig_data_read(struct vfiomig_dev *dev, int data_fd,
+				      void *buf, size_t len, unsigned int flags);
+
+/**
+ * vfiomig_load_begin() - Start loading: move the device to RESUMING
+ * @ret_data_fd: the fd to write with vfiomig_data_write(); caller closes it
+ *
+ * A running device is stopped on the way (RUNNING -> ... -> STOP ->
+ * RESUMING).
+ *
+ * Return: 0; -EBUSY if the device is saving or already resuming; otherwise
+ *         as vfiomig_dev_set_state().  Since: 0.2
+ */
+VFIOMIG_API int vfiomig_load_begin(struct vfiomig_dev *dev, int *ret_data_fd);
+
+/**
+ * vfiomig_data_write() - Write all of @buf to a resuming data fd
+ *
+ * Short writes and EINTR are retried; EAGAIN on a non-blocking fd waits in
+ * poll().  A driver may reject data here (mlx5: EOPNOTSUPP, ENOMEM; mtty:
+ * EFAULT for a bad header, ENOMEM past the end).
+ *
+ * Return: 0; -ENODEV if the session ended (a reset, or an earlier rejected
+ *         write); other -errno.  Since: 0.2
+ */
+VFIOMIG_API int vfiomig_data_write(struct vfiomig_dev *dev, int data_fd,
+				   const void *buf, size_t len);
+
+/**
+ * vfiomig_load_finish() - End loading: RESUMING -> STOP, then @target
+ * @target: the state to leave the device in: usually RUNNING, or STOP
+ *
+ * RESUMING -> STOP is where a driver validates what it was given (mtty fails
+ * it with EINVAL on short data).  On failure the device stays where the
+ * driver left it (RESUMING or ERROR) and vfiomig_dev_recover() resets it.
+ *
+ * Return: 0; -errno as vfiomig_dev_set_state().  Since: 0.2
+ */
+VFIOMIG_API int vfiomig_load_finish(struct vfiomig_dev *dev,
+				    enum vfiomig_state target);
+
+/**
+ * vfiomig_dev_enable_precopy_v2() - Opt in to VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2
+ *
+ * After this, vfiomig_dev_get_precopy_info2() reports REINIT (Linux 7.1).
+ * The opt-in lasts as long as the device stays open.
+ *
+ * Return: 0; -EOPNOTSUPP if the kernel or device lacks it.  Since: 0.2
+ */
+VFIOMIG_API int vfiomig_dev_enable_precopy_v2(struct vfiomig_dev *dev);
+
+#define VFIOMIG_PRECOPY_REINIT (1u << 0) /* initial_bytes started over */
+
+/**
+ * vfiomig_dev_get_precopy_info2() - vfiomig_dev_get_precopy_info() plus flags
+ * @ret_flags: may be NULL; VFIOMIG_PRECOPY_REINIT, reported only after
+ *             vfiomig_dev_enable_precopy_v2() (before, the kernel echoes
+ *             whatever was passed in, so the library reports 0)
+ * Return: as vfiomig_dev_get_precopy_info().  Since: 0.2
+ */
+VFIOMIG_API int vfiomig_dev_get_precopy_info2(struct vfiomig_dev *dev, int data_fd,
+					      uint64_t *ret_initial_bytes,
+					      uint64_t *ret_dirty_bytes,
+					      uint32_t *ret_flags);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvfiomig: whole saves and loads.  vfiomig_save() streams a device's
+ * state into any fd (file, pipe, socket) and vfiomig_load() streams it into
+ * a twin device, in the self-describing, checksummed format of
+ * docs/stream-format.md, or raw.  Memory stays bounded whatever the state
+ * size, and nothing is lost on failure: a source returns to the state it
+ * started in, and a destination is never left RUNNING with partial state.
+ */
+#ifndef VFIOMIG_MIGRATE_H
+#define VFIOMIG_MIGRATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vfiomig/common.h>
+#include <vfiomig/dev.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum vfiomig_precopy_mode {
+	VFIOMIG_PRECOPY_NEVER = 0,	/* stop the device, then copy */
+	VFIOMIG_PRECOPY_AUTO = 1,	/* iterate while it pays, then switch over */
+	VFIOMIG_PRECOPY_ROUNDS = 2,	/* exactly precopy_rounds rounds */
+};
+
+enum vfiomig_leave {
+	VFIOMIG_LEAVE_DEFAULT = 0,	/* save: STOP; load: RUNNING */
+	VFIOMIG_LEAVE_STOP = 1,
+	VFIOMIG_LEAVE_RUNNING = 2,
+};
+
+enum vfiomig_phase {
+	VFIOMIG_PHASE_PRECOPY = 1,	/* source runs, pre-copy data flows */
+	VFIOMIG_PHASE_STOP_COPY = 2,	/* source stopped, the rest flows */
+	VFIOMIG_PHASE_LOAD = 3,		/* destination RESUMING */
+	VFIOMIG_PHASE_DONE = 4,
+};
+
+/* Reported to a progress callback; valid only during the call. */
+struct vfiomig_progress {
+	enum vfiomig_phase phase;
+	uint64_t bytes;			/* device bytes moved so far, all phases */
+	uint64_t total_estimate;	/* device bytes expected in all; 0 if unknown */
+	uint64_t rate;			/* bytes per second, recent */
+	unsigned int precopy_round;
+};
+
+/* What a save or load did; filled in on success and on failure. */
+struct vfiomig_stats {
+	size_t sz;			/* set to sizeof(struct vfiomig_stats) */
+	uint64_t precopy_bytes;		/* device bytes moved while the source ran */
+	uint64_t stop_copy_bytes;	/* device bytes moved while it was stopped */
+	uint64_t stream_bytes;		/* bytes written to or read from the fd */
+	unsigned int precopy_rounds;
+	uint64_t downtime_ns;		/* save: device stopped -> stream complete;
+					   load: RESUMING -> running (or stopped) */
+	uint64_t elapsed_ns;
+	/* load: where a failure was found in the stream, or UINT64_MAX */
+	uint64_t error_offset;
+};
+
+/* Flags for both directions. */
+#define VFIOMIG_XFER_RAW   (1u << 0) /* bare device bytes, no container */
+#define VFIOMIG_XFER_FORCE (1u << 1) /* load: accept another device's identity */
+
+struct vfiomig_save_opts {
+	size_t sz;			/* set to sizeof(struct vfiomig_save_opts) */
+	unsigned int flags;		/* VFIOMIG_XFER_RAW */
+	enum vfiomig_precopy_mode precopy;
+	/* ROUNDS: the number of rounds; AUTO: the most rounds (default 32). */
+	unsigned int precopy_rounds;
+	/* AUTO: switch over once the initial bytes are sent and the dirty
+	 * bytes are at most this (default 1 MiB)... */
+	uint64_t precopy_dirty_threshold;
+	/* ...or once this many pre-copy bytes moved (default: twice the
+	 * stop-copy size, or unlimited where the device cannot say). */
+	uint64_t precopy_max_bytes;
+	enum vfiomig_leave leave;	/* STOP (default) or RUNNING */
+	size_t buffer_size;		/* I/O buffering in bytes (default 4 MiB) */
+	void (*progress)(void *userdata, const struct vfiomig_progress *p);
+	void *userdata;
+	struct vfiomig_stats *stats;	/* optional */
+};
+
+struct vfiomig_load_opts {
+	size_t sz;			/* set to sizeof(struct vfiomig_load_opts) */
+	unsigned int flags;		/* VFIOMIG_XFER_RAW, VFIOMIG_XFER_FORCE */
+	enum vfiomig_leave leave;	/* RUNNING (default) or STOP */
+	size_t buffer_size;		/* as for saving */
+	void (*progress)(void *userdata, const struct vfiomig_progress *p);
+	void *userdata;
+	struct vfiomig_stats *stats;	/* optional */
+};
+
+/**
+ * vfiomig_save() - Save @dev's state into @out_fd
+ * @opts: may be NULL for the defaults; fields past @opts->sz read as zero
+ *
+ * The device must be RUNNING, RUNNING_P2P or STOP.  With pre-copy it runs
+ * on while the bulk of its state moves, and stops only for the rest.  The
+ * stream ends with a trailer; a reader treats a stream without one as
+ * truncated.  If anything fails before the stream is complete (the device,
+ * a write to @out_fd, a peer that hangs up), the device is returned to the
+ * state it started in: a running VM keeps running.  SIGPIPE is not raised.
+ *
+ * Return: 0; -EINVAL for bad options; -EBUSY if the device is already
+ *         saving or resuming; -EPIPE if the reader went away; -errno.
+ * Since: 0.2
+ */
+VFIOMIG_API int vfiomig_save(struct vfiomig_dev *dev, int out_fd,
+			     const struct vfiomig_save_opts *opts);
+
+/**
+ * vfiomig_load() - Load a saved state from @in_fd into @dev
+ * @opts: may be NULL for the defaults
+ *
+ * The stream's identity is checked against @dev before anything is written
+ * to the device (VFIOMIG_XFER_FORCE overrides it).  Each record's checksum
+ * is verified before its bytes go to the device, and the trailer's totals
+ * and whole-stream check before the device is started.  If the stream is
+ * corrupt, truncated or for another device, or the device rejects it, the
+ * error names the reason and the stream offset (stats->error_offset), and
+ * the device is reset (discarding the partial state) and left in STOP; if
+ * nothing had been written yet, it is left as it was.
+ *
+ * Return: 0; -EBADMSG for a corrupt or truncated stream; -EPROTO for a
+ *         stream that is not one or is of a newer format; -ENODEV for a
+ *         stream of another device; -E2BIG for a record over the limits;
+ *         -errno from the device.  Since: 0.2
+ */
+VFIOMIG_API int vfiomig_load(struct vfiomig_dev *dev, int in_fd,
+			     const struct vfiomig_load_opts *opts);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

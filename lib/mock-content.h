@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The mock device's migration stream: byte format, content generator,
+ * incremental emitter (save side) and incremental verifier (resume side).
+ * Pure code: no locks, no fds, no threads.  docs/mock.md describes every
+ * byte.  All multi-byte fields are little-endian.
+ *
+ *   stream  := header segment* end
+ *   header  := "VFIOMOCK" u32 version u32 mig_flags u64 seed u64 size
+ *              u32 page_size u32 reserved(0)                       (40 B)
+ *   segment := u32 "PAGE" u32 generation u64 offset u64 length     (24 B)
+ *              + length content bytes
+ *   end     := u32 "END!" u32 0 u64 page_segments u64 stream_bytes (24 B)
+ */
+#ifndef VFIOMIG_MOCK_CONTENT_H
+#define VFIOMIG_MOCK_CONTENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MOCK_PAGE_SIZE 65536u
+#define MOCK_HDR_SIZE 40u
+#define MOCK_SEG_SIZE 24u
+#define MOCK_VERSION 1u
+#define MOCK_SEG_PAGE 0x45474150u	/* "PAGE" on the wire */
+#define MOCK_SEG_END 0x21444e45u	/* "END!" on the wire */
+#define MOCK_SIZE_MAX (64ull << 30)
+
+/* FNV-1a of @name, finished with splitmix64: the device's initial seed. */
+uint64_t mock_seed_from_name(const char *name);
+
+static inline uint64_t mock_npages(uint64_t size)
+{
+	return (size + MOCK_PAGE_SIZE - 1) / MOCK_PAGE_SIZE;
+}
+
+/* Length of page @page (the last one may be short). */
+static inline uint64_t mock_page_len(uint64_t size, uint64_t page)
+{
+	uint64_t off = page * MOCK_PAGE_SIZE;
+
+	return size - off < MOCK_PAGE_SIZE ? size - off : MOCK_PAGE_SIZE;
+}
+
+/* Bytes of a segment run of @count pages starting at @first, cyclic. */
+uint64_t mock_run_bytes(uint64_t size, uint64_t first, uint64_t count);
+
+/* Exact length of a plain STOP_COPY stream of a device of @size bytes. */
+static inline uint64_t mock_stream_size(uint64_t size)
+{
+	return MOCK_HDR_SIZE + mock_run_bytes(size, 0, mock_npages(size)) +
+	       MOCK_SEG_SIZE;
+}
+
+/*
+ * Device content: bytes [@off, @off + @len) of the device at generation
+ * @gen.  Word i (device bytes 8i .. 8i+7) is a fixed mix of (seed, gen, i),
+ * stored little-endian.
+ */
+void mock_fill(uint64_t seed, uint32_t gen, uint64_t off, void *buf,
+	       size_t len);
+/* Checks @buf against mock_fill(); returns @len, or the first bad index. */
+size_t mock_verify(uint64_t seed, uint32_t gen, uint64_t off, const void *buf,
+		   size_t len);
+
+/* ---- save side ---- */
+
+enum mock_unit_kind { MOCK_UNIT_HEADER, MOCK_UNIT_PAGES, MOCK_UNIT_END };
+
+struct mock_item {
+	enum mock_unit_kind kind;
+	uint64_t first, count;		/* PAGES: cyclic run */
+	uint64_t nsegs, bytes;		/* END: what it records */
+};
+
+/* A byte range of one unit, planned under the device lock. */
+struct mock_piece {
+	enum mock_unit_kind kind;
+	uint32_t gen;
+	uint64_t page;			/* PAGES */
+	uint64_t nsegs, bytes;		/* END */
+	uint32_t off, len;		/* range within the unit */
+};
+
+#define MOCK_QUEUE_MAX 8
+
+struct mock_emitter {
+	uint64_t seed, size, npages;
+	uint32_t mig_flags;
+	struct mock_item q[MOCK_QUEUE_MAX];
+	unsigned int head, count;
+	uint64_t idx;		/* page index within the front PAGES item */
+	uint64_t unit_off;	/* bytes of the current unit already planned */
+	uint32_t unit_gen;	/* generation the current segment was begun at */
+	uint64_t queued;	/* stream bytes queued so far */
+	uint64_t planned;	/* stream bytes handed out by mock_emit_plan */
+	uint64_t nsegs;		/* page segments queued so far */
+};
+
+void mock_emit_init(struct mock_emitter *e, uint64_t seed, uint64_t size,
+		    uint32_t mig_flags);
+/* Queue units; each returns the bytes it added, 0 if the queue is full. */
+uint64_t mock_emit_header(struct mock_emitter *e);
+uint64_t mock_emit_pages(struct mock_emitter *e, uint64_t first,
+			 uint64_t count);
+uint64_t mock_emit_end(struct mock_emitter *e);
+/*
+ * Plan up to @max_bytes of queued stream into @pieces (at most @max_pieces),
+ * reading page generations from @gen.  Returns the number of pieces and
+ * adds their bytes to *@ret_bytes.
+ */
+size_t mock_emit_plan(struct mock_emitter *e, const uint32_t *gen,
+		      struct mock_piece *pieces, size_t max_pieces,
+		      size_t max_bytes, size_t *ret_bytes);
+/* Render planned pieces into @buf (no lock needed); returns bytes written. */
+size_t mock_emit_render(const struct mock_emitter *e,
+			const struct mock_piece *pieces, size_t n, void *buf);
+
+/* ---- resume side ---- */
+
+enum mock_parse_phase {
+	MOCK_PARSE_HEADER,
+	MOCK_PARSE_SEGHDR,
+	MOCK_PARSE_CONTENT,
+	MOCK_PARSE_DONE,
+	MOCK_PARSE_FAILED,
+};
+
+struct mock_parser {
+	uint64_t size, npages;		/* of the receiving device */
+	enum mock_parse_phase phase;
+	uint8_t hdr[MOCK_HDR_SIZE];	/* header or segment header being built */
+	size_t have;
+	uint64_t seed;
+	uint32_t mig_flags;
+	uint32_t seg_gen;
+	uint64_t seg_off, seg_len, seg_done;
+	uint64_t pos;			/* stream bytes consumed */
+	uint64_t nsegs;
+	uint32_t *gen;			/* per page: last generation received */
+	uint8_t *seen;			/* per page bitmap */
+	uint64_t seen_count;
+	char err[192];
+};
+
+/* Allocates O(npages) bookkeeping for a device of @size.  0 or -ENOMEM. */
+int mock_parser_init(struct mock_parser *p, uint64_t size);
+void mock_parser_fini(struct mock_parser *p);
+/* Consume @len bytes; after the first problem everything is ignored. */
+void mock_parser_feed(struct mock_parser *p, const void *buf, size_t len);
+/* 0 if a complete, valid stream was received; else -EINVAL with p->err. */
+int mock_parser_finish(struct mock_parser *p);
+
+#endif

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The producer/consumer ring behind save and load. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include "pipeline.h"
+
+int pipeline_init(struct pipeline *p, unsigned int nslots, size_t slot_size)
+{
+	*p = (struct pipeline){ .nslots = nslots, .slot_size = slot_size };
+	p->slots = calloc(nslots, sizeof(*p->slots));
+	if (!p->slots)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < nslots; i++) {
+		p->slots[i].data = malloc(slot_size);
+		if (!p->slots[i].data) {
+			pipeline_destroy(p);
+			return -ENOMEM;
+		}
+	}
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	return 0;
+}
+
+void pipeline_destroy(struct pipeline *p)
+{
+	if (!p->slots)
+		return;
+	if (p->running)
+		pipeline_join(p);
+	for (unsigned int i = 0; i < p->nslots; i++)
+		free(p->slots[i].data);
+	free(p->slots);
+	p->slots = NULL;
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->cond);
+}
+
+struct start {
+	void *(*fn)(void *);
+	void *arg;
+};
+
+static void *thread_main(void *data)
+{
+	struct start s = *(struct start *)data;
+	sigset_t pipe_set;
+
+	free(data);
+	/* A reader that goes away must give EPIPE, not kill the process.  A
+	 * SIGPIPE left pending on this thread dies with it. */
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
+	return s.fn(s.arg);
+}
+
+int pipeline_start(struct pipeline *p, void *(*fn)(void *), void *arg)
+{
+	struct start *s = malloc(sizeof(*s));
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	*s = (struct start){ fn, arg };
+	r = pthread_create(&p->thread, NULL, thread_main, s);
+	if (r) {
+		free(s);
+		return -r;
+	}
+	p->running = true;
+	return 0;
+}
+
+int pipeline_join(struct pipeline *p)
+{
+	if (p->running) {
+		pthread_join(p->thread, NULL);
+		p->running = false;
+	}
+	return pipeline_error(p);
+}
+
+struct pipeline_slot *pipeline_get_free(struct pipeline *p)
+{
+	struct pipeline_slot *slot = NULL;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->error && p->pushed - p->released == p->nslots)
+		pthread_cond_wait(&p->cond, &p->lock);
+	if (!p->error)
+		slot = &p->slots[p->pushed % p->nslots];
+	pthread_mutex_unlock(&p->lock);
+	return slot;
+}
+
+void pipeline_push(struct pipeline *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->pushed++;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void pipeline_close(struct pipeline *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->closed = true;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+struct pipeline_slot *pipeline_pop(struct pipeline *p)
+{
+	struct pipeline_slot *slot = NULL;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->error && !p->closed && p->popped == p->pushed)
+		pthread_cond_wait(&p->cond, &p->lock);
+	if (!p->error && p->popped < p->pushed)
+		slot = &p->slots[p->popped++ % p->nslots];
+	pthread_mutex_unlock(&p->lock);
+	return slot;
+}
+
+void pipeline_release(struct pipeline *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->released++;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void pipeline_fail(struct pipeline *p, int err)
+{
+	pthread_mutex_lock(&p->lock);
+	if (!p->error)
+		p->error = err;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+int pipeline_error(struct pipeline *p)
+{
+	int err;
+
+	pthread_mutex_lock(&p->lock);
+	err = p->error;
+	pthread_mutex_unlock(&p->lock);
+	return err;
+}

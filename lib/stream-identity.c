@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The IDENTITY record: which device a stream came from. */
+#include <errno.h>
+#include <string.h>
+
+#include "stream.h"
+
+static const size_t string_offsets[] = {
+	offsetof(struct stream_identity, name),
+	offsetof(struct stream_identity, driver),
+	offsetof(struct stream_identity, backend),
+	offsetof(struct stream_identity, kernel),
+	offsetof(struct stream_identity, library),
+};
+#define NSTRINGS (sizeof(string_offsets) / sizeof(string_offsets[0]))
+
+size_t stream_identity_encode(const struct stream_identity *id, uint8_t *buf, size_t size)
+{
+	size_t n = STREAM_IDENTITY_FIXED;
+
+	if (size < STREAM_IDENTITY_FIXED + NSTRINGS * (2 + STREAM_STRING_MAX))
+		return 0;
+	memset(buf, 0, STREAM_IDENTITY_FIXED);
+	put_le16(buf, id->vendor);
+	put_le16(buf + 2, id->device);
+	put_le16(buf + 4, id->subsystem_vendor);
+	put_le16(buf + 6, id->subsystem_device);
+	buf[8] = id->revision;
+	buf[9] = id->has_pci_ids;
+	put_le64(buf + 16, id->mig_flags);
+	put_le64(buf + 24, id->stop_copy_size);
+	for (size_t i = 0; i < NSTRINGS; i++) {
+		const char *s = (const char *)id + string_offsets[i];
+		size_t len = strnlen(s, STREAM_STRING_MAX);
+
+		put_le16(buf + n, (uint16_t)len);
+		memcpy(buf + n + 2, s, len);
+		n += 2 + len;
+	}
+	return n;
+}
+
+int stream_identity_decode(const uint8_t *buf, size_t len, struct stream_identity *id)
+{
+	size_t n = STREAM_IDENTITY_FIXED;
+
+	memset(id, 0, sizeof(*id));
+	if (len < STREAM_IDENTITY_FIXED || buf[9] > 1)
+		return -EBADMSG;
+	id->vendor = get_le16(buf);
+	id->device = get_le16(buf + 2);
+	id->subsystem_vendor = get_le16(buf + 4);
+	id->subsystem_device = get_le16(buf + 6);
+	id->revision = buf[8];
+	id->has_pci_ids = buf[9];
+	id->mig_flags = get_le64(buf + 16);
+	id->stop_copy_size = get_le64(buf + 24);
+	for (size_t i = 0; i < NSTRINGS; i++) {
+		char *s = (char *)id + string_offsets[i];
+		size_t slen;
+
+		if (len - n < 2)
+			return -EBADMSG;
+		slen = get_le16(buf + n);
+		if (slen > STREAM_STRING_MAX || len - n - 2 < slen ||
+		    memchr(buf + n + 2, '\0', slen))
+			return -EBADMSG;
+		memcpy(s, buf + n + 2, slen);
+		s[slen] = '\0';
+		n += 2 + slen;
+	}
+	/* Later minor versions may append fields; this one reads what it knows. */
+	return 0;
+}

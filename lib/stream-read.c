@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Reading the stream format.  The input is untrusted (it may come over a
+ * network): every length is checked against STREAM_MAX_PAYLOAD before a
+ * byte of payload is read, and nothing is allocated from a declared length.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "stream.h"
+
+__attribute__((format(printf, 4, 5)))
+static int reader_fail(struct stream_reader *r, int err, uint64_t offset, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->error, sizeof(r->error), fmt, ap);
+	va_end(ap);
+	r->error_offset = offset;
+	return err;
+}
+
+/* Reads exactly @len bytes; 0 on success, 1 at EOF before any, -EBADMSG if cut. */
+static int read_exact(struct stream_reader *r, void *buf, size_t len, const char *what)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = r->read(r->ctx, (char *)buf + got, len - got);
+
+		if (n < 0)
+			return reader_fail(r, (int)n, r->offset + got, "reading the stream: %s",
+					   strerror((int)-n));
+		if (n == 0) {
+			if (got == 0)
+				return 1;
+			return reader_fail(r, -EBADMSG, r->offset + got,
+					   "stream truncated inside %s (%zu of %zu bytes)",
+					   what, got, len);
+		}
+		got += (size_t)n;
+	}
+	r->offset += len;
+	return 0;
+}
+
+int stream_reader_begin(struct stream_reader *r)
+{
+	uint8_t pre[STREAM_PREAMBLE_SIZE];
+	int e;
+
+	r->seq = 0;
+	r->offset = 0;
+	r->done = false;
+	r->error_offset = UINT64_MAX;
+	r->error[0] = '\0';
+	r->chain = XXH3_createState();
+	if (!r->chain)
+		return -ENOMEM;
+	XXH3_64bits_reset(r->chain);
+	e = read_exact(r, pre, sizeof(pre), "the preamble");
+	if (e == 1)
+		return reader_fail(r, -EBADMSG, 0, "the stream is empty");
+	if (e < 0)
+		return e;
+	if (memcmp(pre, STREAM_MAGIC, 8) != 0)
+		return reader_fail(r, -EPROTO, 0, "not a vfiomig stream (bad magic); "
+				   "a bare device stream needs raw mode");
+	if (get_le16(pre + 8) != STREAM_VERSION_MAJOR)
+		return reader_fail(r, -EPROTO, 8, "stream format %u.%u is not readable by this "
+				   "library (format %u.%u); use a matching vfiomig version",
+				   get_le16(pre + 8), get_le16(pre + 10),
+				   STREAM_VERSION_MAJOR, STREAM_VERSION_MINOR);
+	if (get_le32(pre + 12) != 0)
+		return reader_fail(r, -EPROTO, 12, "unknown preamble flags 0x%x",
+				   get_le32(pre + 12));
+	XXH3_64bits_update(r->chain, pre, sizeof(pre));
+	return 0;
+}
+
+static int check_header(struct stream_reader *r, const uint8_t *h, uint64_t at,
+			struct stream_record *rec)
+{
+	if (get_le64(h + 24) != XXH3_64bits(h, 24))
+		return reader_fail(r, -EBADMSG, at, "record %u: header checksum mismatch", r->seq);
+	rec->type = get_le16(h);
+	rec->flags = get_le16(h + 2);
+	rec->device = get_le32(h + 4);
+	rec->length = get_le32(h + 8);
+	rec->seq = get_le32(h + 12);
+	rec->offset = at;
+	if (rec->seq != r->seq)
+		return reader_fail(r, -EBADMSG, at, "record %u is numbered %u: records lost or reordered",
+				   r->seq, rec->seq);
+	if (rec->flags & ~STREAM_FLAGS_KNOWN)
+		return reader_fail(r, -EPROTO, at, "record %u: unknown flags 0x%x", rec->seq, rec->flags);
+	if (rec->length > STREAM_MAX_PAYLOAD)
+		return reader_fail(r, -E2BIG, at, "record %u: length %u is over the limit of %u",
+				   rec->seq, rec->length, STREAM_MAX_PAYLOAD);
+	return 0;
+}
+
+static bool type_known(uint16_t type)
+{
+	return (type >= STREAM_IDENTITY && type <= STREAM_TRAILER) ||
+	       type == STREAM_PRECOPY_ROUND;
+}
+
+/* The trailer's totals and check must match what was read before it. */
+static int check_trailer(struct stream_reader *r, const struct stream_record *rec,
+			 const uint8_t *p, uint64_t bytes_before, uint64_t chain)
+{
+	uint8_t extra;
+	int e;
+
+	if (rec->length != STREAM_TRAILER_SIZE)
+		return reader_fail(r, -EBADMSG, rec->offset, "trailer of %u bytes, expected %u",
+				   rec->length, STREAM_TRAILER_SIZE);
+	if (get_le64(p) != bytes_before || get_le64(p + 8) != rec->seq)
+		return reader_fail(r, -EBADMSG, rec->offset,
+				   "trailer counts %llu bytes in %llu records, the stream had %llu in %u",
+				   (unsigned long long)get_le64(p), (unsigned long long)get_le64(p + 8),
+				   (unsigned long long)bytes_before, rec->seq);
+	if (get_le64(p + 16) != chain)
+		return reader_fail(r, -EBADMSG, rec->offset, "whole-stream check mismatch");
+	e = read_exact(r, &extra, 1, "the end");
+	if (e < 0)
+		return e;
+	if (e == 0)
+		return reader_fail(r, -EBADMSG, r->offset - 1, "data after the trailer");
+	r->done = true;
+	return 0;
+}
+
+int stream_read_record(struct stream_reader *r, struct stream_record *rec, uint8_t *buf)
+{
+	uint8_t h[STREAM_HEADER_SIZE];
+	uint64_t at, bytes_before, chain;
+	int e;
+
+	for (;;) {
+		if (r->done)
+			return 0;
+		at = r->offset;
+		/* The trailer's check covers everything before its own header. */
+		chain = XXH3_64bits_digest(r->chain);
+		bytes_before = at;
+		e = read_exact(r, h, sizeof(h), "a record header");
+		if (e == 1)
+			return reader_fail(r, -EBADMSG, at, "stream truncated: no trailer after %u records",
+					   r->seq);
+		if (e < 0)
+			return e;
+		e = check_header(r, h, at, rec);
+		if (e < 0)
+			return e;
+		e = read_exact(r, buf, rec->length, "a record payload");
+		if (e == 1)
+			e = reader_fail(r, -EBADMSG, r->offset, "stream truncated inside record %u", rec->seq);
+		if (e < 0)
+			return e;
+		if (get_le64(h + 16) != XXH3_64bits(buf, rec->length))
+			return reader_fail(r, -EBADMSG, at + STREAM_HEADER_SIZE,
+					   "record %u: payload checksum mismatch", rec->seq);
+		XXH3_64bits_update(r->chain, h, sizeof(h));
+		r->seq++;
+		rec->payload = buf;
+		if (rec->type == STREAM_TRAILER) {
+			e = check_trailer(r, rec, buf, bytes_before, chain);
+			return e < 0 ? e : 0;
+		}
+		if (type_known(rec->type))
+			return 1;
+		if (!(rec->flags & STREAM_FLAG_OPTIONAL))
+			return reader_fail(r, -EPROTO, at, "record %u has unknown mandatory type 0x%04x; "
+					   "a newer vfiomig wrote it", rec->seq, rec->type);
+		/* Unknown optional records are skipped. */
+	}
+}
+
+void stream_reader_free(struct stream_reader *r)
+{
+	XXH3_freeState(r->chain);
+	r->chain = NULL;
+}

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The vfiomig stream format (docs/stream-format.md): a preamble, then
+ * records of at most STREAM_MAX_PAYLOAD bytes, each with a header checksum
+ * and a payload checksum, ending with a trailer.  Writer and reader never
+ * seek, so the stream crosses pipes and sockets.
+ */
+#ifndef VFIOMIG_STREAM_H
+#define VFIOMIG_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <xxhash.h>
+
+#define STREAM_MAGIC "VFIOMIG\n"
+#define STREAM_VERSION_MAJOR 1
+#define STREAM_VERSION_MINOR 0
+#define STREAM_PREAMBLE_SIZE 16
+#define STREAM_HEADER_SIZE 32
+/* A reader never needs more than this for one record. */
+#define STREAM_MAX_PAYLOAD (1u << 20)
+
+enum stream_type {
+	STREAM_IDENTITY = 0x0001,
+	STREAM_DATA_PRECOPY = 0x0002,
+	STREAM_DATA_STOP_COPY = 0x0003,
+	STREAM_DEVICE_END = 0x0004,
+	STREAM_TRAILER = 0x0005,
+	STREAM_PRECOPY_ROUND = 0x0101,	/* optional */
+};
+
+#define STREAM_FLAG_OPTIONAL (1u << 0)
+#define STREAM_FLAGS_KNOWN STREAM_FLAG_OPTIONAL
+
+#define STREAM_IDENTITY_FIXED 32
+#define STREAM_STRING_MAX 255
+#define STREAM_DEVICE_END_SIZE 24
+#define STREAM_TRAILER_SIZE 24
+#define STREAM_PRECOPY_ROUND_SIZE 24
+
+/* The source device as the IDENTITY record describes it. */
+struct stream_identity {
+	bool has_pci_ids;
+	uint16_t vendor, device, subsystem_vendor, subsystem_device;
+	uint8_t revision;
+	uint64_t mig_flags;
+	uint64_t stop_copy_size;
+	char name[STREAM_STRING_MAX + 1];
+	char driver[STREAM_STRING_MAX + 1];
+	char backend[STREAM_STRING_MAX + 1];
+	char kernel[STREAM_STRING_MAX + 1];
+	char library[STREAM_STRING_MAX + 1];
+};
+
+struct stream_record {
+	uint16_t type;
+	uint16_t flags;
+	uint32_t device;
+	uint32_t length;
+	uint32_t seq;
+	uint64_t offset;	/* of the record header in the stream */
+	uint8_t *payload;	/* the caller's buffer */
+};
+
+/* Little-endian helpers shared by the format's users. */
+static inline void put_le16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static inline void put_le32(uint8_t *p, uint32_t v) { put_le16(p, (uint16_t)v); put_le16(p + 2, (uint16_t)(v >> 16)); }
+static inline void put_le64(uint8_t *p, uint64_t v) { put_le32(p, (uint32_t)v); put_le32(p + 4, (uint32_t)(v >> 32)); }
+static inline uint16_t get_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static inline uint32_t get_le32(const uint8_t *p) { return get_le16(p) | (uint32_t)get_le16(p + 2) << 16; }
+static inline uint64_t get_le64(const uint8_t *p) { return get_le32(p) | (uint64_t)get_le32(p + 4) << 32; }
+
+/* stream-identity.c */
+size_t stream_identity_encode(const struct stream_identity *id, uint8_t *buf, size_t size);
+int stream_identity_decode(const uint8_t *buf, size_t len, struct stream_identity *id);
+
+/* stream-write.c: all output goes through @write, which writes everything or fails. */
+struct stream_writer {
+	int (*write)(void *ctx, const void *a, size_t alen, const void *b, size_t blen);
+	void *ctx;
+	uint32_t seq;
+	uint64_t bytes;
+	XXH3_state_t *chain;
+};
+
+int stream_writer_begin(struct stream_writer *w);
+int stream_write_record(struct stream_writer *w, uint16_t type, uint16_t flags,
+			uint32_t device, const void *payload, uint32_t len);
+/* Writes the trailer and frees the writer's state. */
+int stream_writer_finish(struct stream_writer *w);
+void stream_writer_free(struct stream_writer *w);
+
+/* stream-read.c: @read returns bytes read, 0 at EOF, or -errno. */
+struct stream_reader {
+	ssize_t (*read)(void *ctx, void *buf, size_t len);
+	void *ctx;
+	uint32_t seq;
+	uint64_t offset;
+	XXH3_state_t *chain;
+	bool done;		/* the trailer was read and verified */
+	uint64_t error_offset;
+	char error[256];
+};
+
+/* -EPROTO for no stream or a newer major version; -errno from @read. */
+int stream_reader_begin(struct stream_reader *r);
+/*
+ * Reads the next record's payload into @buf (STREAM_MAX_PAYLOAD bytes).
+ * Return: 1 with *rec filled; 0 after a verified trailer and EOF;
+ * -EBADMSG (corrupt or truncated), -EPROTO (unknown mandatory record),
+ * -errno from @read.  r->error and r->error_offset say what and where.
+ * Optional records of unknown type are skipped.
+ */
+int stream_read_record(struct stream_reader *r, struct stream_record *rec, uint8_t *buf);
+void stream_reader_free(struct stream_reader *r);
+
+#endif

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Helpers shared by whole saves and loads. */
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "xfer.h"
+
+int xfer_copy_opts(void *dst, size_t dst_size, const void *src)
+{
+	size_t src_size;
+
+	memset(dst, 0, dst_size);
+	if (!src)
+		return 0;
+	src_size = *(const size_t *)src;
+	if (src_size < sizeof(size_t))
+		return -EINVAL;
+	for (size_t i = dst_size; i < src_size; i++)
+		if (((const uint8_t *)src)[i])
+			return -EINVAL;
+	memcpy(dst, src, src_size < dst_size ? src_size : dst_size);
+	return 0;
+}
+
+size_t xfer_slot_size(size_t buffer_size, bool framed)
+{
+	size_t slot = (buffer_size ? buffer_size : XFER_DEFAULT_BUFFER) / XFER_NSLOTS;
+
+	/* A record never carries more than the format allows. */
+	if (framed && slot > STREAM_MAX_PAYLOAD)
+		slot = STREAM_MAX_PAYLOAD;
+	return slot & ~(size_t)4095;
+}
+
+uint64_t xfer_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void xfer_report(struct xfer_progress *x, bool force)
+{
+	uint64_t now = xfer_now_ns();
+
+	if (!x->fn || (!force && now - x->last_ns < 100000000u))
+		return;
+	if (now > x->last_ns && x->last_ns)
+		x->p.rate = (x->p.bytes - x->last_bytes) * 1000000000u / (now - x->last_ns);
+	x->last_ns = now;
+	x->last_bytes = x->p.bytes;
+	x->fn(x->userdata, &x->p);
+}
+
+static int wait_fd(int fd, short events)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+
+	while (poll(&p, 1, -1) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+int xfer_write_fd(int fd, const void *a, size_t alen, const void *b, size_t blen)
+{
+	struct iovec iov[2] = { { (void *)a, alen }, { (void *)b, blen } };
+	struct iovec *v = iov;
+	int n = 2;
+
+	while (n > 0) {
+		ssize_t w = writev(fd, v, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				int r = wait_fd(fd, POLLOUT);
+
+				if (r < 0)
+					return r;
+				continue;
+			}
+			return -errno;
+		}
+		while (n > 0 && (size_t)w >= v->iov_len) {
+			w -= (ssize_t)v->iov_len;
+			v++;
+			n--;
+		}
+		if (n > 0) {
+			v->iov_base = (char *)v->iov_base + w;
+			v->iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
+ssize_t xfer_read_fd(int fd, void *buf, size_t len)
+{
+	for (;;) {
+		ssize_t n = read(fd, buf, len);
+
+		if (n >= 0)
+			return n;
+		if (errno == EAGAIN) {
+			int r = wait_fd(fd, POLLIN);
+
+			if (r < 0)
+				return r;
+		} else if (errno != EINTR)
+			return -errno;
+	}
+}
+
+const char *xfer_backend_name(const struct vfiomig_dev *dev)
+{
+	if (strcmp(dev->transport_name, "mock") == 0)
+		return "mock";
+	if (dev->id.has_pci_ids && dev->id.vendor == 0x15b3 && dev->id.device == 0x101e)
+		return "mlx5";
+	return "generic";
+}
+
+void xfer_identity(struct vfiomig_dev *dev, struct stream_identity *id)
+{
+	struct utsname u;
+
+	memset(id, 0, sizeof(*id));
+	id->has_pci_ids = dev->id.has_pci_ids;
+	id->vendor = dev->id.vendor;
+	id->device = dev->id.device;
+	id->subsystem_vendor = dev->id.subsystem_vendor;
+	id->subsystem_device = dev->id.subsystem_device;
+	id->revision = dev->id.revision;
+	id->mig_flags = dev->mig_flags;
+	if (vfiomig_dev_get_stop_copy_size(dev, &id->stop_copy_size) < 0)
+		id->stop_copy_size = 0;
+	snprintf(id->name, sizeof(id->name), "%s", dev->name);
+	snprintf(id->driver, sizeof(id->driver), "%s", dev->id.driver);
+	snprintf(id->backend, sizeof(id->backend), "%s", xfer_backend_name(dev));
+	snprintf(id->kernel, sizeof(id->kernel), "%s", uname(&u) == 0 ? u.release : "");
+	snprintf(id->library, sizeof(id->library), "libvfiomig %s", VFIOMIG_VERSION);
+}
