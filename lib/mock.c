@@ -148,7 +148,7 @@ static void unlock(struct vfiomig_mock *m)
 }
 
 static int mock_inject(struct vfiomig_mock *m, enum mock_kind kind,
-		enum mock_leave *ret_leave)
+		       enum mock_leave *ret_leave)
 {
 	enum mock_leave leave = MOCK_LEAVE_UNCHANGED;
 	uint64_t n;
@@ -251,28 +251,38 @@ static void *save_pump(void *arg)
 		unlock(m);
 
 		mock_emit_render(&s->em, pieces, n, s->buf);
+
+		/*
+		 * The write is non-blocking and made under the lock, so that
+		 * "written" and the pipe's FIONREAD always agree for the
+		 * temporary-end check and the pre-copy counters.
+		 */
+		lock(m);
 		while (off < bytes) {
 			ssize_t w = write(s->fd, s->buf + off, bytes - off);
 
 			if (w > 0) {
 				off += (size_t)w;
-				lock(m);
 				s->written += (uint64_t)w;
-				unlock(m);
-			} else if (w < 0 && errno == EAGAIN) {
-				if (!wait_fd(s, s->fd, POLLOUT))
-					return NULL;
-			} else if (w < 0 && errno == EINTR) {
 				continue;
+			}
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0 && errno == EAGAIN) {
+				bool go_on;
+
+				unlock(m);
+				go_on = wait_fd(s, s->fd, POLLOUT);
+				lock(m);
+				if (go_on && !s->stop)
+					continue;
 			} else {
 				/* EPIPE: the reader closed its fd.  Stop quietly. */
-				lock(m);
 				s->reader_gone = true;
-				unlock(m);
-				return NULL;
 			}
+			unlock(m);
+			return NULL;
 		}
-		lock(m);
 	}
 	unlock(m);
 	return NULL;
@@ -373,7 +383,7 @@ static uint64_t dirty_round(struct vfiomig_mock *m, uint64_t *ret_first)
 }
 
 static int mock_session_new(struct vfiomig_mock *m, bool save, bool precopy,
-		     int *ret_fd)
+			    int *ret_fd)
 {
 	struct mock_session *s;
 	struct stat st;
@@ -476,7 +486,8 @@ static void mock_session_end(struct vfiomig_mock *m, struct mock_session *s)
 	mock_parser_fini(&s->parser);
 }
 
-static void mock_session_stop_copy(struct vfiomig_mock *m, struct mock_session *s)
+static void mock_session_stop_copy(struct vfiomig_mock *m,
+				   struct mock_session *s)
 {
 	uint64_t first, k;
 
@@ -494,7 +505,8 @@ static void mock_session_stop_copy(struct vfiomig_mock *m, struct mock_session *
 	unlock(m);
 }
 
-static int mock_session_finish_resume(struct vfiomig_mock *m, struct mock_session *s)
+static int mock_session_finish_resume(struct vfiomig_mock *m,
+				      struct mock_session *s)
 {
 	uint64_t junk;
 	int r;
@@ -580,7 +592,7 @@ static int lookup(struct vfiomig_mock *m, int fd, struct mock_session **ret)
 }
 
 static int mock_precopy_info(struct vfiomig_dev *dev, int data_fd,
-		      unsigned long request, void *arg)
+			     unsigned long request, void *arg)
 {
 	struct vfiomig_mock *m = dev->priv;
 	struct vfio_precopy_info info;
@@ -613,7 +625,9 @@ static int mock_precopy_info(struct vfiomig_dev *dev, int data_fd,
 	} else if (s->dead) {
 		r = -ENODEV;
 	} else {
-		uint64_t consumed = s->written - pipe_bytes(s->fd), from;
+		uint64_t in_pipe = pipe_bytes(s->fd), from, consumed;
+
+		consumed = s->written > in_pipe ? s->written - in_pipe : 0;
 
 		/*
 		 * Like mlx5: new pre-copy data is produced only here, only
@@ -654,8 +668,8 @@ static size_t short_len(struct vfiomig_mock *m, size_t len)
 	return n < len ? n : len;
 }
 
-static ssize_t mock_data_read(struct vfiomig_dev *dev, int data_fd, void *buf,
-		       size_t len)
+static ssize_t mock_data_read(struct vfiomig_dev *dev, int data_fd,
+			      void *buf, size_t len)
 {
 	struct vfiomig_mock *m = dev->priv;
 	struct mock_session *s;
@@ -689,8 +703,8 @@ static ssize_t mock_data_read(struct vfiomig_dev *dev, int data_fd, void *buf,
 	return r < 0 ? -errno : r;
 }
 
-static ssize_t mock_data_write(struct vfiomig_dev *dev, int data_fd, const void *buf,
-			size_t len)
+static ssize_t mock_data_write(struct vfiomig_dev *dev, int data_fd,
+			       const void *buf, size_t len)
 {
 	struct vfiomig_mock *m = dev->priv;
 	struct mock_session *s;
