@@ -32,20 +32,21 @@ int vfiomig_dev_new(struct vfiomig_ctx *ctx,
 }
 
 int vfiomig_dev_feature(struct vfiomig_dev *dev, uint32_t flags, void *payload,
-		       size_t len)
+			size_t len)
 {
-	struct {
-		struct vfio_device_feature hdr;
-		uint64_t data[2];
-	} buf = { .hdr = { .argsz = sizeof(buf.hdr) + len, .flags = flags } };
+	/* struct vfio_device_feature followed by its payload, aligned for u64s. */
+	uint64_t buf[(sizeof(struct vfio_device_feature) + 16) / sizeof(uint64_t)];
+	struct vfio_device_feature *f = (struct vfio_device_feature *)buf;
 	int r;
 
-	assert(len <= sizeof(buf.data));
+	assert(len <= sizeof(buf) - sizeof(*f));
+	f->argsz = (uint32_t)(sizeof(*f) + len);
+	f->flags = flags;
 	if (len)
-		memcpy(buf.data, payload, len);
-	r = dev->ops->device_ioctl(dev, VFIO_DEVICE_FEATURE, &buf);
+		memcpy(f->data, payload, len);
+	r = dev->ops->device_ioctl(dev, VFIO_DEVICE_FEATURE, f);
 	if (r >= 0 && len)
-		memcpy(payload, buf.data, len);
+		memcpy(payload, f->data, len);
 	return r;
 }
 

@@ -6,6 +6,7 @@
 
 #include "private.h"
 
+__attribute__((format(printf, 3, 0)))
 static void log_va(struct vfiomig_ctx *ctx, int prio, const char *fmt, va_list ap)
 {
 	char msg[1024];
