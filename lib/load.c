@@ -38,6 +38,10 @@ static ssize_t in_read(void *ctx, void *buf, size_t len)
 	return n;
 }
 
+/*
+ * The input side returns its own failures only: when the other side fails
+ * first, pipeline_get_free() gives NULL and the input simply stops.
+ */
 static int input_raw(struct load *l)
 {
 	struct pipeline_slot *slot;
@@ -52,7 +56,7 @@ static int input_raw(struct load *l)
 		slot->offset = l->stats.stream_bytes - (uint64_t)n;
 		pipeline_push(&l->pipe);
 	}
-	return pipeline_error(&l->pipe);
+	return 0;
 }
 
 static int input_framed(struct load *l)
@@ -74,7 +78,7 @@ static int input_framed(struct load *l)
 		pipeline_push(&l->pipe);
 		r = 0;
 	}
-	return r < 0 ? r : pipeline_error(&l->pipe);
+	return r;
 }
 
 /* The input thread: everything it hands over has been verified. */
@@ -93,6 +97,7 @@ static void *input_thread(void *data)
 		l->stats.error_offset = l->reader.error[0] ? l->reader.error_offset : l->stats.stream_bytes;
 		pipeline_fail(&l->pipe, r);
 	} else {
+		/* After a failure elsewhere this is harmless: pop sees the error first. */
 		pipeline_close(&l->pipe);
 	}
 	return NULL;

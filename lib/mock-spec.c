@@ -14,7 +14,7 @@
 #include "mock.h"
 
 #define KEYS "flags, state, size, eom, dirty, datasize, dirtylog, resetflag, " \
-	     "infov2, pci, driver, fail, short"
+	     "infov2, pci, driver, fail, short, rate"
 
 static const char *const kind_names[MOCK_K_COUNT] = {
 	[MOCK_K_SET] = "set",		[MOCK_K_GET] = "get",
@@ -306,6 +306,7 @@ static int parse_kv(struct vfiomig_ctx *ctx, char *key, char *v,
 	static const char *const once[] = {
 		"flags", "state", "size", "eom", "dirty", "datasize",
 		"dirtylog", "resetflag", "infov2", "pci", "driver", "short",
+		"rate",
 	};
 	unsigned int i;
 
@@ -338,6 +339,14 @@ static int parse_kv(struct vfiomig_ctx *ctx, char *key, char *v,
 					    "of range: give 0 to 64G bytes per "
 					    "pre-copy round, with an optional K, "
 					    "M or G suffix (e.g. dirty=256K)", v);
+		return 0;
+	}
+	if (!strcmp(key, "rate")) {
+		if (!parse_size(v, &spec->rate) || spec->rate > MOCK_RATE_MAX)
+			return vfiomig_fail(ctx, -EINVAL, "mock spec: rate=%s out "
+					    "of range: give 0 (unlimited) to 64G "
+					    "bytes a second, with an optional K, M "
+					    "or G suffix (e.g. rate=64M)", v);
 		return 0;
 	}
 	if (!strcmp(key, "eom")) {

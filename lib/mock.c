@@ -24,6 +24,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mock.h"
@@ -206,6 +207,56 @@ static uint64_t pipe_bytes(int fd)
 	return (uint64_t)n;
 }
 
+/* How much a pump moves at once: about 16 ms' worth when rate= is set. */
+static size_t pump_chunk(const struct vfiomig_mock *m)
+{
+	uint64_t c = m->spec.rate / 64;
+
+	if (!m->spec.rate || c >= PUMP_BUF)
+		return PUMP_BUF;
+	return c < 4096 ? 4096 : (size_t)c;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * rate=: the device moves at most spec.rate bytes a second.  The session
+ * keeps a virtual clock of when the device is done with what it has moved
+ * so far, and the pump sleeps until then.  Time spent idle earns no credit,
+ * so the rate is a ceiling without bursts.  Returns false if the session is
+ * told to stop meanwhile (@kill_fd readable; -1 for a wait that cannot be
+ * cut short).  Called only with rate= set, and never with m->lock held.
+ */
+static bool pace(struct mock_session *s, size_t n, int kill_fd)
+{
+	uint64_t now = mono_ns();
+
+	if (s->pace_ns < now)
+		s->pace_ns = now;
+	s->pace_ns += (uint64_t)n * 1000000000u / s->mock->spec.rate;
+	while ((now = mono_ns()) < s->pace_ns) {
+		uint64_t d = s->pace_ns - now;
+		struct timespec ts = {
+			.tv_sec = (time_t)(d / 1000000000u),
+			.tv_nsec = (long)(d % 1000000000u),
+		};
+		struct pollfd p = { .fd = kill_fd, .events = POLLIN };
+		int r = ppoll(&p, 1, &ts, NULL);
+
+		if (r > 0)
+			return false;
+		if (r < 0 && errno != EINTR)
+			nanosleep(&ts, NULL);
+	}
+	return true;
+}
+
 /* Waits until @fd is ready for @events or the session is told to stop. */
 static bool wait_fd(struct mock_session *s, int fd, short events)
 {
@@ -230,6 +281,7 @@ static void *save_pump(void *arg)
 	struct mock_session *s = arg;
 	struct vfiomig_mock *m = s->mock;
 	struct mock_piece pieces[PLAN_PIECES];
+	size_t chunk = pump_chunk(m);
 
 	lock(m);
 	for (;;) {
@@ -246,11 +298,14 @@ static void *save_pump(void *arg)
 			s->eof_sent = true;
 			break;
 		}
-		n = mock_emit_plan(&s->em, m->gen, pieces, PLAN_PIECES, PUMP_BUF,
+		n = mock_emit_plan(&s->em, m->gen, pieces, PLAN_PIECES, chunk,
 				   &bytes);
 		unlock(m);
 
 		mock_emit_render(&s->em, pieces, n, s->buf);
+		/* A slow device: the bytes are ready only after bytes / rate. */
+		if (m->spec.rate && !pace(s, bytes, s->kill_fd))
+			return NULL;
 
 		/*
 		 * The write is non-blocking and made under the lock, so that
@@ -292,6 +347,7 @@ static void *resume_pump(void *arg)
 {
 	struct mock_session *s = arg;
 	struct vfiomig_mock *m = s->mock;
+	size_t chunk = pump_chunk(m);
 
 	for (;;) {
 		ssize_t r;
@@ -302,13 +358,16 @@ static void *resume_pump(void *arg)
 		unlock(m);
 		if (stop)
 			break;
-		r = read(s->fd, s->buf, PUMP_BUF);
+		r = read(s->fd, s->buf, chunk);
 		if (r > 0) {
 			/* The parser is the pump's while it runs. */
 			mock_parser_feed(&s->parser, s->buf, (size_t)r);
 			lock(m);
 			s->consumed += (uint64_t)r;
 			unlock(m);
+			/* A slow device takes r / rate to absorb them. */
+			if (m->spec.rate && !pace(s, (size_t)r, s->kill_fd))
+				break;
 		} else if (r == 0) {
 			lock(m);
 			s->writer_gone = true;
@@ -509,18 +568,24 @@ static int mock_session_finish_resume(struct vfiomig_mock *m,
 				      struct mock_session *s)
 {
 	uint64_t junk;
+	size_t chunk = pump_chunk(m);
 	int r;
 
 	if (!s || s->dead || s->save)
 		return 0;
 	stop_pump(m, s);
-	/* write() into a pipe is complete when it returns: drain what is left. */
+	/*
+	 * write() into a pipe is complete when it returns: drain what is left,
+	 * at the device's rate= too (it has not absorbed those bytes yet).
+	 */
 	for (;;) {
-		ssize_t n = read(s->fd, s->buf, PUMP_BUF);
+		ssize_t n = read(s->fd, s->buf, chunk);
 
 		if (n > 0) {
 			mock_parser_feed(&s->parser, s->buf, (size_t)n);
 			s->consumed += (uint64_t)n;
+			if (m->spec.rate)
+				pace(s, (size_t)n, -1);
 		} else if (n == 0) {
 			s->writer_gone = true;
 			break;

@@ -18,6 +18,7 @@
 
 #define MOCK_NAME_MAX 58	/* "mock:" + NAME must fit dev->name[64] */
 #define MOCK_FAIL_MAX 8
+#define MOCK_RATE_MAX (64ull << 30)	/* rate=, bytes a second */
 
 /* Kinds of call that fail= can target. */
 enum mock_kind {
@@ -58,6 +59,7 @@ struct mock_spec {
 	struct mock_fail fails[MOCK_FAIL_MAX];
 	unsigned int nfails;
 	bool short_read, short_write;
+	uint64_t rate;			/* bytes a second through the pumps; 0: unlimited */
 };
 
 /* mock-spec.c: parses "NAME[,key=value...]"; -EINVAL via vfiomig_fail(). */
@@ -81,6 +83,7 @@ struct mock_session {
 	bool stop;		/* the pump must exit */
 	pthread_cond_t cond;	/* wakes the save pump when data is queued */
 	uint8_t *buf;
+	uint64_t pace_ns;	/* rate=: when the device is done with what it moved */
 
 	/* save */
 	struct mock_emitter em;

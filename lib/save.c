@@ -4,6 +4,7 @@
  * a second thread frames and checksums them and writes them out, so device
  * reads and output writes overlap.
  */
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -109,8 +110,15 @@ static int64_t drain(struct save *s, bool precopy)
 				      precopy ? VFIOMIG_READ_PRECOPY : 0);
 		if (n == -EAGAIN && precopy)
 			return moved;
-		if (n == -EAGAIN)
-			continue;	/* a non-blocking fd in STOP_COPY: more will come */
+		if (n == -EAGAIN) {
+			/* A non-blocking fd in STOP_COPY: more will come. */
+			struct pollfd p = { .fd = s->data_fd, .events = POLLIN };
+
+			if (poll(&p, 1, -1) < 0 && errno != EINTR)
+				return vfiomig_fail(s->dev->ctx, -errno, "%s: poll on the data fd: %s",
+						    s->dev->name, strerror(errno));
+			continue;
+		}
 		if (n < 0) {
 			vfiomig_fail(s->dev->ctx, (int)n, "%s: reading device data failed: %s",
 				     s->dev->name, strerror((int)-n));
@@ -201,7 +209,11 @@ static int device_end_record(struct save *s)
 	return queue_record(s, STREAM_DEVICE_END, p, sizeof(p));
 }
 
-/* Everything from the first data fd to a complete stream. */
+/*
+ * Everything from the first data fd to a complete stream.  The source
+ * reaches its final state before the trailer goes out: a destination never
+ * gets a complete stream from a source that might still be rolled back.
+ */
 static int save_stream(struct save *s)
 {
 	unsigned int flags = s->o.precopy != VFIOMIG_PRECOPY_NEVER ? VFIOMIG_SAVE_PRECOPY : 0;
@@ -226,6 +238,9 @@ static int save_stream(struct save *s)
 		return (int)moved;
 	s->stats.stop_copy_bytes = (uint64_t)moved;
 	r = device_end_record(s);
+	if (r == 0)
+		r = vfiomig_dev_set_state(s->dev, s->o.leave == VFIOMIG_LEAVE_RUNNING ?
+					  VFIOMIG_STATE_RUNNING : VFIOMIG_STATE_STOP, NULL);
 	if (r < 0)
 		return r;
 	pipeline_close(&s->pipe);
@@ -319,8 +334,6 @@ VFIOMIG_EXPORT int vfiomig_save(struct vfiomig_dev *dev, int out_fd,
 	if (r == 0) {
 		s.progress.p.phase = VFIOMIG_PHASE_DONE;
 		xfer_report(&s.progress, true);
-		r = vfiomig_dev_set_state(dev, s.o.leave == VFIOMIG_LEAVE_RUNNING ?
-					  VFIOMIG_STATE_RUNNING : VFIOMIG_STATE_STOP, NULL);
 	} else {
 		rollback(&s);
 	}

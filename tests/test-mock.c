@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "private.h"
@@ -1257,6 +1258,78 @@ START_TEST(test_direct_io_large)
 }
 END_TEST
 
+/* rate=: the pumps move at most rate bytes a second, both ways. */
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+START_TEST(test_rate)
+{
+	static const char *const bad[] = {
+		"r,rate=x", "r,rate=65G", "r,rate=-1", "r,rate=4Q", "r,rate=1M,rate=2M",
+	};
+	struct vfiomig_ctx *ctx = new_ctx(NULL);
+	struct vfiomig_dev *src = mock_open(ctx, "rs,size=1M,state=STOP,rate=4M");
+	struct vfiomig_dev *dst = mock_open(ctx, "rd,size=1M,state=STOP,rate=4M");
+	struct vfiomig_dev *dev;
+	struct blob b = { 0 };
+	uint8_t tmp[4096] = { 0 };
+	uint64_t t;
+	int fd;
+
+	/* 1 MiB at 4 MiB/s takes 0.25 s to save, and 0.25 s to load. */
+	t = mono_ns();
+	save_plain(src, &b);
+	ck_assert_uint_ge(mono_ns() - t, 200000000u);
+	ck_assert_uint_eq(b.len, mock_stream_size(1 << 20));
+	t = mono_ns();
+	ck_assert_int_eq(load(dst, b.p, b.len, 1 << 20), 0);
+	ck_assert_uint_ge(mono_ns() - t, 200000000u);
+	b.len = 0;
+	vfiomig_dev_unref(dst);
+	vfiomig_dev_unref(src);
+
+	/* rate=0 is unlimited, and the content is the same as without rate= */
+	src = mock_open(ctx, "rs,size=1M,state=STOP,rate=0");
+	save_plain(src, &b);
+	ck_assert_uint_eq(b.len, mock_stream_size(1 << 20));
+	dst = mock_open(ctx, "rd,size=1M,state=STOP");
+	ck_assert_int_eq(load(dst, b.p, b.len, 1 << 20), 0);
+	vfiomig_dev_unref(dst);
+	vfiomig_dev_unref(src);
+	free(b.p);
+
+	/* A pump sleeping for its rate stops at once when the session ends:
+	 * at 1 KiB/s each 4 KiB chunk takes 4 s. */
+	src = mock_open(ctx, "rs,size=1M,state=STOP,rate=1K");
+	ck_assert_int_eq(set_state(src, S(STOP_COPY), &fd), 0);
+	t = mono_ns();
+	ck_assert_int_eq(set_nofd(src, S(STOP)), 0);
+	ck_assert_uint_lt(mono_ns() - t, 2000000000u);
+	close(fd);
+	vfiomig_dev_unref(src);
+	dst = mock_open(ctx, "rd,size=1M,state=STOP,rate=1K");
+	ck_assert_int_eq(set_state(dst, S(RESUMING), &fd), 0);
+	ck_assert_int_eq(write(fd, tmp, sizeof(tmp)), (ssize_t)sizeof(tmp));
+	t = mono_ns();
+	ck_assert_int_eq(reset(dst), 0);
+	ck_assert_uint_lt(mono_ns() - t, 2000000000u);
+	close(fd);
+	vfiomig_dev_unref(dst);
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		ck_assert_msg(vfiomig_mock_open(ctx, bad[i], &dev) == -EINVAL, "%s", bad[i]);
+		ck_assert_msg(strstr(vfiomig_ctx_get_error(ctx), "rate"), "'%s': %s", bad[i],
+			      vfiomig_ctx_get_error(ctx));
+	}
+	vfiomig_ctx_unref(ctx);
+}
+END_TEST
+
 /* ---- fault injection ---- */
 
 START_TEST(test_fail_set)
@@ -1715,6 +1788,7 @@ static Suite *mock_suite(void)
 	tcase_add_test(tc, test_missing_page);
 	tcase_add_test(tc, test_one_byte_writes);
 	tcase_add_test(tc, test_direct_io_large);
+	tcase_add_test(tc, test_rate);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("faults");

@@ -1,0 +1,555 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Writes the fuzzers' seed corpora: make-seeds DIR fills DIR/stream/ and
+ * DIR/mock-stream/ (docs/fuzzing.md).  Valid streams come from real saves of
+ * mock devices (vfiomig_save() into a memfd); the rest are truncated and
+ * corrupted variants and streams crafted with the writers.
+ *
+ * Every seed starts with the harness's configuration byte (see the top of
+ * fuzz-stream.c and fuzz-mock-stream.c).  The output is deterministic: a
+ * framed save is re-framed into records of fixed sizes, and its IDENTITY
+ * names no kernel or library version.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <vfiomig/vfiomig.h>
+
+#include "mock-content.h"
+#include "stream.h"
+
+/* Seeds stay small: fuzzing is fast on small inputs, and they are committed. */
+#define SEED_MAX (64u << 10)
+
+struct buf {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static void die(const char *what, int err)
+{
+	fprintf(stderr, "make-seeds: %s: %s\n", what, strerror(err));
+	exit(1);
+}
+
+static void buf_add(struct buf *b, const void *p, size_t len)
+{
+	if (b->len + len > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+
+		while (cap < b->len + len)
+			cap *= 2;
+		b->p = realloc(b->p, cap);
+		if (!b->p)
+			die("realloc", ENOMEM);
+		b->cap = cap;
+	}
+	if (len)
+		memcpy(b->p + b->len, p, len);
+	b->len += len;
+}
+
+static const char *outdir;
+
+static void put_seed(const char *corpus, const char *name, uint8_t cfg,
+		     const uint8_t *p, size_t len)
+{
+	char path[4096];
+	FILE *f;
+
+	if (len + 1 > SEED_MAX) {
+		fprintf(stderr, "make-seeds: %s/%s: %zu bytes is over the limit\n",
+			corpus, name, len + 1);
+		exit(1);
+	}
+	snprintf(path, sizeof(path), "%s/%s/%s", outdir, corpus, name);
+	f = fopen(path, "wb");
+	if (!f || fputc(cfg, f) == EOF || (len && fwrite(p, 1, len, f) != len) || fclose(f))
+		die(path, errno);
+}
+
+/* ---- saves of mock devices ---- */
+
+static struct buf save_mock(const char *spec, unsigned int flags, enum vfiomig_precopy_mode pre,
+			    unsigned int rounds)
+{
+	struct vfiomig_save_opts o = {
+		.sz = sizeof(o), .flags = flags, .precopy = pre, .precopy_rounds = rounds,
+		.buffer_size = 16 << 10,	/* the least allowed: 4 KiB reads */
+	};
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *dev;
+	struct buf b = { 0 };
+	struct stat st;
+	int fd, r;
+
+	r = vfiomig_ctx_new(&ctx);
+	if (r < 0)
+		die("vfiomig_ctx_new", -r);
+	r = vfiomig_dev_open(ctx, spec, &dev);
+	if (r < 0)
+		die(spec, -r);
+	fd = memfd_create("seed", MFD_CLOEXEC);
+	if (fd < 0)
+		die("memfd_create", errno);
+	r = vfiomig_save(dev, fd, &o);
+	if (r < 0) {
+		fprintf(stderr, "make-seeds: saving %s: %s\n", spec, vfiomig_ctx_get_error(ctx));
+		exit(1);
+	}
+	if (fstat(fd, &st) < 0)
+		die("fstat", errno);
+	b.len = b.cap = (size_t)st.st_size;
+	b.p = malloc(b.len + 1);
+	if (!b.p)
+		die("malloc", ENOMEM);
+	if (pread(fd, b.p, b.len, 0) != (ssize_t)b.len)
+		die("pread", errno);
+	close(fd);
+	vfiomig_dev_unref(dev);
+	vfiomig_ctx_unref(ctx);
+	return b;
+}
+
+/* ---- re-framing ---- */
+
+struct mem_source {
+	const uint8_t *p;
+	size_t len, pos;
+};
+
+static ssize_t mem_read(void *ctx, void *buf, size_t len)
+{
+	struct mem_source *m = ctx;
+
+	if (len > m->len - m->pos)
+		len = m->len - m->pos;
+	memcpy(buf, m->p + m->pos, len);
+	m->pos += len;
+	return (ssize_t)len;
+}
+
+static int buf_write(void *ctx, const void *a, size_t alen, const void *b, size_t blen)
+{
+	buf_add(ctx, a, alen);
+	buf_add(ctx, b, blen);
+	return 0;
+}
+
+static void writer_begin(struct stream_writer *w, struct buf *out)
+{
+	*w = (struct stream_writer){ .write = buf_write, .ctx = out };
+	if (stream_writer_begin(w) < 0)
+		die("stream_writer_begin", ENOMEM);
+}
+
+static void writer_finish(struct stream_writer *w)
+{
+	if (stream_writer_finish(w) < 0)
+		die("stream_writer_finish", EIO);
+	stream_writer_free(w);
+}
+
+static void write_record(struct stream_writer *w, uint16_t type, uint16_t flags,
+			 const void *p, size_t len)
+{
+	if (stream_write_record(w, type, flags, 0, p, (uint32_t)len) < 0)
+		die("stream_write_record", E2BIG);
+}
+
+static size_t normal_identity(const uint8_t *p, size_t len, uint8_t *out, size_t size)
+{
+	struct stream_identity id;
+
+	if (stream_identity_decode(p, len, &id) < 0)
+		die("IDENTITY record", EBADMSG);
+	snprintf(id.kernel, sizeof(id.kernel), "fuzz-seed");
+	snprintf(id.library, sizeof(id.library), "libvfiomig");
+	return stream_identity_encode(&id, out, size);
+}
+
+/*
+ * A saved stream's record boundaries follow the pipe reads of the save;
+ * this joins each run of DATA records and cuts it into @max-byte records,
+ * so the seeds do not change from one generation to the next.
+ */
+static struct buf reframe(const struct buf *in, size_t max)
+{
+	struct mem_source src = { .p = in->p, .len = in->len };
+	struct stream_reader r = { .read = mem_read, .ctx = &src };
+	struct stream_writer w;
+	struct stream_record rec;
+	struct buf out = { 0 }, run = { 0 };
+	uint16_t run_type = 0;
+	uint8_t *payload = malloc(STREAM_MAX_PAYLOAD);
+	int rc;
+
+	if (!payload)
+		die("malloc", ENOMEM);
+	writer_begin(&w, &out);
+	rc = stream_reader_begin(&r);
+	while (rc >= 0) {
+		rc = stream_read_record(&r, &rec, payload);
+		if (run.len && (rc <= 0 || rec.type != run_type)) {
+			for (size_t off = 0; off < run.len; off += max)
+				write_record(&w, run_type, 0, run.p + off,
+					     run.len - off < max ? run.len - off : max);
+			run.len = 0;
+		}
+		if (rc <= 0)
+			break;
+		if (rec.type == STREAM_DATA_PRECOPY || rec.type == STREAM_DATA_STOP_COPY) {
+			run_type = rec.type;
+			buf_add(&run, payload, rec.length);
+		} else if (rec.type == STREAM_IDENTITY) {
+			uint8_t id[STREAM_IDENTITY_FIXED + 5 * (2 + STREAM_STRING_MAX)];
+
+			write_record(&w, rec.type, rec.flags, id,
+				     normal_identity(payload, rec.length, id, sizeof(id)));
+		} else {
+			write_record(&w, rec.type, rec.flags, payload, rec.length);
+		}
+	}
+	if (rc < 0) {
+		fprintf(stderr, "make-seeds: reading a save back: %s\n", r.error);
+		exit(1);
+	}
+	stream_reader_free(&r);
+	writer_finish(&w);
+	free(run.p);
+	free(payload);
+	return out;
+}
+
+/* ---- stream seeds ---- */
+
+/* Record @i's header offset in a framed stream. */
+static size_t record_at(const struct buf *s, unsigned int i)
+{
+	size_t pos = STREAM_PREAMBLE_SIZE;
+
+	while (i--)
+		pos += STREAM_HEADER_SIZE + get_le32(s->p + pos + 8);
+	return pos;
+}
+
+static void put_variant(const char *name, uint8_t cfg, const struct buf *s, size_t at,
+			uint8_t xor)
+{
+	uint8_t *p = malloc(s->len);
+
+	if (!p)
+		die("malloc", ENOMEM);
+	memcpy(p, s->p, s->len);
+	p[at] ^= xor;
+	put_seed("stream", name, cfg, p, s->len);
+	free(p);
+}
+
+/* An IDENTITY payload with the five strings given (NULL: leave out the rest). */
+static size_t raw_identity(uint8_t *p, uint8_t has_pci, const char *const *strs)
+{
+	size_t n = STREAM_IDENTITY_FIXED;
+
+	memset(p, 0, n);
+	put_le16(p, 0x15b3);
+	put_le16(p + 2, 0x101e);
+	p[9] = has_pci;
+	for (unsigned int i = 0; i < 5 && strs[i]; i++) {
+		size_t len = strlen(strs[i]);
+
+		put_le16(p + n, (uint16_t)len);
+		memcpy(p + n + 2, strs[i], len);
+		n += 2 + len;
+	}
+	return n;
+}
+
+/* A short stream around one crafted record, in the order a save writes. */
+static void put_crafted(const char *name, uint16_t type, uint16_t flags, const void *p,
+			size_t len)
+{
+	static const char *const strs[] = { "seed", "mock", "mock", "fuzz-seed", "libvfiomig" };
+	uint8_t id[STREAM_IDENTITY_FIXED + 5 * (2 + STREAM_STRING_MAX)];
+	uint8_t end[STREAM_DEVICE_END_SIZE] = { 0 };
+	struct stream_writer w;
+	struct buf out = { 0 };
+
+	writer_begin(&w, &out);
+	if (type == STREAM_IDENTITY) {
+		write_record(&w, type, flags, p, len);
+	} else {
+		write_record(&w, STREAM_IDENTITY, 0, id, raw_identity(id, 1, strs));
+		write_record(&w, type, flags, p, len);
+	}
+	write_record(&w, STREAM_DEVICE_END, 0, end, sizeof(end));
+	writer_finish(&w);
+	put_seed("stream", name, 0, out.p, out.len);
+	free(out.p);
+}
+
+static void stream_seeds(void)
+{
+	struct buf raw, tiny, small, pre, pci;
+	uint8_t p[256], h[STREAM_HEADER_SIZE];
+	size_t at, n;
+
+	/* Valid saves. */
+	raw = save_mock("mock:seed,size=1", 0, VFIOMIG_PRECOPY_NEVER, 0);
+	tiny = reframe(&raw, 4096);
+	free(raw.p);
+	put_seed("stream", "valid-size1-stopcopy", 0, tiny.p, tiny.len);
+	put_seed("stream", "valid-size1-stopcopy-split1", 0x01, tiny.p, tiny.len);
+	put_seed("stream", "valid-size1-stopcopy-eio-split5", 0x0d, tiny.p, tiny.len);
+	put_seed("stream", "valid-size1-stopcopy-fixups", 0x70, tiny.p, tiny.len);
+
+	raw = save_mock("mock:seed,size=1", 0, VFIOMIG_PRECOPY_NEVER, 0);
+	small = reframe(&raw, 7);
+	free(raw.p);
+	put_seed("stream", "valid-size1-records7", 0x03, small.p, small.len);
+	free(small.p);
+
+	raw = save_mock("mock:pre,size=4K,dirty=1", 0, VFIOMIG_PRECOPY_ROUNDS, 2);
+	pre = reframe(&raw, 1500);
+	free(raw.p);
+	put_seed("stream", "valid-size4k-precopy2", 0, pre.p, pre.len);
+	put_seed("stream", "valid-size4k-precopy2-split4", 0x04, pre.p, pre.len);
+	free(pre.p);
+
+	raw = save_mock("mock:pci,size=100,pci=8086:1521:8086:0001:03,driver=igb_vfio", 0,
+			VFIOMIG_PRECOPY_AUTO, 0);
+	pci = reframe(&raw, 4096);
+	free(raw.p);
+	put_seed("stream", "valid-pci-precopy-auto", 0, pci.p, pci.len);
+	free(pci.p);
+
+	/* Truncated. */
+	put_seed("stream", "empty", 0, NULL, 0);
+	put_seed("stream", "cut-preamble", 0, tiny.p, 9);
+	put_seed("stream", "cut-after-preamble", 0, tiny.p, STREAM_PREAMBLE_SIZE);
+	put_seed("stream", "cut-header", 0, tiny.p, STREAM_PREAMBLE_SIZE + 20);
+	put_seed("stream", "cut-identity", 0, tiny.p, STREAM_PREAMBLE_SIZE + STREAM_HEADER_SIZE + 40);
+	at = record_at(&tiny, 3);
+	put_seed("stream", "cut-before-trailer", 0, tiny.p, at);
+	put_seed("stream", "cut-in-trailer", 0, tiny.p, tiny.len - 1);
+
+	/* Corrupted. */
+	if (record_at(&tiny, 4) != tiny.len)
+		die("a size=1 save is not IDENTITY, DATA, DEVICE_END, TRAILER", EBADMSG);
+	put_variant("bad-magic", 0, &tiny, 0, 0x20);
+	put_variant("bad-version", 0, &tiny, 8, 0x03);
+	put_variant("bad-preamble-flags", 0, &tiny, 12, 0x01);
+	at = record_at(&tiny, 1);
+	put_variant("bad-header-sum", 0, &tiny, at + 25, 0x80);
+	put_variant("bad-payload-sum", 0, &tiny, at + STREAM_HEADER_SIZE, 0x01);
+	/* With bit 4 the harness fixes the checksums, so the trailer's own checks run. */
+	at = record_at(&tiny, 3) + STREAM_HEADER_SIZE;
+	put_variant("bad-trailer-bytes", 0x10, &tiny, at, 0x01);
+	put_variant("bad-trailer-count", 0x10, &tiny, at + 8, 0x01);
+	put_variant("bad-trailer-chain", 0x10, &tiny, at + 16, 0x40);
+	{
+		struct buf more = { 0 };
+
+		buf_add(&more, tiny.p, tiny.len);
+		buf_add(&more, "\n", 1);
+		put_seed("stream", "data-after-trailer", 0, more.p, more.len);
+		/* Records 1 and 2 swapped: the numbering catches it. */
+		more.len = 0;
+		buf_add(&more, tiny.p, record_at(&tiny, 1));
+		buf_add(&more, tiny.p + record_at(&tiny, 2), record_at(&tiny, 3) - record_at(&tiny, 2));
+		buf_add(&more, tiny.p + record_at(&tiny, 1), record_at(&tiny, 2) - record_at(&tiny, 1));
+		buf_add(&more, tiny.p + record_at(&tiny, 3), tiny.len - record_at(&tiny, 3));
+		put_seed("stream", "records-swapped", 0, more.p, more.len);
+		put_seed("stream", "records-swapped-fixups", 0x70, more.p, more.len);
+		/* A header announcing more than the limit, with a valid checksum. */
+		more.len = 0;
+		buf_add(&more, tiny.p, record_at(&tiny, 1));
+		memcpy(h, tiny.p + record_at(&tiny, 1), sizeof(h));
+		put_le32(h + 8, STREAM_MAX_PAYLOAD + 1);
+		put_le64(h + 24, XXH3_64bits(h, 24));
+		buf_add(&more, h, sizeof(h));
+		buf_add(&more, tiny.p + record_at(&tiny, 1) + STREAM_HEADER_SIZE, 64);
+		put_seed("stream", "record-over-limit", 0, more.p, more.len);
+		free(more.p);
+	}
+	free(tiny.p);
+
+	/* Crafted records. */
+	memset(p, 0xa5, sizeof(p));
+	put_crafted("unknown-optional-record", 0x0200, STREAM_FLAG_OPTIONAL, p, 40);
+	put_crafted("unknown-mandatory-record", 0x0200, 0, p, 40);
+	put_crafted("unknown-record-flags", STREAM_DATA_STOP_COPY, 0x0002, p, 40);
+	put_crafted("empty-data-record", STREAM_DATA_STOP_COPY, 0, p, 0);
+	put_crafted("precopy-round-record", STREAM_PRECOPY_ROUND, STREAM_FLAG_OPTIONAL, p,
+		    STREAM_PRECOPY_ROUND_SIZE);
+	{
+		static const char *const ok[] = { "n", "d", "b", "k", "l" };
+		static const char *const some[] = { "only-a-name", NULL };
+		static const char *const nul[] = { "aXb", "d", "b", "k", "l" };
+		uint8_t id[STREAM_IDENTITY_FIXED + 5 * (2 + STREAM_STRING_MAX) + 8];
+
+		n = raw_identity(id, 0, ok);
+		put_crafted("identity-no-pci", STREAM_IDENTITY, 0, id, n);
+		memcpy(id + n, "newfield", 8);
+		put_crafted("identity-longer-minor", STREAM_IDENTITY, 0, id, n + 8);
+		put_crafted("identity-short", STREAM_IDENTITY, 0, id, STREAM_IDENTITY_FIXED - 1);
+		n = raw_identity(id, 2, ok);
+		put_crafted("identity-bad-pci-flag", STREAM_IDENTITY, 0, id, n);
+		n = raw_identity(id, 1, some);
+		put_crafted("identity-missing-strings", STREAM_IDENTITY, 0, id, n);
+		n = raw_identity(id, 1, nul);
+		id[STREAM_IDENTITY_FIXED + 3] = '\0';	/* "a\0b" */
+		put_crafted("identity-nul-in-string", STREAM_IDENTITY, 0, id, n);
+		n = raw_identity(id, 1, ok);
+		put_le16(id + STREAM_IDENTITY_FIXED, STREAM_STRING_MAX + 1);
+		put_crafted("identity-string-too-long", STREAM_IDENTITY, 0, id, n);
+	}
+}
+
+/* ---- mock-stream seeds ---- */
+
+/* Renders a mock stream: a header, page runs at chosen generations, an end. */
+struct mock_run {
+	uint64_t first, count;
+	uint32_t gen;
+};
+
+static struct buf mock_stream(uint64_t size, const struct mock_run *runs, size_t nruns, bool end)
+{
+	struct mock_emitter e;
+	struct mock_piece pieces[64];
+	uint64_t npages = mock_npages(size);
+	uint32_t *gen = calloc(npages, sizeof(*gen));
+	struct buf out = { 0 };
+
+	if (!gen)
+		die("calloc", ENOMEM);
+	mock_emit_init(&e, mock_seed_from_name("crafted"), size, 0x7);
+	mock_emit_header(&e);
+	for (size_t i = 0; i <= nruns; i++) {
+		size_t n, bytes = 0;
+
+		if (i < nruns) {
+			for (uint64_t k = 0; k < runs[i].count; k++)
+				gen[(runs[i].first + k) % npages] = runs[i].gen;
+			mock_emit_pages(&e, runs[i].first, runs[i].count);
+		} else if (end) {
+			mock_emit_end(&e);
+		}
+		while (e.count) {
+			n = mock_emit_plan(&e, gen, pieces, 64, SEED_MAX, &bytes);
+			for (size_t k = 0; k < n; k++) {
+				uint8_t tmp[MOCK_SEG_SIZE + MOCK_PAGE_SIZE];
+
+				buf_add(&out, tmp, mock_emit_render(&e, &pieces[k], 1, tmp));
+			}
+		}
+	}
+	free(gen);
+	return out;
+}
+
+static void put_mock_variant(const char *name, uint8_t cfg, const struct buf *s, size_t at,
+			     uint8_t xor)
+{
+	uint8_t *p = malloc(s->len);
+
+	if (!p)
+		die("malloc", ENOMEM);
+	memcpy(p, s->p, s->len);
+	p[at] ^= xor;
+	put_seed("mock-stream", name, cfg, p, s->len);
+	free(p);
+}
+
+static void mock_seeds(void)
+{
+	struct buf tiny, b;
+	size_t end;
+
+	tiny = save_mock("mock:seed,size=1", VFIOMIG_XFER_RAW, VFIOMIG_PRECOPY_NEVER, 0);
+	put_seed("mock-stream", "valid-size1", 0, tiny.p, tiny.len);
+	put_seed("mock-stream", "valid-size1-split1", 0x01, tiny.p, tiny.len);
+	b = save_mock("mock:pre,size=4K,dirty=1", VFIOMIG_XFER_RAW, VFIOMIG_PRECOPY_ROUNDS, 2);
+	put_seed("mock-stream", "valid-size4k-precopy2", 0, b.p, b.len);
+	put_seed("mock-stream", "valid-size4k-precopy2-split5", 0x05, b.p, b.len);
+	free(b.p);
+	b = save_mock("mock:odd,size=1001,flags=stop_copy", VFIOMIG_XFER_RAW,
+		      VFIOMIG_PRECOPY_NEVER, 0);
+	put_seed("mock-stream", "valid-size1001-split3", 0x03, b.p, b.len);
+	free(b.p);
+
+	/* Multi-page devices, with the big pages left out to keep seeds small. */
+	{
+		const struct mock_run last[] = { { 1, 1, 0 } };
+		const struct mock_run regen[] = { { 3, 1, 0 }, { 3, 1, 9 }, { 3, 1, 4 } };
+
+		b = mock_stream(MOCK_PAGE_SIZE + 1, last, 1, true);
+		put_seed("mock-stream", "pages-missing-2pages", 0, b.p, b.len);
+		put_seed("mock-stream", "pages-missing-2pages-table", 0x08 | 5 << 4, b.p, b.len);
+		free(b.p);
+		b = mock_stream(3 * MOCK_PAGE_SIZE + 5, regen, 3, true);
+		put_seed("mock-stream", "pages-missing-regenerated", 0, b.p, b.len);
+		free(b.p);
+		b = mock_stream(3 * MOCK_PAGE_SIZE + 5, regen, 1, false);
+		put_seed("mock-stream", "no-end-segment", 0, b.p, b.len);
+		free(b.p);
+	}
+
+	/* Truncated. */
+	put_seed("mock-stream", "empty", 0, NULL, 0);
+	put_seed("mock-stream", "cut-header", 0, tiny.p, 30);
+	put_seed("mock-stream", "cut-after-header", 0, tiny.p, MOCK_HDR_SIZE);
+	put_seed("mock-stream", "cut-segment-header", 0, tiny.p, MOCK_HDR_SIZE + 10);
+	put_seed("mock-stream", "cut-in-end", 0, tiny.p, tiny.len - 5);
+
+	/* Corrupted: with bit 7, the header's check word is made right again. */
+	put_mock_variant("bad-magic", 0, &tiny, 1, 0x20);
+	put_mock_variant("bad-check-word", 0, &tiny, 36, 0x01);
+	put_mock_variant("bad-version-fixed", 0x80, &tiny, 8, 0x02);
+	put_mock_variant("bad-page-size-fixed", 0x80, &tiny, 33, 0x01);
+	put_mock_variant("other-size-fixed", 0x80, &tiny, 24, 0x02);
+	put_seed("mock-stream", "other-device-size", 0x08 | 2 << 4, tiny.p, tiny.len);
+	put_mock_variant("bad-segment-magic", 0, &tiny, MOCK_HDR_SIZE, 0x01);
+	put_mock_variant("bad-segment-offset", 0, &tiny, MOCK_HDR_SIZE + 8, 0x08);
+	put_mock_variant("bad-segment-length", 0, &tiny, MOCK_HDR_SIZE + 16, 0x02);
+	put_mock_variant("bad-content", 0, &tiny, MOCK_HDR_SIZE + MOCK_SEG_SIZE, 0x10);
+	end = tiny.len - MOCK_SEG_SIZE;
+	put_mock_variant("bad-end-reserved", 0, &tiny, end + 4, 0x01);
+	put_mock_variant("bad-end-count", 0, &tiny, end + 8, 0x01);
+	put_mock_variant("bad-end-bytes", 0, &tiny, end + 16, 0x01);
+	buf_add(&tiny, "x", 1);
+	put_seed("mock-stream", "data-after-end", 0, tiny.p, tiny.len);
+	put_seed("mock-stream", "data-after-end-split2", 0x02, tiny.p, tiny.len);
+	free(tiny.p);
+}
+
+int main(int argc, char **argv)
+{
+	char path[4096];
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s CORPUS_DIR   (fills CORPUS_DIR/stream and "
+			"CORPUS_DIR/mock-stream)\n", argv[0]);
+		return 2;
+	}
+	outdir = argv[1];
+	mkdir(outdir, 0755);
+	snprintf(path, sizeof(path), "%s/stream", outdir);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		die(path, errno);
+	snprintf(path, sizeof(path), "%s/mock-stream", outdir);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		die(path, errno);
+	stream_seeds();
+	mock_seeds();
+	return 0;
+}

@@ -1,0 +1,679 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Whole saves and loads against the mock: every pre-copy policy on every
+ * flag set moves the exact bytes (the destination mock verifies them), a
+ * fault at any single step leaves the source where it started and the
+ * destination not running with partial state, and every corrupt, truncated
+ * or foreign stream is refused with its reason.
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <dirent.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <vfiomig/vfiomig.h>
+
+#define S(x) VFIOMIG_STATE_##x
+
+static const char *const flag_sets[] = {
+	"stop_copy", "stop_copy+p2p", "stop_copy+pre_copy", "stop_copy+p2p+pre_copy",
+};
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static struct vfiomig_dev *open_dev(struct vfiomig_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static struct vfiomig_dev *open_dev(struct vfiomig_ctx *ctx, const char *fmt, ...)
+{
+	struct vfiomig_dev *dev = NULL;
+	char spec[256];
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	vsnprintf(spec, sizeof(spec), fmt, ap);
+	va_end(ap);
+	r = vfiomig_dev_open(ctx, spec, &dev);
+	ck_assert_msg(r == 0, "open %s: %d (%s)", spec, r, vfiomig_ctx_get_error(ctx));
+	return dev;
+}
+
+static enum vfiomig_state state_of(struct vfiomig_dev *dev)
+{
+	enum vfiomig_state s = S(ERROR);
+
+	ck_assert_int_eq(vfiomig_dev_get_state(dev, &s), 0);
+	return s;
+}
+
+struct loader {
+	struct vfiomig_dev *dev;
+	int fd;
+	struct vfiomig_load_opts opts;
+	struct vfiomig_stats stats;
+	int r;
+	pthread_t thread;
+};
+
+static void *load_thread(void *data)
+{
+	struct loader *l = data;
+
+	l->r = vfiomig_load(l->dev, l->fd, &l->opts);
+	close(l->fd);
+	return NULL;
+}
+
+/* Saves @src into a pipe that @dst loads from on another thread. */
+static void save_into_load(struct vfiomig_dev *src, const struct vfiomig_save_opts *so,
+			   struct vfiomig_dev *dst, struct loader *l, int *save_r)
+{
+	int p[2];
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	l->dev = dst;
+	l->fd = p[0];
+	l->stats.sz = sizeof(l->stats);
+	l->opts.sz = sizeof(l->opts);
+	l->opts.stats = &l->stats;
+	ck_assert_int_eq(pthread_create(&l->thread, NULL, load_thread, l), 0);
+	*save_r = vfiomig_save(src, p[1], so);
+	close(p[1]);
+	pthread_join(l->thread, NULL);
+}
+
+/*
+ * A memfd holding a save of @src.  A fault armed for a sweep may fire here
+ * once, after the transfer under test; the save then starts again.
+ */
+static int save_to_memfd(struct vfiomig_dev *src, const struct vfiomig_save_opts *so)
+{
+	int fd = memfd_create("stream", MFD_CLOEXEC);
+	int r;
+
+	ck_assert_int_ge(fd, 0);
+	r = vfiomig_save(src, fd, so);
+	if (r < 0) {
+		ck_assert_int_eq(ftruncate(fd, 0), 0);
+		ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+		r = vfiomig_save(src, fd, so);
+	}
+	ck_assert_msg(r == 0, "save: %d (%s)", r, vfiomig_ctx_get_error(NULL));
+	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+	return fd;
+}
+
+static size_t read_all(int fd, char **ret)
+{
+	off_t len = lseek(fd, 0, SEEK_END);
+	char *buf = malloc((size_t)len);
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(pread(fd, buf, (size_t)len, 0), len);
+	*ret = buf;
+	return (size_t)len;
+}
+
+static int memfd_of(const char *buf, size_t len)
+{
+	int fd = memfd_create("bytes", MFD_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, buf, len), (ssize_t)len);
+	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+	return fd;
+}
+
+/* Raw saves of two devices are equal exactly when their states are. */
+static void assert_same_state(struct vfiomig_ctx *ctx, struct vfiomig_dev *a, struct vfiomig_dev *b)
+{
+	struct vfiomig_save_opts raw = { .sz = sizeof(raw), .flags = VFIOMIG_XFER_RAW,
+					 .leave = VFIOMIG_LEAVE_RUNNING };
+	char *ba, *bb;
+	size_t la, lb;
+	int fa, fb;
+
+	(void)ctx;
+	fa = save_to_memfd(a, &raw);
+	fb = save_to_memfd(b, &raw);
+	la = read_all(fa, &ba);
+	lb = read_all(fb, &bb);
+	ck_assert_uint_eq(la, lb);
+	ck_assert_msg(memcmp(ba, bb, la) == 0, "device states differ");
+	free(ba);
+	free(bb);
+	close(fa);
+	close(fb);
+}
+
+/* _i: flag set (4) x policy (3) x temporary-end style (2) */
+START_TEST(test_roundtrip)
+{
+	static const enum vfiomig_precopy_mode modes[] = {
+		VFIOMIG_PRECOPY_NEVER, VFIOMIG_PRECOPY_AUTO, VFIOMIG_PRECOPY_ROUNDS,
+	};
+	int set = _i % 4, mode = _i / 4 % 3;
+	const char *eom = _i / 12 ? "zero" : "enomsg";
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = modes[mode], .precopy_rounds = 3 };
+	struct vfiomig_stats ss = { .sz = sizeof(ss) };
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *src, *dst;
+	struct loader l = { 0 };
+	bool precopy = mode != 0 && strstr(flag_sets[set], "pre_copy");
+	int r, before = count_fds();
+
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	src = open_dev(ctx, "mock:src,size=1M,dirty=128K,eom=%s,flags=%s", eom, flag_sets[set]);
+	dst = open_dev(ctx, "mock:dst,size=1M,state=stop,flags=%s", flag_sets[set]);
+	so.stats = &ss;
+	save_into_load(src, &so, dst, &l, &r);
+	ck_assert_msg(r == 0 && l.r == 0, "save %d load %d: %s", r, l.r, vfiomig_ctx_get_error(ctx));
+	ck_assert_int_eq(state_of(src), S(STOP));
+	ck_assert_int_eq(state_of(dst), S(RUNNING));
+
+	ck_assert_uint_eq(ss.stream_bytes, l.stats.stream_bytes);
+	ck_assert_uint_eq(ss.precopy_bytes, l.stats.precopy_bytes);
+	ck_assert_uint_eq(ss.stop_copy_bytes, l.stats.stop_copy_bytes);
+	ck_assert_uint_eq(ss.precopy_rounds, l.stats.precopy_rounds);
+	ck_assert_uint_gt(ss.stop_copy_bytes, 0);
+	ck_assert_msg((ss.precopy_bytes > 0) == precopy, "precopy bytes %llu",
+		      (unsigned long long)ss.precopy_bytes);
+	if (precopy && modes[mode] == VFIOMIG_PRECOPY_ROUNDS)
+		ck_assert_uint_eq(ss.precopy_rounds, 3);
+	ck_assert_uint_eq(ss.error_offset, UINT64_MAX);
+	ck_assert_uint_eq(l.stats.error_offset, UINT64_MAX);
+	/* The destination holds exactly the source's state. */
+	assert_same_state(ctx, src, dst);
+
+	vfiomig_dev_unref(src);
+	vfiomig_dev_unref(dst);
+	vfiomig_ctx_unref(ctx);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+START_TEST(test_leave_and_raw)
+{
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .leave = VFIOMIG_LEAVE_RUNNING,
+					.flags = VFIOMIG_XFER_RAW, .precopy = VFIOMIG_PRECOPY_AUTO };
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *src, *dst;
+	struct loader l = { 0 };
+	int r;
+
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	src = open_dev(ctx, "mock:a,size=300K,dirty=64K");
+	dst = open_dev(ctx, "mock:b,size=300K");
+	l.opts.flags = VFIOMIG_XFER_RAW;
+	l.opts.leave = VFIOMIG_LEAVE_STOP;
+	/* save_into_load resets opts.sz/stats but keeps flags and leave */
+	save_into_load(src, &so, dst, &l, &r);
+	ck_assert_msg(r == 0 && l.r == 0, "save %d load %d: %s", r, l.r, vfiomig_ctx_get_error(ctx));
+	ck_assert_int_eq(state_of(src), S(RUNNING));	/* snapshot and continue */
+	ck_assert_int_eq(state_of(dst), S(STOP));
+	assert_same_state(ctx, src, dst);
+	vfiomig_dev_unref(src);
+	vfiomig_dev_unref(dst);
+	vfiomig_ctx_unref(ctx);
+}
+END_TEST
+
+struct progress_seen {
+	int calls, phases;
+	enum vfiomig_phase last;
+	uint64_t last_bytes;
+};
+
+static void on_progress(void *data, const struct vfiomig_progress *p)
+{
+	struct progress_seen *s = data;
+
+	ck_assert_uint_ge(p->bytes, s->last_bytes);
+	ck_assert_int_ge(p->phase, s->last);
+	if (p->phase != s->last)
+		s->phases++;
+	s->last = p->phase;
+	s->last_bytes = p->bytes;
+	s->calls++;
+}
+
+START_TEST(test_progress)
+{
+	struct progress_seen seen = { 0 };
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_AUTO,
+					.progress = on_progress, .userdata = &seen };
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *src;
+	int fd;
+
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	src = open_dev(ctx, "mock:p,size=2M");
+	fd = save_to_memfd(src, &so);
+	ck_assert_int_eq(seen.phases, 3);	/* PRECOPY, STOP_COPY, DONE */
+	ck_assert_int_eq(seen.last, VFIOMIG_PHASE_DONE);
+	ck_assert_uint_gt(seen.last_bytes, 2u << 20);
+	close(fd);
+	vfiomig_dev_unref(src);
+	vfiomig_ctx_unref(ctx);
+}
+END_TEST
+
+START_TEST(test_options)
+{
+	struct {
+		struct vfiomig_save_opts o;
+		uint64_t future;
+	} big = { .o = { .sz = sizeof(big) } };
+	struct vfiomig_save_opts bad = { .sz = sizeof(bad), .precopy = 7 };
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *src;
+	int fd = memfd_create("x", MFD_CLOEXEC);
+
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	src = open_dev(ctx, "mock:o,size=4K,fail=set:1:EIO");
+	ck_assert_int_eq(vfiomig_save(src, fd, &bad), -EINVAL);
+	bad = (struct vfiomig_save_opts){ .sz = 4 };
+	ck_assert_int_eq(vfiomig_save(src, fd, &bad), -EINVAL);
+	bad = (struct vfiomig_save_opts){ .sz = sizeof(bad), .buffer_size = 100 };
+	ck_assert_int_eq(vfiomig_save(src, fd, &bad), -EINVAL);
+	big.future = 1;		/* a newer caller's field we do not know */
+	ck_assert_int_eq(vfiomig_save(src, fd, &big.o), -EINVAL);
+	ck_assert_int_eq(vfiomig_save(src, -1, NULL), -EINVAL);
+	ck_assert_int_eq(state_of(src), S(RUNNING));
+	/* A zero tail is fine; the first SET fails as injected, nothing else. */
+	big.future = 0;
+	ck_assert_int_eq(vfiomig_save(src, fd, &big.o), -EIO);
+	ck_assert_int_eq(state_of(src), S(RUNNING));
+	ck_assert_int_eq(vfiomig_save(src, fd, NULL), 0);
+	ck_assert_int_eq(state_of(src), S(STOP));
+	close(fd);
+	vfiomig_dev_unref(src);
+	vfiomig_ctx_unref(ctx);
+}
+END_TEST
+
+/* The building blocks a VMM uses with its own framing. */
+START_TEST(test_building_blocks)
+{
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *src, *dst;
+	enum vfiomig_state st;
+	static char buf[1 << 16];
+	int sfd, dfd, again = 0;
+	ssize_t n;
+
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	src = open_dev(ctx, "mock:bb,size=200K,eom=%s,short=both,fail=read:3:EINTR",
+		       _i ? "zero" : "enomsg");
+	dst = open_dev(ctx, "mock:bd,size=200K,short=write,fail=write:2:EAGAIN");
+	ck_assert_int_eq(vfiomig_save_begin(src, VFIOMIG_SAVE_PRECOPY, &sfd, &st), 0);
+	ck_assert_int_eq(st, S(PRE_COPY));
+	ck_assert_int_eq(vfiomig_save_begin(src, 0, &dfd, NULL), -EBUSY);
+	ck_assert_int_eq(vfiomig_load_begin(dst, &dfd), 0);
+	ck_assert_int_eq(vfiomig_load_begin(dst, &dfd), -EBUSY);
+	ck_assert_int_eq(vfiomig_dev_get_precopy_info2(src, sfd, NULL, NULL, NULL), 0);
+	for (;;) {
+		n = vfiomig_data_read(src, sfd, buf, sizeof(buf), VFIOMIG_READ_PRECOPY);
+		if (n == -EAGAIN && ++again == 1)
+			break;	/* the temporary end, whichever way the driver says it */
+		ck_assert_int_gt(n, 0);
+		ck_assert_int_eq(vfiomig_data_write(dst, dfd, buf, (size_t)n), 0);
+	}
+	ck_assert_int_eq(vfiomig_dev_set_state(src, S(STOP_COPY), NULL), 0);
+	while ((n = vfiomig_data_read(src, sfd, buf, sizeof(buf), 0)) > 0)
+		ck_assert_int_eq(vfiomig_data_write(dst, dfd, buf, (size_t)n), 0);
+	ck_assert_int_eq(n, 0);
+	close(sfd);
+	close(dfd);
+	ck_assert_int_eq(vfiomig_load_finish(dst, S(RUNNING)), 0);
+	ck_assert_int_eq(state_of(dst), S(RUNNING));
+	ck_assert_int_eq(vfiomig_dev_enable_precopy_v2(src), -EOPNOTSUPP);
+	vfiomig_dev_unref(src);
+	vfiomig_dev_unref(dst);
+	vfiomig_ctx_unref(ctx);
+}
+END_TEST
+
+/* A fresh stream of mock:src (size, flags) saved with pre-copy. */
+static size_t make_stream(const char *spec_tail, char **ret)
+{
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_AUTO };
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *src;
+	size_t len;
+	int fd;
+
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	src = open_dev(ctx, "mock:src%s", spec_tail);
+	fd = save_to_memfd(src, &so);
+	len = read_all(fd, ret);
+	close(fd);
+	vfiomig_dev_unref(src);
+	vfiomig_ctx_unref(ctx);
+	return len;
+}
+
+/* Loads @len bytes of @buf into a fresh destination and returns the result. */
+static int load_bytes(const char *buf, size_t len, const char *dst_spec,
+		      enum vfiomig_state *ret_state, struct vfiomig_stats *stats, char *why, size_t whylen)
+{
+	struct vfiomig_load_opts lo = { .sz = sizeof(lo), .stats = stats };
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *dst;
+	int fd = memfd_of(buf, len), r;
+
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	dst = open_dev(ctx, "%s", dst_spec);
+	r = vfiomig_load(dst, fd, &lo);
+	*ret_state = state_of(dst);
+	snprintf(why, whylen, "%s", vfiomig_ctx_get_error(ctx));
+	close(fd);
+	vfiomig_dev_unref(dst);
+	vfiomig_ctx_unref(ctx);
+	return r;
+}
+
+START_TEST(test_corrupt_every_byte)
+{
+	char *stream, why[512];
+	size_t len = make_stream(",size=1K,dirty=1K", &stream);
+	struct vfiomig_stats st = { .sz = sizeof(st) };
+	enum vfiomig_state after;
+	int r;
+
+	r = load_bytes(stream, len, "mock:dst,size=1K,state=stop", &after, &st, why, sizeof(why));
+	ck_assert_msg(r == 0, "intact stream refused: %s", why);
+	for (size_t pos = 0; pos < len; pos++) {
+		stream[pos] ^= 0x5a;
+		r = load_bytes(stream, len, "mock:dst,size=1K,state=stop", &after, &st, why, sizeof(why));
+		ck_assert_msg(r == -EBADMSG || r == -EPROTO || r == -E2BIG,
+			      "flip at %zu of %zu: load gave %d (%s)", pos, len, r, why);
+		ck_assert_msg(after == S(STOP), "flip at %zu left the device %s", pos,
+			      vfiomig_state_name(after));
+		ck_assert_msg(why[0] && strstr(why, "offset") != NULL,
+			      "flip at %zu: reason without offset: %s", pos, why);
+		ck_assert_uint_le(st.error_offset, len);
+		stream[pos] ^= 0x5a;
+	}
+	free(stream);
+}
+END_TEST
+
+START_TEST(test_truncate_every_length)
+{
+	char *stream, why[512];
+	size_t len = make_stream(",size=1K,dirty=1K", &stream);
+	struct vfiomig_stats st = { .sz = sizeof(st) };
+	enum vfiomig_state after;
+
+	for (size_t cut = 0; cut < len; cut++) {
+		int r = load_bytes(stream, cut, "mock:dst,size=1K,state=stop", &after, &st,
+				   why, sizeof(why));
+
+		ck_assert_msg(r == -EBADMSG, "cut at %zu of %zu: load gave %d (%s)", cut, len, r, why);
+		ck_assert_msg(after == S(STOP), "cut at %zu left the device %s", cut,
+			      vfiomig_state_name(after));
+		ck_assert_msg(strstr(why, "truncated") || strstr(why, "empty"),
+			      "cut at %zu: %s", cut, why);
+	}
+	free(stream);
+}
+END_TEST
+
+START_TEST(test_identity_mismatch)
+{
+	char *stream, why[512];
+	size_t len = make_stream(",size=64K,pci=15b3:101e,driver=mlx5_vfio_pci", &stream);
+	struct vfiomig_stats st = { .sz = sizeof(st) };
+	struct vfiomig_load_opts lo = { .sz = sizeof(lo), .flags = VFIOMIG_XFER_FORCE };
+	enum vfiomig_state after;
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *dst;
+	int r, fd;
+
+	/* Refused before anything reaches the device: an armed SET fault stays unseen. */
+	r = load_bytes(stream, len, "mock:dst,size=64K,pci=8086:1889,driver=ice-vfio-pci,fail=set:1:EIO",
+		       &after, &st, why, sizeof(why));
+	ck_assert_int_eq(r, -ENODEV);
+	ck_assert_int_eq(after, S(RUNNING));
+	ck_assert_msg(strstr(why, "stream is for 15b3:101e (mlx5_vfio_pci), device is 8086:1889 "
+			     "(ice-vfio-pci); use --force"), "%s", why);
+	/* A device that is not PCI at all. */
+	r = load_bytes(stream, len, "mock:dst,size=64K", &after, &st, why, sizeof(why));
+	ck_assert_int_eq(r, -ENODEV);
+
+	/* Forced: the mock then judges the data itself, and it is compatible. */
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	dst = open_dev(ctx, "mock:dst,size=64K,pci=8086:1889,driver=ice-vfio-pci");
+	fd = memfd_of(stream, len);
+	ck_assert_int_eq(vfiomig_load(dst, fd, &lo), 0);
+	ck_assert_int_eq(state_of(dst), S(RUNNING));
+	close(fd);
+	vfiomig_dev_unref(dst);
+
+	/* Same identity, another size: the device refuses at RESUMING -> STOP. */
+	dst = open_dev(ctx, "mock:dst,size=128K,pci=15b3:101e,driver=mlx5_vfio_pci");
+	fd = memfd_of(stream, len);
+	r = vfiomig_load(dst, fd, &lo);
+	ck_assert_int_eq(r, -EINVAL);
+	ck_assert_int_eq(state_of(dst), S(STOP));
+	close(fd);
+	vfiomig_dev_unref(dst);
+	vfiomig_ctx_unref(ctx);
+	free(stream);
+}
+END_TEST
+
+START_TEST(test_not_a_stream)
+{
+	static const char text[] = "hello, this is not a device state\n";
+	char *raw, why[512];
+	struct vfiomig_stats st = { .sz = sizeof(st) };
+	enum vfiomig_state after;
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .flags = VFIOMIG_XFER_RAW };
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *src;
+	size_t len;
+	int fd, r;
+
+	r = load_bytes(text, sizeof(text), "mock:dst,state=stop", &after, &st, why, sizeof(why));
+	ck_assert_int_eq(r, -EPROTO);
+	ck_assert_ptr_nonnull(strstr(why, "not a vfiomig stream"));
+	ck_assert_int_eq(after, S(STOP));
+
+	/* A raw stream needs raw mode. */
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	src = open_dev(ctx, "mock:src,size=4K");
+	fd = save_to_memfd(src, &so);
+	len = read_all(fd, &raw);
+	r = load_bytes(raw, len, "mock:dst,size=4K,state=stop", &after, &st, why, sizeof(why));
+	ck_assert_int_eq(r, -EPROTO);
+	ck_assert_ptr_nonnull(strstr(why, "raw mode"));
+	close(fd);
+	free(raw);
+	vfiomig_dev_unref(src);
+	vfiomig_ctx_unref(ctx);
+}
+END_TEST
+
+/* The reader goes away mid-stream: EPIPE (no SIGPIPE), and the source runs on. */
+START_TEST(test_peer_hangs_up)
+{
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_AUTO };
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *src;
+	int p[2], r, before = count_fds();
+
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	src = open_dev(ctx, "mock:src,size=8M");
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	/* Close the read end right away: every write fails. */
+	close(p[0]);
+	r = vfiomig_save(src, p[1], &so);
+	ck_assert_int_eq(r, -EPIPE);
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "reader went away"));
+	ck_assert_int_eq(state_of(src), S(RUNNING));
+	close(p[1]);
+	vfiomig_dev_unref(src);
+	vfiomig_ctx_unref(ctx);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+/*
+ * The fault sweep.  _i picks the scenario; every op of the mock (ioctl,
+ * data read, data write) is one step, and step N alone fails.  Checked:
+ * no crash (Check forks), no fd leak, the source back in its starting state,
+ * the destination not RUNNING after a failed load.
+ */
+struct sweep {
+	bool swept_src;			/* else the destination is swept */
+	const char *src, *dst;
+	enum vfiomig_precopy_mode precopy;
+};
+
+static const struct sweep sweeps[] = {
+	{ true, "mock:src,size=300K,dirty=64K", "mock:dst,size=300K,state=stop",
+	  VFIOMIG_PRECOPY_AUTO },
+	{ true, "mock:src,size=300K,state=stop", "mock:dst,size=300K,state=stop",
+	  VFIOMIG_PRECOPY_NEVER },
+	{ true, "mock:src,size=300K,dirty=64K,eom=zero,flags=stop_copy+pre_copy",
+	  "mock:dst,size=300K,state=stop,flags=stop_copy+pre_copy", VFIOMIG_PRECOPY_ROUNDS },
+	{ false, "mock:src,size=300K,dirty=64K", "mock:dst,size=300K,state=stop",
+	  VFIOMIG_PRECOPY_AUTO },
+	{ false, "mock:src,size=300K,flags=stop_copy", "mock:dst,size=300K,flags=stop_copy",
+	  VFIOMIG_PRECOPY_NEVER },
+	{ false, "mock:src,size=300K,dirty=64K,eom=zero", "mock:dst,size=300K",
+	  VFIOMIG_PRECOPY_ROUNDS },
+};
+#define NSWEEPS ((int)(sizeof(sweeps) / sizeof(sweeps[0])))
+
+/* The swept device's injected fault fires once: a second GET gets through. */
+static enum vfiomig_state state_twice(struct vfiomig_dev *dev)
+{
+	enum vfiomig_state s;
+
+	if (vfiomig_dev_get_state(dev, &s) < 0)
+		ck_assert_int_eq(vfiomig_dev_get_state(dev, &s), 0);
+	return s;
+}
+
+/* One save-into-load with step @step failing on the swept side; 1 if it failed. */
+static int sweep_once(const struct sweep *w, int step)
+{
+	/* Small buffers: more reads and writes, so more steps to fail. */
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = w->precopy, .precopy_rounds = 2,
+					.buffer_size = 64 * 1024 };
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *src, *dst;
+	enum vfiomig_state src_start, dst_start;
+	struct loader l = { 0 };
+	char spec[256];
+	int r;
+
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	snprintf(spec, sizeof(spec), "%s,fail=any:%d:EIO", w->swept_src ? w->src : w->dst, step);
+	if (vfiomig_dev_open(ctx, spec, w->swept_src ? &src : &dst) < 0) {
+		vfiomig_ctx_unref(ctx);
+		return 1;	/* the fault hit the open itself: refused cleanly */
+	}
+	if (w->swept_src)
+		dst = open_dev(ctx, "%s", w->dst);
+	else
+		src = open_dev(ctx, "%s", w->src);
+	src_start = state_twice(src);
+	dst_start = state_twice(dst);
+
+	save_into_load(src, &so, dst, &l, &r);
+	if (r < 0)
+		ck_assert_msg(state_twice(src) == src_start, "step %d: save failed (%d) and left the "
+			      "source %s, not %s", step, r, vfiomig_state_name(state_twice(src)),
+			      vfiomig_state_name(src_start));
+	/* A load that never started RESUMING leaves the device as it was;
+	 * one that gave the device data leaves it reset and stopped. */
+	if (l.r < 0 && l.stats.downtime_ns == 0)
+		ck_assert_msg(state_twice(dst) == dst_start, "step %d: load failed before "
+			      "resuming but moved the destination", step);
+	else if (l.r < 0)
+		ck_assert_msg(state_twice(dst) != S(RUNNING), "step %d: failed load left the "
+			      "destination RUNNING with partial state", step);
+	if (r == 0 && l.r == 0) {
+		ck_assert_int_eq(state_twice(dst), S(RUNNING));
+		assert_same_state(ctx, src, dst);
+	}
+	vfiomig_dev_unref(src);
+	vfiomig_dev_unref(dst);
+	vfiomig_ctx_unref(ctx);
+	return r < 0 || l.r < 0;
+}
+
+START_TEST(test_fault_sweep)
+{
+	const struct sweep *w = &sweeps[_i];
+	int before = count_fds(), failures = 0, clean = 0, step;
+
+	/*
+	 * Some faults are absorbed (an optional feature's probe, a size
+	 * estimate); past the last step none fires, so a long run of clean
+	 * transfers means the sweep covered every step.
+	 */
+	for (step = 1; step < 3000 && clean < 40; step++) {
+		if (sweep_once(w, step)) {
+			failures++;
+			clean = 0;
+		} else {
+			clean++;
+		}
+		ck_assert_int_eq(count_fds(), before);
+	}
+	ck_assert_msg(clean == 40, "the sweep did not reach the end");
+	ck_assert_int_gt(failures, 20);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("migrate");
+	TCase *tc = tcase_create("migrate");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 600);
+	tcase_add_loop_test(tc, test_roundtrip, 0, 24);
+	tcase_add_test(tc, test_leave_and_raw);
+	tcase_add_test(tc, test_progress);
+	tcase_add_test(tc, test_options);
+	tcase_add_loop_test(tc, test_building_blocks, 0, 2);
+	tcase_add_test(tc, test_corrupt_every_byte);
+	tcase_add_test(tc, test_truncate_every_length);
+	tcase_add_test(tc, test_identity_mismatch);
+	tcase_add_test(tc, test_not_a_stream);
+	tcase_add_test(tc, test_peer_hangs_up);
+	tcase_add_loop_test(tc, test_fault_sweep, 0, NSWEEPS);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
