@@ -40,6 +40,7 @@
 #define PIPE_SIZE (1 << 20)
 #define MAX_SIZES 8
 #define MAX_REPS 64
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Targets from the issue. */
 #define TARGET_THROUGHPUT 0.95		/* vfiomig / plain, checksums on */
@@ -100,7 +101,8 @@ struct opts {
 	size_t buffer;
 	uint64_t rate;
 	uint64_t ovl_size;
-	bool throughput, overlap, auto_run, json, strict, verbose;
+	bool throughput, overlap, json, strict, verbose;
+	bool want[K_COUNT];	/* throughput configurations to run */
 };
 
 static uint64_t now_ns(void)
@@ -632,6 +634,9 @@ static void usage(FILE *f)
 		"  --rate RATE        bytes/s of the slow source and slow device (default 64M)\n"
 		"  --overlap-size SIZE  state size for the overlap runs (default 64M)\n"
 		"  --only PART        throughput (includes RSS) or overlap\n"
+		"  --configs LIST     throughput configurations to run (default\n"
+		"                     plain,vfiomig,vfiomig-raw,vfiomig-auto; e.g. one alone\n"
+		"                     under perf)\n"
 		"  --no-auto          skip the pre-copy AUTO runs\n"
 		"  --quick            one small run of everything (the smoke test)\n"
 		"  --json             machine-readable output\n"
@@ -649,6 +654,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "rate", required_argument, NULL, 'R' },
 		{ "overlap-size", required_argument, NULL, 'O' },
 		{ "only", required_argument, NULL, 'o' },
+		{ "configs", required_argument, NULL, 'c' },
 		{ "no-auto", no_argument, NULL, 'A' },
 		{ "quick", no_argument, NULL, 'q' },
 		{ "json", no_argument, NULL, 'j' },
@@ -662,7 +668,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	*o = (struct opts){
 		.sizes = { 64u << 20, 1u << 30 }, .nsizes = 2, .reps = 5, .buffer = 4u << 20,
 		.rate = 64u << 20, .ovl_size = 64u << 20,
-		.throughput = true, .overlap = true, .auto_run = true,
+		.throughput = true, .overlap = true,
+		.want = { [K_IDLE] = true, [K_PLAIN] = true, [K_LIB] = true, [K_RAW] = true,
+			  [K_AUTO] = true },
 	};
 	while ((c = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
 		uint64_t v;
@@ -722,8 +730,29 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return -1;
 			}
 			break;
+		case 'c': {
+			char *copy = strdup(optarg), *save = NULL;
+
+			memset(o->want, 0, sizeof(o->want));
+			for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+				unsigned int k;
+
+				for (k = K_IDLE; k <= K_AUTO; k++)
+					if (!strcmp(t, kind_names[k]))
+						break;
+				if (k > K_AUTO) {
+					fprintf(stderr, "bench-migrate: unknown configuration '%s' (idle, "
+						"plain, vfiomig, vfiomig-raw, vfiomig-auto)\n", t);
+					free(copy);
+					return -1;
+				}
+				o->want[k] = true;
+			}
+			free(copy);
+			break;
+		}
 		case 'A':
-			o->auto_run = false;
+			o->want[K_AUTO] = false;
 			break;
 		case 'q':
 			o->sizes[0] = 16u << 20;
@@ -802,19 +831,25 @@ static void record(struct report *rep, struct series *s, enum kind k, uint64_t s
 static void run_throughput(struct report *rep)
 {
 	const struct opts *o = &rep->o;
-	unsigned int nk = o->auto_run ? 4 : 3;
+	enum kind kinds[ARRAY_LEN(tp_kinds)];
+	unsigned int nk = 0;
 
+	for (unsigned int j = 0; j < ARRAY_LEN(tp_kinds); j++)
+		if (o->want[tp_kinds[j]])
+			kinds[nk++] = tp_kinds[j];
 	for (unsigned int si = 0; si < o->nsizes; si++) {
 		for (unsigned int i = 0; i < o->reps; i++) {
 			struct run c = { .size = o->sizes[si], .buffer = o->buffer, .stream_fd = -1 };
 			struct result r;
 
-			c.kind = K_IDLE;
-			run_one(&c, &r);
-			record(rep, &rep->tp[si][K_IDLE], K_IDLE, c.size, &r);
+			if (o->want[K_IDLE]) {
+				c.kind = K_IDLE;
+				run_one(&c, &r);
+				record(rep, &rep->tp[si][K_IDLE], K_IDLE, c.size, &r);
+			}
 			/* Interleaved, and the order turns from one rep to the next. */
 			for (unsigned int j = 0; j < nk; j++) {
-				c.kind = tp_kinds[(i + j) % nk];
+				c.kind = kinds[(i + j) % nk];
 				run_one(&c, &r);
 				record(rep, &rep->tp[si][c.kind], c.kind, c.size, &r);
 			}

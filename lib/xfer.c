@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vendor.h"
 #include "xfer.h"
 
 int xfer_copy_opts(void *dst, size_t dst_size, const void *src)
@@ -121,11 +122,10 @@ ssize_t xfer_read_fd(int fd, void *buf, size_t len)
 
 const char *xfer_backend_name(const struct vfiomig_dev *dev)
 {
+	/* The mock's bytes are its own, whatever identity it pretends to. */
 	if (strcmp(dev->transport_name, "mock") == 0)
 		return "mock";
-	if (dev->id.has_pci_ids && dev->id.vendor == 0x15b3 && dev->id.device == 0x101e)
-		return "mlx5";
-	return "generic";
+	return vfiomig_vendor_for(&dev->id)->name;
 }
 
 void xfer_identity(struct vfiomig_dev *dev, struct stream_identity *id)

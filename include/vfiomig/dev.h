@@ -220,6 +220,22 @@ VFIOMIG_API int vfiomig_dev_get_precopy_info(struct vfiomig_dev *dev,
 					     uint64_t *ret_initial_bytes,
 					     uint64_t *ret_dirty_bytes);
 
+/**
+ * vfiomig_list_devices() - The VFIO devices on this host
+ * @fn: called for each PCI device bound to a VFIO driver and each mdev, with
+ *      its spec (for vfiomig_dev_open()) and driver name; a negative return
+ *      stops the walk and is returned
+ *
+ * Devices are listed from sysfs without being opened, so migration support
+ * is not known until vfiomig_dev_open().  Mock devices are not listed.
+ *
+ * Return: the number of devices listed; -errno from @fn.  Since: 0.2
+ */
+VFIOMIG_API int vfiomig_list_devices(struct vfiomig_ctx *ctx,
+				     int (*fn)(void *userdata, const char *spec,
+					       const char *driver),
+				     void *userdata);
+
 #ifdef __cplusplus
 }
 #endif

@@ -28,5 +28,6 @@
 #include <vfiomig/dev.h>
 #include <vfiomig/data.h>
 #include <vfiomig/migrate.h>
+#include <vfiomig/inspect.h>
 
 #endif

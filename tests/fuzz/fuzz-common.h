@@ -23,6 +23,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 		}								\
 	} while (0)
 
+/* VFIOMIG_FUZZ_VERBOSE=1: say what each input did (for replaying seeds). */
+static inline int fuzz_verbose(void)
+{
+	static int verbose = -1;
+
+	if (verbose < 0) {
+		const char *v = getenv("VFIOMIG_FUZZ_VERBOSE");
+
+		verbose = v && *v && *v != '0';
+	}
+	return verbose;
+}
+
 /*
  * Piece sizes for a split mode (0..7):
  *   0: everything asked for at once;  1: one byte at a time;

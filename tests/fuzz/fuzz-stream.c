@@ -230,6 +230,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fix_up(s, size, cfg);
 
 	read_stream(s, size, cfg & CFG_SPLIT, cfg & CFG_EIO, buf, &split);
+	if (fuzz_verbose())
+		fprintf(stderr, "config 0x%02x: %u records, then %d at offset %llu: %s (at %llu)\n",
+			cfg, split.records, split.rc, (unsigned long long)split.offset,
+			split.rc < 0 ? split.error : "verified trailer",
+			(unsigned long long)split.error_offset);
 	if ((cfg & CFG_SPLIT) != 0) {
 		read_stream(s, size, 0, cfg & CFG_EIO, buf, &whole);
 		if (!same(&split, &whole)) {

@@ -229,6 +229,107 @@ static struct buf reframe(const struct buf *in, size_t max)
 	return out;
 }
 
+/* ---- the mock device's stream ---- */
+
+/* Renders a mock stream: a header, page runs at chosen generations, an end. */
+struct mock_run {
+	uint64_t first, count;
+	uint32_t gen;
+};
+
+static struct buf mock_stream(const char *name, uint64_t size, const struct mock_run *runs,
+			      size_t nruns, bool end)
+{
+	struct mock_emitter e;
+	struct mock_piece pieces[64];
+	uint64_t npages = mock_npages(size);
+	uint32_t *gen = calloc(npages, sizeof(*gen));
+	struct buf out = { 0 };
+
+	if (!gen)
+		die("calloc", ENOMEM);
+	/* mig_flags 7: STOP_COPY | P2P | PRE_COPY, the mock's default. */
+	mock_emit_init(&e, mock_seed_from_name(name), size, 0x7);
+	mock_emit_header(&e);
+	for (size_t i = 0; i <= nruns; i++) {
+		size_t n, bytes = 0;
+
+		if (i < nruns) {
+			for (uint64_t k = 0; k < runs[i].count; k++)
+				gen[(runs[i].first + k) % npages] = runs[i].gen;
+			mock_emit_pages(&e, runs[i].first, runs[i].count);
+		} else if (end) {
+			mock_emit_end(&e);
+		}
+		while (e.count) {
+			n = mock_emit_plan(&e, gen, pieces, 64, SEED_MAX, &bytes);
+			for (size_t k = 0; k < n; k++) {
+				uint8_t tmp[MOCK_SEG_SIZE + MOCK_PAGE_SIZE];
+
+				buf_add(&out, tmp, mock_emit_render(&e, &pieces[k], 1, tmp));
+			}
+		}
+	}
+	free(gen);
+	return out;
+}
+
+/*
+ * A pre-copy save of "mock:pre,size=4K,dirty=1" with two rounds: the mock
+ * stream of the initial image and three dirty rounds (the last one made at
+ * the switch to STOP_COPY), then the end.  Built with the mock's emitter, as
+ * the mock builds it: a real save's rounds depend on thread timing.
+ */
+#define PRE_SPEC "mock:pre,size=4K,dirty=1"
+#define PRE_INITIAL (MOCK_HDR_SIZE + MOCK_SEG_SIZE + 4096)
+#define PRE_ROUND (MOCK_SEG_SIZE + 4096)
+
+static struct buf precopy_stream(void)
+{
+	const struct mock_run rounds[] = { { 0, 1, 0 }, { 0, 1, 1 }, { 0, 1, 2 }, { 0, 1, 3 } };
+
+	return mock_stream("pre", 4096, rounds, 4, true);
+}
+
+/* The same save framed as vfiomig_save() frames it, in @max-byte records. */
+static struct buf precopy_framed(size_t max)
+{
+	struct buf dev = precopy_stream(), raw = save_mock(PRE_SPEC, 0, VFIOMIG_PRECOPY_NEVER, 0);
+	struct buf stopped = reframe(&raw, max), out = { 0 };
+	struct stream_writer w;
+	uint8_t p[STREAM_DEVICE_END_SIZE];
+	size_t id_len = get_le32(stopped.p + STREAM_PREAMBLE_SIZE + 8);
+	const size_t cut[] = { 0, PRE_INITIAL, PRE_INITIAL + PRE_ROUND, dev.len };
+
+	writer_begin(&w, &out);
+	/* The IDENTITY of a real save of the same device. */
+	write_record(&w, STREAM_IDENTITY, 0,
+		     stopped.p + STREAM_PREAMBLE_SIZE + STREAM_HEADER_SIZE, id_len);
+	for (unsigned int i = 0; i < 3; i++) {
+		for (size_t off = cut[i]; off < cut[i + 1]; off += max)
+			write_record(&w, i < 2 ? STREAM_DATA_PRECOPY : STREAM_DATA_STOP_COPY, 0,
+				     dev.p + off, cut[i + 1] - off < max ? cut[i + 1] - off : max);
+		if (i < 2) {
+			put_le32(p, i + 1);
+			put_le32(p + 4, 0);
+			put_le64(p + 8, i == 0 ? PRE_INITIAL : 0);
+			put_le64(p + 16, i == 0 ? 0 : PRE_ROUND);
+			write_record(&w, STREAM_PRECOPY_ROUND, STREAM_FLAG_OPTIONAL, p,
+				     STREAM_PRECOPY_ROUND_SIZE);
+		}
+	}
+	put_le64(p, dev.len);
+	put_le64(p + 8, cut[2]);
+	put_le32(p + 16, 2);
+	put_le32(p + 20, 0);
+	write_record(&w, STREAM_DEVICE_END, 0, p, STREAM_DEVICE_END_SIZE);
+	writer_finish(&w);
+	free(dev.p);
+	free(raw.p);
+	free(stopped.p);
+	return out;
+}
+
 /* ---- stream seeds ---- */
 
 /* Record @i's header offset in a framed stream. */
@@ -317,18 +418,16 @@ static void stream_seeds(void)
 	put_seed("stream", "valid-size1-records7", 0x03, small.p, small.len);
 	free(small.p);
 
-	raw = save_mock("mock:pre,size=4K,dirty=1", 0, VFIOMIG_PRECOPY_ROUNDS, 2);
-	pre = reframe(&raw, 1500);
-	free(raw.p);
+	pre = precopy_framed(1500);
 	put_seed("stream", "valid-size4k-precopy2", 0, pre.p, pre.len);
 	put_seed("stream", "valid-size4k-precopy2-split4", 0x04, pre.p, pre.len);
 	free(pre.p);
 
 	raw = save_mock("mock:pci,size=100,pci=8086:1521:8086:0001:03,driver=igb_vfio", 0,
-			VFIOMIG_PRECOPY_AUTO, 0);
+			VFIOMIG_PRECOPY_NEVER, 0);
 	pci = reframe(&raw, 4096);
 	free(raw.p);
-	put_seed("stream", "valid-pci-precopy-auto", 0, pci.p, pci.len);
+	put_seed("stream", "valid-pci-identity", 0, pci.p, pci.len);
 	free(pci.p);
 
 	/* Truncated. */
@@ -416,47 +515,6 @@ static void stream_seeds(void)
 
 /* ---- mock-stream seeds ---- */
 
-/* Renders a mock stream: a header, page runs at chosen generations, an end. */
-struct mock_run {
-	uint64_t first, count;
-	uint32_t gen;
-};
-
-static struct buf mock_stream(uint64_t size, const struct mock_run *runs, size_t nruns, bool end)
-{
-	struct mock_emitter e;
-	struct mock_piece pieces[64];
-	uint64_t npages = mock_npages(size);
-	uint32_t *gen = calloc(npages, sizeof(*gen));
-	struct buf out = { 0 };
-
-	if (!gen)
-		die("calloc", ENOMEM);
-	mock_emit_init(&e, mock_seed_from_name("crafted"), size, 0x7);
-	mock_emit_header(&e);
-	for (size_t i = 0; i <= nruns; i++) {
-		size_t n, bytes = 0;
-
-		if (i < nruns) {
-			for (uint64_t k = 0; k < runs[i].count; k++)
-				gen[(runs[i].first + k) % npages] = runs[i].gen;
-			mock_emit_pages(&e, runs[i].first, runs[i].count);
-		} else if (end) {
-			mock_emit_end(&e);
-		}
-		while (e.count) {
-			n = mock_emit_plan(&e, gen, pieces, 64, SEED_MAX, &bytes);
-			for (size_t k = 0; k < n; k++) {
-				uint8_t tmp[MOCK_SEG_SIZE + MOCK_PAGE_SIZE];
-
-				buf_add(&out, tmp, mock_emit_render(&e, &pieces[k], 1, tmp));
-			}
-		}
-	}
-	free(gen);
-	return out;
-}
-
 static void put_mock_variant(const char *name, uint8_t cfg, const struct buf *s, size_t at,
 			     uint8_t xor)
 {
@@ -478,7 +536,7 @@ static void mock_seeds(void)
 	tiny = save_mock("mock:seed,size=1", VFIOMIG_XFER_RAW, VFIOMIG_PRECOPY_NEVER, 0);
 	put_seed("mock-stream", "valid-size1", 0, tiny.p, tiny.len);
 	put_seed("mock-stream", "valid-size1-split1", 0x01, tiny.p, tiny.len);
-	b = save_mock("mock:pre,size=4K,dirty=1", VFIOMIG_XFER_RAW, VFIOMIG_PRECOPY_ROUNDS, 2);
+	b = precopy_stream();
 	put_seed("mock-stream", "valid-size4k-precopy2", 0, b.p, b.len);
 	put_seed("mock-stream", "valid-size4k-precopy2-split5", 0x05, b.p, b.len);
 	free(b.p);
@@ -492,14 +550,14 @@ static void mock_seeds(void)
 		const struct mock_run last[] = { { 1, 1, 0 } };
 		const struct mock_run regen[] = { { 3, 1, 0 }, { 3, 1, 9 }, { 3, 1, 4 } };
 
-		b = mock_stream(MOCK_PAGE_SIZE + 1, last, 1, true);
+		b = mock_stream("crafted", MOCK_PAGE_SIZE + 1, last, 1, true);
 		put_seed("mock-stream", "pages-missing-2pages", 0, b.p, b.len);
 		put_seed("mock-stream", "pages-missing-2pages-table", 0x08 | 5 << 4, b.p, b.len);
 		free(b.p);
-		b = mock_stream(3 * MOCK_PAGE_SIZE + 5, regen, 3, true);
+		b = mock_stream("crafted", 3 * MOCK_PAGE_SIZE + 5, regen, 3, true);
 		put_seed("mock-stream", "pages-missing-regenerated", 0, b.p, b.len);
 		free(b.p);
-		b = mock_stream(3 * MOCK_PAGE_SIZE + 5, regen, 1, false);
+		b = mock_stream("crafted", 3 * MOCK_PAGE_SIZE + 5, regen, 1, false);
 		put_seed("mock-stream", "no-end-segment", 0, b.p, b.len);
 		free(b.p);
 	}

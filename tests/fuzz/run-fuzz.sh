@@ -46,8 +46,9 @@ echo "run-fuzz: $(basename "$harness") for ${time}s over $(ls "$corpus" | wc -l)
 rc=0
 # The guard only matters if the harness hangs outside libFuzzer's control.
 # shellcheck disable=SC2086 # VFIOMIG_FUZZ_ARGS is a list of options
+# -error_exitcode: libFuzzer's default, 77, means "skipped" to meson.
 timeout -k 10 $((time + 300)) "$harness" "$@" -rss_limit_mb=2048 -timeout=30 \
-	-print_final_stats=1 -artifact_prefix="$artifacts/" ${VFIOMIG_FUZZ_ARGS:-} \
+	-error_exitcode=1 -timeout_exitcode=1 -print_final_stats=1 -artifact_prefix="$artifacts/" ${VFIOMIG_FUZZ_ARGS:-} \
 	"$work/corpus" || rc=$?
 
 if [ "$rc" -ne 0 ]; then
@@ -64,4 +65,6 @@ if [ "$rc" -ne 0 ]; then
 	done
 	[ "$found" -eq 1 ] || echo "run-fuzz: $(basename "$harness") failed with status $rc and left no reproducer"
 fi
+# Whatever else exits 77 (e.g. timeout's own status) is still a failure.
+[ "$rc" -ne 77 ] || rc=1
 exit "$rc"

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvfiomig: looking inside saved device state without a device.  A saved
+ * stream (docs/stream-format.md) is verified and described record by
+ * record; a bare vendor stream (raw mode) is described by the vendor
+ * backend that understands it.
+ */
+#ifndef VFIOMIG_INSPECT_H
+#define VFIOMIG_INSPECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vfiomig/common.h>
+#include <vfiomig/ctx.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The source device a stream names; strings valid during the callback. */
+struct vfiomig_stream_identity {
+	int has_pci_ids;
+	uint16_t vendor, device, subsystem_vendor, subsystem_device;
+	uint8_t revision;
+	uint64_t mig_flags;
+	uint64_t stop_copy_size;	/* 0 if unknown */
+	const char *name, *driver, *backend, *kernel, *library;
+};
+
+/*
+ * One record: of the vfiomig container, or of a vendor's own stream in raw
+ * mode (for mlx5: its 16-byte header's tag, flags and size).
+ */
+struct vfiomig_stream_record {
+	const char *kind;	/* "DATA_PRECOPY", "IDENTITY", "mlx5 FW_DATA", ... */
+	uint32_t type;		/* the numeric type or tag */
+	int optional;
+	uint32_t device;	/* device index (0 in raw mode) */
+	uint64_t offset;	/* of the record in the stream */
+	uint64_t length;	/* of its payload */
+};
+
+struct vfiomig_inspect_ops {
+	size_t sz;		/* sizeof(struct vfiomig_inspect_ops) */
+	/* Either may be NULL.  Called in stream order. */
+	void (*identity)(void *userdata, uint32_t device,
+			 const struct vfiomig_stream_identity *id);
+	void (*record)(void *userdata, const struct vfiomig_stream_record *rec);
+};
+
+/* What inspection concluded. */
+struct vfiomig_stream_summary {
+	size_t sz;		/* sizeof(struct vfiomig_stream_summary) */
+	int valid;		/* 1: complete and every check passed */
+	char problem[512];	/* the first problem found, "" if valid */
+	uint64_t problem_offset;	/* where it was found, UINT64_MAX if valid */
+	unsigned int version_major, version_minor;	/* 0 in raw mode */
+	uint64_t bytes;		/* stream bytes read */
+	uint64_t records;
+	uint32_t devices;
+	char backend[32];	/* the backend that described a raw stream */
+};
+
+#define VFIOMIG_INSPECT_RAW (1u << 0) /* a bare device stream, no container */
+
+/**
+ * vfiomig_stream_inspect() - Verify and describe a saved stream read from @fd
+ * @flags: VFIOMIG_INSPECT_RAW for a bare device stream
+ * @backend: raw mode only: "generic" (byte counts) or "mlx5" (the
+ *           mlx5_vfio_pci record stream); NULL means "generic"
+ * @ops: callbacks, may be NULL
+ * @ret: filled with the verdict; on a damaged stream it says what and where
+ *
+ * Reads @fd to its end (a pipe is fine) with bounded memory.  A stream that
+ * fails a check is not an error of this call: @ret->valid says so.
+ *
+ * Return: 0 (see @ret->valid); -EINVAL for bad arguments or an unknown
+ *         backend; -errno if @fd cannot be read.  Since: 0.2
+ */
+VFIOMIG_API int vfiomig_stream_inspect(struct vfiomig_ctx *ctx, int fd, unsigned int flags,
+				       const char *backend,
+				       const struct vfiomig_inspect_ops *ops, void *userdata,
+				       struct vfiomig_stream_summary *ret);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

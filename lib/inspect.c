@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfiomig_stream_inspect(): verify a saved stream without a device, and
+ * describe it record by record.  Where a device's backend is known, its
+ * DATA payloads also go through the vendor parser, so an mlx5 stream shows
+ * its own records inside the container.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stream.h"
+#include "vendor.h"
+#include "xfer.h"
+
+#define INSPECT_MAX_DEVICES 64
+
+struct inspect {
+	const struct vfiomig_inspect_ops *ops;
+	void *userdata;
+	int fd;
+	struct vfiomig_stream_summary *sum;
+	struct vendor_parser vendor[INSPECT_MAX_DEVICES];
+	bool seen[INSPECT_MAX_DEVICES], ended[INSPECT_MAX_DEVICES];
+	uint64_t data[INSPECT_MAX_DEVICES], precopy[INSPECT_MAX_DEVICES];
+};
+
+static ssize_t fd_read(void *ctx, void *buf, size_t len)
+{
+	struct inspect *in = ctx;
+	ssize_t n = xfer_read_fd(in->fd, buf, len);
+
+	if (n > 0)
+		in->sum->bytes += (uint64_t)n;
+	return n;
+}
+
+static void problem(struct inspect *in, uint64_t offset, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void problem(struct inspect *in, uint64_t offset, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (in->sum->problem[0])
+		return;	/* the first problem is the one that counts */
+	va_start(ap, fmt);
+	vsnprintf(in->sum->problem, sizeof(in->sum->problem), fmt, ap);
+	va_end(ap);
+	in->sum->problem_offset = offset;
+}
+
+static const char *record_kind(uint16_t type)
+{
+	static const char *const names[] = {
+		[STREAM_IDENTITY] = "IDENTITY", [STREAM_DATA_PRECOPY] = "DATA_PRECOPY",
+		[STREAM_DATA_STOP_COPY] = "DATA_STOP_COPY", [STREAM_DEVICE_END] = "DEVICE_END",
+		[STREAM_TRAILER] = "TRAILER",
+	};
+
+	if (type < ARRAY_SIZE(names) && names[type])
+		return names[type];
+	return type == STREAM_PRECOPY_ROUND ? "PRECOPY_ROUND" : "unknown";
+}
+
+static void report_record(struct inspect *in, const struct stream_record *rec)
+{
+	struct vfiomig_stream_record r = {
+		.kind = record_kind(rec->type), .type = rec->type,
+		.optional = (rec->flags & STREAM_FLAG_OPTIONAL) != 0,
+		.device = rec->device, .offset = rec->offset, .length = rec->length,
+	};
+
+	if (in->ops && in->ops->record)
+		in->ops->record(in->userdata, &r);
+}
+
+static void take_identity(struct inspect *in, const struct stream_record *rec)
+{
+	struct stream_identity id;
+	struct vfiomig_identity dev_id = { 0 };
+	struct vfiomig_stream_identity pub;
+
+	if (stream_identity_decode(rec->payload, rec->length, &id) < 0) {
+		problem(in, rec->offset, "device %u: malformed IDENTITY record", rec->device);
+		return;
+	}
+	dev_id.has_pci_ids = id.has_pci_ids;
+	dev_id.vendor = id.vendor;
+	dev_id.device = id.device;
+	vendor_parser_init(&in->vendor[rec->device],
+			   vfiomig_vendor_find(id.backend) ? vfiomig_vendor_find(id.backend) :
+			   vfiomig_vendor_for(&dev_id), rec->device,
+			   in->ops ? in->ops->record : NULL, in->userdata);
+	in->seen[rec->device] = true;
+	in->sum->devices++;
+	pub = (struct vfiomig_stream_identity){
+		.has_pci_ids = id.has_pci_ids, .vendor = id.vendor, .device = id.device,
+		.subsystem_vendor = id.subsystem_vendor, .subsystem_device = id.subsystem_device,
+		.revision = id.revision, .mig_flags = id.mig_flags,
+		.stop_copy_size = id.stop_copy_size, .name = id.name, .driver = id.driver,
+		.backend = id.backend, .kernel = id.kernel, .library = id.library,
+	};
+	if (in->ops && in->ops->identity)
+		in->ops->identity(in->userdata, rec->device, &pub);
+}
+
+static void take_data(struct inspect *in, const struct stream_record *rec)
+{
+	struct vendor_parser *v = &in->vendor[rec->device];
+
+	in->data[rec->device] += rec->length;
+	if (rec->type == STREAM_DATA_PRECOPY)
+		in->precopy[rec->device] += rec->length;
+	if (v->ops && !v->problem[0] && v->ops->feed(v, rec->payload, rec->length) < 0)
+		problem(in, rec->offset, "device %u: %s (device stream offset %llu)", rec->device,
+			v->problem, (unsigned long long)v->problem_offset);
+}
+
+static void take_end(struct inspect *in, const struct stream_record *rec)
+{
+	uint32_t d = rec->device;
+	struct vendor_parser *v = &in->vendor[d];
+
+	if (rec->length < STREAM_DEVICE_END_SIZE || in->ended[d]) {
+		problem(in, rec->offset, "device %u: malformed or repeated DEVICE_END", d);
+		return;
+	}
+	in->ended[d] = true;
+	if (get_le64(rec->payload) != in->data[d] || get_le64(rec->payload + 8) != in->precopy[d])
+		problem(in, rec->offset, "device %u: DEVICE_END counts %llu bytes, the records carried %llu",
+			d, (unsigned long long)get_le64(rec->payload), (unsigned long long)in->data[d]);
+	if (v->ops && !v->problem[0] && v->ops->finish(v) < 0)
+		problem(in, rec->offset, "device %u: %s", d, v->problem);
+}
+
+/* Checks what the reader cannot: the order and totals of each device's records. */
+static void take_record(struct inspect *in, const struct stream_record *rec)
+{
+	uint32_t d = rec->device;
+
+	report_record(in, rec);
+	if (d >= INSPECT_MAX_DEVICES) {
+		problem(in, rec->offset, "device index %u is over the %d this inspector follows",
+			d, INSPECT_MAX_DEVICES);
+		return;
+	}
+	if (rec->type == STREAM_IDENTITY) {
+		if (in->seen[d])
+			problem(in, rec->offset, "device %u: a second IDENTITY record", d);
+		else
+			take_identity(in, rec);
+		return;
+	}
+	if (!in->seen[d] && rec->type != STREAM_PRECOPY_ROUND) {
+		problem(in, rec->offset, "device %u: a %s record before its IDENTITY", d,
+			record_kind(rec->type));
+		return;
+	}
+	if (rec->type == STREAM_DATA_PRECOPY || rec->type == STREAM_DATA_STOP_COPY)
+		take_data(in, rec);
+	else if (rec->type == STREAM_DEVICE_END)
+		take_end(in, rec);
+}
+
+static int inspect_framed(struct inspect *in)
+{
+	struct stream_reader reader = { .read = fd_read, .ctx = in };
+	struct stream_record rec;
+	uint8_t *buf = malloc(STREAM_MAX_PAYLOAD);
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	r = stream_reader_begin(&reader);
+	in->sum->version_major = STREAM_VERSION_MAJOR;
+	in->sum->version_minor = STREAM_VERSION_MINOR;
+	while (r == 0 && (r = stream_read_record(&reader, &rec, buf)) > 0) {
+		in->sum->records++;
+		take_record(in, &rec);
+		r = 0;
+	}
+	if (r == 0 && reader.done)
+		in->sum->records++;	/* the trailer */
+	for (uint32_t d = 0; r == 0 && d < INSPECT_MAX_DEVICES; d++)
+		if (in->seen[d] && !in->ended[d])
+			problem(in, in->sum->bytes, "device %u has no DEVICE_END record", d);
+	if (r < 0 && reader.error[0])
+		problem(in, reader.error_offset, "%s", reader.error);
+	stream_reader_free(&reader);
+	free(buf);
+	/* A damaged stream is a verdict, not a failure; unreadable input is. */
+	return r == -EBADMSG || r == -EPROTO || r == -E2BIG ? 0 : r;
+}
+
+static int inspect_raw(struct inspect *in, const struct vfiomig_vendor_ops *vendor)
+{
+	struct vendor_parser *v = &in->vendor[0];
+	uint8_t *buf = malloc(STREAM_MAX_PAYLOAD);
+	int r = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	vendor_parser_init(v, vendor, 0, in->ops ? in->ops->record : NULL, in->userdata);
+	snprintf(in->sum->backend, sizeof(in->sum->backend), "%s", vendor->name);
+	in->sum->devices = 1;
+	for (;;) {
+		ssize_t n = fd_read(in, buf, STREAM_MAX_PAYLOAD);
+
+		if (n <= 0) {
+			r = (int)n;
+			break;
+		}
+		if (vendor->feed(v, buf, (size_t)n) < 0)
+			break;
+	}
+	if (r == 0 && !v->problem[0])
+		vendor->finish(v);
+	if (v->problem[0])
+		problem(in, v->problem_offset, "%s", v->problem);
+	in->sum->records = v->records;
+	free(buf);
+	return r;
+}
+
+VFIOMIG_EXPORT int vfiomig_stream_inspect(struct vfiomig_ctx *ctx, int fd, unsigned int flags,
+					  const char *backend,
+					  const struct vfiomig_inspect_ops *ops, void *userdata,
+					  struct vfiomig_stream_summary *ret)
+{
+	const struct vfiomig_vendor_ops *vendor = vfiomig_vendor_find(backend ? backend : "generic");
+	struct inspect *in;
+	int r;
+
+	if (!ctx || fd < 0 || !ret || ret->sz < sizeof(*ret) || (flags & ~VFIOMIG_INSPECT_RAW) ||
+	    (ops && ops->sz < sizeof(*ops)))
+		return -EINVAL;
+	if (!vendor)
+		return vfiomig_fail(ctx, -EINVAL, "unknown backend '%s'; use generic or mlx5", backend);
+	in = calloc(1, sizeof(*in));
+	if (!in)
+		return -ENOMEM;
+	memset(ret, 0, sizeof(*ret));
+	ret->sz = sizeof(*ret);
+	ret->problem_offset = UINT64_MAX;
+	*in = (struct inspect){ .ops = ops, .userdata = userdata, .fd = fd, .sum = ret };
+	r = flags & VFIOMIG_INSPECT_RAW ? inspect_raw(in, vendor) : inspect_framed(in);
+	free(in);
+	if (r < 0)
+		return vfiomig_fail(ctx, r, "reading the stream failed: %s", strerror(-r));
+	ret->valid = !ret->problem[0];
+	return 0;
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The vendor backends, and the generic one for devices nobody knows. */
+#include <string.h>
+
+#include "vendor.h"
+
+extern const struct vfiomig_vendor_ops vfiomig_vendor_mlx5;
+
+static int generic_feed(struct vendor_parser *p, const uint8_t *buf, size_t len)
+{
+	(void)buf;
+	p->offset += len;
+	return 0;
+}
+
+static int generic_finish(struct vendor_parser *p)
+{
+	(void)p;
+	return 0;
+}
+
+/* Opaque bytes: only their number is known. */
+static const struct vfiomig_vendor_ops vendor_generic = {
+	.name = "generic",
+	.feed = generic_feed,
+	.finish = generic_finish,
+};
+
+static const struct vfiomig_vendor_ops *const backends[] = {
+	&vfiomig_vendor_mlx5,
+	&vendor_generic,
+};
+
+const struct vfiomig_vendor_ops *vfiomig_vendor_find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(backends); i++)
+		if (strcmp(backends[i]->name, name) == 0)
+			return backends[i];
+	return NULL;
+}
+
+const struct vfiomig_vendor_ops *vfiomig_vendor_for(const struct vfiomig_identity *id)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(backends); i++)
+		if (backends[i]->match && backends[i]->match(id))
+			return backends[i];
+	return &vendor_generic;
+}
+
+void vendor_parser_init(struct vendor_parser *p, const struct vfiomig_vendor_ops *ops,
+			uint32_t device,
+			void (*record)(void *, const struct vfiomig_stream_record *),
+			void *userdata)
+{
+	memset(p, 0, sizeof(*p));
+	p->ops = ops;
+	p->device = device;
+	p->record = record;
+	p->userdata = userdata;
+	p->problem_offset = UINT64_MAX;
+}

@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Stream inspection without a device: the container's verdicts, and the
+ * mlx5 backend's record parser against streams built by hand from the
+ * driver's format (lib/vendor-mlx5.c cites it).
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <stdbool.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "stream.h"
+#include "vendor.h"
+
+struct seen {
+	int identities, records, vendor_records;
+	int by_type[8];
+	char backend[32], last_kind[64];
+	uint64_t last_offset;
+};
+
+static void on_identity(void *data, uint32_t device, const struct vfiomig_stream_identity *id)
+{
+	struct seen *s = data;
+
+	ck_assert_uint_eq(device, 0);
+	s->identities++;
+	snprintf(s->backend, sizeof(s->backend), "%s", id->backend);
+}
+
+static void on_record(void *data, const struct vfiomig_stream_record *rec)
+{
+	struct seen *s = data;
+
+	s->records++;
+	if (strncmp(rec->kind, "mlx5", 4) == 0)
+		s->vendor_records++;
+	else if (rec->type < 8)
+		s->by_type[rec->type]++;
+	snprintf(s->last_kind, sizeof(s->last_kind), "%s", rec->kind);
+	s->last_offset = rec->offset;
+}
+
+static const struct vfiomig_inspect_ops ops = {
+	.sz = sizeof(ops), .identity = on_identity, .record = on_record,
+};
+
+static int memfd_of(const void *buf, size_t len)
+{
+	int fd = memfd_create("s", MFD_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, buf, len), (ssize_t)len);
+	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+	return fd;
+}
+
+static void inspect(const void *buf, size_t len, unsigned int flags, const char *backend,
+		    struct seen *seen, struct vfiomig_stream_summary *sum)
+{
+	struct vfiomig_ctx *ctx;
+	int fd = memfd_of(buf, len);
+
+	memset(seen, 0, sizeof(*seen));
+	memset(sum, 0, sizeof(*sum));
+	sum->sz = sizeof(*sum);
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(vfiomig_stream_inspect(ctx, fd, flags, backend, &ops, seen, sum), 0);
+	vfiomig_ctx_unref(ctx);
+	close(fd);
+}
+
+/* A save of a mock device into memory. */
+static size_t mock_stream(const char *spec, char **ret)
+{
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_AUTO };
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *dev;
+	int fd = memfd_create("m", MFD_CLOEXEC);
+	off_t len;
+
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(vfiomig_dev_open(ctx, spec, &dev), 0);
+	ck_assert_int_eq(vfiomig_save(dev, fd, &so), 0);
+	len = lseek(fd, 0, SEEK_CUR);
+	*ret = malloc((size_t)len);
+	ck_assert_int_eq(pread(fd, *ret, (size_t)len, 0), len);
+	close(fd);
+	vfiomig_dev_unref(dev);
+	vfiomig_ctx_unref(ctx);
+	return (size_t)len;
+}
+
+START_TEST(test_valid_stream)
+{
+	struct vfiomig_stream_summary sum;
+	struct seen seen;
+	char *s;
+	size_t len = mock_stream("mock:i,size=3M,dirty=64K", &s);
+
+	inspect(s, len, 0, NULL, &seen, &sum);
+	ck_assert_msg(sum.valid, "%s", sum.problem);
+	ck_assert_str_eq(sum.problem, "");
+	ck_assert_uint_eq(sum.problem_offset, UINT64_MAX);
+	ck_assert_uint_eq(sum.version_major, 1);
+	ck_assert_uint_eq(sum.bytes, len);
+	ck_assert_uint_eq(sum.devices, 1);
+	ck_assert_int_eq(seen.identities, 1);
+	ck_assert_str_eq(seen.backend, "mock");
+	ck_assert_int_eq(seen.by_type[STREAM_IDENTITY], 1);
+	ck_assert_int_ge(seen.by_type[STREAM_DATA_PRECOPY], 3);	/* 3 MiB in 1 MiB records */
+	ck_assert_int_ge(seen.by_type[STREAM_DATA_STOP_COPY], 1);
+	ck_assert_int_eq(seen.by_type[STREAM_DEVICE_END], 1);
+	ck_assert_uint_eq(sum.records, (uint64_t)seen.records + 1);	/* + the trailer */
+	free(s);
+}
+END_TEST
+
+START_TEST(test_damaged_stream)
+{
+	struct vfiomig_stream_summary sum;
+	struct seen seen;
+	char *s;
+	size_t len = mock_stream("mock:i,size=64K", &s);
+
+	s[len / 2] ^= 1;
+	inspect(s, len, 0, NULL, &seen, &sum);
+	ck_assert(!sum.valid);
+	ck_assert_ptr_nonnull(strstr(sum.problem, "checksum"));
+	ck_assert_uint_le(sum.problem_offset, len / 2);
+	s[len / 2] ^= 1;
+
+	inspect(s, len - 1, 0, NULL, &seen, &sum);
+	ck_assert(!sum.valid);
+	ck_assert_ptr_nonnull(strstr(sum.problem, "truncated"));
+
+	inspect("nonsense", 8, 0, NULL, &seen, &sum);
+	ck_assert(!sum.valid);
+	free(s);
+}
+END_TEST
+
+/* An mlx5 record: the driver's 16-byte header, then @len bytes. */
+static size_t mlx5_record(uint8_t *p, uint64_t size, uint32_t flags, uint32_t tag, size_t len)
+{
+	put_le64(p, size);
+	put_le32(p + 8, flags);
+	put_le32(p + 12, tag);
+	memset(p + 16, 0xa5, len);
+	return 16 + len;
+}
+
+/* STOP_COPY_SIZE, an initial image, an incremental one, the final one. */
+static size_t mlx5_stream(uint8_t *p)
+{
+	size_t n = 0;
+
+	n += mlx5_record(p + n, 8, 1, 1, 8);
+	n += mlx5_record(p + n, 5000, 0, 0, 5000);
+	n += mlx5_record(p + n, 0, 0, 0, 0);
+	n += mlx5_record(p + n, 300, 0, 0, 300);
+	n += mlx5_record(p + n, 10, 1, 7, 10);	/* an optional tag this parser lacks */
+	return n;
+}
+
+START_TEST(test_mlx5_raw)
+{
+	static uint8_t buf[8192];
+	struct vfiomig_stream_summary sum;
+	struct seen seen;
+	size_t len = mlx5_stream(buf);
+
+	inspect(buf, len, VFIOMIG_INSPECT_RAW, "mlx5", &seen, &sum);
+	ck_assert_msg(sum.valid, "%s", sum.problem);
+	ck_assert_str_eq(sum.backend, "mlx5");
+	ck_assert_uint_eq(sum.records, 5);
+	ck_assert_int_eq(seen.vendor_records, 5);
+	ck_assert_str_eq(seen.last_kind, "mlx5 unknown tag");
+	ck_assert_uint_eq(seen.last_offset, len - 26);
+
+	/* The generic backend only counts bytes. */
+	inspect(buf, len, VFIOMIG_INSPECT_RAW, "generic", &seen, &sum);
+	ck_assert(sum.valid);
+	ck_assert_uint_eq(sum.bytes, len);
+	ck_assert_int_eq(seen.records, 0);
+
+	/* Every truncation is caught, except at record boundaries. */
+	for (size_t cut = 1; cut < len; cut++) {
+		bool boundary = cut == 24 || cut == 24 + 5016 || cut == 24 + 5016 + 16 ||
+				cut == 24 + 5016 + 16 + 316;
+
+		inspect(buf, cut, VFIOMIG_INSPECT_RAW, "mlx5", &seen, &sum);
+		ck_assert_msg(sum.valid == boundary, "cut at %zu: valid %d (%s)", cut, sum.valid,
+			      sum.problem);
+	}
+}
+END_TEST
+
+START_TEST(test_mlx5_refusals)
+{
+	static uint8_t buf[256];
+	struct vfiomig_stream_summary sum;
+	struct seen seen;
+	size_t n;
+
+	n = mlx5_record(buf, 4, 0, 9, 4);	/* unknown mandatory tag */
+	inspect(buf, n, VFIOMIG_INSPECT_RAW, "mlx5", &seen, &sum);
+	ck_assert(!sum.valid);
+	ck_assert_ptr_nonnull(strstr(sum.problem, "EOPNOTSUPP"));
+
+	n = mlx5_record(buf, 1ull << 32, 0, 0, 0);	/* over the driver's load size */
+	inspect(buf, n, VFIOMIG_INSPECT_RAW, "mlx5", &seen, &sum);
+	ck_assert(!sum.valid);
+	ck_assert_ptr_nonnull(strstr(sum.problem, "ENOMEM"));
+
+	n = mlx5_record(buf, 4, 1, 1, 4);	/* STOP_COPY_SIZE must be a u64 */
+	inspect(buf, n, VFIOMIG_INSPECT_RAW, "mlx5", &seen, &sum);
+	ck_assert(!sum.valid);
+	ck_assert_uint_eq(sum.problem_offset, 0);
+}
+END_TEST
+
+/* The parser takes any split of the bytes: one byte at a time gives the same records. */
+START_TEST(test_mlx5_any_split)
+{
+	static uint8_t buf[8192];
+	struct vendor_parser p;
+	struct seen seen = { 0 };
+	size_t len = mlx5_stream(buf);
+
+	vendor_parser_init(&p, vfiomig_vendor_find("mlx5"), 0, on_record, &seen);
+	for (size_t i = 0; i < len; i++)
+		ck_assert_int_eq(p.ops->feed(&p, buf + i, 1), 0);
+	ck_assert_int_eq(p.ops->finish(&p), 0);
+	ck_assert_int_eq(seen.vendor_records, 5);
+	ck_assert_uint_eq(p.offset, len);
+}
+END_TEST
+
+/* Writes a framed stream whose device speaks mlx5, as a host with mlx5 would. */
+static int write_mem(void *ctx, const void *a, size_t alen, const void *b, size_t blen)
+{
+	int fd = *(int *)ctx;
+
+	ck_assert_int_eq(write(fd, a, alen), (ssize_t)alen);
+	if (blen)
+		ck_assert_int_eq(write(fd, b, blen), (ssize_t)blen);
+	return 0;
+}
+
+static size_t framed_mlx5(uint8_t *payload, size_t plen, char **ret)
+{
+	struct stream_identity id = { .has_pci_ids = true, .vendor = 0x15b3, .device = 0x101e,
+				      .mig_flags = 7 };
+	uint8_t idbuf[2048], end[STREAM_DEVICE_END_SIZE] = { 0 };
+	int fd = memfd_create("f", MFD_CLOEXEC);
+	struct stream_writer w = { .write = write_mem, .ctx = &fd };
+	size_t n;
+	off_t len;
+
+	snprintf(id.driver, sizeof(id.driver), "mlx5_vfio_pci");
+	snprintf(id.backend, sizeof(id.backend), "mlx5");
+	n = stream_identity_encode(&id, idbuf, sizeof(idbuf));
+	ck_assert_int_eq(stream_writer_begin(&w), 0);
+	ck_assert_int_eq(stream_write_record(&w, STREAM_IDENTITY, 0, 0, idbuf, (uint32_t)n), 0);
+	/* Split the vendor stream across records at an odd place. */
+	ck_assert_int_eq(stream_write_record(&w, STREAM_DATA_PRECOPY, 0, 0, payload, 100), 0);
+	ck_assert_int_eq(stream_write_record(&w, STREAM_DATA_STOP_COPY, 0, 0, payload + 100,
+					     (uint32_t)(plen - 100)), 0);
+	put_le64(end, plen);
+	put_le64(end + 8, 100);
+	ck_assert_int_eq(stream_write_record(&w, STREAM_DEVICE_END, 0, 0, end, sizeof(end)), 0);
+	ck_assert_int_eq(stream_writer_finish(&w), 0);
+	stream_writer_free(&w);
+	len = lseek(fd, 0, SEEK_CUR);
+	*ret = malloc((size_t)len);
+	ck_assert_int_eq(pread(fd, *ret, (size_t)len, 0), len);
+	close(fd);
+	return (size_t)len;
+}
+
+START_TEST(test_mlx5_inside_container)
+{
+	static uint8_t buf[8192];
+	struct vfiomig_stream_summary sum;
+	struct seen seen;
+	size_t plen = mlx5_stream(buf);
+	char *s;
+	size_t len = framed_mlx5(buf, plen, &s);
+
+	inspect(s, len, 0, NULL, &seen, &sum);
+	ck_assert_msg(sum.valid, "%s", sum.problem);
+	ck_assert_str_eq(seen.backend, "mlx5");
+	ck_assert_int_eq(seen.vendor_records, 5);
+	free(s);
+
+	/* A vendor stream cut short inside its last record. */
+	len = framed_mlx5(buf, plen - 3, &s);
+	inspect(s, len, 0, NULL, &seen, &sum);
+	ck_assert(!sum.valid);
+	ck_assert_msg(strstr(sum.problem, "mlx5 record 4"), "%s", sum.problem);
+	free(s);
+}
+END_TEST
+
+START_TEST(test_arguments)
+{
+	struct vfiomig_stream_summary sum = { .sz = sizeof(sum) };
+	struct vfiomig_ctx *ctx;
+	int fd = memfd_of("x", 1);
+
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(vfiomig_stream_inspect(ctx, fd, VFIOMIG_INSPECT_RAW, "qlogic", NULL, NULL, &sum),
+			 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "unknown backend"));
+	ck_assert_int_eq(vfiomig_stream_inspect(ctx, fd, 4, NULL, NULL, NULL, &sum), -EINVAL);
+	sum.sz = 8;
+	ck_assert_int_eq(vfiomig_stream_inspect(ctx, fd, 0, NULL, NULL, NULL, &sum), -EINVAL);
+	sum.sz = sizeof(sum);
+	ck_assert_int_eq(vfiomig_stream_inspect(ctx, -1, 0, NULL, NULL, NULL, &sum), -EINVAL);
+	close(fd);
+	vfiomig_ctx_unref(ctx);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("inspect");
+	TCase *tc = tcase_create("inspect");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_valid_stream);
+	tcase_add_test(tc, test_damaged_stream);
+	tcase_add_test(tc, test_mlx5_raw);
+	tcase_add_test(tc, test_mlx5_refusals);
+	tcase_add_test(tc, test_mlx5_any_split);
+	tcase_add_test(tc, test_mlx5_inside_container);
+	tcase_add_test(tc, test_arguments);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
