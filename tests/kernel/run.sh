@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The `kernel` suite: boots Linux 6.12 with the real VFIO core and mtty under
+# QEMU (see docs/testing.md) and turns the guest's results into TAP for
+# meson.  Skips, saying how to prepare, when the assets or qemu are missing.
+#
+#   run.sh GUEST_API [VFIOMIG_CTL] [GUEST_TEST_SCRIPT...]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${VFIOMIG_KERNEL_CACHE:-$HOME/.cache/vfiomig-kernel}
+
+if [ ! -e "$cache/.ready" ] || ! command -v qemu-system-x86_64 >/dev/null; then
+	echo "1..0 # SKIP no kernel assets in $cache or no qemu: run tests/kernel/prepare.sh"
+	exit 0
+fi
+
+api=$1
+shift
+files=("$api:/bin/guest-api")
+lib=$(ldd "$api" | awk '/libvfiomig/ { print $3 }')
+files+=("$lib:/lib/vfiomig/$(basename "$lib")")
+for f in "$@"; do
+	case $f in
+	*.sh) files+=("$f:/tests/$(basename "$f")") ;;
+	*) files+=("$f:/bin/$(basename "$f")") ;;
+	esac
+done
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+"$here/run-guest.sh" "$cache" "$log" "$here/guest.sh" "${files[@]}" || status=$?
+
+# Number the guest's results as one TAP stream.
+n=0
+in_guest=0
+while IFS= read -r line; do
+	case $line in
+	VFIOMIG-GUEST-START*) in_guest=1; continue ;;
+	VFIOMIG-GUEST-EXIT*) in_guest=0; continue ;;
+	esac
+	[ $in_guest = 1 ] || continue
+	if [[ $line =~ ^(not\ ok|ok)\ [0-9]+(.*)$ ]]; then
+		n=$((n + 1))
+		echo "${BASH_REMATCH[1]} $n${BASH_REMATCH[2]}"
+	elif [[ $line =~ ^Bail\ out!(.*)$ ]]; then
+		n=$((n + 1))
+		echo "not ok $n - the guest gave up:${BASH_REMATCH[1]}"
+	elif [[ $line =~ ^# ]]; then
+		echo "$line"
+	fi
+done <"$log"
+if [ "$status" -eq 125 ]; then
+	n=$((n + 1))
+	echo "not ok $n - the guest did not finish (timeout or boot failure); log:"
+	sed 's/^/# /' "$log" | tail -40
+fi
+echo "1..$n"

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfiomig-ctl: what every command shares.  There are no globals: the parsed
+ * global options, the output being gathered and the failure being reported
+ * live in one struct ctl that main() passes to the command.
+ */
+#ifndef CTL_CTL_H
+#define CTL_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <vfiomig/vfiomig.h>
+
+#define PROGRAM "vfiomig-ctl"
+
+/* Exit statuses */
+#define EXIT_OK 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+struct ctl;
+struct json_writer;
+struct progress;
+
+struct ctl_cmd {
+	const char *name;
+	int (*fn)(struct ctl *ctl, int argc, char **argv);
+	const char *args;	/* "DEVICE [TARGET]" */
+	const char *summary;	/* one line */
+	const char *options;	/* the command's own options, one per line, or NULL */
+};
+
+struct ctl {
+	/* global options */
+	bool json;
+	bool quiet;
+	int verbose;
+
+	const struct ctl_cmd *cmd;	/* NULL before the command is known */
+
+	/*
+	 * Everything meant for stdout is gathered here and written only when
+	 * the command has finished, so a failure prints nothing there but its
+	 * error (systemd's rule), and --json prints exactly one document.
+	 */
+	FILE *out;
+	char *out_buf;
+	size_t out_len;
+	struct json_writer *jw;		/* --json: writes into out */
+	int out_fd;			/* 1, or 2 when stdout carries a stream */
+	bool stdout_closed;		/* fd 1 was not open at start */
+	bool print_on_failure;		/* inspect: the output describes the failure */
+
+	/* the failure being reported */
+	int err;			/* positive errno */
+	char err_msg[1536];
+	bool have_error_offset;
+	uint64_t error_offset;
+
+	struct progress *progress;
+};
+
+/* The commands (cmd-*.c). */
+int cmd_list(struct ctl *ctl, int argc, char **argv);
+int cmd_info(struct ctl *ctl, int argc, char **argv);
+int cmd_state(struct ctl *ctl, int argc, char **argv);
+int cmd_reset(struct ctl *ctl, int argc, char **argv);
+int cmd_save(struct ctl *ctl, int argc, char **argv);
+int cmd_load(struct ctl *ctl, int argc, char **argv);
+int cmd_migrate(struct ctl *ctl, int argc, char **argv);
+int cmd_inspect(struct ctl *ctl, int argc, char **argv);
+
+/* output.c: failures and the final output */
+__attribute__((format(printf, 3, 4)))
+int ctl_fail(struct ctl *ctl, int err, const char *fmt, ...);
+__attribute__((format(printf, 2, 3)))
+int ctl_usage(struct ctl *ctl, const char *fmt, ...);
+/* A failed library call @r about @subject (a device spec or name). */
+int ctl_fail_lib(struct ctl *ctl, struct vfiomig_ctx *vctx, const char *subject, int r);
+__attribute__((format(printf, 2, 3)))
+void ctl_printf(struct ctl *ctl, const char *fmt, ...);
+void ctl_guard_std_fds(struct ctl *ctl);
+int ctl_output_begin(struct ctl *ctl);
+/* Writes the output or the error; returns the process exit status. */
+int ctl_output_end(struct ctl *ctl, int status);
+/* Prints a message on stderr, clearing the progress line first. */
+__attribute__((format(printf, 2, 3)))
+void ctl_message(struct ctl *ctl, const char *fmt, ...);
+
+/* log.c: the library's log messages, on stderr */
+int ctl_context_new(struct ctl *ctl, struct vfiomig_ctx **ret);
+
+/* device.c */
+int ctl_open(struct ctl *ctl, struct vfiomig_ctx *vctx, const char *spec,
+	     struct vfiomig_dev **ret);
+const char *ctl_backend_name(struct vfiomig_dev *dev);
+
+#endif
