@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "private.h"
+#include "xfer.h"
 #include "vfio-compat.h"
 
 static bool state_is_session(enum vfiomig_state s)
@@ -12,11 +13,16 @@ static bool state_is_session(enum vfiomig_state s)
 	       s == VFIOMIG_STATE_PRE_COPY_P2P || s == VFIOMIG_STATE_RESUMING;
 }
 
-static int refuse_busy(struct vfiomig_dev *dev, enum vfiomig_state cur)
+/* The current state, which must not be inside a migration session. */
+static int idle_state(struct vfiomig_dev *dev, enum vfiomig_state *ret)
 {
-	return vfiomig_fail(dev->ctx, -EBUSY,
-			    "%s: the device is in %s: a migration is already in progress; "
-			    "finish it or reset the device", dev->name, vfiomig_state_str(cur));
+	int r = vfiomig_dev_get_state(dev, ret);
+
+	if (r == 0 && state_is_session(*ret))
+		return vfiomig_fail(dev->ctx, -EBUSY,
+				    "%s: the device is in %s: a migration is already in progress; "
+				    "finish it or reset the device", dev->name, vfiomig_state_str(*ret));
+	return r;
 }
 
 VFIOMIG_EXPORT int vfiomig_save_begin(struct vfiomig_dev *dev, unsigned int flags,
@@ -27,11 +33,9 @@ VFIOMIG_EXPORT int vfiomig_save_begin(struct vfiomig_dev *dev, unsigned int flag
 
 	if (!dev || !ret_data_fd || (flags & ~VFIOMIG_SAVE_PRECOPY))
 		return -EINVAL;
-	r = vfiomig_dev_get_state(dev, &cur);
+	r = idle_state(dev, &cur);
 	if (r < 0)
 		return r;
-	if (state_is_session(cur))
-		return refuse_busy(dev, cur);
 	if ((flags & VFIOMIG_SAVE_PRECOPY) && (dev->mig_flags & VFIOMIG_MIG_PRE_COPY)) {
 		if (cur == VFIOMIG_STATE_RUNNING)
 			target = VFIOMIG_STATE_PRE_COPY;
@@ -67,23 +71,10 @@ VFIOMIG_EXPORT int vfiomig_load_begin(struct vfiomig_dev *dev, int *ret_data_fd)
 
 	if (!dev || !ret_data_fd)
 		return -EINVAL;
-	r = vfiomig_dev_get_state(dev, &cur);
+	r = idle_state(dev, &cur);
 	if (r < 0)
 		return r;
-	if (state_is_session(cur))
-		return refuse_busy(dev, cur);
 	return vfiomig_dev_set_state(dev, VFIOMIG_STATE_RESUMING, ret_data_fd);
-}
-
-static int wait_writable(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLOUT };
-	int r;
-
-	do
-		r = poll(&p, 1, -1);
-	while (r < 0 && errno == EINTR);
-	return r < 0 ? -errno : 0;
 }
 
 VFIOMIG_EXPORT int vfiomig_data_write(struct vfiomig_dev *dev, int data_fd,
@@ -99,7 +90,7 @@ VFIOMIG_EXPORT int vfiomig_data_write(struct vfiomig_dev *dev, int data_fd,
 		if (n == -EINTR)
 			continue;
 		if (n == -EAGAIN) {
-			int r = wait_writable(data_fd);
+			int r = xfer_wait_fd(data_fd, POLLOUT);
 
 			if (r < 0)
 				return r;

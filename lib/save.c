@@ -112,12 +112,9 @@ static int64_t drain(struct save *s, bool precopy)
 			return moved;
 		if (n == -EAGAIN) {
 			/* A non-blocking fd in STOP_COPY: more will come. */
-			struct pollfd p = { .fd = s->data_fd, .events = POLLIN };
-
-			if (poll(&p, 1, -1) < 0 && errno != EINTR)
-				return vfiomig_fail(s->dev->ctx, -errno, "%s: poll on the data fd: %s",
-						    s->dev->name, strerror(errno));
-			continue;
+			n = xfer_wait_fd(s->data_fd, POLLIN);
+			if (n == 0)
+				continue;
 		}
 		if (n < 0) {
 			vfiomig_fail(s->dev->ctx, (int)n, "%s: reading device data failed: %s",

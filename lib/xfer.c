@@ -59,7 +59,7 @@ void xfer_report(struct xfer_progress *x, bool force)
 	x->fn(x->userdata, &x->p);
 }
 
-static int wait_fd(int fd, short events)
+int xfer_wait_fd(int fd, short events)
 {
 	struct pollfd p = { .fd = fd, .events = events };
 
@@ -82,7 +82,7 @@ int xfer_write_fd(int fd, const void *a, size_t alen, const void *b, size_t blen
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN) {
-				int r = wait_fd(fd, POLLOUT);
+				int r = xfer_wait_fd(fd, POLLOUT);
 
 				if (r < 0)
 					return r;
@@ -111,7 +111,7 @@ ssize_t xfer_read_fd(int fd, void *buf, size_t len)
 		if (n >= 0)
 			return n;
 		if (errno == EAGAIN) {
-			int r = wait_fd(fd, POLLIN);
+			int r = xfer_wait_fd(fd, POLLIN);
 
 			if (r < 0)
 				return r;

@@ -37,6 +37,8 @@ struct xfer_progress {
 /* Reports at most every 100 ms, and always when @force (phase changes). */
 void xfer_report(struct xfer_progress *x, bool force);
 
+/* Waits in poll(2) until @fd is ready for @events; 0 or -errno. */
+int xfer_wait_fd(int fd, short events);
 /* write(2)s all of a and b to @fd (EINTR, short writes, EAGAIN with poll). */
 int xfer_write_fd(int fd, const void *a, size_t alen, const void *b, size_t blen);
 /* One read(2) with EINTR retried and EAGAIN waited for; bytes, 0 at EOF, -errno. */

@@ -14,6 +14,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "test-util.h"
 #include <vfiomig/vfiomig.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -24,18 +25,6 @@ static const char *const flag_sets[] = {
 	"stop_copy", "stop_copy+p2p", "stop_copy+pre_copy", "stop_copy+p2p+pre_copy",
 };
 static const uint64_t flag_values[] = { 1, 3, 5, 7 };
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
 
 static struct vfiomig_dev *open_dev(struct vfiomig_ctx *ctx, const char *spec)
 {
@@ -580,8 +569,6 @@ int main(void)
 {
 	Suite *s = suite_create("dev");
 	TCase *tc = tcase_create("dev");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_pairs, 0, 4);
@@ -599,9 +586,5 @@ int main(void)
 	tcase_add_test(tc, test_log_and_lifetime);
 	tcase_add_test(tc, test_no_fd_leak);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

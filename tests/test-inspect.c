@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "test-util.h"
 #include "stream.h"
 #include "vendor.h"
 
@@ -332,8 +333,6 @@ int main(void)
 {
 	Suite *s = suite_create("inspect");
 	TCase *tc = tcase_create("inspect");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_valid_stream);
@@ -344,9 +343,5 @@ int main(void)
 	tcase_add_test(tc, test_mlx5_inside_container);
 	tcase_add_test(tc, test_arguments);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

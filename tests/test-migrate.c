@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "test-util.h"
 #include <vfiomig/vfiomig.h>
 
 #define S(x) VFIOMIG_STATE_##x
@@ -27,18 +28,6 @@
 static const char *const flag_sets[] = {
 	"stop_copy", "stop_copy+p2p", "stop_copy+pre_copy", "stop_copy+p2p+pre_copy",
 };
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
 
 static struct vfiomig_dev *open_dev(struct vfiomig_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -655,8 +644,6 @@ int main(void)
 {
 	Suite *s = suite_create("migrate");
 	TCase *tc = tcase_create("migrate");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 600);
 	tcase_add_loop_test(tc, test_roundtrip, 0, 24);
@@ -671,9 +658,5 @@ int main(void)
 	tcase_add_test(tc, test_peer_hangs_up);
 	tcase_add_loop_test(tc, test_fault_sweep, 0, NSWEEPS);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }
