@@ -3,7 +3,7 @@
 # QEMU (see docs/testing.md) and turns the guest's results into TAP for
 # meson.  Skips, saying how to prepare, when the assets or qemu are missing.
 #
-#   run.sh GUEST_API [VFIOMIG_CTL] [GUEST_TEST_SCRIPT...]
+#   run.sh GUEST_API CONFORMANCE [VFIOMIG_CTL] [GUEST_TEST_SCRIPT...]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${VFIOMIG_KERNEL_CACHE:-$HOME/.cache/vfiomig-kernel}
@@ -13,9 +13,9 @@ if [ ! -e "$cache/.ready" ] || ! command -v qemu-system-x86_64 >/dev/null; then
 	exit 0
 fi
 
-api=$1
-shift
-files=("$api:/bin/guest-api")
+api=$1 conformance=$2
+shift 2
+files=("$api:/bin/guest-api" "$conformance:/bin/conformance")
 lib=$(ldd "$api" | awk '/libvfiomig/ { print $3 }')
 files+=("$lib:/lib/vfiomig/$(basename "$lib")")
 for f in "$@"; do
@@ -26,9 +26,14 @@ for f in "$@"; do
 done
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log" "$log".*' EXIT
 status=0
 "$here/run-guest.sh" "$cache" "$log" "$here/guest.sh" "${files[@]}" || status=$?
+
+# The mock, configured like mtty, must behave as the kernel did.
+mock_like_mtty=resetflag=0,eom=zero,dirtylog=1,size=96
+"$conformance" "mock:conf,$mock_like_mtty" "mock:twin,$mock_like_mtty" >"$log.mock"
+grep '^C ' "$log" >"$log.kernel" || true
 
 # Number the guest's results as one TAP stream.
 n=0
@@ -49,6 +54,13 @@ while IFS= read -r line; do
 		echo "$line"
 	fi
 done <"$log"
+n=$((n + 1))
+if [ -s "$log.kernel" ] && diff -u "$log.kernel" "$log.mock" >"$log.diff"; then
+	echo "ok $n - the mock behaves like mtty in all $(wc -l <"$log.kernel") transcript lines"
+else
+	echo "not ok $n - the mock differs from the kernel (- kernel, + mock):"
+	sed 's/^/# /' "$log.diff"
+fi
 if [ "$status" -eq 125 ]; then
 	n=$((n + 1))
 	echo "not ok $n - the guest did not finish (timeout or boot failure); log:"
