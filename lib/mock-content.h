@@ -141,11 +141,19 @@ struct mock_parser {
 	uint32_t *gen;			/* per page: last generation received */
 	uint8_t *seen;			/* per page bitmap */
 	uint64_t seen_count;
+	bool past_end;			/* bytes came after the end segment */
 	char err[192];
 };
 
 /* Allocates O(npages) bookkeeping for a device of @size.  0 or -ENOMEM. */
 int mock_parser_init(struct mock_parser *p, uint64_t size);
+/*
+ * Framing only: the header's checks and where the end falls, with no
+ * content checks and no allocation.  The mock runs one over each write to
+ * answer like a driver's write(): mtty's EFAULT for a bad header and
+ * ENOMEM past the end of the state.
+ */
+void mock_parser_init_framing(struct mock_parser *p, uint64_t size);
 void mock_parser_fini(struct mock_parser *p);
 /* Consume @len bytes; after the first problem everything is ignored. */
 void mock_parser_feed(struct mock_parser *p, const void *buf, size_t len);

@@ -496,6 +496,7 @@ static int mock_session_new(struct vfiomig_mock *m, bool save, bool precopy,
 		}
 		unlock(m);
 	} else {
+		mock_parser_init_framing(&s->framing, m->spec.size);
 		r = mock_parser_init(&s->parser, m->spec.size);
 		if (r) {
 			close(user);
@@ -768,6 +769,37 @@ static ssize_t mock_data_read(struct vfiomig_dev *dev, int data_fd,
 	return r < 0 ? -errno : r;
 }
 
+/*
+ * A driver's write() checks what it can at once.  mtty refuses a write past
+ * the end of the state with ENOMEM, taking nothing, and a bad header with
+ * EFAULT, though it keeps the bytes.  The framing parser tells both without
+ * waiting for the pump.
+ */
+static ssize_t resume_write(struct vfiomig_mock *m, struct mock_session *s, int data_fd,
+			    const void *buf, size_t len)
+{
+	struct mock_parser trial;
+	bool in_header, header_failed;
+	ssize_t r;
+
+	lock(m);
+	trial = s->framing;
+	in_header = trial.phase == MOCK_PARSE_HEADER;
+	unlock(m);
+	mock_parser_feed(&trial, buf, len);
+	if (trial.past_end)
+		return -ENOMEM;
+	r = write(data_fd, buf, len);
+	if (r <= 0)
+		return r < 0 ? -errno : r;
+	lock(m);
+	mock_parser_feed(&s->framing, buf, (size_t)r);
+	/* A failed parse stops where it failed: within the header, or later. */
+	header_failed = s->framing.phase == MOCK_PARSE_FAILED && s->framing.pos <= MOCK_HDR_SIZE;
+	unlock(m);
+	return in_header && header_failed ? -EFAULT : r;
+}
+
 static ssize_t mock_data_write(struct vfiomig_dev *dev, int data_fd,
 			       const void *buf, size_t len)
 {
@@ -792,6 +824,8 @@ static ssize_t mock_data_write(struct vfiomig_dev *dev, int data_fd,
 	}
 	if (m->spec.short_write)
 		len = short_len(m, len);
+	if (s && !s->save)
+		return resume_write(m, s, data_fd, buf, len);
 	r = write(data_fd, buf, len);
 	return r < 0 ? -errno : r;
 }

@@ -96,6 +96,7 @@ struct mock_session {
 
 	/* resume */
 	struct mock_parser parser;
+	struct mock_parser framing;	/* what the writer wrote, for write()'s errors */
 	bool writer_gone;	/* EOF: every write end closed */
 	uint64_t consumed;
 };

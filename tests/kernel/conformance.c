@@ -149,8 +149,8 @@ static void resume(struct vfiomig_dev *dev, const char *image, size_t len)
 	r = vfiomig_data_write(dev, fd, junk, len);
 	printf("C write of a bad image: %s\n", err_name(r));
 	close(fd);
-	r = vfiomig_dev_set_state(dev, S(STOP), NULL);
-	printf("C RESUMING->STOP after a bad image: %s, now %s\n", err_name(r), now(dev));
+	/* Not compared: mtty then loads whatever followed the header if its
+	 * length is right, while the mock verifies content (docs/mock.md). */
 
 	vfiomig_dev_reset(dev);
 	vfiomig_dev_set_state(dev, S(RESUMING), &fd);
