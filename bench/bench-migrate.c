@@ -102,6 +102,7 @@ struct opts {
 	uint64_t rate;
 	uint64_t ovl_size;
 	bool throughput, overlap, json, strict, verbose;
+	const char *json_out;
 	bool want[K_COUNT];	/* throughput configurations to run */
 };
 
@@ -639,7 +640,8 @@ static void usage(FILE *f)
 		"                     under perf)\n"
 		"  --no-auto          skip the pre-copy AUTO runs\n"
 		"  --quick            one small run of everything (the smoke test)\n"
-		"  --json             machine-readable output\n"
+		"  --json             machine-readable output instead of the table\n"
+		"  --json-out FILE    the table, and the same results as JSON in FILE\n"
 		"  --strict           exit 2 if a target is missed\n"
 		"  -v, --verbose      print every run to stderr\n"
 		"Sizes and rates take K, M, G suffixes (powers of 1024).\n");
@@ -658,6 +660,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "no-auto", no_argument, NULL, 'A' },
 		{ "quick", no_argument, NULL, 'q' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "json-out", required_argument, NULL, 'J' },
 		{ "strict", no_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -763,6 +766,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'j':
 			o->json = true;
+			break;
+		case 'J':
+			o->json_out = optarg;
 			break;
 		case 'S':
 			o->strict = true;
@@ -1108,86 +1114,86 @@ static void print_human(struct report *rep, const struct summary *S)
 		printf("\n%u runs FAILED (see stderr)\n", rep->failures);
 }
 
-static void json_stat(const char *name, const struct stat3 *s, const char *sep)
+static void json_stat(FILE *f, const char *name, const struct stat3 *s, const char *sep)
 {
-	printf("\"%s\": {\"median\": %.6g, \"min\": %.6g, \"max\": %.6g}%s", name, s->med,
+	fprintf(f, "\"%s\": {\"median\": %.6g, \"min\": %.6g, \"max\": %.6g}%s", name, s->med,
 	       s->min, s->max, sep);
 }
 
-static void json_series(const struct series *s)
+static void json_series(FILE *f, const struct series *s)
 {
-	printf("\"runs\": [");
+	fprintf(f, "\"runs\": [");
 	for (unsigned int i = 0; i < s->n; i++)
-		printf("%s{\"ns\": %" PRIu64 ", \"maxrss_bytes\": %" PRIu64 ", \"cpu_ns\": %" PRIu64 "}",
+		fprintf(f, "%s{\"ns\": %" PRIu64 ", \"maxrss_bytes\": %" PRIu64 ", \"cpu_ns\": %" PRIu64 "}",
 		       i ? ", " : "", s->ns[i], s->rss[i], s->cpu[i]);
-	printf("]");
+	fprintf(f, "]");
 }
 
-static void print_json(struct report *rep, const struct summary *S)
+static void print_json(FILE *f, struct report *rep, const struct summary *S)
 {
 	const struct opts *o = &rep->o;
 	struct utsname u;
 	bool first = true;
 
 	uname(&u);
-	printf("{\n  \"reps\": %u, \"buffer_size\": %zu, \"pipe_size\": %d, \"cpus\": %ld, "
+	fprintf(f, "{\n  \"reps\": %u, \"buffer_size\": %zu, \"pipe_size\": %d, \"cpus\": %ld, "
 	       "\"kernel\": \"%s\",\n", o->reps, o->buffer, PIPE_SIZE,
 	       sysconf(_SC_NPROCESSORS_ONLN), u.release);
-	printf("  \"failures\": %u, \"targets_missed\": %u,\n", rep->failures, rep->misses);
-	printf("  \"throughput\": [");
+	fprintf(f, "  \"failures\": %u, \"targets_missed\": %u,\n", rep->failures, rep->misses);
+	fprintf(f, "  \"throughput\": [");
 	for (unsigned int si = 0; o->throughput && si < o->nsizes; si++) {
 		for (unsigned int k = K_IDLE; k <= K_AUTO; k++) {
 			const struct series *s = &rep->tp[si][k];
 
 			if (!s->n)
 				continue;
-			printf("%s\n    {\"size\": %" PRIu64 ", \"config\": \"%s\", \"device_bytes\": %"
+			fprintf(f, "%s\n    {\"size\": %" PRIu64 ", \"config\": \"%s\", \"device_bytes\": %"
 			       PRIu64 ", \"stream_bytes\": %" PRIu64 ", ", first ? "" : ",",
 			       o->sizes[si], kind_names[k], first_u64(s, 0),
 			       k == K_IDLE ? 0 : first_u64(s, 1));
 			first = false;
-			json_stat("seconds", &S->t[si][k], ", ");
-			json_stat("maxrss_mib", &S->rss[si][k], ", ");
-			json_stat("cpu_seconds", &S->cpu[si][k], ", ");
+			json_stat(f, "seconds", &S->t[si][k], ", ");
+			json_stat(f, "maxrss_mib", &S->rss[si][k], ", ");
+			json_stat(f, "cpu_seconds", &S->cpu[si][k], ", ");
 			if (k != K_IDLE && k != K_PLAIN) {
-				json_stat("ratio_vs_plain", &S->ratio[si][k], ", ");
-				printf("\"ratio_of_medians\": %.6g, ", S->ratio_of_medians[si][k].med);
+				json_stat(f, "ratio_vs_plain", &S->ratio[si][k], ", ");
+				fprintf(f, "\"ratio_of_medians\": %.6g, ", S->ratio_of_medians[si][k].med);
 			}
-			json_series(s);
-			printf("}");
+			json_series(f, s);
+			fprintf(f, "}");
 		}
 	}
-	printf("\n  ],\n");
+	fprintf(f, "\n  ],\n");
 	if (o->throughput) {
-		printf("  \"throughput_target\": {\"min_ratio\": %.2f, \"met\": [", TARGET_THROUGHPUT);
+		fprintf(f, "  \"throughput_target\": {\"min_ratio\": %.2f, \"met\": [", TARGET_THROUGHPUT);
 		for (unsigned int si = 0; si < o->nsizes; si++)
-			printf("%s%s", si ? ", " : "", S->tp_ok[si] ? "true" : "false");
-		printf("]},\n");
-		printf("  \"rss_target\": {\"limit_mib\": %.6g, \"largest_mib\": %.6g, "
+			fprintf(f, "%s%s", si ? ", " : "", S->tp_ok[si] ? "true" : "false");
+		fprintf(f, "]},\n");
+		fprintf(f, "  \"rss_target\": {\"limit_mib\": %.6g, \"largest_mib\": %.6g, "
 		       "\"growth_mib\": %.6g, \"within_limit\": %s, \"flat\": %s},\n",
 		       S->rss_limit, S->rss_big, S->rss_flat,
 		       S->rss_ok ? "true" : "false", S->flat_ok ? "true" : "false");
 	}
-	printf("  \"overlap\": ");
+	fprintf(f, "  \"overlap\": ");
 	if (o->overlap) {
-		printf("{\"size\": %" PRIu64 ", \"stream_bytes\": %" PRIu64 ", \"rate\": %" PRIu64 ",\n",
+		fprintf(f, "{\"size\": %" PRIu64 ", \"stream_bytes\": %" PRIu64 ", \"rate\": %" PRIu64 ",\n",
 		       o->ovl_size, rep->ovl_stream_len, o->rate);
 		for (unsigned int k = K_OVL_FREE; k <= K_OVL_BOTH; k++) {
-			printf("    \"%s\": {", kind_names[k]);
-			json_stat("seconds", &S->ot[k], ", ");
-			json_series(&rep->ovl[k]);
-			printf("},\n");
+			fprintf(f, "    \"%s\": {", kind_names[k]);
+			json_stat(f, "seconds", &S->ot[k], ", ");
+			json_series(f, &rep->ovl[k]);
+			fprintf(f, "},\n");
 		}
-		printf("    ");
-		json_stat("both_over_max", &S->o_max, ", ");
-		json_stat("both_over_sum", &S->o_sum, ",\n");
-		printf("    \"both_over_max_of_medians\": %.6g, \"both_over_sum_of_medians\": %.6g, "
+		fprintf(f, "    ");
+		json_stat(f, "both_over_max", &S->o_max, ", ");
+		json_stat(f, "both_over_sum", &S->o_sum, ",\n");
+		fprintf(f, "    \"both_over_max_of_medians\": %.6g, \"both_over_sum_of_medians\": %.6g, "
 		       "\"target_max\": %.2f, \"met\": %s}\n", S->o_max_med, S->o_sum_med,
 		       TARGET_OVERLAP, S->ovl_ok ? "true" : "false");
 	} else {
-		printf("null\n");
+		fprintf(f, "null\n");
 	}
-	printf("}\n");
+	fprintf(f, "}\n");
 }
 
 int main(int argc, char **argv)
@@ -1206,9 +1212,18 @@ int main(int argc, char **argv)
 		return 1;
 	summarize(&rep, S);
 	if (rep.o.json)
-		print_json(&rep, S);
+		print_json(stdout, &rep, S);
 	else
 		print_human(&rep, S);
+	if (rep.o.json_out) {
+		FILE *f = fopen(rep.o.json_out, "w");
+
+		if (!f || (print_json(f, &rep, S), fclose(f)) != 0) {
+			fprintf(stderr, "bench-migrate: writing %s: %s\n", rep.o.json_out,
+				strerror(errno));
+			rep.failures++;
+		}
+	}
 	free(S);
 	if (rep.failures)
 		return 1;

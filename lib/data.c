@@ -90,7 +90,7 @@ VFIOMIG_EXPORT int vfiomig_data_write(struct vfiomig_dev *dev, int data_fd,
 		if (n == -EINTR)
 			continue;
 		if (n == -EAGAIN) {
-			int r = xfer_wait_fd(data_fd, POLLOUT);
+			int r = xfer_wait_fd(data_fd, POLLOUT, NULL);
 
 			if (r < 0)
 				return r;

@@ -29,7 +29,7 @@ struct inspect {
 static ssize_t fd_read(void *ctx, void *buf, size_t len)
 {
 	struct inspect *in = ctx;
-	ssize_t n = xfer_read_fd(in->fd, buf, len);
+	ssize_t n = xfer_read_fd(in->fd, buf, len, NULL);
 
 	if (n > 0)
 		in->sum->bytes += (uint64_t)n;
@@ -77,21 +77,18 @@ static void report_record(struct inspect *in, const struct stream_record *rec)
 
 static void take_identity(struct inspect *in, const struct stream_record *rec)
 {
+	const struct vfiomig_vendor_ops *vendor;
 	struct stream_identity id;
-	struct vfiomig_identity dev_id = { 0 };
 	struct vfiomig_stream_identity pub;
 
 	if (stream_identity_decode(rec->payload, rec->length, &id) < 0) {
 		problem(in, rec->offset, "device %u: malformed IDENTITY record", rec->device);
 		return;
 	}
-	dev_id.has_pci_ids = id.has_pci_ids;
-	dev_id.vendor = id.vendor;
-	dev_id.device = id.device;
-	vendor_parser_init(&in->vendor[rec->device],
-			   vfiomig_vendor_find(id.backend) ? vfiomig_vendor_find(id.backend) :
-			   vfiomig_vendor_for(&dev_id), rec->device,
-			   in->ops ? in->ops->record : NULL, in->userdata);
+	/* The writer named the backend; one this library lacks means opaque bytes. */
+	vendor = vfiomig_vendor_find(id.backend);
+	vendor_parser_init(&in->vendor[rec->device], vendor ? vendor : vfiomig_vendor_find("generic"),
+			   rec->device, in->ops ? in->ops->record : NULL, in->userdata);
 	in->seen[rec->device] = true;
 	in->sum->devices++;
 	pub = (struct vfiomig_stream_identity){
@@ -152,8 +149,14 @@ static void take_record(struct inspect *in, const struct stream_record *rec)
 			take_identity(in, rec);
 		return;
 	}
-	if (!in->seen[d] && rec->type != STREAM_PRECOPY_ROUND) {
+	/* What a load refuses, inspection calls a problem too. */
+	if (!in->seen[d]) {
 		problem(in, rec->offset, "device %u: a %s record before its IDENTITY", d,
+			record_kind(rec->type));
+		return;
+	}
+	if (in->ended[d]) {
+		problem(in, rec->offset, "device %u: a %s record after its DEVICE_END", d,
 			record_kind(rec->type));
 		return;
 	}
@@ -180,11 +183,16 @@ static int inspect_framed(struct inspect *in)
 		take_record(in, &rec);
 		r = 0;
 	}
-	if (r == 0 && reader.done)
-		in->sum->records++;	/* the trailer */
+	if (r == 0 && reader.done) {
+		/* The reader verified the trailer; it is a record like the others. */
+		in->sum->records++;
+		report_record(in, &rec);
+	}
 	for (uint32_t d = 0; r == 0 && d < INSPECT_MAX_DEVICES; d++)
 		if (in->seen[d] && !in->ended[d])
 			problem(in, in->sum->bytes, "device %u has no DEVICE_END record", d);
+	if (r == 0 && reader.done && !in->sum->devices)
+		problem(in, in->sum->bytes, "the stream holds no device");
 	if (r < 0 && reader.error[0])
 		problem(in, reader.error_offset, "%s", reader.error);
 	stream_reader_free(&reader);

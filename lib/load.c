@@ -31,7 +31,7 @@ struct load {
 static ssize_t in_read(void *ctx, void *buf, size_t len)
 {
 	struct load *l = ctx;
-	ssize_t n = xfer_read_fd(l->in_fd, buf, len);
+	ssize_t n = xfer_read_fd(l->in_fd, buf, len, &l->pipe);
 
 	if (n > 0)
 		l->stats.stream_bytes += (uint64_t)n;
@@ -87,7 +87,8 @@ static void *input_thread(void *data)
 	struct load *l = data;
 	int r = l->raw ? input_raw(l) : input_framed(l);
 
-	if (r < 0) {
+	/* Only a failure of its own is reported: the other side explains its. */
+	if (r < 0 && !pipeline_error(&l->pipe)) {
 		if (l->reader.error[0])
 			snprintf(l->input_error, sizeof(l->input_error), "%s at stream offset %llu",
 				 l->reader.error, (unsigned long long)l->reader.error_offset);
@@ -96,8 +97,7 @@ static void *input_thread(void *data)
 				 strerror(-r));
 		l->stats.error_offset = l->reader.error[0] ? l->reader.error_offset : l->stats.stream_bytes;
 		pipeline_fail(&l->pipe, r);
-	} else {
-		/* After a failure elsewhere this is harmless: pop sees the error first. */
+	} else if (r == 0) {
 		pipeline_close(&l->pipe);
 	}
 	return NULL;
@@ -227,8 +227,14 @@ static int load_stream(struct load *l)
 
 	if (!l->raw) {
 		slot = pipeline_pop(&l->pipe);
-		if (!slot)
-			return pipeline_join(&l->pipe);
+		if (!slot) {
+			r = pipeline_join(&l->pipe);
+			if (r < 0)
+				return r;
+			l->stats.error_offset = l->stats.stream_bytes;
+			return vfiomig_fail(l->dev->ctx, -EBADMSG, "%s: the stream holds no state "
+					    "for a device", l->dev->name);
+		}
 		r = check_identity(l, slot);
 		pipeline_release(&l->pipe);
 	}
@@ -252,21 +258,24 @@ static int load_stream(struct load *l)
 /*
  * A device that was given part of a state is reset, which discards it, and
  * stopped: it must not run with partial state.  The first failure's message
- * is kept.
+ * is kept, with where the device ended up in place of where it was then.
  */
 static void discard_partial(struct load *l)
 {
 	struct vfiomig_ctx *ctx = l->dev->ctx;
-	char why[sizeof(ctx->error)];
+	char why[sizeof(ctx->error)], *stale;
 	enum vfiomig_state now = VFIOMIG_STATE_ERROR;
 
 	memcpy(why, ctx->error, sizeof(why));
 	if (vfiomig_dev_reset(l->dev) == 0)
 		vfiomig_dev_set_state(l->dev, VFIOMIG_STATE_STOP, NULL);
 	vfiomig_dev_get_state(l->dev, &now);
-	info(ctx, "%s: load failed; partial state discarded, the device is in %s",
-	     l->dev->name, vfiomig_state_str(now));
-	memcpy(ctx->error, why, sizeof(why));
+	stale = strstr(why, "; the device is now in");
+	if (stale)
+		*stale = '\0';
+	snprintf(ctx->error, sizeof(ctx->error), "%.400s; the partial state was discarded "
+		 "and the device is in %s", why, vfiomig_state_str(now));
+	info(ctx, "%s", ctx->error);
 }
 
 static int load_setup(struct load *l, struct vfiomig_dev *dev, int in_fd,
@@ -315,7 +324,7 @@ VFIOMIG_EXPORT int vfiomig_load(struct vfiomig_dev *dev, int in_fd,
 		return r;
 	/* Any record must fit a slot, whatever buffering was asked for. */
 	r = pipeline_init(&l.pipe, XFER_NSLOTS, l.raw ? xfer_slot_size(l.o.buffer_size, false) :
-			  STREAM_MAX_PAYLOAD);
+			  STREAM_MAX_PAYLOAD, l.o.cancel);
 	if (r == 0)
 		r = pipeline_start(&l.pipe, input_thread, &l);
 	if (r == 0) {
@@ -323,7 +332,9 @@ VFIOMIG_EXPORT int vfiomig_load(struct vfiomig_dev *dev, int in_fd,
 		if (r < 0) {
 			pipeline_fail(&l.pipe, r);
 			pipeline_join(&l.pipe);
-			if (l.input_error[0] && r == pipeline_error(&l.pipe))
+			if (r == -ECANCELED)
+				vfiomig_fail(dev->ctx, r, "%s: load cancelled", dev->name);
+			else if (l.input_error[0] && r == pipeline_error(&l.pipe))
 				vfiomig_fail(dev->ctx, r, "%s: %s", dev->name, l.input_error);
 		}
 	}

@@ -7,7 +7,7 @@
  *
  *   stream  := header segment* end
  *   header  := "VFIOMOCK" u32 version u32 mig_flags u64 seed u64 size
- *              u32 page_size u32 reserved(0)                       (40 B)
+ *              u32 page_size u32 check (over bytes 0..35)            (40 B)
  *   segment := u32 "PAGE" u32 generation u64 offset u64 length     (24 B)
  *              + length content bytes
  *   end     := u32 "END!" u32 0 u64 page_segments u64 stream_bytes (24 B)

@@ -3,12 +3,16 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "pipeline.h"
 
-int pipeline_init(struct pipeline *p, unsigned int nslots, size_t slot_size)
+int pipeline_init(struct pipeline *p, unsigned int nslots, size_t slot_size,
+		  const volatile sig_atomic_t *cancel)
 {
-	*p = (struct pipeline){ .nslots = nslots, .slot_size = slot_size };
+	pthread_condattr_t attr;
+
+	*p = (struct pipeline){ .nslots = nslots, .slot_size = slot_size, .cancel = cancel };
 	p->slots = calloc(nslots, sizeof(*p->slots));
 	if (!p->slots)
 		return -ENOMEM;
@@ -20,8 +24,35 @@ int pipeline_init(struct pipeline *p, unsigned int nslots, size_t slot_size)
 		}
 	}
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->cond, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->cond, &attr);
+	pthread_condattr_destroy(&attr);
 	return 0;
+}
+
+#define CANCEL_POLL_NS 100000000L
+
+/* Waits for a change, or for the cancel flag; call with the lock held. */
+static void wait_locked(struct pipeline *p)
+{
+	struct timespec until;
+
+	if (!p->cancel) {
+		pthread_cond_wait(&p->cond, &p->lock);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += CANCEL_POLL_NS;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&p->cond, &p->lock, &until);
+	if (*p->cancel && !p->error) {
+		p->error = -ECANCELED;
+		pthread_cond_broadcast(&p->cond);
+	}
 }
 
 void pipeline_destroy(struct pipeline *p)
@@ -88,8 +119,10 @@ struct pipeline_slot *pipeline_get_free(struct pipeline *p)
 	struct pipeline_slot *slot = NULL;
 
 	pthread_mutex_lock(&p->lock);
+	if (p->cancel && *p->cancel && !p->error)
+		p->error = -ECANCELED;
 	while (!p->error && p->pushed - p->released == p->nslots)
-		pthread_cond_wait(&p->cond, &p->lock);
+		wait_locked(p);
 	if (!p->error)
 		slot = &p->slots[p->pushed % p->nslots];
 	pthread_mutex_unlock(&p->lock);
@@ -118,7 +151,7 @@ struct pipeline_slot *pipeline_pop(struct pipeline *p)
 
 	pthread_mutex_lock(&p->lock);
 	while (!p->error && !p->closed && p->popped == p->pushed)
-		pthread_cond_wait(&p->cond, &p->lock);
+		wait_locked(p);
 	if (!p->error && p->popped < p->pushed)
 		slot = &p->slots[p->popped++ % p->nslots];
 	pthread_mutex_unlock(&p->lock);
@@ -147,6 +180,10 @@ int pipeline_error(struct pipeline *p)
 	int err;
 
 	pthread_mutex_lock(&p->lock);
+	if (p->cancel && *p->cancel && !p->error) {
+		p->error = -ECANCELED;
+		pthread_cond_broadcast(&p->cond);
+	}
 	err = p->error;
 	pthread_mutex_unlock(&p->lock);
 	return err;

@@ -8,6 +8,7 @@
 #define VFIOMIG_PIPELINE_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,9 +31,13 @@ struct pipeline {
 	int error;		/* the first failure, on either side */
 	pthread_t thread;
 	bool running;
+	/* The caller's cancel flag: waits look at it every CANCEL_POLL_NS. */
+	const volatile sig_atomic_t *cancel;
 };
 
-int pipeline_init(struct pipeline *p, unsigned int nslots, size_t slot_size);
+/* @cancel may be NULL; once it reads non-zero, both sides fail with -ECANCELED. */
+int pipeline_init(struct pipeline *p, unsigned int nslots, size_t slot_size,
+		  const volatile sig_atomic_t *cancel);
 /* Joins the thread if still running, then frees everything. */
 void pipeline_destroy(struct pipeline *p);
 /* Runs @fn on a new thread (the other side of the ring); SIGPIPE is blocked there. */
@@ -51,6 +56,7 @@ void pipeline_release(struct pipeline *p);
 
 /* Stops both sides; the first error wins. */
 void pipeline_fail(struct pipeline *p, int err);
+/* The pipeline's error, -ECANCELED once the cancel flag is up, or 0. */
 int pipeline_error(struct pipeline *p);
 
 #endif

@@ -30,7 +30,7 @@ struct save {
 static int out_write(void *ctx, const void *a, size_t alen, const void *b, size_t blen)
 {
 	struct save *s = ctx;
-	int r = xfer_write_fd(s->out_fd, a, alen, b, blen);
+	int r = xfer_write_fd(s->out_fd, a, alen, b, blen, &s->pipe);
 
 	if (r == 0)
 		s->stats.stream_bytes += alen + blen;
@@ -55,7 +55,8 @@ static void *output_thread(void *data)
 	}
 	if (r == 0 && !s->raw && !pipeline_error(&s->pipe))
 		r = stream_writer_finish(&s->writer);
-	if (r < 0) {
+	/* Only a failure of its own is reported: the other side explains its. */
+	if (r < 0 && !pipeline_error(&s->pipe)) {
 		snprintf(s->worker_error, sizeof(s->worker_error), "writing the stream failed: %s%s",
 			 strerror(-r), r == -EPIPE ? " (the reader went away)" : "");
 		pipeline_fail(&s->pipe, r);
@@ -112,7 +113,7 @@ static int64_t drain(struct save *s, bool precopy)
 			return moved;
 		if (n == -EAGAIN) {
 			/* A non-blocking fd in STOP_COPY: more will come. */
-			n = xfer_wait_fd(s->data_fd, POLLIN);
+			n = xfer_wait_fd(s->data_fd, POLLIN, &s->pipe);
 			if (n == 0)
 				continue;
 		}
@@ -314,7 +315,7 @@ VFIOMIG_EXPORT int vfiomig_save(struct vfiomig_dev *dev, int out_fd,
 	r = save_setup(&s, dev, out_fd, opts);
 	if (r < 0)
 		return r;
-	r = pipeline_init(&s.pipe, XFER_NSLOTS, xfer_slot_size(s.o.buffer_size, !s.raw));
+	r = pipeline_init(&s.pipe, XFER_NSLOTS, xfer_slot_size(s.o.buffer_size, !s.raw), s.o.cancel);
 	if (r == 0)
 		r = pipeline_start(&s.pipe, output_thread, &s);
 	if (r == 0) {
@@ -322,7 +323,10 @@ VFIOMIG_EXPORT int vfiomig_save(struct vfiomig_dev *dev, int out_fd,
 		if (r < 0) {
 			pipeline_fail(&s.pipe, r);
 			pipeline_join(&s.pipe);
-			if (s.worker_error[0] && r == pipeline_error(&s.pipe))
+			if (r == -ECANCELED)
+				vfiomig_fail(dev->ctx, r, "%s: save cancelled; the device goes back to %s",
+					     dev->name, vfiomig_state_str(s.start));
+			else if (s.worker_error[0] && r == pipeline_error(&s.pipe))
 				vfiomig_fail(dev->ctx, r, "%s: %s", dev->name, s.worker_error);
 		}
 	}

@@ -104,13 +104,17 @@ struct stream_reader {
 	char error[256];
 };
 
-/* -EPROTO for no stream or a newer major version; -errno from @read. */
+/*
+ * -EPROTO for no stream or a newer major version; -EBADMSG for an empty or
+ * cut preamble; -ENOMEM; -errno from @read.  Call stream_reader_free()
+ * afterwards whatever this returned.
+ */
 int stream_reader_begin(struct stream_reader *r);
 /*
  * Reads the next record's payload into @buf (STREAM_MAX_PAYLOAD bytes).
  * Return: 1 with *rec filled; 0 after a verified trailer and EOF;
  * -EBADMSG (corrupt or truncated), -EPROTO (unknown mandatory record),
- * -errno from @read.  r->error and r->error_offset say what and where.
+ * -E2BIG (a record over STREAM_MAX_PAYLOAD), -errno from @read.  r->error and r->error_offset say what and where.
  * Optional records of unknown type are skipped.
  */
 int stream_read_record(struct stream_reader *r, struct stream_record *rec, uint8_t *buf);

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pipeline.h"
 #include "vendor.h"
 #include "xfer.h"
 
@@ -59,35 +60,40 @@ void xfer_report(struct xfer_progress *x, bool force)
 	x->fn(x->userdata, &x->p);
 }
 
-int xfer_wait_fd(int fd, short events)
+int xfer_wait_fd(int fd, short events, struct pipeline *p)
 {
-	struct pollfd p = { .fd = fd, .events = events };
+	struct pollfd pfd = { .fd = fd, .events = events };
 
-	while (poll(&p, 1, -1) < 0)
-		if (errno != EINTR)
+	for (;;) {
+		int n = poll(&pfd, 1, p ? 100 : -1);
+		int err = p ? pipeline_error(p) : 0;
+
+		if (err)
+			return err;
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
 			return -errno;
-	return 0;
+	}
 }
 
-int xfer_write_fd(int fd, const void *a, size_t alen, const void *b, size_t blen)
+int xfer_write_fd(int fd, const void *a, size_t alen, const void *b, size_t blen,
+		  struct pipeline *p)
 {
 	struct iovec iov[2] = { { (void *)a, alen }, { (void *)b, blen } };
 	struct iovec *v = iov;
 	int n = 2;
 
 	while (n > 0) {
-		ssize_t w = writev(fd, v, n);
+		int r = xfer_wait_fd(fd, POLLOUT, p);
+		ssize_t w;
 
+		if (r < 0)
+			return r;
+		w = writev(fd, v, n);
 		if (w < 0) {
-			if (errno == EINTR)
+			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			if (errno == EAGAIN) {
-				int r = xfer_wait_fd(fd, POLLOUT);
-
-				if (r < 0)
-					return r;
-				continue;
-			}
 			return -errno;
 		}
 		while (n > 0 && (size_t)w >= v->iov_len) {
@@ -103,25 +109,26 @@ int xfer_write_fd(int fd, const void *a, size_t alen, const void *b, size_t blen
 	return 0;
 }
 
-ssize_t xfer_read_fd(int fd, void *buf, size_t len)
+ssize_t xfer_read_fd(int fd, void *buf, size_t len, struct pipeline *p)
 {
 	for (;;) {
-		ssize_t n = read(fd, buf, len);
+		int r = xfer_wait_fd(fd, POLLIN, p);
+		ssize_t n;
 
+		if (r < 0)
+			return r;
+		n = read(fd, buf, len);
 		if (n >= 0)
 			return n;
-		if (errno == EAGAIN) {
-			int r = xfer_wait_fd(fd, POLLIN);
-
-			if (r < 0)
-				return r;
-		} else if (errno != EINTR)
+		if (errno != EINTR && errno != EAGAIN)
 			return -errno;
 	}
 }
 
-const char *xfer_backend_name(const struct vfiomig_dev *dev)
+VFIOMIG_EXPORT const char *vfiomig_dev_get_backend(struct vfiomig_dev *dev)
 {
+	if (!dev)
+		return NULL;
 	/* The mock's bytes are its own, whatever identity it pretends to. */
 	if (strcmp(dev->transport_name, "mock") == 0)
 		return "mock";
@@ -144,7 +151,7 @@ void xfer_identity(struct vfiomig_dev *dev, struct stream_identity *id)
 		id->stop_copy_size = 0;
 	snprintf(id->name, sizeof(id->name), "%s", dev->name);
 	snprintf(id->driver, sizeof(id->driver), "%s", dev->id.driver);
-	snprintf(id->backend, sizeof(id->backend), "%s", xfer_backend_name(dev));
+	snprintf(id->backend, sizeof(id->backend), "%s", vfiomig_dev_get_backend(dev));
 	snprintf(id->kernel, sizeof(id->kernel), "%s", uname(&u) == 0 ? u.release : "");
 	snprintf(id->library, sizeof(id->library), "libvfiomig %s", VFIOMIG_VERSION);
 }

@@ -37,15 +37,23 @@ struct xfer_progress {
 /* Reports at most every 100 ms, and always when @force (phase changes). */
 void xfer_report(struct xfer_progress *x, bool force);
 
-/* Waits in poll(2) until @fd is ready for @events; 0 or -errno. */
-int xfer_wait_fd(int fd, short events);
-/* write(2)s all of a and b to @fd (EINTR, short writes, EAGAIN with poll). */
-int xfer_write_fd(int fd, const void *a, size_t alen, const void *b, size_t blen);
-/* One read(2) with EINTR retried and EAGAIN waited for; bytes, 0 at EOF, -errno. */
-ssize_t xfer_read_fd(int fd, void *buf, size_t len);
+struct pipeline;
+
+/*
+ * Waits in poll(2) until @fd is ready for @events; 0 or -errno.  With a
+ * pipeline, the wait also ends when the pipeline fails or is cancelled:
+ * that error is returned.  A read after POLLIN never blocks, so a stalled
+ * input never holds a thread; a large write can still block on a stalled
+ * output until its reader reads or goes away (EPIPE).
+ */
+int xfer_wait_fd(int fd, short events, struct pipeline *p);
+/* write(2)s all of a and b to @fd, retrying short writes and EINTR. */
+int xfer_write_fd(int fd, const void *a, size_t alen, const void *b, size_t blen,
+		  struct pipeline *p);
+/* One read(2) once @fd is readable; bytes, 0 at EOF, -errno. */
+ssize_t xfer_read_fd(int fd, void *buf, size_t len, struct pipeline *p);
 
 /* The identity a stream records for @dev. */
 void xfer_identity(struct vfiomig_dev *dev, struct stream_identity *id);
-const char *xfer_backend_name(const struct vfiomig_dev *dev);
 
 #endif

@@ -117,7 +117,8 @@ START_TEST(test_valid_stream)
 	ck_assert_int_ge(seen.by_type[STREAM_DATA_PRECOPY], 3);	/* 3 MiB in 1 MiB records */
 	ck_assert_int_ge(seen.by_type[STREAM_DATA_STOP_COPY], 1);
 	ck_assert_int_eq(seen.by_type[STREAM_DEVICE_END], 1);
-	ck_assert_uint_eq(sum.records, (uint64_t)seen.records + 1);	/* + the trailer */
+	ck_assert_uint_eq(sum.records, (uint64_t)seen.records);	/* the trailer included */
+	ck_assert_int_eq(seen.by_type[STREAM_TRAILER], 1);
 	free(s);
 }
 END_TEST
@@ -309,6 +310,39 @@ START_TEST(test_mlx5_inside_container)
 }
 END_TEST
 
+/* Found by fuzzing: a container with no device must not pass as a stream. */
+START_TEST(test_empty_container)
+{
+	struct vfiomig_stream_summary sum;
+	struct vfiomig_load_opts lo = { .sz = sizeof(lo) };
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *dst;
+	struct seen seen;
+	int fd = memfd_create("e", MFD_CLOEXEC);
+	struct stream_writer w = { .write = write_mem, .ctx = &fd };
+	char buf[256];
+	off_t len;
+
+	ck_assert_int_eq(stream_writer_begin(&w), 0);
+	ck_assert_int_eq(stream_writer_finish(&w), 0);
+	stream_writer_free(&w);
+	len = lseek(fd, 0, SEEK_CUR);
+	ck_assert_int_eq(pread(fd, buf, (size_t)len, 0), len);
+	inspect(buf, (size_t)len, 0, NULL, &seen, &sum);
+	ck_assert(!sum.valid);
+	ck_assert_str_eq(sum.problem, "the stream holds no device");
+
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(vfiomig_dev_open(ctx, "mock:dst,size=1,state=stop", &dst), 0);
+	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+	ck_assert_int_eq(vfiomig_load(dst, fd, &lo), -EBADMSG);
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "no state"));
+	vfiomig_dev_unref(dst);
+	vfiomig_ctx_unref(ctx);
+	close(fd);
+}
+END_TEST
+
 START_TEST(test_arguments)
 {
 	struct vfiomig_stream_summary sum = { .sz = sizeof(sum) };
@@ -341,6 +375,7 @@ int main(void)
 	tcase_add_test(tc, test_mlx5_refusals);
 	tcase_add_test(tc, test_mlx5_any_split);
 	tcase_add_test(tc, test_mlx5_inside_container);
+	tcase_add_test(tc, test_empty_container);
 	tcase_add_test(tc, test_arguments);
 	suite_add_tcase(s, tc);
 	return run_suite(s);

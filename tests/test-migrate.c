@@ -342,10 +342,11 @@ START_TEST(test_building_blocks)
 }
 END_TEST
 
-/* A fresh stream of mock:src (size, flags) saved with pre-copy. */
+/* A fresh stream of mock:src (size, flags) saved with pre-copy, in 16 KiB records. */
 static size_t make_stream(const char *spec_tail, char **ret)
 {
-	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_AUTO };
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_AUTO,
+					.buffer_size = 64 * 1024 };
 	struct vfiomig_ctx *ctx;
 	struct vfiomig_dev *src;
 	size_t len;
@@ -529,6 +530,101 @@ START_TEST(test_peer_hangs_up)
 }
 END_TEST
 
+struct raiser {
+	volatile sig_atomic_t flag;
+	int delay_ms;
+	pthread_t thread;
+};
+
+static void *raise_later(void *data)
+{
+	struct raiser *r = data;
+
+	usleep((useconds_t)r->delay_ms * 1000);
+	r->flag = 1;
+	return NULL;
+}
+
+/* A save from a slow device (8 s of data) is cancelled after 0.3 s. */
+START_TEST(test_cancel_save)
+{
+	struct raiser rz = { .delay_ms = 300 };
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_AUTO,
+					.cancel = &rz.flag };
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *src;
+	int out, before = count_fds();
+
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	src = open_dev(ctx, "mock:src,size=32M,rate=4M");
+	out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	pthread_create(&rz.thread, NULL, raise_later, &rz);
+	ck_assert_int_eq(vfiomig_save(src, out, &so), -ECANCELED);
+	pthread_join(rz.thread, NULL);
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "cancelled"));
+	ck_assert_int_eq(state_of(src), S(RUNNING));
+	close(out);
+	vfiomig_dev_unref(src);
+	vfiomig_ctx_unref(ctx);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+/* A load whose input stalls half-way: cancelled, the partial state is discarded. */
+START_TEST(test_cancel_load)
+{
+	struct raiser rz = { .delay_ms = 300 };
+	struct vfiomig_load_opts lo = { .sz = sizeof(lo), .cancel = &rz.flag };
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *dst;
+	char *stream;
+	size_t len = make_stream(",size=2M", &stream);
+	int p[2];
+
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	dst = open_dev(ctx, "mock:dst,size=2M");
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	ck_assert_int_eq(fcntl(p[1], F_SETPIPE_SZ, 1 << 20), 1 << 20);
+	ck_assert_int_eq(write(p[1], stream, len / 3), (ssize_t)(len / 3));
+	pthread_create(&rz.thread, NULL, raise_later, &rz);
+	ck_assert_int_eq(vfiomig_load(dst, p[0], &lo), -ECANCELED);
+	pthread_join(rz.thread, NULL);
+	ck_assert_int_eq(state_of(dst), S(STOP));
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "partial state was discarded"));
+	close(p[0]);
+	close(p[1]);
+	free(stream);
+	vfiomig_dev_unref(dst);
+	vfiomig_ctx_unref(ctx);
+}
+END_TEST
+
+/* The device fails while the input stalls: the load returns, it does not wait for the peer. */
+START_TEST(test_device_fails_input_stalls)
+{
+	struct vfiomig_load_opts lo = { .sz = sizeof(lo) };
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *dst;
+	char *stream;
+	size_t len = make_stream(",size=2M", &stream);
+	int p[2];
+
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	dst = open_dev(ctx, "mock:dst,size=2M,fail=write:2:EIO");
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	ck_assert_int_eq(fcntl(p[1], F_SETPIPE_SZ, 1 << 20), 1 << 20);
+	ck_assert_int_eq(write(p[1], stream, len / 3), (ssize_t)(len / 3));
+	ck_assert_int_eq(vfiomig_load(dst, p[0], &lo), -EIO);	/* Check's timeout would catch a hang */
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "rejected the data"));
+	ck_assert_int_eq(state_of(dst), S(STOP));
+	close(p[0]);
+	close(p[1]);
+	free(stream);
+	vfiomig_dev_unref(dst);
+	vfiomig_ctx_unref(ctx);
+}
+END_TEST
+
 /*
  * The fault sweep.  _i picks the scenario; every op of the mock (ioctl,
  * data read, data write) is one step, and step N alone fails.  Checked:
@@ -657,6 +753,9 @@ int main(void)
 	tcase_add_test(tc, test_identity_mismatch);
 	tcase_add_test(tc, test_not_a_stream);
 	tcase_add_test(tc, test_peer_hangs_up);
+	tcase_add_test(tc, test_cancel_save);
+	tcase_add_test(tc, test_cancel_load);
+	tcase_add_test(tc, test_device_fails_input_stalls);
 	tcase_add_loop_test(tc, test_fault_sweep, 0, NSWEEPS);
 	suite_add_tcase(s, tc);
 	return run_suite(s);

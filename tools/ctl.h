@@ -7,6 +7,7 @@
 #ifndef CTL_CTL_H
 #define CTL_CTL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,7 +30,8 @@ struct ctl_cmd {
 	const char *name;
 	int (*fn)(struct ctl *ctl, int argc, char **argv);
 	const char *args;	/* "DEVICE [TARGET]" */
-	const char *summary;	/* one line */
+	const char *brief;	/* for the command list of --help */
+	const char *summary;	/* for COMMAND --help */
 	const char *options;	/* the command's own options, one per line, or NULL */
 };
 
@@ -63,6 +65,9 @@ struct ctl {
 	struct progress *progress;
 };
 
+/* The flag the library's cancel option watches (vfiomig-ctl.c). */
+const volatile sig_atomic_t *ctl_cancel_flag(void);
+
 /* The commands (cmd-*.c). */
 int cmd_list(struct ctl *ctl, int argc, char **argv);
 int cmd_info(struct ctl *ctl, int argc, char **argv);
@@ -73,9 +78,17 @@ int cmd_load(struct ctl *ctl, int argc, char **argv);
 int cmd_migrate(struct ctl *ctl, int argc, char **argv);
 int cmd_inspect(struct ctl *ctl, int argc, char **argv);
 
-/* output.c: failures and the final output */
+/*
+ * output.c: failures and the final output.  Each returns the exit status to
+ * return from the command; the message is printed once, at the end:
+ *   ctl_fail()     "CMD: MESSAGE"
+ *   ctl_fail_on()  "CMD SUBJECT: MESSAGE" (SUBJECT a device or file)
+ *   ctl_usage()    "CMD: MESSAGE; see vfiomig-ctl --help", exit status 2
+ */
 __attribute__((format(printf, 3, 4)))
 int ctl_fail(struct ctl *ctl, int err, const char *fmt, ...);
+__attribute__((format(printf, 4, 5)))
+int ctl_fail_on(struct ctl *ctl, int err, const char *subject, const char *fmt, ...);
 __attribute__((format(printf, 2, 3)))
 int ctl_usage(struct ctl *ctl, const char *fmt, ...);
 /* A failed library call @r about @subject (a device spec or name). */
@@ -96,6 +109,5 @@ int ctl_context_new(struct ctl *ctl, struct vfiomig_ctx **ret);
 /* device.c */
 int ctl_open(struct ctl *ctl, struct vfiomig_ctx *vctx, const char *spec,
 	     struct vfiomig_dev **ret);
-const char *ctl_backend_name(struct vfiomig_dev *dev);
 
 #endif

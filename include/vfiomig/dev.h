@@ -221,6 +221,13 @@ VFIOMIG_API int vfiomig_dev_get_precopy_info(struct vfiomig_dev *dev,
 					     uint64_t *ret_dirty_bytes);
 
 /**
+ * vfiomig_dev_get_backend() - The vendor backend that understands the
+ * device's data stream: "mlx5", "generic" (opaque bytes) or "mock".
+ * Return: static string; NULL if @dev is NULL.  Since: 0.2
+ */
+VFIOMIG_API const char *vfiomig_dev_get_backend(struct vfiomig_dev *dev);
+
+/**
  * vfiomig_list_devices() - The VFIO devices on this host
  * @fn: called for each PCI device bound to a VFIO driver and each mdev, with
  *      its spec (for vfiomig_dev_open()) and driver name; a negative return

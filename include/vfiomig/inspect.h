@@ -29,8 +29,10 @@ struct vfiomig_stream_identity {
 };
 
 /*
- * One record: of the vfiomig container, or of a vendor's own stream in raw
- * mode (for mlx5: its 16-byte header's tag, flags and size).
+ * One record: of the vfiomig container, or of a vendor's own stream (for
+ * mlx5: its 16-byte header's tag, flags and size), in raw mode or inside a
+ * container's DATA records.  A vendor record's offset counts in the
+ * device's own stream, not in the container.
  */
 struct vfiomig_stream_record {
 	const char *kind;	/* "DATA_PRECOPY", "IDENTITY", "mlx5 FW_DATA", ... */

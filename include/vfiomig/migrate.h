@@ -10,6 +10,7 @@
 #ifndef VFIOMIG_MIGRATE_H
 #define VFIOMIG_MIGRATE_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -83,6 +84,9 @@ struct vfiomig_save_opts {
 	void (*progress)(void *userdata, const struct vfiomig_progress *p);
 	void *userdata;
 	struct vfiomig_stats *stats;	/* optional */
+	/* Optional: when *cancel becomes non-zero (from a signal handler, say)
+	 * the save stops within ~0.1 s, rolls back, and fails with -ECANCELED. */
+	const volatile sig_atomic_t *cancel;
 };
 
 struct vfiomig_load_opts {
@@ -93,6 +97,7 @@ struct vfiomig_load_opts {
 	void (*progress)(void *userdata, const struct vfiomig_progress *p);
 	void *userdata;
 	struct vfiomig_stats *stats;	/* optional */
+	const volatile sig_atomic_t *cancel;	/* as for saving */
 };
 
 /**
@@ -107,7 +112,8 @@ struct vfiomig_load_opts {
  * state it started in: a running VM keeps running.  SIGPIPE is not raised.
  *
  * Return: 0; -EINVAL for bad options; -EBUSY if the device is already
- *         saving or resuming; -EPIPE if the reader went away; -errno.
+ *         saving or resuming; -EPIPE if the reader went away; -ECANCELED
+ *         if @opts->cancel was raised; -errno.
  * Since: 0.2
  */
 VFIOMIG_API int vfiomig_save(struct vfiomig_dev *dev, int out_fd,
@@ -129,7 +135,8 @@ VFIOMIG_API int vfiomig_save(struct vfiomig_dev *dev, int out_fd,
  * Return: 0; -EBADMSG for a corrupt or truncated stream; -EPROTO for a
  *         stream that is not one or is of a newer format; -ENODEV for a
  *         stream of another device; -E2BIG for a record over the limits;
- *         -errno from the device.  Since: 0.2
+ *         -ECANCELED if @opts->cancel was raised; -errno from the device.
+ *         Since: 0.2
  */
 VFIOMIG_API int vfiomig_load(struct vfiomig_dev *dev, int in_fd,
 			     const struct vfiomig_load_opts *opts);

@@ -2,7 +2,8 @@
 /*
  * libFuzzer harness: the mock device's resume-side parser (lib/mock-content.c,
  * mock_parser_feed() and mock_parser_finish()), which checks every byte a
- * caller writes into a RESUMING mock device.
+ * caller writes into a RESUMING mock device, and its framing-only variant
+ * (mock_parser_init_framing()), which the mock runs over each write.
  *
  * Input: one configuration byte, then the stream.
  *   bits 0-2  how the stream is split into writes (fuzz-common.h)
@@ -16,6 +17,8 @@
  * and both parses must end the same: the parser accepts any write split.
  * Devices over 1 GiB cost megabytes of bookkeeping per parse (a u32 and a
  * bit per 64 KiB page), so only the table offers one, and it is parsed once.
+ * The framing-only parser then reads the same pieces, and must agree with
+ * the full parse on everything but the content.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -74,6 +77,7 @@ struct outcome {
 	enum mock_parse_phase phase;
 	uint64_t pos, nsegs, seen_count, seed;
 	uint32_t mig_flags;
+	bool past_end;
 	char err[sizeof(((struct mock_parser *)0)->err)];
 };
 
@@ -136,9 +140,52 @@ static void parse(const uint8_t *s, size_t size, uint64_t dev_size, unsigned int
 	o->seen_count = p.seen_count;
 	o->seed = p.seed;
 	o->mig_flags = p.mig_flags;
+	o->past_end = p.past_end;
 	memcpy(o->err, p.err, sizeof(o->err));
 	*gen = p.gen;	/* compared by the caller, then freed */
 	p.gen = NULL;
+	mock_parser_fini(&p);
+}
+
+/*
+ * The framing-only parser: header and segment framing, no content checks,
+ * no allocation.  Not mock_parser_finish(): it reads the page bitmap, which
+ * a framing parser does not have.
+ */
+static void parse_framing(const uint8_t *s, size_t size, uint64_t dev_size, unsigned int split,
+			  const struct outcome *full)
+{
+	struct mock_parser p;
+	struct splitter sp;
+	size_t fed = 0;
+
+	mock_parser_init_framing(&p, dev_size);
+	FUZZ_CHECK(!p.gen && !p.seen && p.phase == MOCK_PARSE_HEADER);
+	FUZZ_CHECK(p.npages == mock_npages(dev_size));
+	splitter_init(&sp, split);
+	do {
+		size_t n = splitter_next(&sp, size - fed);
+		enum mock_parse_phase before = p.phase;
+		uint64_t pos = p.pos;
+
+		mock_parser_feed(&p, s + fed, n);
+		fed += n;
+		check_state(&p, fed);
+		if (before == MOCK_PARSE_FAILED)
+			FUZZ_CHECK(p.phase == MOCK_PARSE_FAILED && p.pos == pos);
+	} while (fed < size);
+	FUZZ_CHECK(!p.gen && !p.seen && p.seen_count == 0);
+	/* Bytes past the end segment fail the parse. */
+	if (p.past_end)
+		FUZZ_CHECK(p.phase == MOCK_PARSE_FAILED);
+	/* Content aside, the two parsers read the same structure. */
+	if (full->phase == MOCK_PARSE_DONE)
+		FUZZ_CHECK(p.phase == MOCK_PARSE_DONE && p.pos == full->pos &&
+			   p.nsegs == full->nsegs);
+	if (full->past_end)
+		FUZZ_CHECK(p.past_end && p.nsegs == full->nsegs);
+	if (p.phase == MOCK_PARSE_FAILED)
+		FUZZ_CHECK(full->phase == MOCK_PARSE_FAILED);
 	mock_parser_fini(&p);
 }
 
@@ -184,6 +231,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	parse(s, size, dev_size, cfg & CFG_SPLIT, &split, &gen_split);
+	parse_framing(s, size, dev_size, cfg & CFG_SPLIT, &split);
 	if (fuzz_verbose())
 		fprintf(stderr, "config 0x%02x, device of %llu bytes: %d after %llu bytes, "
 			"%llu segments: %s\n", cfg, (unsigned long long)dev_size, split.rc,
@@ -200,7 +248,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (split.phase != MOCK_PARSE_FAILED && split.pos != whole.pos) ||
 		    split.nsegs != whole.nsegs ||
 		    split.seen_count != whole.seen_count || split.seed != whole.seed ||
-		    split.mig_flags != whole.mig_flags || !same_error(split.err, whole.err) ||
+		    split.mig_flags != whole.mig_flags || split.past_end != whole.past_end ||
+		    !same_error(split.err, whole.err) ||
 		    memcmp(gen_split, gen_whole, mock_npages(dev_size) * sizeof(*gen_split))) {
 			fprintf(stderr, "split %u: rc %d phase %d pos %llu \"%s\"\n"
 				"whole:   rc %d phase %d pos %llu \"%s\"\n", cfg & CFG_SPLIT,

@@ -23,13 +23,11 @@
 #include <string.h>
 
 #include "fuzz-common.h"
+#include "fuzz-fixup.h"
 #include "stream.h"
 
 #define CFG_SPLIT 0x07u
 #define CFG_EIO 0x08u
-#define CFG_FIX_SUMS 0x10u
-#define CFG_FIX_SEQ 0x20u
-#define CFG_FIX_TRAILER 0x40u
 
 struct source {
 	const uint8_t *data;
@@ -159,45 +157,6 @@ static void read_stream(const uint8_t *data, size_t size, unsigned int split, bo
 	FUZZ_CHECK(r.chain == NULL);
 }
 
-/* Makes the checks that bits 4-6 ask for pass (or fail only by mutation). */
-static void fix_up(uint8_t *s, size_t size, unsigned int cfg)
-{
-	XXH3_state_t *chain;
-	uint32_t seq = 0;
-	size_t pos = STREAM_PREAMBLE_SIZE;
-
-	if (size < STREAM_PREAMBLE_SIZE || !(cfg & (CFG_FIX_SUMS | CFG_FIX_SEQ | CFG_FIX_TRAILER)))
-		return;
-	chain = XXH3_createState();
-	FUZZ_CHECK(chain);
-	XXH3_64bits_reset(chain);
-	XXH3_64bits_update(chain, s, STREAM_PREAMBLE_SIZE);
-	while (size - pos >= STREAM_HEADER_SIZE) {
-		uint8_t *h = s + pos, *p = h + STREAM_HEADER_SIZE;
-		uint32_t len = get_le32(h + 8);
-		bool whole = len <= size - pos - STREAM_HEADER_SIZE;
-
-		if (cfg & CFG_FIX_SEQ)
-			put_le32(h + 12, seq);
-		if (whole && cfg & CFG_FIX_TRAILER && get_le16(h) == STREAM_TRAILER &&
-		    len == STREAM_TRAILER_SIZE) {
-			put_le64(p, pos);
-			put_le64(p + 8, get_le32(h + 12));
-			put_le64(p + 16, XXH3_64bits_digest(chain));
-		}
-		if (whole && cfg & CFG_FIX_SUMS)
-			put_le64(h + 16, XXH3_64bits(p, len));
-		if (cfg & CFG_FIX_SUMS)
-			put_le64(h + 24, XXH3_64bits(h, 24));
-		XXH3_64bits_update(chain, h, STREAM_HEADER_SIZE);
-		seq++;
-		if (!whole)
-			break;
-		pos += STREAM_HEADER_SIZE + len;
-	}
-	XXH3_freeState(chain);
-}
-
 static bool same(const struct outcome *a, const struct outcome *b)
 {
 	return a->rc == b->rc && a->records == b->records && a->digest == b->digest &&
@@ -227,7 +186,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(s);
 	if (size)
 		memcpy(s, data, size);
-	fix_up(s, size, cfg);
+	stream_fix_up(s, size, cfg);
 
 	read_stream(s, size, cfg & CFG_SPLIT, cfg & CFG_EIO, buf, &split);
 	if (fuzz_verbose())

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Writes the fuzzers' seed corpora: make-seeds DIR fills DIR/stream/ and
- * DIR/mock-stream/ (docs/fuzzing.md).  Valid streams come from real saves of
+ * Writes the fuzzers' seed corpora: make-seeds DIR fills DIR/stream/,
+ * DIR/inspect/ and DIR/mock-stream/ (docs/fuzzing.md).  Valid streams come from real saves of
  * mock devices (vfiomig_save() into a memfd); the rest are truncated and
  * corrupted variants and streams crafted with the writers.
  *
@@ -158,11 +158,17 @@ static void writer_finish(struct stream_writer *w)
 	stream_writer_free(w);
 }
 
+static void write_dev_record(struct stream_writer *w, uint16_t type, uint16_t flags,
+			     uint32_t device, const void *p, size_t len)
+{
+	if (stream_write_record(w, type, flags, device, p, (uint32_t)len) < 0)
+		die("stream_write_record", E2BIG);
+}
+
 static void write_record(struct stream_writer *w, uint16_t type, uint16_t flags,
 			 const void *p, size_t len)
 {
-	if (stream_write_record(w, type, flags, 0, p, (uint32_t)len) < 0)
-		die("stream_write_record", E2BIG);
+	write_dev_record(w, type, flags, 0, p, len);
 }
 
 static size_t normal_identity(const uint8_t *p, size_t len, uint8_t *out, size_t size)
@@ -397,6 +403,8 @@ static void put_crafted(const char *name, uint16_t type, uint16_t flags, const v
 	free(out.p);
 }
 
+static struct buf stream_tiny, stream_pre;
+
 static void stream_seeds(void)
 {
 	struct buf raw, tiny, small, pre, pci;
@@ -421,7 +429,7 @@ static void stream_seeds(void)
 	pre = precopy_framed(1500);
 	put_seed("stream", "valid-size4k-precopy2", 0, pre.p, pre.len);
 	put_seed("stream", "valid-size4k-precopy2-split4", 0x04, pre.p, pre.len);
-	free(pre.p);
+	stream_pre = pre;
 
 	raw = save_mock("mock:pci,size=100,pci=8086:1521:8086:0001:03,driver=igb_vfio", 0,
 			VFIOMIG_PRECOPY_NEVER, 0);
@@ -479,7 +487,7 @@ static void stream_seeds(void)
 		put_seed("stream", "record-over-limit", 0, more.p, more.len);
 		free(more.p);
 	}
-	free(tiny.p);
+	stream_tiny = tiny;
 
 	/* Crafted records. */
 	memset(p, 0xa5, sizeof(p));
@@ -511,6 +519,156 @@ static void stream_seeds(void)
 		put_le16(id + STREAM_IDENTITY_FIXED, STREAM_STRING_MAX + 1);
 		put_crafted("identity-string-too-long", STREAM_IDENTITY, 0, id, n);
 	}
+}
+
+/* ---- inspect seeds ---- */
+
+/* An mlx5_vfio_pci record: { u64 size; u32 flags; u32 tag } and @have payload bytes. */
+static void mlx5_record(struct buf *b, uint64_t size, uint32_t flags, uint32_t tag, size_t have)
+{
+	uint8_t h[16];
+
+	put_le64(h, size);
+	put_le32(h + 8, flags);
+	put_le32(h + 12, tag);
+	buf_add(b, h, sizeof(h));
+	for (size_t i = 0; i < have; i++)
+		buf_add(b, &(uint8_t){ (uint8_t)(i * 7) }, 1);
+}
+
+/* A valid mlx5 stream: the size hint, two firmware chunks, an optional unknown tag. */
+static struct buf mlx5_stream(void)
+{
+	struct buf b = { 0 };
+	uint8_t hint[8];
+
+	put_le64(hint, 4096);
+	mlx5_record(&b, 8, 0, 1, 0);
+	buf_add(&b, hint, sizeof(hint));
+	mlx5_record(&b, 100, 0, 0, 100);
+	mlx5_record(&b, 0, 0, 0, 0);
+	mlx5_record(&b, 3, 1, 9, 3);
+	mlx5_record(&b, 1000, 0, 0, 1000);
+	return b;
+}
+
+static void end_record(struct stream_writer *w, uint32_t device, uint64_t bytes, uint64_t precopy)
+{
+	uint8_t p[STREAM_DEVICE_END_SIZE];
+
+	put_le64(p, bytes);
+	put_le64(p + 8, precopy);
+	put_le32(p + 16, precopy ? 1 : 0);
+	put_le32(p + 20, 0);
+	write_dev_record(w, STREAM_DEVICE_END, 0, device, p, sizeof(p));
+}
+
+enum framed_flaw {
+	FLAW_NONE, FLAW_DATA_FIRST, FLAW_TWO_IDENTITIES, FLAW_NO_END, FLAW_TWO_ENDS,
+	FLAW_SHORT_END, FLAW_END_COUNT, FLAW_DEVICE_64, FLAW_BAD_IDENTITY, FLAW_BY_PCI_IDS,
+};
+
+/*
+ * A framed save of an mlx5 device (its IDENTITY names the backend) with its
+ * vendor stream cut across DATA records at @cut bytes, and optionally a
+ * second, generic device interleaved.
+ */
+static void put_framed_mlx5(const char *name, const struct buf *dev, size_t cut, bool two,
+			    enum framed_flaw flaw)
+{
+	static const char *const strs[] = { "cx7", "mlx5_vfio_pci", "mlx5", "fuzz-seed", "libvfiomig" };
+	/* A backend name nobody knows: the PCI ids (15b3:101e) choose mlx5. */
+	static const char *const by_ids[] = { "cx7", "mlx5_vfio_pci", "vfio-pci", "fuzz-seed",
+					      "libvfiomig" };
+	static const char *const other[] = { "mdev0", "mtty", "generic", "fuzz-seed", "libvfiomig" };
+	uint8_t id[STREAM_IDENTITY_FIXED + 5 * (2 + STREAM_STRING_MAX)], junk[40] = { 1, 2, 3 };
+	struct stream_writer w;
+	struct buf out = { 0 };
+	size_t n = raw_identity(id, 1, flaw == FLAW_BY_PCI_IDS ? by_ids : strs);
+	uint32_t d0 = flaw == FLAW_DEVICE_64 ? 64 : 0;
+
+	writer_begin(&w, &out);
+	if (flaw == FLAW_DATA_FIRST)
+		write_dev_record(&w, STREAM_DATA_PRECOPY, 0, d0, dev->p, cut);
+	if (flaw == FLAW_BAD_IDENTITY)
+		id[9] = 7;
+	write_dev_record(&w, STREAM_IDENTITY, 0, d0, id, n);
+	if (flaw == FLAW_TWO_IDENTITIES)
+		write_dev_record(&w, STREAM_IDENTITY, 0, d0, id, n);
+	if (two)
+		write_dev_record(&w, STREAM_IDENTITY, 0, 1, id, raw_identity(id, 0, other));
+	write_dev_record(&w, STREAM_DATA_PRECOPY, 0, d0, dev->p, cut);
+	if (two)
+		write_dev_record(&w, STREAM_DATA_STOP_COPY, 0, 1, junk, sizeof(junk));
+	write_dev_record(&w, STREAM_DATA_STOP_COPY, 0, d0, dev->p + cut, dev->len - cut);
+	if (flaw == FLAW_SHORT_END)
+		write_dev_record(&w, STREAM_DEVICE_END, 0, d0, junk, STREAM_DEVICE_END_SIZE - 1);
+	else if (flaw != FLAW_NO_END)
+		end_record(&w, d0, dev->len + (flaw == FLAW_END_COUNT), cut);
+	if (flaw == FLAW_TWO_ENDS)
+		end_record(&w, d0, dev->len, cut);
+	if (two)
+		end_record(&w, 1, sizeof(junk), 0);
+	writer_finish(&w);
+	put_seed("inspect", name, 0, out.p, out.len);
+	free(out.p);
+}
+
+static void inspect_seeds(void)
+{
+	struct buf m = mlx5_stream(), b = { 0 };
+	uint8_t hint[8] = { 0 };
+
+	/* Framed, the reader's checks: as for fuzz-stream, with inspection's config. */
+	put_seed("inspect", "valid-size1", 0, stream_tiny.p, stream_tiny.len);
+	put_seed("inspect", "valid-size1-no-ops", 0x08, stream_tiny.p, stream_tiny.len);
+	put_seed("inspect", "valid-size4k-precopy2", 0, stream_pre.p, stream_pre.len);
+	put_seed("inspect", "cut-before-trailer", 0, stream_tiny.p, stream_tiny.len - 56);
+
+	/* Framed, inspection's own checks and the mlx5 parser inside DATA records. */
+	put_framed_mlx5("mlx5-framed", &m, 30, false, FLAW_NONE);
+	put_framed_mlx5("mlx5-framed-two-devices", &m, 130, true, FLAW_NONE);
+	put_framed_mlx5("mlx5-framed-data-first", &m, 30, false, FLAW_DATA_FIRST);
+	put_framed_mlx5("mlx5-framed-two-identities", &m, 30, false, FLAW_TWO_IDENTITIES);
+	put_framed_mlx5("mlx5-framed-no-end", &m, 30, false, FLAW_NO_END);
+	put_framed_mlx5("mlx5-framed-two-ends", &m, 30, false, FLAW_TWO_ENDS);
+	put_framed_mlx5("mlx5-framed-short-end", &m, 30, false, FLAW_SHORT_END);
+	put_framed_mlx5("mlx5-framed-end-count", &m, 30, false, FLAW_END_COUNT);
+	put_framed_mlx5("mlx5-framed-device-64", &m, 30, false, FLAW_DEVICE_64);
+	put_framed_mlx5("mlx5-framed-bad-identity", &m, 30, false, FLAW_BAD_IDENTITY);
+	put_framed_mlx5("mlx5-framed-by-pci-ids", &m, 30, false, FLAW_BY_PCI_IDS);
+	m.len -= 500;	/* ends inside the last FW_DATA record */
+	put_framed_mlx5("mlx5-framed-cut-vendor-record", &m, 30, false, FLAW_NONE);
+	m.len += 500;
+	mlx5_record(&b, 4, 0, 5, 4);	/* an unknown mandatory tag, inside DATA */
+	put_framed_mlx5("mlx5-framed-bad-vendor-record", &b, 10, false, FLAW_NONE);
+	b.len = 0;
+
+	/* Raw: config 0x05 is raw mode with the mlx5 backend; bits 4-6 split the direct feed. */
+	put_seed("inspect", "mlx5-raw", 0x05, m.p, m.len);
+	put_seed("inspect", "mlx5-raw-split1", 0x15, m.p, m.len);
+	put_seed("inspect", "mlx5-raw-split4-no-ops", 0x4d, m.p, m.len);
+	put_seed("inspect", "mlx5-raw-cut-header", 0x25, m.p, 16 + 8 + 10);
+	put_seed("inspect", "mlx5-raw-cut-payload", 0x35, m.p, m.len - 1);
+	put_seed("inspect", "generic-raw", 0x03, m.p, m.len);
+	put_seed("inspect", "generic-raw-null-backend", 0x01, m.p, 100);
+	mlx5_record(&b, 1ull << 32, 0, 0, 4);
+	put_seed("inspect", "mlx5-raw-over-4g", 0x05, b.p, b.len);
+	b.len = 0;
+	mlx5_record(&b, 4, 0, 5, 4);
+	put_seed("inspect", "mlx5-raw-unknown-mandatory", 0x05, b.p, b.len);
+	b.len = 0;
+	mlx5_record(&b, 7, 0, 1, 7);
+	put_seed("inspect", "mlx5-raw-short-size-hint", 0x05, b.p, b.len);
+	b.len = 0;
+	mlx5_record(&b, 8, 0, 1, 0);
+	buf_add(&b, hint, sizeof(hint));
+	mlx5_record(&b, 0xffffffffull, 0, 0, 64);
+	put_seed("inspect", "mlx5-raw-4g-record-cut", 0x65, b.p, b.len);
+	free(b.p);
+	free(m.p);
+	free(stream_tiny.p);
+	free(stream_pre.p);
 }
 
 /* ---- mock-stream seeds ---- */
@@ -595,8 +753,8 @@ int main(int argc, char **argv)
 	char path[4096];
 
 	if (argc != 2) {
-		fprintf(stderr, "usage: %s CORPUS_DIR   (fills CORPUS_DIR/stream and "
-			"CORPUS_DIR/mock-stream)\n", argv[0]);
+		fprintf(stderr, "usage: %s CORPUS_DIR   (fills CORPUS_DIR/stream, "
+			"CORPUS_DIR/inspect and CORPUS_DIR/mock-stream)\n", argv[0]);
 		return 2;
 	}
 	outdir = argv[1];
@@ -607,7 +765,11 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/mock-stream", outdir);
 	if (mkdir(path, 0755) < 0 && errno != EEXIST)
 		die(path, errno);
+	snprintf(path, sizeof(path), "%s/inspect", outdir);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		die(path, errno);
 	stream_seeds();
+	inspect_seeds();
 	mock_seeds();
 	return 0;
 }

@@ -42,6 +42,7 @@ static void ok(int cond, const char *fmt, ...)
 		failures++;
 }
 
+static void die(const char *what) __attribute__((noreturn));
 static void die(const char *what)
 {
 	printf("Bail out! %s: %s\n", what, strerror(errno));

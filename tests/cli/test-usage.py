@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""vfiomig-ctl usage: help, version, and every usage error exits 2 with one
+line on stderr (never the whole help), or one JSON error with --json."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cli import Tap, run, one_line  # noqa: E402
+
+COMMANDS = ["list", "info", "state", "reset", "save", "load", "migrate", "inspect"]
+
+USAGE_ERRORS = [
+    ([], "no command given"),
+    (["bogus"], "unknown command 'bogus'"),
+    (["--bogus", "info", "mock:a"], "unknown option '--bogus'"),
+    (["-x", "info", "mock:a"], "unknown option '-x'"),
+    (["info"], "missing DEVICE"),
+    (["state"], "missing DEVICE"),
+    (["reset"], "missing DEVICE"),
+    (["save"], "missing DEVICE"),
+    (["load"], "missing DEVICE"),
+    (["migrate"], "missing SRC"),
+    (["migrate", "mock:a"], "missing DST"),
+    (["info", "mock:a", "extra"], "unexpected argument 'extra'"),
+    (["state", "mock:a", "STOP", "extra"], "unexpected argument 'extra'"),
+    (["reset", "mock:a", "extra"], "unexpected argument 'extra'"),
+    (["list", "extra"], "unexpected argument 'extra'"),
+    (["inspect", "a", "b"], "unexpected argument 'b'"),
+    (["migrate", "mock:a", "mock:b", "mock:c"], "unexpected argument 'mock:c'"),
+    (["save", "mock:a", "mock:b", "-o", "/dev/null"], "unexpected argument 'mock:b'"),
+    (["state", "mock:a", "bogus"], "'bogus' is not a state"),
+    (["state", "mock:a", "STOPCOPY"], "'STOPCOPY' is not a state"),
+    (["state", "mock:a", ""], "'' is not a state"),
+    (["save", "mock:a", "--precopy=abc", "-o", "/dev/null"], "--precopy=abc"),
+    (["save", "mock:a", "--precopy=", "-o", "/dev/null"], "--precopy="),
+    (["save", "mock:a", "--precopy=0", "-o", "/dev/null"], "--precopy=0"),
+    (["save", "mock:a", "--precopy=-1", "-o", "/dev/null"], "--precopy=-1"),
+    (["save", "mock:a", "--precopy=3x", "-o", "/dev/null"], "--precopy=3x"),
+    (["migrate", "mock:a", "mock:b", "--precopy=sometimes"], "--precopy=sometimes"),
+    (["save", "mock:a", "--leave", "resuming", "-o", "/dev/null"], "--leave resuming"),
+    (["load", "mock:a", "--leave", "bogus", "-i", "/dev/null"], "--leave bogus"),
+    (["save", "mock:a", "-o"], "option '-o' needs a value"),
+    (["load", "mock:a", "--input"], "option '--input' needs a value"),
+    (["info", "--bogus", "mock:a"], "unknown option '--bogus'"),
+    (["info", "-z", "mock:a"], "unknown option '-z'"),
+    (["info", "--json=yes", "mock:a"], "option '--json' takes no value"),
+    (["load", "mock:a", "--precopy", "-i", "/dev/null"], "unknown option '--precopy'"),
+    (["save", "mock:a", "--force", "-o", "/dev/null"], "unknown option '--force'"),
+    (["inspect", "--backend", "mlx5", "/dev/null"], "add --raw"),
+    (["inspect", "--raw", "--backend", "nvidia", "/dev/null"], "--backend nvidia"),
+    (["inspect", "--raw", "--backend"], "option '--backend' needs a value"),
+]
+
+
+def main():
+    t = Tap()
+
+    r = run("--help")
+    t.ok(r.rc == 0 and r.text.startswith("Usage: vfiomig-ctl") and not r.err,
+         "--help exits 0 with the usage on stdout", r)
+    t.ok(all(("  %s " % c) in r.text for c in COMMANDS), "--help lists every command", r)
+    r = run("-h")
+    t.ok(r.rc == 0 and "Usage:" in r.text, "-h is --help", r)
+    r = run("--version")
+    t.ok(r.rc == 0 and r.text.startswith("vfiomig-ctl ") and r.text.count("\n") == 1,
+         "--version prints one line", r)
+    for c in COMMANDS:
+        r = run(c, "--help")
+        t.ok(r.rc == 0 and r.text.startswith("Usage: vfiomig-ctl [OPTIONS] " + c) and not r.err,
+             "%s --help exits 0 with its usage" % c, r)
+    r = run("save", "--help")
+    t.ok("--precopy" in r.text and "--leave" in r.text and "--raw" in r.text,
+         "save --help names its options", r)
+
+    for args, words in USAGE_ERRORS:
+        r = run(*args)
+        name = "usage error exits 2: %s" % (" ".join(args) or "(nothing)")
+        t.ok(r.rc == 2 and one_line(r.err) and words in r.errtext and
+             r.errtext.startswith("vfiomig-ctl: ") and "see vfiomig-ctl --help" in r.errtext and
+             "Usage:" not in r.errtext and r.out == b"", name, r)
+
+    for args, words in USAGE_ERRORS:
+        r = run("--json", *args)
+        name = "--json usage error is one JSON error: %s" % (" ".join(args) or "(nothing)")
+        try:
+            doc = r.json()
+            good = (r.rc == 2 and list(doc) == ["error"] and doc["error"]["errno"] == 22 and
+                    words in doc["error"]["message"] and r.err == b"")
+        except ValueError as e:
+            good, r.err = False, r.err + str(e).encode()
+        t.ok(good, name, r)
+
+    # Global options work after the command too, and before it.
+    r = run("info", "mock:a", "--json")
+    t.ok(r.rc == 0 and r.json()["device"] == "mock:a", "--json after DEVICE", r)
+    r = run("--json", "-q", "info", "mock:a")
+    t.ok(r.rc == 0 and r.json()["state"] == "RUNNING", "--json -q before the command", r)
+    r = run("info", "--", "mock:a")
+    t.ok(r.rc == 0, "-- ends the options", r)
+    t.done()
+
+
+main()

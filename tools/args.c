@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Command-line parsing shared by the commands. */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "args.h"
+
+void args_begin(void)
+{
+	optind = 0;	/* GNU: start over, re-reading the optstring */
+	opterr = 0;	/* errors come back as '?' and ':' and are reported here */
+}
+
+/* "--name=value" -> "--name" */
+static const char *option_text(char *buf, size_t size, const char *arg)
+{
+	size_t n = strcspn(arg, "=");
+
+	snprintf(buf, size, "%.*s", (int)(n < size ? n : size - 1), arg);
+	return buf;
+}
+
+static int getopt_error(struct ctl *ctl, int c, char **argv)
+{
+	const char *last = optind > 0 ? argv[optind - 1] : "";
+	char opt[64];
+
+	if (c == ':') {
+		if (strncmp(last, "--", 2) == 0)
+			return ctl_usage(ctl, "option '%s' needs a value",
+					 option_text(opt, sizeof(opt), last));
+		return ctl_usage(ctl, "option '-%c' needs a value", optopt);
+	}
+	if (strncmp(last, "--", 2) == 0 && optopt != 0)
+		return ctl_usage(ctl, "option '%s' takes no value",
+				 option_text(opt, sizeof(opt), last));
+	if (strncmp(last, "--", 2) == 0 || optopt == 0)
+		return ctl_usage(ctl, "unknown option '%s'", option_text(opt, sizeof(opt), last));
+	return ctl_usage(ctl, "unknown option '-%c'", optopt);
+}
+
+int args_common(struct ctl *ctl, int c, char **argv)
+{
+	switch (c) {
+	case 'h':
+		args_help_command(ctl);
+		return EXIT_OK;
+	case OPT_JSON:
+		ctl->json = true;
+		return ARGS_CONTINUE;
+	case 'v':
+		ctl->verbose++;
+		return ARGS_CONTINUE;
+	case 'q':
+		ctl->quiet = true;
+		return ARGS_CONTINUE;
+	default:
+		return getopt_error(ctl, c, argv);
+	}
+}
+
+int args_positional(struct ctl *ctl, int argc, char **argv, int min, int max,
+		    const char *const *names)
+{
+	int n = argc - optind;
+
+	if (n < min)
+		return ctl_usage(ctl, "missing %s", names[n]);
+	if (n > max)
+		return ctl_usage(ctl, "unexpected argument '%s'", argv[optind + max]);
+	return ARGS_CONTINUE;
+}
+
+int args_precopy(struct ctl *ctl, const char *s, enum vfiomig_precopy_mode *ret_mode,
+		 unsigned int *ret_rounds)
+{
+	unsigned long n;
+	char *end;
+
+	*ret_rounds = 0;
+	if (!s || strcasecmp(s, "auto") == 0) {
+		*ret_mode = VFIOMIG_PRECOPY_AUTO;
+		return ARGS_CONTINUE;
+	}
+	if (strcasecmp(s, "never") == 0) {
+		*ret_mode = VFIOMIG_PRECOPY_NEVER;
+		return ARGS_CONTINUE;
+	}
+	errno = 0;
+	n = strtoul(s, &end, 10);
+	if (s[0] < '1' || s[0] > '9' || *end || errno || n > 1000000)
+		return ctl_usage(ctl, "--precopy=%s: expected auto, never or a number of rounds "
+				 "from 1 to 1000000", s);
+	*ret_mode = VFIOMIG_PRECOPY_ROUNDS;
+	*ret_rounds = (unsigned int)n;
+	return ARGS_CONTINUE;
+}
+
+int args_leave(struct ctl *ctl, const char *s, enum vfiomig_leave *ret)
+{
+	if (strcasecmp(s, "stop") == 0)
+		*ret = VFIOMIG_LEAVE_STOP;
+	else if (strcasecmp(s, "running") == 0)
+		*ret = VFIOMIG_LEAVE_RUNNING;
+	else
+		return ctl_usage(ctl, "--leave %s: expected stop or running", s);
+	return ARGS_CONTINUE;
+}
+
+int args_state(struct ctl *ctl, const char *s, enum vfiomig_state *ret)
+{
+	if (vfiomig_state_parse(s, ret) < 0)
+		return ctl_usage(ctl, "'%s' is not a state: expected RUNNING, STOP, RUNNING_P2P, "
+				 "STOP_COPY, RESUMING, PRE_COPY, PRE_COPY_P2P or ERROR", s);
+	return ARGS_CONTINUE;
+}
+
+void args_help_command(struct ctl *ctl)
+{
+	const struct ctl_cmd *c = ctl->cmd;
+
+	ctl_printf(ctl, "Usage: %s [OPTIONS] %s%s%s\n\n%s\n", PROGRAM, c->name, *c->args ? " " : "",
+		   c->args, c->summary);
+	if (c->options)
+		ctl_printf(ctl, "\nOptions:\n%s", c->options);
+	ctl_printf(ctl, "\nCommon options (before or after the command):\n"
+		   "      --json       print one JSON document on stdout\n"
+		   "  -v, --verbose    more messages on stderr (-vv: debugging)\n"
+		   "  -q, --quiet      no progress line, no warnings\n"
+		   "  -h, --help       this help\n"
+		   "\nSee " PROGRAM "(1) for more.\n");
+}

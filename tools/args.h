@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Command-line parsing shared by the commands: the options every command
+ * accepts, getopt's complaints turned into one-line usage errors, and the
+ * values of --precopy, --leave and state names.
+ */
+#ifndef CTL_ARGS_H
+#define CTL_ARGS_H
+
+#include <getopt.h>
+
+#include "ctl.h"
+
+enum {
+	OPT_JSON = 0x100,
+	OPT_VERSION,
+	OPT_PRECOPY,
+	OPT_LEAVE,
+	OPT_RAW,
+	OPT_FORCE,
+	OPT_BACKEND,
+};
+
+/* Every getopt_long() optstring starts with this: ':' reports a missing argument. */
+#define ARGS_COMMON_SHORT ":hvq"
+#define ARGS_COMMON_LONG                                          \
+	{ "help", no_argument, NULL, 'h' },                       \
+	{ "json", no_argument, NULL, OPT_JSON },                  \
+	{ "verbose", no_argument, NULL, 'v' },                    \
+	{ "quiet", no_argument, NULL, 'q' }
+
+#define ARGS_CONTINUE (-1)
+
+/*
+ * Starts option parsing of a command: argv[0] is the command name.  GNU
+ * getopt permutes, so options may follow DEVICE ("save A -o f"); "--"
+ * ends them.
+ */
+void args_begin(void);
+
+/* Handles the common options and getopt's errors: ARGS_CONTINUE or an exit status. */
+int args_common(struct ctl *ctl, int c, char **argv);
+
+/*
+ * Checks the positional arguments left after options: at least @min, at
+ * most @max; @names[i] names argument i in "missing DEVICE".  Returns
+ * ARGS_CONTINUE or EXIT_USAGE.
+ */
+int args_positional(struct ctl *ctl, int argc, char **argv, int min, int max,
+		    const char *const *names);
+
+/* --precopy[=auto|never|N]: @s NULL means auto. */
+int args_precopy(struct ctl *ctl, const char *s, enum vfiomig_precopy_mode *ret_mode,
+		 unsigned int *ret_rounds);
+/* --leave stop|running */
+int args_leave(struct ctl *ctl, const char *s, enum vfiomig_leave *ret);
+/* A state name (vfiomig_state_parse()). */
+int args_state(struct ctl *ctl, const char *s, enum vfiomig_state *ret);
+
+/* Prints the help of ctl->cmd (on stdout, through the gathered output). */
+void args_help_command(struct ctl *ctl);
+
+#endif

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Migration flags and PCI identities, as text and as JSON. */
+#ifndef CTL_DESCRIBE_H
+#define CTL_DESCRIBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct json_writer;
+
+struct pci_ids {
+	bool known;
+	uint16_t vendor, device, subsystem_vendor, subsystem_device;
+	uint8_t revision;
+};
+
+/* "STOP_COPY P2P PRE_COPY", with any unknown bits as "0x..." */
+const char *describe_flags(char *buf, size_t size, uint64_t flags);
+/* "15b3:101e (subsystem 15b3:0047, revision 0x00)", or "none" */
+const char *describe_pci(char *buf, size_t size, const struct pci_ids *ids);
+/* Copies @s for a terminal: control characters become '?'. */
+const char *describe_printable(char *buf, size_t size, const char *s);
+
+/* ["STOP_COPY", "P2P", "PRE_COPY"]; unknown bits as "0x..." strings */
+void json_flags(struct json_writer *w, uint64_t flags);
+/* {"vendor": "0x15b3", ...} or null */
+void json_pci(struct json_writer *w, const struct pci_ids *ids);
+
+#endif

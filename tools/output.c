@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What vfiomig-ctl prints: the command's output, gathered in memory and
+ * written at the end with every write checked, and the one-line error of a
+ * failure (on stderr, or as {"error": ...} with --json).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "json-writer.h"
+#include "progress.h"
+
+#define USAGE_HINT "see " PROGRAM " --help"
+
+/*
+ * A closed fd 0, 1 or 2 would be reused by the next open(): a stream file
+ * could become "stdout".  Park /dev/null there, and remember that stdout
+ * was closed, so that output to it fails as it should.
+ */
+void ctl_guard_std_fds(struct ctl *ctl)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		if (open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+			continue;
+		if (fd == STDOUT_FILENO)
+			ctl->stdout_closed = true;
+	}
+}
+
+int ctl_output_begin(struct ctl *ctl)
+{
+	ctl->out_fd = STDOUT_FILENO;
+	ctl->out = open_memstream(&ctl->out_buf, &ctl->out_len);
+	if (!ctl->out)
+		return -ENOMEM;
+	if (ctl->json) {
+		ctl->jw = json_new(ctl->out);
+		if (!ctl->jw)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void ctl_printf(struct ctl *ctl, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(ctl->out, fmt, ap);
+	va_end(ap);
+}
+
+static int fail_text(struct ctl *ctl, int err, const char *sep, const char *text)
+{
+	ctl->err = err < 0 ? -err : err;
+	if (ctl->cmd)
+		snprintf(ctl->err_msg, sizeof(ctl->err_msg), "%.16s%.2s%.1500s", ctl->cmd->name, sep, text);
+	else
+		snprintf(ctl->err_msg, sizeof(ctl->err_msg), "%s", text);
+	return EXIT_FAIL;
+}
+
+int ctl_fail(struct ctl *ctl, int err, const char *fmt, ...)
+{
+	char msg[sizeof(ctl->err_msg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return fail_text(ctl, err, ": ", msg);
+}
+
+int ctl_fail_on(struct ctl *ctl, int err, const char *subject, const char *fmt, ...)
+{
+	char msg[sizeof(ctl->err_msg) - 256];
+	char text[sizeof(ctl->err_msg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(text, sizeof(text), "%.200s: %s", subject, msg);
+	return fail_text(ctl, err, " ", text);
+}
+
+int ctl_usage(struct ctl *ctl, const char *fmt, ...)
+{
+	char msg[sizeof(ctl->err_msg) - 64];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ctl->err = EINVAL;
+	if (ctl->cmd)
+		snprintf(ctl->err_msg, sizeof(ctl->err_msg), "%s: %s; %s", ctl->cmd->name, msg,
+			 USAGE_HINT);
+	else
+		snprintf(ctl->err_msg, sizeof(ctl->err_msg), "%s; %s", msg, USAGE_HINT);
+	return EXIT_USAGE;
+}
+
+/*
+ * Whether the library's sentence starts by naming @subject: "mock:a: ..."
+ * for "mock:a,size=4M", "0000:3b:00.1: ..." for "3b:00.1", "'bogus' is
+ * not a device" for "bogus".
+ */
+static bool names_subject(const char *msg, const char *subject)
+{
+	size_t len = strlen(subject);
+	const char *colon = strstr(msg, ": ");
+	char first[256];
+
+	if (msg[0] == '\'' && strncmp(msg + 1, subject, len) == 0 && msg[len + 1] == '\'')
+		return true;
+	if (!colon || colon == msg || (size_t)(colon - msg) >= sizeof(first))
+		return false;
+	memcpy(first, msg, (size_t)(colon - msg));
+	first[colon - msg] = '\0';
+	return strstr(subject, first) || strstr(first, subject);
+}
+
+int ctl_fail_lib(struct ctl *ctl, struct vfiomig_ctx *vctx, const char *subject, int r)
+{
+	const char *msg = vctx ? vfiomig_ctx_get_error(vctx) : "";
+
+	if (!msg || !*msg)
+		return ctl_fail_on(ctl, r, subject, "%s", strerror(r < 0 ? -r : r));
+	if (names_subject(msg, subject))
+		return fail_text(ctl, r, " ", msg);
+	return ctl_fail_on(ctl, r, subject, "%s", msg);
+}
+
+void ctl_message(struct ctl *ctl, const char *fmt, ...)
+{
+	char line[2048];
+	int n = snprintf(line, sizeof(line), "%s: ", PROGRAM);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+	progress_print(ctl->progress, line);
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EAGAIN) {
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+			poll(&p, 1, -1);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Writes the gathered output; a failure becomes the command's error. */
+static int flush_output(struct ctl *ctl, int status)
+{
+	int r = 0;
+
+	if (ctl->out_len == 0)
+		return status;
+	if (ctl->out_fd == STDOUT_FILENO && ctl->stdout_closed)
+		r = -EBADF;
+	else
+		r = write_all(ctl->out_fd, ctl->out_buf, ctl->out_len);
+	if (r == 0)
+		return status;
+	/* stdout is gone: say so on stderr, even with --json. */
+	fprintf(stderr, "%s: writing to %s failed: %s\n", PROGRAM,
+		ctl->out_fd == STDOUT_FILENO ? "stdout" : "stderr", strerror(-r));
+	return status == EXIT_OK ? EXIT_FAIL : status;
+}
+
+static void print_json_error(struct ctl *ctl)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct json_writer *w = f ? json_new(f) : NULL;
+	int r = -ENOMEM;
+
+	if (w) {
+		json_object_begin(w);
+		json_name(w, "error");
+		json_object_begin(w);
+		json_member_int(w, "errno", ctl->err);
+		json_member_string(w, "message", ctl->err_msg);
+		if (ctl->have_error_offset)
+			json_member_uint(w, "offset", ctl->error_offset);
+		json_object_end(w);
+		json_object_end(w);
+		json_end(w);
+		json_free(w);
+	}
+	if (f && fclose(f) == 0)
+		r = ctl->stdout_closed ? -EBADF : write_all(STDOUT_FILENO, buf, len);
+	free(buf);
+	if (r < 0)	/* nowhere to put the document: at least tell a person */
+		fprintf(stderr, "%s: %s\n", PROGRAM, ctl->err_msg);
+}
+
+int ctl_output_end(struct ctl *ctl, int status)
+{
+	bool print = status == EXIT_OK || ctl->print_on_failure;
+
+	progress_clear(ctl->progress);
+	if (ctl->jw && print && json_complete(ctl->jw))
+		json_end(ctl->jw);
+	json_free(ctl->jw);
+	ctl->jw = NULL;
+	if (ctl->out && fclose(ctl->out) != 0 && status == EXIT_OK)
+		status = ctl_fail(ctl, ENOMEM, "gathering the output failed: out of memory");
+	ctl->out = NULL;
+	if (print)
+		status = flush_output(ctl, status);
+	free(ctl->out_buf);
+	ctl->out_buf = NULL;
+	if (status != EXIT_OK && ctl->err_msg[0]) {
+		if (ctl->json && !ctl->print_on_failure)
+			print_json_error(ctl);
+		else if (!ctl->json)
+			fprintf(stderr, "%s: %s\n", PROGRAM, ctl->err_msg);
+	}
+	return status;
+}

@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfiomig-ctl: drive VFIO devices through migration from the shell.
+ *
+ *   vfiomig-ctl [--json] [-v|--verbose] [-q|--quiet] COMMAND [ARGS]
+ *
+ * main() parses the global options (up to the command: "+"), picks the
+ * command from the table and lets it parse its own; output.c prints what
+ * the command gathered, or its one-line error.  Exit status: 0 success,
+ * 1 failure, 2 usage error.
+ */
+#include <signal.h>
+#include <string.h>
+
+#include "args.h"
+#include "progress.h"
+
+#ifndef CTL_VERSION
+#define CTL_VERSION "unknown"
+#endif
+
+static const struct ctl_cmd commands[] = {
+	{
+		.name = "list", .fn = cmd_list, .args = "",
+		.brief = "VFIO devices on this host, their driver and migration flags",
+		.summary = "List the VFIO devices on this host, their driver, state and\n"
+			   "migration flags.  Each device is opened to read its flags.",
+	}, {
+		.name = "info", .fn = cmd_info, .args = "DEVICE",
+		.brief = "identity, driver, backend, migration flags, state, sizes",
+		.summary = "Show the device's identity, driver, backend, migration flags, state,\n"
+			   "stop-copy size and dirty tracking.",
+	}, {
+		.name = "state", .fn = cmd_state, .args = "DEVICE [TARGET]",
+		.brief = "print the state, or move to TARGET and print the path",
+		.summary = "Print the device's state, or move it to TARGET and print the path\n"
+			   "taken.",
+	}, {
+		.name = "reset", .fn = cmd_reset, .args = "DEVICE",
+		.brief = "VFIO_DEVICE_RESET, then print the state",
+		.summary = "Reset the device (VFIO_DEVICE_RESET), then print its state.",
+	}, {
+		.name = "save", .fn = cmd_save,
+		.args = "DEVICE [-o FILE|-] [--precopy[=auto|never|N]] [--leave stop|running] [--raw]",
+		.brief = "save the device state into a stream",
+		.summary = "Save the device's migration state into FILE, or stdout.  The device is\n"
+			   "left in STOP once the stream is complete, and back in the state it\n"
+			   "started in if anything fails.",
+		.options = "  -o, --output FILE      write the stream to FILE (mode 0600); '-' or none: stdout\n"
+			   "      --precopy[=MODE]   pre-copy while the device runs: auto (the default\n"
+			   "                         for a bare --precopy), never, or N rounds\n"
+			   "      --leave STATE      stop (default) or running, once saved\n"
+			   "      --raw              the device's bare bytes, without the vfiomig container\n",
+	}, {
+		.name = "load", .fn = cmd_load,
+		.args = "DEVICE [-i FILE|-] [--leave running|stop] [--force] [--raw]",
+		.brief = "load a saved stream into the device",
+		.summary = "Load a saved state from FILE, or stdin, into the device and start it.",
+		.options = "  -i, --input FILE       read the stream from FILE; '-' or none: stdin\n"
+			   "      --leave STATE      running (default) or stop, once loaded\n"
+			   "      --force            load a stream saved from another kind of device\n"
+			   "      --raw              the device's bare bytes, without the vfiomig container\n",
+	}, {
+		.name = "migrate", .fn = cmd_migrate,
+		.args = "SRC DST [--precopy[=auto|never|N]] [--force]",
+		.brief = "save SRC straight into DST (two devices on this host)",
+		.summary = "Save SRC straight into DST (two devices on this host).  SRC is left in\n"
+			   "STOP and DST RUNNING; if DST fails, SRC goes back to where it started.",
+		.options = "      --precopy[=MODE]   as for save\n"
+			   "      --force            load into DST even if its identity differs\n",
+	}, {
+		.name = "inspect", .fn = cmd_inspect,
+		.args = "[--raw [--backend generic|mlx5]] [FILE|-]",
+		.brief = "verify a saved stream and describe it",
+		.summary = "Verify a saved stream and describe it: identity, records, phases and\n"
+			   "checks.  Exit status 1 if the stream is not valid.",
+		.options = "      --raw              FILE is a bare device stream (save --raw)\n"
+			   "      --backend NAME     the vendor format of a raw stream: generic (default)\n"
+			   "                         or mlx5\n",
+	},
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void help(struct ctl *ctl)
+{
+	ctl_printf(ctl, "Usage: %s [--json] [-v|--verbose] [-q|--quiet] COMMAND [ARGS]\n\n"
+		   "Drive VFIO devices through the kernel's migration protocol v2.\n\n"
+		   "Commands:\n", PROGRAM);
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		ctl_printf(ctl, "  %-8s %s\n", commands[i].name, commands[i].brief);
+	ctl_printf(ctl, "\nDEVICE: a PCI address (0000:3b:00.1), an mdev UUID, a VFIO cdev\n"
+		   "(/dev/vfio/devices/vfio3), a sysfs path, or mock:NAME[,key=value...].\n"
+		   "State names: RUNNING, STOP, RUNNING_P2P, STOP_COPY, RESUMING, PRE_COPY,\n"
+		   "PRE_COPY_P2P, ERROR (any case, '-' for '_').\n\n"
+		   "Options:\n"
+		   "      --json       print one JSON document on stdout\n"
+		   "  -v, --verbose    more messages on stderr (-vv: debugging)\n"
+		   "  -q, --quiet      no progress line, no warnings\n"
+		   "  -h, --help       this help\n"
+		   "      --version    the version\n\n"
+		   "Exit status: 0 success, 1 failure, 2 usage error.\n"
+		   "'%s COMMAND --help' shows a command's arguments; see %s(1).\n",
+		   PROGRAM, PROGRAM);
+}
+
+static const struct ctl_cmd *find_command(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* Errors in JSON from the first word, if --json is anywhere before "--". */
+static bool wants_json(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			return true;
+	return false;
+}
+
+/* Returns ARGS_CONTINUE with optind at the command, or an exit status. */
+static int parse_global(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		ARGS_COMMON_LONG,
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ 0 }
+	};
+	int c, r;
+
+	args_begin();
+	while ((c = getopt_long(argc, argv, "+" ARGS_COMMON_SHORT, opts, NULL)) >= 0) {
+		if (c == 'h') {
+			help(ctl);
+			return EXIT_OK;
+		}
+		if (c == OPT_VERSION) {
+			ctl_printf(ctl, "%s %s\n", PROGRAM, CTL_VERSION);
+			return EXIT_OK;
+		}
+		if ((r = args_common(ctl, c, argv)) != ARGS_CONTINUE)
+			return r;
+	}
+	if (optind >= argc)
+		return ctl_usage(ctl, "no command given");
+	return ARGS_CONTINUE;
+}
+
+static int run(struct ctl *ctl, int argc, char **argv)
+{
+	int r = parse_global(ctl, argc, argv);
+
+	if (r != ARGS_CONTINUE)
+		return r;
+	ctl->cmd = find_command(argv[optind]);
+	if (!ctl->cmd)
+		return ctl_usage(ctl, "unknown command '%s'", argv[optind]);
+	return ctl->cmd->fn(ctl, argc - optind, argv + optind);
+}
+
+/* Set by the first SIGINT, SIGTERM or SIGHUP; signal handlers need a global. */
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+const volatile sig_atomic_t *ctl_cancel_flag(void)
+{
+	return &interrupted;
+}
+
+/*
+ * The first interrupt asks the library to stop and put the devices back
+ * (a source keeps running); a second one kills, as usual (SA_RESETHAND).
+ */
+static void catch_interrupts(void)
+{
+	struct sigaction sa = { .sa_handler = on_interrupt, .sa_flags = SA_RESETHAND };
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl ctl = { .json = wants_json(argc, argv) };
+	int r;
+
+	/* A reader that goes away is an error to report (EPIPE), not a death. */
+	signal(SIGPIPE, SIG_IGN);
+	catch_interrupts();
+	ctl_guard_std_fds(&ctl);
+	if (ctl_output_begin(&ctl) < 0) {
+		fprintf(stderr, "%s: out of memory\n", PROGRAM);
+		return EXIT_FAIL;
+	}
+	r = run(&ctl, argc, argv);
+	r = ctl_output_end(&ctl, r);
+	progress_free(ctl.progress);
+	return r;
+}
