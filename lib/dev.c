@@ -106,6 +106,29 @@ static int dev_finish_open(struct vfiomig_dev *dev, struct vfiomig_dev **ret)
 	return 0;
 }
 
+static bool is_session_state(enum vfiomig_state s)
+{
+	return s == VFIOMIG_STATE_STOP_COPY || s == VFIOMIG_STATE_RESUMING ||
+	       s == VFIOMIG_STATE_PRE_COPY || s == VFIOMIG_STATE_PRE_COPY_P2P;
+}
+
+/*
+ * A device we just opened cannot have a live session: its group admits one
+ * opener, and closing the device ended the last one's.  mtty keeps the
+ * state across the reopen but drops the files, so a session found now is
+ * stale (see continues_session()).
+ */
+static void note_stale_session(struct vfiomig_dev *dev)
+{
+	enum vfiomig_state s;
+
+	if (vfiomig_dev_get_state(dev, &s) == 0 && is_session_state(s)) {
+		dev->stale_session = true;
+		info(dev->ctx, "%s: opened in %s, a session of an earlier opener", dev->name,
+		     vfiomig_state_str(s));
+	}
+}
+
 VFIOMIG_EXPORT int vfiomig_dev_open(struct vfiomig_ctx *ctx, const char *spec,
 				    struct vfiomig_dev **ret)
 {
@@ -118,9 +141,11 @@ VFIOMIG_EXPORT int vfiomig_dev_open(struct vfiomig_ctx *ctx, const char *spec,
 		r = vfiomig_mock_open(ctx, spec + 5, &dev);
 	else
 		r = vfiomig_kernel_open(ctx, spec, &dev);
-	if (r < 0)
-		return r;
-	return dev_finish_open(dev, ret);
+	if (r == 0)
+		r = dev_finish_open(dev, ret);
+	if (r == 0)
+		note_stale_session(*ret);
+	return r;
 }
 
 VFIOMIG_EXPORT int vfiomig_dev_adopt(struct vfiomig_ctx *ctx, int device_fd,
@@ -282,6 +307,20 @@ static int refuse_target(struct vfiomig_dev *dev, enum vfiomig_state cur,
 			    vfiomig_state_str(target), why);
 }
 
+/*
+ * Arcs that go on with a session rather than end it: RESUMING -> STOP loads
+ * what was written, and moves within the saving group go on with its fd.
+ * On a stale session they would need a file the driver no longer has (mtty
+ * 6.12 dereferences NULL: a kernel oops), so only the arcs that end a
+ * saving session (to STOP, RUNNING or RUNNING_P2P) and a reset remain.
+ */
+static bool continues_session(const struct vfiomig_dev *dev, enum vfiomig_state cur,
+			      enum vfiomig_state next)
+{
+	return dev->stale_session &&
+	       (cur == VFIOMIG_STATE_RESUMING || is_session_state(next));
+}
+
 static int transition_failed(struct vfiomig_dev *dev, int err,
 			     enum vfiomig_state from, enum vfiomig_state arc_to,
 			     enum vfiomig_state target)
@@ -344,6 +383,13 @@ VFIOMIG_EXPORT int vfiomig_dev_set_state(struct vfiomig_dev *dev,
 	n = vfiomig_fsm_path(dev->mig_flags, cur, target, path, ARRAY_SIZE(path));
 	if (n < 0)
 		return refuse_target(dev, cur, target);
+	if (n > 0 && continues_session(dev, cur, path[0]))
+		return vfiomig_fail(dev->ctx, -EBUSY,
+				    "%s: the device is in %s from an earlier session whose data fd "
+				    "is gone; only a reset ends it (vfiomig-ctl reset, "
+				    "vfiomig_dev_recover()), since %s -> %s would need that fd",
+				    dev->name, vfiomig_state_str(cur), vfiomig_state_str(cur),
+				    vfiomig_state_str(path[0]));
 	if (n == 0) {
 		if (ret_data_fd)
 			*ret_data_fd = -1;
@@ -367,6 +413,7 @@ VFIOMIG_EXPORT int vfiomig_dev_set_state(struct vfiomig_dev *dev,
 				    vfiomig_state_str(target));
 	}
 	dev->needs_recovery = false;
+	dev->stale_session = dev->stale_session && is_session_state(target) && fd < 0;
 	dbg(dev->ctx, "%s: %s -> %s in %d arc(s)%s", dev->name, vfiomig_state_str(cur),
 	    vfiomig_state_str(target), n, fd >= 0 ? ", new data fd" : "");
 	if (ret_data_fd)
@@ -400,6 +447,7 @@ VFIOMIG_EXPORT int vfiomig_dev_reset(struct vfiomig_dev *dev)
 		return vfiomig_fail(dev->ctx, r, "%s: VFIO_DEVICE_RESET failed: %s",
 				    dev->name, strerror(-r));
 	dev->needs_recovery = false;
+	dev->stale_session = false;
 	info(dev->ctx, "%s: reset", dev->name);
 	return 0;
 }

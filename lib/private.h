@@ -69,6 +69,9 @@ struct vfiomig_dev {
 	bool precopy_v2;	/* opted in to MIG_PRECOPY_INFOv2 */
 	/* Set when a transition or transfer failed and a reset may be needed. */
 	bool needs_recovery;
+	/* Opened in the middle of an earlier opener's session, whose data fd
+	 * went with it: arcs that need that fd must not be sent. */
+	bool stale_session;
 };
 
 /* log.c */

@@ -5,8 +5,11 @@
  * handed to the library with vfiomig_dev_adopt(), as a VMM would.
  *
  *   guest-api UUID_A UUID_B UUID_C   (A, B: mtty-2; C: mtty-1)
+ *   guest-api poke UUID REG VALUE     write a UART register of port 0 (BAR0)
+ *   guest-api peek UUID REG           print it
  *
- * Prints TAP.
+ * Prints TAP.  poke and peek let the CLI tests set and check device state:
+ * mtty keeps its registers across opens.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -198,6 +201,17 @@ static void check_refusals(struct vfiomig_ctx *ctx, struct vfiomig_dev *b, struc
 	close(mem);
 }
 
+static int poke_or_peek(int container, int argc, char **argv)
+{
+	int fd = open_device(container, argv[2], 1);
+	int reg = atoi(argv[3]);
+
+	if (strcmp(argv[1], "poke") == 0 && argc == 5)
+		return uart_write(fd, reg, (uint8_t)strtoul(argv[4], NULL, 0)) < 0;
+	printf("0x%02x\n", uart_read(fd, reg));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct vfiomig_ctx *ctx;
@@ -206,13 +220,16 @@ int main(int argc, char **argv)
 	char buf[4096];
 	ssize_t len;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: %s UUID_A UUID_B UUID_C\n", argv[0]);
+	if (argc < 4 && !(argc == 4 && strcmp(argv[1], "peek") == 0)) {
+		fprintf(stderr, "usage: %s UUID_A UUID_B UUID_C | poke UUID REG VALUE | peek UUID REG\n",
+			argv[0]);
 		return 2;
 	}
 	container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
 	if (container < 0)
 		die("/dev/vfio/vfio");
+	if (strcmp(argv[1], "poke") == 0 || strcmp(argv[1], "peek") == 0)
+		return poke_or_peek(container, argc, argv);
 	afd = open_device(container, argv[1], 1);
 	bfd = open_device(container, argv[2], 0);
 	cfd = open_device(container, argv[3], 0);
