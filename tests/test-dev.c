@@ -308,19 +308,20 @@ START_TEST(test_get_fault)
 	int fd = -1;
 
 	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
-	/* The first GET of set_state fails: nothing is sent. */
-	dev = open_dev(ctx, "mock:g,fail=get:1:EIO,fail=set:1:ENOMEM");
+	/* GET 1 is the open's look for a stale session.  The first GET of
+	 * set_state fails: nothing is sent. */
+	dev = open_dev(ctx, "mock:g,fail=get:2:EIO,fail=set:1:ENOMEM");
 	ck_assert_int_eq(vfiomig_dev_set_state(dev, S(STOP), &fd), -EIO);
 	/* The SET fails, and so does the GET after it: the message says so. */
 	vfiomig_dev_unref(dev);
-	dev = open_dev(ctx, "mock:g,fail=set:1:ENOMEM,fail=get:2:EIO");
+	dev = open_dev(ctx, "mock:g,fail=set:1:ENOMEM,fail=get:3:EIO");
 	ck_assert_int_eq(vfiomig_dev_set_state(dev, S(STOP), &fd), -ENOMEM);
 	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "cannot be read back"));
 	ck_assert_int_eq(vfiomig_dev_recover(dev, &st), 1);
 	ck_assert_int_eq(st, S(RUNNING));
 	vfiomig_dev_unref(dev);
 	/* A failing GET during recovery still leads to a reset. */
-	dev = open_dev(ctx, "mock:g,fail=get:1:EIO");
+	dev = open_dev(ctx, "mock:g,fail=get:2:EIO");
 	ck_assert_int_eq(vfiomig_dev_recover(dev, &st), 1);
 	vfiomig_dev_unref(dev);
 	vfiomig_ctx_unref(ctx);
