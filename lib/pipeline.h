@@ -18,12 +18,16 @@ struct pipeline_slot {
 	size_t len;
 	uint16_t type;		/* what the bytes are (a stream record type) */
 	uint64_t offset;	/* where they came from, for error reports */
+	bool hashed;		/* hash is XXH3_64bits(data, len), computed by the producer */
+	uint64_t hash;
 };
 
 struct pipeline {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct pipeline_slot *slots;
+	void *mem;		/* every slot's bytes: one mapping of mem_len */
+	size_t mem_len;
 	unsigned int nslots;
 	size_t slot_size;
 	uint64_t pushed, popped, released;

@@ -19,6 +19,7 @@ struct save {
 	bool raw;
 	struct pipeline pipe;
 	struct stream_writer writer;
+	XXH3_state_t *hash;	/* of the slot being filled */
 	struct xfer_progress progress;
 	struct vfiomig_stats stats;
 	int data_fd;
@@ -47,6 +48,9 @@ static void *output_thread(void *data)
 	while (r == 0 && (slot = pipeline_pop(&s->pipe))) {
 		if (s->raw)
 			r = out_write(s, slot->data, slot->len, NULL, 0);
+		else if (slot->hashed)
+			r = stream_write_record_hashed(&s->writer, slot->type, 0, 0, slot->data,
+						       (uint32_t)slot->len, slot->hash);
 		else
 			r = stream_write_record(&s->writer, slot->type,
 						slot->type == STREAM_PRECOPY_ROUND ? STREAM_FLAG_OPTIONAL : 0,
@@ -75,6 +79,7 @@ static int queue_record(struct save *s, uint16_t type, const void *payload, size
 	if (!slot)
 		return pipeline_error(&s->pipe);
 	memcpy(slot->data, payload, len);
+	slot->hashed = false;
 	slot->len = len;
 	slot->type = type;
 	pipeline_push(&s->pipe);
@@ -95,7 +100,10 @@ static int queue_identity(struct save *s)
 
 /*
  * Reads device data into the ring until the device has no more for now
- * (pre-copy) or for good (stop-copy).  Returns bytes moved or -errno.
+ * (pre-copy) or for good (stop-copy).  A slot is filled by reads of at most
+ * STREAM_HASH_WINDOW, each hashed at once, while the bytes the kernel just
+ * copied are still in this CPU's cache; the output thread only frames and
+ * writes.  Returns bytes moved or -errno.
  */
 static int64_t drain(struct save *s, bool precopy)
 {
@@ -103,35 +111,52 @@ static int64_t drain(struct save *s, bool precopy)
 
 	for (;;) {
 		struct pipeline_slot *slot = pipeline_get_free(&s->pipe);
-		ssize_t n;
+		size_t len = 0;
+		ssize_t n = 0;
 
 		if (!slot)
 			return pipeline_error(&s->pipe);
-		n = vfiomig_data_read(s->dev, s->data_fd, slot->data, s->pipe.slot_size,
-				      precopy ? VFIOMIG_READ_PRECOPY : 0);
-		if (n == -EAGAIN && precopy)
-			return moved;
-		if (n == -EAGAIN) {
-			/* A non-blocking fd in STOP_COPY: more will come. */
-			n = xfer_wait_fd(s->data_fd, POLLIN, &s->pipe);
-			if (n == 0)
-				continue;
+		if (!s->raw)
+			XXH3_64bits_reset(s->hash);
+		while (len < s->pipe.slot_size) {
+			size_t want = s->pipe.slot_size - len;
+
+			if (want > STREAM_HASH_WINDOW)
+				want = STREAM_HASH_WINDOW;
+			n = vfiomig_data_read(s->dev, s->data_fd, slot->data + len, want,
+					      precopy ? VFIOMIG_READ_PRECOPY : 0);
+			if (n == -EAGAIN && !precopy) {
+				/* A non-blocking fd in STOP_COPY: more will come. */
+				n = xfer_wait_fd(s->data_fd, POLLIN, &s->pipe);
+				if (n == 0)
+					continue;
+			}
+			if (n <= 0)
+				break;	/* the end for now (-EAGAIN), for good (0), or a failure */
+			if (!s->raw)
+				XXH3_64bits_update(s->hash, slot->data + len, (size_t)n);
+			len += (size_t)n;
 		}
-		if (n < 0) {
+		if (n < 0 && !(n == -EAGAIN && precopy)) {
 			vfiomig_fail(s->dev->ctx, (int)n, "%s: reading device data failed: %s",
 				     s->dev->name, strerror((int)-n));
 			return n;
 		}
-		if (n == 0)
+		if (len) {
+			slot->len = len;
+			slot->type = precopy ? STREAM_DATA_PRECOPY : STREAM_DATA_STOP_COPY;
+			slot->hashed = !s->raw;
+			if (slot->hashed)
+				slot->hash = XXH3_64bits_digest(s->hash);
+			pipeline_push(&s->pipe);
+			moved += (int64_t)len;
+			s->progress.p.bytes += len;
+			if (s->progress.p.bytes > s->progress.p.total_estimate)
+				s->progress.p.total_estimate = s->progress.p.bytes;
+			xfer_report(&s->progress, false);
+		}
+		if (n <= 0)
 			return moved;
-		slot->len = (size_t)n;
-		slot->type = precopy ? STREAM_DATA_PRECOPY : STREAM_DATA_STOP_COPY;
-		pipeline_push(&s->pipe);
-		moved += n;
-		s->progress.p.bytes += (uint64_t)n;
-		if (s->progress.p.bytes > s->progress.p.total_estimate)
-			s->progress.p.total_estimate = s->progress.p.bytes;
-		xfer_report(&s->progress, false);
 	}
 }
 
@@ -315,7 +340,9 @@ VFIOMIG_EXPORT int vfiomig_save(struct vfiomig_dev *dev, int out_fd,
 	r = save_setup(&s, dev, out_fd, opts);
 	if (r < 0)
 		return r;
-	r = pipeline_init(&s.pipe, XFER_NSLOTS, xfer_slot_size(s.o.buffer_size, !s.raw), s.o.cancel);
+	s.hash = XXH3_createState();
+	r = s.hash ? pipeline_init(&s.pipe, XFER_NSLOTS, xfer_slot_size(s.o.buffer_size, !s.raw),
+				   s.o.cancel) : -ENOMEM;
 	if (r == 0)
 		r = pipeline_start(&s.pipe, output_thread, &s);
 	if (r == 0) {
@@ -339,6 +366,7 @@ VFIOMIG_EXPORT int vfiomig_save(struct vfiomig_dev *dev, int out_fd,
 		rollback(&s);
 	}
 	pipeline_destroy(&s.pipe);
+	XXH3_freeState(s.hash);
 	stream_writer_free(&s.writer);
 	save_finish_stats(&s, begin);
 	return r;

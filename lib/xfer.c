@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Helpers shared by whole saves and loads. */
+#define _GNU_SOURCE
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -82,15 +83,26 @@ int xfer_write_fd(int fd, const void *a, size_t alen, const void *b, size_t blen
 {
 	struct iovec iov[2] = { { (void *)a, alen }, { (void *)b, blen } };
 	struct iovec *v = iov;
+	bool wait = false;
 	int n = 2;
 
 	while (n > 0) {
-		int r = xfer_wait_fd(fd, POLLOUT, p);
 		ssize_t w;
 
-		if (r < 0)
-			return r;
-		w = writev(fd, v, n);
+		/* First without waiting: a poll(2) per write only when it would block. */
+		if (!wait) {
+			w = pwritev2(fd, v, n, -1, RWF_NOWAIT);
+			if (w < 0 && (errno == EAGAIN || errno == EOPNOTSUPP))
+				wait = true;
+		}
+		if (wait) {
+			int r = xfer_wait_fd(fd, POLLOUT, p);
+
+			if (r < 0)
+				return r;
+			w = writev(fd, v, n);
+			wait = false;
+		}
 		if (w < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -111,9 +123,16 @@ int xfer_write_fd(int fd, const void *a, size_t alen, const void *b, size_t blen
 
 ssize_t xfer_read_fd(int fd, void *buf, size_t len, struct pipeline *p)
 {
+	struct iovec iov = { buf, len };
+	ssize_t n = preadv2(fd, &iov, 1, -1, RWF_NOWAIT);
+
+	/* First without waiting: a poll(2) per read only when it would block. */
+	if (n >= 0)
+		return n;
+	if (errno != EAGAIN && errno != EOPNOTSUPP && errno != EINTR)
+		return -errno;
 	for (;;) {
 		int r = xfer_wait_fd(fd, POLLIN, p);
-		ssize_t n;
 
 		if (r < 0)
 			return r;
