@@ -47,10 +47,15 @@ struct pipeline;
  * output until its reader reads or goes away (EPIPE).
  */
 int xfer_wait_fd(int fd, short events, struct pipeline *p);
-/* write(2)s all of a and b to @fd, retrying short writes and EINTR. */
+/*
+ * write(2)s all of a and b to @fd, retrying short writes and EINTR.  Each
+ * write is tried with RWF_NOWAIT first; only if it would block (or the fd
+ * does not take the flag) does xfer_wait_fd() come in.
+ */
 int xfer_write_fd(int fd, const void *a, size_t alen, const void *b, size_t blen,
 		  struct pipeline *p);
-/* One read(2) once @fd is readable; bytes, 0 at EOF, -errno. */
+/* One read(2), tried with RWF_NOWAIT first, then once xfer_wait_fd() says
+ * @fd is readable; bytes, 0 at EOF, -errno. */
 ssize_t xfer_read_fd(int fd, void *buf, size_t len, struct pipeline *p);
 
 /* The identity a stream records for @dev. */
