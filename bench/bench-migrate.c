@@ -226,7 +226,7 @@ static void *save_main(void *arg)
 	return NULL;
 }
 
-/* Thread A of the plain loop: device -> pipe, one buffer of the total size. */
+/* Thread A of the plain loop: device -> pipe, one buffer of --buffer bytes. */
 struct copy_job {
 	int in, out;
 	size_t buffer;
@@ -631,7 +631,7 @@ static void usage(FILE *f)
 		"  --sizes LIST       state sizes for throughput and RSS (default 64M,1G)\n"
 		"  --reps N           runs of each configuration, interleaved (default 5)\n"
 		"  --buffer SIZE      buffer_size for save and load, and the plain loop's\n"
-		"                     buffer per thread (default 4M)\n"
+		"                     buffer per thread (default 256K, the library's)\n"
 		"  --rate RATE        bytes/s of the slow source and slow device (default 64M)\n"
 		"  --overlap-size SIZE  state size for the overlap runs (default 64M)\n"
 		"  --only PART        throughput (includes RSS) or overlap\n"
@@ -669,7 +669,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	int c;
 
 	*o = (struct opts){
-		.sizes = { 64u << 20, 1u << 30 }, .nsizes = 2, .reps = 5, .buffer = 4u << 20,
+		.sizes = { 64u << 20, 1u << 30 }, .nsizes = 2, .reps = 5, .buffer = 256u << 10,
 		.rate = 64u << 20, .ovl_size = 64u << 20,
 		.throughput = true, .overlap = true,
 		.want = { [K_IDLE] = true, [K_PLAIN] = true, [K_LIB] = true, [K_RAW] = true,
@@ -705,8 +705,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->reps = (unsigned int)v;
 			break;
 		case 'b':
-			if (!parse_size(optarg, &v) || v < (64u << 10) || v > (1u << 30)) {
-				fprintf(stderr, "bench-migrate: --buffer takes 64K to 1G\n");
+			if (!parse_size(optarg, &v) || v < 4096 || v > (1u << 30)) {
+				fprintf(stderr, "bench-migrate: --buffer takes 4K to 1G\n");
 				return -1;
 			}
 			o->buffer = (size_t)v;

@@ -170,7 +170,7 @@ static int inspect_framed(struct inspect *in)
 {
 	struct stream_reader reader = { .read = fd_read, .ctx = in };
 	struct stream_record rec;
-	uint8_t *buf = malloc(STREAM_MAX_PAYLOAD);
+	uint8_t *buf = malloc(STREAM_READ_BUFFER);
 	int r;
 
 	if (!buf)

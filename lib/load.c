@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * vfiomig_load(): a second thread reads and verifies the stream into a ring
- * of buffers while this thread writes verified records to the device, so
- * reading the input and writing the device overlap.
+ * vfiomig_load(): reads and verifies each record into the one buffer, then
+ * writes it to the device while the bytes are in cache.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "pipeline.h"
 #include "xfer.h"
 
 struct load {
@@ -16,7 +15,8 @@ struct load {
 	struct vfiomig_load_opts o;
 	int in_fd;
 	bool raw;
-	struct pipeline pipe;
+	uint8_t *buf;
+	size_t buf_size;
 	struct stream_reader reader;
 	struct xfer_progress progress;
 	struct vfiomig_stats stats;
@@ -25,82 +25,16 @@ struct load {
 	uint64_t resumed_ns;
 	bool have_end;
 	uint64_t end_bytes, end_precopy;
-	char input_error[512];
 };
 
 static ssize_t in_read(void *ctx, void *buf, size_t len)
 {
 	struct load *l = ctx;
-	ssize_t n = xfer_read_fd(l->in_fd, buf, len, &l->pipe);
+	ssize_t n = xfer_read_fd(l->in_fd, buf, len, l->o.cancel);
 
 	if (n > 0)
 		l->stats.stream_bytes += (uint64_t)n;
 	return n;
-}
-
-/*
- * The input side returns its own failures only: when the other side fails
- * first, pipeline_get_free() gives NULL and the input simply stops.
- */
-static int input_raw(struct load *l)
-{
-	struct pipeline_slot *slot;
-
-	while ((slot = pipeline_get_free(&l->pipe))) {
-		ssize_t n = in_read(l, slot->data, l->pipe.slot_size);
-
-		if (n <= 0)
-			return (int)n;
-		slot->len = (size_t)n;
-		slot->type = STREAM_DATA_STOP_COPY;
-		slot->offset = l->stats.stream_bytes - (uint64_t)n;
-		pipeline_push(&l->pipe);
-	}
-	return 0;
-}
-
-static int input_framed(struct load *l)
-{
-	struct pipeline_slot *slot;
-	struct stream_record rec;
-	int r = stream_reader_begin(&l->reader);
-
-	while (r == 0 && (slot = pipeline_get_free(&l->pipe))) {
-		r = stream_read_record(&l->reader, &rec, slot->data);
-		if (r <= 0)
-			return r;
-		/* This load takes the first device of a stream; others pass by. */
-		if (rec.device != 0)
-			continue;
-		slot->len = rec.length;
-		slot->type = rec.type;
-		slot->offset = rec.offset;
-		pipeline_push(&l->pipe);
-		r = 0;
-	}
-	return r;
-}
-
-/* The input thread: everything it hands over has been verified. */
-static void *input_thread(void *data)
-{
-	struct load *l = data;
-	int r = l->raw ? input_raw(l) : input_framed(l);
-
-	/* Only a failure of its own is reported: the other side explains its. */
-	if (r < 0 && !pipeline_error(&l->pipe)) {
-		if (l->reader.error[0])
-			snprintf(l->input_error, sizeof(l->input_error), "%s at stream offset %llu",
-				 l->reader.error, (unsigned long long)l->reader.error_offset);
-		else
-			snprintf(l->input_error, sizeof(l->input_error), "reading the stream failed: %s",
-				 strerror(-r));
-		l->stats.error_offset = l->reader.error[0] ? l->reader.error_offset : l->stats.stream_bytes;
-		pipeline_fail(&l->pipe, r);
-	} else if (r == 0) {
-		pipeline_close(&l->pipe);
-	}
-	return NULL;
 }
 
 static void describe(const struct stream_identity *id, char *buf, size_t size)
@@ -121,17 +55,17 @@ static bool identity_matches(const struct stream_identity *a, const struct strea
 }
 
 /* Refuses another device's state before a byte reaches this one. */
-static int check_identity(struct load *l, const struct pipeline_slot *slot)
+static int check_identity(struct load *l, const struct stream_record *rec)
 {
 	struct stream_identity theirs, ours;
 	char t[2 * STREAM_STRING_MAX + 16], o[2 * STREAM_STRING_MAX + 16];
 
-	if (slot->type != STREAM_IDENTITY ||
-	    stream_identity_decode(slot->data, slot->len, &theirs) < 0) {
-		l->stats.error_offset = slot->offset;
+	if (rec->type != STREAM_IDENTITY ||
+	    stream_identity_decode(rec->payload, rec->length, &theirs) < 0) {
+		l->stats.error_offset = rec->offset;
 		return vfiomig_fail(l->dev->ctx, -EBADMSG, "%s: the stream does not start with a "
 				    "valid device identity (offset %llu)", l->dev->name,
-				    (unsigned long long)slot->offset);
+				    (unsigned long long)rec->offset);
 	}
 	xfer_identity(l->dev, &ours);
 	if (identity_matches(&theirs, &ours))
@@ -142,7 +76,7 @@ static int check_identity(struct load *l, const struct pipeline_slot *slot)
 		warn(l->dev->ctx, "%s: loading a stream for %s into %s (forced)", l->dev->name, t, o);
 		return 0;
 	}
-	l->stats.error_offset = slot->offset;
+	l->stats.error_offset = rec->offset;
 	return vfiomig_fail(l->dev->ctx, -ENODEV, "%s: stream is for %s, device is %s; "
 			    "use --force to load anyway", l->dev->name, t, o);
 }
@@ -160,48 +94,48 @@ static int start_resuming(struct load *l)
 	return 0;
 }
 
-static int write_data(struct load *l, const struct pipeline_slot *slot)
+static int write_data(struct load *l, const struct stream_record *rec)
 {
-	int r = vfiomig_data_write(l->dev, l->data_fd, slot->data, slot->len);
+	int r = vfiomig_data_write(l->dev, l->data_fd, rec->payload, rec->length);
 
 	if (r < 0) {
-		l->stats.error_offset = slot->offset;
+		l->stats.error_offset = rec->offset;
 		return vfiomig_fail(l->dev->ctx, r, "%s: the device rejected the data of the record "
 				    "at stream offset %llu: %s", l->dev->name,
-				    (unsigned long long)slot->offset, strerror(-r));
+				    (unsigned long long)rec->offset, strerror(-r));
 	}
-	if (slot->type == STREAM_DATA_PRECOPY)
-		l->stats.precopy_bytes += slot->len;
+	if (rec->type == STREAM_DATA_PRECOPY)
+		l->stats.precopy_bytes += rec->length;
 	else
-		l->stats.stop_copy_bytes += slot->len;
-	l->progress.p.bytes += slot->len;
+		l->stats.stop_copy_bytes += rec->length;
+	l->progress.p.bytes += rec->length;
 	xfer_report(&l->progress, false);
 	return 0;
 }
 
-static int take_record(struct load *l, const struct pipeline_slot *slot)
+static int take_record(struct load *l, const struct stream_record *rec)
 {
-	switch (slot->type) {
+	switch (rec->type) {
 	case STREAM_DATA_PRECOPY:
 	case STREAM_DATA_STOP_COPY:
-		return write_data(l, slot);
+		return write_data(l, rec);
 	case STREAM_PRECOPY_ROUND:
 		l->stats.precopy_rounds++;
 		return 0;
 	case STREAM_DEVICE_END:
-		if (slot->len >= STREAM_DEVICE_END_SIZE && !l->have_end) {
+		if (rec->length >= STREAM_DEVICE_END_SIZE && !l->have_end) {
 			l->have_end = true;
-			l->end_bytes = get_le64(slot->data);
-			l->end_precopy = get_le64(slot->data + 8);
+			l->end_bytes = get_le64(rec->payload);
+			l->end_precopy = get_le64(rec->payload + 8);
 			return 0;
 		}
 		break;
 	default:
 		break;
 	}
-	l->stats.error_offset = slot->offset;
+	l->stats.error_offset = rec->offset;
 	return vfiomig_fail(l->dev->ctx, -EBADMSG, "%s: unexpected record 0x%04x at stream offset %llu",
-			    l->dev->name, slot->type, (unsigned long long)slot->offset);
+			    l->dev->name, rec->type, (unsigned long long)rec->offset);
 }
 
 /* The stream's own account of the device bytes must match what was written. */
@@ -220,33 +154,79 @@ static int check_totals(struct load *l)
 			    (unsigned long long)written);
 }
 
-static int load_stream(struct load *l)
+/* A stream failure, with the reader's account of what and where. */
+static int input_failed(struct load *l, int r)
 {
-	struct pipeline_slot *slot;
-	int r = 0;
+	if (r == -ECANCELED)
+		return r;
+	l->stats.error_offset = l->reader.error[0] ? l->reader.error_offset : l->stats.stream_bytes;
+	if (l->reader.error[0])
+		return vfiomig_fail(l->dev->ctx, r, "%s: %s at stream offset %llu", l->dev->name,
+				    l->reader.error, (unsigned long long)l->reader.error_offset);
+	return vfiomig_fail(l->dev->ctx, r, "%s: reading the stream failed: %s", l->dev->name,
+			    strerror(-r));
+}
 
-	if (!l->raw) {
-		slot = pipeline_pop(&l->pipe);
-		if (!slot) {
-			r = pipeline_join(&l->pipe);
-			if (r < 0)
-				return r;
-			l->stats.error_offset = l->stats.stream_bytes;
-			return vfiomig_fail(l->dev->ctx, -EBADMSG, "%s: the stream holds no state "
-					    "for a device", l->dev->name);
-		}
-		r = check_identity(l, slot);
-		pipeline_release(&l->pipe);
+/* The next record for this load, 0 after a verified trailer, or -errno. */
+static int next_record(struct load *l, struct stream_record *rec)
+{
+	int r;
+
+	do {
+		if (xfer_cancelled(l->o.cancel))
+			return -ECANCELED;
+		r = stream_read_record(&l->reader, rec, l->buf);
+		if (r < 0)
+			return input_failed(l, r);
+		/* This load takes the first device of a stream; others pass by. */
+	} while (r > 0 && rec->device != 0);
+	return r;
+}
+
+static int load_framed(struct load *l)
+{
+	struct stream_record rec;
+	int r = stream_reader_begin(&l->reader);
+
+	if (r < 0)
+		return input_failed(l, r);
+	r = next_record(l, &rec);
+	if (r == 0) {
+		l->stats.error_offset = l->stats.stream_bytes;
+		return vfiomig_fail(l->dev->ctx, -EBADMSG, "%s: the stream holds no state for a device",
+				    l->dev->name);
 	}
+	if (r > 0)
+		r = check_identity(l, &rec);
 	if (r == 0)
 		r = start_resuming(l);
-	while (r == 0 && (slot = pipeline_pop(&l->pipe))) {
-		r = take_record(l, slot);
-		pipeline_release(&l->pipe);
+	while (r == 0 && (r = next_record(l, &rec)) > 0)
+		r = take_record(l, &rec);
+	return r;
+}
+
+static int load_raw(struct load *l)
+{
+	struct stream_record rec = { .type = STREAM_DATA_STOP_COPY, .payload = l->buf };
+	int r = start_resuming(l);
+
+	while (r == 0) {
+		ssize_t n = xfer_cancelled(l->o.cancel) ? -ECANCELED :
+			    in_read(l, l->buf, l->buf_size);
+
+		if (n <= 0)
+			return n == 0 ? 0 : input_failed(l, (int)n);
+		rec.length = (uint32_t)n;
+		rec.offset = l->stats.stream_bytes - (uint64_t)n;
+		r = write_data(l, &rec);
 	}
-	if (r < 0)
-		return r;
-	r = pipeline_join(&l->pipe);
+	return r;
+}
+
+static int load_stream(struct load *l)
+{
+	int r = l->raw ? load_raw(l) : load_framed(l);
+
 	if (r == 0)
 		r = check_totals(l);
 	if (r == 0)
@@ -314,6 +294,7 @@ VFIOMIG_EXPORT int vfiomig_load(struct vfiomig_dev *dev, int in_fd,
 				const struct vfiomig_load_opts *opts)
 {
 	uint64_t begin = xfer_now_ns();
+	struct xfer_sigpipe sigpipe;
 	struct load l = { 0 };
 	int r;
 
@@ -322,22 +303,16 @@ VFIOMIG_EXPORT int vfiomig_load(struct vfiomig_dev *dev, int in_fd,
 	r = load_setup(&l, dev, in_fd, opts);
 	if (r < 0)
 		return r;
-	/* Any record must fit a slot, whatever buffering was asked for. */
-	r = pipeline_init(&l.pipe, XFER_NSLOTS, l.raw ? xfer_slot_size(l.o.buffer_size, false) :
-			  STREAM_MAX_PAYLOAD, l.o.cancel);
-	if (r == 0)
-		r = pipeline_start(&l.pipe, input_thread, &l);
-	if (r == 0) {
-		r = load_stream(&l);
-		if (r < 0) {
-			pipeline_fail(&l.pipe, r);
-			pipeline_join(&l.pipe);
-			if (r == -ECANCELED)
-				vfiomig_fail(dev->ctx, r, "%s: load cancelled", dev->name);
-			else if (l.input_error[0] && r == pipeline_error(&l.pipe))
-				vfiomig_fail(dev->ctx, r, "%s: %s", dev->name, l.input_error);
-		}
-	}
+	/* Any record must fit, whatever buffering was asked for. */
+	l.buf_size = l.raw ? xfer_buffer_size(l.o.buffer_size, false) : STREAM_READ_BUFFER;
+	l.buf = malloc(l.buf_size);
+	if (!l.buf)
+		return vfiomig_fail(dev->ctx, -ENOMEM, "%s: no memory for a %zu-byte buffer",
+				    dev->name, l.buf_size);
+	xfer_sigpipe_block(&sigpipe);
+	r = load_stream(&l);
+	if (r == -ECANCELED)
+		vfiomig_fail(dev->ctx, r, "%s: load cancelled", dev->name);
 	if (l.data_fd >= 0)
 		close(l.data_fd);
 	if (r < 0 && l.resuming)
@@ -346,7 +321,8 @@ VFIOMIG_EXPORT int vfiomig_load(struct vfiomig_dev *dev, int in_fd,
 		l.progress.p.phase = VFIOMIG_PHASE_DONE;
 		xfer_report(&l.progress, true);
 	}
-	pipeline_destroy(&l.pipe);
+	xfer_sigpipe_restore(&sigpipe);
+	free(l.buf);
 	stream_reader_free(&l.reader);
 	load_finish_stats(&l, begin);
 	return r;

@@ -276,6 +276,54 @@ static bool wait_fd(struct mock_session *s, int fd, short events)
 	}
 }
 
+/*
+ * Writes a rendered chunk into the save pipe, non-blocking.  Called with
+ * m->lock held; returns true with it held, or false, released, once the
+ * session stops or the reader went away.  In pre-copy the write is made
+ * under the lock, so that "written" and the pipe's FIONREAD always agree
+ * for the temporary-end check and the pre-copy counters.  Stop-copy has
+ * neither, and there a lock held across a pipe copy of up to 1 MiB would
+ * make every read of the data fd wait for it, which no driver's read does.
+ */
+static bool pump_write(struct mock_session *s, size_t bytes)
+{
+	struct vfiomig_mock *m = s->mock;
+	size_t off = 0;
+
+	while (off < bytes) {
+		bool held = s->precopy;
+		ssize_t w;
+
+		if (!held)
+			unlock(m);
+		w = write(s->fd, s->buf + off, bytes - off);
+		if (!held)
+			lock(m);
+		if (w > 0) {
+			off += (size_t)w;
+			s->written += (uint64_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN) {
+			bool go_on;
+
+			unlock(m);
+			go_on = wait_fd(s, s->fd, POLLOUT);
+			lock(m);
+			if (go_on && !s->stop)
+				continue;
+		} else {
+			/* EPIPE: the reader closed its fd.  Stop quietly. */
+			s->reader_gone = true;
+		}
+		unlock(m);
+		return false;
+	}
+	return true;
+}
+
 static void *save_pump(void *arg)
 {
 	struct mock_session *s = arg;
@@ -285,7 +333,7 @@ static void *save_pump(void *arg)
 
 	lock(m);
 	for (;;) {
-		size_t n, bytes = 0, off = 0;
+		size_t n, bytes = 0;
 
 		while (!s->stop && !s->em.count && !s->complete)
 			pthread_cond_wait(&s->cond, &m->lock);
@@ -307,37 +355,9 @@ static void *save_pump(void *arg)
 		if (m->spec.rate && !pace(s, bytes, s->kill_fd))
 			return NULL;
 
-		/*
-		 * The write is non-blocking and made under the lock, so that
-		 * "written" and the pipe's FIONREAD always agree for the
-		 * temporary-end check and the pre-copy counters.
-		 */
 		lock(m);
-		while (off < bytes) {
-			ssize_t w = write(s->fd, s->buf + off, bytes - off);
-
-			if (w > 0) {
-				off += (size_t)w;
-				s->written += (uint64_t)w;
-				continue;
-			}
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0 && errno == EAGAIN) {
-				bool go_on;
-
-				unlock(m);
-				go_on = wait_fd(s, s->fd, POLLOUT);
-				lock(m);
-				if (go_on && !s->stop)
-					continue;
-			} else {
-				/* EPIPE: the reader closed its fd.  Stop quietly. */
-				s->reader_gone = true;
-			}
-			unlock(m);
+		if (!pump_write(s, bytes))
 			return NULL;
-		}
 	}
 	unlock(m);
 	return NULL;

@@ -1,15 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * vfiomig_save(): this thread reads the device into a ring of buffers while
- * a second thread frames and checksums them and writes them out, so device
- * reads and output writes overlap.
+ * vfiomig_save(): each device read becomes one record, checksummed and
+ * written out at once from the one buffer, while the bytes are in cache.
  */
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "pipeline.h"
 #include "xfer.h"
 
 struct save {
@@ -17,76 +16,40 @@ struct save {
 	struct vfiomig_save_opts o;
 	int out_fd;
 	bool raw;
-	struct pipeline pipe;
+	uint8_t *buf;
+	size_t buf_size;
 	struct stream_writer writer;
-	XXH3_state_t *hash;	/* of the slot being filled */
 	struct xfer_progress progress;
 	struct vfiomig_stats stats;
 	int data_fd;
 	enum vfiomig_state start, phase_state;
 	uint64_t stopped_ns;
-	char worker_error[256];
 };
 
 static int out_write(void *ctx, const void *a, size_t alen, const void *b, size_t blen)
 {
 	struct save *s = ctx;
-	int r = xfer_write_fd(s->out_fd, a, alen, b, blen, &s->pipe);
+	int r = xfer_write_fd(s->out_fd, a, alen, b, blen, s->o.cancel);
 
 	if (r == 0)
 		s->stats.stream_bytes += alen + blen;
+	else if (r != -ECANCELED)
+		vfiomig_fail(s->dev->ctx, r, "%s: writing the stream failed: %s%s", s->dev->name,
+			     strerror(-r), r == -EPIPE ? " (the reader went away)" : "");
 	return r;
 }
 
-/* The output thread: frames each slot as a record, or writes it bare. */
-static void *output_thread(void *data)
+/* Writes a control record (framed streams only). */
+static int control_record(struct save *s, uint16_t type, const void *payload, size_t len)
 {
-	struct save *s = data;
-	struct pipeline_slot *slot;
-	int r = s->raw ? 0 : stream_writer_begin(&s->writer);
-
-	while (r == 0 && (slot = pipeline_pop(&s->pipe))) {
-		if (s->raw)
-			r = out_write(s, slot->data, slot->len, NULL, 0);
-		else if (slot->hashed)
-			r = stream_write_record_hashed(&s->writer, slot->type, 0, 0, slot->data,
-						       (uint32_t)slot->len, slot->hash);
-		else
-			r = stream_write_record(&s->writer, slot->type,
-						slot->type == STREAM_PRECOPY_ROUND ? STREAM_FLAG_OPTIONAL : 0,
-						0, slot->data, (uint32_t)slot->len);
-		pipeline_release(&s->pipe);
-	}
-	if (r == 0 && !s->raw && !pipeline_error(&s->pipe))
-		r = stream_writer_finish(&s->writer);
-	/* Only a failure of its own is reported: the other side explains its. */
-	if (r < 0 && !pipeline_error(&s->pipe)) {
-		snprintf(s->worker_error, sizeof(s->worker_error), "writing the stream failed: %s%s",
-			 strerror(-r), r == -EPIPE ? " (the reader went away)" : "");
-		pipeline_fail(&s->pipe, r);
-	}
-	return NULL;
-}
-
-/* Queues a control record (framed streams only). */
-static int queue_record(struct save *s, uint16_t type, const void *payload, size_t len)
-{
-	struct pipeline_slot *slot;
-
 	if (s->raw)
 		return 0;
-	slot = pipeline_get_free(&s->pipe);
-	if (!slot)
-		return pipeline_error(&s->pipe);
-	memcpy(slot->data, payload, len);
-	slot->hashed = false;
-	slot->len = len;
-	slot->type = type;
-	pipeline_push(&s->pipe);
-	return 0;
+	return stream_write_record(&s->writer, type,
+				   type == STREAM_PRECOPY_ROUND ? STREAM_FLAG_OPTIONAL : 0,
+				   0, payload, (uint32_t)len);
 }
 
-static int queue_identity(struct save *s)
+static int write_identity(struct save *s)
 {
 	struct stream_identity id;
 	uint8_t buf[STREAM_IDENTITY_FIXED + 5 * (2 + STREAM_STRING_MAX)];
@@ -95,68 +58,64 @@ static int queue_identity(struct save *s)
 	xfer_identity(s->dev, &id);
 	s->progress.p.total_estimate = id.stop_copy_size;
 	n = stream_identity_encode(&id, buf, sizeof(buf));
-	return queue_record(s, STREAM_IDENTITY, buf, n);
+	return control_record(s, STREAM_IDENTITY, buf, n);
 }
 
 /*
- * Reads device data into the ring until the device has no more for now
- * (pre-copy) or for good (stop-copy).  A slot is filled by reads of at most
- * STREAM_HASH_WINDOW, each hashed at once, while the bytes the kernel just
- * copied are still in this CPU's cache; the output thread only frames and
- * writes.  Returns bytes moved or -errno.
+ * One read of the device into the buffer: bytes, -EAGAIN at the temporary
+ * end of pre-copy data, 0 at the end of the stop-copy data, or -errno.
+ */
+static ssize_t read_device(struct save *s, bool precopy)
+{
+	for (;;) {
+		ssize_t n = vfiomig_data_read(s->dev, s->data_fd, s->buf, s->buf_size,
+					      precopy ? VFIOMIG_READ_PRECOPY : 0);
+		int r;
+
+		if (n != -EAGAIN || precopy)
+			return n;
+		/* A non-blocking fd in STOP_COPY: more will come. */
+		r = xfer_wait_fd(s->data_fd, POLLIN, s->o.cancel);
+		if (r < 0)
+			return r;
+	}
+}
+
+static int write_data(struct save *s, bool precopy, size_t len)
+{
+	if (s->raw)
+		return out_write(s, s->buf, len, NULL, 0);
+	return stream_write_record(&s->writer, precopy ? STREAM_DATA_PRECOPY : STREAM_DATA_STOP_COPY,
+				   0, 0, s->buf, (uint32_t)len);
+}
+
+/*
+ * Moves device data out until the device has no more for now (pre-copy)
+ * or for good (stop-copy).  Returns bytes moved or -errno.
  */
 static int64_t drain(struct save *s, bool precopy)
 {
 	int64_t moved = 0;
 
 	for (;;) {
-		struct pipeline_slot *slot = pipeline_get_free(&s->pipe);
-		size_t len = 0;
-		ssize_t n = 0;
+		ssize_t n = xfer_cancelled(s->o.cancel) ? -ECANCELED : read_device(s, precopy);
+		int r;
 
-		if (!slot)
-			return pipeline_error(&s->pipe);
-		if (!s->raw)
-			XXH3_64bits_reset(s->hash);
-		while (len < s->pipe.slot_size) {
-			size_t want = s->pipe.slot_size - len;
-
-			if (want > STREAM_HASH_WINDOW)
-				want = STREAM_HASH_WINDOW;
-			n = vfiomig_data_read(s->dev, s->data_fd, slot->data + len, want,
-					      precopy ? VFIOMIG_READ_PRECOPY : 0);
-			if (n == -EAGAIN && !precopy) {
-				/* A non-blocking fd in STOP_COPY: more will come. */
-				n = xfer_wait_fd(s->data_fd, POLLIN, &s->pipe);
-				if (n == 0)
-					continue;
-			}
-			if (n <= 0)
-				break;	/* the end for now (-EAGAIN), for good (0), or a failure */
-			if (!s->raw)
-				XXH3_64bits_update(s->hash, slot->data + len, (size_t)n);
-			len += (size_t)n;
-		}
-		if (n < 0 && !(n == -EAGAIN && precopy)) {
-			vfiomig_fail(s->dev->ctx, (int)n, "%s: reading device data failed: %s",
-				     s->dev->name, strerror((int)-n));
-			return n;
-		}
-		if (len) {
-			slot->len = len;
-			slot->type = precopy ? STREAM_DATA_PRECOPY : STREAM_DATA_STOP_COPY;
-			slot->hashed = !s->raw;
-			if (slot->hashed)
-				slot->hash = XXH3_64bits_digest(s->hash);
-			pipeline_push(&s->pipe);
-			moved += (int64_t)len;
-			s->progress.p.bytes += len;
-			if (s->progress.p.bytes > s->progress.p.total_estimate)
-				s->progress.p.total_estimate = s->progress.p.bytes;
-			xfer_report(&s->progress, false);
-		}
-		if (n <= 0)
+		if (n == 0 || (n == -EAGAIN && precopy))
 			return moved;
+		if (n == -ECANCELED)
+			return n;
+		if (n < 0)
+			return vfiomig_fail(s->dev->ctx, (int)n, "%s: reading device data failed: %s",
+					    s->dev->name, strerror((int)-n));
+		r = write_data(s, precopy, (size_t)n);
+		if (r < 0)
+			return r;
+		moved += n;
+		s->progress.p.bytes += (uint64_t)n;
+		if (s->progress.p.bytes > s->progress.p.total_estimate)
+			s->progress.p.total_estimate = s->progress.p.bytes;
+		xfer_report(&s->progress, false);
 	}
 }
 
@@ -181,7 +140,7 @@ static int precopy_round_record(struct save *s, unsigned int round, uint64_t ini
 	put_le32(p + 4, 0);
 	put_le64(p + 8, initial);
 	put_le64(p + 16, dirty);
-	return queue_record(s, STREAM_PRECOPY_ROUND, p, sizeof(p));
+	return control_record(s, STREAM_PRECOPY_ROUND, p, sizeof(p));
 }
 
 /* Iterates pre-copy: ask the device (mlx5 makes data only then), then drain. */
@@ -229,7 +188,7 @@ static int device_end_record(struct save *s)
 	put_le64(p + 8, s->stats.precopy_bytes);
 	put_le32(p + 16, s->stats.precopy_rounds);
 	put_le32(p + 20, 0);
-	return queue_record(s, STREAM_DEVICE_END, p, sizeof(p));
+	return control_record(s, STREAM_DEVICE_END, p, sizeof(p));
 }
 
 /*
@@ -243,7 +202,9 @@ static int save_stream(struct save *s)
 	int64_t moved;
 	int r;
 
-	r = queue_identity(s);
+	r = s->raw ? 0 : stream_writer_begin(&s->writer);
+	if (r == 0)
+		r = write_identity(s);
 	if (r == 0)
 		r = vfiomig_save_begin(s->dev, flags, &s->data_fd, &s->phase_state);
 	if (r == 0 && s->phase_state != VFIOMIG_STATE_STOP_COPY) {
@@ -264,10 +225,9 @@ static int save_stream(struct save *s)
 	if (r == 0)
 		r = vfiomig_dev_set_state(s->dev, s->o.leave == VFIOMIG_LEAVE_RUNNING ?
 					  VFIOMIG_STATE_RUNNING : VFIOMIG_STATE_STOP, NULL);
-	if (r < 0)
-		return r;
-	pipeline_close(&s->pipe);
-	return pipeline_join(&s->pipe);
+	if (r == 0 && !s->raw)
+		r = stream_writer_finish(&s->writer);
+	return r;
 }
 
 /* Puts a source back where it started; keeps the first failure's message. */
@@ -332,6 +292,7 @@ VFIOMIG_EXPORT int vfiomig_save(struct vfiomig_dev *dev, int out_fd,
 				const struct vfiomig_save_opts *opts)
 {
 	uint64_t begin = xfer_now_ns();
+	struct xfer_sigpipe sigpipe;
 	struct save s = { 0 };
 	int r;
 
@@ -340,23 +301,16 @@ VFIOMIG_EXPORT int vfiomig_save(struct vfiomig_dev *dev, int out_fd,
 	r = save_setup(&s, dev, out_fd, opts);
 	if (r < 0)
 		return r;
-	s.hash = XXH3_createState();
-	r = s.hash ? pipeline_init(&s.pipe, XFER_NSLOTS, xfer_slot_size(s.o.buffer_size, !s.raw),
-				   s.o.cancel) : -ENOMEM;
-	if (r == 0)
-		r = pipeline_start(&s.pipe, output_thread, &s);
-	if (r == 0) {
-		r = save_stream(&s);
-		if (r < 0) {
-			pipeline_fail(&s.pipe, r);
-			pipeline_join(&s.pipe);
-			if (r == -ECANCELED)
-				vfiomig_fail(dev->ctx, r, "%s: save cancelled; the device goes back to %s",
-					     dev->name, vfiomig_state_str(s.start));
-			else if (s.worker_error[0] && r == pipeline_error(&s.pipe))
-				vfiomig_fail(dev->ctx, r, "%s: %s", dev->name, s.worker_error);
-		}
-	}
+	s.buf_size = xfer_buffer_size(s.o.buffer_size, !s.raw);
+	s.buf = malloc(s.buf_size);
+	if (!s.buf)
+		return vfiomig_fail(dev->ctx, -ENOMEM, "%s: no memory for a %zu-byte buffer",
+				    dev->name, s.buf_size);
+	xfer_sigpipe_block(&sigpipe);
+	r = save_stream(&s);
+	if (r == -ECANCELED)
+		vfiomig_fail(dev->ctx, r, "%s: save cancelled; the device goes back to %s",
+			     dev->name, vfiomig_state_str(s.start));
 	if (s.data_fd >= 0)
 		close(s.data_fd);
 	if (r == 0) {
@@ -365,8 +319,8 @@ VFIOMIG_EXPORT int vfiomig_save(struct vfiomig_dev *dev, int out_fd,
 	} else {
 		rollback(&s);
 	}
-	pipeline_destroy(&s.pipe);
-	XXH3_freeState(s.hash);
+	xfer_sigpipe_restore(&sigpipe);
+	free(s.buf);
 	stream_writer_free(&s.writer);
 	save_finish_stats(&s, begin);
 	return r;

@@ -23,10 +23,22 @@ static int reader_fail(struct stream_reader *r, int err, uint64_t offset, const 
 	return err;
 }
 
+/* Takes up to @len bytes read ahead with the last payload. */
+static size_t take_ahead(struct stream_reader *r, uint8_t *buf, size_t len)
+{
+	size_t n = r->ahead_len - r->ahead_pos;
+
+	if (n > len)
+		n = len;
+	memcpy(buf, r->ahead + r->ahead_pos, n);
+	r->ahead_pos += (uint8_t)n;
+	return n;
+}
+
 /* Reads exactly @len bytes; 0 on success, 1 at EOF before any, -EBADMSG if cut. */
 static int read_exact(struct stream_reader *r, void *buf, size_t len, const char *what)
 {
-	size_t got = 0;
+	size_t got = take_ahead(r, buf, len);
 
 	while (got < len) {
 		ssize_t n = r->read(r->ctx, (char *)buf + got, len - got);
@@ -50,16 +62,20 @@ static int read_exact(struct stream_reader *r, void *buf, size_t len, const char
 /*
  * read_exact() for a payload, hashed as it comes: reads of at most
  * STREAM_HASH_WINDOW, each hashed at once, while the bytes the kernel just
- * copied are still in this CPU's cache.
+ * copied are still in this CPU's cache.  The last read also asks for the
+ * next header, into the room after the payload; what came of it is kept in
+ * r->ahead.
  */
 static int read_payload(struct stream_reader *r, uint8_t *buf, size_t len, uint64_t *ret_hash)
 {
-	size_t got = 0;
+	size_t got = take_ahead(r, buf, len);
 
 	XXH3_64bits_reset(r->payload);
+	XXH3_64bits_update(r->payload, buf, got);
 	while (got < len) {
 		size_t want = len - got < STREAM_HASH_WINDOW ? len - got : STREAM_HASH_WINDOW;
-		ssize_t n = r->read(r->ctx, buf + got, want);
+		size_t extra = want == len - got ? STREAM_HEADER_SIZE : 0;
+		ssize_t n = r->read(r->ctx, buf + got, want + extra);
 
 		if (n < 0)
 			return reader_fail(r, (int)n, r->offset + got, "reading the stream: %s",
@@ -70,6 +86,12 @@ static int read_payload(struct stream_reader *r, uint8_t *buf, size_t len, uint6
 			return reader_fail(r, -EBADMSG, r->offset + got,
 					   "stream truncated inside %s (%zu of %zu bytes)",
 					   "a record payload", got, len);
+		}
+		if ((size_t)n > want) {
+			r->ahead_len = (uint8_t)((size_t)n - want);
+			r->ahead_pos = 0;
+			memcpy(r->ahead, buf + got + want, r->ahead_len);
+			n = (ssize_t)want;
 		}
 		XXH3_64bits_update(r->payload, buf + got, (size_t)n);
 		got += (size_t)n;
@@ -86,6 +108,8 @@ int stream_reader_begin(struct stream_reader *r)
 
 	r->seq = 0;
 	r->offset = 0;
+	r->ahead_len = 0;
+	r->ahead_pos = 0;
 	r->done = false;
 	r->error_offset = UINT64_MAX;
 	r->error[0] = '\0';

@@ -29,6 +29,8 @@
 #define STREAM_HEADER_SIZE 32
 /* A reader never needs more than this for one record. */
 #define STREAM_MAX_PAYLOAD (1u << 20)
+/* What stream_read_record() reads into: a payload and the next header. */
+#define STREAM_READ_BUFFER (STREAM_MAX_PAYLOAD + STREAM_HEADER_SIZE)
 
 enum stream_type {
 	STREAM_IDENTITY = 0x0001,
@@ -96,9 +98,6 @@ struct stream_writer {
 int stream_writer_begin(struct stream_writer *w);
 int stream_write_record(struct stream_writer *w, uint16_t type, uint16_t flags,
 			uint32_t device, const void *payload, uint32_t len);
-/* The same, with @hash = XXH3_64bits(payload, len) computed by the caller. */
-int stream_write_record_hashed(struct stream_writer *w, uint16_t type, uint16_t flags,
-			       uint32_t device, const void *payload, uint32_t len, uint64_t hash);
 /* Writes the trailer and frees the writer's state. */
 int stream_writer_finish(struct stream_writer *w);
 void stream_writer_free(struct stream_writer *w);
@@ -112,6 +111,9 @@ struct stream_reader {
 	XXH3_state_t *chain;
 	XXH3_state_t *payload;	/* the payload being read */
 	bool done;		/* the trailer was read and verified */
+	/* Bytes read with a payload that begin the next record. */
+	uint8_t ahead[STREAM_HEADER_SIZE];
+	uint8_t ahead_len, ahead_pos;
 	uint64_t error_offset;
 	char error[256];
 };
@@ -123,7 +125,9 @@ struct stream_reader {
  */
 int stream_reader_begin(struct stream_reader *r);
 /*
- * Reads the next record's payload into @buf (STREAM_MAX_PAYLOAD bytes).
+ * Reads the next record's payload into @buf (STREAM_READ_BUFFER bytes: the
+ * last read of a payload asks for the next record's header with it, which
+ * saves a read(2) per record).
  * Return: 1 with *rec filled; 0 after a verified trailer and EOF;
  * -EBADMSG (corrupt or truncated), -EPROTO (unknown mandatory record),
  * -E2BIG (a record over STREAM_MAX_PAYLOAD), -errno from @read.  r->error and r->error_offset say what and where.

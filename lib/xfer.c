@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Helpers shared by whole saves and loads. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -9,7 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pipeline.h"
 #include "vendor.h"
 #include "xfer.h"
 
@@ -30,14 +32,14 @@ int xfer_copy_opts(void *dst, size_t dst_size, const void *src)
 	return 0;
 }
 
-size_t xfer_slot_size(size_t buffer_size, bool framed)
+size_t xfer_buffer_size(size_t buffer_size, bool framed)
 {
-	size_t slot = (buffer_size ? buffer_size : XFER_DEFAULT_BUFFER) / XFER_NSLOTS;
+	size_t size = buffer_size ? buffer_size : XFER_DEFAULT_BUFFER;
 
 	/* A record never carries more than the format allows. */
-	if (framed && slot > STREAM_MAX_PAYLOAD)
-		slot = STREAM_MAX_PAYLOAD;
-	return slot & ~(size_t)4095;
+	if (framed && size > STREAM_MAX_PAYLOAD)
+		size = STREAM_MAX_PAYLOAD;
+	return size & ~(size_t)4095;
 }
 
 uint64_t xfer_now_ns(void)
@@ -61,16 +63,21 @@ void xfer_report(struct xfer_progress *x, bool force)
 	x->fn(x->userdata, &x->p);
 }
 
-int xfer_wait_fd(int fd, short events, struct pipeline *p)
+bool xfer_cancelled(const volatile sig_atomic_t *cancel)
+{
+	return cancel && *cancel;
+}
+
+int xfer_wait_fd(int fd, short events, const volatile sig_atomic_t *cancel)
 {
 	struct pollfd pfd = { .fd = fd, .events = events };
 
 	for (;;) {
-		int n = poll(&pfd, 1, p ? 100 : -1);
-		int err = p ? pipeline_error(p) : 0;
+		int n;
 
-		if (err)
-			return err;
+		if (xfer_cancelled(cancel))
+			return -ECANCELED;
+		n = poll(&pfd, 1, cancel ? 100 : -1);
 		if (n > 0)
 			return 0;
 		if (n < 0 && errno != EINTR)
@@ -79,7 +86,7 @@ int xfer_wait_fd(int fd, short events, struct pipeline *p)
 }
 
 int xfer_write_fd(int fd, const void *a, size_t alen, const void *b, size_t blen,
-		  struct pipeline *p)
+		  const volatile sig_atomic_t *cancel)
 {
 	struct iovec iov[2] = { { (void *)a, alen }, { (void *)b, blen } };
 	struct iovec *v = iov;
@@ -96,7 +103,7 @@ int xfer_write_fd(int fd, const void *a, size_t alen, const void *b, size_t blen
 				wait = true;
 		}
 		if (wait) {
-			int r = xfer_wait_fd(fd, POLLOUT, p);
+			int r = xfer_wait_fd(fd, POLLOUT, cancel);
 
 			if (r < 0)
 				return r;
@@ -121,7 +128,7 @@ int xfer_write_fd(int fd, const void *a, size_t alen, const void *b, size_t blen
 	return 0;
 }
 
-ssize_t xfer_read_fd(int fd, void *buf, size_t len, struct pipeline *p)
+ssize_t xfer_read_fd(int fd, void *buf, size_t len, const volatile sig_atomic_t *cancel)
 {
 	struct iovec iov = { buf, len };
 	ssize_t n = preadv2(fd, &iov, 1, -1, RWF_NOWAIT);
@@ -132,7 +139,7 @@ ssize_t xfer_read_fd(int fd, void *buf, size_t len, struct pipeline *p)
 	if (errno != EAGAIN && errno != EOPNOTSUPP && errno != EINTR)
 		return -errno;
 	for (;;) {
-		int r = xfer_wait_fd(fd, POLLIN, p);
+		int r = xfer_wait_fd(fd, POLLIN, cancel);
 
 		if (r < 0)
 			return r;
@@ -142,6 +149,29 @@ ssize_t xfer_read_fd(int fd, void *buf, size_t len, struct pipeline *p)
 		if (errno != EINTR && errno != EAGAIN)
 			return -errno;
 	}
+}
+
+void xfer_sigpipe_block(struct xfer_sigpipe *g)
+{
+	sigset_t pipe_set, pending;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	g->was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &g->old);
+}
+
+void xfer_sigpipe_restore(const struct xfer_sigpipe *g)
+{
+	static const struct timespec now;
+	sigset_t pipe_set, pending;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	if (!g->was_pending && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE))
+		while (sigtimedwait(&pipe_set, NULL, &now) < 0 && errno == EINTR)
+			;
+	pthread_sigmask(SIG_SETMASK, &g->old, NULL);
 }
 
 VFIOMIG_EXPORT const char *vfiomig_dev_get_backend(struct vfiomig_dev *dev)

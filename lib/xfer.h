@@ -6,14 +6,21 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #include "private.h"
 #include "stream.h"
 
-#define XFER_NSLOTS 4
-#define XFER_DEFAULT_BUFFER (4u << 20)
-#define XFER_MIN_BUFFER (XFER_NSLOTS * 4096u)
+/*
+ * Save and load each move the data on the calling thread through one
+ * buffer: a save makes one record of each device read, a load verifies a
+ * record and writes it to the device while it is still in this CPU's cache.
+ * The overlap of the two fds comes from the kernel's buffering on both sides
+ * (docs/migration.md, docs/performance.md).
+ */
+#define XFER_DEFAULT_BUFFER (256u << 10)
+#define XFER_MIN_BUFFER 4096u
 
 /*
  * Copies the caller's options (libbpf's opts.sz convention): a shorter
@@ -22,8 +29,8 @@
  */
 int xfer_copy_opts(void *dst, size_t dst_size, const void *src);
 
-/* The slot size for a total buffering of @buffer_size (0: the default). */
-size_t xfer_slot_size(size_t buffer_size, bool framed);
+/* The I/O size for @buffer_size (0: the default); a record's at most. */
+size_t xfer_buffer_size(size_t buffer_size, bool framed);
 
 uint64_t xfer_now_ns(void);
 
@@ -37,26 +44,41 @@ struct xfer_progress {
 /* Reports at most every 100 ms, and always when @force (phase changes). */
 void xfer_report(struct xfer_progress *x, bool force);
 
-struct pipeline;
+/* The caller's cancel flag (may be NULL) is up. */
+bool xfer_cancelled(const volatile sig_atomic_t *cancel);
 
 /*
- * Waits in poll(2) until @fd is ready for @events; 0 or -errno.  With a
- * pipeline, the wait also ends when the pipeline fails or is cancelled:
- * that error is returned.  A read after POLLIN never blocks, so a stalled
- * input never holds a thread; a large write can still block on a stalled
- * output until its reader reads or goes away (EPIPE).
+ * Waits in poll(2) until @fd is ready for @events; 0 or -errno.  With
+ * @cancel, the wait looks at it every 100 ms and fails with -ECANCELED once
+ * it reads non-zero.  A read after POLLIN never blocks, so a stalled input
+ * never holds a thread; a large write can still block on a stalled output
+ * until its reader reads or goes away (EPIPE).
  */
-int xfer_wait_fd(int fd, short events, struct pipeline *p);
+int xfer_wait_fd(int fd, short events, const volatile sig_atomic_t *cancel);
 /*
  * write(2)s all of a and b to @fd, retrying short writes and EINTR.  Each
  * write is tried with RWF_NOWAIT first; only if it would block (or the fd
  * does not take the flag) does xfer_wait_fd() come in.
  */
 int xfer_write_fd(int fd, const void *a, size_t alen, const void *b, size_t blen,
-		  struct pipeline *p);
+		  const volatile sig_atomic_t *cancel);
 /* One read(2), tried with RWF_NOWAIT first, then once xfer_wait_fd() says
  * @fd is readable; bytes, 0 at EOF, -errno. */
-ssize_t xfer_read_fd(int fd, void *buf, size_t len, struct pipeline *p);
+ssize_t xfer_read_fd(int fd, void *buf, size_t len, const volatile sig_atomic_t *cancel);
+
+/*
+ * A write to a pipe whose reader is gone raises SIGPIPE, which kills a
+ * process that did not ask for it.  Save and load block it on the calling
+ * thread for the call, and take back a SIGPIPE their own writes raised, so
+ * they fail with EPIPE instead.  A SIGPIPE that was pending before is left
+ * pending.
+ */
+struct xfer_sigpipe {
+	sigset_t old;
+	bool was_pending;
+};
+void xfer_sigpipe_block(struct xfer_sigpipe *g);
+void xfer_sigpipe_restore(const struct xfer_sigpipe *g);
 
 /* The identity a stream records for @dev. */
 void xfer_identity(struct vfiomig_dev *dev, struct stream_identity *id);

@@ -346,7 +346,7 @@ END_TEST
 static size_t make_stream(const char *spec_tail, char **ret)
 {
 	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_AUTO,
-					.buffer_size = 64 * 1024 };
+					.buffer_size = 16 * 1024 };
 	struct vfiomig_ctx *ctx;
 	struct vfiomig_dev *src;
 	size_t len;
@@ -668,7 +668,7 @@ static int sweep_once(const struct sweep *w, int step)
 {
 	/* Small buffers: more reads and writes, so more steps to fail. */
 	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = w->precopy, .precopy_rounds = 2,
-					.buffer_size = 64 * 1024 };
+					.buffer_size = 16 * 1024 };
 	struct vfiomig_ctx *ctx;
 	struct vfiomig_dev *src, *dst;
 	enum vfiomig_state src_start, dst_start;

@@ -125,8 +125,15 @@ def test_pipe(t):
     t.ok(rc == [0, 0] and "device:       mock:a" in err,
          "save -o -: the text summary goes to stderr", (rc, err))
     rc, out, err = shell("$CTL -q save mock:a,size=1M -o - | $CTL load mock:b,size=2M -i -")
-    t.ok(rc == [0, 1] and err.count("\n") == 1 and "load mock:b" in err,
+    lines = err.splitlines()
+    t.ok(rc[1] == 1 and any(l.startswith("vfiomig-ctl: load mock:b: ") for l in lines),
          "save | load into a device of another size: the load fails", (rc, err))
+    # The load stops reading at its first refused record; a save still
+    # writing then finds its reader gone, says so and rolls back.
+    t.ok(rc[0] == 0 and len(lines) == 1 or
+         rc[0] == 1 and len(lines) == 2 and "the reader went away" in err,
+         "save | load into a device of another size: the save finishes or sees EPIPE",
+         (rc, err))
     rc, out, err = shell("$CTL save mock:a,%s -o - | $CTL load mock:b,%s -i -" % (MLX5, ICE))
     t.ok(rc[1] == 1 and MISMATCH in err, "save | load: identity mismatch refused", (rc, err))
     t.ok(rc[0] == 0 or "the reader went away" in err,

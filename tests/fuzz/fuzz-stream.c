@@ -166,7 +166,7 @@ static bool same(const struct outcome *a, const struct outcome *b)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	/* One payload buffer for the whole run (STREAM_MAX_PAYLOAD bytes). */
+	/* One record buffer for the whole run (STREAM_READ_BUFFER bytes). */
 	static uint8_t *buf;
 	struct outcome split, whole;
 	unsigned int cfg;
@@ -175,7 +175,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	if (!buf) {
-		buf = malloc(STREAM_MAX_PAYLOAD);
+		buf = malloc(STREAM_READ_BUFFER);
 		FUZZ_CHECK(buf);
 	}
 	cfg = data[0];

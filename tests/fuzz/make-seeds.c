@@ -83,7 +83,7 @@ static struct buf save_mock(const char *spec, unsigned int flags, enum vfiomig_p
 {
 	struct vfiomig_save_opts o = {
 		.sz = sizeof(o), .flags = flags, .precopy = pre, .precopy_rounds = rounds,
-		.buffer_size = 16 << 10,	/* the least allowed: 4 KiB reads */
+		.buffer_size = 4 << 10,	/* the least allowed: records of at most 4 KiB */
 	};
 	struct vfiomig_ctx *ctx;
 	struct vfiomig_dev *dev;
