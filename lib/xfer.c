@@ -85,36 +85,40 @@ int xfer_wait_fd(int fd, short events, const volatile sig_atomic_t *cancel)
 	}
 }
 
+/*
+ * One writev(2).  Without a cancel flag to watch it may block.  With one it
+ * is tried with RWF_NOWAIT first, and only if it would block (or the fd
+ * does not take the flag) does poll(2) come in: a poll per write would be
+ * one more syscall for every record.
+ */
+static ssize_t write_once(int fd, struct iovec *v, int n, const volatile sig_atomic_t *cancel)
+{
+	ssize_t w = cancel ? pwritev2(fd, v, n, -1, RWF_NOWAIT) : writev(fd, v, n);
+	int r;
+
+	if (w >= 0 || (errno != EAGAIN && errno != EOPNOTSUPP))
+		return w < 0 ? -errno : w;
+	r = xfer_wait_fd(fd, POLLOUT, cancel);
+	if (r < 0)
+		return r;
+	w = writev(fd, v, n);
+	return w < 0 ? -errno : w;
+}
+
 int xfer_write_fd(int fd, const void *a, size_t alen, const void *b, size_t blen,
 		  const volatile sig_atomic_t *cancel)
 {
 	struct iovec iov[2] = { { (void *)a, alen }, { (void *)b, blen } };
 	struct iovec *v = iov;
-	bool wait = false;
 	int n = 2;
 
 	while (n > 0) {
-		ssize_t w;
+		ssize_t w = write_once(fd, v, n, cancel);
 
-		/* First without waiting: a poll(2) per write only when it would block. */
-		if (!wait) {
-			w = pwritev2(fd, v, n, -1, RWF_NOWAIT);
-			if (w < 0 && (errno == EAGAIN || errno == EOPNOTSUPP))
-				wait = true;
-		}
-		if (wait) {
-			int r = xfer_wait_fd(fd, POLLOUT, cancel);
-
-			if (r < 0)
-				return r;
-			w = writev(fd, v, n);
-			wait = false;
-		}
-		if (w < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return -errno;
-		}
+		if (w == -EINTR || w == -EAGAIN)
+			continue;
+		if (w < 0)
+			return (int)w;
 		while (n > 0 && (size_t)w >= v->iov_len) {
 			w -= (ssize_t)v->iov_len;
 			v++;
@@ -128,19 +132,22 @@ int xfer_write_fd(int fd, const void *a, size_t alen, const void *b, size_t blen
 	return 0;
 }
 
+/* One read(2), the same way as write_once(). */
 ssize_t xfer_read_fd(int fd, void *buf, size_t len, const volatile sig_atomic_t *cancel)
 {
 	struct iovec iov = { buf, len };
-	ssize_t n = preadv2(fd, &iov, 1, -1, RWF_NOWAIT);
 
-	/* First without waiting: a poll(2) per read only when it would block. */
-	if (n >= 0)
-		return n;
-	if (errno != EAGAIN && errno != EOPNOTSUPP && errno != EINTR)
-		return -errno;
 	for (;;) {
-		int r = xfer_wait_fd(fd, POLLIN, cancel);
+		ssize_t n = cancel ? preadv2(fd, &iov, 1, -1, RWF_NOWAIT) : read(fd, buf, len);
+		int r;
 
+		if (n >= 0)
+			return n;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EOPNOTSUPP)
+			return -errno;
+		r = xfer_wait_fd(fd, POLLIN, cancel);
 		if (r < 0)
 			return r;
 		n = read(fd, buf, len);

@@ -56,14 +56,14 @@ bool xfer_cancelled(const volatile sig_atomic_t *cancel);
  */
 int xfer_wait_fd(int fd, short events, const volatile sig_atomic_t *cancel);
 /*
- * write(2)s all of a and b to @fd, retrying short writes and EINTR.  Each
- * write is tried with RWF_NOWAIT first; only if it would block (or the fd
- * does not take the flag) does xfer_wait_fd() come in.
+ * write(2)s all of a and b to @fd, retrying short writes and EINTR.  With
+ * @cancel, each write is tried with RWF_NOWAIT first; only if it would
+ * block (or the fd does not take the flag) does xfer_wait_fd() come in.
+ * Without, the writes may block; on a non-blocking fd, poll(2) waits.
  */
 int xfer_write_fd(int fd, const void *a, size_t alen, const void *b, size_t blen,
 		  const volatile sig_atomic_t *cancel);
-/* One read(2), tried with RWF_NOWAIT first, then once xfer_wait_fd() says
- * @fd is readable; bytes, 0 at EOF, -errno. */
+/* One read(2), the same way: bytes, 0 at EOF, -errno. */
 ssize_t xfer_read_fd(int fd, void *buf, size_t len, const volatile sig_atomic_t *cancel);
 
 /*
