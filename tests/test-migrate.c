@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -506,6 +507,22 @@ START_TEST(test_not_a_stream)
 }
 END_TEST
 
+static bool sigpipe_pending(void)
+{
+	sigset_t set;
+
+	ck_assert_int_eq(sigpending(&set), 0);
+	return sigismember(&set, SIGPIPE);
+}
+
+static bool sigpipe_blocked(void)
+{
+	sigset_t set;
+
+	ck_assert_int_eq(pthread_sigmask(SIG_SETMASK, NULL, &set), 0);
+	return sigismember(&set, SIGPIPE);
+}
+
 /* The reader goes away mid-stream: EPIPE (no SIGPIPE), and the source runs on. */
 START_TEST(test_peer_hangs_up)
 {
@@ -523,10 +540,39 @@ START_TEST(test_peer_hangs_up)
 	ck_assert_int_eq(r, -EPIPE);
 	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "reader went away"));
 	ck_assert_int_eq(state_of(src), S(RUNNING));
+	/* The SIGPIPE the writes raised was taken back, and the mask restored. */
+	ck_assert(!sigpipe_pending());
+	ck_assert(!sigpipe_blocked());
 	close(p[1]);
 	vfiomig_dev_unref(src);
 	vfiomig_ctx_unref(ctx);
 	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+/* A SIGPIPE the caller had blocked and pending before stays so. */
+START_TEST(test_callers_sigpipe_left_alone)
+{
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *src;
+	sigset_t pipe_set;
+	int p[2], sig;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, &pipe_set, NULL), 0);
+	ck_assert_int_eq(raise(SIGPIPE), 0);
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	src = open_dev(ctx, "mock:src,size=1M,state=stop");
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	close(p[0]);
+	ck_assert_int_eq(vfiomig_save(src, p[1], NULL), -EPIPE);
+	ck_assert(sigpipe_pending());
+	ck_assert(sigpipe_blocked());
+	ck_assert_int_eq(sigwait(&pipe_set, &sig), 0);
+	close(p[1]);
+	vfiomig_dev_unref(src);
+	vfiomig_ctx_unref(ctx);
 }
 END_TEST
 
@@ -753,6 +799,7 @@ int main(void)
 	tcase_add_test(tc, test_identity_mismatch);
 	tcase_add_test(tc, test_not_a_stream);
 	tcase_add_test(tc, test_peer_hangs_up);
+	tcase_add_test(tc, test_callers_sigpipe_left_alone);
 	tcase_add_test(tc, test_cancel_save);
 	tcase_add_test(tc, test_cancel_load);
 	tcase_add_test(tc, test_device_fails_input_stalls);
