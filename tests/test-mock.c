@@ -1050,7 +1050,7 @@ START_TEST(test_precopy_no_p2p)
 }
 END_TEST
 
-/* A reader thread, as the library's pipeline has, while the main thread
+/* A reader thread, as a VMM's migration thread may be, while the main thread
  * asks PRECOPY_INFO and moves the device on. */
 struct reader {
 	struct vfiomig_dev *dev;

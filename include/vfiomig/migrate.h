@@ -80,7 +80,9 @@ struct vfiomig_save_opts {
 	 * stop-copy size, or unlimited where the device cannot say). */
 	uint64_t precopy_max_bytes;
 	enum vfiomig_leave leave;	/* STOP (default) or RUNNING */
-	size_t buffer_size;		/* I/O buffering in bytes (default 4 MiB) */
+	/* The one I/O buffer: at least 4 KiB (default 256 KiB).  A framed
+	 * save writes records of at most this and 1 MiB. */
+	size_t buffer_size;
 	void (*progress)(void *userdata, const struct vfiomig_progress *p);
 	void *userdata;
 	struct vfiomig_stats *stats;	/* optional */
@@ -93,7 +95,9 @@ struct vfiomig_load_opts {
 	size_t sz;			/* set to sizeof(struct vfiomig_load_opts) */
 	unsigned int flags;		/* VFIOMIG_XFER_RAW, VFIOMIG_XFER_FORCE */
 	enum vfiomig_leave leave;	/* RUNNING (default) or STOP */
-	size_t buffer_size;		/* as for saving */
+	/* The raw mode's I/O buffer, as for saving; a framed load always
+	 * reads into 1 MiB + 32 bytes, which any legal record fits. */
+	size_t buffer_size;
 	void (*progress)(void *userdata, const struct vfiomig_progress *p);
 	void *userdata;
 	struct vfiomig_stats *stats;	/* optional */
