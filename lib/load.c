@@ -305,10 +305,9 @@ VFIOMIG_EXPORT int vfiomig_load(struct vfiomig_dev *dev, int in_fd,
 		return r;
 	/* Any record must fit, whatever buffering was asked for. */
 	l.buf_size = l.raw ? xfer_buffer_size(l.o.buffer_size, false) : STREAM_READ_BUFFER;
-	l.buf = malloc(l.buf_size);
-	if (!l.buf)
-		return vfiomig_fail(dev->ctx, -ENOMEM, "%s: no memory for a %zu-byte buffer",
-				    dev->name, l.buf_size);
+	r = xfer_alloc_buffer(dev, l.buf_size, &l.buf);
+	if (r < 0)
+		return r;
 	xfer_sigpipe_block(&sigpipe);
 	r = load_stream(&l);
 	if (r == -ECANCELED)

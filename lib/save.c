@@ -302,10 +302,9 @@ VFIOMIG_EXPORT int vfiomig_save(struct vfiomig_dev *dev, int out_fd,
 	if (r < 0)
 		return r;
 	s.buf_size = xfer_buffer_size(s.o.buffer_size, !s.raw);
-	s.buf = malloc(s.buf_size);
-	if (!s.buf)
-		return vfiomig_fail(dev->ctx, -ENOMEM, "%s: no memory for a %zu-byte buffer",
-				    dev->name, s.buf_size);
+	r = xfer_alloc_buffer(dev, s.buf_size, &s.buf);
+	if (r < 0)
+		return r;
 	xfer_sigpipe_block(&sigpipe);
 	r = save_stream(&s);
 	if (r == -ECANCELED)

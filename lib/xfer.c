@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
@@ -40,6 +41,15 @@ size_t xfer_buffer_size(size_t buffer_size, bool framed)
 	if (framed && size > STREAM_MAX_PAYLOAD)
 		size = STREAM_MAX_PAYLOAD;
 	return size & ~(size_t)4095;
+}
+
+int xfer_alloc_buffer(struct vfiomig_dev *dev, size_t size, uint8_t **ret)
+{
+	*ret = malloc(size);
+	if (!*ret)
+		return vfiomig_fail(dev->ctx, -ENOMEM, "%s: no memory for a %zu-byte buffer",
+				    dev->name, size);
+	return 0;
 }
 
 uint64_t xfer_now_ns(void)

@@ -32,6 +32,9 @@ int xfer_copy_opts(void *dst, size_t dst_size, const void *src);
 /* The I/O size for @buffer_size (0: the default); a record's at most. */
 size_t xfer_buffer_size(size_t buffer_size, bool framed);
 
+/* The call's one buffer; -ENOMEM with the device's error message set. */
+int xfer_alloc_buffer(struct vfiomig_dev *dev, size_t size, uint8_t **ret);
+
 uint64_t xfer_now_ns(void);
 
 struct xfer_progress {
