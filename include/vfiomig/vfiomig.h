@@ -17,7 +17,10 @@
  * one unit that must be used from one thread at a time (the devices share
  * the context's container, its log state and its error buffer); callers that
  * want more must lock around it.  Data fds handed to the caller are plain
- * file descriptors and may be read or written from any thread.
+ * file descriptors and may be read or written from any thread.  The library
+ * starts no thread of its own: vfiomig_save() and vfiomig_load() move the
+ * data on the calling thread.  Only a mock device runs a pump thread per
+ * data session, as a kernel driver would do its work in the kernel.
  */
 #ifndef VFIOMIG_VFIOMIG_H
 #define VFIOMIG_VFIOMIG_H
