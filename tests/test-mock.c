@@ -1283,6 +1283,47 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Threads of this process, other than the caller, that run in @policy. */
+static int threads_in_policy(int policy)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d))) {
+		pid_t tid = (pid_t)atoi(e->d_name);
+
+		if (tid > 0 && tid != gettid() && sched_getscheduler(tid) == policy)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* A pump stands for a device's own work: as SCHED_BATCH it never preempts
+ * the caller on waking, and the caller's own policy is left alone. */
+START_TEST(test_pump_policy)
+{
+	struct vfiomig_ctx *ctx = new_ctx(NULL);
+	struct vfiomig_dev *src = mock_open(ctx, "pp,size=16M,state=STOP,rate=1M");
+	int fd, i;
+
+	ck_assert_int_eq(threads_in_policy(SCHED_BATCH), 0);
+	ck_assert_int_eq(set_state(src, S(STOP_COPY), &fd), 0);
+	/* The pump takes the policy as it starts; rate= keeps it alive. */
+	for (i = 0; i < 200 && threads_in_policy(SCHED_BATCH) == 0; i++)
+		usleep(5000);
+	ck_assert_int_eq(threads_in_policy(SCHED_BATCH), 1);
+	ck_assert_int_eq(sched_getscheduler(0), SCHED_OTHER);
+	ck_assert_int_eq(set_nofd(src, S(STOP)), 0);
+	ck_assert_int_eq(threads_in_policy(SCHED_BATCH), 0);
+	close(fd);
+	vfiomig_dev_unref(src);
+	vfiomig_ctx_unref(ctx);
+}
+END_TEST
+
 START_TEST(test_rate)
 {
 	static const char *const bad[] = {
@@ -1805,6 +1846,7 @@ static Suite *mock_suite(void)
 	tcase_add_test(tc, test_one_byte_writes);
 	tcase_add_test(tc, test_direct_io_large);
 	tcase_add_test(tc, test_rate);
+	tcase_add_test(tc, test_pump_policy);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("faults");
