@@ -329,11 +329,9 @@ static bool pump_write(struct mock_session *s, size_t bytes)
 /*
  * The pumps stand for work that a device does by itself, so they run as
  * SCHED_BATCH, which never preempts a thread on waking.  Otherwise each read
- * or write of a data fd wakes the pump onto the caller's CPU, between the
- * syscall and whatever the caller does next with the bytes (a checksum,
- * say), and the pump's pass over 1 MiB pushes those bytes out of the
- * cache, which no driver does.  Best effort: where the policy is refused,
- * the default one serves.
+ * or write of a data fd wakes the pump, which then preempts the caller on
+ * its CPU; a driver's own work never does that to the thread in read() or
+ * write().  Best effort: where the policy is refused, the default serves.
  */
 static void pump_as_batch(void)
 {
