@@ -35,13 +35,25 @@ static size_t take_ahead(struct stream_reader *r, uint8_t *buf, size_t len)
 	return n;
 }
 
-/* Reads exactly @len bytes; 0 on success, 1 at EOF before any, -EBADMSG if cut. */
-static int read_exact(struct stream_reader *r, void *buf, size_t len, const char *what)
+/*
+ * Reads exactly @len bytes; 0 on success, 1 at EOF before any, -EBADMSG if
+ * cut.  With @hash (a payload), the bytes are hashed as they come, in reads
+ * of at most STREAM_HASH_WINDOW, while the bytes the kernel just copied are
+ * still in this CPU's cache; and the last read also asks for the next
+ * header, into the room after the payload, keeping what came of it in
+ * r->ahead.
+ */
+static int read_exact(struct stream_reader *r, uint8_t *buf, size_t len, const char *what,
+		      XXH3_state_t *hash)
 {
 	size_t got = take_ahead(r, buf, len);
 
+	if (hash)
+		XXH3_64bits_update(hash, buf, got);
 	while (got < len) {
-		ssize_t n = r->read(r->ctx, (char *)buf + got, len - got);
+		size_t want = hash && len - got > STREAM_HASH_WINDOW ? STREAM_HASH_WINDOW : len - got;
+		size_t extra = hash && want == len - got ? STREAM_HEADER_SIZE : 0;
+		ssize_t n = r->read(r->ctx, buf + got, want + extra);
 
 		if (n < 0)
 			return reader_fail(r, (int)n, r->offset + got, "reading the stream: %s",
@@ -53,52 +65,30 @@ static int read_exact(struct stream_reader *r, void *buf, size_t len, const char
 					   "stream truncated inside %s (%zu of %zu bytes)",
 					   what, got, len);
 		}
-		got += (size_t)n;
-	}
-	r->offset += len;
-	return 0;
-}
-
-/*
- * read_exact() for a payload, hashed as it comes: reads of at most
- * STREAM_HASH_WINDOW, each hashed at once, while the bytes the kernel just
- * copied are still in this CPU's cache.  The last read also asks for the
- * next header, into the room after the payload; what came of it is kept in
- * r->ahead.
- */
-static int read_payload(struct stream_reader *r, uint8_t *buf, size_t len, uint64_t *ret_hash)
-{
-	size_t got = take_ahead(r, buf, len);
-
-	XXH3_64bits_reset(r->payload);
-	XXH3_64bits_update(r->payload, buf, got);
-	while (got < len) {
-		size_t want = len - got < STREAM_HASH_WINDOW ? len - got : STREAM_HASH_WINDOW;
-		size_t extra = want == len - got ? STREAM_HEADER_SIZE : 0;
-		ssize_t n = r->read(r->ctx, buf + got, want + extra);
-
-		if (n < 0)
-			return reader_fail(r, (int)n, r->offset + got, "reading the stream: %s",
-					   strerror((int)-n));
-		if (n == 0) {
-			if (got == 0)
-				return 1;
-			return reader_fail(r, -EBADMSG, r->offset + got,
-					   "stream truncated inside %s (%zu of %zu bytes)",
-					   "a record payload", got, len);
-		}
 		if ((size_t)n > want) {
 			r->ahead_len = (uint8_t)((size_t)n - want);
 			r->ahead_pos = 0;
 			memcpy(r->ahead, buf + got + want, r->ahead_len);
 			n = (ssize_t)want;
 		}
-		XXH3_64bits_update(r->payload, buf + got, (size_t)n);
+		if (hash)
+			XXH3_64bits_update(hash, buf + got, (size_t)n);
 		got += (size_t)n;
 	}
 	r->offset += len;
-	*ret_hash = XXH3_64bits_digest(r->payload);
 	return 0;
+}
+
+/* A payload into @buf (with room for the next header after it), and its hash. */
+static int read_payload(struct stream_reader *r, uint8_t *buf, size_t len, uint64_t *ret_hash)
+{
+	int e;
+
+	XXH3_64bits_reset(r->payload);
+	e = read_exact(r, buf, len, "a record payload", r->payload);
+	if (e == 0)
+		*ret_hash = XXH3_64bits_digest(r->payload);
+	return e;
 }
 
 int stream_reader_begin(struct stream_reader *r)
@@ -118,7 +108,7 @@ int stream_reader_begin(struct stream_reader *r)
 	if (!r->chain || !r->payload)
 		return -ENOMEM;
 	XXH3_64bits_reset(r->chain);
-	e = read_exact(r, pre, sizeof(pre), "the preamble");
+	e = read_exact(r, pre, sizeof(pre), "the preamble", NULL);
 	if (e == 1)
 		return reader_fail(r, -EBADMSG, 0, "the stream is empty");
 	if (e < 0)
@@ -183,7 +173,7 @@ static int check_trailer(struct stream_reader *r, const struct stream_record *re
 				   (unsigned long long)bytes_before, rec->seq);
 	if (get_le64(p + 16) != chain)
 		return reader_fail(r, -EBADMSG, rec->offset, "whole-stream check mismatch");
-	e = read_exact(r, &extra, 1, "the end");
+	e = read_exact(r, &extra, 1, "the end", NULL);
 	if (e < 0)
 		return e;
 	if (e == 0)
@@ -205,7 +195,7 @@ int stream_read_record(struct stream_reader *r, struct stream_record *rec, uint8
 		/* The trailer's check covers everything before its own header. */
 		chain = XXH3_64bits_digest(r->chain);
 		bytes_before = at;
-		e = read_exact(r, h, sizeof(h), "a record header");
+		e = read_exact(r, h, sizeof(h), "a record header", NULL);
 		if (e == 1)
 			return reader_fail(r, -EBADMSG, at, "stream truncated: no trailer after %u records",
 					   r->seq);
