@@ -616,6 +616,14 @@ START_TEST(test_cancel_save)
 }
 END_TEST
 
+/* A pipe holding the first third of @stream, whose writer then stalls. */
+static void stall_after_a_third(int p[2], const char *stream, size_t len)
+{
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	ck_assert_int_eq(fcntl(p[1], F_SETPIPE_SZ, 1 << 20), 1 << 20);
+	ck_assert_int_eq(write(p[1], stream, len / 3), (ssize_t)(len / 3));
+}
+
 /* A load whose input stalls half-way: cancelled, the partial state is discarded. */
 START_TEST(test_cancel_load)
 {
@@ -629,9 +637,7 @@ START_TEST(test_cancel_load)
 
 	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
 	dst = open_dev(ctx, "mock:dst,size=2M");
-	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-	ck_assert_int_eq(fcntl(p[1], F_SETPIPE_SZ, 1 << 20), 1 << 20);
-	ck_assert_int_eq(write(p[1], stream, len / 3), (ssize_t)(len / 3));
+	stall_after_a_third(p, stream, len);
 	pthread_create(&rz.thread, NULL, raise_later, &rz);
 	ck_assert_int_eq(vfiomig_load(dst, p[0], &lo), -ECANCELED);
 	pthread_join(rz.thread, NULL);
@@ -657,9 +663,7 @@ START_TEST(test_device_fails_input_stalls)
 
 	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
 	dst = open_dev(ctx, "mock:dst,size=2M,fail=write:2:EIO");
-	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-	ck_assert_int_eq(fcntl(p[1], F_SETPIPE_SZ, 1 << 20), 1 << 20);
-	ck_assert_int_eq(write(p[1], stream, len / 3), (ssize_t)(len / 3));
+	stall_after_a_third(p, stream, len);
 	ck_assert_int_eq(vfiomig_load(dst, p[0], &lo), -EIO);	/* Check's timeout would catch a hang */
 	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "rejected the data"));
 	ck_assert_int_eq(state_of(dst), S(STOP));
