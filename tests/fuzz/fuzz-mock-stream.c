@@ -98,30 +98,37 @@ static void check_state(const struct mock_parser *p, size_t fed)
 	}
 }
 
+/* Feeds all of @s in the pieces @split picks, checking the parser after each. */
+static void feed_split(struct mock_parser *p, const uint8_t *s, size_t size, unsigned int split)
+{
+	struct splitter sp;
+	size_t fed = 0;
+
+	splitter_init(&sp, split);
+	do {
+		size_t n = splitter_next(&sp, size - fed);
+		enum mock_parse_phase before = p->phase;
+		uint64_t pos = p->pos;
+
+		mock_parser_feed(p, s + fed, n);
+		fed += n;
+		check_state(p, fed);
+		/* After the first problem everything is ignored. */
+		if (before == MOCK_PARSE_FAILED)
+			FUZZ_CHECK(p->phase == MOCK_PARSE_FAILED && p->pos == pos);
+	} while (fed < size);
+}
+
 static void parse(const uint8_t *s, size_t size, uint64_t dev_size, unsigned int split,
 		  struct outcome *o, uint32_t **gen)
 {
 	struct mock_parser p;
-	struct splitter sp;
-	size_t fed = 0;
 
 	memset(o, 0, sizeof(*o));
 	*gen = NULL;
 	FUZZ_CHECK(mock_parser_init(&p, dev_size) == 0);
 	FUZZ_CHECK(p.npages == mock_npages(dev_size) && p.phase == MOCK_PARSE_HEADER);
-	splitter_init(&sp, split);
-	do {
-		size_t n = splitter_next(&sp, size - fed);
-		enum mock_parse_phase before = p.phase;
-		uint64_t pos = p.pos;
-
-		mock_parser_feed(&p, s + fed, n);
-		fed += n;
-		check_state(&p, fed);
-		/* After the first problem everything is ignored. */
-		if (before == MOCK_PARSE_FAILED)
-			FUZZ_CHECK(p.phase == MOCK_PARSE_FAILED && p.pos == pos);
-	} while (fed < size);
+	feed_split(&p, s, size, split);
 
 	o->rc = mock_parser_finish(&p);
 	FUZZ_CHECK(o->rc == 0 || o->rc == -EINVAL);
@@ -156,24 +163,11 @@ static void parse_framing(const uint8_t *s, size_t size, uint64_t dev_size, unsi
 			  const struct outcome *full)
 {
 	struct mock_parser p;
-	struct splitter sp;
-	size_t fed = 0;
 
 	mock_parser_init_framing(&p, dev_size);
 	FUZZ_CHECK(!p.gen && !p.seen && p.phase == MOCK_PARSE_HEADER);
 	FUZZ_CHECK(p.npages == mock_npages(dev_size));
-	splitter_init(&sp, split);
-	do {
-		size_t n = splitter_next(&sp, size - fed);
-		enum mock_parse_phase before = p.phase;
-		uint64_t pos = p.pos;
-
-		mock_parser_feed(&p, s + fed, n);
-		fed += n;
-		check_state(&p, fed);
-		if (before == MOCK_PARSE_FAILED)
-			FUZZ_CHECK(p.phase == MOCK_PARSE_FAILED && p.pos == pos);
-	} while (fed < size);
+	feed_split(&p, s, size, split);
 	FUZZ_CHECK(!p.gen && !p.seen && p.seen_count == 0);
 	/* Bytes past the end segment fail the parse. */
 	if (p.past_end)
