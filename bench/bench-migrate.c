@@ -236,10 +236,11 @@ struct copy_job {
 
 static int copy_loop(struct copy_job *j)
 {
-	uint8_t *buf = malloc(j->buffer);
+	void *buf;
 	int ret = 0;
 
-	if (!buf)
+	/* Page-aligned, as the library's buffer is (docs/performance.md). */
+	if (posix_memalign(&buf, 4096, j->buffer) != 0)
 		return -ENOMEM;
 	for (;;) {
 		ssize_t n = read(j->in, buf, j->buffer);

@@ -484,6 +484,7 @@ static int mock_session_new(struct vfiomig_mock *m, bool save, bool precopy,
 {
 	struct mock_session *s;
 	struct stat st;
+	void *buf;
 	int p[2], user, r, fl;
 
 	s = calloc(1, sizeof(*s));
@@ -514,7 +515,9 @@ static int mock_session_new(struct vfiomig_mock *m, bool save, bool precopy,
 	s->pipe_ino = st.st_ino;
 
 	s->kill_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	s->buf = malloc(PUMP_BUF);
+	/* Page-aligned, as a driver's buffers are (see xfer_alloc_buffer()). */
+	if (posix_memalign(&buf, 4096, PUMP_BUF) == 0)
+		s->buf = buf;
 	if (s->kill_fd < 0 || !s->buf) {
 		r = s->kill_fd < 0 ? -errno : -ENOMEM;
 		close(user);

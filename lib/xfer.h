@@ -21,6 +21,7 @@
  */
 #define XFER_DEFAULT_BUFFER (256u << 10)
 #define XFER_MIN_BUFFER 4096u
+#define XFER_BUFFER_ALIGN 4096u
 
 /*
  * Copies the caller's options (libbpf's opts.sz convention): a shorter
