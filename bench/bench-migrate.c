@@ -50,7 +50,8 @@
 
 enum kind {
 	K_IDLE,		/* devices opened, nothing moved: the process floor */
-	K_PLAIN,	/* read()/write() loop over the mock's data fds */
+	K_PLAIN,	/* copy loop: device through vfiomig_data_read/write() */
+	K_BARE,		/* copy loop: read()/write() straight on the mock's fds */
 	K_LIB,		/* vfiomig_save | vfiomig_load, checksummed stream */
 	K_RAW,		/* the same with VFIOMIG_XFER_RAW */
 	K_AUTO,		/* checksummed, source RUNNING, VFIOMIG_PRECOPY_AUTO */
@@ -63,13 +64,14 @@ enum kind {
 
 static const char *const kind_names[K_COUNT] = {
 	[K_IDLE] = "idle",		[K_PLAIN] = "plain",
+	[K_BARE] = "plain-bare",
 	[K_LIB] = "vfiomig",		[K_RAW] = "vfiomig-raw",
 	[K_AUTO] = "vfiomig-auto",	[K_OVL_FREE] = "unthrottled",
 	[K_OVL_SRC] = "slow-source",	[K_OVL_DEV] = "slow-device",
 	[K_OVL_BOTH] = "slow-both",
 };
 
-static const enum kind tp_kinds[] = { K_PLAIN, K_LIB, K_RAW, K_AUTO };
+static const enum kind tp_kinds[] = { K_PLAIN, K_BARE, K_LIB, K_RAW, K_AUTO };
 static const enum kind ovl_kinds[] = { K_OVL_FREE, K_OVL_SRC, K_OVL_DEV, K_OVL_BOTH };
 
 /* What a child reports; the parent adds what wait4() says. */
@@ -226,38 +228,50 @@ static void *save_main(void *arg)
 	return NULL;
 }
 
-/* Thread A of the plain loop: device -> pipe, one buffer of --buffer bytes. */
+/*
+ * One side of the plain loop, one buffer of --buffer bytes: device -> pipe
+ * (thread A) or pipe -> device.  The device end goes through
+ * vfiomig_data_read() or vfiomig_data_write(), the calls vfiomig_save() and
+ * vfiomig_load() make: for a kernel device a bare read() or write(), for the
+ * mock also its driver's checks.  plain-bare leaves @in_dev and @out_dev
+ * NULL and reads and writes the mock's pipes directly (docs/performance.md).
+ */
 struct copy_job {
 	int in, out;
+	struct vfiomig_dev *in_dev, *out_dev;
 	size_t buffer;
 	uint64_t bytes;
 	int ret;
 };
 
+static ssize_t copy_read(struct copy_job *j, void *buf)
+{
+	ssize_t n;
+
+	if (j->in_dev)
+		return vfiomig_data_read(j->in_dev, j->in, buf, j->buffer, 0);
+	do
+		n = read(j->in, buf, j->buffer);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
 static int copy_loop(struct copy_job *j)
 {
 	void *buf;
+	ssize_t n;
 	int ret = 0;
 
 	/* Page-aligned, as the library's buffer is (docs/performance.md). */
 	if (posix_memalign(&buf, 4096, j->buffer) != 0)
 		return -ENOMEM;
-	for (;;) {
-		ssize_t n = read(j->in, buf, j->buffer);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			ret = n < 0 ? -errno : 0;
-			break;
-		}
-		ret = write_all(j->out, buf, (size_t)n);
-		if (ret < 0)
-			break;
+	while (ret == 0 && (n = copy_read(j, buf)) > 0) {
+		ret = j->out_dev ? vfiomig_data_write(j->out_dev, j->out, buf, (size_t)n) :
+				   write_all(j->out, buf, (size_t)n);
 		j->bytes += (uint64_t)n;
 	}
 	free(buf);
-	return ret;
+	return ret < 0 ? ret : (int)n;
 }
 
 static void *copy_main(void *arg)
@@ -333,8 +347,9 @@ static void *feed_main(void *arg)
 static void child_plain(const struct run *c, struct vfiomig_dev *src, struct vfiomig_dev *dst,
 			int p[2], struct result *r)
 {
-	struct copy_job a = { .out = p[1], .buffer = c->buffer };
-	struct copy_job b = { .in = p[0], .buffer = c->buffer };
+	bool bare = c->kind == K_BARE;
+	struct copy_job a = { .out = p[1], .in_dev = bare ? NULL : src, .buffer = c->buffer };
+	struct copy_job b = { .in = p[0], .out_dev = bare ? NULL : dst, .buffer = c->buffer };
 	pthread_t t;
 	int e, rfd = -1, wfd = -1;
 	uint64_t t0 = now_ns();
@@ -473,7 +488,7 @@ static void child(const struct run *c, struct result *r)
 	}
 	if (c->kind == K_IDLE || make_pipe(p, r) < 0)
 		goto out;
-	if (c->kind == K_PLAIN)
+	if (c->kind == K_PLAIN || c->kind == K_BARE)
 		child_plain(c, src, dst, p, r);
 	else if (ovl)
 		child_overlap(c, dctx, dst, p, r);
@@ -636,9 +651,9 @@ static void usage(FILE *f)
 		"  --rate RATE        bytes/s of the slow source and slow device (default 64M)\n"
 		"  --overlap-size SIZE  state size for the overlap runs (default 64M)\n"
 		"  --only PART        throughput (includes RSS) or overlap\n"
-		"  --configs LIST     throughput configurations to run (default\n"
-		"                     plain,vfiomig,vfiomig-raw,vfiomig-auto; e.g. one alone\n"
-		"                     under perf)\n"
+		"  --configs LIST     throughput configurations to run (default all:\n"
+		"                     plain,plain-bare,vfiomig,vfiomig-raw,vfiomig-auto;\n"
+		"                     e.g. one alone under perf)\n"
 		"  --no-auto          skip the pre-copy AUTO runs\n"
 		"  --quick            one small run of everything (the smoke test)\n"
 		"  --json             machine-readable output instead of the table\n"
@@ -673,7 +688,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		.sizes = { 64u << 20, 1u << 30 }, .nsizes = 2, .reps = 5, .buffer = 256u << 10,
 		.rate = 64u << 20, .ovl_size = 64u << 20,
 		.throughput = true, .overlap = true,
-		.want = { [K_IDLE] = true, [K_PLAIN] = true, [K_LIB] = true, [K_RAW] = true,
+		.want = { [K_IDLE] = true, [K_PLAIN] = true, [K_BARE] = true, [K_LIB] = true, [K_RAW] = true,
 			  [K_AUTO] = true },
 	};
 	while ((c = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
@@ -746,7 +761,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 						break;
 				if (k > K_AUTO) {
 					fprintf(stderr, "bench-migrate: unknown configuration '%s' (idle, "
-						"plain, vfiomig, vfiomig-raw, vfiomig-auto)\n", t);
+						"plain, plain-bare, vfiomig, vfiomig-raw, vfiomig-auto)\n", t);
 					free(copy);
 					return -1;
 				}
