@@ -46,8 +46,8 @@ size_t xfer_buffer_size(size_t buffer_size, bool framed)
 /*
  * Page-aligned, not malloc()'s 16 bytes into a page: on AMD Zen 5 the bytes
  * the kernel copies into a buffer that is not cache-line-aligned hash at
- * half the speed (XXH3 31 against 69 GB/s just after a pipe read;
- * docs/performance.md), and the copy itself is a little slower.
+ * less than half the speed (XXH3 32 against 72 GB/s just after a pipe read:
+ * bench/bench-align), and the copy itself is a little slower.
  */
 int xfer_alloc_buffer(struct vfiomig_dev *dev, size_t size, uint8_t **ret)
 {

@@ -28,6 +28,9 @@
 
 #define S(x) VFIOMIG_STATE_##x
 
+/* The plan, printed first: run.sh fails the suite when fewer checks report. */
+#define PLAN 13
+
 static int tests, failures;
 
 static void ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -233,6 +236,7 @@ int main(int argc, char **argv)
 	afd = open_device(container, argv[1], 1);
 	bfd = open_device(container, argv[2], 0);
 	cfd = open_device(container, argv[3], 0);
+	printf("1..%d\n", PLAN);
 	if (vfiomig_ctx_new(&ctx) < 0 || vfiomig_dev_adopt(ctx, afd, &a) < 0 ||
 	    vfiomig_dev_adopt(ctx, bfd, &b) < 0 || vfiomig_dev_adopt(ctx, cfd, &c) < 0)
 		die("adopt");
@@ -258,6 +262,5 @@ int main(int argc, char **argv)
 	vfiomig_dev_unref(c);
 	vfiomig_ctx_unref(ctx);
 	ok(fcntl(afd, F_GETFD) >= 0 && fcntl(bfd, F_GETFD) >= 0, "adopted fds still open after unref");
-	printf("1..%d\n", tests);
-	return failures ? 1 : 0;
+	return failures || tests != PLAN ? 1 : 0;
 }

@@ -1,7 +1,9 @@
 #!/bin/sh
 # vfiomig-ctl against mtty, inside the test VM (busybox sh).  $A and $B are
-# mtty-2 instances, $C an mtty-1.  Prints TAP lines; run.sh numbers them.
+# mtty-2 instances, $C an mtty-1.  Prints TAP lines, after the plan; run.sh
+# numbers them and checks the plan.
 set -u
+echo 1..15
 ok() { if [ "$1" = 0 ]; then echo "ok 0 - $2"; else echo "not ok 0 - $2"; fi; }
 # -q: the guest console is a terminal, and progress lines would mix into the TAP.
 ctl() { vfiomig-ctl -q "$@"; }

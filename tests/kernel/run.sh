@@ -35,9 +35,21 @@ mock_like_mtty=resetflag=0,eom=zero,dirtylog=1,size=96
 "$conformance" "mock:conf,$mock_like_mtty" "mock:twin,$mock_like_mtty" >"$log.mock"
 grep '^C ' "$log" >"$log.kernel" || true
 
-# Number the guest's results as one TAP stream.
+# Number the guest's results as one TAP stream.  Each guest part (guest-api,
+# guest-cli.sh) prints its plan first; a part that reports fewer checks than
+# it planned, or a part that never starts, fails the suite, so a check that
+# silently stops printing cannot go unnoticed.
+parts_planned=2
 n=0
 in_guest=0
+parts=0
+planned=0
+seen=0
+end_part() {
+	[ "$parts" -gt 0 ] && [ "$seen" -ne "$planned" ] || return 0
+	n=$((n + 1))
+	echo "not ok $n - guest part $parts planned $planned checks and reported $seen"
+}
 while IFS= read -r line; do
 	case $line in
 	VFIOMIG-GUEST-START*) in_guest=1; continue ;;
@@ -46,7 +58,13 @@ while IFS= read -r line; do
 	[ $in_guest = 1 ] || continue
 	if [[ $line =~ ^(not\ ok|ok)\ [0-9]+(.*)$ ]]; then
 		n=$((n + 1))
+		seen=$((seen + 1))
 		echo "${BASH_REMATCH[1]} $n${BASH_REMATCH[2]}"
+	elif [[ $line =~ ^1\.\.([0-9]+) ]]; then
+		end_part
+		parts=$((parts + 1))
+		planned=${BASH_REMATCH[1]}
+		seen=0
 	elif [[ $line =~ ^Bail\ out!(.*)$ ]]; then
 		n=$((n + 1))
 		echo "not ok $n - the guest gave up:${BASH_REMATCH[1]}"
@@ -54,6 +72,11 @@ while IFS= read -r line; do
 		echo "$line"
 	fi
 done <"$log"
+end_part
+if [ "$parts" -ne "$parts_planned" ]; then
+	n=$((n + 1))
+	echo "not ok $n - $parts of the $parts_planned guest parts started"
+fi
 n=$((n + 1))
 if [ -s "$log.kernel" ] && diff -u "$log.kernel" "$log.mock" >"$log.diff"; then
 	echo "ok $n - the mock behaves like mtty in all $(wc -l <"$log.kernel") transcript lines"
