@@ -388,6 +388,29 @@ static void child_plain(const struct run *c, struct vfiomig_dev *src, struct vfi
 	r->stream_bytes = a.bytes;
 }
 
+/*
+ * Runs @fn on a thread, feeding the pipe, while vfiomig_load() reads it on
+ * this one; r->ns is the time of both.  -1 if the thread did not start.
+ */
+static int load_alongside(void *(*fn)(void *), void *arg, struct vfiomig_ctx *dctx,
+			  struct vfiomig_dev *dst, int rfd, struct vfiomig_load_opts *lo,
+			  struct result *r)
+{
+	uint64_t t0 = now_ns();
+	pthread_t t;
+	int e = pthread_create(&t, NULL, fn, arg);
+
+	if (e)
+		return fail(r, "pthread_create: %s", strerror(e));
+	e = vfiomig_load(dst, rfd, lo);
+	if (e < 0)
+		fail(r, "vfiomig_load: %s", vfiomig_ctx_get_error(dctx));
+	close(rfd);	/* a failed load must not leave the feeder blocked */
+	pthread_join(t, NULL);
+	r->ns = now_ns() - t0;
+	return 0;
+}
+
 static void child_lib(const struct run *c, struct vfiomig_ctx *sctx, struct vfiomig_dev *src,
 		      struct vfiomig_ctx *dctx, struct vfiomig_dev *dst, int p[2],
 		      struct result *r)
@@ -402,23 +425,11 @@ static void child_lib(const struct run *c, struct vfiomig_ctx *sctx, struct vfio
 	struct vfiomig_load_opts lo = {
 		.sz = sizeof(lo), .flags = flags, .buffer_size = c->buffer, .stats = &ls,
 	};
-	uint64_t t0 = now_ns();
-	pthread_t t;
-	int e;
 
 	j.st.sz = sizeof(j.st);
 	j.o.stats = &j.st;
-	e = pthread_create(&t, NULL, save_main, &j);
-	if (e) {
-		fail(r, "pthread_create: %s", strerror(e));
+	if (load_alongside(save_main, &j, dctx, dst, p[0], &lo, r) < 0)
 		return;
-	}
-	e = vfiomig_load(dst, p[0], &lo);
-	if (e < 0)
-		fail(r, "vfiomig_load: %s", vfiomig_ctx_get_error(dctx));
-	close(p[0]);
-	pthread_join(t, NULL);
-	r->ns = now_ns() - t0;
 	if (j.ret < 0)
 		fail(r, "vfiomig_save: %s", j.err);
 	r->src_bytes = j.st.precopy_bytes + j.st.stop_copy_bytes;
@@ -440,20 +451,9 @@ static void child_overlap(const struct run *c, struct vfiomig_ctx *dctx, struct 
 	struct vfiomig_load_opts lo = {
 		.sz = sizeof(lo), .buffer_size = c->buffer, .stats = &ls,
 	};
-	uint64_t t0 = now_ns();
-	pthread_t t;
-	int e = pthread_create(&t, NULL, feed_main, &f);
 
-	if (e) {
-		fail(r, "pthread_create: %s", strerror(e));
+	if (load_alongside(feed_main, &f, dctx, dst, p[0], &lo, r) < 0)
 		return;
-	}
-	e = vfiomig_load(dst, p[0], &lo);
-	if (e < 0)
-		fail(r, "vfiomig_load: %s", vfiomig_ctx_get_error(dctx));
-	close(p[0]);
-	pthread_join(t, NULL);
-	r->ns = now_ns() - t0;
 	if (f.ret < 0)
 		fail(r, "feeding the stream: %s", strerror(-f.ret));
 	r->src_bytes = r->expect;	/* saved beforehand */
