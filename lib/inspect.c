@@ -170,10 +170,11 @@ static int inspect_framed(struct inspect *in)
 {
 	struct stream_reader reader = { .read = fd_read, .ctx = in };
 	struct stream_record rec;
-	uint8_t *buf = malloc(STREAM_READ_BUFFER);
+	void *buf;
 	int r;
 
-	if (!buf)
+	/* Aligned as save's and load's are (xfer_alloc_buffer()). */
+	if (posix_memalign(&buf, XFER_BUFFER_ALIGN, STREAM_READ_BUFFER) != 0)
 		return -ENOMEM;
 	r = stream_reader_begin(&reader);
 	in->sum->version_major = STREAM_VERSION_MAJOR;
