@@ -33,8 +33,15 @@ struct migrate {
 	struct side src, dst;
 	struct vfiomig_save_opts save;
 	struct vfiomig_load_opts load;
+	/*
+	 * The run's own clock: it starts before either side and ends after
+	 * both, so the downtime (source stopped -> destination running) lies
+	 * inside the elapsed time by construction.
+	 */
+	uint64_t begin_ns;
 	uint64_t stopped_ns;	/* written by the save thread only */
-	uint64_t done_ns;
+	uint64_t done_ns;	/* the destination's load returned */
+	uint64_t end_ns;	/* both sides returned */
 };
 
 static uint64_t now_ns(void)
@@ -122,6 +129,7 @@ static int run(struct migrate *m)
 	fcntl(p[1], F_SETPIPE_SZ, 1 << 20);	/* fewer wake-ups; the default works too */
 	m->dst.fd = p[0];
 	m->src.fd = p[1];
+	m->begin_ns = now_ns();
 	e = pthread_create(&thread, NULL, save_thread, m);
 	if (e != 0) {
 		close(p[0]);
@@ -132,6 +140,7 @@ static int run(struct migrate *m)
 	m->done_ns = now_ns();
 	close(m->dst.fd);	/* a save still writing gets EPIPE and rolls back */
 	pthread_join(thread, NULL);
+	m->end_ns = now_ns();
 	progress_clear(m->ctl->progress);
 	return EXIT_OK;
 }
@@ -187,9 +196,9 @@ static int report(struct migrate *m)
 	e = vfiomig_dev_get_state(m->dst.dev, &x.destination_state);
 	if (e < 0)
 		return ctl_fail_lib(m->ctl, m->dst.vctx, x.destination, e);
-	/* the whole run, not only the save */
-	s->elapsed_ns = s->elapsed_ns > m->dst.stats.elapsed_ns ? s->elapsed_ns :
-			m->dst.stats.elapsed_ns;
+	/* the whole run, not only the save: the sides' own clocks start and
+	 * stop inside it, and the downtime's end comes after the load's own */
+	s->elapsed_ns = m->end_ns - m->begin_ns;
 	xfer_report_print(m->ctl, &x);
 	return EXIT_OK;
 }

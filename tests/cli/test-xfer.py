@@ -176,6 +176,29 @@ def test_migrate(t):
          "migrate: the source fails, its error is the one reported", r)
 
 
+def test_migrate_clock(t):
+    """The downtime lies inside the elapsed time.  Before the fix it ended
+    after the elapsed time whenever the threads were preempted at the wrong
+    moment: most runs on a busy machine, few on an idle one.  So the runs
+    here compete with busy loops (one more than there are CPUs, bounded in
+    time), and 20 of them must all hold."""
+    spin = [subprocess.Popen([sys.executable, "-c",
+                              "import time\nend = time.time() + 60\nwhile time.time() < end: pass"])
+            for _ in range((os.cpu_count() or 1) + 1)]
+    bad = []
+    try:
+        for i in range(20):
+            r = run("--json", "migrate", "mock:a,size=100K", "mock:b,size=100K", "--precopy=never")
+            d = r.json() if r.rc == 0 else None
+            if d is None or not 0 < d["downtime_ns"] <= d["elapsed_ns"]:
+                bad.append(d if d else r)
+    finally:
+        for p in spin:
+            p.kill()
+            p.wait()
+    t.ok(not bad, "migrate: downtime <= elapsed in 20 runs on a busy machine", bad[:3])
+
+
 def test_identity(t, tmp):
     f = os.path.join(tmp, "mlx5.bin")
     r = run("save", "mock:a," + MLX5, "-o", f)
@@ -273,6 +296,7 @@ def main():
     test_leave(t, tmp)
     test_pipe(t)
     test_migrate(t)
+    test_migrate_clock(t)
     test_identity(t, tmp)
     test_raw(t, tmp)
     test_failures(t, tmp)
