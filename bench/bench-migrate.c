@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * bench-migrate: what vfiomig_save() piped into vfiomig_load() costs.
+ * bench-migrate: what vfiomig_dev_save() piped into vfiomig_dev_load() costs.
  *
- * A mock device's state goes through vfiomig_save() into a pipe on one
- * thread and out of it through vfiomig_load() into a second mock on another.
+ * A mock device's state goes through vfiomig_dev_save() into a pipe on one
+ * thread and out of it through vfiomig_dev_load() into a second mock on another.
  * In the same run, interleaved with it, a plain read()/write() loop moves
  * the same device bytes over the same kind of fds with the same buffering.
  * Every run is a fork()ed child, so its peak RSS (ru_maxrss) is its own.
@@ -54,7 +54,7 @@ enum kind {
 	K_BARE,		/* copy loop: read()/write() straight on the mock's fds */
 	K_LIB,		/* vfiomig_save | vfiomig_load, checksummed stream */
 	K_RAW,		/* the same with VFIOMIG_XFER_RAW */
-	K_AUTO,		/* checksummed, source RUNNING, VFIOMIG_PRECOPY_AUTO */
+	K_AUTO,		/* checksummed, source RUNNING, VFIOMIG_PRECOPY_MODE_AUTO */
 	K_OVL_FREE,	/* load a saved stream: nothing throttled */
 	K_OVL_SRC,	/* the stream arrives at --rate */
 	K_OVL_DEV,	/* the device takes it at --rate */
@@ -221,7 +221,7 @@ static void *save_main(void *arg)
 {
 	struct save_job *j = arg;
 
-	j->ret = vfiomig_save(j->dev, j->fd, &j->o);
+	j->ret = vfiomig_dev_save(j->dev, j->fd, &j->o);
 	if (j->ret < 0)
 		snprintf(j->err, sizeof(j->err), "%s", vfiomig_ctx_get_error(j->ctx));
 	close(j->fd);	/* the reader sees EOF after the trailer */
@@ -231,8 +231,8 @@ static void *save_main(void *arg)
 /*
  * One side of the plain loop, one buffer of --buffer bytes: device -> pipe
  * (thread A) or pipe -> device.  The device end goes through
- * vfiomig_data_read() or vfiomig_data_write(), the calls vfiomig_save() and
- * vfiomig_load() make: for a kernel device a bare read() or write(), for the
+ * vfiomig_data_read() or vfiomig_data_write(), the calls vfiomig_dev_save() and
+ * vfiomig_dev_load() make: for a kernel device a bare read() or write(), for the
  * mock also its driver's checks.  plain-bare leaves @in_dev and @out_dev
  * NULL and reads and writes the mock's pipes directly (docs/performance.md).
  */
@@ -374,7 +374,7 @@ static void child_plain(const struct run *c, struct vfiomig_dev *src, struct vfi
 	if (a.ret < 0 || b.ret < 0)
 		fail(r, "plain: copy failed: %s", strerror(-(a.ret < 0 ? a.ret : b.ret)));
 	/* The mock checks every byte here (RESUMING -> STOP). */
-	e = vfiomig_load_finish(dst, VFIOMIG_STATE_RUNNING);
+	e = vfiomig_data_finish_load(dst, VFIOMIG_STATE_RUNNING);
 	if (e < 0)
 		fail(r, "plain: the destination refused the bytes: %s", strerror(-e));
 	e = vfiomig_dev_set_state(src, VFIOMIG_STATE_STOP, NULL);
@@ -389,7 +389,7 @@ static void child_plain(const struct run *c, struct vfiomig_dev *src, struct vfi
 }
 
 /*
- * Runs @fn on a thread, feeding the pipe, while vfiomig_load() reads it on
+ * Runs @fn on a thread, feeding the pipe, while vfiomig_dev_load() reads it on
  * this one; r->ns is the time of both.  -1 if the thread did not start.
  */
 static int load_alongside(void *(*fn)(void *), void *arg, struct vfiomig_ctx *dctx,
@@ -402,7 +402,7 @@ static int load_alongside(void *(*fn)(void *), void *arg, struct vfiomig_ctx *dc
 
 	if (e)
 		return fail(r, "pthread_create: %s", strerror(e));
-	e = vfiomig_load(dst, rfd, lo);
+	e = vfiomig_dev_load(dst, rfd, lo);
 	if (e < 0)
 		fail(r, "vfiomig_load: %s", vfiomig_ctx_get_error(dctx));
 	close(rfd);	/* a failed load must not leave the feeder blocked */
@@ -419,7 +419,7 @@ static void child_lib(const struct run *c, struct vfiomig_ctx *sctx, struct vfio
 	struct save_job j = {
 		.dev = src, .ctx = sctx, .fd = p[1],
 		.o = { .sz = sizeof(j.o), .flags = flags, .buffer_size = c->buffer,
-		       .precopy = c->kind == K_AUTO ? VFIOMIG_PRECOPY_AUTO : VFIOMIG_PRECOPY_NEVER },
+		       .precopy = c->kind == K_AUTO ? VFIOMIG_PRECOPY_MODE_AUTO : VFIOMIG_PRECOPY_MODE_NEVER },
 	};
 	struct vfiomig_stats ls = { .sz = sizeof(ls) };
 	struct vfiomig_load_opts lo = {
@@ -590,7 +590,7 @@ static int save_stream(uint64_t size, size_t buffer, uint64_t *ret_len, char *er
 	}
 	r = vfiomig_dev_open(ctx, spec, &dev);
 	if (r == 0) {
-		r = vfiomig_save(dev, fd, &o);
+		r = vfiomig_dev_save(dev, fd, &o);
 		vfiomig_dev_unref(dev);
 	}
 	if (r < 0)

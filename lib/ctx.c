@@ -1,8 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The library context. */
+/* The library context: references, log settings, errors, transport state. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "private.h"
+#include "call.h"
+
+static void ctx_free(struct vfiomig_ctx *ctx)
+{
+	for (size_t i = 0; i < TRANSPORT_COUNT; i++)
+		if (ctx->transport_state[i])
+			vfiomig_transports[i]->ctx_free(ctx->transport_state[i]);
+	call_free_slots(ctx);
+	pthread_mutex_destroy(&ctx->lock);
+	free(ctx);
+}
 
 VFIOMIG_EXPORT int vfiomig_ctx_new(struct vfiomig_ctx **ret)
 {
@@ -13,28 +25,41 @@ VFIOMIG_EXPORT int vfiomig_ctx_new(struct vfiomig_ctx **ret)
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return -ENOMEM;
-	ctx->refcount = 1;
+	atomic_init(&ctx->refcount, 1);
+	pthread_mutex_init(&ctx->lock, NULL);
 	ctx->log_priority = LOG_ERR;
-	ctx->container_fd = -1;
-	ctx->iommufd = -1;
+	for (size_t i = 0; i < TRANSPORT_COUNT; i++) {
+		const struct vfiomig_transport *t = vfiomig_transports[i];
+
+		if (t->ctx_new && !(ctx->transport_state[i] = t->ctx_new())) {
+			ctx_free(ctx);
+			return -ENOMEM;
+		}
+	}
 	*ret = ctx;
 	return 0;
+}
+
+void *vfiomig_ctx_transport_state(struct vfiomig_ctx *ctx, const struct vfiomig_transport *t)
+{
+	for (size_t i = 0; i < TRANSPORT_COUNT; i++)
+		if (vfiomig_transports[i] == t)
+			return ctx->transport_state[i];
+	return NULL;
 }
 
 VFIOMIG_EXPORT struct vfiomig_ctx *vfiomig_ctx_ref(struct vfiomig_ctx *ctx)
 {
 	if (ctx)
-		ctx->refcount++;
+		atomic_fetch_add(&ctx->refcount, 1);
 	return ctx;
 }
 
 VFIOMIG_EXPORT struct vfiomig_ctx *vfiomig_ctx_unref(struct vfiomig_ctx *ctx)
 {
-	if (!ctx || --ctx->refcount > 0)
-		return NULL;
-	/* Devices hold references, so no group or mock can be left here. */
-	vfiomig_ctx_release_kernel(ctx);
-	free(ctx);
+	/* Devices hold references, so no device can be left when this frees. */
+	if (ctx && atomic_fetch_sub(&ctx->refcount, 1) == 1)
+		ctx_free(ctx);
 	return NULL;
 }
 
@@ -44,23 +69,57 @@ VFIOMIG_EXPORT void vfiomig_ctx_set_log_fn(struct vfiomig_ctx *ctx,
 {
 	if (!ctx)
 		return;
+	pthread_mutex_lock(&ctx->lock);
 	ctx->log_fn = fn;
 	ctx->log_data = userdata;
+	pthread_mutex_unlock(&ctx->lock);
 }
 
 VFIOMIG_EXPORT void vfiomig_ctx_set_log_priority(struct vfiomig_ctx *ctx,
 						 int priority)
 {
-	if (ctx)
-		ctx->log_priority = priority;
+	if (!ctx)
+		return;
+	pthread_mutex_lock(&ctx->lock);
+	ctx->log_priority = priority;
+	pthread_mutex_unlock(&ctx->lock);
 }
 
 VFIOMIG_EXPORT int vfiomig_ctx_get_log_priority(struct vfiomig_ctx *ctx)
 {
-	return ctx ? ctx->log_priority : -EINVAL;
+	int p;
+
+	if (!ctx)
+		return -EINVAL;
+	pthread_mutex_lock(&ctx->lock);
+	p = ctx->log_priority;
+	pthread_mutex_unlock(&ctx->lock);
+	return p;
 }
 
 VFIOMIG_EXPORT const char *vfiomig_ctx_get_error(struct vfiomig_ctx *ctx)
 {
-	return ctx ? ctx->error : "";
+	const struct err_slot *s = ctx ? call_last_failure(ctx) : NULL;
+
+	return s ? s->msg : NULL;
+}
+
+VFIOMIG_EXPORT int vfiomig_ctx_get_error_info(struct vfiomig_ctx *ctx,
+					      struct vfiomig_error *ret)
+{
+	const struct err_slot *s;
+	struct vfiomig_error e;
+
+	if (!ctx || !ret || sized_check_out(ret) < 0)
+		return -EINVAL;
+	s = call_last_failure(ctx);
+	if (!s)
+		return -ENOENT;
+	e = (struct vfiomig_error){
+		.sz = sizeof(e), .err = s->err, .message = s->msg,
+		.device = s->device[0] ? s->device : NULL,
+		.has_state = s->has_state, .state = s->state, .stream_offset = s->offset,
+	};
+	sized_copy_out(ret, &e, sizeof(e));
+	return 0;
 }

@@ -4,8 +4,7 @@
 #include <string.h>
 
 #include "private.h"
-#include "xfer.h"
-#include "vfio-compat.h"
+#include "wait.h"
 
 static bool state_is_session(enum vfiomig_state s)
 {
@@ -16,7 +15,7 @@ static bool state_is_session(enum vfiomig_state s)
 /* The current state, which must not be inside a migration session. */
 static int idle_state(struct vfiomig_dev *dev, enum vfiomig_state *ret)
 {
-	int r = vfiomig_dev_get_state(dev, ret);
+	int r = dev_get_state(dev, ret);
 
 	if (r == 0 && state_is_session(*ret))
 		return vfiomig_fail(dev->ctx, -EBUSY,
@@ -25,14 +24,15 @@ static int idle_state(struct vfiomig_dev *dev, enum vfiomig_state *ret)
 	return r;
 }
 
-VFIOMIG_EXPORT int vfiomig_save_begin(struct vfiomig_dev *dev, unsigned int flags,
-				      int *ret_data_fd, enum vfiomig_state *ret_state)
+int data_begin_save(struct vfiomig_dev *dev, unsigned int flags, int *ret_data_fd,
+		    enum vfiomig_state *ret_state)
 {
 	enum vfiomig_state cur, target = VFIOMIG_STATE_STOP_COPY;
 	int r;
 
-	if (!dev || !ret_data_fd || (flags & ~VFIOMIG_SAVE_PRECOPY))
-		return -EINVAL;
+	if (!ret_data_fd || (flags & ~VFIOMIG_SAVE_PRECOPY))
+		return vfiomig_fail(dev->ctx, -EINVAL, "%s: saving needs somewhere to return the "
+				    "data fd, and takes no flag but VFIOMIG_SAVE_PRECOPY", dev->name);
 	r = idle_state(dev, &cur);
 	if (r < 0)
 		return r;
@@ -42,21 +42,30 @@ VFIOMIG_EXPORT int vfiomig_save_begin(struct vfiomig_dev *dev, unsigned int flag
 		else if (cur == VFIOMIG_STATE_RUNNING_P2P)
 			target = VFIOMIG_STATE_PRE_COPY_P2P;
 	}
-	r = vfiomig_dev_set_state(dev, target, ret_data_fd);
+	r = dev_set_state(dev, target, ret_data_fd);
 	if (r == 0 && ret_state)
 		*ret_state = target;
 	return r;
 }
 
-VFIOMIG_EXPORT ssize_t vfiomig_data_read(struct vfiomig_dev *dev, int data_fd,
-					 void *buf, size_t len, unsigned int flags)
+VFIOMIG_EXPORT int vfiomig_data_begin_save(struct vfiomig_dev *dev, unsigned int flags,
+					   int *ret_data_fd, enum vfiomig_state *ret_state)
+{
+	struct call c;
+	int r = call_begin_dev(&c, dev, CALL_REPORT_STATE);
+
+	if (r == 0)
+		r = data_begin_save(dev, flags, ret_data_fd, ret_state);
+	return call_end(&c, r);
+}
+
+ssize_t data_read(struct vfiomig_dev *dev, int data_fd, void *buf, size_t len,
+		  unsigned int flags)
 {
 	ssize_t n;
 
-	if (!dev || data_fd < 0 || (!buf && len) || (flags & ~VFIOMIG_READ_PRECOPY))
-		return -EINVAL;
 	do
-		n = dev->ops->data_read(dev, data_fd, buf, len);
+		n = dev->transport->data_read(dev, data_fd, buf, len);
 	while (n == -EINTR);
 	/* The protocol's temporary end is ENOMSG; mtty says 0 instead. */
 	if (n == -ENOMSG || (n == 0 && len && (flags & VFIOMIG_READ_PRECOPY)))
@@ -64,33 +73,66 @@ VFIOMIG_EXPORT ssize_t vfiomig_data_read(struct vfiomig_dev *dev, int data_fd,
 	return n;
 }
 
-VFIOMIG_EXPORT int vfiomig_load_begin(struct vfiomig_dev *dev, int *ret_data_fd)
+VFIOMIG_EXPORT ssize_t vfiomig_data_read(struct vfiomig_dev *dev, int data_fd,
+					 void *buf, size_t len, unsigned int flags)
+{
+	struct call c;
+	ssize_t n = call_begin_dev(&c, dev, 0);
+
+	if (n == 0 && (data_fd < 0 || (!buf && len) || (flags & ~VFIOMIG_READ_PRECOPY)))
+		n = vfiomig_fail(dev->ctx, -EINVAL, "%s: a read needs a data fd and a buffer, "
+				 "and takes no flag but VFIOMIG_READ_PRECOPY", dev->name);
+	if (n == 0)
+		n = data_read(dev, data_fd, buf, len, flags);
+	if (n == -EAGAIN) {
+		/* The temporary end of pre-copy is no failure: it leaves no sentence. */
+		call_end(&c, 0);
+		return n;
+	}
+	if (n < 0)
+		vfiomig_fail(dev->ctx, (int)n, "%s: reading the data fd failed: %s", dev->name,
+			     strerror((int)-n));
+	call_end(&c, n < 0 ? (int)n : 0);
+	return n;
+}
+
+int data_begin_load(struct vfiomig_dev *dev, int *ret_data_fd)
 {
 	enum vfiomig_state cur;
 	int r;
 
-	if (!dev || !ret_data_fd)
-		return -EINVAL;
+	if (!ret_data_fd)
+		return vfiomig_fail(dev->ctx, -EINVAL, "%s: loading needs somewhere to return "
+				    "the data fd", dev->name);
 	r = idle_state(dev, &cur);
 	if (r < 0)
 		return r;
-	return vfiomig_dev_set_state(dev, VFIOMIG_STATE_RESUMING, ret_data_fd);
+	return dev_set_state(dev, VFIOMIG_STATE_RESUMING, ret_data_fd);
 }
 
-VFIOMIG_EXPORT int vfiomig_data_write(struct vfiomig_dev *dev, int data_fd,
-				      const void *buf, size_t len)
+VFIOMIG_EXPORT int vfiomig_data_begin_load(struct vfiomig_dev *dev, int *ret_data_fd)
+{
+	struct call c;
+	int r = call_begin_dev(&c, dev, CALL_REPORT_STATE);
+
+	if (r == 0)
+		r = data_begin_load(dev, ret_data_fd);
+	return call_end(&c, r);
+}
+
+/* All of @buf, or -errno; nothing recorded (the caller knows the context). */
+int data_write(struct vfiomig_dev *dev, int data_fd, const void *buf, size_t len,
+	       struct vfiomig_cancel *cancel)
 {
 	const char *p = buf;
 
-	if (!dev || data_fd < 0 || (!buf && len))
-		return -EINVAL;
 	while (len) {
-		ssize_t n = dev->ops->data_write(dev, data_fd, p, len);
+		ssize_t n = dev->transport->data_write(dev, data_fd, p, len);
 
 		if (n == -EINTR)
 			continue;
 		if (n == -EAGAIN) {
-			int r = xfer_wait_fd(data_fd, POLLOUT, NULL);
+			int r = wait_fd(data_fd, POLLOUT, cancel);
 
 			if (r < 0)
 				return r;
@@ -106,55 +148,40 @@ VFIOMIG_EXPORT int vfiomig_data_write(struct vfiomig_dev *dev, int data_fd,
 	return 0;
 }
 
-VFIOMIG_EXPORT int vfiomig_load_finish(struct vfiomig_dev *dev, enum vfiomig_state target)
+VFIOMIG_EXPORT int vfiomig_data_write(struct vfiomig_dev *dev, int data_fd,
+				      const void *buf, size_t len)
+{
+	struct call c;
+	int r = call_begin_dev(&c, dev, 0);
+
+	if (r == 0 && (data_fd < 0 || (!buf && len)))
+		r = vfiomig_fail(dev->ctx, -EINVAL, "%s: a write needs a data fd and a buffer",
+				 dev->name);
+	if (r == 0 && (r = data_write(dev, data_fd, buf, len, NULL)) < 0)
+		vfiomig_fail(dev->ctx, r, "%s: the device rejected the data: %s", dev->name,
+			     strerror(-r));
+	return call_end(&c, r);
+}
+
+int data_finish_load(struct vfiomig_dev *dev, enum vfiomig_state target)
 {
 	int r;
 
-	if (!dev || target == VFIOMIG_STATE_RESUMING)
-		return -EINVAL;
-	r = vfiomig_dev_set_state(dev, VFIOMIG_STATE_STOP, NULL);
+	if (target == VFIOMIG_STATE_RESUMING)
+		return vfiomig_fail(dev->ctx, -EINVAL, "%s: a load cannot finish in RESUMING",
+				    dev->name);
+	r = dev_set_state(dev, VFIOMIG_STATE_STOP, NULL);
 	if (r < 0)
 		return r;
-	return vfiomig_dev_set_state(dev, target, NULL);
+	return dev_set_state(dev, target, NULL);
 }
 
-VFIOMIG_EXPORT int vfiomig_dev_enable_precopy_v2(struct vfiomig_dev *dev)
+VFIOMIG_EXPORT int vfiomig_data_finish_load(struct vfiomig_dev *dev, enum vfiomig_state target)
 {
-	int r;
+	struct call c;
+	int r = call_begin_dev(&c, dev, CALL_REPORT_STATE);
 
-	if (!dev)
-		return -EINVAL;
-	if (!(dev->caps & VFIOMIG_CAP_PRECOPY_INFO_V2))
-		return -EOPNOTSUPP;
-	r = vfiomig_dev_feature(dev, VFIO_DEVICE_FEATURE_SET |
-				VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2, NULL, 0);
-	if (r < 0)
-		return vfiomig_fail(dev->ctx, r, "%s: enabling PRECOPY_INFOv2 failed: %s",
-				    dev->name, strerror(-r));
-	dev->precopy_v2 = true;
-	return 0;
-}
-
-VFIOMIG_EXPORT int vfiomig_dev_get_precopy_info2(struct vfiomig_dev *dev, int data_fd,
-						 uint64_t *ret_initial_bytes,
-						 uint64_t *ret_dirty_bytes,
-						 uint32_t *ret_flags)
-{
-	/* flags goes in as 0: before the v2 opt-in the kernel echoes it back. */
-	struct vfio_precopy_info info = { .argsz = sizeof(info) };
-	int r;
-
-	if (!dev || data_fd < 0)
-		return -EINVAL;
-	r = dev->ops->data_ioctl(dev, data_fd, VFIO_MIG_GET_PRECOPY_INFO, &info);
-	if (r < 0)
-		return vfiomig_fail(dev->ctx, r, "%s: VFIO_MIG_GET_PRECOPY_INFO failed: %s",
-				    dev->name, strerror(-r));
-	if (ret_initial_bytes)
-		*ret_initial_bytes = info.initial_bytes;
-	if (ret_dirty_bytes)
-		*ret_dirty_bytes = info.dirty_bytes;
-	if (ret_flags)
-		*ret_flags = dev->precopy_v2 ? (info.flags & VFIO_PRECOPY_INFO_REINIT) : 0;
-	return 0;
+	if (r == 0)
+		r = data_finish_load(dev, target);
+	return call_end(&c, r);
 }

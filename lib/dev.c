@@ -1,28 +1,31 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The device object: capabilities, state transitions, reset and recovery. */
+/*
+ * The device object: opening and adopting through the transport table,
+ * what was learnt at open, and the queries that change nothing.
+ */
 #include <assert.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "private.h"
+#include "vendor.h"
 #include "vfio-compat.h"
 
-int vfiomig_dev_new(struct vfiomig_ctx *ctx,
-		    const struct vfiomig_transport_ops *ops,
+int vfiomig_dev_new(struct vfiomig_ctx *ctx, const struct vfiomig_transport *t,
 		    const char *transport_name, int fd, bool owns_fd,
 		    const char *name, struct vfiomig_dev **ret)
 {
 	struct vfiomig_dev *dev = calloc(1, sizeof(*dev));
 
 	if (!dev)
-		return -ENOMEM;
-	dev->refcount = 1;
+		return vfiomig_fail(ctx, -ENOMEM, "%s: out of memory", name);
+	atomic_init(&dev->refcount, 1);
+	pthread_mutex_init(&dev->owner_lock, NULL);
 	dev->ctx = vfiomig_ctx_ref(ctx);
-	dev->ops = ops;
+	dev->transport = t;
 	dev->transport_name = transport_name;
 	dev->fd = fd;
 	dev->owns_fd = owns_fd;
@@ -44,7 +47,7 @@ int vfiomig_dev_feature(struct vfiomig_dev *dev, uint32_t flags, void *payload,
 	f->flags = flags;
 	if (len)
 		memcpy(f->data, payload, len);
-	r = dev->ops->device_ioctl(dev, VFIO_DEVICE_FEATURE, f);
+	r = dev->transport->device_ioctl(dev, VFIO_DEVICE_FEATURE, f);
 	if (r >= 0 && len)
 		memcpy(payload, f->data, len);
 	return r;
@@ -56,9 +59,27 @@ static bool dev_probe_feature(struct vfiomig_dev *dev, uint32_t feature,
 	return vfiomig_dev_feature(dev, VFIO_DEVICE_FEATURE_PROBE | op | feature, NULL, 0) == 0;
 }
 
-int vfiomig_dev_probe(struct vfiomig_dev *dev)
+static unsigned int dev_probe_caps(struct vfiomig_dev *dev)
 {
 	struct vfio_device_info info = { .argsz = sizeof(info) };
+	unsigned int caps = 0;
+
+	if (dev_probe_feature(dev, VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, VFIO_DEVICE_FEATURE_GET))
+		caps |= VFIOMIG_CAP_MIG_DATA_SIZE;
+	if (dev_probe_feature(dev, VFIO_DEVICE_FEATURE_DMA_LOGGING_START, VFIO_DEVICE_FEATURE_SET))
+		caps |= VFIOMIG_CAP_DMA_LOGGING;
+	if ((dev->mig_flags & VFIOMIG_MIG_PRE_COPY) &&
+	    dev_probe_feature(dev, VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2, VFIO_DEVICE_FEATURE_SET))
+		caps |= VFIOMIG_CAP_PRECOPY_INFO_V2;
+	if (dev->transport->device_ioctl(dev, VFIO_DEVICE_GET_INFO, &info) >= 0 &&
+	    (info.flags & VFIO_DEVICE_FLAGS_RESET))
+		caps |= VFIOMIG_CAP_RESET_ADVERTISED;
+	return caps;
+}
+
+/* Reads the flags and capabilities once a transport has attached the device. */
+static int dev_probe(struct vfiomig_dev *dev)
+{
 	struct vfio_device_feature_migration mig = { 0 };
 	int r;
 
@@ -77,32 +98,12 @@ int vfiomig_dev_probe(struct vfiomig_dev *dev)
 				    "%s: migration flags 0x%llx lack STOP_COPY; the device cannot migrate",
 				    dev->name, (unsigned long long)mig.flags);
 	dev->mig_flags = mig.flags;
-
-	if (dev_probe_feature(dev, VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, VFIO_DEVICE_FEATURE_GET))
-		dev->caps |= VFIOMIG_CAP_MIG_DATA_SIZE;
-	if (dev_probe_feature(dev, VFIO_DEVICE_FEATURE_DMA_LOGGING_START, VFIO_DEVICE_FEATURE_SET))
-		dev->caps |= VFIOMIG_CAP_DMA_LOGGING;
-	if ((mig.flags & VFIOMIG_MIG_PRE_COPY) &&
-	    dev_probe_feature(dev, VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2, VFIO_DEVICE_FEATURE_SET))
-		dev->caps |= VFIOMIG_CAP_PRECOPY_INFO_V2;
-	if (dev->ops->device_ioctl(dev, VFIO_DEVICE_GET_INFO, &info) >= 0 &&
-	    (info.flags & VFIO_DEVICE_FLAGS_RESET))
-		dev->caps |= VFIOMIG_CAP_RESET_ADVERTISED;
-
-	dbg(dev->ctx, "%s: migration flags 0x%llx, caps 0x%x, via %s", dev->name,
-	    (unsigned long long)dev->mig_flags, dev->caps, dev->transport_name);
-	return 0;
-}
-
-static int dev_finish_open(struct vfiomig_dev *dev, struct vfiomig_dev **ret)
-{
-	int r = vfiomig_dev_probe(dev);
-
-	if (r < 0) {
-		vfiomig_dev_unref(dev);
-		return r;
-	}
-	*ret = dev;
+	dev->caps = dev_probe_caps(dev);
+	if (!dev->backend)
+		dev->backend = vfiomig_vendor_for(&dev->id);
+	dbg(dev->ctx, "%s: migration flags 0x%llx, caps 0x%x, via %s, backend %s", dev->name,
+	    (unsigned long long)dev->mig_flags, dev->caps, dev->transport_name,
+	    dev->backend->name);
 	return 0;
 }
 
@@ -116,71 +117,104 @@ static bool is_session_state(enum vfiomig_state s)
  * A device we just opened cannot have a live session: its group admits one
  * opener, and closing the device ended the last one's.  mtty keeps the
  * state across the reopen but drops the files, so a session found now is
- * stale (see continues_session()).
+ * stale (see continues_session() in dev-state.c).
  */
 static void note_stale_session(struct vfiomig_dev *dev)
 {
 	enum vfiomig_state s;
 
-	if (vfiomig_dev_get_state(dev, &s) == 0 && is_session_state(s)) {
+	if (dev_read_state(dev, &s) == 0 && is_session_state(s)) {
 		dev->stale_session = true;
 		info(dev->ctx, "%s: opened in %s, a session of an earlier opener", dev->name,
 		     vfiomig_state_str(s));
 	}
 }
 
+static int dev_finish_open(struct vfiomig_dev *dev, bool opened, struct vfiomig_dev **ret)
+{
+	int r = dev_probe(dev);
+
+	if (r < 0) {
+		vfiomig_dev_unref(dev);
+		return r;
+	}
+	if (opened)
+		note_stale_session(dev);
+	*ret = dev;
+	return 0;
+}
+
+static int dev_open(struct vfiomig_ctx *ctx, const char *spec, struct vfiomig_dev **ret)
+{
+	struct vfiomig_dev *dev = NULL;
+	int r = TRANSPORT_PASS;
+
+	if (!spec || !ret)
+		return vfiomig_fail(ctx, -EINVAL, "opening a device needs a spec and somewhere "
+				    "to return the device");
+	for (size_t i = 0; i < TRANSPORT_COUNT && r == TRANSPORT_PASS; i++)
+		r = vfiomig_transports[i]->open(ctx, spec, &dev);
+	if (r == TRANSPORT_PASS)
+		r = vfiomig_fail(ctx, -EINVAL, "'%s' is not a device: expected a PCI address "
+				 "(0000:3b:00.1), an mdev UUID, /dev/vfio/devices/vfioN, "
+				 "a /sys device path or mock:NAME", spec);
+	return r < 0 ? r : dev_finish_open(dev, true, ret);
+}
+
 VFIOMIG_EXPORT int vfiomig_dev_open(struct vfiomig_ctx *ctx, const char *spec,
 				    struct vfiomig_dev **ret)
 {
-	struct vfiomig_dev *dev;
-	int r;
+	struct call c;
+	int r = call_begin_ctx(&c, ctx);
 
-	if (!ctx || !spec || !ret)
-		return -EINVAL;
-	if (strncmp(spec, "mock:", 5) == 0)
-		r = vfiomig_mock_open(ctx, spec + 5, &dev);
-	else
-		r = vfiomig_kernel_open(ctx, spec, &dev);
 	if (r == 0)
-		r = dev_finish_open(dev, ret);
-	if (r == 0)
-		note_stale_session(*ret);
-	return r;
+		r = dev_open(ctx, spec, ret);
+	return call_end(&c, r);
+}
+
+static int dev_adopt(struct vfiomig_ctx *ctx, int fd, struct vfiomig_dev **ret)
+{
+	struct vfiomig_dev *dev = NULL;
+	int r = TRANSPORT_PASS;
+
+	if (!ret)
+		return vfiomig_fail(ctx, -EINVAL, "adopting a device needs somewhere to return it");
+	if (fd < 0 || fcntl(fd, F_GETFD) < 0)
+		return vfiomig_fail(ctx, -EBADF, "fd %d is not open", fd);
+	for (size_t i = 0; i < TRANSPORT_COUNT && r == TRANSPORT_PASS; i++)
+		r = vfiomig_transports[i]->adopt(ctx, fd, &dev);
+	if (r == TRANSPORT_PASS)
+		r = vfiomig_fail(ctx, -ENOTTY, "fd %d is not a VFIO device fd", fd);
+	return r < 0 ? r : dev_finish_open(dev, false, ret);
 }
 
 VFIOMIG_EXPORT int vfiomig_dev_adopt(struct vfiomig_ctx *ctx, int device_fd,
 				     struct vfiomig_dev **ret)
 {
-	struct vfiomig_dev *dev;
-	int r;
+	struct call c;
+	int r = call_begin_ctx(&c, ctx);
 
-	if (!ctx || !ret)
-		return -EINVAL;
-	if (fcntl(device_fd, F_GETFD) < 0)
-		return vfiomig_fail(ctx, -EBADF, "fd %d is not open", device_fd);
-	r = vfiomig_mock_adopt(ctx, device_fd, &dev);
-	if (r == -ENOENT)
-		r = vfiomig_kernel_adopt(ctx, device_fd, &dev);
-	if (r < 0)
-		return r;
-	return dev_finish_open(dev, ret);
+	if (r == 0)
+		r = dev_adopt(ctx, device_fd, ret);
+	return call_end(&c, r);
 }
 
 VFIOMIG_EXPORT struct vfiomig_dev *vfiomig_dev_ref(struct vfiomig_dev *dev)
 {
 	if (dev)
-		dev->refcount++;
+		atomic_fetch_add(&dev->refcount, 1);
 	return dev;
 }
 
 VFIOMIG_EXPORT struct vfiomig_dev *vfiomig_dev_unref(struct vfiomig_dev *dev)
 {
-	if (!dev || --dev->refcount > 0)
+	if (!dev || atomic_fetch_sub(&dev->refcount, 1) != 1)
 		return NULL;
-	if (dev->ops->release)
-		dev->ops->release(dev);
+	if (dev->transport->release)
+		dev->transport->release(dev);
 	if (dev->owns_fd && dev->fd >= 0)
 		close(dev->fd);
+	pthread_mutex_destroy(&dev->owner_lock);
 	vfiomig_ctx_unref(dev->ctx);
 	free(dev);
 	return NULL;
@@ -206,6 +240,25 @@ VFIOMIG_EXPORT const char *vfiomig_dev_get_driver(struct vfiomig_dev *dev)
 	return dev && dev->id.driver[0] ? dev->id.driver : NULL;
 }
 
+VFIOMIG_EXPORT const char *vfiomig_dev_get_backend(struct vfiomig_dev *dev)
+{
+	return dev ? dev->backend->name : NULL;
+}
+
+/*
+ * The accessors below touch only what was learnt at open, so they take no
+ * ownership of the device (any thread may call them); they still leave a
+ * failure's sentence, or clear the last one, as every status call does.
+ */
+static int accessor_begin(struct call *c, struct vfiomig_dev *dev, const void *ret)
+{
+	int r = call_begin_ctx(c, dev ? dev->ctx : NULL);
+
+	if (r == 0 && !ret)
+		r = vfiomig_fail(dev->ctx, -EINVAL, "%s: no place to return the value", dev->name);
+	return r;
+}
+
 VFIOMIG_EXPORT int vfiomig_dev_get_pci_ids(struct vfiomig_dev *dev,
 					   uint16_t *ret_vendor,
 					   uint16_t *ret_device,
@@ -213,10 +266,14 @@ VFIOMIG_EXPORT int vfiomig_dev_get_pci_ids(struct vfiomig_dev *dev,
 					   uint16_t *ret_subsystem_device,
 					   uint8_t *ret_revision)
 {
-	if (!dev)
-		return -EINVAL;
-	if (!dev->id.has_pci_ids)
-		return -ENODATA;
+	struct call c;
+	int r = accessor_begin(&c, dev, "");
+
+	if (r == 0 && !dev->id.has_pci_ids)
+		r = vfiomig_fail(dev->ctx, -ENODATA, "%s: not a PCI device, or its IDs are unknown",
+				 dev->name);
+	if (r < 0)
+		return call_end(&c, r);
 	if (ret_vendor)
 		*ret_vendor = dev->id.vendor;
 	if (ret_device)
@@ -227,26 +284,30 @@ VFIOMIG_EXPORT int vfiomig_dev_get_pci_ids(struct vfiomig_dev *dev,
 		*ret_subsystem_device = dev->id.subsystem_device;
 	if (ret_revision)
 		*ret_revision = dev->id.revision;
-	return 0;
+	return call_end(&c, 0);
 }
 
 VFIOMIG_EXPORT int vfiomig_dev_get_mig_flags(struct vfiomig_dev *dev, uint64_t *ret)
 {
-	if (!dev || !ret)
-		return -EINVAL;
-	*ret = dev->mig_flags;
-	return 0;
+	struct call c;
+	int r = accessor_begin(&c, dev, ret);
+
+	if (r == 0)
+		*ret = dev->mig_flags;
+	return call_end(&c, r);
 }
 
 VFIOMIG_EXPORT int vfiomig_dev_get_caps(struct vfiomig_dev *dev, unsigned int *ret)
 {
-	if (!dev || !ret)
-		return -EINVAL;
-	*ret = dev->caps;
-	return 0;
+	struct call c;
+	int r = accessor_begin(&c, dev, ret);
+
+	if (r == 0)
+		*ret = dev->caps;
+	return call_end(&c, r);
 }
 
-static int dev_get_state(struct vfiomig_dev *dev, enum vfiomig_state *ret)
+int dev_read_state(struct vfiomig_dev *dev, enum vfiomig_state *ret)
 {
 	struct vfio_device_feature_mig_state st = { .data_fd = -1 };
 	int r;
@@ -254,258 +315,77 @@ static int dev_get_state(struct vfiomig_dev *dev, enum vfiomig_state *ret)
 	r = vfiomig_dev_feature(dev, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
 			&st, sizeof(st));
 	if (r < 0)
+		return r;
+	if (!vfiomig_state_valid((enum vfiomig_state)st.device_state))
+		return -EPROTO;
+	*ret = (enum vfiomig_state)st.device_state;
+	return 0;
+}
+
+int dev_get_state(struct vfiomig_dev *dev, enum vfiomig_state *ret)
+{
+	int r = dev_read_state(dev, ret);
+
+	if (r == -EPROTO)
+		return vfiomig_fail(dev->ctx, r, "%s: the kernel reported an unknown migration state",
+				    dev->name);
+	if (r < 0)
 		return vfiomig_fail(dev->ctx, r, "%s: reading the migration state failed: %s",
 				    dev->name, strerror(-r));
-	if (!vfiomig_state_valid((enum vfiomig_state)st.device_state))
-		return vfiomig_fail(dev->ctx, -EPROTO, "%s: kernel reported unknown state %u",
-				    dev->name, st.device_state);
-	*ret = (enum vfiomig_state)st.device_state;
 	return 0;
 }
 
 VFIOMIG_EXPORT int vfiomig_dev_get_state(struct vfiomig_dev *dev,
 					 enum vfiomig_state *ret)
 {
-	if (!dev || !ret)
-		return -EINVAL;
-	return dev_get_state(dev, ret);
+	struct call c;
+	int r = call_begin_dev(&c, dev, 0);
+
+	if (r == 0 && !ret)
+		r = vfiomig_fail(dev->ctx, -EINVAL, "%s: no place to return the state", dev->name);
+	if (r == 0)
+		r = dev_get_state(dev, ret);
+	return call_end(&c, r);
 }
 
-/* One SET request; *ret_fd gets the data fd the kernel returned, or -1. */
-static int dev_send_set(struct vfiomig_dev *dev, enum vfiomig_state target, int *ret_fd)
+int dev_stop_copy_size(struct vfiomig_dev *dev, uint64_t *ret)
 {
-	struct vfio_device_feature_mig_state st = {
-		.device_state = (uint32_t)target,
-		.data_fd = -1,
-	};
+	struct vfio_device_feature_mig_data_size sz = { 0 };
 	int r;
 
-	r = vfiomig_dev_feature(dev, VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
-			&st, sizeof(st));
-	*ret_fd = r < 0 ? -1 : st.data_fd;
+	if (!(dev->caps & VFIOMIG_CAP_MIG_DATA_SIZE))
+		return -EOPNOTSUPP;
+	r = vfiomig_dev_feature(dev, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DATA_SIZE,
+			&sz, sizeof(sz));
+	if (r == 0)
+		*ret = sz.stop_copy_length;
 	return r;
 }
 
-static int refuse_target(struct vfiomig_dev *dev, enum vfiomig_state cur,
-			 enum vfiomig_state target)
+static int get_stop_copy_size(struct vfiomig_dev *dev, uint64_t *ret)
 {
-	enum vfiomig_state probe;
-	const char *why;
-
-	if (cur == VFIOMIG_STATE_ERROR)
-		why = "the device is in ERROR; only a reset leaves it (vfiomig-ctl reset, vfiomig_dev_recover())";
-	else if (target == VFIOMIG_STATE_ERROR)
-		why = "ERROR cannot be requested";
-	else if (vfiomig_fsm_next(dev->mig_flags, target, target, &probe) < 0)
-		why = "the device does not offer that state (see its migration flags)";
-	else if (cur == VFIOMIG_STATE_STOP_COPY)
-		why = "STOP_COPY cannot go back to pre-copy; kernels without the 2026 fix hang on this request";
-	else
-		why = "the device's current state is not one its flags allow";
-	return vfiomig_fail(dev->ctx, -EINVAL, "%s: cannot go from %s to %s: %s",
-			    dev->name, vfiomig_state_str(cur),
-			    vfiomig_state_str(target), why);
-}
-
-/*
- * Arcs that go on with a session rather than end it: RESUMING -> STOP loads
- * what was written, and moves within the saving group go on with its fd.
- * On a stale session they would need a file the driver no longer has (mtty
- * 6.12 dereferences NULL: a kernel oops), so only the arcs that end a
- * saving session (to STOP, RUNNING or RUNNING_P2P) and a reset remain.
- */
-static bool continues_session(const struct vfiomig_dev *dev, enum vfiomig_state cur,
-			      enum vfiomig_state next)
-{
-	return dev->stale_session &&
-	       (cur == VFIOMIG_STATE_RESUMING || is_session_state(next));
-}
-
-static int transition_failed(struct vfiomig_dev *dev, int err,
-			     enum vfiomig_state from, enum vfiomig_state arc_to,
-			     enum vfiomig_state target)
-{
-	enum vfiomig_state now;
-	char err_text[128];
-
-	dev->needs_recovery = true;
-	/* The kernel echoes the requested state on failure: ask for the real one. */
-	snprintf(err_text, sizeof(err_text), "%s", strerror(-err));
-	if (dev_get_state(dev, &now) < 0)
-		return vfiomig_fail(dev->ctx, err,
-				    "%s: %s -> %s failed (%s) and the state cannot be read back; reset the device",
-				    dev->name, vfiomig_state_str(from),
-				    vfiomig_state_str(target), err_text);
-	return vfiomig_fail(dev->ctx, err,
-			    "%s: %s -> %s failed at %s (%s); the device is now in %s%s",
-			    dev->name, vfiomig_state_str(from), vfiomig_state_str(target),
-			    vfiomig_state_str(arc_to), err_text, vfiomig_state_str(now),
-			    now == from ? "" : "; vfiomig_dev_recover() resets it");
-}
-
-/* Sends the path one arc at a time, or all at once; returns the final data fd. */
-static int dev_walk(struct vfiomig_dev *dev, enum vfiomig_state cur,
-		    const enum vfiomig_state *path, int n, int *ret_fd)
-{
-	int first = dev->stepwise ? 0 : n - 1;
-	int fd = -1;
-
-	for (int i = first; i < n; i++) {
-		int r = dev_send_set(dev, path[i], &fd);
-
-		if (r < 0)
-			return transition_failed(dev, r, cur, path[i], path[n - 1]);
-		if (fd >= 0 && i != n - 1) {
-			/* The protocol never opens an fd on an interior arc. */
-			close(fd);
-			return vfiomig_fail(dev->ctx, -EPROTO,
-					    "%s: kernel opened a data fd on the interior arc to %s",
-					    dev->name, vfiomig_state_str(path[i]));
-		}
-	}
-	*ret_fd = fd;
-	return 0;
-}
-
-VFIOMIG_EXPORT int vfiomig_dev_set_state(struct vfiomig_dev *dev,
-					 enum vfiomig_state target,
-					 int *ret_data_fd)
-{
-	enum vfiomig_state cur, path[VFIOMIG_STATE_COUNT];
-	int n, r, fd = -1;
-	bool opens_fd;
-
-	if (!dev || !vfiomig_state_valid(target))
-		return -EINVAL;
-	r = dev_get_state(dev, &cur);
-	if (r < 0)
-		return r;
-	n = vfiomig_fsm_path(dev->mig_flags, cur, target, path, ARRAY_SIZE(path));
-	if (n < 0)
-		return refuse_target(dev, cur, target);
-	if (n > 0 && continues_session(dev, cur, path[0]))
-		return vfiomig_fail(dev->ctx, -EBUSY,
-				    "%s: the device is in %s from an earlier session whose data fd "
-				    "is gone; only a reset ends it (vfiomig-ctl reset, "
-				    "vfiomig_dev_recover()), since %s -> %s would need that fd",
-				    dev->name, vfiomig_state_str(cur), vfiomig_state_str(cur),
-				    vfiomig_state_str(path[0]));
-	if (n == 0) {
-		if (ret_data_fd)
-			*ret_data_fd = -1;
-		return 0;
-	}
-	opens_fd = vfiomig_fsm_arc_opens_fd(n > 1 ? path[n - 2] : cur, target);
-	if (opens_fd && !ret_data_fd)
-		return vfiomig_fail(dev->ctx, -EINVAL,
-				    "%s: %s opens a data fd; pass somewhere to return it",
-				    dev->name, vfiomig_state_str(target));
-
-	r = dev_walk(dev, cur, path, n, &fd);
-	if (r < 0)
-		return r;
-	if (opens_fd != (fd >= 0)) {
-		if (fd >= 0)
-			close(fd);
-		dev->needs_recovery = true;
-		return vfiomig_fail(dev->ctx, -EPROTO, "%s: kernel %s a data fd entering %s",
-				    dev->name, opens_fd ? "did not return" : "unexpectedly returned",
-				    vfiomig_state_str(target));
-	}
-	dev->needs_recovery = false;
-	dev->stale_session = dev->stale_session && is_session_state(target) && fd < 0;
-	dbg(dev->ctx, "%s: %s -> %s in %d arc(s)%s", dev->name, vfiomig_state_str(cur),
-	    vfiomig_state_str(target), n, fd >= 0 ? ", new data fd" : "");
-	if (ret_data_fd)
-		*ret_data_fd = fd;
-	return 0;
-}
-
-VFIOMIG_EXPORT void vfiomig_dev_set_stepwise(struct vfiomig_dev *dev, int enable)
-{
-	if (dev)
-		dev->stepwise = enable != 0;
-}
-
-VFIOMIG_EXPORT int vfiomig_dev_reset(struct vfiomig_dev *dev)
-{
-	/* pci_try_reset_function() gives EAGAIN on lock contention. */
-	static const struct timespec backoff = { .tv_nsec = 20 * 1000 * 1000 };
-	int r = -EAGAIN;
-
-	if (!dev)
-		return -EINVAL;
-	for (int tries = 0; tries < 5 && r == -EAGAIN; tries++) {
-		if (tries)
-			nanosleep(&backoff, NULL);
-		r = dev->ops->device_ioctl(dev, VFIO_DEVICE_RESET, NULL);
-	}
-	if (r == -EINVAL)
-		return vfiomig_fail(dev->ctx, r, "%s: the device has no working reset (VFIO_DEVICE_RESET: EINVAL)",
-				    dev->name);
-	if (r < 0)
-		return vfiomig_fail(dev->ctx, r, "%s: VFIO_DEVICE_RESET failed: %s",
-				    dev->name, strerror(-r));
-	dev->needs_recovery = false;
-	dev->stale_session = false;
-	info(dev->ctx, "%s: reset", dev->name);
-	return 0;
-}
-
-VFIOMIG_EXPORT int vfiomig_dev_recover(struct vfiomig_dev *dev,
-				       enum vfiomig_state *ret_state)
-{
-	enum vfiomig_state st;
 	int r;
 
-	if (!dev)
-		return -EINVAL;
-	r = dev_get_state(dev, &st);
-	if (r == 0 && st != VFIOMIG_STATE_ERROR && !dev->needs_recovery) {
-		if (ret_state)
-			*ret_state = st;
-		return 0;
-	}
-	info(dev->ctx, "%s: recovering from %s", dev->name,
-	     r < 0 ? "an unreadable state" : vfiomig_state_str(st));
-	r = vfiomig_dev_reset(dev);
+	if (!ret)
+		return vfiomig_fail(dev->ctx, -EINVAL, "%s: no place to return the size", dev->name);
+	r = dev_stop_copy_size(dev, ret);
+	if (r == -EOPNOTSUPP)
+		return vfiomig_fail(dev->ctx, r, "%s: the device cannot estimate its state's size "
+				    "(no VFIO_DEVICE_FEATURE_MIG_DATA_SIZE; Linux 6.2+ has it)",
+				    dev->name);
 	if (r < 0)
-		return r;
-	r = dev_get_state(dev, &st);
-	if (r < 0)
-		return r;
-	if (st != VFIOMIG_STATE_RUNNING)
-		return vfiomig_fail(dev->ctx, -EIO, "%s: reset left the device in %s, not RUNNING",
-				    dev->name, vfiomig_state_str(st));
-	if (ret_state)
-		*ret_state = st;
-	return 1;
+		return vfiomig_fail(dev->ctx, r, "%s: MIG_DATA_SIZE failed: %s", dev->name,
+				    strerror(-r));
+	return 0;
 }
 
 VFIOMIG_EXPORT int vfiomig_dev_get_stop_copy_size(struct vfiomig_dev *dev,
 						  uint64_t *ret)
 {
-	struct vfio_device_feature_mig_data_size sz = { 0 };
-	int r;
+	struct call c;
+	int r = call_begin_dev(&c, dev, 0);
 
-	if (!dev || !ret)
-		return -EINVAL;
-	if (!(dev->caps & VFIOMIG_CAP_MIG_DATA_SIZE))
-		return -EOPNOTSUPP;
-	r = vfiomig_dev_feature(dev, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DATA_SIZE,
-			&sz, sizeof(sz));
-	if (r < 0)
-		return vfiomig_fail(dev->ctx, r, "%s: MIG_DATA_SIZE failed: %s",
-				    dev->name, strerror(-r));
-	*ret = sz.stop_copy_length;
-	return 0;
-}
-
-VFIOMIG_EXPORT int vfiomig_dev_get_precopy_info(struct vfiomig_dev *dev,
-						int data_fd,
-						uint64_t *ret_initial_bytes,
-						uint64_t *ret_dirty_bytes)
-{
-	return vfiomig_dev_get_precopy_info2(dev, data_fd, ret_initial_bytes,
-					     ret_dirty_bytes, NULL);
+	if (r == 0)
+		r = get_stop_copy_size(dev, ret);
+	return call_end(&c, r);
 }

@@ -87,15 +87,21 @@ static void take_identity(struct inspect *in, const struct stream_record *rec)
 	}
 	/* The writer named the backend; one this library lacks means opaque bytes. */
 	vendor = vfiomig_vendor_find(id.backend);
-	vendor_parser_init(&in->vendor[rec->device], vendor ? vendor : vfiomig_vendor_find("generic"),
-			   rec->device, in->ops ? in->ops->record : NULL, in->userdata);
+	if (vendor_parser_init(&in->vendor[rec->device], vendor ? vendor : vfiomig_vendor_find("generic"),
+			       rec->device, in->ops ? in->ops->record : NULL, in->userdata) < 0) {
+		in->vendor[rec->device].ops = NULL;	/* its records go unparsed */
+		problem(in, rec->offset, "device %u: out of memory for its backend's parser",
+			rec->device);
+	}
 	in->seen[rec->device] = true;
 	in->sum->devices++;
+	/* The public struct is the API's; the one internal identity fills it. */
 	pub = (struct vfiomig_stream_identity){
-		.has_pci_ids = id.has_pci_ids, .vendor = id.vendor, .device = id.device,
-		.subsystem_vendor = id.subsystem_vendor, .subsystem_device = id.subsystem_device,
-		.revision = id.revision, .mig_flags = id.mig_flags,
-		.stop_copy_size = id.stop_copy_size, .name = id.name, .driver = id.driver,
+		.has_pci_ids = id.dev.has_pci_ids, .vendor = id.dev.vendor, .device = id.dev.device,
+		.subsystem_vendor = id.dev.subsystem_vendor,
+		.subsystem_device = id.dev.subsystem_device,
+		.revision = id.dev.revision, .mig_flags = id.mig_flags,
+		.stop_copy_size = id.stop_copy_size, .name = id.name, .driver = id.dev.driver,
 		.backend = id.backend, .kernel = id.kernel, .library = id.library,
 	};
 	if (in->ops && in->ops->identity)
@@ -197,6 +203,8 @@ static int inspect_framed(struct inspect *in)
 	if (r < 0 && reader.error[0])
 		problem(in, reader.error_offset, "%s", reader.error);
 	stream_reader_free(&reader);
+	for (uint32_t d = 0; d < INSPECT_MAX_DEVICES; d++)
+		vendor_parser_fini(&in->vendor[d]);
 	free(buf);
 	/* A damaged stream is a verdict, not a failure; unreadable input is. */
 	return r == -EBADMSG || r == -EPROTO || r == -E2BIG ? 0 : r;
@@ -208,9 +216,12 @@ static int inspect_raw(struct inspect *in, const struct vfiomig_vendor_ops *vend
 	uint8_t *buf = malloc(STREAM_MAX_PAYLOAD);
 	int r = 0;
 
-	if (!buf)
+	if (!buf || vendor_parser_init(v, vendor, 0, in->ops ? in->ops->record : NULL,
+				       in->userdata) < 0) {
+		vendor_parser_fini(v);
+		free(buf);
 		return -ENOMEM;
-	vendor_parser_init(v, vendor, 0, in->ops ? in->ops->record : NULL, in->userdata);
+	}
 	snprintf(in->sum->backend, sizeof(in->sum->backend), "%s", vendor->name);
 	in->sum->devices = 1;
 	for (;;) {
@@ -228,8 +239,39 @@ static int inspect_raw(struct inspect *in, const struct vfiomig_vendor_ops *vend
 	if (v->problem[0])
 		problem(in, v->problem_offset, "%s", v->problem);
 	in->sum->records = v->records;
+	vendor_parser_fini(v);
 	free(buf);
 	return r;
+}
+
+static int stream_inspect(struct vfiomig_ctx *ctx, int fd, unsigned int flags,
+			  const char *backend, const struct vfiomig_inspect_ops *ops,
+			  void *userdata, struct vfiomig_stream_summary *ret)
+{
+	const struct vfiomig_vendor_ops *vendor = vfiomig_vendor_find(backend ? backend : "generic");
+	struct vfiomig_inspect_ops o;
+	struct vfiomig_stream_summary sum = { .sz = sizeof(sum), .problem_offset = UINT64_MAX };
+	struct inspect *in;
+	int r;
+
+	if (fd < 0 || !ret || sized_check_out(ret) < 0 || (flags & ~VFIOMIG_INSPECT_RAW) ||
+	    sized_copy_in(&o, sizeof(o), ops) < 0)
+		return vfiomig_fail(ctx, -EINVAL, "inspecting a stream needs an fd, a summary "
+				    "whose sz is set, known flags and callbacks whose sz is set");
+	if (!vendor)
+		return vfiomig_fail(ctx, -EINVAL, "unknown backend '%s'; use generic, mlx5 or mock",
+				    backend);
+	in = calloc(1, sizeof(*in));
+	if (!in)
+		return vfiomig_fail(ctx, -ENOMEM, "out of memory for the inspector");
+	*in = (struct inspect){ .ops = ops ? &o : NULL, .userdata = userdata, .fd = fd, .sum = &sum };
+	r = flags & VFIOMIG_INSPECT_RAW ? inspect_raw(in, vendor) : inspect_framed(in);
+	free(in);
+	sum.valid = !sum.problem[0];
+	sized_copy_out(ret, &sum, sizeof(sum));
+	if (r < 0)
+		return vfiomig_fail(ctx, r, "reading the stream failed: %s", strerror(-r));
+	return 0;
 }
 
 VFIOMIG_EXPORT int vfiomig_stream_inspect(struct vfiomig_ctx *ctx, int fd, unsigned int flags,
@@ -237,26 +279,10 @@ VFIOMIG_EXPORT int vfiomig_stream_inspect(struct vfiomig_ctx *ctx, int fd, unsig
 					  const struct vfiomig_inspect_ops *ops, void *userdata,
 					  struct vfiomig_stream_summary *ret)
 {
-	const struct vfiomig_vendor_ops *vendor = vfiomig_vendor_find(backend ? backend : "generic");
-	struct inspect *in;
-	int r;
+	struct call c;
+	int r = call_begin_ctx(&c, ctx);
 
-	if (!ctx || fd < 0 || !ret || ret->sz < sizeof(*ret) || (flags & ~VFIOMIG_INSPECT_RAW) ||
-	    (ops && ops->sz < sizeof(*ops)))
-		return -EINVAL;
-	if (!vendor)
-		return vfiomig_fail(ctx, -EINVAL, "unknown backend '%s'; use generic or mlx5", backend);
-	in = calloc(1, sizeof(*in));
-	if (!in)
-		return -ENOMEM;
-	memset(ret, 0, sizeof(*ret));
-	ret->sz = sizeof(*ret);
-	ret->problem_offset = UINT64_MAX;
-	*in = (struct inspect){ .ops = ops, .userdata = userdata, .fd = fd, .sum = ret };
-	r = flags & VFIOMIG_INSPECT_RAW ? inspect_raw(in, vendor) : inspect_framed(in);
-	free(in);
-	if (r < 0)
-		return vfiomig_fail(ctx, r, "reading the stream failed: %s", strerror(-r));
-	ret->valid = !ret->problem[0];
-	return 0;
+	if (r == 0)
+		r = stream_inspect(ctx, fd, flags, backend, ops, userdata, ret);
+	return call_end(&c, r);
 }

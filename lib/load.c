@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * vfiomig_load(): reads and verifies each record into the one buffer, then
+ * vfiomig_dev_load(): reads and verifies each record into the one buffer, then
  * writes it to the device while the bytes are in cache.
  */
+#include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "wait.h"
 #include "xfer.h"
 
 struct load {
@@ -27,6 +30,20 @@ struct load {
 	uint64_t end_bytes, end_precopy;
 };
 
+/* A failure found at stream offset @offset: in the stats and in the error. */
+PRINTF(4, 5)
+static int load_fail(struct load *l, int err, uint64_t offset, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	l->stats.error_offset = offset;
+	return vfiomig_fail_at(l->dev->ctx, err, offset, "%s: %s", l->dev->name, msg);
+}
+
 static ssize_t in_read(void *ctx, void *buf, size_t len)
 {
 	struct load *l = ctx;
@@ -39,19 +56,12 @@ static ssize_t in_read(void *ctx, void *buf, size_t len)
 
 static void describe(const struct stream_identity *id, char *buf, size_t size)
 {
-	if (id->has_pci_ids)
-		snprintf(buf, size, "%04x:%04x (%s)", id->vendor, id->device,
-			 id->driver[0] ? id->driver : "no driver");
-	else
-		snprintf(buf, size, "%s (%s)", id->name, id->driver[0] ? id->driver : "no driver");
-}
+	const char *driver = id->dev.driver[0] ? id->dev.driver : "no driver";
 
-static bool identity_matches(const struct stream_identity *a, const struct stream_identity *b)
-{
-	return a->has_pci_ids == b->has_pci_ids && a->vendor == b->vendor &&
-	       a->device == b->device && a->subsystem_vendor == b->subsystem_vendor &&
-	       a->subsystem_device == b->subsystem_device &&
-	       strcmp(a->driver, b->driver) == 0 && strcmp(a->backend, b->backend) == 0;
+	if (id->dev.has_pci_ids)
+		snprintf(buf, size, "%04x:%04x (%s)", id->dev.vendor, id->dev.device, driver);
+	else
+		snprintf(buf, size, "%s (%s)", id->name, driver);
 }
 
 /* Refuses another device's state before a byte reaches this one. */
@@ -61,14 +71,12 @@ static int check_identity(struct load *l, const struct stream_record *rec)
 	char t[2 * STREAM_STRING_MAX + 16], o[2 * STREAM_STRING_MAX + 16];
 
 	if (rec->type != STREAM_IDENTITY ||
-	    stream_identity_decode(rec->payload, rec->length, &theirs) < 0) {
-		l->stats.error_offset = rec->offset;
-		return vfiomig_fail(l->dev->ctx, -EBADMSG, "%s: the stream does not start with a "
-				    "valid device identity (offset %llu)", l->dev->name,
-				    (unsigned long long)rec->offset);
-	}
+	    stream_identity_decode(rec->payload, rec->length, &theirs) < 0)
+		return load_fail(l, -EBADMSG, rec->offset, "the stream does not start with a "
+				 "valid device identity (offset %llu)",
+				 (unsigned long long)rec->offset);
 	xfer_identity(l->dev, &ours);
-	if (identity_matches(&theirs, &ours))
+	if (stream_identity_matches(&theirs, &ours))
 		return 0;
 	describe(&theirs, t, sizeof(t));
 	describe(&ours, o, sizeof(o));
@@ -76,34 +84,40 @@ static int check_identity(struct load *l, const struct stream_record *rec)
 		warn(l->dev->ctx, "%s: loading a stream for %s into %s (forced)", l->dev->name, t, o);
 		return 0;
 	}
-	l->stats.error_offset = rec->offset;
-	return vfiomig_fail(l->dev->ctx, -ENODEV, "%s: stream is for %s, device is %s; "
-			    "use --force to load anyway", l->dev->name, t, o);
+	return load_fail(l, -ENODEV, rec->offset, "stream is for %s, device is %s; "
+			 "use --force to load anyway", t, o);
 }
 
 static int start_resuming(struct load *l)
 {
-	int r = vfiomig_load_begin(l->dev, &l->data_fd);
+	int r = data_begin_load(l->dev, &l->data_fd);
 
 	if (r < 0)
 		return r;
 	l->resuming = true;
-	l->resumed_ns = xfer_now_ns();
+	l->resumed_ns = now_ns();
 	l->progress.p.phase = VFIOMIG_PHASE_LOAD;
 	xfer_report(&l->progress, true);
 	return 0;
 }
 
+/*
+ * With a cancel object the write waits in poll(2) first, so that a device
+ * slow to take its data cannot hold a cancelled load (a data fd without
+ * poll support reads as ready).
+ */
 static int write_data(struct load *l, const struct stream_record *rec)
 {
-	int r = vfiomig_data_write(l->dev, l->data_fd, rec->payload, rec->length);
+	int r = l->o.cancel ? wait_fd(l->data_fd, POLLOUT, l->o.cancel) : 0;
 
-	if (r < 0) {
-		l->stats.error_offset = rec->offset;
-		return vfiomig_fail(l->dev->ctx, r, "%s: the device rejected the data of the record "
-				    "at stream offset %llu: %s", l->dev->name,
-				    (unsigned long long)rec->offset, strerror(-r));
-	}
+	if (r == 0)
+		r = data_write(l->dev, l->data_fd, rec->payload, rec->length, l->o.cancel);
+	if (r == -ECANCELED)
+		return r;
+	if (r < 0)
+		return load_fail(l, r, rec->offset, "the device rejected the data of the record "
+				 "at stream offset %llu: %s", (unsigned long long)rec->offset,
+				 strerror(-r));
 	if (rec->type == STREAM_DATA_PRECOPY)
 		l->stats.precopy_bytes += rec->length;
 	else
@@ -133,9 +147,8 @@ static int take_record(struct load *l, const struct stream_record *rec)
 	default:
 		break;
 	}
-	l->stats.error_offset = rec->offset;
-	return vfiomig_fail(l->dev->ctx, -EBADMSG, "%s: unexpected record 0x%04x at stream offset %llu",
-			    l->dev->name, rec->type, (unsigned long long)rec->offset);
+	return load_fail(l, -EBADMSG, rec->offset, "unexpected record 0x%04x at stream offset %llu",
+			 rec->type, (unsigned long long)rec->offset);
 }
 
 /* The stream's own account of the device bytes must match what was written. */
@@ -145,13 +158,12 @@ static int check_totals(struct load *l)
 
 	if (l->raw || (l->have_end && l->end_bytes == written && l->end_precopy == l->stats.precopy_bytes))
 		return 0;
-	l->stats.error_offset = l->stats.stream_bytes;
 	if (!l->have_end)
-		return vfiomig_fail(l->dev->ctx, -EBADMSG, "%s: the stream has no end-of-device record",
-				    l->dev->name);
-	return vfiomig_fail(l->dev->ctx, -EBADMSG, "%s: the stream announced %llu device bytes "
-			    "but carried %llu", l->dev->name, (unsigned long long)l->end_bytes,
-			    (unsigned long long)written);
+		return load_fail(l, -EBADMSG, l->stats.stream_bytes,
+				 "the stream has no end-of-device record");
+	return load_fail(l, -EBADMSG, l->stats.stream_bytes, "the stream announced %llu device "
+			 "bytes but carried %llu", (unsigned long long)l->end_bytes,
+			 (unsigned long long)written);
 }
 
 /* A stream failure, with the reader's account of what and where. */
@@ -159,12 +171,11 @@ static int input_failed(struct load *l, int r)
 {
 	if (r == -ECANCELED)
 		return r;
-	l->stats.error_offset = l->reader.error[0] ? l->reader.error_offset : l->stats.stream_bytes;
 	if (l->reader.error[0])
-		return vfiomig_fail(l->dev->ctx, r, "%s: %s at stream offset %llu", l->dev->name,
-				    l->reader.error, (unsigned long long)l->reader.error_offset);
-	return vfiomig_fail(l->dev->ctx, r, "%s: reading the stream failed: %s", l->dev->name,
-			    strerror(-r));
+		return load_fail(l, r, l->reader.error_offset, "%s at stream offset %llu",
+				 l->reader.error, (unsigned long long)l->reader.error_offset);
+	return load_fail(l, r, l->stats.stream_bytes, "reading the stream failed: %s",
+			 strerror(-r));
 }
 
 /* The next record for this load, 0 after a verified trailer, or -errno. */
@@ -173,7 +184,7 @@ static int next_record(struct load *l, struct stream_record *rec)
 	int r;
 
 	do {
-		if (xfer_cancelled(l->o.cancel))
+		if (cancel_raised(l->o.cancel))
 			return -ECANCELED;
 		r = stream_read_record(&l->reader, rec, l->buf);
 		if (r < 0)
@@ -191,11 +202,9 @@ static int load_framed(struct load *l)
 	if (r < 0)
 		return input_failed(l, r);
 	r = next_record(l, &rec);
-	if (r == 0) {
-		l->stats.error_offset = l->stats.stream_bytes;
-		return vfiomig_fail(l->dev->ctx, -EBADMSG, "%s: the stream holds no state for a device",
-				    l->dev->name);
-	}
+	if (r == 0)
+		return load_fail(l, -EBADMSG, l->stats.stream_bytes,
+				 "the stream holds no state for a device");
 	if (r > 0)
 		r = check_identity(l, &rec);
 	if (r == 0)
@@ -211,8 +220,7 @@ static int load_raw(struct load *l)
 	int r = start_resuming(l);
 
 	while (r == 0) {
-		ssize_t n = xfer_cancelled(l->o.cancel) ? -ECANCELED :
-			    in_read(l, l->buf, l->buf_size);
+		ssize_t n = in_read(l, l->buf, l->buf_size);
 
 		if (n <= 0)
 			return n == 0 ? 0 : input_failed(l, (int)n);
@@ -230,99 +238,97 @@ static int load_stream(struct load *l)
 	if (r == 0)
 		r = check_totals(l);
 	if (r == 0)
-		r = vfiomig_load_finish(l->dev, l->o.leave == VFIOMIG_LEAVE_STOP ?
-					VFIOMIG_STATE_STOP : VFIOMIG_STATE_RUNNING);
+		r = data_finish_load(l->dev, l->o.leave == VFIOMIG_LEAVE_STOP ?
+				     VFIOMIG_STATE_STOP : VFIOMIG_STATE_RUNNING);
 	return r;
 }
 
 /*
  * A device that was given part of a state is reset, which discards it, and
- * stopped: it must not run with partial state.  The first failure's message
- * is kept, with where the device ended up in place of where it was then.
+ * stopped: it must not run with partial state.  The call's first failure
+ * stays its message; the end of the call adds where the device is.
  */
 static void discard_partial(struct load *l)
 {
-	struct vfiomig_ctx *ctx = l->dev->ctx;
-	char why[sizeof(ctx->error)], *stale;
-	enum vfiomig_state now = VFIOMIG_STATE_ERROR;
-
-	memcpy(why, ctx->error, sizeof(why));
-	if (vfiomig_dev_reset(l->dev) == 0)
-		vfiomig_dev_set_state(l->dev, VFIOMIG_STATE_STOP, NULL);
-	vfiomig_dev_get_state(l->dev, &now);
-	stale = strstr(why, "; the device is now in");
-	if (stale)
-		*stale = '\0';
-	snprintf(ctx->error, sizeof(ctx->error), "%.400s; the partial state was discarded "
-		 "and the device is in %s", why, vfiomig_state_str(now));
-	info(ctx, "%s", ctx->error);
+	if (dev_reset(l->dev) == 0)
+		dev_set_state(l->dev, VFIOMIG_STATE_STOP, NULL);
+	call_note(l->dev->ctx, "the partial state was discarded");
+	info(l->dev->ctx, "%s: load failed; the partial state was discarded", l->dev->name);
 }
 
-static int load_setup(struct load *l, struct vfiomig_dev *dev, int in_fd,
-		      const struct vfiomig_load_opts *opts)
+/* @r: how copying the caller's options went (l->o holds them). */
+static int load_setup(struct load *l, struct vfiomig_dev *dev, int in_fd, int r)
 {
-	int r = xfer_copy_opts(&l->o, sizeof(l->o), opts);
-
-	if (r < 0 || in_fd < 0 || l->o.flags & ~(VFIOMIG_XFER_RAW | VFIOMIG_XFER_FORCE) ||
-	    l->o.leave > VFIOMIG_LEAVE_RUNNING ||
-	    (l->o.buffer_size && l->o.buffer_size < XFER_MIN_BUFFER))
-		return vfiomig_fail(dev->ctx, -EINVAL, "%s: invalid load options", dev->name);
 	l->dev = dev;
 	l->in_fd = in_fd;
-	l->raw = l->o.flags & VFIOMIG_XFER_RAW;
 	l->data_fd = -1;
-	l->stats.sz = sizeof(l->stats);
-	l->stats.error_offset = UINT64_MAX;
+	if (r < 0 || in_fd < 0 || l->o.flags & ~(VFIOMIG_XFER_RAW | VFIOMIG_XFER_FORCE) ||
+	    l->o.leave > VFIOMIG_LEAVE_RUNNING ||
+	    (l->o.buffer_size && l->o.buffer_size < XFER_MIN_BUFFER) ||
+	    (l->o.stats && sized_check_out(l->o.stats) < 0))
+		return vfiomig_fail(dev->ctx, -EINVAL, "%s: invalid load options: %s", dev->name,
+				    r < 0 ? "unknown fields are set, or sz is too small" :
+				    in_fd < 0 ? "no input fd" : "a flag, mode or size is out of range");
+	l->raw = l->o.flags & VFIOMIG_XFER_RAW;
 	l->reader = (struct stream_reader){ .read = in_read, .ctx = l };
 	l->progress = (struct xfer_progress){ .fn = l->o.progress, .userdata = l->o.userdata };
-	vfiomig_dev_get_stop_copy_size(dev, &l->progress.p.total_estimate);
+	if (dev_stop_copy_size(dev, &l->progress.p.total_estimate) < 0)
+		l->progress.p.total_estimate = 0;	/* best effort: "unknown" */
 	return 0;
 }
 
+/* The caller's stats, on every return: what moved, however it ended. */
 static void load_finish_stats(struct load *l, uint64_t begin_ns)
 {
-	uint64_t now = xfer_now_ns();
+	uint64_t now = now_ns();
 
 	l->stats.elapsed_ns = now - begin_ns;
 	l->stats.downtime_ns = l->resuming ? now - l->resumed_ns : 0;
-	if (l->o.stats)
-		memcpy(l->o.stats, &l->stats, l->o.stats->sz < sizeof(l->stats) ?
-		       l->o.stats->sz : sizeof(l->stats));
+	if (l->o.stats && sized_check_out(l->o.stats) == 0)
+		sized_copy_out(l->o.stats, &l->stats, sizeof(l->stats));
 }
 
-VFIOMIG_EXPORT int vfiomig_load(struct vfiomig_dev *dev, int in_fd,
-				const struct vfiomig_load_opts *opts)
+static int load(struct load *l, struct vfiomig_dev *dev, int in_fd, int opts_r)
 {
-	uint64_t begin = xfer_now_ns();
 	struct xfer_sigpipe sigpipe;
-	struct load l = { 0 };
-	int r;
+	int r = load_setup(l, dev, in_fd, opts_r);
 
-	if (!dev)
-		return -EINVAL;
-	r = load_setup(&l, dev, in_fd, opts);
 	if (r < 0)
 		return r;
 	/* Any record must fit, whatever buffering was asked for. */
-	l.buf_size = l.raw ? xfer_buffer_size(l.o.buffer_size, false) : STREAM_READ_BUFFER;
-	r = xfer_alloc_buffer(dev, l.buf_size, &l.buf);
+	l->buf_size = l->raw ? xfer_buffer_size(l->o.buffer_size, false) : STREAM_READ_BUFFER;
+	r = xfer_alloc_buffer(dev, l->buf_size, &l->buf);
 	if (r < 0)
 		return r;
 	xfer_sigpipe_block(&sigpipe);
-	r = load_stream(&l);
+	r = load_stream(l);
 	if (r == -ECANCELED)
 		vfiomig_fail(dev->ctx, r, "%s: load cancelled", dev->name);
-	if (l.data_fd >= 0)
-		close(l.data_fd);
-	if (r < 0 && l.resuming)
-		discard_partial(&l);
+	if (l->data_fd >= 0)
+		close(l->data_fd);
+	if (r < 0 && l->resuming)
+		discard_partial(l);
 	if (r == 0) {
-		l.progress.p.phase = VFIOMIG_PHASE_DONE;
-		xfer_report(&l.progress, true);
+		l->progress.p.phase = VFIOMIG_PHASE_DONE;
+		xfer_report(&l->progress, true);
 	}
 	xfer_sigpipe_restore(&sigpipe);
-	free(l.buf);
-	stream_reader_free(&l.reader);
-	load_finish_stats(&l, begin);
+	free(l->buf);
+	stream_reader_free(&l->reader);
 	return r;
+}
+
+VFIOMIG_EXPORT int vfiomig_dev_load(struct vfiomig_dev *dev, int in_fd,
+				    const struct vfiomig_load_opts *opts)
+{
+	uint64_t begin = now_ns();
+	struct load l = { .stats.sz = sizeof(l.stats), .stats.error_offset = UINT64_MAX };
+	int opts_r = sized_copy_in(&l.o, sizeof(l.o), opts);
+	struct call c;
+	int r = call_begin_dev(&c, dev, CALL_REPORT_STATE);
+
+	if (r == 0)
+		r = load(&l, dev, in_fd, opts_r);
+	load_finish_stats(&l, begin);
+	return call_end(&c, r);
 }

@@ -1,20 +1,28 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Logging through the caller's function, and the ctx's error sentence. */
+/* Logging through the caller's function, and recording a call's failure. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "private.h"
+#include "call.h"
 
+/* The user's function is called without the ctx's lock: it may call us. */
 __attribute__((format(printf, 3, 0)))
 static void log_va(struct vfiomig_ctx *ctx, int prio, const char *fmt, va_list ap)
 {
+	void (*fn)(void *, int, const char *);
+	void *data;
 	char msg[1024];
 
-	if (!ctx->log_fn || prio > ctx->log_priority)
+	pthread_mutex_lock(&ctx->lock);
+	fn = prio <= ctx->log_priority ? ctx->log_fn : NULL;
+	data = ctx->log_data;
+	pthread_mutex_unlock(&ctx->lock);
+	if (!fn)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	ctx->log_fn(ctx->log_data, prio, msg);
+	fn(data, prio, msg);
 }
 
 void vfiomig_log(struct vfiomig_ctx *ctx, int prio, const char *fmt, ...)
@@ -26,14 +34,44 @@ void vfiomig_log(struct vfiomig_ctx *ctx, int prio, const char *fmt, ...)
 	va_end(ap);
 }
 
+__attribute__((format(printf, 4, 0)))
+static int fail_va(struct vfiomig_ctx *ctx, int err, uint64_t offset, const char *fmt,
+		   va_list ap)
+{
+	struct err_slot *s = call_slot(ctx);
+	va_list copy;
+
+	if (!s || (s->failed && s->depth > 0)) {
+		/* Not the call's first failure: only the log hears of it. */
+		log_va(ctx, LOG_DEBUG, fmt, ap);
+		return err;
+	}
+	va_copy(copy, ap);
+	vsnprintf(s->msg, sizeof(s->msg), fmt, copy);
+	va_end(copy);
+	s->failed = true;
+	s->err = -err;
+	s->offset = offset;
+	vfiomig_log(ctx, LOG_DEBUG, "failed: %s", s->msg);
+	return err;
+}
+
 int vfiomig_fail(struct vfiomig_ctx *ctx, int err, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(ctx->error, sizeof(ctx->error), fmt, ap);
+	fail_va(ctx, err, UINT64_MAX, fmt, ap);
 	va_end(ap);
-	if (ctx->log_fn && LOG_ERR <= ctx->log_priority)
-		ctx->log_fn(ctx->log_data, LOG_ERR, ctx->error);
+	return err;
+}
+
+int vfiomig_fail_at(struct vfiomig_ctx *ctx, int err, uint64_t offset, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fail_va(ctx, err, offset, fmt, ap);
+	va_end(ap);
 	return err;
 }

@@ -101,31 +101,6 @@ static bool parse_u64(const char *s, uint64_t *ret)
 	return true;
 }
 
-/* Decimal with an optional K, M or G suffix (powers of 1024). */
-static bool parse_size(const char *s, uint64_t *ret)
-{
-	char *end;
-	unsigned long long v;
-	unsigned int shift = 0;
-
-	if (!isdigit((unsigned char)*s))
-		return false;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return false;
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	default: break;
-	}
-	if (*end || (shift && v > (UINT64_MAX >> shift)))
-		return false;
-	*ret = (uint64_t)v << shift;
-	return true;
-}
-
 static bool parse_bool(const char *s, bool *ret)
 {
 	if (!strcmp(s, "0") || !strcmp(s, "1")) {

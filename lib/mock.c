@@ -1232,52 +1232,77 @@ out:
 	return r;
 }
 
+/* The mock devices alive in a ctx, so adopt can recognise their fds. */
+struct mock_ctx {
+	pthread_mutex_t lock;		/* the list and every mock's refcount */
+	struct vfiomig_mock *mocks;
+};
+
+static struct mock_ctx *mctx(struct vfiomig_ctx *ctx)
+{
+	return vfiomig_ctx_transport_state(ctx, &vfiomig_mock_transport);
+}
+
+static void *mock_ctx_new(void)
+{
+	struct mock_ctx *mc = calloc(1, sizeof(*mc));
+
+	if (mc)
+		pthread_mutex_init(&mc->lock, NULL);
+	return mc;
+}
+
+/* Devices hold the ctx, so no mock is left when this runs. */
+static void mock_ctx_free(void *state)
+{
+	struct mock_ctx *mc = state;
+
+	pthread_mutex_destroy(&mc->lock);
+	free(mc);
+}
+
 static void mock_free(struct vfiomig_mock *m)
 {
-	struct vfiomig_mock **pp;
-
 	mock_sessions_free(m);
-	for (pp = &m->ctx->mocks; *pp; pp = &(*pp)->next) {
-		if (*pp == m) {
-			*pp = m->next;
-			break;
-		}
-	}
 	pthread_mutex_destroy(&m->lock);
 	pthread_mutex_destroy(&m->op_lock);
 	free(m->gen);
 	free(m);
 }
 
+/* The last handle unlinks the mock under the list's lock, so that an adopt
+ * racing with it either finds it with a reference or not at all. */
 static void mock_release(struct vfiomig_dev *dev)
 {
-	struct vfiomig_mock *m = dev->priv;
+	struct vfiomig_mock *m = dev->priv, **pp;
+	struct mock_ctx *mc = mctx(dev->ctx);
 	bool last;
 
 	dev->priv = NULL;
 	if (!m)
 		return;
-	pthread_mutex_lock(&m->op_lock);
+	pthread_mutex_lock(&mc->lock);
 	last = --m->refcount == 0;
-	pthread_mutex_unlock(&m->op_lock);
+	for (pp = &mc->mocks; last && *pp; pp = &(*pp)->next) {
+		if (*pp == m) {
+			*pp = m->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&mc->lock);
 	if (last)
 		mock_free(m);
 }
 
-static const struct vfiomig_transport_ops mock_ops = {
-	.name = "mock",
-	.device_ioctl = mock_device_ioctl,
-	.data_ioctl = mock_precopy_info,
-	.data_read = mock_data_read,
-	.data_write = mock_data_write,
-	.release = mock_release,
-};
+extern const struct vfiomig_vendor_ops vfiomig_vendor_mock;
 
 static void attach(struct vfiomig_dev *dev, struct vfiomig_mock *m)
 {
 	struct vfiomig_identity *id = &dev->id;
 
 	dev->priv = m;
+	/* The mock's bytes are its own, whatever identity it pretends. */
+	dev->backend = &vfiomig_vendor_mock;
 	memset(id, 0, sizeof(*id));
 	id->has_pci_ids = m->spec.has_pci;
 	id->vendor = m->spec.vendor;
@@ -1288,9 +1313,9 @@ static void attach(struct vfiomig_dev *dev, struct vfiomig_mock *m)
 	snprintf(id->driver, sizeof(id->driver), "%s", m->spec.driver);
 }
 
-int vfiomig_mock_open(struct vfiomig_ctx *ctx, const char *params,
-		      struct vfiomig_dev **ret)
+int vfiomig_mock_open(struct vfiomig_ctx *ctx, const char *params, struct vfiomig_dev **ret)
 {
+	struct mock_ctx *mc = mctx(ctx);
 	struct vfiomig_mock *m;
 	struct vfiomig_dev *dev;
 	char memfd_name[96];
@@ -1299,7 +1324,7 @@ int vfiomig_mock_open(struct vfiomig_ctx *ctx, const char *params,
 
 	m = calloc(1, sizeof(*m));
 	if (!m)
-		return -ENOMEM;
+		return vfiomig_fail(ctx, -ENOMEM, "mock:%s: out of memory", params);
 	r = mock_spec_parse(ctx, params, &m->spec);
 	if (r) {
 		free(m);
@@ -1309,7 +1334,7 @@ int vfiomig_mock_open(struct vfiomig_ctx *ctx, const char *params,
 	m->gen = calloc(m->npages, sizeof(*m->gen));
 	if (!m->gen) {
 		free(m);
-		return -ENOMEM;
+		return vfiomig_fail(ctx, -ENOMEM, "mock:%s: out of memory", params);
 	}
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_mutex_init(&m->op_lock, NULL);
@@ -1331,15 +1356,17 @@ int vfiomig_mock_open(struct vfiomig_ctx *ctx, const char *params,
 	m->st_dev = st.st_dev;
 	m->st_ino = st.st_ino;
 
-	r = vfiomig_dev_new(ctx, &mock_ops, "mock", fd, true, m->devname, &dev);
+	r = vfiomig_dev_new(ctx, &vfiomig_mock_transport, "mock", fd, true, m->devname, &dev);
 	if (r < 0) {
 		close(fd);
 		goto fail;
 	}
 	attach(dev, m);
 	m->refcount = 1;
-	m->next = ctx->mocks;
-	ctx->mocks = m;
+	pthread_mutex_lock(&mc->lock);
+	m->next = mc->mocks;
+	mc->mocks = m;
+	pthread_mutex_unlock(&mc->lock);
 	dbg(ctx, "mock %s: %" PRIu64 " bytes, flags 0x%x, state %s",
 	    m->spec.name, m->spec.size, m->spec.mig_flags,
 	    mock_state_name(m->state));
@@ -1354,28 +1381,71 @@ fail:
 	return r;
 }
 
-int vfiomig_mock_adopt(struct vfiomig_ctx *ctx, int fd,
-		       struct vfiomig_dev **ret)
+int vfiomig_mock_adopt(struct vfiomig_ctx *ctx, int fd, struct vfiomig_dev **ret)
 {
+	struct mock_ctx *mc = mctx(ctx);
 	struct vfiomig_mock *m;
 	struct vfiomig_dev *dev;
 	struct stat st;
 	int r;
 
 	if (fstat(fd, &st) < 0)
-		return -errno;
-	for (m = ctx->mocks; m; m = m->next)
+		return -ENOENT;
+	pthread_mutex_lock(&mc->lock);
+	for (m = mc->mocks; m; m = m->next)
 		if (m->st_dev == st.st_dev && m->st_ino == st.st_ino)
 			break;
+	if (m)
+		m->refcount++;
+	pthread_mutex_unlock(&mc->lock);
 	if (!m)
 		return -ENOENT;
-	r = vfiomig_dev_new(ctx, &mock_ops, "mock", fd, false, m->devname, &dev);
-	if (r < 0)
+	r = vfiomig_dev_new(ctx, &vfiomig_mock_transport, "mock", fd, false, m->devname, &dev);
+	if (r < 0) {
+		struct vfiomig_dev tmp = { .ctx = ctx, .priv = m };
+
+		mock_release(&tmp);
 		return r;
+	}
 	attach(dev, m);
-	pthread_mutex_lock(&m->op_lock);
-	m->refcount++;
-	pthread_mutex_unlock(&m->op_lock);
 	*ret = dev;
 	return 0;
 }
+
+unsigned int vfiomig_mock_count(struct vfiomig_ctx *ctx)
+{
+	struct mock_ctx *mc = mctx(ctx);
+	unsigned int n = 0;
+
+	pthread_mutex_lock(&mc->lock);
+	for (struct vfiomig_mock *m = mc->mocks; m; m = m->next)
+		n++;
+	pthread_mutex_unlock(&mc->lock);
+	return n;
+}
+
+static int mock_open(struct vfiomig_ctx *ctx, const char *spec, struct vfiomig_dev **ret)
+{
+	if (strncmp(spec, "mock:", 5) != 0)
+		return TRANSPORT_PASS;
+	return vfiomig_mock_open(ctx, spec + 5, ret);
+}
+
+static int mock_adopt(struct vfiomig_ctx *ctx, int fd, struct vfiomig_dev **ret)
+{
+	int r = vfiomig_mock_adopt(ctx, fd, ret);
+
+	return r == -ENOENT ? TRANSPORT_PASS : r;
+}
+
+const struct vfiomig_transport vfiomig_mock_transport = {
+	.open = mock_open,
+	.adopt = mock_adopt,
+	.release = mock_release,
+	.ctx_new = mock_ctx_new,
+	.ctx_free = mock_ctx_free,
+	.device_ioctl = mock_device_ioctl,
+	.data_ioctl = mock_precopy_info,
+	.data_read = mock_data_read,
+	.data_write = mock_data_write,
+};

@@ -62,6 +62,12 @@ struct mock_spec {
 	uint64_t rate;			/* bytes a second through the pumps; 0: unlimited */
 };
 
+/* mock.c: the transport's open (@params after "mock:") and adopt (-ENOENT
+ * for an fd that is no mock of @ctx); the number of mocks alive in @ctx. */
+int vfiomig_mock_open(struct vfiomig_ctx *ctx, const char *params, struct vfiomig_dev **ret);
+int vfiomig_mock_adopt(struct vfiomig_ctx *ctx, int fd, struct vfiomig_dev **ret);
+unsigned int vfiomig_mock_count(struct vfiomig_ctx *ctx);
+
 /* mock-spec.c: parses "NAME[,key=value...]"; -EINVAL via vfiomig_fail(). */
 int mock_spec_parse(struct vfiomig_ctx *ctx, const char *params,
 		    struct mock_spec *spec);
@@ -103,9 +109,9 @@ struct mock_session {
 
 /* The device.  Shared by every dev handle that opened or adopted it. */
 struct vfiomig_mock {
-	struct vfiomig_mock *next;	/* ctx->mocks */
+	struct vfiomig_mock *next;	/* the ctx's list of mocks */
 	struct vfiomig_ctx *ctx;	/* borrowed: every handle holds a ref */
-	int refcount;			/* dev handles */
+	int refcount;			/* dev handles, under the list's lock */
 	pthread_mutex_t op_lock;	/* serialises device operations */
 	pthread_mutex_t lock;		/* the fields below; pumps take it */
 	struct mock_spec spec;

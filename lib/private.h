@@ -4,69 +4,71 @@
 #define VFIOMIG_PRIVATE_H
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <syslog.h>
 
 #include <vfiomig/vfiomig.h>
-#include <vfiomig/data.h>
-#include <vfiomig/migrate.h>
 
 #include "transport.h"
+#include "util.h"
 
 #define VFIOMIG_EXPORT __attribute__((visibility("default")))
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define PRINTF(f, a) __attribute__((format(printf, f, a)))
 
-/* The one place a libc or ioctl failure becomes an error code. */
-static inline int sys_ret(int r)
-{
-	return r < 0 ? -errno : r;
-}
-
-struct vfiomig_group;
-struct vfiomig_mock;
+struct err_slot;
+struct vfiomig_vendor_ops;
 
 struct vfiomig_ctx {
-	int refcount;
+	atomic_int refcount;
+	/* The log settings and the list of error slots. */
+	pthread_mutex_t lock;
 	void (*log_fn)(void *userdata, int priority, const char *msg);
 	void *log_data;
 	int log_priority;
-	char error[512];
-
-	/* Legacy path: one container for every group this ctx opened. */
-	int container_fd;
-	struct vfiomig_group *groups;
-	/* cdev path: one iommufd and IOAS for every cdev this ctx opened. */
-	int iommufd;
-	uint32_t ioas_id;
-	/* Mock devices alive in this ctx, so adopt can recognise their fds. */
-	struct vfiomig_mock *mocks;
+	struct err_slot *slots;		/* one per thread that made a call */
+	/* Each transport's shared state (its own lock inside), in the order of
+	 * vfiomig_transports[]. */
+	void *transport_state[TRANSPORT_COUNT];
 };
 
-/* What sysfs says about a device; empty fields are unknown. */
+/*
+ * Who a device is; empty fields are unknown.  The one copy: a device holds
+ * it, a stream's IDENTITY record carries it, a mock spec pretends it.
+ */
+#define IDENTITY_STRING_MAX 255
 struct vfiomig_identity {
 	bool has_pci_ids;
 	uint16_t vendor, device, subsystem_vendor, subsystem_device;
 	uint8_t revision;
-	char driver[64];
+	char driver[IDENTITY_STRING_MAX + 1];
 };
 
 struct vfiomig_dev {
-	int refcount;
+	atomic_int refcount;
 	struct vfiomig_ctx *ctx;
-	const struct vfiomig_transport_ops *ops;
-	const char *transport_name;
-	void *priv;		/* the transport's */
+	const struct vfiomig_transport *transport;
+	const char *transport_name;	/* how it was reached: "vfio-group", ... */
+	void *priv;			/* the transport's */
 	int fd;
 	bool owns_fd;
-	struct vfiomig_group *group;	/* legacy path only */
 	char name[64];
 	struct vfiomig_identity id;
+	/* What understands its data stream; chosen at open. */
+	const struct vfiomig_vendor_ops *backend;
 	uint64_t mig_flags;
 	unsigned int caps;
-	bool stepwise;
-	bool precopy_v2;	/* opted in to MIG_PRECOPY_INFOv2 */
+
+	/* Which thread is inside a call on the device (call.c). */
+	pthread_mutex_t owner_lock;
+	pthread_t owner;
+	unsigned int owner_depth;
+
+	/* The rest is the owning thread's. */
+	atomic_bool stepwise;	/* set from any thread */
+	bool precopy_reinit;	/* opted in to MIG_PRECOPY_INFOv2 */
 	/* Set when a transition or transfer failed and a reset may be needed. */
 	bool needs_recovery;
 	/* Opened in the middle of an earlier opener's session, whose data fd
@@ -74,10 +76,45 @@ struct vfiomig_dev {
 	bool stale_session;
 };
 
-/* log.c */
+/*
+ * call.c: the bookkeeping of one public call.  Every exported function
+ * that returns a status brackets its work with call_begin_*() and
+ * call_end(), and never calls another exported function: internal code
+ * calls the internal functions, so a best-effort step inside a call leaves
+ * no trace.
+ */
+struct call {
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *dev;
+	struct err_slot *slot;
+	unsigned int flags;
+	bool owns_dev;
+};
+
+/* call_begin_dev() flags */
+#define CALL_REPORT_STATE (1u << 0)	/* a failure says where the device ends up */
+
+/* -EINVAL for a NULL @ctx (nothing recorded: there is nowhere to). */
+int call_begin_ctx(struct call *c, struct vfiomig_ctx *ctx);
+/* -EINVAL for a NULL @dev; -EBUSY (recorded) if another thread is inside. */
+int call_begin_dev(struct call *c, struct vfiomig_dev *dev, unsigned int flags);
+/* Ends the call: a success clears the thread's error, a failure completes
+ * it.  Returns @r. */
+int call_end(struct call *c, int r);
+/* Adds "; @note" to the failure the calling thread's call has recorded. */
+void call_note(struct vfiomig_ctx *ctx, const char *note);
+
+/*
+ * log.c.  vfiomig_fail() records @fmt as the calling thread's error on
+ * @ctx, unless this call already failed (the first failure is the cause;
+ * what a rollback meets afterwards is not), and returns @err.  It also
+ * logs the sentence at LOG_DEBUG, never at LOG_ERR.
+ */
 void vfiomig_log(struct vfiomig_ctx *ctx, int prio, const char *fmt, ...) PRINTF(3, 4);
-/* Records @fmt as the ctx's error sentence, logs it at LOG_ERR, returns @err. */
 int vfiomig_fail(struct vfiomig_ctx *ctx, int err, const char *fmt, ...) PRINTF(3, 4);
+/* The same, with the stream offset at which the failure was found. */
+int vfiomig_fail_at(struct vfiomig_ctx *ctx, int err, uint64_t offset,
+		    const char *fmt, ...) PRINTF(4, 5);
 #define dbg(ctx, ...) vfiomig_log(ctx, LOG_DEBUG, __VA_ARGS__)
 #define info(ctx, ...) vfiomig_log(ctx, LOG_INFO, __VA_ARGS__)
 #define warn(ctx, ...) vfiomig_log(ctx, LOG_WARNING, __VA_ARGS__)
@@ -87,29 +124,54 @@ bool vfiomig_state_valid(enum vfiomig_state s);
 bool vfiomig_mig_flags_defined(uint64_t mig_flags);
 const char *vfiomig_state_str(enum vfiomig_state s);	/* never NULL */
 
+/* ctx.c: @t's shared state in @ctx. */
+void *vfiomig_ctx_transport_state(struct vfiomig_ctx *ctx,
+				  const struct vfiomig_transport *t);
+
 /* dev.c */
-int vfiomig_dev_new(struct vfiomig_ctx *ctx,
-		    const struct vfiomig_transport_ops *ops,
+int vfiomig_dev_new(struct vfiomig_ctx *ctx, const struct vfiomig_transport *t,
 		    const char *transport_name, int fd, bool owns_fd,
 		    const char *name, struct vfiomig_dev **ret);
 /* One VFIO_DEVICE_FEATURE call with @len bytes of payload, copied back. */
 int vfiomig_dev_feature(struct vfiomig_dev *dev, uint32_t flags, void *payload,
 			size_t len);
-/* Reads flags and capabilities; called once a transport is attached. */
-int vfiomig_dev_probe(struct vfiomig_dev *dev);
+/* The state the kernel reports; -errno, nothing recorded. */
+int dev_read_state(struct vfiomig_dev *dev, enum vfiomig_state *ret);
+/* The same, recording a failure. */
+int dev_get_state(struct vfiomig_dev *dev, enum vfiomig_state *ret);
+/* MIG_DATA_SIZE; -EOPNOTSUPP or -errno, nothing recorded. */
+int dev_stop_copy_size(struct vfiomig_dev *dev, uint64_t *ret);
 
-/* vfio.c: the kernel transport */
-int vfiomig_kernel_open(struct vfiomig_ctx *ctx, const char *spec,
-			struct vfiomig_dev **ret);
-int vfiomig_kernel_adopt(struct vfiomig_ctx *ctx, int fd,
-			 struct vfiomig_dev **ret);
-void vfiomig_ctx_release_kernel(struct vfiomig_ctx *ctx);
+/* dev-state.c: the internal side of the exported calls of the same names. */
+int dev_set_state(struct vfiomig_dev *dev, enum vfiomig_state target, int *ret_data_fd);
+int dev_reset(struct vfiomig_dev *dev);
+int dev_recover(struct vfiomig_dev *dev, enum vfiomig_state *ret_state);
 
-/* mock.c: the mock transport */
-int vfiomig_mock_open(struct vfiomig_ctx *ctx, const char *params,
-		      struct vfiomig_dev **ret);
-/* -ENOENT if @fd is not a mock device of @ctx. */
-int vfiomig_mock_adopt(struct vfiomig_ctx *ctx, int fd,
-		       struct vfiomig_dev **ret);
+/* data.c: the internal side of the exported calls of the same names. */
+int data_begin_save(struct vfiomig_dev *dev, unsigned int flags, int *ret_data_fd,
+		    enum vfiomig_state *ret_state);
+ssize_t data_read(struct vfiomig_dev *dev, int data_fd, void *buf, size_t len,
+		  unsigned int flags);
+int data_begin_load(struct vfiomig_dev *dev, int *ret_data_fd);
+int data_write(struct vfiomig_dev *dev, int data_fd, const void *buf, size_t len,
+	       struct vfiomig_cancel *cancel);
+int data_finish_load(struct vfiomig_dev *dev, enum vfiomig_state target);
+int dev_enable_precopy_reinit(struct vfiomig_dev *dev);
+int dev_get_precopy_info(struct vfiomig_dev *dev, int data_fd, uint64_t *ret_initial,
+			 uint64_t *ret_dirty, uint32_t *ret_flags);
+
+/* cancel.c */
+bool cancel_raised(const struct vfiomig_cancel *c);
+int cancel_fd(const struct vfiomig_cancel *c);		/* -1 for NULL */
+
+/*
+ * sized.c: the one growth rule of sz-prefixed structs (libbpf's).  In: a
+ * shorter struct reads as zeros past its end; a longer one must be zero
+ * past ours; -EINVAL otherwise.  Out: filled as far as the caller's sz.
+ */
+int sized_copy_in(void *dst, size_t dst_size, const void *src);
+/* -EINVAL if @dst cannot hold even its sz. */
+int sized_check_out(const void *dst);
+void sized_copy_out(void *dst, const void *src, size_t src_size);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * vfiomig_save(): each device read becomes one record, checksummed and
+ * vfiomig_dev_save(): each device read becomes one record, checksummed and
  * written out at once from the one buffer, while the bytes are in cache.
  */
 #include <poll.h>
@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "wait.h"
 #include "xfer.h"
 
 struct save {
@@ -34,8 +35,9 @@ static int out_write(void *ctx, const void *a, size_t alen, const void *b, size_
 	if (r == 0)
 		s->stats.stream_bytes += alen + blen;
 	else if (r != -ECANCELED)
-		vfiomig_fail(s->dev->ctx, r, "%s: writing the stream failed: %s%s", s->dev->name,
-			     strerror(-r), r == -EPIPE ? " (the reader went away)" : "");
+		vfiomig_fail_at(s->dev->ctx, r, s->stats.stream_bytes,
+				"%s: writing the stream failed: %s%s", s->dev->name,
+				strerror(-r), r == -EPIPE ? " (the reader went away)" : "");
 	return r;
 }
 
@@ -64,18 +66,24 @@ static int write_identity(struct save *s)
 /*
  * One read of the device into the buffer: bytes, -EAGAIN at the temporary
  * end of pre-copy data, 0 at the end of the stop-copy data, or -errno.
+ * With a cancel object the read waits in poll(2) first, so that a slow
+ * device cannot hold a cancelled save (a data fd without poll support
+ * reads as ready, and the read goes on as before).
  */
 static ssize_t read_device(struct save *s, bool precopy)
 {
 	for (;;) {
-		ssize_t n = vfiomig_data_read(s->dev, s->data_fd, s->buf, s->buf_size,
-					      precopy ? VFIOMIG_READ_PRECOPY : 0);
-		int r;
+		int r = s->o.cancel ? wait_fd(s->data_fd, POLLIN, s->o.cancel) : 0;
+		ssize_t n;
 
+		if (r < 0)
+			return r;
+		n = data_read(s->dev, s->data_fd, s->buf, s->buf_size,
+			      precopy ? VFIOMIG_READ_PRECOPY : 0);
 		if (n != -EAGAIN || precopy)
 			return n;
 		/* A non-blocking fd in STOP_COPY: more will come. */
-		r = xfer_wait_fd(s->data_fd, POLLIN, s->o.cancel);
+		r = wait_fd(s->data_fd, POLLIN, s->o.cancel);
 		if (r < 0)
 			return r;
 	}
@@ -98,7 +106,7 @@ static int64_t drain(struct save *s, bool precopy)
 	int64_t moved = 0;
 
 	for (;;) {
-		ssize_t n = xfer_cancelled(s->o.cancel) ? -ECANCELED : read_device(s, precopy);
+		ssize_t n = cancel_raised(s->o.cancel) ? -ECANCELED : read_device(s, precopy);
 		int r;
 
 		if (n == 0 || (n == -EAGAIN && precopy))
@@ -124,7 +132,7 @@ static bool precopy_converged(const struct save *s, unsigned int rounds,
 {
 	const struct vfiomig_save_opts *o = &s->o;
 
-	if (o->precopy == VFIOMIG_PRECOPY_ROUNDS)
+	if (o->precopy == VFIOMIG_PRECOPY_MODE_ROUNDS)
 		return rounds >= o->precopy_rounds;
 	if (rounds > 0 && initial == 0 && dirty <= o->precopy_dirty_threshold)
 		return true;
@@ -148,19 +156,20 @@ static int precopy(struct save *s)
 {
 	unsigned int rounds = 0;
 
-	if (s->dev->caps & VFIOMIG_CAP_PRECOPY_INFO_V2)
-		vfiomig_dev_enable_precopy_v2(s->dev);
+	/* Best effort: without it REINIT goes unreported, as before 7.1. */
+	if (dev_enable_precopy_reinit(s->dev) < 0)
+		dbg(s->dev->ctx, "%s: pre-copy without REINIT reports", s->dev->name);
 	s->progress.p.phase = VFIOMIG_PHASE_PRECOPY;
 	xfer_report(&s->progress, true);
 	for (;;) {
 		uint64_t initial, dirty;
 		uint32_t flags;
 		int64_t moved;
-		int r = vfiomig_dev_get_precopy_info2(s->dev, s->data_fd, &initial, &dirty, &flags);
+		int r = dev_get_precopy_info(s->dev, s->data_fd, &initial, &dirty, &flags);
 
 		if (r < 0)
 			return r;
-		if (flags & VFIOMIG_PRECOPY_REINIT)
+		if (flags & VFIOMIG_PRECOPY_INFO_REINIT)
 			info(s->dev->ctx, "%s: the device restarted its initial pre-copy data",
 			     s->dev->name);
 		if (initial + dirty + s->progress.p.bytes > s->progress.p.total_estimate)
@@ -198,7 +207,7 @@ static int device_end_record(struct save *s)
  */
 static int save_stream(struct save *s)
 {
-	unsigned int flags = s->o.precopy != VFIOMIG_PRECOPY_NEVER ? VFIOMIG_SAVE_PRECOPY : 0;
+	unsigned int flags = s->o.precopy != VFIOMIG_PRECOPY_MODE_NEVER ? VFIOMIG_SAVE_PRECOPY : 0;
 	int64_t moved;
 	int r;
 
@@ -206,15 +215,15 @@ static int save_stream(struct save *s)
 	if (r == 0)
 		r = write_identity(s);
 	if (r == 0)
-		r = vfiomig_save_begin(s->dev, flags, &s->data_fd, &s->phase_state);
+		r = data_begin_save(s->dev, flags, &s->data_fd, &s->phase_state);
 	if (r == 0 && s->phase_state != VFIOMIG_STATE_STOP_COPY) {
 		r = precopy(s);
 		if (r == 0)
-			r = vfiomig_dev_set_state(s->dev, VFIOMIG_STATE_STOP_COPY, NULL);
+			r = dev_set_state(s->dev, VFIOMIG_STATE_STOP_COPY, NULL);
 	}
 	if (r < 0)
 		return r;
-	s->stopped_ns = xfer_now_ns();
+	s->stopped_ns = now_ns();
 	s->progress.p.phase = VFIOMIG_PHASE_STOP_COPY;
 	xfer_report(&s->progress, true);
 	moved = drain(s, false);
@@ -223,104 +232,111 @@ static int save_stream(struct save *s)
 	s->stats.stop_copy_bytes = (uint64_t)moved;
 	r = device_end_record(s);
 	if (r == 0)
-		r = vfiomig_dev_set_state(s->dev, s->o.leave == VFIOMIG_LEAVE_RUNNING ?
+		r = dev_set_state(s->dev, s->o.leave == VFIOMIG_LEAVE_RUNNING ?
 					  VFIOMIG_STATE_RUNNING : VFIOMIG_STATE_STOP, NULL);
 	if (r == 0 && !s->raw)
 		r = stream_writer_finish(&s->writer);
 	return r;
 }
 
-/* Puts a source back where it started; keeps the first failure's message. */
+/*
+ * Puts a source back where it started.  What fails here is not the cause:
+ * the call's first failure stays its message (vfiomig_fail()).
+ */
 static void rollback(struct save *s)
 {
-	struct vfiomig_ctx *ctx = s->dev->ctx;
 	enum vfiomig_state now;
-	char why[sizeof(ctx->error)];
 
-	memcpy(why, ctx->error, sizeof(why));
-	if (vfiomig_dev_set_state(s->dev, s->start, NULL) < 0 &&
-	    vfiomig_dev_recover(s->dev, &now) >= 0 && now != s->start)
-		vfiomig_dev_set_state(s->dev, s->start, NULL);
-	if (vfiomig_dev_get_state(s->dev, &now) == 0)
-		info(ctx, "%s: save failed; the device is back in %s", s->dev->name,
+	if (dev_set_state(s->dev, s->start, NULL) < 0 &&
+	    dev_recover(s->dev, &now) >= 0 && now != s->start)
+		dev_set_state(s->dev, s->start, NULL);
+	if (dev_read_state(s->dev, &now) == 0)
+		info(s->dev->ctx, "%s: save failed; the device is back in %s", s->dev->name,
 		     vfiomig_state_str(now));
-	memcpy(ctx->error, why, sizeof(why));
 }
 
-static int save_setup(struct save *s, struct vfiomig_dev *dev, int out_fd,
-		      const struct vfiomig_save_opts *opts)
+/* @r: how copying the caller's options went (s->o holds them). */
+static int save_setup(struct save *s, struct vfiomig_dev *dev, int out_fd, int r)
 {
-	int r = xfer_copy_opts(&s->o, sizeof(s->o), opts);
-
+	s->dev = dev;
+	s->data_fd = -1;
+	s->stats.sz = sizeof(s->stats);
+	s->stats.error_offset = UINT64_MAX;
 	if (r < 0 || out_fd < 0 || s->o.flags & ~VFIOMIG_XFER_RAW ||
-	    s->o.precopy > VFIOMIG_PRECOPY_ROUNDS || s->o.leave > VFIOMIG_LEAVE_RUNNING ||
-	    (s->o.buffer_size && s->o.buffer_size < XFER_MIN_BUFFER))
-		return vfiomig_fail(dev->ctx, -EINVAL, "%s: invalid save options", dev->name);
-	if (s->o.precopy == VFIOMIG_PRECOPY_AUTO) {
+	    s->o.precopy > VFIOMIG_PRECOPY_MODE_ROUNDS || s->o.leave > VFIOMIG_LEAVE_RUNNING ||
+	    (s->o.buffer_size && s->o.buffer_size < XFER_MIN_BUFFER) ||
+	    (s->o.stats && sized_check_out(s->o.stats) < 0))
+		return vfiomig_fail(dev->ctx, -EINVAL, "%s: invalid save options: %s", dev->name,
+				    r < 0 ? "unknown fields are set, or sz is too small" :
+				    out_fd < 0 ? "no output fd" : "a flag, mode or size is out of range");
+	if (s->o.precopy == VFIOMIG_PRECOPY_MODE_AUTO) {
 		if (!s->o.precopy_rounds)
 			s->o.precopy_rounds = 32;
 		if (!s->o.precopy_dirty_threshold)
 			s->o.precopy_dirty_threshold = 1u << 20;
-		if (!s->o.precopy_max_bytes && vfiomig_dev_get_stop_copy_size(dev, &s->o.precopy_max_bytes) == 0)
+		if (!s->o.precopy_max_bytes && dev_stop_copy_size(dev, &s->o.precopy_max_bytes) == 0)
 			s->o.precopy_max_bytes *= 2;
 		if (!s->o.precopy_max_bytes)
 			s->o.precopy_max_bytes = UINT64_MAX;
 	}
-	s->dev = dev;
 	s->out_fd = out_fd;
 	s->raw = s->o.flags & VFIOMIG_XFER_RAW;
-	s->data_fd = -1;
-	s->stats.sz = sizeof(s->stats);
 	s->writer = (struct stream_writer){ .write = out_write, .ctx = s };
 	s->progress = (struct xfer_progress){ .fn = s->o.progress, .userdata = s->o.userdata };
-	return vfiomig_dev_get_state(dev, &s->start);
+	return dev_get_state(dev, &s->start);
 }
 
+/* The caller's stats, on every return: what moved, however it ended. */
 static void save_finish_stats(struct save *s, uint64_t begin_ns)
 {
-	uint64_t now = xfer_now_ns();
+	uint64_t now = now_ns();
 
 	s->stats.elapsed_ns = now - begin_ns;
 	s->stats.downtime_ns = s->stopped_ns ? now - s->stopped_ns : 0;
-	s->stats.error_offset = UINT64_MAX;
-	if (s->o.stats)
-		memcpy(s->o.stats, &s->stats, s->o.stats->sz < sizeof(s->stats) ?
-		       s->o.stats->sz : sizeof(s->stats));
+	if (s->o.stats && sized_check_out(s->o.stats) == 0)
+		sized_copy_out(s->o.stats, &s->stats, sizeof(s->stats));
 }
 
-VFIOMIG_EXPORT int vfiomig_save(struct vfiomig_dev *dev, int out_fd,
-				const struct vfiomig_save_opts *opts)
+static int save(struct save *s, struct vfiomig_dev *dev, int out_fd, int opts_r)
 {
-	uint64_t begin = xfer_now_ns();
 	struct xfer_sigpipe sigpipe;
-	struct save s = { 0 };
-	int r;
+	int r = save_setup(s, dev, out_fd, opts_r);
 
-	if (!dev)
-		return -EINVAL;
-	r = save_setup(&s, dev, out_fd, opts);
 	if (r < 0)
 		return r;
-	s.buf_size = xfer_buffer_size(s.o.buffer_size, !s.raw);
-	r = xfer_alloc_buffer(dev, s.buf_size, &s.buf);
+	s->buf_size = xfer_buffer_size(s->o.buffer_size, !s->raw);
+	r = xfer_alloc_buffer(dev, s->buf_size, &s->buf);
 	if (r < 0)
 		return r;
 	xfer_sigpipe_block(&sigpipe);
-	r = save_stream(&s);
+	r = save_stream(s);
 	if (r == -ECANCELED)
-		vfiomig_fail(dev->ctx, r, "%s: save cancelled; the device goes back to %s",
-			     dev->name, vfiomig_state_str(s.start));
-	if (s.data_fd >= 0)
-		close(s.data_fd);
+		vfiomig_fail(dev->ctx, r, "%s: save cancelled", dev->name);
+	if (s->data_fd >= 0)
+		close(s->data_fd);
 	if (r == 0) {
-		s.progress.p.phase = VFIOMIG_PHASE_DONE;
-		xfer_report(&s.progress, true);
+		s->progress.p.phase = VFIOMIG_PHASE_DONE;
+		xfer_report(&s->progress, true);
 	} else {
-		rollback(&s);
+		rollback(s);
 	}
 	xfer_sigpipe_restore(&sigpipe);
-	free(s.buf);
-	stream_writer_free(&s.writer);
-	save_finish_stats(&s, begin);
+	free(s->buf);
+	stream_writer_free(&s->writer);
 	return r;
+}
+
+VFIOMIG_EXPORT int vfiomig_dev_save(struct vfiomig_dev *dev, int out_fd,
+				    const struct vfiomig_save_opts *opts)
+{
+	uint64_t begin = now_ns();
+	struct save s = { .stats.error_offset = UINT64_MAX };
+	int opts_r = sized_copy_in(&s.o, sizeof(s.o), opts);
+	struct call c;
+	int r = call_begin_dev(&c, dev, CALL_REPORT_STATE);
+
+	if (r == 0)
+		r = save(&s, dev, out_fd, opts_r);
+	save_finish_stats(&s, begin);
+	return call_end(&c, r);
 }

@@ -54,13 +54,6 @@ int vfiomig_spec_parse(const char *spec, struct vfiomig_spec *out)
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
 
-	if (strncmp(spec, "mock:", 5) == 0) {
-		if (!spec[5])
-			return -EINVAL;
-		out->kind = VFIOMIG_SPEC_MOCK;
-		snprintf(out->name, sizeof(out->name), "%s", spec + 5);
-		return 0;
-	}
 	if (strncmp(spec, cdev_dir, sizeof(cdev_dir) - 1) == 0) {
 		base = spec + sizeof(cdev_dir) - 1;
 		if (strncmp(base, "vfio", 4) != 0 || !base[4] ||

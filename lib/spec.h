@@ -6,7 +6,6 @@
 #include <limits.h>
 
 enum vfiomig_spec_kind {
-	VFIOMIG_SPEC_MOCK,	/* mock:NAME[,key=value...] */
 	VFIOMIG_SPEC_PCI,	/* 0000:3b:00.1 or 3b:00.1 */
 	VFIOMIG_SPEC_MDEV,	/* an mdev UUID */
 	VFIOMIG_SPEC_CDEV,	/* /dev/vfio/devices/vfioN */
@@ -16,7 +15,7 @@ enum vfiomig_spec_kind {
 struct vfiomig_spec {
 	enum vfiomig_spec_kind kind;
 	/* Canonical name: full PCI address, lower-case UUID, "vfioN", the
-	 * sysfs path's last component, or the mock's parameters. */
+	 * or the sysfs path's last component. */
 	char name[PATH_MAX];
 	/* sysfs device directory (PCI, MDEV, SYSFS) or the cdev node (CDEV). */
 	char path[PATH_MAX];

@@ -7,7 +7,7 @@
 
 static const size_t string_offsets[] = {
 	offsetof(struct stream_identity, name),
-	offsetof(struct stream_identity, driver),
+	offsetof(struct stream_identity, dev.driver),
 	offsetof(struct stream_identity, backend),
 	offsetof(struct stream_identity, kernel),
 	offsetof(struct stream_identity, library),
@@ -21,12 +21,12 @@ size_t stream_identity_encode(const struct stream_identity *id, uint8_t *buf, si
 	if (size < STREAM_IDENTITY_FIXED + NSTRINGS * (2 + STREAM_STRING_MAX))
 		return 0;
 	memset(buf, 0, STREAM_IDENTITY_FIXED);
-	put_le16(buf, id->vendor);
-	put_le16(buf + 2, id->device);
-	put_le16(buf + 4, id->subsystem_vendor);
-	put_le16(buf + 6, id->subsystem_device);
-	buf[8] = id->revision;
-	buf[9] = id->has_pci_ids;
+	put_le16(buf, id->dev.vendor);
+	put_le16(buf + 2, id->dev.device);
+	put_le16(buf + 4, id->dev.subsystem_vendor);
+	put_le16(buf + 6, id->dev.subsystem_device);
+	buf[8] = id->dev.revision;
+	buf[9] = id->dev.has_pci_ids;
 	put_le64(buf + 16, id->mig_flags);
 	put_le64(buf + 24, id->stop_copy_size);
 	for (size_t i = 0; i < NSTRINGS; i++) {
@@ -47,12 +47,12 @@ int stream_identity_decode(const uint8_t *buf, size_t len, struct stream_identit
 	memset(id, 0, sizeof(*id));
 	if (len < STREAM_IDENTITY_FIXED || buf[9] > 1)
 		return -EBADMSG;
-	id->vendor = get_le16(buf);
-	id->device = get_le16(buf + 2);
-	id->subsystem_vendor = get_le16(buf + 4);
-	id->subsystem_device = get_le16(buf + 6);
-	id->revision = buf[8];
-	id->has_pci_ids = buf[9];
+	id->dev.vendor = get_le16(buf);
+	id->dev.device = get_le16(buf + 2);
+	id->dev.subsystem_vendor = get_le16(buf + 4);
+	id->dev.subsystem_device = get_le16(buf + 6);
+	id->dev.revision = buf[8];
+	id->dev.has_pci_ids = buf[9];
 	id->mig_flags = get_le64(buf + 16);
 	id->stop_copy_size = get_le64(buf + 24);
 	for (size_t i = 0; i < NSTRINGS; i++) {
@@ -71,4 +71,14 @@ int stream_identity_decode(const uint8_t *buf, size_t len, struct stream_identit
 	}
 	/* Later minor versions may append fields; this one reads what it knows. */
 	return 0;
+}
+
+bool stream_identity_matches(const struct stream_identity *a, const struct stream_identity *b)
+{
+	const struct vfiomig_identity *x = &a->dev, *y = &b->dev;
+
+	return x->has_pci_ids == y->has_pci_ids && x->vendor == y->vendor &&
+	       x->device == y->device && x->subsystem_vendor == y->subsystem_vendor &&
+	       x->subsystem_device == y->subsystem_device &&
+	       strcmp(x->driver, y->driver) == 0 && strcmp(a->backend, b->backend) == 0;
 }

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <xxhash.h>
+
+#include "private.h"
 #ifdef HAVE_XXH_X86DISPATCH
 /* XXH3_64bits() and XXH3_64bits_update() become the dispatching ones: AVX2
  * or AVX-512 where the CPU has them (3-4x the SSE2 default on hot data). */
@@ -52,13 +54,10 @@ enum stream_type {
 
 /* The source device as the IDENTITY record describes it. */
 struct stream_identity {
-	bool has_pci_ids;
-	uint16_t vendor, device, subsystem_vendor, subsystem_device;
-	uint8_t revision;
+	struct vfiomig_identity dev;
 	uint64_t mig_flags;
 	uint64_t stop_copy_size;
 	char name[STREAM_STRING_MAX + 1];
-	char driver[STREAM_STRING_MAX + 1];
 	char backend[STREAM_STRING_MAX + 1];
 	char kernel[STREAM_STRING_MAX + 1];
 	char library[STREAM_STRING_MAX + 1];
@@ -74,17 +73,13 @@ struct stream_record {
 	uint8_t *payload;	/* the caller's buffer */
 };
 
-/* Little-endian helpers shared by the format's users. */
-static inline void put_le16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static inline void put_le32(uint8_t *p, uint32_t v) { put_le16(p, (uint16_t)v); put_le16(p + 2, (uint16_t)(v >> 16)); }
-static inline void put_le64(uint8_t *p, uint64_t v) { put_le32(p, (uint32_t)v); put_le32(p + 4, (uint32_t)(v >> 32)); }
-static inline uint16_t get_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static inline uint32_t get_le32(const uint8_t *p) { return get_le16(p) | (uint32_t)get_le16(p + 2) << 16; }
-static inline uint64_t get_le64(const uint8_t *p) { return get_le32(p) | (uint64_t)get_le32(p + 4) << 32; }
 
 /* stream-identity.c */
 size_t stream_identity_encode(const struct stream_identity *id, uint8_t *buf, size_t size);
 int stream_identity_decode(const uint8_t *buf, size_t len, struct stream_identity *id);
+/* Whether a stream of @a may load into a device of @b: the same device
+ * kind, driver and backend. */
+bool stream_identity_matches(const struct stream_identity *a, const struct stream_identity *b);
 
 /* stream-write.c: all output goes through @write, which writes everything or fails. */
 struct stream_writer {

@@ -141,6 +141,8 @@ int vfiomig_sysfs_from_fd(int fd, char *path, size_t size)
 	int r = -ENOENT;
 	FILE *f;
 
+	if (size)
+		path[0] = '\0';
 	snprintf(fdinfo, sizeof(fdinfo), "/proc/self/fdinfo/%d", fd);
 	f = fopen(fdinfo, "re");
 	if (!f)

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The transport seam: how requests reach a device.  The kernel transport
- * issues the ioctl; the mock transport decodes the same request the way the
- * kernel would.  Transports never choose state-machine paths: dev.c does.
+ * The transport seam: how a device is reached.  The kernel transport
+ * issues the ioctl; the mock transport decodes the same request the way
+ * the kernel would.  Transports never choose state-machine paths: dev.c
+ * does.  To add one, fill a struct vfiomig_transport and list it in
+ * transport.c; nothing else names it.
  */
 #ifndef VFIOMIG_TRANSPORT_H
 #define VFIOMIG_TRANSPORT_H
@@ -10,10 +12,25 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+struct vfiomig_ctx;
 struct vfiomig_dev;
 
-struct vfiomig_transport_ops {
-	const char *name;
+/* open() and adopt(): not this transport's device, ask the next one. */
+#define TRANSPORT_PASS 1
+
+struct vfiomig_transport {
+	/* Opens the device @spec names: 0 with *ret, TRANSPORT_PASS, or
+	 * -errno with the error recorded.  dev.c then probes the device. */
+	int (*open)(struct vfiomig_ctx *ctx, const char *spec, struct vfiomig_dev **ret);
+	/* Wraps a device fd the caller holds, the same way. */
+	int (*adopt)(struct vfiomig_ctx *ctx, int fd, struct vfiomig_dev **ret);
+	/* Frees what the transport attached to @dev; the device fd is dev.c's. */
+	void (*release)(struct vfiomig_dev *dev);
+
+	/* The transport's state shared by a ctx's devices (NULL: none). */
+	void *(*ctx_new)(void);
+	void (*ctx_free)(void *state);
+
 	/* An ioctl on the device fd (VFIO_DEVICE_FEATURE, _RESET, _GET_INFO).
 	 * @arg is exactly what the kernel would receive.  >= 0 or -errno. */
 	int (*device_ioctl)(struct vfiomig_dev *dev, unsigned long request,
@@ -26,10 +43,13 @@ struct vfiomig_transport_ops {
 			     size_t len);
 	ssize_t (*data_write)(struct vfiomig_dev *dev, int data_fd,
 			      const void *buf, size_t len);
-	/* Frees the transport's private data; the device fd is dev.c's. */
-	void (*release)(struct vfiomig_dev *dev);
 };
 
-extern const struct vfiomig_transport_ops vfiomig_kernel_transport;
+/* transport.c: every transport, in the order open() and adopt() ask them. */
+#define TRANSPORT_COUNT 2
+extern const struct vfiomig_transport *const vfiomig_transports[TRANSPORT_COUNT];
+
+extern const struct vfiomig_transport vfiomig_mock_transport;
+extern const struct vfiomig_transport vfiomig_kernel_transport;
 
 #endif

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The vendor backends, and the generic one for devices nobody knows. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "vendor.h"
 
 extern const struct vfiomig_vendor_ops vfiomig_vendor_mlx5;
+extern const struct vfiomig_vendor_ops vfiomig_vendor_mock;
 
 static int generic_feed(struct vendor_parser *p, const uint8_t *buf, size_t len)
 {
@@ -28,6 +30,7 @@ static const struct vfiomig_vendor_ops vendor_generic = {
 
 static const struct vfiomig_vendor_ops *const backends[] = {
 	&vfiomig_vendor_mlx5,
+	&vfiomig_vendor_mock,
 	&vendor_generic,
 };
 
@@ -47,10 +50,10 @@ const struct vfiomig_vendor_ops *vfiomig_vendor_for(const struct vfiomig_identit
 	return &vendor_generic;
 }
 
-void vendor_parser_init(struct vendor_parser *p, const struct vfiomig_vendor_ops *ops,
-			uint32_t device,
-			void (*record)(void *, const struct vfiomig_stream_record *),
-			void *userdata)
+int vendor_parser_init(struct vendor_parser *p, const struct vfiomig_vendor_ops *ops,
+		       uint32_t device,
+		       void (*record)(void *, const struct vfiomig_stream_record *),
+		       void *userdata)
 {
 	memset(p, 0, sizeof(*p));
 	p->ops = ops;
@@ -58,4 +61,15 @@ void vendor_parser_init(struct vendor_parser *p, const struct vfiomig_vendor_ops
 	p->record = record;
 	p->userdata = userdata;
 	p->problem_offset = UINT64_MAX;
+	if (ops->state_size && !(p->state = calloc(1, ops->state_size)))
+		return -ENOMEM;
+	return 0;
+}
+
+void vendor_parser_fini(struct vendor_parser *p)
+{
+	if (p->state && p->ops->state_fini)
+		p->ops->state_fini(p->state);
+	free(p->state);
+	p->state = NULL;
 }

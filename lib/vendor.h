@@ -25,17 +25,16 @@ struct vendor_parser {
 	uint64_t records;
 	char problem[256];	/* set with the failing return */
 	uint64_t problem_offset;
-	/* backend state */
-	uint8_t header[16];
-	size_t have;		/* header bytes gathered */
-	uint64_t remaining;	/* payload bytes still to pass */
-	uint64_t record_start;
-	uint32_t tag, flags;
+	void *state;		/* the backend's own, ops->state_size bytes */
 };
 
 struct vfiomig_vendor_ops {
 	const char *name;
+	/* Whether a device of @id speaks this stream; NULL: only by name. */
 	bool (*match)(const struct vfiomig_identity *id);
+	size_t state_size;	/* zeroed before the first feed */
+	/* Frees what the state holds, if anything (may be NULL). */
+	void (*state_fini)(void *state);
 	/* 0, or -EBADMSG / -EPROTO with p->problem set. */
 	int (*feed)(struct vendor_parser *p, const uint8_t *buf, size_t len);
 	/* At the end of the stream: -EBADMSG if it stopped inside a record. */
@@ -47,9 +46,11 @@ const struct vfiomig_vendor_ops *vfiomig_vendor_find(const char *name);
 /* The backend for a device: the first whose match() accepts it, else generic. */
 const struct vfiomig_vendor_ops *vfiomig_vendor_for(const struct vfiomig_identity *id);
 
-void vendor_parser_init(struct vendor_parser *p, const struct vfiomig_vendor_ops *ops,
-			uint32_t device,
-			void (*record)(void *, const struct vfiomig_stream_record *),
-			void *userdata);
+/* 0 or -ENOMEM; vendor_parser_fini() afterwards, whatever this returned. */
+int vendor_parser_init(struct vendor_parser *p, const struct vfiomig_vendor_ops *ops,
+		       uint32_t device,
+		       void (*record)(void *, const struct vfiomig_stream_record *),
+		       void *userdata);
+void vendor_parser_fini(struct vendor_parser *p);
 
 #endif

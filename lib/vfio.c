@@ -6,6 +6,7 @@
  */
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,22 @@ struct vfiomig_group {
 	int users;
 	struct vfiomig_group *next;
 };
+
+/* What a ctx's kernel devices share, as a VMM shares it; @lock guards all. */
+struct kernel_ctx {
+	pthread_mutex_t lock;
+	/* Legacy path: one container for every group this ctx opened. */
+	int container_fd;
+	struct vfiomig_group *groups;
+	/* cdev path: one iommufd and IOAS for every cdev this ctx opened. */
+	int iommufd;
+	uint32_t ioas_id;
+};
+
+static struct kernel_ctx *kctx(struct vfiomig_ctx *ctx)
+{
+	return vfiomig_ctx_transport_state(ctx, &vfiomig_kernel_transport);
+}
 
 static int kernel_device_ioctl(struct vfiomig_dev *dev, unsigned long request, void *arg)
 {
@@ -54,22 +71,44 @@ static ssize_t kernel_data_write(struct vfiomig_dev *dev, int data_fd,
 	return n < 0 ? -errno : n;
 }
 
-static void group_put(struct vfiomig_ctx *ctx, struct vfiomig_group *group);
+static void group_put(struct kernel_ctx *k, struct vfiomig_group *group);
 
+/* dev->priv is the legacy path's group, NULL for a cdev or an adopted fd. */
 static void kernel_release(struct vfiomig_dev *dev)
 {
-	if (dev->group)
-		group_put(dev->ctx, dev->group);
+	struct kernel_ctx *k = kctx(dev->ctx);
+
+	if (!dev->priv)
+		return;
+	pthread_mutex_lock(&k->lock);
+	group_put(k, dev->priv);
+	pthread_mutex_unlock(&k->lock);
 }
 
-const struct vfiomig_transport_ops vfiomig_kernel_transport = {
-	.name = "kernel",
-	.device_ioctl = kernel_device_ioctl,
-	.data_ioctl = kernel_data_ioctl,
-	.data_read = kernel_data_read,
-	.data_write = kernel_data_write,
-	.release = kernel_release,
-};
+static void *kernel_ctx_new(void)
+{
+	struct kernel_ctx *k = calloc(1, sizeof(*k));
+
+	if (!k)
+		return NULL;
+	pthread_mutex_init(&k->lock, NULL);
+	k->container_fd = -1;
+	k->iommufd = -1;
+	return k;
+}
+
+/* Devices hold the ctx, so no group is left when this runs. */
+static void kernel_ctx_free(void *state)
+{
+	struct kernel_ctx *k = state;
+
+	if (k->container_fd >= 0)
+		close(k->container_fd);
+	if (k->iommufd >= 0)
+		close(k->iommufd);
+	pthread_mutex_destroy(&k->lock);
+	free(k);
+}
 
 static int open_node(struct vfiomig_ctx *ctx, const char *node, const char *what)
 {
@@ -93,13 +132,13 @@ static int open_node(struct vfiomig_ctx *ctx, const char *node, const char *what
 	}
 }
 
-/* The ctx's container, opened and checked on first use. */
-static int ctx_container(struct vfiomig_ctx *ctx, const char *what)
+/* The ctx's container, opened and checked on first use.  k->lock held. */
+static int ctx_container(struct vfiomig_ctx *ctx, struct kernel_ctx *k, const char *what)
 {
 	int fd, r;
 
-	if (ctx->container_fd >= 0)
-		return ctx->container_fd;
+	if (k->container_fd >= 0)
+		return k->container_fd;
 	fd = open_node(ctx, "/dev/vfio/vfio", what);
 	if (fd < 0)
 		return fd;
@@ -114,7 +153,7 @@ static int ctx_container(struct vfiomig_ctx *ctx, const char *what)
 		return vfiomig_fail(ctx, -EOPNOTSUPP, "%s: the VFIO container lacks the TYPE1v2 IOMMU; "
 				    "load vfio_iommu_type1 (modprobe vfio_iommu_type1)", what);
 	}
-	ctx->container_fd = fd;
+	k->container_fd = fd;
 	return fd;
 }
 
@@ -135,15 +174,16 @@ static int group_check_viable(struct vfiomig_ctx *ctx, int gfd, int id, const ch
 }
 
 /* Attaches @gfd to the ctx's container; the first group also sets the IOMMU. */
-static int group_attach(struct vfiomig_ctx *ctx, int gfd, const char *what)
+static int group_attach(struct vfiomig_ctx *ctx, struct kernel_ctx *k, int gfd,
+			const char *what)
 {
-	int cfd = ctx_container(ctx, what);
+	int cfd = ctx_container(ctx, k, what);
 
 	if (cfd < 0)
 		return cfd;
 	if (ioctl(gfd, VFIO_GROUP_SET_CONTAINER, &cfd) < 0)
 		return vfiomig_fail(ctx, -errno, "%s: VFIO_GROUP_SET_CONTAINER: %s", what, strerror(errno));
-	if (!ctx->groups && ioctl(cfd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) < 0) {
+	if (!k->groups && ioctl(cfd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) < 0) {
 		int r = -errno;
 
 		ioctl(gfd, VFIO_GROUP_UNSET_CONTAINER);
@@ -152,14 +192,15 @@ static int group_attach(struct vfiomig_ctx *ctx, int gfd, const char *what)
 	return 0;
 }
 
-static int group_get(struct vfiomig_ctx *ctx, int id, const char *what,
+/* k->lock held. */
+static int group_get(struct vfiomig_ctx *ctx, struct kernel_ctx *k, int id, const char *what,
 		     struct vfiomig_group **ret)
 {
 	struct vfiomig_group *g;
 	char node[64];
 	int gfd, r;
 
-	for (g = ctx->groups; g; g = g->next) {
+	for (g = k->groups; g; g = g->next) {
 		if (g->id == id) {
 			g->users++;
 			*ret = g;
@@ -172,54 +213,52 @@ static int group_get(struct vfiomig_ctx *ctx, int id, const char *what,
 		return gfd;
 	r = group_check_viable(ctx, gfd, id, what);
 	if (r == 0)
-		r = group_attach(ctx, gfd, what);
+		r = group_attach(ctx, k, gfd, what);
 	g = r == 0 ? calloc(1, sizeof(*g)) : NULL;
 	if (!g) {
 		close(gfd);
 		return r < 0 ? r : -ENOMEM;
 	}
-	*g = (struct vfiomig_group){ .id = id, .fd = gfd, .users = 1, .next = ctx->groups };
-	ctx->groups = g;
+	*g = (struct vfiomig_group){ .id = id, .fd = gfd, .users = 1, .next = k->groups };
+	k->groups = g;
 	*ret = g;
 	return 0;
 }
 
-static void group_put(struct vfiomig_ctx *ctx, struct vfiomig_group *group)
+/* k->lock held. */
+static void group_put(struct kernel_ctx *k, struct vfiomig_group *group)
 {
 	struct vfiomig_group **p;
 
 	if (--group->users > 0)
 		return;
-	for (p = &ctx->groups; *p != group; p = &(*p)->next)
+	for (p = &k->groups; *p != group; p = &(*p)->next)
 		;
 	*p = group->next;
 	ioctl(group->fd, VFIO_GROUP_UNSET_CONTAINER);
 	close(group->fd);
 	free(group);
 	/* The container holds no IOMMU without groups; start afresh next time. */
-	if (!ctx->groups && ctx->container_fd >= 0) {
-		close(ctx->container_fd);
-		ctx->container_fd = -1;
+	if (!k->groups && k->container_fd >= 0) {
+		close(k->container_fd);
+		k->container_fd = -1;
 	}
 }
 
-static int open_legacy(struct vfiomig_ctx *ctx, const struct vfiomig_spec *spec,
-		       struct vfiomig_dev **ret)
+/* k->lock held. */
+static int open_in_group(struct vfiomig_ctx *ctx, struct kernel_ctx *k, int id,
+			 const struct vfiomig_spec *spec, struct vfiomig_dev **ret)
 {
 	struct vfiomig_group *group;
-	int id, fd, r;
+	int fd, r;
 
-	id = vfiomig_sysfs_group(spec->path);
-	if (id < 0)
-		return vfiomig_fail(ctx, -ENODEV, "%s: the device has no IOMMU group; enable the IOMMU "
-				    "(intel_iommu=on or amd_iommu=on) and bind it to vfio-pci", spec->name);
-	r = group_get(ctx, id, spec->name, &group);
+	r = group_get(ctx, k, id, spec->name, &group);
 	if (r < 0)
 		return r;
 	fd = ioctl(group->fd, VFIO_GROUP_GET_DEVICE_FD, spec->name);
 	if (fd < 0) {
 		r = -errno;
-		group_put(ctx, group);
+		group_put(k, group);
 		if (r == -EBUSY)
 			return vfiomig_fail(ctx, r, "%s: the device is busy, already opened elsewhere (a VMM?); "
 					    "pass that process's device fd to vfiomig_dev_adopt()", spec->name);
@@ -228,21 +267,37 @@ static int open_legacy(struct vfiomig_ctx *ctx, const struct vfiomig_spec *spec,
 	r = vfiomig_dev_new(ctx, &vfiomig_kernel_transport, "vfio-group", fd, true, spec->name, ret);
 	if (r < 0) {
 		close(fd);
-		group_put(ctx, group);
+		group_put(k, group);
 		return r;
 	}
-	(*ret)->group = group;
+	(*ret)->priv = group;
 	return 0;
 }
 
-/* The ctx's iommufd and IOAS, made on first use. */
-static int ctx_iommufd(struct vfiomig_ctx *ctx, const char *what)
+static int open_legacy(struct vfiomig_ctx *ctx, const struct vfiomig_spec *spec,
+		       struct vfiomig_dev **ret)
+{
+	struct kernel_ctx *k = kctx(ctx);
+	int id, r;
+
+	id = vfiomig_sysfs_group(spec->path);
+	if (id < 0)
+		return vfiomig_fail(ctx, -ENODEV, "%s: the device has no IOMMU group; enable the IOMMU "
+				    "(intel_iommu=on or amd_iommu=on) and bind it to vfio-pci", spec->name);
+	pthread_mutex_lock(&k->lock);
+	r = open_in_group(ctx, k, id, spec, ret);
+	pthread_mutex_unlock(&k->lock);
+	return r;
+}
+
+/* The ctx's iommufd and IOAS, made on first use.  k->lock held. */
+static int ctx_iommufd(struct vfiomig_ctx *ctx, struct kernel_ctx *k, const char *what)
 {
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
 	int fd;
 
-	if (ctx->iommufd >= 0)
-		return ctx->iommufd;
+	if (k->iommufd >= 0)
+		return k->iommufd;
 	fd = open_node(ctx, "/dev/iommu", what);
 	if (fd < 0)
 		return fd;
@@ -252,16 +307,17 @@ static int ctx_iommufd(struct vfiomig_ctx *ctx, const char *what)
 		close(fd);
 		return vfiomig_fail(ctx, r, "%s: IOMMU_IOAS_ALLOC: %s", what, strerror(-r));
 	}
-	ctx->iommufd = fd;
-	ctx->ioas_id = alloc.out_ioas_id;
+	k->iommufd = fd;
+	k->ioas_id = alloc.out_ioas_id;
 	return fd;
 }
 
-static int cdev_bind(struct vfiomig_ctx *ctx, int fd, const char *what)
+/* k->lock held. */
+static int cdev_bind(struct vfiomig_ctx *ctx, struct kernel_ctx *k, int fd, const char *what)
 {
 	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
 	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach) };
-	int ifd = ctx_iommufd(ctx, what);
+	int ifd = ctx_iommufd(ctx, k, what);
 
 	if (ifd < 0)
 		return ifd;
@@ -269,7 +325,7 @@ static int cdev_bind(struct vfiomig_ctx *ctx, int fd, const char *what)
 	if (ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &bind) < 0)
 		return vfiomig_fail(ctx, -errno, "%s: VFIO_DEVICE_BIND_IOMMUFD: %s", what, strerror(errno));
 	/* Migration works once bound; attaching makes the device usable for DMA too. */
-	attach.pt_id = ctx->ioas_id;
+	attach.pt_id = k->ioas_id;
 	if (ioctl(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach) < 0)
 		return vfiomig_fail(ctx, -errno, "%s: VFIO_DEVICE_ATTACH_IOMMUFD_PT: %s", what, strerror(errno));
 	return 0;
@@ -278,12 +334,15 @@ static int cdev_bind(struct vfiomig_ctx *ctx, int fd, const char *what)
 static int open_cdev(struct vfiomig_ctx *ctx, const char *node, const char *name,
 		     struct vfiomig_dev **ret)
 {
+	struct kernel_ctx *k = kctx(ctx);
 	int fd = open_node(ctx, node, name);
 	int r;
 
 	if (fd < 0)
 		return fd;
-	r = cdev_bind(ctx, fd, name);
+	pthread_mutex_lock(&k->lock);
+	r = cdev_bind(ctx, k, fd, name);
+	pthread_mutex_unlock(&k->lock);
 	if (r == 0)
 		r = vfiomig_dev_new(ctx, &vfiomig_kernel_transport, "vfio-cdev", fd, true, name, ret);
 	if (r < 0)
@@ -334,16 +393,14 @@ static int open_by_sysfs(struct vfiomig_ctx *ctx, const struct vfiomig_spec *spe
 	return r;
 }
 
-int vfiomig_kernel_open(struct vfiomig_ctx *ctx, const char *text, struct vfiomig_dev **ret)
+static int kernel_open(struct vfiomig_ctx *ctx, const char *text, struct vfiomig_dev **ret)
 {
 	struct vfiomig_spec spec;
 	char sys[PATH_MAX];
 	int r;
 
 	if (vfiomig_spec_parse(text, &spec) < 0)
-		return vfiomig_fail(ctx, -EINVAL, "'%s' is not a device: expected a PCI address (0000:3b:00.1), "
-				    "an mdev UUID, /dev/vfio/devices/vfioN, a /sys device path or mock:NAME",
-				    text);
+		return TRANSPORT_PASS;
 	if (spec.kind != VFIOMIG_SPEC_CDEV)
 		return open_by_sysfs(ctx, &spec, ret);
 
@@ -353,7 +410,8 @@ int vfiomig_kernel_open(struct vfiomig_ctx *ctx, const char *text, struct vfiomi
 	return r;
 }
 
-int vfiomig_kernel_adopt(struct vfiomig_ctx *ctx, int fd, struct vfiomig_dev **ret)
+/* The last transport asked: an fd that is not a VFIO device is refused here. */
+static int kernel_adopt(struct vfiomig_ctx *ctx, int fd, struct vfiomig_dev **ret)
 {
 	/* 16 bytes is the kernel's minimum, and all that mtty copies back. */
 	struct vfio_device_info info = { .argsz = sizeof(info) };
@@ -365,21 +423,27 @@ int vfiomig_kernel_adopt(struct vfiomig_ctx *ctx, int fd, struct vfiomig_dev **r
 		return vfiomig_fail(ctx, errno == ENOTTY || errno == EINVAL ? -ENOTTY : -errno,
 				    "fd %d is not a VFIO device fd (VFIO_DEVICE_GET_INFO: %s)",
 				    fd, strerror(errno));
-	snprintf(name, sizeof(name), "fd:%d", fd);
-	r = vfiomig_sysfs_from_fd(fd, sys, sizeof(sys));
-	if (r == 0 && (base = strrchr(sys, '/')))
+	/* Before Linux 6.9 the fdinfo names no sysfs path: sys stays "". */
+	vfiomig_sysfs_from_fd(fd, sys, sizeof(sys));
+	base = strrchr(sys, '/');
+	if (base)
 		snprintf(name, sizeof(name), "%s", base + 1);
+	else
+		snprintf(name, sizeof(name), "fd:%d", fd);
 	r = vfiomig_dev_new(ctx, &vfiomig_kernel_transport, "adopted", fd, false, name, ret);
-	if (r == 0 && sys[0] && strrchr(sys, '/'))
+	if (r == 0 && base)
 		vfiomig_sysfs_identity(sys, &(*ret)->id);
 	return r;
 }
 
-void vfiomig_ctx_release_kernel(struct vfiomig_ctx *ctx)
-{
-	if (ctx->container_fd >= 0)
-		close(ctx->container_fd);
-	if (ctx->iommufd >= 0)
-		close(ctx->iommufd);
-	ctx->container_fd = ctx->iommufd = -1;
-}
+const struct vfiomig_transport vfiomig_kernel_transport = {
+	.open = kernel_open,
+	.adopt = kernel_adopt,
+	.release = kernel_release,
+	.ctx_new = kernel_ctx_new,
+	.ctx_free = kernel_ctx_free,
+	.device_ioctl = kernel_device_ioctl,
+	.data_ioctl = kernel_data_ioctl,
+	.data_read = kernel_data_read,
+	.data_write = kernel_data_write,
+};

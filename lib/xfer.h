@@ -23,20 +23,11 @@
 #define XFER_MIN_BUFFER 4096u
 #define XFER_BUFFER_ALIGN 4096u
 
-/*
- * Copies the caller's options (libbpf's opts.sz convention): a shorter
- * struct from an older caller reads as zeros past its end, a longer one
- * from a newer caller must have only zeros past ours.  -EINVAL otherwise.
- */
-int xfer_copy_opts(void *dst, size_t dst_size, const void *src);
-
 /* The I/O size for @buffer_size (0: the default); a record's at most. */
 size_t xfer_buffer_size(size_t buffer_size, bool framed);
 
 /* The call's one buffer; -ENOMEM with the device's error message set. */
 int xfer_alloc_buffer(struct vfiomig_dev *dev, size_t size, uint8_t **ret);
-
-uint64_t xfer_now_ns(void);
 
 struct xfer_progress {
 	void (*fn)(void *userdata, const struct vfiomig_progress *p);
@@ -48,27 +39,18 @@ struct xfer_progress {
 /* Reports at most every 100 ms, and always when @force (phase changes). */
 void xfer_report(struct xfer_progress *x, bool force);
 
-/* The caller's cancel flag (may be NULL) is up. */
-bool xfer_cancelled(const volatile sig_atomic_t *cancel);
-
-/*
- * Waits in poll(2) until @fd is ready for @events; 0 or -errno.  With
- * @cancel, the wait looks at it every 100 ms and fails with -ECANCELED once
- * it reads non-zero.  A read after POLLIN never blocks, so a stalled input
- * never holds a thread; a large write can still block on a stalled output
- * until its reader reads or goes away (EPIPE).
- */
-int xfer_wait_fd(int fd, short events, const volatile sig_atomic_t *cancel);
 /*
  * write(2)s all of a and b to @fd, retrying short writes and EINTR.  With
- * @cancel, each write is tried with RWF_NOWAIT first; only if it would
- * block (or the fd does not take the flag) does xfer_wait_fd() come in.
- * Without, the writes may block; on a non-blocking fd, poll(2) waits.
+ * @cancel, each write is tried with RWF_NOWAIT first, and only if it would
+ * block (or the fd does not take the flag) does it wait in poll(2) for the
+ * fd or the cancel object: a poll per write would cost a system call per
+ * record.  Without, the writes may block; on a non-blocking fd, poll(2)
+ * waits.
  */
 int xfer_write_fd(int fd, const void *a, size_t alen, const void *b, size_t blen,
-		  const volatile sig_atomic_t *cancel);
+		  const struct vfiomig_cancel *cancel);
 /* One read(2), the same way: bytes, 0 at EOF, -errno. */
-ssize_t xfer_read_fd(int fd, void *buf, size_t len, const volatile sig_atomic_t *cancel);
+ssize_t xfer_read_fd(int fd, void *buf, size_t len, const struct vfiomig_cancel *cancel);
 
 /*
  * A write to a pipe whose reader is gone raises SIGPIPE, which kills a

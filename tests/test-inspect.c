@@ -79,7 +79,7 @@ static void inspect(const void *buf, size_t len, unsigned int flags, const char 
 /* A save of a mock device into memory. */
 static size_t mock_stream(const char *spec, char **ret)
 {
-	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_AUTO };
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_MODE_AUTO };
 	struct vfiomig_ctx *ctx;
 	struct vfiomig_dev *dev;
 	int fd = memfd_create("m", MFD_CLOEXEC);
@@ -87,7 +87,7 @@ static size_t mock_stream(const char *spec, char **ret)
 
 	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
 	ck_assert_int_eq(vfiomig_dev_open(ctx, spec, &dev), 0);
-	ck_assert_int_eq(vfiomig_save(dev, fd, &so), 0);
+	ck_assert_int_eq(vfiomig_dev_save(dev, fd, &so), 0);
 	len = lseek(fd, 0, SEEK_CUR);
 	*ret = malloc((size_t)len);
 	ck_assert_int_eq(pread(fd, *ret, (size_t)len, 0), len);
@@ -257,15 +257,15 @@ static int write_mem(void *ctx, const void *a, size_t alen, const void *b, size_
 
 static size_t framed_mlx5(uint8_t *payload, size_t plen, char **ret)
 {
-	struct stream_identity id = { .has_pci_ids = true, .vendor = 0x15b3, .device = 0x101e,
-				      .mig_flags = 7 };
+	struct stream_identity id = { .dev = { .has_pci_ids = true, .vendor = 0x15b3,
+					       .device = 0x101e }, .mig_flags = 7 };
 	uint8_t idbuf[2048], end[STREAM_DEVICE_END_SIZE] = { 0 };
 	int fd = memfd_create("f", MFD_CLOEXEC);
 	struct stream_writer w = { .write = write_mem, .ctx = &fd };
 	size_t n;
 	off_t len;
 
-	snprintf(id.driver, sizeof(id.driver), "mlx5_vfio_pci");
+	snprintf(id.dev.driver, sizeof(id.dev.driver), "mlx5_vfio_pci");
 	snprintf(id.backend, sizeof(id.backend), "mlx5");
 	n = stream_identity_encode(&id, idbuf, sizeof(idbuf));
 	ck_assert_int_eq(stream_writer_begin(&w), 0);
@@ -335,7 +335,7 @@ START_TEST(test_empty_container)
 	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
 	ck_assert_int_eq(vfiomig_dev_open(ctx, "mock:dst,size=1,state=stop", &dst), 0);
 	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
-	ck_assert_int_eq(vfiomig_load(dst, fd, &lo), -EBADMSG);
+	ck_assert_int_eq(vfiomig_dev_load(dst, fd, &lo), -EBADMSG);
 	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "no state"));
 	vfiomig_dev_unref(dst);
 	vfiomig_ctx_unref(ctx);

@@ -68,7 +68,7 @@ static void *load_thread(void *data)
 {
 	struct loader *l = data;
 
-	l->r = vfiomig_load(l->dev, l->fd, &l->opts);
+	l->r = vfiomig_dev_load(l->dev, l->fd, &l->opts);
 	close(l->fd);
 	return NULL;
 }
@@ -86,7 +86,7 @@ static void save_into_load(struct vfiomig_dev *src, const struct vfiomig_save_op
 	l->opts.sz = sizeof(l->opts);
 	l->opts.stats = &l->stats;
 	ck_assert_int_eq(pthread_create(&l->thread, NULL, load_thread, l), 0);
-	*save_r = vfiomig_save(src, p[1], so);
+	*save_r = vfiomig_dev_save(src, p[1], so);
 	close(p[1]);
 	pthread_join(l->thread, NULL);
 }
@@ -101,11 +101,11 @@ static int save_to_memfd(struct vfiomig_dev *src, const struct vfiomig_save_opts
 	int r;
 
 	ck_assert_int_ge(fd, 0);
-	r = vfiomig_save(src, fd, so);
+	r = vfiomig_dev_save(src, fd, so);
 	if (r < 0) {
 		ck_assert_int_eq(ftruncate(fd, 0), 0);
 		ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
-		r = vfiomig_save(src, fd, so);
+		r = vfiomig_dev_save(src, fd, so);
 	}
 	ck_assert_msg(r == 0, "save: %d (%s)", r, vfiomig_ctx_get_error(NULL));
 	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
@@ -159,7 +159,7 @@ static void assert_same_state(struct vfiomig_ctx *ctx, struct vfiomig_dev *a, st
 START_TEST(test_roundtrip)
 {
 	static const enum vfiomig_precopy_mode modes[] = {
-		VFIOMIG_PRECOPY_NEVER, VFIOMIG_PRECOPY_AUTO, VFIOMIG_PRECOPY_ROUNDS,
+		VFIOMIG_PRECOPY_MODE_NEVER, VFIOMIG_PRECOPY_MODE_AUTO, VFIOMIG_PRECOPY_MODE_ROUNDS,
 	};
 	int set = _i % 4, mode = _i / 4 % 3;
 	const char *eom = _i / 12 ? "zero" : "enomsg";
@@ -187,7 +187,7 @@ START_TEST(test_roundtrip)
 	ck_assert_uint_gt(ss.stop_copy_bytes, 0);
 	ck_assert_msg((ss.precopy_bytes > 0) == precopy, "precopy bytes %llu",
 		      (unsigned long long)ss.precopy_bytes);
-	if (precopy && modes[mode] == VFIOMIG_PRECOPY_ROUNDS)
+	if (precopy && modes[mode] == VFIOMIG_PRECOPY_MODE_ROUNDS)
 		ck_assert_uint_eq(ss.precopy_rounds, 3);
 	ck_assert_uint_eq(ss.error_offset, UINT64_MAX);
 	ck_assert_uint_eq(l.stats.error_offset, UINT64_MAX);
@@ -204,7 +204,7 @@ END_TEST
 START_TEST(test_leave_and_raw)
 {
 	struct vfiomig_save_opts so = { .sz = sizeof(so), .leave = VFIOMIG_LEAVE_RUNNING,
-					.flags = VFIOMIG_XFER_RAW, .precopy = VFIOMIG_PRECOPY_AUTO };
+					.flags = VFIOMIG_XFER_RAW, .precopy = VFIOMIG_PRECOPY_MODE_AUTO };
 	struct vfiomig_ctx *ctx;
 	struct vfiomig_dev *src, *dst;
 	struct loader l = { 0 };
@@ -249,7 +249,7 @@ static void on_progress(void *data, const struct vfiomig_progress *p)
 START_TEST(test_progress)
 {
 	struct progress_seen seen = { 0 };
-	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_AUTO,
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_MODE_AUTO,
 					.progress = on_progress, .userdata = &seen };
 	struct vfiomig_ctx *ctx;
 	struct vfiomig_dev *src;
@@ -280,20 +280,20 @@ START_TEST(test_options)
 
 	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
 	src = open_dev(ctx, "mock:o,size=4K,fail=set:1:EIO");
-	ck_assert_int_eq(vfiomig_save(src, fd, &bad), -EINVAL);
+	ck_assert_int_eq(vfiomig_dev_save(src, fd, &bad), -EINVAL);
 	bad = (struct vfiomig_save_opts){ .sz = 4 };
-	ck_assert_int_eq(vfiomig_save(src, fd, &bad), -EINVAL);
+	ck_assert_int_eq(vfiomig_dev_save(src, fd, &bad), -EINVAL);
 	bad = (struct vfiomig_save_opts){ .sz = sizeof(bad), .buffer_size = 100 };
-	ck_assert_int_eq(vfiomig_save(src, fd, &bad), -EINVAL);
+	ck_assert_int_eq(vfiomig_dev_save(src, fd, &bad), -EINVAL);
 	big.future = 1;		/* a newer caller's field we do not know */
-	ck_assert_int_eq(vfiomig_save(src, fd, &big.o), -EINVAL);
-	ck_assert_int_eq(vfiomig_save(src, -1, NULL), -EINVAL);
+	ck_assert_int_eq(vfiomig_dev_save(src, fd, &big.o), -EINVAL);
+	ck_assert_int_eq(vfiomig_dev_save(src, -1, NULL), -EINVAL);
 	ck_assert_int_eq(state_of(src), S(RUNNING));
 	/* A zero tail is fine; the first SET fails as injected, nothing else. */
 	big.future = 0;
-	ck_assert_int_eq(vfiomig_save(src, fd, &big.o), -EIO);
+	ck_assert_int_eq(vfiomig_dev_save(src, fd, &big.o), -EIO);
 	ck_assert_int_eq(state_of(src), S(RUNNING));
-	ck_assert_int_eq(vfiomig_save(src, fd, NULL), 0);
+	ck_assert_int_eq(vfiomig_dev_save(src, fd, NULL), 0);
 	ck_assert_int_eq(state_of(src), S(STOP));
 	close(fd);
 	vfiomig_dev_unref(src);
@@ -315,12 +315,12 @@ START_TEST(test_building_blocks)
 	src = open_dev(ctx, "mock:bb,size=200K,eom=%s,short=both,fail=read:3:EINTR",
 		       _i ? "zero" : "enomsg");
 	dst = open_dev(ctx, "mock:bd,size=200K,short=write,fail=write:2:EAGAIN");
-	ck_assert_int_eq(vfiomig_save_begin(src, VFIOMIG_SAVE_PRECOPY, &sfd, &st), 0);
+	ck_assert_int_eq(vfiomig_data_begin_save(src, VFIOMIG_SAVE_PRECOPY, &sfd, &st), 0);
 	ck_assert_int_eq(st, S(PRE_COPY));
-	ck_assert_int_eq(vfiomig_save_begin(src, 0, &dfd, NULL), -EBUSY);
-	ck_assert_int_eq(vfiomig_load_begin(dst, &dfd), 0);
-	ck_assert_int_eq(vfiomig_load_begin(dst, &dfd), -EBUSY);
-	ck_assert_int_eq(vfiomig_dev_get_precopy_info2(src, sfd, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(vfiomig_data_begin_save(src, 0, &dfd, NULL), -EBUSY);
+	ck_assert_int_eq(vfiomig_data_begin_load(dst, &dfd), 0);
+	ck_assert_int_eq(vfiomig_data_begin_load(dst, &dfd), -EBUSY);
+	ck_assert_int_eq(vfiomig_dev_get_precopy_info_flags(src, sfd, NULL, NULL, NULL), 0);
 	for (;;) {
 		n = vfiomig_data_read(src, sfd, buf, sizeof(buf), VFIOMIG_READ_PRECOPY);
 		if (n == -EAGAIN && ++again == 1)
@@ -334,9 +334,9 @@ START_TEST(test_building_blocks)
 	ck_assert_int_eq(n, 0);
 	close(sfd);
 	close(dfd);
-	ck_assert_int_eq(vfiomig_load_finish(dst, S(RUNNING)), 0);
+	ck_assert_int_eq(vfiomig_data_finish_load(dst, S(RUNNING)), 0);
 	ck_assert_int_eq(state_of(dst), S(RUNNING));
-	ck_assert_int_eq(vfiomig_dev_enable_precopy_v2(src), -EOPNOTSUPP);
+	ck_assert_int_eq(vfiomig_dev_enable_precopy_reinit(src), -EOPNOTSUPP);
 	vfiomig_dev_unref(src);
 	vfiomig_dev_unref(dst);
 	vfiomig_ctx_unref(ctx);
@@ -346,7 +346,7 @@ END_TEST
 /* A fresh stream of mock:src (size, flags) saved with pre-copy, in 16 KiB records. */
 static size_t make_stream(const char *spec_tail, char **ret)
 {
-	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_AUTO,
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_MODE_AUTO,
 					.buffer_size = 16 * 1024 };
 	struct vfiomig_ctx *ctx;
 	struct vfiomig_dev *src;
@@ -374,7 +374,7 @@ static int load_bytes(const char *buf, size_t len, const char *dst_spec,
 
 	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
 	dst = open_dev(ctx, "%s", dst_spec);
-	r = vfiomig_load(dst, fd, &lo);
+	r = vfiomig_dev_load(dst, fd, &lo);
 	*ret_state = state_of(dst);
 	snprintf(why, whylen, "%s", vfiomig_ctx_get_error(ctx));
 	close(fd);
@@ -456,7 +456,7 @@ START_TEST(test_identity_mismatch)
 	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
 	dst = open_dev(ctx, "mock:dst,size=64K,pci=8086:1889,driver=ice-vfio-pci");
 	fd = memfd_of(stream, len);
-	ck_assert_int_eq(vfiomig_load(dst, fd, &lo), 0);
+	ck_assert_int_eq(vfiomig_dev_load(dst, fd, &lo), 0);
 	ck_assert_int_eq(state_of(dst), S(RUNNING));
 	close(fd);
 	vfiomig_dev_unref(dst);
@@ -464,7 +464,7 @@ START_TEST(test_identity_mismatch)
 	/* Same identity, another size: the device refuses the data (mtty: EFAULT). */
 	dst = open_dev(ctx, "mock:dst,size=128K,pci=15b3:101e,driver=mlx5_vfio_pci");
 	fd = memfd_of(stream, len);
-	r = vfiomig_load(dst, fd, &lo);
+	r = vfiomig_dev_load(dst, fd, &lo);
 	ck_assert_int_eq(r, -EFAULT);
 	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "rejected the data"));
 	ck_assert_int_eq(state_of(dst), S(STOP));
@@ -526,7 +526,7 @@ static bool sigpipe_blocked(void)
 /* The reader goes away mid-stream: EPIPE (no SIGPIPE), and the source runs on. */
 START_TEST(test_peer_hangs_up)
 {
-	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_AUTO };
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_MODE_AUTO };
 	struct vfiomig_ctx *ctx;
 	struct vfiomig_dev *src;
 	int p[2], r, before = count_fds();
@@ -536,7 +536,7 @@ START_TEST(test_peer_hangs_up)
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 	/* Close the read end right away: every write fails. */
 	close(p[0]);
-	r = vfiomig_save(src, p[1], &so);
+	r = vfiomig_dev_save(src, p[1], &so);
 	ck_assert_int_eq(r, -EPIPE);
 	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "reader went away"));
 	ck_assert_int_eq(state_of(src), S(RUNNING));
@@ -566,7 +566,7 @@ START_TEST(test_callers_sigpipe_left_alone)
 	src = open_dev(ctx, "mock:src,size=1M,state=stop");
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 	close(p[0]);
-	ck_assert_int_eq(vfiomig_save(src, p[1], NULL), -EPIPE);
+	ck_assert_int_eq(vfiomig_dev_save(src, p[1], NULL), -EPIPE);
 	ck_assert(sigpipe_pending());
 	ck_assert(sigpipe_blocked());
 	ck_assert_int_eq(sigwait(&pipe_set, &sig), 0);
@@ -595,7 +595,7 @@ static void *raise_later(void *data)
 START_TEST(test_cancel_save)
 {
 	struct raiser rz = { .delay_ms = 300 };
-	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_AUTO,
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_MODE_AUTO,
 					.cancel = &rz.flag };
 	struct vfiomig_ctx *ctx;
 	struct vfiomig_dev *src;
@@ -605,7 +605,7 @@ START_TEST(test_cancel_save)
 	src = open_dev(ctx, "mock:src,size=32M,rate=4M");
 	out = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	pthread_create(&rz.thread, NULL, raise_later, &rz);
-	ck_assert_int_eq(vfiomig_save(src, out, &so), -ECANCELED);
+	ck_assert_int_eq(vfiomig_dev_save(src, out, &so), -ECANCELED);
 	pthread_join(rz.thread, NULL);
 	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "cancelled"));
 	ck_assert_int_eq(state_of(src), S(RUNNING));
@@ -639,7 +639,7 @@ START_TEST(test_cancel_load)
 	dst = open_dev(ctx, "mock:dst,size=2M");
 	stall_after_a_third(p, stream, len);
 	pthread_create(&rz.thread, NULL, raise_later, &rz);
-	ck_assert_int_eq(vfiomig_load(dst, p[0], &lo), -ECANCELED);
+	ck_assert_int_eq(vfiomig_dev_load(dst, p[0], &lo), -ECANCELED);
 	pthread_join(rz.thread, NULL);
 	ck_assert_int_eq(state_of(dst), S(STOP));
 	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "partial state was discarded"));
@@ -664,7 +664,7 @@ START_TEST(test_device_fails_input_stalls)
 	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
 	dst = open_dev(ctx, "mock:dst,size=2M,fail=write:2:EIO");
 	stall_after_a_third(p, stream, len);
-	ck_assert_int_eq(vfiomig_load(dst, p[0], &lo), -EIO);	/* Check's timeout would catch a hang */
+	ck_assert_int_eq(vfiomig_dev_load(dst, p[0], &lo), -EIO);	/* Check's timeout would catch a hang */
 	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "rejected the data"));
 	ck_assert_int_eq(state_of(dst), S(STOP));
 	close(p[0]);
@@ -689,17 +689,17 @@ struct sweep {
 
 static const struct sweep sweeps[] = {
 	{ true, "mock:src,size=300K,dirty=64K", "mock:dst,size=300K,state=stop",
-	  VFIOMIG_PRECOPY_AUTO },
+	  VFIOMIG_PRECOPY_MODE_AUTO },
 	{ true, "mock:src,size=300K,state=stop", "mock:dst,size=300K,state=stop",
-	  VFIOMIG_PRECOPY_NEVER },
+	  VFIOMIG_PRECOPY_MODE_NEVER },
 	{ true, "mock:src,size=300K,dirty=64K,eom=zero,flags=stop_copy+pre_copy",
-	  "mock:dst,size=300K,state=stop,flags=stop_copy+pre_copy", VFIOMIG_PRECOPY_ROUNDS },
+	  "mock:dst,size=300K,state=stop,flags=stop_copy+pre_copy", VFIOMIG_PRECOPY_MODE_ROUNDS },
 	{ false, "mock:src,size=300K,dirty=64K", "mock:dst,size=300K,state=stop",
-	  VFIOMIG_PRECOPY_AUTO },
+	  VFIOMIG_PRECOPY_MODE_AUTO },
 	{ false, "mock:src,size=300K,flags=stop_copy", "mock:dst,size=300K,flags=stop_copy",
-	  VFIOMIG_PRECOPY_NEVER },
+	  VFIOMIG_PRECOPY_MODE_NEVER },
 	{ false, "mock:src,size=300K,dirty=64K,eom=zero", "mock:dst,size=300K",
-	  VFIOMIG_PRECOPY_ROUNDS },
+	  VFIOMIG_PRECOPY_MODE_ROUNDS },
 };
 #define NSWEEPS ((int)(sizeof(sweeps) / sizeof(sweeps[0])))
 

@@ -82,11 +82,11 @@ int args_precopy(struct ctl *ctl, const char *s, enum vfiomig_precopy_mode *ret_
 
 	*ret_rounds = 0;
 	if (!s || strcasecmp(s, "auto") == 0) {
-		*ret_mode = VFIOMIG_PRECOPY_AUTO;
+		*ret_mode = VFIOMIG_PRECOPY_MODE_AUTO;
 		return ARGS_CONTINUE;
 	}
 	if (strcasecmp(s, "never") == 0) {
-		*ret_mode = VFIOMIG_PRECOPY_NEVER;
+		*ret_mode = VFIOMIG_PRECOPY_MODE_NEVER;
 		return ARGS_CONTINUE;
 	}
 	errno = 0;
@@ -94,7 +94,7 @@ int args_precopy(struct ctl *ctl, const char *s, enum vfiomig_precopy_mode *ret_
 	if (s[0] < '1' || s[0] > '9' || *end || errno || n > 1000000)
 		return ctl_usage(ctl, "--precopy=%s: expected auto, never or a number of rounds "
 				 "from 1 to 1000000", s);
-	*ret_mode = VFIOMIG_PRECOPY_ROUNDS;
+	*ret_mode = VFIOMIG_PRECOPY_MODE_ROUNDS;
 	*ret_rounds = (unsigned int)n;
 	return ARGS_CONTINUE;
 }

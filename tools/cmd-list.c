@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vfiomig-ctl list: the VFIO devices of this host (from sysfs, through
- * vfiomig_list_devices()), each opened in turn for its migration flags and
+ * vfiomig_ctx_list_devices()), each opened in turn for its migration flags and
  * state.  A device that cannot be opened (busy in a VMM, no permission) is
  * listed with the reason.  No devices: no output ("[]" with --json).
  */
@@ -136,7 +136,7 @@ int cmd_list(struct ctl *ctl, int argc, char **argv)
 		return r;
 	r = ctl_context_new(ctl, &vctx);
 	if (r == EXIT_OK) {
-		int n = vfiomig_list_devices(vctx, add, &l);
+		int n = vfiomig_ctx_list_devices(vctx, add, &l);
 
 		if (n < 0)
 			r = ctl_fail(ctl, n, "listing devices failed: %s", strerror(-n));

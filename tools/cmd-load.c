@@ -65,11 +65,11 @@ static int load(struct ctl *ctl, struct vfiomig_ctx *vctx, struct vfiomig_dev *d
 	if (r != EXIT_OK)
 		return r;
 	a->opts.sz = sizeof(a->opts);
-	a->opts.cancel = ctl_cancel_flag();
+	a->opts.cancel = ctl_cancel();
 	a->opts.stats = &stats;
 	a->opts.progress = xfer_progress;
 	a->opts.userdata = ctl;
-	e = vfiomig_load(dev, in.fd, &a->opts);
+	e = vfiomig_dev_load(dev, in.fd, &a->opts);
 	progress_clear(ctl->progress);
 	stream_close(ctl, &in, true);
 	if (e < 0) {

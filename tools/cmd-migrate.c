@@ -97,7 +97,7 @@ static void *save_thread(void *arg)
 {
 	struct migrate *m = arg;
 
-	m->src.r = vfiomig_save(m->src.dev, m->src.fd, &m->save);
+	m->src.r = vfiomig_dev_save(m->src.dev, m->src.fd, &m->save);
 	close(m->src.fd);	/* the destination sees the end of the stream */
 	return NULL;
 }
@@ -136,7 +136,7 @@ static int run(struct migrate *m)
 		close(p[1]);
 		return ctl_fail(m->ctl, e, "cannot start a thread: %s", strerror(e));
 	}
-	m->dst.r = vfiomig_load(m->dst.dev, m->dst.fd, &m->load);
+	m->dst.r = vfiomig_dev_load(m->dst.dev, m->dst.fd, &m->load);
 	m->done_ns = now_ns();
 	close(m->dst.fd);	/* a save still writing gets EPIPE and rolls back */
 	pthread_join(thread, NULL);
@@ -211,10 +211,10 @@ static void setup_opts(struct migrate *m)
 	m->save.stats = &m->src.stats;
 	m->save.progress = save_progress;
 	m->save.userdata = m;
-	m->save.cancel = ctl_cancel_flag();
+	m->save.cancel = ctl_cancel();
 	m->load.sz = sizeof(m->load);
 	m->load.stats = &m->dst.stats;
-	m->load.cancel = ctl_cancel_flag();
+	m->load.cancel = ctl_cancel();
 }
 
 int cmd_migrate(struct ctl *ctl, int argc, char **argv)

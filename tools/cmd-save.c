@@ -66,11 +66,11 @@ static int save(struct ctl *ctl, struct vfiomig_ctx *vctx, struct vfiomig_dev *d
 	if (r != EXIT_OK)
 		return r;
 	a->opts.sz = sizeof(a->opts);
-	a->opts.cancel = ctl_cancel_flag();
+	a->opts.cancel = ctl_cancel();
 	a->opts.stats = &stats;
 	a->opts.progress = xfer_progress;
 	a->opts.userdata = ctl;
-	e = vfiomig_save(dev, out.fd, &a->opts);
+	e = vfiomig_dev_save(dev, out.fd, &a->opts);
 	progress_clear(ctl->progress);
 	r = stream_close(ctl, &out, e < 0);
 	if (e < 0)

@@ -65,8 +65,8 @@ struct ctl {
 	struct progress *progress;
 };
 
-/* The flag the library's cancel option watches (vfiomig-ctl.c). */
-const volatile sig_atomic_t *ctl_cancel_flag(void);
+/* What an interrupt raises, for the library's cancel option (vfiomig-ctl.c). */
+struct vfiomig_cancel *ctl_cancel(void);
 
 /* The commands (cmd-*.c). */
 int cmd_list(struct ctl *ctl, int argc, char **argv);

@@ -161,32 +161,35 @@ static int run(struct ctl *ctl, int argc, char **argv)
 	return ctl->cmd->fn(ctl, argc - optind, argv + optind);
 }
 
-/* Set by the first SIGINT, SIGTERM or SIGHUP; signal handlers need a global. */
-static volatile sig_atomic_t interrupted;
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Raised by the first SIGINT, SIGTERM or SIGHUP; signal handlers need a global. */
+static struct vfiomig_cancel *interrupted;
 
 static void on_interrupt(int sig)
 {
 	(void)sig;
-	interrupted = 1;
+	vfiomig_cancel_raise(interrupted);	/* async-signal-safe */
 }
 
-const volatile sig_atomic_t *ctl_cancel_flag(void)
+struct vfiomig_cancel *ctl_cancel(void)
 {
-	return &interrupted;
+	return interrupted;
 }
 
 /*
  * The first interrupt asks the library to stop and put the devices back
  * (a source keeps running); a second one kills, as usual (SA_RESETHAND).
  */
+static const int interrupt_signals[] = { SIGINT, SIGTERM, SIGHUP };
+
 static void catch_interrupts(void)
 {
 	struct sigaction sa = { .sa_handler = on_interrupt, .sa_flags = SA_RESETHAND };
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
 
 	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaction(sigs[i], &sa, NULL);
+	for (size_t i = 0; i < ARRAY_SIZE(interrupt_signals); i++)
+		sigaction(interrupt_signals[i], &sa, NULL);
 }
 
 int main(int argc, char **argv)
@@ -196,7 +199,9 @@ int main(int argc, char **argv)
 
 	/* A reader that goes away is an error to report (EPIPE), not a death. */
 	signal(SIGPIPE, SIG_IGN);
-	catch_interrupts();
+	/* Without it (no fds left) an interrupt kills at once, as by default. */
+	if (vfiomig_cancel_new(&interrupted) == 0)
+		catch_interrupts();
 	ctl_guard_std_fds(&ctl);
 	if (ctl_output_begin(&ctl) < 0) {
 		fprintf(stderr, "%s: out of memory\n", PROGRAM);
@@ -205,5 +210,9 @@ int main(int argc, char **argv)
 	r = run(&ctl, argc, argv);
 	r = ctl_output_end(&ctl, r);
 	progress_free(ctl.progress);
+	/* No handler may raise it once it is gone. */
+	for (size_t i = 0; i < ARRAY_SIZE(interrupt_signals); i++)
+		signal(interrupt_signals[i], SIG_DFL);
+	interrupted = vfiomig_cancel_unref(interrupted);
 	return r;
 }

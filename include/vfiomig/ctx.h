@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * libvfiomig: the library context.  A context holds the log function and the
- * kernel objects that devices opened through it share (one VFIO container,
- * one iommufd), as a VMM shares them.  There is no process-global state.
+ * libvfiomig: the library context.  A context holds the log function, each
+ * thread's account of its last failure, and the kernel objects that devices
+ * opened through it share (one VFIO container, one iommufd), as a VMM
+ * shares them.  There is no process-global state.
  */
 #ifndef VFIOMIG_CTX_H
 #define VFIOMIG_CTX_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include <vfiomig/common.h>
+#include <vfiomig/state.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -29,7 +34,7 @@ struct vfiomig_ctx;
 VFIOMIG_API int vfiomig_ctx_new(struct vfiomig_ctx **ret);
 
 /**
- * vfiomig_ctx_ref() - Take a reference
+ * vfiomig_ctx_ref() - Take a reference (any thread)
  * Return: @ctx (NULL-safe).  Since: 0.1
  */
 VFIOMIG_API struct vfiomig_ctx *vfiomig_ctx_ref(struct vfiomig_ctx *ctx);
@@ -47,7 +52,13 @@ VFIOMIG_API struct vfiomig_ctx *vfiomig_ctx_unref(struct vfiomig_ctx *ctx);
 /**
  * vfiomig_ctx_set_log_fn() - Install a log function
  * @fn: called with @userdata, a syslog priority (LOG_ERR ... LOG_DEBUG) and a
- *      message without trailing newline; NULL restores silence
+ *      message without trailing newline; NULL restores silence.  It is
+ *      called from whichever thread is in the library, so several threads
+ *      may call it at once.
+ *
+ * Failures are returned (vfiomig_ctx_get_error()), not logged at LOG_ERR:
+ * the log carries what the library did (LOG_INFO) and how (LOG_DEBUG),
+ * and warnings about what it did anyway (LOG_WARNING).
  * Since: 0.1
  */
 VFIOMIG_API void vfiomig_ctx_set_log_fn(struct vfiomig_ctx *ctx,
@@ -69,16 +80,68 @@ VFIOMIG_API void vfiomig_ctx_set_log_priority(struct vfiomig_ctx *ctx,
 VFIOMIG_API int vfiomig_ctx_get_log_priority(struct vfiomig_ctx *ctx);
 
 /**
- * vfiomig_ctx_get_error() - Explanation of the last failure in this context
+ * vfiomig_ctx_get_error() - What the calling thread's last failed call said
  *
- * Every call that fails with a reason a person can act on ("bound to driver
- * ixgbe instead of a VFIO driver: ...") stores that sentence here as well as
- * logging it at LOG_ERR, so that callers without a log function can show it.
+ * Every call on @ctx or on one of its devices that returns a status (an
+ * int or ssize_t) and fails stores a sentence that says what went wrong
+ * and what to do ("bound to driver ixgbe instead of a VFIO driver: ...");
+ * when such a call succeeds, it clears it.  Calls that change a device's
+ * state end the sentence with the state the device is in after the call,
+ * after any rollback or reset the call made.  Each thread has its own: a
+ * thread sees only its own calls' failures.  Accessors that return a name,
+ * an fd or a handle (vfiomig_dev_get_name(), vfiomig_dev_get_fd(), ...),
+ * reference counting and the log settings neither set nor clear it.
  *
- * Return: a borrowed string, valid until the next call on @ctx or one of its
- *         devices; "" if nothing has failed yet.  Since: 0.1
+ * Return: a borrowed string, valid until this thread's next call on @ctx
+ *         or one of its devices; NULL if this thread's last call succeeded
+ *         or it made none.  Since: 0.1
  */
 VFIOMIG_API const char *vfiomig_ctx_get_error(struct vfiomig_ctx *ctx);
+
+/* The facts of a failure, for callers that act on them (see below). */
+struct vfiomig_error {
+	size_t sz;			/* set to sizeof(struct vfiomig_error) */
+	int err;			/* the errno of the failure (positive) */
+	const char *message;		/* as vfiomig_ctx_get_error() */
+	const char *device;		/* the name of the device that failed, or NULL */
+	int has_state;			/* 1 if @state is known */
+	enum vfiomig_state state;	/* where that device is after the call */
+	uint64_t stream_offset;		/* where in the stream, or UINT64_MAX */
+};
+
+/**
+ * vfiomig_ctx_get_error_info() - The facts of the calling thread's last failure
+ * @ret: filled on success; strings are borrowed as vfiomig_ctx_get_error()'s.
+ *       Set @ret->sz first; an older, shorter struct is filled as far as it
+ *       goes.
+ *
+ * The same failure vfiomig_ctx_get_error() describes, as data: which device
+ * failed, the state it is in after the call (read from the device after any
+ * rollback, never parsed from a sentence), and for a load, the stream
+ * offset where the failure was found.
+ *
+ * Return: 0; -ENOENT if this thread's last call succeeded or it made none;
+ *         -EINVAL for a NULL argument or a @ret->sz too small to hold @sz.
+ * Since: 0.3
+ */
+VFIOMIG_API int vfiomig_ctx_get_error_info(struct vfiomig_ctx *ctx,
+					   struct vfiomig_error *ret);
+
+/**
+ * vfiomig_ctx_list_devices() - The VFIO devices on this host
+ * @fn: called for each PCI device bound to a VFIO driver and each mdev, with
+ *      its spec (for vfiomig_dev_open()) and driver name; a negative return
+ *      stops the walk and is returned
+ *
+ * Devices are listed from sysfs without being opened, so migration support
+ * is not known until vfiomig_dev_open().  Mock devices are not listed.
+ *
+ * Return: the number of devices listed; -errno from @fn.  Since: 0.3
+ */
+VFIOMIG_API int vfiomig_ctx_list_devices(struct vfiomig_ctx *ctx,
+					 int (*fn)(void *userdata, const char *spec,
+						   const char *driver),
+					 void *userdata);
 
 #ifdef __cplusplus
 }

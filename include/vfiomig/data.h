@@ -18,11 +18,11 @@
 extern "C" {
 #endif
 
-/* vfiomig_save_begin() flags */
+/* vfiomig_data_begin_save() flags */
 #define VFIOMIG_SAVE_PRECOPY (1u << 0) /* start in PRE_COPY when the device can */
 
 /**
- * vfiomig_save_begin() - Start saving: open the device's saving data fd
+ * vfiomig_data_begin_save() - Start saving: open the device's saving data fd
  * @flags: VFIOMIG_SAVE_PRECOPY to start pre-copy where the device offers it
  *         and is running (RUNNING -> PRE_COPY, RUNNING_P2P -> PRE_COPY_P2P);
  *         otherwise, or without the flag, the device stops and goes to
@@ -34,9 +34,9 @@ extern "C" {
  * switches over; the same fd then carries the rest of the state.
  *
  * Return: 0; -EBUSY if the device is already saving or resuming; otherwise
- *         as vfiomig_dev_set_state().  Since: 0.2
+ *         as vfiomig_dev_set_state().  Since: 0.3
  */
-VFIOMIG_API int vfiomig_save_begin(struct vfiomig_dev *dev, unsigned int flags,
+VFIOMIG_API int vfiomig_data_begin_save(struct vfiomig_dev *dev, unsigned int flags,
 				   int *ret_data_fd, enum vfiomig_state *ret_state);
 
 /* vfiomig_data_read() flags */
@@ -59,16 +59,16 @@ VFIOMIG_API ssize_t vfiomig_data_read(struct vfiomig_dev *dev, int data_fd,
 				      void *buf, size_t len, unsigned int flags);
 
 /**
- * vfiomig_load_begin() - Start loading: move the device to RESUMING
+ * vfiomig_data_begin_load() - Start loading: move the device to RESUMING
  * @ret_data_fd: the fd to write with vfiomig_data_write(); caller closes it
  *
  * A running device is stopped on the way (RUNNING -> ... -> STOP ->
  * RESUMING).
  *
  * Return: 0; -EBUSY if the device is saving or already resuming; otherwise
- *         as vfiomig_dev_set_state().  Since: 0.2
+ *         as vfiomig_dev_set_state().  Since: 0.3
  */
-VFIOMIG_API int vfiomig_load_begin(struct vfiomig_dev *dev, int *ret_data_fd);
+VFIOMIG_API int vfiomig_data_begin_load(struct vfiomig_dev *dev, int *ret_data_fd);
 
 /**
  * vfiomig_data_write() - Write all of @buf to a resuming data fd
@@ -84,41 +84,17 @@ VFIOMIG_API int vfiomig_data_write(struct vfiomig_dev *dev, int data_fd,
 				   const void *buf, size_t len);
 
 /**
- * vfiomig_load_finish() - End loading: RESUMING -> STOP, then @target
+ * vfiomig_data_finish_load() - End loading: RESUMING -> STOP, then @target
  * @target: the state to leave the device in: usually RUNNING, or STOP
  *
  * RESUMING -> STOP is where a driver validates what it was given (mtty fails
  * it with EINVAL on short data).  On failure the device stays where the
  * driver left it (RESUMING or ERROR) and vfiomig_dev_recover() resets it.
  *
- * Return: 0; -errno as vfiomig_dev_set_state().  Since: 0.2
+ * Return: 0; -errno as vfiomig_dev_set_state().  Since: 0.3
  */
-VFIOMIG_API int vfiomig_load_finish(struct vfiomig_dev *dev,
+VFIOMIG_API int vfiomig_data_finish_load(struct vfiomig_dev *dev,
 				    enum vfiomig_state target);
-
-/**
- * vfiomig_dev_enable_precopy_v2() - Opt in to VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2
- *
- * After this, vfiomig_dev_get_precopy_info2() reports REINIT (Linux 7.1).
- * The opt-in lasts as long as the device stays open.
- *
- * Return: 0; -EOPNOTSUPP if the kernel or device lacks it.  Since: 0.2
- */
-VFIOMIG_API int vfiomig_dev_enable_precopy_v2(struct vfiomig_dev *dev);
-
-#define VFIOMIG_PRECOPY_REINIT (1u << 0) /* initial_bytes started over */
-
-/**
- * vfiomig_dev_get_precopy_info2() - vfiomig_dev_get_precopy_info() plus flags
- * @ret_flags: may be NULL; VFIOMIG_PRECOPY_REINIT, reported only after
- *             vfiomig_dev_enable_precopy_v2() (before, the kernel echoes
- *             whatever was passed in, so the library reports 0)
- * Return: as vfiomig_dev_get_precopy_info().  Since: 0.2
- */
-VFIOMIG_API int vfiomig_dev_get_precopy_info2(struct vfiomig_dev *dev, int data_fd,
-					      uint64_t *ret_initial_bytes,
-					      uint64_t *ret_dirty_bytes,
-					      uint32_t *ret_flags);
 
 #ifdef __cplusplus
 }

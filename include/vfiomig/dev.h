@@ -23,6 +23,14 @@ struct vfiomig_dev;
 #define VFIOMIG_CAP_RESET_ADVERTISED (1u << 2) /* VFIO_DEVICE_FLAGS_RESET set */
 #define VFIOMIG_CAP_PRECOPY_INFO_V2  (1u << 3) /* MIG_PRECOPY_INFOv2 (Linux 7.1) */
 
+/*
+ * Threads: one device is driven by one thread at a time.  A call on a
+ * device made while another thread is inside a call on the same device
+ * fails with -EBUSY and changes nothing.  The accessors of what was learnt
+ * at open (name, fd, transport, driver, PCI IDs, flags, caps, backend) and
+ * reference counting may be used from any thread at any time.
+ */
+
 /**
  * vfiomig_dev_open() - Open a VFIO device for migration
  * @ctx: the context; the device takes a reference on it
@@ -151,8 +159,9 @@ VFIOMIG_API int vfiomig_dev_get_state(struct vfiomig_dev *dev,
  * the kernel walk the arcs, or one request per arc in stepwise mode
  * (vfiomig_dev_set_stepwise()).  A new data fd comes back only where the
  * final arc opens one (vfiomig_fsm_arc_opens_fd()).  After a failure the
- * device's real state is read back and logged; it may be the old state, a
- * state on the path, or ERROR.  vfiomig_dev_recover() brings it back.
+ * device's real state is read back (vfiomig_ctx_get_error_info()); it may
+ * be the old state, a state on the path, or ERROR.  vfiomig_dev_recover()
+ * brings it back.
  *
  * Return: 0; -EINVAL if @target is not reachable on this device (including
  *         the refused STOP_COPY -> PRE_COPY(_P2P)); -EINVAL if @ret_data_fd is
@@ -228,20 +237,32 @@ VFIOMIG_API int vfiomig_dev_get_precopy_info(struct vfiomig_dev *dev,
 VFIOMIG_API const char *vfiomig_dev_get_backend(struct vfiomig_dev *dev);
 
 /**
- * vfiomig_list_devices() - The VFIO devices on this host
- * @fn: called for each PCI device bound to a VFIO driver and each mdev, with
- *      its spec (for vfiomig_dev_open()) and driver name; a negative return
- *      stops the walk and is returned
+ * vfiomig_dev_enable_precopy_reinit() - Ask the kernel to report REINIT
  *
- * Devices are listed from sysfs without being opened, so migration support
- * is not known until vfiomig_dev_open().  Mock devices are not listed.
+ * Opts in to VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2 (Linux 7.1): after
+ * this, vfiomig_dev_get_precopy_info_flags() reports
+ * VFIOMIG_PRECOPY_INFO_REINIT when the device starts its initial bytes
+ * over.  The opt-in lasts as long as the device stays open.
  *
- * Return: the number of devices listed; -errno from @fn.  Since: 0.2
+ * Return: 0; -EOPNOTSUPP if the kernel or device lacks it
+ *         (VFIOMIG_CAP_PRECOPY_INFO_V2 unset).  Since: 0.3
  */
-VFIOMIG_API int vfiomig_list_devices(struct vfiomig_ctx *ctx,
-				     int (*fn)(void *userdata, const char *spec,
-					       const char *driver),
-				     void *userdata);
+VFIOMIG_API int vfiomig_dev_enable_precopy_reinit(struct vfiomig_dev *dev);
+
+#define VFIOMIG_PRECOPY_INFO_REINIT (1u << 0) /* initial_bytes started over */
+
+/**
+ * vfiomig_dev_get_precopy_info_flags() - vfiomig_dev_get_precopy_info() and
+ * its flags
+ * @ret_flags: may be NULL; VFIOMIG_PRECOPY_INFO_REINIT, reported only after
+ *             vfiomig_dev_enable_precopy_reinit() (before, the kernel echoes
+ *             whatever was passed in, so the library reports 0)
+ * Return: as vfiomig_dev_get_precopy_info().  Since: 0.3
+ */
+VFIOMIG_API int vfiomig_dev_get_precopy_info_flags(struct vfiomig_dev *dev, int data_fd,
+						   uint64_t *ret_initial_bytes,
+						   uint64_t *ret_dirty_bytes,
+						   uint32_t *ret_flags);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * libvfiomig: whole saves and loads.  vfiomig_save() streams a device's
- * state into any fd (file, pipe, socket) and vfiomig_load() streams it into
+ * libvfiomig: whole saves and loads.  vfiomig_dev_save() streams a device's
+ * state into any fd (file, pipe, socket) and vfiomig_dev_load() streams it into
  * a twin device, in the self-describing, checksummed format of
  * docs/stream-format.md, or raw.  Memory stays bounded whatever the state
  * size, and nothing is lost on failure: a source returns to the state it
@@ -10,10 +10,10 @@
 #ifndef VFIOMIG_MIGRATE_H
 #define VFIOMIG_MIGRATE_H
 
-#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include <vfiomig/cancel.h>
 #include <vfiomig/common.h>
 #include <vfiomig/dev.h>
 
@@ -22,9 +22,9 @@ extern "C" {
 #endif
 
 enum vfiomig_precopy_mode {
-	VFIOMIG_PRECOPY_NEVER = 0,	/* stop the device, then copy */
-	VFIOMIG_PRECOPY_AUTO = 1,	/* iterate while it pays, then switch over */
-	VFIOMIG_PRECOPY_ROUNDS = 2,	/* exactly precopy_rounds rounds */
+	VFIOMIG_PRECOPY_MODE_NEVER = 0,	/* stop the device, then copy */
+	VFIOMIG_PRECOPY_MODE_AUTO = 1,	/* iterate while it pays, then switch over */
+	VFIOMIG_PRECOPY_MODE_ROUNDS = 2,	/* exactly precopy_rounds rounds */
 };
 
 enum vfiomig_leave {
@@ -49,7 +49,10 @@ struct vfiomig_progress {
 	unsigned int precopy_round;
 };
 
-/* What a save or load did; filled in on success and on failure. */
+/*
+ * What a save or load did; filled in on every return, success or failure,
+ * as far as the caller's sz reaches.
+ */
 struct vfiomig_stats {
 	size_t sz;			/* set to sizeof(struct vfiomig_stats) */
 	uint64_t precopy_bytes;		/* device bytes moved while the source ran */
@@ -86,9 +89,9 @@ struct vfiomig_save_opts {
 	void (*progress)(void *userdata, const struct vfiomig_progress *p);
 	void *userdata;
 	struct vfiomig_stats *stats;	/* optional */
-	/* Optional: when *cancel becomes non-zero (from a signal handler, say)
-	 * the save stops within ~0.1 s, rolls back, and fails with -ECANCELED. */
-	const volatile sig_atomic_t *cancel;
+	/* Optional: raising it (from another thread or a signal handler) makes
+	 * the save stop at once, roll back, and fail with -ECANCELED. */
+	struct vfiomig_cancel *cancel;
 };
 
 struct vfiomig_load_opts {
@@ -101,12 +104,15 @@ struct vfiomig_load_opts {
 	void (*progress)(void *userdata, const struct vfiomig_progress *p);
 	void *userdata;
 	struct vfiomig_stats *stats;	/* optional */
-	const volatile sig_atomic_t *cancel;	/* as for saving */
+	struct vfiomig_cancel *cancel;	/* optional, as for saving */
 };
 
 /**
- * vfiomig_save() - Save @dev's state into @out_fd
- * @opts: may be NULL for the defaults; fields past @opts->sz read as zero
+ * vfiomig_dev_save() - Save @dev's state into @out_fd
+ * @opts: may be NULL for the defaults.  Every sz-prefixed struct grows
+ *        by one rule: fields past an older caller's @sz read as zero, and
+ *        a newer caller's longer struct is accepted when the bytes past
+ *        this library's end are zero (-EINVAL otherwise).
  *
  * The device must be RUNNING, RUNNING_P2P or STOP.  With pre-copy it runs
  * on while the bulk of its state moves, and stops only for the rest.  The
@@ -118,13 +124,13 @@ struct vfiomig_load_opts {
  * Return: 0; -EINVAL for bad options; -EBUSY if the device is already
  *         saving or resuming; -EPIPE if the reader went away; -ECANCELED
  *         if @opts->cancel was raised; -errno.
- * Since: 0.2
+ * Since: 0.3
  */
-VFIOMIG_API int vfiomig_save(struct vfiomig_dev *dev, int out_fd,
-			     const struct vfiomig_save_opts *opts);
+VFIOMIG_API int vfiomig_dev_save(struct vfiomig_dev *dev, int out_fd,
+				 const struct vfiomig_save_opts *opts);
 
 /**
- * vfiomig_load() - Load a saved state from @in_fd into @dev
+ * vfiomig_dev_load() - Load a saved state from @in_fd into @dev
  * @opts: may be NULL for the defaults
  *
  * The stream's identity is checked against @dev before anything is written
@@ -140,10 +146,10 @@ VFIOMIG_API int vfiomig_save(struct vfiomig_dev *dev, int out_fd,
  *         stream that is not one or is of a newer format; -ENODEV for a
  *         stream of another device; -E2BIG for a record over the limits;
  *         -ECANCELED if @opts->cancel was raised; -errno from the device.
- *         Since: 0.2
+ *         Since: 0.3
  */
-VFIOMIG_API int vfiomig_load(struct vfiomig_dev *dev, int in_fd,
-			     const struct vfiomig_load_opts *opts);
+VFIOMIG_API int vfiomig_dev_load(struct vfiomig_dev *dev, int in_fd,
+				 const struct vfiomig_load_opts *opts);
 
 #ifdef __cplusplus
 }

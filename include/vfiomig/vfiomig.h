@@ -6,27 +6,45 @@
  * Conventions:
  * - Calls returning int return >= 0 on success and -errno on failure; errno
  *   is not part of the contract.  ret_* out-parameters are written only on
- *   success.
+ *   success.  A failure leaves a sentence for the calling thread in
+ *   vfiomig_ctx_get_error(), and its facts in vfiomig_ctx_get_error_info().
  * - Handles are opaque and reference-counted; *_unref() accepts NULL and
  *   returns NULL.
+ * - Structs that start with a size_t sz grow by one rule (libbpf's): the
+ *   caller sets sz to the sizeof() it was built with; an older, shorter
+ *   struct is accepted, and so is a newer, longer one whose bytes past this
+ *   library's end are zero.  Output structs are filled as far as sz goes.
  * - The library prints nothing; it logs through the function installed with
  *   vfiomig_ctx_set_log_fn().  Every fd it opens is O_CLOEXEC.
  *
- * Threads: there is no global state, so separate contexts may be used from
- * separate threads freely.  A context and the devices opened through it form
- * one unit that must be used from one thread at a time (the devices share
- * the context's container, its log state and its error buffer); callers that
- * want more must lock around it.  Data fds handed to the caller are plain
- * file descriptors and may be read or written from any thread.  The library
- * starts no thread of its own: vfiomig_save() and vfiomig_load() move the
- * data on the calling thread.  Only a mock device runs a pump thread per
- * data session, as a kernel driver would do its work in the kernel.
+ * Threads:
+ * - There is no global state: separate contexts are independent.
+ * - Any number of threads may drive different devices of one context at
+ *   once.  What the devices share (the context's container, iommufd and
+ *   groups, its log settings, its list of mock devices) is behind the
+ *   context's locks.
+ * - One device is driven by one thread at a time: a call on a device that
+ *   another thread is inside a call on fails with -EBUSY and changes
+ *   nothing.  The accessors of what was learnt at open, and reference
+ *   counting, are safe from any thread.
+ * - Errors are per thread: vfiomig_ctx_get_error() shows the calling
+ *   thread's own last failure on that context.
+ * - The log function may be called from several threads at once.
+ * - Data fds handed to the caller are plain file descriptors and may be
+ *   read or written from any thread.
+ * - A call can be cancelled from another thread or a signal handler
+ *   (vfiomig/cancel.h).
+ * - The library starts no thread of its own: vfiomig_dev_save() and
+ *   vfiomig_dev_load() move the data on the calling thread.  Only a mock
+ *   device runs a pump thread per data session, as a kernel driver would
+ *   do its work in the kernel.
  */
 #ifndef VFIOMIG_VFIOMIG_H
 #define VFIOMIG_VFIOMIG_H
 
 #include <vfiomig/common.h>
 #include <vfiomig/ctx.h>
+#include <vfiomig/cancel.h>
 #include <vfiomig/state.h>
 #include <vfiomig/dev.h>
 #include <vfiomig/data.h>

@@ -2,7 +2,7 @@
 /*
  * Writes the fuzzers' seed corpora: make-seeds DIR fills DIR/stream/,
  * DIR/inspect/ and DIR/mock-stream/ (docs/fuzzing.md).  Valid streams come from real saves of
- * mock devices (vfiomig_save() into a memfd); the rest are truncated and
+ * mock devices (vfiomig_dev_save() into a memfd); the rest are truncated and
  * corrupted variants and streams crafted with the writers.
  *
  * Every seed starts with the harness's configuration byte (see the top of
@@ -100,7 +100,7 @@ static struct buf save_mock(const char *spec, unsigned int flags, enum vfiomig_p
 	fd = memfd_create("seed", MFD_CLOEXEC);
 	if (fd < 0)
 		die("memfd_create", errno);
-	r = vfiomig_save(dev, fd, &o);
+	r = vfiomig_dev_save(dev, fd, &o);
 	if (r < 0) {
 		fprintf(stderr, "make-seeds: saving %s: %s\n", spec, vfiomig_ctx_get_error(ctx));
 		exit(1);
@@ -297,10 +297,10 @@ static struct buf precopy_stream(void)
 	return mock_stream("pre", 4096, rounds, 4, true);
 }
 
-/* The same save framed as vfiomig_save() frames it, in @max-byte records. */
+/* The same save framed as vfiomig_dev_save() frames it, in @max-byte records. */
 static struct buf precopy_framed(size_t max)
 {
-	struct buf dev = precopy_stream(), raw = save_mock(PRE_SPEC, 0, VFIOMIG_PRECOPY_NEVER, 0);
+	struct buf dev = precopy_stream(), raw = save_mock(PRE_SPEC, 0, VFIOMIG_PRECOPY_MODE_NEVER, 0);
 	struct buf stopped = reframe(&raw, max), out = { 0 };
 	struct stream_writer w;
 	uint8_t p[STREAM_DEVICE_END_SIZE];
@@ -412,7 +412,7 @@ static void stream_seeds(void)
 	size_t at, n;
 
 	/* Valid saves. */
-	raw = save_mock("mock:seed,size=1", 0, VFIOMIG_PRECOPY_NEVER, 0);
+	raw = save_mock("mock:seed,size=1", 0, VFIOMIG_PRECOPY_MODE_NEVER, 0);
 	tiny = reframe(&raw, 4096);
 	free(raw.p);
 	put_seed("stream", "valid-size1-stopcopy", 0, tiny.p, tiny.len);
@@ -420,7 +420,7 @@ static void stream_seeds(void)
 	put_seed("stream", "valid-size1-stopcopy-eio-split5", 0x0d, tiny.p, tiny.len);
 	put_seed("stream", "valid-size1-stopcopy-fixups", 0x70, tiny.p, tiny.len);
 
-	raw = save_mock("mock:seed,size=1", 0, VFIOMIG_PRECOPY_NEVER, 0);
+	raw = save_mock("mock:seed,size=1", 0, VFIOMIG_PRECOPY_MODE_NEVER, 0);
 	small = reframe(&raw, 7);
 	free(raw.p);
 	put_seed("stream", "valid-size1-records7", 0x03, small.p, small.len);
@@ -432,7 +432,7 @@ static void stream_seeds(void)
 	stream_pre = pre;
 
 	raw = save_mock("mock:pci,size=100,pci=8086:1521:8086:0001:03,driver=igb_vfio", 0,
-			VFIOMIG_PRECOPY_NEVER, 0);
+			VFIOMIG_PRECOPY_MODE_NEVER, 0);
 	pci = reframe(&raw, 4096);
 	free(raw.p);
 	put_seed("stream", "valid-pci-identity", 0, pci.p, pci.len);
@@ -691,7 +691,7 @@ static void mock_seeds(void)
 	struct buf tiny, b;
 	size_t end;
 
-	tiny = save_mock("mock:seed,size=1", VFIOMIG_XFER_RAW, VFIOMIG_PRECOPY_NEVER, 0);
+	tiny = save_mock("mock:seed,size=1", VFIOMIG_XFER_RAW, VFIOMIG_PRECOPY_MODE_NEVER, 0);
 	put_seed("mock-stream", "valid-size1", 0, tiny.p, tiny.len);
 	put_seed("mock-stream", "valid-size1-split1", 0x01, tiny.p, tiny.len);
 	b = precopy_stream();
@@ -699,7 +699,7 @@ static void mock_seeds(void)
 	put_seed("mock-stream", "valid-size4k-precopy2-split5", 0x05, b.p, b.len);
 	free(b.p);
 	b = save_mock("mock:odd,size=1001,flags=stop_copy", VFIOMIG_XFER_RAW,
-		      VFIOMIG_PRECOPY_NEVER, 0);
+		      VFIOMIG_PRECOPY_MODE_NEVER, 0);
 	put_seed("mock-stream", "valid-size1001-split3", 0x03, b.p, b.len);
 	free(b.p);
 

@@ -73,7 +73,7 @@ int main(void)
 
 	{
 		/* 0.2: whole save and load, inspection, the raw data path */
-		struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_AUTO,
+		struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_MODE_AUTO,
 						.leave = VFIOMIG_LEAVE_RUNNING };
 		struct vfiomig_load_opts lo = { .sz = sizeof(lo) };
 		struct vfiomig_stream_summary sum = { .sz = sizeof(sum) };
@@ -84,29 +84,29 @@ int main(void)
 
 		if (!f)
 			return 1;
-		CHECK(vfiomig_save(dev, fileno(f), &so));
+		CHECK(vfiomig_dev_save(dev, fileno(f), &so));
 		rewind(f);
 		CHECK(vfiomig_stream_inspect(ctx, fileno(f), 0, NULL, NULL, NULL, &sum));
 		printf("saved %llu bytes in %llu records, valid %d\n",
 		       (unsigned long long)sum.bytes, (unsigned long long)sum.records, sum.valid);
 		rewind(f);
 		CHECK(vfiomig_dev_open(ctx, "mock:twin,size=256K,pci=1af4:1041,state=stop", &twin));
-		CHECK(vfiomig_load(twin, fileno(f), &lo));
+		CHECK(vfiomig_dev_load(twin, fileno(f), &lo));
 		fclose(f);
-		CHECK(vfiomig_dev_enable_precopy_v2(twin) == -EOPNOTSUPP ? 0 : -1);
-		CHECK(vfiomig_save_begin(twin, VFIOMIG_SAVE_PRECOPY, &fd, &st));
-		CHECK(vfiomig_dev_get_precopy_info2(twin, fd, &initial, &dirty, &pflags));
+		CHECK(vfiomig_dev_enable_precopy_reinit(twin) == -EOPNOTSUPP ? 0 : -1);
+		CHECK(vfiomig_data_begin_save(twin, VFIOMIG_SAVE_PRECOPY, &fd, &st));
+		CHECK(vfiomig_dev_get_precopy_info_flags(twin, fd, &initial, &dirty, &pflags));
 		got = vfiomig_data_read(twin, fd, buf, sizeof(buf), VFIOMIG_READ_PRECOPY);
 		CHECK((int)got);
 		close(fd);
 		CHECK(vfiomig_dev_reset(twin));
-		CHECK(vfiomig_load_begin(twin, &fd));
+		CHECK(vfiomig_data_begin_load(twin, &fd));
 		CHECK(vfiomig_data_write(twin, fd, buf, (size_t)got));
 		close(fd);
-		if (vfiomig_load_finish(twin, VFIOMIG_STATE_RUNNING) >= 0)
+		if (vfiomig_data_finish_load(twin, VFIOMIG_STATE_RUNNING) >= 0)
 			return 1;	/* a partial state must be refused */
 		vfiomig_dev_unref(twin);
-		CHECK(vfiomig_list_devices(ctx, list_one, NULL));
+		CHECK(vfiomig_ctx_list_devices(ctx, list_one, NULL));
 	}
 
 	vfiomig_dev_set_stepwise(dev, 1);

@@ -117,7 +117,7 @@ static int save_to(struct vfiomig_dev *dev, int fd, enum vfiomig_precopy_mode mo
 {
 	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = mode };
 
-	return vfiomig_save(dev, fd, &so);
+	return vfiomig_dev_save(dev, fd, &so);
 }
 
 static void check_identity(struct vfiomig_dev *a)
@@ -179,10 +179,10 @@ static void check_moves_state(struct vfiomig_dev *a, int afd, struct vfiomig_dev
 	uart_write(afd, 7, 0x5a);
 	uart_write(afd, 3, 0x1b);
 	uart_write(bfd, 7, 0x00);
-	r = save_to(a, mem, VFIOMIG_PRECOPY_AUTO);
+	r = save_to(a, mem, VFIOMIG_PRECOPY_MODE_AUTO);
 	ok(r == 0, "save with pre-copy (%d)", r);
 	lseek(mem, 0, SEEK_SET);
-	r = vfiomig_load(b, mem, &lo);
+	r = vfiomig_dev_load(b, mem, &lo);
 	ok(r == 0, "load into the twin (%d)", r);
 	ok(uart_read(bfd, 7) == 0x5a && uart_read(bfd, 3) == 0x1b,
 	   "UART registers moved: scratch 0x%x, LCR 0x%x", uart_read(bfd, 7), uart_read(bfd, 3));
@@ -196,9 +196,9 @@ static void check_refusals(struct vfiomig_ctx *ctx, struct vfiomig_dev *b, struc
 	int mem = memfd_create("c", MFD_CLOEXEC), r;
 
 	vfiomig_dev_set_state(c, S(RUNNING), NULL);
-	r = save_to(c, mem, VFIOMIG_PRECOPY_NEVER);
+	r = save_to(c, mem, VFIOMIG_PRECOPY_MODE_NEVER);
 	lseek(mem, 0, SEEK_SET);
-	r = r ? r : vfiomig_load(b, mem, &lo);
+	r = r ? r : vfiomig_dev_load(b, mem, &lo);
 	ok(r < 0 && state(b) != S(RUNNING), "an mtty-1 stream is refused by an mtty-2 (%d: %s)",
 	   r, vfiomig_ctx_get_error(ctx));
 	close(mem);
@@ -248,7 +248,7 @@ int main(int argc, char **argv)
 		struct vfiomig_save_opts so = { .sz = sizeof(so), .flags = VFIOMIG_XFER_RAW,
 						.leave = VFIOMIG_LEAVE_RUNNING };
 
-		ok(vfiomig_save(b, mem, &so) == 0, "raw save of the twin");
+		ok(vfiomig_dev_save(b, mem, &so) == 0, "raw save of the twin");
 	}
 	len = pread(mem, buf, sizeof(buf), 0);
 	ok(len == 96, "raw mtty-2 image is 96 bytes (%zd)", len);

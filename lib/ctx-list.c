@@ -35,19 +35,32 @@ static int list_bus(const char *bus_dir, bool any_driver,
 	return r < 0 ? r : n;
 }
 
-VFIOMIG_EXPORT int vfiomig_list_devices(struct vfiomig_ctx *ctx,
-					int (*fn)(void *userdata, const char *spec,
-						  const char *driver),
-					void *userdata)
+static int list_devices(struct vfiomig_ctx *ctx,
+			int (*fn)(void *, const char *, const char *), void *userdata)
 {
 	int pci, mdev;
 
-	if (!ctx || !fn)
-		return -EINVAL;
+	if (!fn)
+		return vfiomig_fail(ctx, -EINVAL, "listing devices needs a function to call for each");
 	pci = list_bus("/sys/bus/pci/devices", false, fn, userdata);
-	if (pci < 0)
-		return pci;
 	/* Every bound mdev is a VFIO device: its parent driver (mtty, ...) decides. */
-	mdev = list_bus("/sys/bus/mdev/devices", true, fn, userdata);
-	return mdev < 0 ? mdev : pci + mdev;
+	mdev = pci < 0 ? 0 : list_bus("/sys/bus/mdev/devices", true, fn, userdata);
+	if (pci < 0 || mdev < 0)
+		return vfiomig_fail(ctx, pci < 0 ? pci : mdev,
+				    "listing devices stopped: the caller's function returned %d",
+				    pci < 0 ? pci : mdev);
+	return pci + mdev;
+}
+
+VFIOMIG_EXPORT int vfiomig_ctx_list_devices(struct vfiomig_ctx *ctx,
+					    int (*fn)(void *userdata, const char *spec,
+						      const char *driver),
+					    void *userdata)
+{
+	struct call c;
+	int r = call_begin_ctx(&c, ctx);
+
+	if (r == 0)
+		r = list_devices(ctx, fn, userdata);
+	return call_end(&c, r);
 }

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The bookkeeping of public calls: each thread's error on a ctx, and which
+ * thread is driving a device.
+ *
+ * Errors are kept per (ctx, thread) in a slot that only its thread writes
+ * or reads; the ctx's lock guards only the list.  A call's first failure is
+ * its cause and later ones (met while rolling back) do not overwrite it.
+ * The state the device ends up in is read once, at the end of the call,
+ * after any rollback, so the sentence never names a state that is no
+ * longer true.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "private.h"
+#include "call.h"
+
+static struct err_slot *slot_find(struct vfiomig_ctx *ctx, bool create)
+{
+	pthread_t self = pthread_self();
+	struct err_slot *s;
+
+	pthread_mutex_lock(&ctx->lock);
+	for (s = ctx->slots; s; s = s->next)
+		if (pthread_equal(s->thread, self))
+			break;
+	if (!s && create && (s = calloc(1, sizeof(*s)))) {
+		s->thread = self;
+		s->next = ctx->slots;
+		ctx->slots = s;
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	return s;
+}
+
+struct err_slot *call_slot(struct vfiomig_ctx *ctx)
+{
+	return slot_find(ctx, true);
+}
+
+const struct err_slot *call_last_failure(struct vfiomig_ctx *ctx)
+{
+	const struct err_slot *s = slot_find(ctx, false);
+
+	return s && s->failed ? s : NULL;
+}
+
+void call_free_slots(struct vfiomig_ctx *ctx)
+{
+	struct err_slot *s, *next;
+
+	for (s = ctx->slots; s; s = next) {
+		next = s->next;
+		free(s);
+	}
+	ctx->slots = NULL;
+}
+
+int call_begin_ctx(struct call *c, struct vfiomig_ctx *ctx)
+{
+	*c = (struct call){ .ctx = ctx };
+	if (!ctx)
+		return -EINVAL;
+	/* Without memory for a slot the call goes on; its error is lost. */
+	c->slot = call_slot(ctx);
+	if (c->slot && c->slot->depth++ == 0) {
+		c->slot->failed = false;
+		c->slot->has_state = false;
+		c->slot->offset = UINT64_MAX;
+		c->slot->device[0] = '\0';
+	}
+	return 0;
+}
+
+static bool dev_take(struct vfiomig_dev *dev)
+{
+	pthread_t self = pthread_self();
+	bool ok;
+
+	pthread_mutex_lock(&dev->owner_lock);
+	ok = dev->owner_depth == 0 || pthread_equal(dev->owner, self);
+	if (ok) {
+		dev->owner = self;
+		dev->owner_depth++;
+	}
+	pthread_mutex_unlock(&dev->owner_lock);
+	return ok;
+}
+
+static void dev_give_back(struct vfiomig_dev *dev)
+{
+	pthread_mutex_lock(&dev->owner_lock);
+	dev->owner_depth--;
+	pthread_mutex_unlock(&dev->owner_lock);
+}
+
+int call_begin_dev(struct call *c, struct vfiomig_dev *dev, unsigned int flags)
+{
+	if (!dev) {
+		*c = (struct call){ 0 };
+		return -EINVAL;
+	}
+	call_begin_ctx(c, dev->ctx);
+	c->dev = dev;
+	c->flags = flags;
+	c->owns_dev = dev_take(dev);
+	if (!c->owns_dev)
+		return vfiomig_fail(dev->ctx, -EBUSY, "%s: another thread is driving the device; "
+				    "one device takes one call at a time", dev->name);
+	return 0;
+}
+
+void call_note(struct vfiomig_ctx *ctx, const char *note)
+{
+	struct err_slot *s = call_slot(ctx);
+	size_t len;
+
+	if (!s || !s->failed)
+		return;
+	len = strlen(s->msg);
+	snprintf(s->msg + len, sizeof(s->msg) - len, "; %s", note);
+}
+
+/* Appends where the device is now; read here, after everything the call did. */
+static void add_final_state(struct err_slot *s, struct vfiomig_dev *dev)
+{
+	size_t len = strlen(s->msg);
+	enum vfiomig_state now;
+
+	if (dev_read_state(dev, &now) < 0) {
+		snprintf(s->msg + len, sizeof(s->msg) - len,
+			 "; its state cannot be read back: reset the device");
+		return;
+	}
+	s->has_state = true;
+	s->state = now;
+	snprintf(s->msg + len, sizeof(s->msg) - len, "; the device is now in %s%s",
+		 vfiomig_state_str(now),
+		 now == VFIOMIG_STATE_ERROR || dev->needs_recovery ? ": reset the device" : "");
+}
+
+static void complete_failure(struct call *c, int r)
+{
+	struct err_slot *s = c->slot;
+
+	if (!s->failed) {
+		/* A failure that said nothing: say at least what and where. */
+		s->failed = true;
+		snprintf(s->msg, sizeof(s->msg), "%s%s%s", c->dev ? c->dev->name : "",
+			 c->dev ? ": " : "", strerror(-r));
+	}
+	s->err = -r;
+	if (c->dev)
+		snprintf(s->device, sizeof(s->device), "%s", c->dev->name);
+	if (c->dev && c->owns_dev && (c->flags & CALL_REPORT_STATE))
+		add_final_state(s, c->dev);
+}
+
+int call_end(struct call *c, int r)
+{
+	struct err_slot *s = c->slot;
+
+	if (s && s->depth == 1) {
+		if (r < 0)
+			complete_failure(c, r);
+		else
+			s->failed = false;
+	}
+	if (s)
+		s->depth--;
+	if (c->owns_dev)
+		dev_give_back(c->dev);
+	return r;
+}
