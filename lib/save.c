@@ -66,14 +66,16 @@ static int write_identity(struct save *s)
 /*
  * One read of the device into the buffer: bytes, -EAGAIN at the temporary
  * end of pre-copy data, 0 at the end of the stop-copy data, or -errno.
- * With a cancel object the read waits in poll(2) first, so that a slow
- * device cannot hold a cancelled save (a data fd without poll support
- * reads as ready, and the read goes on as before).
+ * With a cancel object a stop-copy read waits in poll(2) first, so that a
+ * slow device cannot hold a cancelled save (a data fd without poll support
+ * reads as ready, and the read goes on as before).  A pre-copy read never
+ * waits: at the temporary end of the data it returns at once, and a poll
+ * there would wait for data that comes only after the next PRECOPY_INFO.
  */
 static ssize_t read_device(struct save *s, bool precopy)
 {
 	for (;;) {
-		int r = s->o.cancel ? wait_fd(s->data_fd, POLLIN, s->o.cancel) : 0;
+		int r = s->o.cancel && !precopy ? wait_fd(s->data_fd, POLLIN, s->o.cancel) : 0;
 		ssize_t n;
 
 		if (r < 0)

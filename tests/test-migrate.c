@@ -375,8 +375,8 @@ static int load_bytes(const char *buf, size_t len, const char *dst_spec,
 	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
 	dst = open_dev(ctx, "%s", dst_spec);
 	r = vfiomig_dev_load(dst, fd, &lo);
-	*ret_state = state_of(dst);
 	snprintf(why, whylen, "%s", vfiomig_ctx_get_error(ctx));
+	*ret_state = state_of(dst);
 	close(fd);
 	vfiomig_dev_unref(dst);
 	vfiomig_ctx_unref(ctx);
@@ -467,6 +467,7 @@ START_TEST(test_identity_mismatch)
 	r = vfiomig_dev_load(dst, fd, &lo);
 	ck_assert_int_eq(r, -EFAULT);
 	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "rejected the data"));
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "now in STOP"));
 	ck_assert_int_eq(state_of(dst), S(STOP));
 	close(fd);
 	vfiomig_dev_unref(dst);
@@ -577,7 +578,7 @@ START_TEST(test_callers_sigpipe_left_alone)
 END_TEST
 
 struct raiser {
-	volatile sig_atomic_t flag;
+	struct vfiomig_cancel *cancel;
 	int delay_ms;
 	pthread_t thread;
 };
@@ -587,7 +588,7 @@ static void *raise_later(void *data)
 	struct raiser *r = data;
 
 	usleep((useconds_t)r->delay_ms * 1000);
-	r->flag = 1;
+	vfiomig_cancel_raise(r->cancel);
 	return NULL;
 }
 
@@ -595,12 +596,13 @@ static void *raise_later(void *data)
 START_TEST(test_cancel_save)
 {
 	struct raiser rz = { .delay_ms = 300 };
-	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_MODE_AUTO,
-					.cancel = &rz.flag };
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_MODE_AUTO };
 	struct vfiomig_ctx *ctx;
 	struct vfiomig_dev *src;
 	int out, before = count_fds();
 
+	ck_assert_int_eq(vfiomig_cancel_new(&rz.cancel), 0);
+	so.cancel = rz.cancel;
 	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
 	src = open_dev(ctx, "mock:src,size=32M,rate=4M");
 	out = open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -608,10 +610,12 @@ START_TEST(test_cancel_save)
 	ck_assert_int_eq(vfiomig_dev_save(src, out, &so), -ECANCELED);
 	pthread_join(rz.thread, NULL);
 	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "cancelled"));
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "now in RUNNING"));
 	ck_assert_int_eq(state_of(src), S(RUNNING));
 	close(out);
 	vfiomig_dev_unref(src);
 	vfiomig_ctx_unref(ctx);
+	vfiomig_cancel_unref(rz.cancel);
 	ck_assert_int_eq(count_fds(), before);
 }
 END_TEST
@@ -628,26 +632,29 @@ static void stall_after_a_third(int p[2], const char *stream, size_t len)
 START_TEST(test_cancel_load)
 {
 	struct raiser rz = { .delay_ms = 300 };
-	struct vfiomig_load_opts lo = { .sz = sizeof(lo), .cancel = &rz.flag };
+	struct vfiomig_load_opts lo = { .sz = sizeof(lo) };
 	struct vfiomig_ctx *ctx;
 	struct vfiomig_dev *dst;
 	char *stream;
 	size_t len = make_stream(",size=2M", &stream);
 	int p[2];
 
+	ck_assert_int_eq(vfiomig_cancel_new(&rz.cancel), 0);
+	lo.cancel = rz.cancel;
 	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
 	dst = open_dev(ctx, "mock:dst,size=2M");
 	stall_after_a_third(p, stream, len);
 	pthread_create(&rz.thread, NULL, raise_later, &rz);
 	ck_assert_int_eq(vfiomig_dev_load(dst, p[0], &lo), -ECANCELED);
 	pthread_join(rz.thread, NULL);
-	ck_assert_int_eq(state_of(dst), S(STOP));
 	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "partial state was discarded"));
+	ck_assert_int_eq(state_of(dst), S(STOP));
 	close(p[0]);
 	close(p[1]);
 	free(stream);
 	vfiomig_dev_unref(dst);
 	vfiomig_ctx_unref(ctx);
+	vfiomig_cancel_unref(rz.cancel);
 }
 END_TEST
 
@@ -666,6 +673,7 @@ START_TEST(test_device_fails_input_stalls)
 	stall_after_a_third(p, stream, len);
 	ck_assert_int_eq(vfiomig_dev_load(dst, p[0], &lo), -EIO);	/* Check's timeout would catch a hang */
 	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "rejected the data"));
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "now in STOP"));
 	ck_assert_int_eq(state_of(dst), S(STOP));
 	close(p[0]);
 	close(p[1]);

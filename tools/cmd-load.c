@@ -72,11 +72,8 @@ static int load(struct ctl *ctl, struct vfiomig_ctx *vctx, struct vfiomig_dev *d
 	e = vfiomig_dev_load(dev, in.fd, &a->opts);
 	progress_clear(ctl->progress);
 	stream_close(ctl, &in, true);
-	if (e < 0) {
-		ctl->have_error_offset = stats.error_offset != UINT64_MAX;
-		ctl->error_offset = stats.error_offset;
+	if (e < 0)
 		return ctl_fail_lib(ctl, vctx, vfiomig_dev_get_name(dev), e);
-	}
 	x = (struct xfer_report){ .device = vfiomig_dev_get_name(dev), .file = a->input,
 				  .raw = a->opts.flags & VFIOMIG_XFER_RAW, .stats = &stats,
 				  .downtime_ns = stats.downtime_ns };

@@ -26,6 +26,7 @@ struct side {
 	enum vfiomig_state start;
 	int fd;		/* the pipe end this side uses */
 	int r;		/* the library's result */
+	struct ctl_lib_error error;	/* taken on the side's own thread */
 };
 
 struct migrate {
@@ -98,6 +99,9 @@ static void *save_thread(void *arg)
 	struct migrate *m = arg;
 
 	m->src.r = vfiomig_dev_save(m->src.dev, m->src.fd, &m->save);
+	/* Errors are per thread: this thread's is taken here, or never. */
+	if (m->src.r < 0)
+		ctl_lib_error_take(m->src.vctx, m->src.r, &m->src.error);
 	close(m->src.fd);	/* the destination sees the end of the stream */
 	return NULL;
 }
@@ -138,6 +142,8 @@ static int run(struct migrate *m)
 	}
 	m->dst.r = vfiomig_dev_load(m->dst.dev, m->dst.fd, &m->load);
 	m->done_ns = now_ns();
+	if (m->dst.r < 0)
+		ctl_lib_error_take(m->dst.vctx, m->dst.r, &m->dst.error);
 	close(m->dst.fd);	/* a save still writing gets EPIPE and rolls back */
 	pthread_join(thread, NULL);
 	m->end_ns = now_ns();
@@ -172,12 +178,17 @@ static void restore_source(struct migrate *m)
 static int report_failure(struct migrate *m)
 {
 	struct side *s = m->src.r < 0 && (m->src.r != -EPIPE || m->dst.r == 0) ? &m->src : &m->dst;
+	struct side *both[] = { &m->src, &m->dst };
+	int r = ctl_fail_lib_error(m->ctl, vfiomig_dev_get_name(s->dev), &s->error);
 
-	if (s == &m->dst && m->load.stats->error_offset != UINT64_MAX) {
-		m->ctl->have_error_offset = true;
-		m->ctl->error_offset = m->load.stats->error_offset;
+	/* Where both devices really are now, after every rollback. */
+	for (size_t i = 0; i < 2; i++) {
+		enum vfiomig_state st;
+
+		if (vfiomig_dev_get_state(both[i]->dev, &st) == 0)
+			ctl_note_state(m->ctl, vfiomig_dev_get_name(both[i]->dev), st);
 	}
-	return ctl_fail_lib(m->ctl, s->vctx, vfiomig_dev_get_name(s->dev), s->r);
+	return r;
 }
 
 static int report(struct migrate *m)

@@ -22,6 +22,8 @@
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
 
+#define CTL_MAX_STATES 8
+
 struct ctl;
 struct json_writer;
 struct progress;
@@ -59,8 +61,15 @@ struct ctl {
 	/* the failure being reported */
 	int err;			/* positive errno */
 	char err_msg[1536];
+	char err_device[64];		/* the device that failed, "" if none */
 	bool have_error_offset;
 	uint64_t error_offset;
+	/* where each device of the command ended up (ctl_note_state()) */
+	struct {
+		char device[64];
+		enum vfiomig_state state;
+	} states[CTL_MAX_STATES];
+	int nstates;
 
 	struct progress *progress;
 };
@@ -91,8 +100,27 @@ __attribute__((format(printf, 4, 5)))
 int ctl_fail_on(struct ctl *ctl, int err, const char *subject, const char *fmt, ...);
 __attribute__((format(printf, 2, 3)))
 int ctl_usage(struct ctl *ctl, const char *fmt, ...);
-/* A failed library call @r about @subject (a device spec or name). */
+/*
+ * A library call's failure, taken on the thread that made the call (errors
+ * are per thread), to be reported later, maybe from another thread.
+ */
+struct ctl_lib_error {
+	int err;			/* positive errno */
+	char message[1024];		/* "" if the library said nothing */
+	char device[64];		/* the device that failed, "" if none */
+	bool has_state;
+	enum vfiomig_state state;	/* where that device ended up */
+	bool has_offset;
+	uint64_t offset;		/* where in the stream */
+};
+void ctl_lib_error_take(struct vfiomig_ctx *vctx, int r, struct ctl_lib_error *e);
+/* Reports @e about @subject (the spec the user typed); keeps its facts for
+ * --json (error.offset, error.states). */
+int ctl_fail_lib_error(struct ctl *ctl, const char *subject, const struct ctl_lib_error *e);
+/* Both, for a call made on this thread. */
 int ctl_fail_lib(struct ctl *ctl, struct vfiomig_ctx *vctx, const char *subject, int r);
+/* Records where @device ended up, for the error's "states". */
+void ctl_note_state(struct ctl *ctl, const char *device, enum vfiomig_state state);
 __attribute__((format(printf, 2, 3)))
 void ctl_printf(struct ctl *ctl, const char *fmt, ...);
 void ctl_guard_std_fds(struct ctl *ctl);

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -109,35 +110,67 @@ int ctl_usage(struct ctl *ctl, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-/*
- * Whether the library's sentence starts by naming @subject: "mock:a: ..."
- * for "mock:a,size=4M", "0000:3b:00.1: ..." for "3b:00.1", "'bogus' is
- * not a device" for "bogus".
- */
-static bool names_subject(const char *msg, const char *subject)
+void ctl_lib_error_take(struct vfiomig_ctx *vctx, int r, struct ctl_lib_error *e)
 {
-	size_t len = strlen(subject);
-	const char *colon = strstr(msg, ": ");
-	char first[256];
+	struct vfiomig_error info = { .sz = sizeof(info) };
 
-	if (msg[0] == '\'' && strncmp(msg + 1, subject, len) == 0 && msg[len + 1] == '\'')
-		return true;
-	if (!colon || colon == msg || (size_t)(colon - msg) >= sizeof(first))
-		return false;
-	memcpy(first, msg, (size_t)(colon - msg));
-	first[colon - msg] = '\0';
-	return strstr(subject, first) || strstr(first, subject);
+	*e = (struct ctl_lib_error){ .err = r < 0 ? -r : r };
+	if (!vctx || vfiomig_ctx_get_error_info(vctx, &info) < 0)
+		return;
+	snprintf(e->message, sizeof(e->message), "%s", info.message);
+	if (info.device)
+		snprintf(e->device, sizeof(e->device), "%s", info.device);
+	e->has_state = info.has_state;
+	e->state = info.state;
+	e->has_offset = info.stream_offset != UINT64_MAX;
+	e->offset = info.stream_offset;
+}
+
+void ctl_note_state(struct ctl *ctl, const char *device, enum vfiomig_state state)
+{
+	for (int i = 0; i < ctl->nstates; i++) {
+		if (strcmp(ctl->states[i].device, device) == 0) {
+			ctl->states[i].state = state;
+			return;
+		}
+	}
+	if (ctl->nstates == CTL_MAX_STATES)
+		return;
+	snprintf(ctl->states[ctl->nstates].device, sizeof(ctl->states[0].device), "%s", device);
+	ctl->states[ctl->nstates++].state = state;
+}
+
+/*
+ * A failure of a call on a device starts with the device's name (the
+ * library's convention), so it follows the command's name directly:
+ * "save mock:a: ...".  Other failures get the subject the user typed.
+ */
+int ctl_fail_lib_error(struct ctl *ctl, const char *subject, const struct ctl_lib_error *e)
+{
+	int r;
+
+	if (!e->message[0])
+		r = ctl_fail_on(ctl, e->err, subject, "%s", strerror(e->err));
+	else if (e->device[0])
+		r = fail_text(ctl, e->err, " ", e->message);
+	else
+		r = ctl_fail_on(ctl, e->err, subject, "%s", e->message);
+	snprintf(ctl->err_device, sizeof(ctl->err_device), "%s", e->device);
+	if (e->has_offset) {
+		ctl->have_error_offset = true;
+		ctl->error_offset = e->offset;
+	}
+	if (e->device[0] && e->has_state)
+		ctl_note_state(ctl, e->device, e->state);
+	return r;
 }
 
 int ctl_fail_lib(struct ctl *ctl, struct vfiomig_ctx *vctx, const char *subject, int r)
 {
-	const char *msg = vctx ? vfiomig_ctx_get_error(vctx) : "";
+	struct ctl_lib_error e;
 
-	if (!msg || !*msg)
-		return ctl_fail_on(ctl, r, subject, "%s", strerror(r < 0 ? -r : r));
-	if (names_subject(msg, subject))
-		return fail_text(ctl, r, " ", msg);
-	return ctl_fail_on(ctl, r, subject, "%s", msg);
+	ctl_lib_error_take(vctx, r, &e);
+	return ctl_fail_lib_error(ctl, subject, &e);
 }
 
 void ctl_message(struct ctl *ctl, const char *fmt, ...)
@@ -208,6 +241,14 @@ static void print_json_error(struct ctl *ctl)
 		json_member_string(w, "message", ctl->err_msg);
 		if (ctl->have_error_offset)
 			json_member_uint(w, "offset", ctl->error_offset);
+		if (ctl->nstates) {
+			json_name(w, "states");
+			json_object_begin(w);
+			for (int i = 0; i < ctl->nstates; i++)
+				json_member_string(w, ctl->states[i].device,
+						   vfiomig_state_name(ctl->states[i].state));
+			json_object_end(w);
+		}
 		json_object_end(w);
 		json_object_end(w);
 		json_end(w);
@@ -218,6 +259,18 @@ static void print_json_error(struct ctl *ctl)
 	free(buf);
 	if (r < 0)	/* nowhere to put the document: at least tell a person */
 		fprintf(stderr, "%s: %s\n", PROGRAM, ctl->err_msg);
+}
+
+/* One line: the message, then where the other devices of the command are
+ * (the library's message already says where the failing one is). */
+static void print_text_error(struct ctl *ctl)
+{
+	fprintf(stderr, "%s: %s", PROGRAM, ctl->err_msg);
+	for (int i = 0; i < ctl->nstates; i++)
+		if (strcmp(ctl->states[i].device, ctl->err_device) != 0)
+			fprintf(stderr, "; %s is in %s", ctl->states[i].device,
+				vfiomig_state_name(ctl->states[i].state));
+	fputc('\n', stderr);
 }
 
 int ctl_output_end(struct ctl *ctl, int status)
@@ -240,7 +293,7 @@ int ctl_output_end(struct ctl *ctl, int status)
 		if (ctl->json && !ctl->print_on_failure)
 			print_json_error(ctl);
 		else if (!ctl->json)
-			fprintf(stderr, "%s: %s\n", PROGRAM, ctl->err_msg);
+			print_text_error(ctl);
 	}
 	return status;
 }

@@ -199,10 +199,11 @@ int main(int argc, char **argv)
 
 	/* A reader that goes away is an error to report (EPIPE), not a death. */
 	signal(SIGPIPE, SIG_IGN);
+	/* First: the eventfd below must not become fd 0, 1 or 2. */
+	ctl_guard_std_fds(&ctl);
 	/* Without it (no fds left) an interrupt kills at once, as by default. */
 	if (vfiomig_cancel_new(&interrupted) == 0)
 		catch_interrupts();
-	ctl_guard_std_fds(&ctl);
 	if (ctl_output_begin(&ctl) < 0) {
 		fprintf(stderr, "%s: out of memory\n", PROGRAM);
 		return EXIT_FAIL;

@@ -16,8 +16,10 @@ import signal  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
 
+# The library's sentence ends with where the device really is afterwards.
 MISMATCH = ("vfiomig-ctl: load mock:b: stream is for 15b3:101e (mlx5_vfio_pci), "
-            "device is 8086:1889 (ice-vfio-pci); use --force to load anyway\n")
+            "device is 8086:1889 (ice-vfio-pci); use --force to load anyway; "
+            "the device is now in RUNNING\n")
 
 # (source keys, destination keys, save options)
 VARIANTS = [
@@ -160,8 +162,12 @@ def test_migrate(t):
     t.ok(r.rc == 0 and "source:       mock:a\n" in r.text and "destination:  mock:b\n" in r.text and
          "state:        source STOP, destination RUNNING\n" in r.text, "migrate: text", r)
     r = run("migrate", "mock:a," + MLX5, "mock:b," + ICE)
-    t.ok(r.rc == 1 and r.errtext == MISMATCH.replace("load mock:b", "migrate mock:b"),
-         "migrate: identity mismatch refused with the sentence", r)
+    t.ok(r.rc == 1 and r.errtext == MISMATCH.replace("load mock:b", "migrate mock:b")
+         .replace("\n", "; mock:a is in RUNNING\n"),
+         "migrate: identity mismatch refused with the sentence and both states", r)
+    r = run("--json", "migrate", "mock:a," + MLX5, "mock:b," + ICE)
+    t.ok(r.rc == 1 and r.json()["error"]["states"] == {"mock:a": "RUNNING", "mock:b": "RUNNING"},
+         "migrate --json: error.states has both devices' real states", r)
     r = run("--json", "migrate", "mock:a," + MLX5, "mock:b," + ICE, "--force")
     t.ok(r.rc == 0 and r.json()["destination_state"] == "RUNNING", "migrate --force", r)
     # Whether the save had finished when the load failed is a race: either
@@ -209,8 +215,9 @@ def test_identity(t, tmp):
     r = run("--json", "load", "mock:b," + ICE, "-i", f)
     d = r.json()
     t.ok(r.rc == 1 and d["error"]["errno"] == 19 and
-         d["error"]["message"] == MISMATCH[len("vfiomig-ctl: "):-1] and d["error"]["offset"] == 16,
-         "load --json: identity mismatch as a JSON error with the record offset", r)
+         d["error"]["message"] == MISMATCH[len("vfiomig-ctl: "):-1] and d["error"]["offset"] == 16
+         and d["error"]["states"] == {"mock:b": "RUNNING"},
+         "load --json: identity mismatch as a JSON error with the record offset and state", r)
     r = run("--json", "load", "mock:b," + ICE, "-i", f, "--force")
     t.ok(r.rc == 0 and r.json()["state"] == "RUNNING" and "(forced)" in r.errtext,
          "load --force: accepted, with a warning", r)
@@ -263,6 +270,20 @@ def test_failures(t, tmp):
     t.ok(r.rc == 2 and r.json()["error"]["errno"] == 22, "save --json -o -: usage error", r)
     r = run("save", "mock:a,state=error", "-o", f)
     t.ok(r.rc == 1 and one_line(r.err), "save from ERROR fails", r)
+    # Finding 3: the save's own rollback reset the device, so the sentence
+    # must say RUNNING, not the ERROR the failing arc left, and name no C
+    # function.
+    r = run("save", "mock:a,size=1M,fail=set:2:EIO:error", "-o", f)
+    t.ok(r.rc == 1 and one_line(r.err) and r.errtext.endswith("the device is now in RUNNING\n") and
+         "ERROR" not in r.errtext and "vfiomig_" not in r.errtext and "()" not in r.errtext,
+         "save: the error states the real final state, after the rollback", r)
+    r = run("--json", "save", "mock:a,size=1M,fail=set:2:EIO:error", "-o", f)
+    t.ok(r.rc == 1 and r.json()["error"]["states"] == {"mock:a": "RUNNING"},
+         "save --json: error.states", r)
+    r = run("--json", "load", "mock:b,size=1M", "-i", cut)
+    t.ok(r.rc == 1 and r.json()["error"]["states"] == {"mock:b": "STOP"} and
+         "partial state was discarded" in r.json()["error"]["message"],
+         "load --json: a failed load's device is in STOP, in error.states", r)
 
 
 def test_interrupt(t, tmp):
