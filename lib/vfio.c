@@ -123,7 +123,7 @@ static int open_node(struct vfiomig_ctx *ctx, const char *node, const char *what
 				    what, node);
 	case EBUSY:
 		return vfiomig_fail(ctx, -EBUSY, "%s: %s is busy, already opened elsewhere (a VMM?); "
-				    "pass that process's device fd to vfiomig_dev_adopt()", what, node);
+				    "adopt the device fd that process holds instead of opening the device", what, node);
 	case ENOENT:
 		return vfiomig_fail(ctx, -ENODEV, "%s: %s does not exist; is the vfio module loaded?",
 				    what, node);
@@ -261,7 +261,7 @@ static int open_in_group(struct vfiomig_ctx *ctx, struct kernel_ctx *k, int id,
 		group_put(k, group);
 		if (r == -EBUSY)
 			return vfiomig_fail(ctx, r, "%s: the device is busy, already opened elsewhere (a VMM?); "
-					    "pass that process's device fd to vfiomig_dev_adopt()", spec->name);
+					    "adopt the device fd that process holds instead of opening the device", spec->name);
 		return vfiomig_fail(ctx, r, "%s: VFIO_GROUP_GET_DEVICE_FD: %s", spec->name, strerror(-r));
 	}
 	r = vfiomig_dev_new(ctx, &vfiomig_kernel_transport, "vfio-group", fd, true, spec->name, ret);

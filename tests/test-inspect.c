@@ -236,12 +236,13 @@ START_TEST(test_mlx5_any_split)
 	struct seen seen = { 0 };
 	size_t len = mlx5_stream(buf);
 
-	vendor_parser_init(&p, vfiomig_vendor_find("mlx5"), 0, on_record, &seen);
+	ck_assert_int_eq(vendor_parser_init(&p, vfiomig_vendor_find("mlx5"), 0, on_record, &seen), 0);
 	for (size_t i = 0; i < len; i++)
 		ck_assert_int_eq(p.ops->feed(&p, buf + i, 1), 0);
 	ck_assert_int_eq(p.ops->finish(&p), 0);
 	ck_assert_int_eq(seen.vendor_records, 5);
 	ck_assert_uint_eq(p.offset, len);
+	vendor_parser_fini(&p);
 }
 END_TEST
 

@@ -125,7 +125,7 @@ static void vendor_direct(const struct vfiomig_vendor_ops *vendor, const uint8_t
 	size_t fed = 0;
 	int r = 0;
 
-	vendor_parser_init(&v, vendor, 0, on_record, &s);
+	FUZZ_CHECK(vendor_parser_init(&v, vendor, 0, on_record, &s) == 0);
 	splitter_init(&sp, split);
 	while (fed < len && r == 0) {
 		size_t n = splitter_next(&sp, len - fed);
@@ -157,6 +157,7 @@ static void vendor_direct(const struct vfiomig_vendor_ops *vendor, const uint8_t
 			(unsigned long long)sum->problem_offset);
 		FUZZ_CHECK(!"the vendor parser depends on how its input is split");
 	}
+	vendor_parser_fini(&v);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

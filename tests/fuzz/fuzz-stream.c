@@ -73,7 +73,7 @@ static void check_identity(const uint8_t *payload, size_t len)
 {
 	static const size_t strings[] = {
 		offsetof(struct stream_identity, name),
-		offsetof(struct stream_identity, driver),
+		offsetof(struct stream_identity, dev.driver),
 		offsetof(struct stream_identity, backend),
 		offsetof(struct stream_identity, kernel),
 		offsetof(struct stream_identity, library),
