@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * vfiomig-ctl inspect [--raw [--backend generic|mlx5]] [FILE|-]: verify a
+ * vfiomig-ctl inspect [--raw [--backend generic|mlx5|mock]] [FILE|-]: verify a
  * saved stream without a device (vfiomig_stream_inspect()) and describe
  * it.  An invalid stream is still described, with the first problem and
  * its offset, and the exit status is 1.
@@ -278,8 +278,10 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct result *res,
 		*backend = "generic";
 	else if (*backend && strcasecmp(*backend, "mlx5") == 0)
 		*backend = "mlx5";
+	else if (*backend && strcasecmp(*backend, "mock") == 0)
+		*backend = "mock";
 	else if (*backend)
-		return ctl_usage(ctl, "--backend %s: expected generic or mlx5", *backend);
+		return ctl_usage(ctl, "--backend %s: expected generic, mlx5 or mock", *backend);
 	res->file = optind < argc ? argv[optind] : "-";
 	return ARGS_CONTINUE;
 }

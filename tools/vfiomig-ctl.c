@@ -70,13 +70,13 @@ static const struct ctl_cmd commands[] = {
 			   "      --force            load into DST even if its identity differs\n",
 	}, {
 		.name = "inspect", .fn = cmd_inspect,
-		.args = "[--raw [--backend generic|mlx5]] [FILE|-]",
+		.args = "[--raw [--backend generic|mlx5|mock]] [FILE|-]",
 		.brief = "verify a saved stream and describe it",
 		.summary = "Verify a saved stream and describe it: identity, records, phases and\n"
 			   "checks.  Exit status 1 if the stream is not valid.",
 		.options = "      --raw              FILE is a bare device stream (save --raw)\n"
-			   "      --backend NAME     the vendor format of a raw stream: generic (default)\n"
-			   "                         or mlx5\n",
+			   "      --backend NAME     the vendor format of a raw stream: generic (default),\n"
+			   "                         mlx5 or mock\n",
 	},
 };
 

@@ -92,7 +92,7 @@ def check_completion(t, script, helpers):
         ("vfiomig-ctl save mock:a --leave ", ["running", "stop"]),
         ("vfiomig-ctl save mock:a --precopy=", ["auto", "never"]),
         ("vfiomig-ctl load mock:a --f", ["--force"]),
-        ("vfiomig-ctl inspect --raw --backend ", ["generic", "mlx5"]),
+        ("vfiomig-ctl inspect --raw --backend ", ["generic", "mlx5", "mock"]),
         ("vfiomig-ctl info mock:a ", []),
     ]
     for line, want in cases:
