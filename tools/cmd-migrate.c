@@ -11,11 +11,11 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "args.h"
 #include "progress.h"
+#include "util.h"
 #include "xfer-report.h"
 
 struct side {
@@ -44,14 +44,6 @@ struct migrate {
 	uint64_t done_ns;	/* the destination's load returned */
 	uint64_t end_ns;	/* both sides returned */
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static int parse(struct ctl *ctl, int argc, char **argv, struct migrate *m)
 {
