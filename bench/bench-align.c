@@ -25,20 +25,14 @@
 #include <xxh_x86dispatch.h>
 #endif
 
+#include "util.h"
+
 #define RECORD (256u << 10)	/* the library's default buffer */
 #define TOTAL (256u << 20)
 #define REPS 5
 
 static const unsigned int offsets[] = { 0, 16, 32, 64 };
 #define NOFF (sizeof(offsets) / sizeof(offsets[0]))
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static int read_all(int fd, uint8_t *p, size_t len)
 {

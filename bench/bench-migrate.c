@@ -36,6 +36,8 @@
 
 #include <vfiomig/vfiomig.h>
 
+#include "util.h"	/* now_ns(), parse_size(): the library's own copies */
+
 #define MIB (1024.0 * 1024.0)
 #define PIPE_SIZE (1 << 20)
 #define MAX_SIZES 8
@@ -108,14 +110,6 @@ struct opts {
 	bool want[K_COUNT];	/* throughput configurations to run */
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 __attribute__((format(printf, 2, 3)))
 static int fail(struct result *r, const char *fmt, ...)
 {
@@ -128,28 +122,6 @@ static int fail(struct result *r, const char *fmt, ...)
 	va_end(ap);
 	r->ok = false;
 	return -1;
-}
-
-static bool parse_size(const char *s, uint64_t *ret)
-{
-	char *end;
-	unsigned long long v;
-	unsigned int shift = 0;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *s == '-')
-		return false;
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	default: break;
-	}
-	if (*end || (shift && v > (UINT64_MAX >> shift)))
-		return false;
-	*ret = (uint64_t)v << shift;
-	return true;
 }
 
 /* "64M" rather than 67108864 in names and tables. */

@@ -25,17 +25,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util.h"
+
 #define RECORD (256u << 10)	/* the library's default buffer */
 #define TOTAL (256u << 20)
 #define REPS 5
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void *drain(void *arg)
 {

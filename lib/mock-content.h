@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The mock device's migration stream: byte format, content generator,
- * incremental emitter (save side) and incremental verifier (resume side).
- * Pure code: no locks, no fds, no threads.  docs/mock.md describes every
- * byte.  All multi-byte fields are little-endian.
+ * records and incremental emitter (save side, mock-content.c), and the
+ * incremental verifier (resume side, mock-parser.c).  Pure code: no locks,
+ * no fds, no threads.  docs/mock.md describes every byte.  All multi-byte
+ * fields are little-endian.
  *
  *   stream  := header segment* end
  *   header  := "VFIOMOCK" u32 version u32 mig_flags u64 seed u64 size
@@ -64,6 +65,40 @@ void mock_fill(uint64_t seed, uint32_t gen, uint64_t off, void *buf,
 size_t mock_verify(uint64_t seed, uint32_t gen, uint64_t off, const void *buf,
 		   size_t len);
 
+/* ---- records ---- */
+
+/* The check word of header @h: binds its bytes 0..35. */
+uint32_t mock_header_check(const uint8_t *h);
+
+struct mock_header {
+	uint32_t mig_flags;
+	uint64_t seed, size;
+};
+
+/*
+ * Header @h (MOCK_HDR_SIZE bytes) on its own: magic, check word, version,
+ * page size, a size a mock can have.  0 with *@ret, or -EBADMSG (not a
+ * mock header, or a damaged one) or -EPROTO (another version) with the
+ * reason in @why.
+ */
+int mock_header_decode(const uint8_t *h, struct mock_header *ret, char *why,
+		       size_t len);
+
+/* A segment header; an END's offset and length are its two counts. */
+struct mock_seg {
+	uint32_t magic, gen;
+	uint64_t offset, length;
+};
+
+/*
+ * Segment header @s (MOCK_SEG_SIZE bytes) at stream offset @at, after
+ * @nsegs page segments, in the stream of a @size-byte device: a page of
+ * that device at its exact length, or an end that counts the stream
+ * before it.  0 with *@ret, or -EBADMSG with the reason in @why.
+ */
+int mock_seg_decode(const uint8_t *s, uint64_t size, uint64_t nsegs, uint64_t at,
+		    struct mock_seg *ret, char *why, size_t len);
+
 /* ---- save side ---- */
 
 enum mock_unit_kind { MOCK_UNIT_HEADER, MOCK_UNIT_PAGES, MOCK_UNIT_END };
@@ -117,7 +152,7 @@ size_t mock_emit_plan(struct mock_emitter *e, const uint32_t *gen,
 size_t mock_emit_render(const struct mock_emitter *e,
 			const struct mock_piece *pieces, size_t n, void *buf);
 
-/* ---- resume side ---- */
+/* ---- resume side: mock-parser.c ---- */
 
 enum mock_parse_phase {
 	MOCK_PARSE_HEADER,

@@ -14,7 +14,7 @@
 #include "mock.h"
 
 #define KEYS "flags, state, size, eom, dirty, datasize, dirtylog, resetflag, " \
-	     "infov2, pci, driver, fail, short, rate"
+	     "infov2, pci, driver, fail, short, rate, arc"
 
 static const char *const kind_names[MOCK_K_COUNT] = {
 	[MOCK_K_SET] = "set",		[MOCK_K_GET] = "get",
@@ -22,17 +22,6 @@ static const char *const kind_names[MOCK_K_COUNT] = {
 	[MOCK_K_READ] = "read",		[MOCK_K_WRITE] = "write",
 	[MOCK_K_DATASIZE] = "datasize",	[MOCK_K_FEATURE] = "feature",
 	[MOCK_K_ANY] = "any",
-};
-
-static const char *const state_names[VFIOMIG_STATE_COUNT] = {
-	[VFIOMIG_STATE_ERROR] = "ERROR",
-	[VFIOMIG_STATE_STOP] = "STOP",
-	[VFIOMIG_STATE_RUNNING] = "RUNNING",
-	[VFIOMIG_STATE_STOP_COPY] = "STOP_COPY",
-	[VFIOMIG_STATE_RESUMING] = "RESUMING",
-	[VFIOMIG_STATE_RUNNING_P2P] = "RUNNING_P2P",
-	[VFIOMIG_STATE_PRE_COPY] = "PRE_COPY",
-	[VFIOMIG_STATE_PRE_COPY_P2P] = "PRE_COPY_P2P",
 };
 
 static const struct {
@@ -54,11 +43,6 @@ static const struct {
 const char *mock_kind_name(enum mock_kind k)
 {
 	return (unsigned int)k < MOCK_K_COUNT ? kind_names[k] : "?";
-}
-
-const char *mock_state_name(enum vfiomig_state s)
-{
-	return (unsigned int)s < VFIOMIG_STATE_COUNT ? state_names[s] : "INVALID";
 }
 
 /* Case-insensitive, '-' and '_' equal. */
@@ -99,6 +83,36 @@ static bool parse_u64(const char *s, uint64_t *ret)
 		return false;
 	*ret = v;
 	return true;
+}
+
+/* A latency with its unit (us, ms, s) in nanoseconds; a bare 0 is none. */
+static bool parse_latency(const char *s, uint64_t *ret_ns)
+{
+	static const struct {
+		const char *unit;
+		uint64_t ns;
+	} units[] = { { "us", 1000 }, { "ms", 1000000 }, { "s", 1000000000 } };
+	size_t digits = strspn(s, "0123456789");
+	char number[24];
+	uint64_t v;
+
+	if (digits >= sizeof(number))
+		return false;
+	memcpy(number, s, digits);
+	number[digits] = '\0';
+	if (!parse_u64(number, &v))
+		return false;
+	if (!s[digits]) {
+		*ret_ns = 0;
+		return v == 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+		if (strcasecmp(s + digits, units[i].unit) || v > MOCK_ARC_MAX_NS / units[i].ns)
+			continue;
+		*ret_ns = v * units[i].ns;
+		return true;
+	}
+	return false;
 }
 
 static bool parse_bool(const char *s, bool *ret)
@@ -245,12 +259,12 @@ static int parse_pci(struct vfiomig_ctx *ctx, char *v, struct mock_spec *spec)
 	for (unsigned int i = 0; i < n; i++)
 		if (!parse_hex(f[i], digits[i], &x[i]))
 			goto bad;
-	spec->has_pci = true;
-	spec->vendor = (uint16_t)x[0];
-	spec->device = (uint16_t)x[1];
-	spec->subvendor = (uint16_t)x[2];
-	spec->subdevice = (uint16_t)x[3];
-	spec->revision = (uint8_t)x[4];
+	spec->id.has_pci_ids = true;
+	spec->id.vendor = (uint16_t)x[0];
+	spec->id.device = (uint16_t)x[1];
+	spec->id.subsystem_vendor = (uint16_t)x[2];
+	spec->id.subsystem_device = (uint16_t)x[3];
+	spec->id.revision = (uint8_t)x[4];
 	return 0;
 bad:
 	return vfiomig_fail(ctx, -EINVAL, "mock spec: pci='%s' is not "
@@ -262,7 +276,7 @@ static int parse_state(struct vfiomig_ctx *ctx, const char *v,
 		       enum vfiomig_state *ret)
 {
 	for (unsigned int s = 0; s < VFIOMIG_STATE_COUNT; s++) {
-		if (!name_eq(v, state_names[s]))
+		if (!name_eq(v, vfiomig_state_str(s)))
 			continue;
 		if (s != VFIOMIG_STATE_RUNNING && s != VFIOMIG_STATE_STOP &&
 		    s != VFIOMIG_STATE_RUNNING_P2P && s != VFIOMIG_STATE_ERROR)
@@ -275,112 +289,135 @@ static int parse_state(struct vfiomig_ctx *ctx, const char *v,
 			    "ERROR, then move the device with a SET", v);
 }
 
-static int parse_kv(struct vfiomig_ctx *ctx, char *key, char *v,
-		    struct mock_spec *spec, unsigned int *seen)
+/* size=, dirty=, rate=: bytes with the suffixes of parse_size(). */
+static int parse_amount(struct vfiomig_ctx *ctx, const char *key, const char *v,
+			uint64_t min, uint64_t max, uint64_t *ret, const char *hint)
+{
+	if (!parse_size(v, ret) || *ret < min || *ret > max)
+		return vfiomig_fail(ctx, -EINVAL, "mock spec: %s=%s out of range: "
+				    "give %s", key, v, hint);
+	return 0;
+}
+
+static int parse_switch(struct vfiomig_ctx *ctx, const char *key, const char *v,
+			bool *ret)
+{
+	if (!parse_bool(v, ret))
+		return vfiomig_fail(ctx, -EINVAL, "mock spec: %s=%s: use 0 or 1",
+				    key, v);
+	return 0;
+}
+
+static int parse_eom(struct vfiomig_ctx *ctx, const char *v, bool *ret_zero)
+{
+	if (name_eq(v, "enomsg") || name_eq(v, "zero")) {
+		*ret_zero = name_eq(v, "zero");
+		return 0;
+	}
+	return vfiomig_fail(ctx, -EINVAL, "mock spec: eom=%s: use eom=enomsg "
+			    "(mlx5) or eom=zero (mtty)", v);
+}
+
+static int parse_driver(struct vfiomig_ctx *ctx, const char *v,
+			struct vfiomig_identity *id)
+{
+	if (!valid_word(v, MOCK_DRIVER_MAX))
+		return vfiomig_fail(ctx, -EINVAL, "mock spec: driver=%s: use 1 "
+				    "to %d letters, digits, '.', '_' or '-'", v,
+				    MOCK_DRIVER_MAX);
+	snprintf(id->driver, sizeof(id->driver), "%s", v);
+	return 0;
+}
+
+static int parse_short(struct vfiomig_ctx *ctx, const char *v,
+		       struct mock_spec *spec)
+{
+	if (name_eq(v, "read") || name_eq(v, "both"))
+		spec->short_read = true;
+	if (name_eq(v, "write") || name_eq(v, "both"))
+		spec->short_write = true;
+	if (!spec->short_read && !spec->short_write)
+		return vfiomig_fail(ctx, -EINVAL, "mock spec: short=%s: use "
+				    "short=read, short=write or short=both", v);
+	return 0;
+}
+
+static int parse_arc(struct vfiomig_ctx *ctx, const char *v, uint64_t *ret_ns)
+{
+	if (!parse_latency(v, ret_ns))
+		return vfiomig_fail(ctx, -EINVAL, "mock spec: arc=%s: give how "
+				    "long each arc of a state change takes, with "
+				    "a unit, us, ms or s, up to 60s (e.g. "
+				    "arc=5ms), or 0 for no time", v);
+	return 0;
+}
+
+/* Every key but fail= may come once: -EINVAL for the second. */
+static int check_once(struct vfiomig_ctx *ctx, const char *key, unsigned int *seen)
 {
 	static const char *const once[] = {
 		"flags", "state", "size", "eom", "dirty", "datasize",
 		"dirtylog", "resetflag", "infov2", "pci", "driver", "short",
-		"rate",
+		"rate", "arc",
 	};
-	unsigned int i;
 
-	for (i = 0; i < ARRAY_SIZE(once); i++)
-		if (!strcmp(key, once[i]))
-			break;
-	if (i < ARRAY_SIZE(once)) {
+	for (unsigned int i = 0; i < ARRAY_SIZE(once); i++) {
+		if (strcmp(key, once[i]))
+			continue;
 		if (*seen & (1u << i))
 			return vfiomig_fail(ctx, -EINVAL, "mock spec: key '%s' "
 					    "given twice", key);
 		*seen |= 1u << i;
 	}
+	return 0;
+}
 
+static int parse_kv(struct vfiomig_ctx *ctx, char *key, char *v,
+		    struct mock_spec *spec)
+{
 	if (!strcmp(key, "flags"))
 		return parse_flags(ctx, v, &spec->mig_flags);
 	if (!strcmp(key, "state"))
 		return parse_state(ctx, v, &spec->state);
-	if (!strcmp(key, "size")) {
-		if (!parse_size(v, &spec->size) || spec->size == 0 ||
-		    spec->size > MOCK_SIZE_MAX)
-			return vfiomig_fail(ctx, -EINVAL, "mock spec: size=%s out "
-					    "of range: give 1 to 64G bytes, with "
-					    "an optional K, M or G suffix "
-					    "(e.g. size=16M)", v);
-		return 0;
-	}
-	if (!strcmp(key, "dirty")) {
-		if (!parse_size(v, &spec->dirty) || spec->dirty > MOCK_SIZE_MAX)
-			return vfiomig_fail(ctx, -EINVAL, "mock spec: dirty=%s out "
-					    "of range: give 0 to 64G bytes per "
-					    "pre-copy round, with an optional K, "
-					    "M or G suffix (e.g. dirty=256K)", v);
-		return 0;
-	}
-	if (!strcmp(key, "rate")) {
-		if (!parse_size(v, &spec->rate) || spec->rate > MOCK_RATE_MAX)
-			return vfiomig_fail(ctx, -EINVAL, "mock spec: rate=%s out "
-					    "of range: give 0 (unlimited) to 64G "
-					    "bytes a second, with an optional K, M "
-					    "or G suffix (e.g. rate=64M)", v);
-		return 0;
-	}
-	if (!strcmp(key, "eom")) {
-		if (name_eq(v, "enomsg"))
-			spec->eom_zero = false;
-		else if (name_eq(v, "zero"))
-			spec->eom_zero = true;
-		else
-			return vfiomig_fail(ctx, -EINVAL, "mock spec: eom=%s: use "
-					    "eom=enomsg (mlx5) or eom=zero (mtty)",
-					    v);
-		return 0;
-	}
-	if (!strcmp(key, "datasize") || !strcmp(key, "dirtylog") ||
-	    !strcmp(key, "resetflag") || !strcmp(key, "infov2")) {
-		bool *b = !strcmp(key, "datasize") ? &spec->datasize :
-			  !strcmp(key, "dirtylog") ? &spec->dirtylog :
-			  !strcmp(key, "resetflag") ? &spec->resetflag :
-			  &spec->infov2;
-
-		if (!parse_bool(v, b))
-			return vfiomig_fail(ctx, -EINVAL, "mock spec: %s=%s: "
-					    "use 0 or 1", key, v);
-		return 0;
-	}
+	if (!strcmp(key, "size"))
+		return parse_amount(ctx, key, v, 1, MOCK_SIZE_MAX, &spec->size,
+				    "1 to 64G bytes, with an optional K, M or G "
+				    "suffix (e.g. size=16M)");
+	if (!strcmp(key, "dirty"))
+		return parse_amount(ctx, key, v, 0, MOCK_SIZE_MAX, &spec->dirty,
+				    "0 to 64G bytes per pre-copy round, with an "
+				    "optional K, M or G suffix (e.g. dirty=256K)");
+	if (!strcmp(key, "rate"))
+		return parse_amount(ctx, key, v, 0, MOCK_RATE_MAX, &spec->rate,
+				    "0 (unlimited) to 64G bytes a second, with an "
+				    "optional K, M or G suffix (e.g. rate=64M)");
+	if (!strcmp(key, "arc"))
+		return parse_arc(ctx, v, &spec->arc_ns);
+	if (!strcmp(key, "eom"))
+		return parse_eom(ctx, v, &spec->eom_zero);
+	if (!strcmp(key, "datasize"))
+		return parse_switch(ctx, key, v, &spec->datasize);
+	if (!strcmp(key, "dirtylog"))
+		return parse_switch(ctx, key, v, &spec->dirtylog);
+	if (!strcmp(key, "resetflag"))
+		return parse_switch(ctx, key, v, &spec->resetflag);
+	if (!strcmp(key, "infov2"))
+		return parse_switch(ctx, key, v, &spec->infov2);
 	if (!strcmp(key, "pci"))
 		return parse_pci(ctx, v, spec);
-	if (!strcmp(key, "driver")) {
-		if (!valid_word(v, sizeof(spec->driver) - 1))
-			return vfiomig_fail(ctx, -EINVAL, "mock spec: driver=%s: "
-					    "use 1 to 63 letters, digits, '.', "
-					    "'_' or '-'", v);
-		snprintf(spec->driver, sizeof(spec->driver), "%s", v);
-		return 0;
-	}
+	if (!strcmp(key, "driver"))
+		return parse_driver(ctx, v, &spec->id);
 	if (!strcmp(key, "fail"))
 		return parse_fail_rule(ctx, v, spec);
-	if (!strcmp(key, "short")) {
-		if (name_eq(v, "read") || name_eq(v, "both"))
-			spec->short_read = true;
-		if (name_eq(v, "write") || name_eq(v, "both"))
-			spec->short_write = true;
-		if (!spec->short_read && !spec->short_write)
-			return vfiomig_fail(ctx, -EINVAL, "mock spec: short=%s: "
-					    "use short=read, short=write or "
-					    "short=both", v);
-		return 0;
-	}
+	if (!strcmp(key, "short"))
+		return parse_short(ctx, v, spec);
 	return vfiomig_fail(ctx, -EINVAL, "mock spec: unknown key '%s' (keys: "
 			    KEYS ")", key);
 }
 
-int mock_spec_parse(struct vfiomig_ctx *ctx, const char *params,
-		    struct mock_spec *spec)
+/* What a spec that names only its device gets. */
+static void spec_defaults(struct mock_spec *spec)
 {
-	char *copy, *save = NULL, *tok;
-	unsigned int seen = 0;
-	int r = 0;
-
 	memset(spec, 0, sizeof(*spec));
 	spec->mig_flags = VFIOMIG_MIG_STOP_COPY | VFIOMIG_MIG_P2P |
 			  VFIOMIG_MIG_PRE_COPY;
@@ -388,47 +425,57 @@ int mock_spec_parse(struct vfiomig_ctx *ctx, const char *params,
 	spec->size = 64 << 10;
 	spec->datasize = true;
 	spec->resetflag = true;
-	snprintf(spec->driver, sizeof(spec->driver), "mock");
+	snprintf(spec->id.driver, sizeof(spec->id.driver), "mock");
+}
 
-	if (!params)
-		params = "";
-	copy = strdup(params);
+/* The "key=value,..." after the name; @pairs is cut up in place. */
+static int parse_pairs(struct vfiomig_ctx *ctx, char *pairs, struct mock_spec *spec)
+{
+	unsigned int seen = 0;
+	int r = 0;
+
+	while (pairs && !r) {
+		char *kv = pairs, *eq;
+
+		pairs = strchr(kv, ',');
+		if (pairs)
+			*pairs++ = '\0';
+		eq = strchr(kv, '=');
+		if (!eq || eq == kv || !eq[1])
+			return vfiomig_fail(ctx, -EINVAL, "mock spec: '%s' is not "
+					    "key=value (keys: " KEYS ")", kv);
+		*eq = '\0';
+		r = check_once(ctx, kv, &seen);
+		if (!r)
+			r = parse_kv(ctx, kv, eq + 1, spec);
+	}
+	return r;
+}
+
+int mock_spec_parse(struct vfiomig_ctx *ctx, const char *params,
+		    struct mock_spec *spec)
+{
+	char *copy, *pairs;
+	int r;
+
+	spec_defaults(spec);
+	copy = strdup(params ? params : "");
 	if (!copy)
 		return -ENOMEM;
-
 	/* strtok_r would skip an empty NAME: look at it first. */
-	tok = copy;
-	save = strchr(copy, ',');
-	if (save)
-		*save++ = '\0';
-	if (!valid_word(tok, MOCK_NAME_MAX)) {
+	pairs = strchr(copy, ',');
+	if (pairs)
+		*pairs++ = '\0';
+	if (!valid_word(copy, MOCK_NAME_MAX)) {
 		r = vfiomig_fail(ctx, -EINVAL, "mock spec: name '%s' is not 1 to "
 				 "%d letters, digits, '.', '_' or '-'; write "
 				 "mock:NAME[,key=value...], e.g. mock:a,size=1M",
-				 tok, MOCK_NAME_MAX);
+				 copy, MOCK_NAME_MAX);
 		goto out;
 	}
-	snprintf(spec->name, sizeof(spec->name), "%s", tok);
-
-	while (save && !r) {
-		char *kv = save, *eq;
-
-		save = strchr(kv, ',');
-		if (save)
-			*save++ = '\0';
-		eq = strchr(kv, '=');
-		if (!eq || eq == kv || !eq[1]) {
-			r = vfiomig_fail(ctx, -EINVAL, "mock spec: '%s' is not "
-					 "key=value (keys: " KEYS ")", kv);
-			break;
-		}
-		*eq = '\0';
-		r = parse_kv(ctx, kv, eq + 1, spec, &seen);
-	}
-	if (r)
-		goto out;
-
-	if (spec->state == VFIOMIG_STATE_RUNNING_P2P &&
+	snprintf(spec->name, sizeof(spec->name), "%s", copy);
+	r = parse_pairs(ctx, pairs, spec);
+	if (!r && spec->state == VFIOMIG_STATE_RUNNING_P2P &&
 	    !(spec->mig_flags & VFIOMIG_MIG_P2P))
 		r = vfiomig_fail(ctx, -EINVAL, "mock spec: state=RUNNING_P2P "
 				 "needs a device with P2P: add p2p to flags= or "

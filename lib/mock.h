@@ -1,9 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The mock transport: an in-process double of a kernel VFIO migration
- * device.  Shared between mock.c (the device: ioctl decoding, state
- * machine, data fds and their pump threads), mock-spec.c (the
- * "mock:NAME,key=value" parser) and mock-content.c (the stream).
+ * device (docs/mock.md).  Its parts, one job each:
+ *
+ *   mock.c          open and adopt, the transport, the ctx's registry
+ *   mock-spec.c     the "mock:NAME,key=value" parser
+ *   mock-ioctl.c    the transport ops: ioctl decoding, data-fd I/O, faults
+ *   mock-fsm.c      the state machine: the kernel's table, arcs, reset
+ *   mock-session.c  data fds: sessions and their pump threads
+ *   mock-content.c  the stream: format, generator, records and emitter
+ *   mock-parser.c   the stream read back by a resuming device
+ *
+ * Locking.  op_lock serialises device operations (the ops on the device
+ * fd and PRECOPY_INFO), as a driver's state mutex does; only its holder
+ * changes the device's state or starts and stops sessions.  lock guards
+ * what the pumps and the data-fd reads and writes share with it, and is
+ * never held across a sleep or a blocking call.
  */
 #ifndef VFIOMIG_MOCK_H
 #define VFIOMIG_MOCK_H
@@ -17,8 +29,10 @@
 #include "mock-content.h"
 
 #define MOCK_NAME_MAX 58	/* "mock:" + NAME must fit dev->name[64] */
+#define MOCK_DRIVER_MAX 63	/* driver=, as documented */
 #define MOCK_FAIL_MAX 8
 #define MOCK_RATE_MAX (64ull << 30)	/* rate=, bytes a second */
+#define MOCK_ARC_MAX_NS (60ull * 1000000000u)	/* arc= */
 
 /* Kinds of call that fail= can target. */
 enum mock_kind {
@@ -44,6 +58,7 @@ struct mock_fail {
 	enum mock_leave leave;
 };
 
+/* What the spec asks for; never changes once the mock is open. */
 struct mock_spec {
 	char name[MOCK_NAME_MAX + 1];
 	uint32_t mig_flags;
@@ -52,15 +67,85 @@ struct mock_spec {
 	uint64_t dirty;
 	bool eom_zero;
 	bool datasize, dirtylog, resetflag, infov2;
-	bool has_pci;
-	uint16_t vendor, device, subvendor, subdevice;
-	uint8_t revision;
-	char driver[64];
+	struct vfiomig_identity id;	/* what the device pretends to be */
 	struct mock_fail fails[MOCK_FAIL_MAX];
 	unsigned int nfails;
 	bool short_read, short_write;
 	uint64_t rate;			/* bytes a second through the pumps; 0: unlimited */
+	uint64_t arc_ns;		/* how long each arc of a SET takes; 0: no time */
 };
+
+/*
+ * One data fd's session: a pipe whose other end the caller holds.  Fields
+ * marked "lock" are under the mock's lock; "pump" ones belong to the pump
+ * thread while it runs and to the op_lock holder otherwise; the rest are
+ * set before the session is published and never change.
+ */
+struct mock_session {
+	struct mock_session *next;
+	struct vfiomig_mock *mock;
+	bool save;
+	dev_t pipe_dev;		/* identity of the pipe, to recognise the fd */
+	ino_t pipe_ino;
+	bool dead;		/* lock: ended, library I/O gets ENODEV */
+	int fd;			/* lock: the mock's end (non-blocking), or -1 */
+	int kill_fd;		/* pump: eventfd that wakes the pump to stop */
+	pthread_t thread;	/* op_lock */
+	bool running;		/* op_lock: pump thread started and not joined */
+	bool stop;		/* lock: the pump must exit */
+	pthread_cond_t cond;	/* wakes the save pump when data is queued */
+	uint8_t *buf;		/* pump */
+	uint64_t pace_ns;	/* pump: rate=, when the device is done with what it moved */
+
+	/* save; all lock */
+	struct mock_emitter em;
+	bool precopy;		/* device is in PRE_COPY or PRE_COPY_P2P */
+	bool complete;		/* end segment queued */
+	uint64_t written;	/* stream bytes written into the pipe */
+	uint64_t initial_end;	/* stream offset where the initial image ends */
+
+	/* resume */
+	struct mock_parser parser;	/* pump */
+	struct mock_parser framing;	/* lock: what the writer wrote, for write()'s errors */
+	bool writer_gone;	/* pump: EOF, every write end closed */
+	uint64_t consumed;	/* pump */
+};
+
+/* The device.  Shared by every dev handle that opened or adopted it. */
+struct vfiomig_mock {
+	struct vfiomig_mock *next;	/* the ctx's list of mocks */
+	struct vfiomig_ctx *ctx;	/* borrowed: every handle holds a ref */
+	int refcount;			/* dev handles, under the list's lock */
+	pthread_mutex_t op_lock;
+	pthread_mutex_t lock;
+	struct mock_spec spec;
+	char devname[64];
+	dev_t st_dev;			/* identity of the placeholder fd */
+	ino_t st_ino;
+	uint64_t npages;
+
+	/* Changed with both locks held, so either one is enough to read them. */
+	enum vfiomig_state state;
+	struct mock_session *active;	/* the live session, if any */
+	/* lock */
+	uint64_t seed;
+	uint32_t *gen;			/* per 64 KiB page */
+	uint64_t dirty_cursor;
+	uint64_t calls[MOCK_K_COUNT];
+	uint64_t short_count;
+	struct mock_session *sessions;	/* live and ended, newest first */
+	bool infov2_on;			/* op_lock */
+};
+
+static inline void mock_lock(struct vfiomig_mock *m)
+{
+	pthread_mutex_lock(&m->lock);
+}
+
+static inline void mock_unlock(struct vfiomig_mock *m)
+{
+	pthread_mutex_unlock(&m->lock);
+}
 
 /* mock.c: the transport's open (@params after "mock:") and adopt (-ENOENT
  * for an fd that is no mock of @ctx); the number of mocks alive in @ctx. */
@@ -72,64 +157,33 @@ unsigned int vfiomig_mock_count(struct vfiomig_ctx *ctx);
 int mock_spec_parse(struct vfiomig_ctx *ctx, const char *params,
 		    struct mock_spec *spec);
 const char *mock_kind_name(enum mock_kind k);
-const char *mock_state_name(enum vfiomig_state s);	/* never NULL */
 
-/* One data fd's session: a pipe whose other end the caller holds. */
-struct mock_session {
-	struct mock_session *next;
-	struct vfiomig_mock *mock;
-	bool save;
-	bool dead;		/* ended: library I/O gets ENODEV */
-	dev_t pipe_dev;		/* identity of the pipe, to recognise the fd */
-	ino_t pipe_ino;
-	int fd;			/* the mock's end (non-blocking), or -1 */
-	int kill_fd;		/* eventfd that wakes the pump to stop */
-	pthread_t thread;
-	bool running;		/* pump thread started and not joined */
-	bool stop;		/* the pump must exit */
-	pthread_cond_t cond;	/* wakes the save pump when data is queued */
-	uint8_t *buf;
-	uint64_t pace_ns;	/* rate=: when the device is done with what it moved */
+/* mock-ioctl.c: the transport ops on @dev's mock. */
+int mock_device_ioctl(struct vfiomig_dev *dev, unsigned long request, void *arg);
+int mock_precopy_info(struct vfiomig_dev *dev, int data_fd, unsigned long request,
+		      void *arg);
+ssize_t mock_data_read(struct vfiomig_dev *dev, int data_fd, void *buf, size_t len);
+ssize_t mock_data_write(struct vfiomig_dev *dev, int data_fd, const void *buf, size_t len);
+/* Counts a call of @kind; -errno if fail= picks it (and where a SET leaves). */
+int mock_inject(struct vfiomig_mock *m, enum mock_kind kind, enum mock_leave *ret_leave);
 
-	/* save */
-	struct mock_emitter em;
-	bool precopy;		/* device is in PRE_COPY or PRE_COPY_P2P */
-	bool complete;		/* end segment queued */
-	bool eof_sent;		/* pump wrote it all and closed its end */
-	bool reader_gone;	/* EPIPE: the reader closed the fd */
-	uint64_t written;	/* stream bytes written into the pipe */
-	uint64_t initial_end;	/* stream offset where the initial image ends */
+/* mock-fsm.c, with op_lock held: SET MIG_DEVICE_STATE and VFIO_DEVICE_RESET. */
+int mock_set_state(struct vfiomig_mock *m, uint32_t target, int *ret_fd);
+int mock_reset(struct vfiomig_mock *m);
 
-	/* resume */
-	struct mock_parser parser;
-	struct mock_parser framing;	/* what the writer wrote, for write()'s errors */
-	bool writer_gone;	/* EOF: every write end closed */
-	uint64_t consumed;
-};
-
-/* The device.  Shared by every dev handle that opened or adopted it. */
-struct vfiomig_mock {
-	struct vfiomig_mock *next;	/* the ctx's list of mocks */
-	struct vfiomig_ctx *ctx;	/* borrowed: every handle holds a ref */
-	int refcount;			/* dev handles, under the list's lock */
-	pthread_mutex_t op_lock;	/* serialises device operations */
-	pthread_mutex_t lock;		/* the fields below; pumps take it */
-	struct mock_spec spec;
-	char devname[64];
-	dev_t st_dev;			/* identity of the placeholder fd */
-	ino_t st_ino;
-	uint64_t npages;
-
-	enum vfiomig_state state;
-	uint64_t seed;
-	uint32_t *gen;			/* per 64 KiB page */
-	uint64_t dirty_cursor;
-	bool logging;
-	bool infov2_on;
-	uint64_t calls[MOCK_K_COUNT];
-	uint64_t short_count;
-	struct mock_session *sessions;	/* live and ended, newest first */
-	struct mock_session *active;	/* the live session, if any */
-};
+/* mock-session.c.  New, end, stop-copy and finish-resume: op_lock held. */
+int mock_session_new(struct vfiomig_mock *m, bool save, bool precopy, int *ret_fd);
+void mock_session_end(struct vfiomig_mock *m, struct mock_session *s);
+/* PRE_COPY* -> STOP_COPY: the final round and the end go on the same fd. */
+void mock_session_stop_copy(struct vfiomig_mock *m, struct mock_session *s);
+/* RESUMING -> STOP: 0, or -EINVAL with the session still open. */
+int mock_session_finish_resume(struct vfiomig_mock *m, struct mock_session *s);
+/* When the mock is freed: every session, live or ended. */
+void mock_sessions_free(struct vfiomig_mock *m);
+/* The session whose pipe @fd is (NULL: none of this mock's); -errno if @fd is bad. */
+int mock_session_lookup(struct vfiomig_mock *m, int fd, struct mock_session **ret);
+/* Dirties the next spec.dirty bytes (whole pages, cyclic); lock held.
+ * Returns the page count, and the first page in @ret_first. */
+uint64_t mock_dirty_round(struct vfiomig_mock *m, uint64_t *ret_first);
 
 #endif

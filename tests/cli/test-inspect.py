@@ -69,8 +69,8 @@ def check_valid(t, tmp):
         "subsystem_device": "0x0000", "revision": "0x02"} and
         d["devices"][0]["driver"] == "ice-vfio-pci",
         "inspect --json: PCI identity", d)
-    # The stream names its backend "mock", which the library's vendor table
-    # lacks: its bytes are opaque, whatever PCI IDs the mock pretends to.
+    # The stream names its backend "mock": its bytes are the mock's own,
+    # whatever PCI IDs the mock pretends to, and the mock backend reads them.
     f = save(t, tmp, "mlx5.bin", "mock:a,size=64K," + MLX5)
     d = run("--json", "inspect", f).json()
     t.ok(d["valid"], "inspect --json: a mock with mlx5 PCI IDs is valid", d.get("problem"))
@@ -124,6 +124,20 @@ def check_raw(t, tmp):
     d = r.json()
     t.ok(r.rc == 1 and d["valid"] is False and d["backend"] == "mlx5" and "mlx5" in d["problem"],
          "inspect --raw --backend mlx5: a mock stream is not an mlx5 stream", r)
+    r = run("--json", "inspect", "--raw", "--backend", "mock", f)
+    d = r.json()
+    kinds = d.get("record_types", {})
+    t.ok(r.rc == 0 and d["valid"] and d["backend"] == "mock" and d["records"] == 4 and
+         kinds["mock HEADER"]["count"] == 1 and kinds["mock PAGE"]["bytes"] == 128 << 10 and
+         kinds["mock END"]["count"] == 1,
+         "inspect --raw --backend mock: the mock's own records", r)
+    data = open(f, "rb").read()
+    bad = os.path.join(tmp, "raw-bad.bin")
+    open(bad, "wb").write(data[:1] + bytes([data[1] ^ 0xff]) + data[2:])
+    r = run("--json", "inspect", "--raw", "--backend", "mock", bad)
+    t.ok(r.rc == 1 and r.json()["valid"] is False and r.json()["offset"] == 0 and
+         "mock record 0" in r.json()["problem"],
+         "inspect --raw --backend mock: a damaged header is found at offset 0", r)
     r = run("inspect", f.replace("raw.bin", "plain.bin"), "--raw")
     t.ok(r.rc == 0, "inspect --raw of a framed stream: opaque bytes to the generic backend", r)
     r = run("inspect", f)

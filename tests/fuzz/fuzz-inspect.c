@@ -77,7 +77,8 @@ static void on_record(void *data, const struct vfiomig_stream_record *rec)
 
 	FUZZ_CHECK(rec->kind && rec->kind[0]);
 	FUZZ_CHECK(rec->optional == 0 || rec->optional == 1);
-	if (strncmp(rec->kind, "mlx5", 4) == 0) {
+	/* A backend's record: its kind starts with the backend's name. */
+	if (strncmp(rec->kind, "mlx5 ", 5) == 0 || strncmp(rec->kind, "mock ", 5) == 0) {
 		/* A vendor record: its offset is in the device's own stream. */
 		FUZZ_CHECK(rec->length <= 0xffffffffull);
 		s->vendor_records++;

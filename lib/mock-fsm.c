@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The mock's state machine, written from the kernel's vfio_from_fsm_table
+ * and vfio_mig_get_next_state().  It never shares code with the library's
+ * (state.c): a bug in one must not hide in the other.  Like a driver it
+ * walks one arc at a time under its state mutex (op_lock) and records each
+ * arc as it completes, so a failure leaves the device on the last
+ * completed arc.
+ */
+#include <errno.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mock.h"
+
+#define S(x) VFIOMIG_STATE_##x
+#define F_STOP_COPY VFIOMIG_MIG_STOP_COPY
+#define F_P2P VFIOMIG_MIG_P2P
+#define F_PRE_COPY VFIOMIG_MIG_PRE_COPY
+
+/* vfio_from_fsm_table: next hop from [cur] towards [target]. */
+static const uint8_t fsm_table[VFIOMIG_STATE_COUNT][VFIOMIG_STATE_COUNT] = {
+	[S(STOP)] = {
+		[S(STOP)] = S(STOP), [S(RUNNING)] = S(RUNNING_P2P),
+		[S(PRE_COPY)] = S(RUNNING_P2P),
+		[S(PRE_COPY_P2P)] = S(RUNNING_P2P),
+		[S(STOP_COPY)] = S(STOP_COPY), [S(RESUMING)] = S(RESUMING),
+		[S(RUNNING_P2P)] = S(RUNNING_P2P), [S(ERROR)] = S(ERROR),
+	},
+	[S(RUNNING)] = {
+		[S(STOP)] = S(RUNNING_P2P), [S(RUNNING)] = S(RUNNING),
+		[S(PRE_COPY)] = S(PRE_COPY),
+		[S(PRE_COPY_P2P)] = S(RUNNING_P2P),
+		[S(STOP_COPY)] = S(RUNNING_P2P),
+		[S(RESUMING)] = S(RUNNING_P2P),
+		[S(RUNNING_P2P)] = S(RUNNING_P2P), [S(ERROR)] = S(ERROR),
+	},
+	[S(PRE_COPY)] = {
+		[S(STOP)] = S(RUNNING), [S(RUNNING)] = S(RUNNING),
+		[S(PRE_COPY)] = S(PRE_COPY),
+		[S(PRE_COPY_P2P)] = S(PRE_COPY_P2P),
+		[S(STOP_COPY)] = S(PRE_COPY_P2P), [S(RESUMING)] = S(RUNNING),
+		[S(RUNNING_P2P)] = S(RUNNING), [S(ERROR)] = S(ERROR),
+	},
+	[S(PRE_COPY_P2P)] = {
+		[S(STOP)] = S(RUNNING_P2P), [S(RUNNING)] = S(RUNNING_P2P),
+		[S(PRE_COPY)] = S(PRE_COPY),
+		[S(PRE_COPY_P2P)] = S(PRE_COPY_P2P),
+		[S(STOP_COPY)] = S(STOP_COPY), [S(RESUMING)] = S(RUNNING_P2P),
+		[S(RUNNING_P2P)] = S(RUNNING_P2P), [S(ERROR)] = S(ERROR),
+	},
+	[S(STOP_COPY)] = {
+		[S(STOP)] = S(STOP), [S(RUNNING)] = S(STOP),
+		[S(PRE_COPY)] = S(ERROR), [S(PRE_COPY_P2P)] = S(ERROR),
+		[S(STOP_COPY)] = S(STOP_COPY), [S(RESUMING)] = S(STOP),
+		[S(RUNNING_P2P)] = S(STOP), [S(ERROR)] = S(ERROR),
+	},
+	[S(RESUMING)] = {
+		[S(STOP)] = S(STOP), [S(RUNNING)] = S(STOP),
+		[S(PRE_COPY)] = S(STOP), [S(PRE_COPY_P2P)] = S(STOP),
+		[S(STOP_COPY)] = S(STOP), [S(RESUMING)] = S(RESUMING),
+		[S(RUNNING_P2P)] = S(STOP), [S(ERROR)] = S(ERROR),
+	},
+	[S(RUNNING_P2P)] = {
+		[S(STOP)] = S(STOP), [S(RUNNING)] = S(RUNNING),
+		[S(PRE_COPY)] = S(RUNNING),
+		[S(PRE_COPY_P2P)] = S(PRE_COPY_P2P),
+		[S(STOP_COPY)] = S(STOP), [S(RESUMING)] = S(STOP),
+		[S(RUNNING_P2P)] = S(RUNNING_P2P), [S(ERROR)] = S(ERROR),
+	},
+	[S(ERROR)] = {
+		[S(STOP)] = S(ERROR), [S(RUNNING)] = S(ERROR),
+		[S(PRE_COPY)] = S(ERROR), [S(PRE_COPY_P2P)] = S(ERROR),
+		[S(STOP_COPY)] = S(ERROR), [S(RESUMING)] = S(ERROR),
+		[S(RUNNING_P2P)] = S(ERROR), [S(ERROR)] = S(ERROR),
+	},
+};
+
+/* state_flags_table: the migration flags each state needs. */
+static const uint32_t state_flags[VFIOMIG_STATE_COUNT] = {
+	[S(STOP)] = F_STOP_COPY,
+	[S(RUNNING)] = F_STOP_COPY,
+	[S(STOP_COPY)] = F_STOP_COPY,
+	[S(RESUMING)] = F_STOP_COPY,
+	[S(RUNNING_P2P)] = F_STOP_COPY | F_P2P,
+	[S(PRE_COPY)] = F_STOP_COPY | F_PRE_COPY,
+	[S(PRE_COPY_P2P)] = F_STOP_COPY | F_P2P | F_PRE_COPY,
+	[S(ERROR)] = ~0u,
+};
+
+static bool state_ok(uint32_t flags, uint32_t s)
+{
+	return s < VFIOMIG_STATE_COUNT &&
+	       (state_flags[s] & flags) == state_flags[s];
+}
+
+/*
+ * vfio_mig_get_next_state() of a kernel with the mid-2026 fix: a blocked
+ * arc (STOP_COPY -> PRE_COPY*) is EINVAL instead of an endless loop.
+ */
+static int next_hop(uint32_t flags, uint32_t cur, uint32_t target,
+		    uint32_t *ret)
+{
+	uint32_t next;
+
+	if (!state_ok(flags, cur))	/* the kernel WARNs here */
+		return -EINVAL;
+	if (!state_ok(flags, target))
+		return -EINVAL;
+	next = fsm_table[cur][target];
+	while (!state_ok(flags, next)) {
+		if (next == S(ERROR))
+			return -EINVAL;
+		next = fsm_table[next][target];
+	}
+	*ret = next;
+	return 0;
+}
+
+/*
+ * arc=: the firmware command behind an arc takes that long.  An absolute
+ * deadline, so that a signal's EINTR costs no accuracy: group transitions
+ * are measured against it.  Only op_lock is held, as a driver holds its
+ * state mutex, so data-fd I/O and the pumps go on meanwhile.
+ */
+static void arc_delay(const struct vfiomig_mock *m)
+{
+	struct timespec t;
+	uint64_t ns;
+
+	if (!m->spec.arc_ns)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	ns = (uint64_t)t.tv_nsec + m->spec.arc_ns;
+	t.tv_sec += (time_t)(ns / 1000000000u);
+	t.tv_nsec = (long)(ns % 1000000000u);
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) == EINTR)
+		;
+}
+
+static void set_recorded_state(struct vfiomig_mock *m, enum vfiomig_state s)
+{
+	mock_lock(m);
+	m->state = s;
+	mock_unlock(m);
+}
+
+/* One arc, as a driver's step function performs it. */
+static int step(struct vfiomig_mock *m, uint32_t from, uint32_t to, int *ret_fd)
+{
+	bool saving_from = from == S(PRE_COPY) || from == S(PRE_COPY_P2P);
+
+	arc_delay(m);
+	if (from == S(STOP) && to == S(STOP_COPY))
+		return mock_session_new(m, true, false, ret_fd);
+	if ((from == S(RUNNING) && to == S(PRE_COPY)) ||
+	    (from == S(RUNNING_P2P) && to == S(PRE_COPY_P2P)))
+		return mock_session_new(m, true, true, ret_fd);
+	if (from == S(STOP) && to == S(RESUMING))
+		return mock_session_new(m, false, false, ret_fd);
+	if (saving_from && to == S(STOP_COPY)) {
+		mock_session_stop_copy(m, m->active);	/* same fd goes on */
+		return 0;
+	}
+	if ((from == S(STOP_COPY) && to == S(STOP)) ||
+	    (from == S(PRE_COPY) && to == S(RUNNING)) ||
+	    (from == S(PRE_COPY_P2P) && to == S(RUNNING_P2P))) {
+		mock_session_end(m, m->active);
+		return 0;
+	}
+	if (from == S(RESUMING) && to == S(STOP))
+		return mock_session_finish_resume(m, m->active);
+	return 0;	/* run-state arcs: nothing to do */
+}
+
+/* The driver's loop, stopping after @max_arcs arcs. */
+static int walk(struct vfiomig_mock *m, uint32_t target, unsigned int max_arcs,
+		int *ret_fd)
+{
+	uint32_t cur = m->state, next;
+	unsigned int arcs = 0;
+
+	while (cur != target && arcs < max_arcs) {
+		int fd = -1, r;
+
+		r = next_hop(m->spec.mig_flags, cur, target, &next);
+		if (r)
+			return r;
+		r = step(m, cur, next, &fd);
+		if (r) {
+			dbg(m->ctx, "mock %s: arc %s -> %s failed (%d); device "
+			    "stays %s", m->spec.name, vfiomig_state_str(cur),
+			    vfiomig_state_str(next), r, vfiomig_state_str(cur));
+			return r;
+		}
+		set_recorded_state(m, next);
+		dbg(m->ctx, "mock %s: %s -> %s%s", m->spec.name,
+		    vfiomig_state_str(cur), vfiomig_state_str(next),
+		    fd >= 0 ? " (new data fd)" : "");
+		if (fd >= 0 && next != target) {
+			/* The kernel WARNs: an interior arc made a file. */
+			close(fd);
+			mock_session_end(m, m->active);
+			return -EINVAL;
+		}
+		if (fd >= 0)
+			*ret_fd = fd;
+		cur = next;
+		arcs++;
+	}
+	return 0;
+}
+
+/* Arcs on the kernel's path from the current state to @target. */
+static unsigned int path_length(const struct vfiomig_mock *m, uint32_t target)
+{
+	uint32_t cur, next;
+	unsigned int n = 0;
+
+	for (cur = m->state; cur != target; cur = next, n++)
+		if (next_hop(m->spec.mig_flags, cur, target, &next))
+			break;
+	return n;
+}
+
+int mock_set_state(struct vfiomig_mock *m, uint32_t target, int *ret_fd)
+{
+	enum mock_leave leave = MOCK_LEAVE_UNCHANGED;
+	unsigned int n;
+	int inj, r;
+
+	*ret_fd = -1;
+	inj = mock_inject(m, MOCK_K_SET, &leave);
+	if (!inj)
+		return walk(m, target, UINT32_MAX, ret_fd);
+	if (leave == MOCK_LEAVE_UNCHANGED)
+		return inj;
+	if (leave == MOCK_LEAVE_ERROR) {
+		/* Every data session dies and the device records ERROR. */
+		mock_session_end(m, m->active);
+		set_recorded_state(m, S(ERROR));
+		return inj;
+	}
+	/* mid: every arc of the path but the last, then fail on the last. */
+	n = path_length(m, target);
+	r = n > 1 ? walk(m, target, n - 1, ret_fd) : 0;
+	if (*ret_fd >= 0) {	/* cannot happen: interior arcs make no fd */
+		close(*ret_fd);
+		*ret_fd = -1;
+	}
+	return r ? r : inj;
+}
+
+int mock_reset(struct vfiomig_mock *m)
+{
+	int r = mock_inject(m, MOCK_K_RESET, NULL);
+
+	if (r)
+		return r;
+	/* reset_done: back to RUNNING, every migration fd disabled. */
+	mock_session_end(m, m->active);
+	set_recorded_state(m, S(RUNNING));
+	dbg(m->ctx, "mock %s: reset, now RUNNING", m->spec.name);
+	return 0;
+}
