@@ -74,26 +74,32 @@ int call_begin_ctx(struct call *c, struct vfiomig_ctx *ctx)
 	return 0;
 }
 
-static bool dev_take(struct vfiomig_dev *dev)
+void owner_init(struct owner *o)
+{
+	pthread_mutex_init(&o->lock, NULL);
+	o->depth = 0;
+}
+
+bool owner_take(struct owner *o)
 {
 	pthread_t self = pthread_self();
 	bool ok;
 
-	pthread_mutex_lock(&dev->owner_lock);
-	ok = dev->owner_depth == 0 || pthread_equal(dev->owner, self);
+	pthread_mutex_lock(&o->lock);
+	ok = o->depth == 0 || pthread_equal(o->thread, self);
 	if (ok) {
-		dev->owner = self;
-		dev->owner_depth++;
+		o->thread = self;
+		o->depth++;
 	}
-	pthread_mutex_unlock(&dev->owner_lock);
+	pthread_mutex_unlock(&o->lock);
 	return ok;
 }
 
-static void dev_give_back(struct vfiomig_dev *dev)
+void owner_give_back(struct owner *o)
 {
-	pthread_mutex_lock(&dev->owner_lock);
-	dev->owner_depth--;
-	pthread_mutex_unlock(&dev->owner_lock);
+	pthread_mutex_lock(&o->lock);
+	o->depth--;
+	pthread_mutex_unlock(&o->lock);
 }
 
 int call_begin_dev(struct call *c, struct vfiomig_dev *dev, unsigned int flags)
@@ -103,13 +109,19 @@ int call_begin_dev(struct call *c, struct vfiomig_dev *dev, unsigned int flags)
 		return -EINVAL;
 	}
 	call_begin_ctx(c, dev->ctx);
-	c->dev = dev;
+	c->dev = c->report = dev;
 	c->flags = flags;
-	c->owns_dev = dev_take(dev);
-	if (!c->owns_dev)
+	c->owned = owner_take(&dev->owner) ? &dev->owner : NULL;
+	if (!c->owned)
 		return vfiomig_fail(dev->ctx, -EBUSY, "%s: another thread is driving the device; "
 				    "one device takes one call at a time", dev->name);
 	return 0;
+}
+
+void call_report(struct call *c, struct vfiomig_dev *dev)
+{
+	c->report = dev;
+	c->flags |= CALL_REPORT_STATE;
 }
 
 void call_note(struct vfiomig_ctx *ctx, const char *note)
@@ -148,14 +160,15 @@ static void complete_failure(struct call *c, int r)
 	if (!s->failed) {
 		/* A failure that said nothing: say at least what and where. */
 		s->failed = true;
-		snprintf(s->msg, sizeof(s->msg), "%s%s%s", c->dev ? c->dev->name : "",
-			 c->dev ? ": " : "", strerror(-r));
+		snprintf(s->msg, sizeof(s->msg), "%s%s%s", c->report ? c->report->name : "",
+			 c->report ? ": " : "", strerror(-r));
 	}
 	s->err = -r;
-	if (c->dev)
-		snprintf(s->device, sizeof(s->device), "%s", c->dev->name);
-	if (c->dev && c->owns_dev && (c->flags & CALL_REPORT_STATE))
-		add_final_state(s, c->dev);
+	if (c->report)
+		snprintf(s->device, sizeof(s->device), "%s", c->report->name);
+	/* Another thread's device is not ours to read (an -EBUSY). */
+	if (c->report && (c->owned || c->report != c->dev) && (c->flags & CALL_REPORT_STATE))
+		add_final_state(s, c->report);
 }
 
 int call_end(struct call *c, int r)
@@ -170,7 +183,7 @@ int call_end(struct call *c, int r)
 	}
 	if (s)
 		s->depth--;
-	if (c->owns_dev)
-		dev_give_back(c->dev);
+	if (c->owned)
+		owner_give_back(c->owned);
 	return r;
 }

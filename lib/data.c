@@ -59,14 +59,23 @@ VFIOMIG_EXPORT int vfiomig_data_begin_save(struct vfiomig_dev *dev, unsigned int
 	return call_end(&c, r);
 }
 
-ssize_t data_read(struct vfiomig_dev *dev, int data_fd, void *buf, size_t len,
-		  unsigned int flags)
+ssize_t data_read_once(struct vfiomig_dev *dev, int data_fd, void *buf, size_t len,
+		       const struct vfiomig_cancel *cancel)
 {
 	ssize_t n;
 
 	do
 		n = dev->transport->data_read(dev, data_fd, buf, len);
-	while (n == -EINTR);
+	while (n == -EINTR && !cancel_raised(cancel));
+	/* A signal handler that raised the cancel interrupted the read. */
+	return n == -EINTR ? -ECANCELED : n;
+}
+
+ssize_t data_read(struct vfiomig_dev *dev, int data_fd, void *buf, size_t len,
+		  unsigned int flags)
+{
+	ssize_t n = data_read_once(dev, data_fd, buf, len, NULL);
+
 	/* The protocol's temporary end is ENOMSG; mtty says 0 instead. */
 	if (n == -ENOMSG || (n == 0 && len && (flags & VFIOMIG_READ_PRECOPY)))
 		return -EAGAIN;

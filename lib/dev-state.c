@@ -106,7 +106,7 @@ static int dev_walk(struct vfiomig_dev *dev, enum vfiomig_state cur,
 }
 
 /* The path from @cur to @target, refused with a reason if there is none. */
-static int dev_plan(struct vfiomig_dev *dev, enum vfiomig_state cur, enum vfiomig_state target,
+int dev_plan(struct vfiomig_dev *dev, enum vfiomig_state cur, enum vfiomig_state target,
 		    enum vfiomig_state *path, size_t path_max)
 {
 	int n = vfiomig_fsm_path(dev->mig_flags, cur, target, path, path_max);

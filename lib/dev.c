@@ -23,7 +23,7 @@ int vfiomig_dev_new(struct vfiomig_ctx *ctx, const struct vfiomig_transport *t,
 	if (!dev)
 		return vfiomig_fail(ctx, -ENOMEM, "%s: out of memory", name);
 	atomic_init(&dev->refcount, 1);
-	pthread_mutex_init(&dev->owner_lock, NULL);
+	owner_init(&dev->owner);
 	dev->ctx = vfiomig_ctx_ref(ctx);
 	dev->transport = t;
 	dev->transport_name = transport_name;
@@ -214,7 +214,7 @@ VFIOMIG_EXPORT struct vfiomig_dev *vfiomig_dev_unref(struct vfiomig_dev *dev)
 		dev->transport->release(dev);
 	if (dev->owns_fd && dev->fd >= 0)
 		close(dev->fd);
-	pthread_mutex_destroy(&dev->owner_lock);
+	pthread_mutex_destroy(&dev->owner.lock);
 	vfiomig_ctx_unref(dev->ctx);
 	free(dev);
 	return NULL;

@@ -3,14 +3,12 @@
  * vfiomig_dev_load(): reads and verifies each record into the one buffer, then
  * writes it to the device while the bytes are in cache.
  */
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "wait.h"
 #include "xfer.h"
 
 struct load {
@@ -96,22 +94,24 @@ static int start_resuming(struct load *l)
 		return r;
 	l->resuming = true;
 	l->resumed_ns = now_ns();
+	r = l->o.cancel ? fd_set_nonblock(l->data_fd) : 0;
+	if (r < 0)
+		return vfiomig_fail(l->dev->ctx, r, "%s: the data fd cannot be made non-blocking: %s",
+				    l->dev->name, strerror(-r));
 	l->progress.p.phase = VFIOMIG_PHASE_LOAD;
 	xfer_report(&l->progress, true);
 	return 0;
 }
 
 /*
- * With a cancel object the write waits in poll(2) first, so that a device
- * slow to take its data cannot hold a cancelled load (a data fd without
- * poll support reads as ready).
+ * With a cancel object the data fd is non-blocking (start_resuming()): a
+ * device slow to take its data makes data_write() wait in poll(2) beside
+ * the cancel object, so it cannot hold a cancelled load.
  */
 static int write_data(struct load *l, const struct stream_record *rec)
 {
-	int r = l->o.cancel ? wait_fd(l->data_fd, POLLOUT, l->o.cancel) : 0;
+	int r = data_write(l->dev, l->data_fd, rec->payload, rec->length, l->o.cancel);
 
-	if (r == 0)
-		r = data_write(l->dev, l->data_fd, rec->payload, rec->length, l->o.cancel);
 	if (r == -ECANCELED)
 		return r;
 	if (r < 0)

@@ -181,6 +181,7 @@ static int walk(struct vfiomig_mock *m, uint32_t target, unsigned int max_arcs,
 	unsigned int arcs = 0;
 
 	while (cur != target && arcs < max_arcs) {
+		uint64_t begin = now_ns();
 		int fd = -1, r;
 
 		r = next_hop(m->spec.mig_flags, cur, target, &next);
@@ -194,6 +195,7 @@ static int walk(struct vfiomig_mock *m, uint32_t target, unsigned int max_arcs,
 			return r;
 		}
 		set_recorded_state(m, next);
+		mock_journal_add(m, cur, next, begin);
 		dbg(m->ctx, "mock %s: %s -> %s%s", m->spec.name,
 		    vfiomig_state_str(cur), vfiomig_state_str(next),
 		    fd >= 0 ? " (new data fd)" : "");
@@ -251,15 +253,22 @@ int mock_set_state(struct vfiomig_mock *m, uint32_t target, int *ret_fd)
 	return r ? r : inj;
 }
 
+/* A reset is in the journal as an arc from wherever the device was. */
 int mock_reset(struct vfiomig_mock *m)
 {
+	uint64_t begin = now_ns();
+	enum vfiomig_state from;
 	int r = mock_inject(m, MOCK_K_RESET, NULL);
 
 	if (r)
 		return r;
+	mock_lock(m);
+	from = m->state;
+	mock_unlock(m);
 	/* reset_done: back to RUNNING, every migration fd disabled. */
 	mock_session_end(m, m->active);
 	set_recorded_state(m, S(RUNNING));
+	mock_journal_add(m, from, S(RUNNING), begin);
 	dbg(m->ctx, "mock %s: reset, now RUNNING", m->spec.name);
 	return 0;
 }

@@ -22,8 +22,10 @@ extern const struct vfiomig_vendor_ops vfiomig_vendor_mock;
 
 /* The mock devices alive in a ctx. */
 struct mock_ctx {
-	pthread_mutex_t lock;		/* the list and every mock's refcount */
+	pthread_mutex_t lock;		/* all of it, and every mock's refcount */
 	struct vfiomig_mock *mocks;
+	struct mock_arc journal[MOCK_JOURNAL_MAX];	/* a ring */
+	size_t journal_next, journal_count;
 };
 
 static struct mock_ctx *mctx(struct vfiomig_ctx *ctx)
@@ -204,6 +206,44 @@ int vfiomig_mock_adopt(struct vfiomig_ctx *ctx, int fd, struct vfiomig_dev **ret
 	attach(dev, m);
 	*ret = dev;
 	return 0;
+}
+
+void mock_journal_add(struct vfiomig_mock *m, enum vfiomig_state from, enum vfiomig_state to,
+		      uint64_t begin_ns)
+{
+	struct mock_ctx *mc = mctx(m->ctx);
+	struct mock_arc a = { .from = from, .to = to, .begin_ns = begin_ns, .end_ns = now_ns() };
+
+	snprintf(a.device, sizeof(a.device), "%s", m->devname);
+	pthread_mutex_lock(&mc->lock);
+	mc->journal[mc->journal_next] = a;
+	mc->journal_next = (mc->journal_next + 1) % MOCK_JOURNAL_MAX;
+	if (mc->journal_count < MOCK_JOURNAL_MAX)
+		mc->journal_count++;
+	pthread_mutex_unlock(&mc->lock);
+}
+
+size_t vfiomig_mock_journal(struct vfiomig_ctx *ctx, struct mock_arc *out, size_t max)
+{
+	struct mock_ctx *mc = mctx(ctx);
+	size_t n, first;
+
+	pthread_mutex_lock(&mc->lock);
+	n = mc->journal_count;
+	first = (mc->journal_next + MOCK_JOURNAL_MAX - n) % MOCK_JOURNAL_MAX;
+	for (size_t i = 0; i < n && i < max; i++)
+		out[i] = mc->journal[(first + i) % MOCK_JOURNAL_MAX];
+	pthread_mutex_unlock(&mc->lock);
+	return n;
+}
+
+void vfiomig_mock_journal_clear(struct vfiomig_ctx *ctx)
+{
+	struct mock_ctx *mc = mctx(ctx);
+
+	pthread_mutex_lock(&mc->lock);
+	mc->journal_next = mc->journal_count = 0;
+	pthread_mutex_unlock(&mc->lock);
 }
 
 unsigned int vfiomig_mock_count(struct vfiomig_ctx *ctx)

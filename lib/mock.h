@@ -153,6 +153,23 @@ int vfiomig_mock_open(struct vfiomig_ctx *ctx, const char *params, struct vfiomi
 int vfiomig_mock_adopt(struct vfiomig_ctx *ctx, int fd, struct vfiomig_dev **ret);
 unsigned int vfiomig_mock_count(struct vfiomig_ctx *ctx);
 
+/*
+ * The journal: every arc any mock of a ctx completed, and when, on the
+ * monotonic clock, so that tests can check the order of arcs across
+ * devices (docs/mock.md).  The newest MOCK_JOURNAL_MAX are kept.
+ */
+#define MOCK_JOURNAL_MAX 4096
+struct mock_arc {
+	char device[MOCK_NAME_MAX + 6];	/* "mock:NAME" */
+	enum vfiomig_state from, to;
+	uint64_t begin_ns, end_ns;	/* the arc's command started, ended */
+};
+void mock_journal_add(struct vfiomig_mock *m, enum vfiomig_state from, enum vfiomig_state to,
+		      uint64_t begin_ns);
+/* Copies up to @max entries, oldest first; returns how many there are. */
+size_t vfiomig_mock_journal(struct vfiomig_ctx *ctx, struct mock_arc *out, size_t max);
+void vfiomig_mock_journal_clear(struct vfiomig_ctx *ctx);
+
 /* mock-spec.c: parses "NAME[,key=value...]"; -EINVAL via vfiomig_fail(). */
 int mock_spec_parse(struct vfiomig_ctx *ctx, const char *params,
 		    struct mock_spec *spec);

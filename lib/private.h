@@ -46,6 +46,13 @@ struct vfiomig_identity {
 	char driver[IDENTITY_STRING_MAX + 1];
 };
 
+/* Which thread is inside a call on a device or group (call.c). */
+struct owner {
+	pthread_mutex_t lock;
+	pthread_t thread;
+	unsigned int depth;	/* that thread's calls in progress (callbacks nest) */
+};
+
 struct vfiomig_dev {
 	atomic_int refcount;
 	struct vfiomig_ctx *ctx;
@@ -61,10 +68,7 @@ struct vfiomig_dev {
 	uint64_t mig_flags;
 	unsigned int caps;
 
-	/* Which thread is inside a call on the device (call.c). */
-	pthread_mutex_t owner_lock;
-	pthread_t owner;
-	unsigned int owner_depth;
+	struct owner owner;
 
 	/* The rest is the owning thread's. */
 	atomic_bool stepwise;	/* set from any thread */
@@ -85,10 +89,11 @@ struct vfiomig_dev {
  */
 struct call {
 	struct vfiomig_ctx *ctx;
-	struct vfiomig_dev *dev;
+	struct vfiomig_dev *dev;	/* the device the call is on */
+	struct vfiomig_dev *report;	/* whose state a failure reports */
 	struct err_slot *slot;
 	unsigned int flags;
-	bool owns_dev;
+	struct owner *owned;		/* the device or group it took, given back at the end */
 };
 
 /* call_begin_dev() flags */
@@ -103,6 +108,14 @@ int call_begin_dev(struct call *c, struct vfiomig_dev *dev, unsigned int flags);
 int call_end(struct call *c, int r);
 /* Adds "; @note" to the failure the calling thread's call has recorded. */
 void call_note(struct vfiomig_ctx *ctx, const char *note);
+/* A failure of the call is about @dev: its name and final state are the
+ * facts reported (a group call names the member that failed). */
+void call_report(struct call *c, struct vfiomig_dev *dev);
+/* Taking a device or group for the calling thread: false if another
+ * thread is inside a call on it. */
+void owner_init(struct owner *o);
+bool owner_take(struct owner *o);
+void owner_give_back(struct owner *o);
 
 /*
  * log.c.  vfiomig_fail() records @fmt as the calling thread's error on
@@ -142,7 +155,10 @@ int dev_get_state(struct vfiomig_dev *dev, enum vfiomig_state *ret);
 /* MIG_DATA_SIZE; -EOPNOTSUPP or -errno, nothing recorded. */
 int dev_stop_copy_size(struct vfiomig_dev *dev, uint64_t *ret);
 
-/* dev-state.c: the internal side of the exported calls of the same names. */
+/* dev-state.c: the internal side of the exported calls of the same names,
+ * and the path a transition would take (refused with the error recorded). */
+int dev_plan(struct vfiomig_dev *dev, enum vfiomig_state cur, enum vfiomig_state target,
+	     enum vfiomig_state *path, size_t path_max);
 int dev_set_state(struct vfiomig_dev *dev, enum vfiomig_state target, int *ret_data_fd);
 int dev_reset(struct vfiomig_dev *dev);
 int dev_recover(struct vfiomig_dev *dev, enum vfiomig_state *ret_state);
@@ -152,6 +168,10 @@ int data_begin_save(struct vfiomig_dev *dev, unsigned int flags, int *ret_data_f
 		    enum vfiomig_state *ret_state);
 ssize_t data_read(struct vfiomig_dev *dev, int data_fd, void *buf, size_t len,
 		  unsigned int flags);
+/* One read as the driver answers it (-ENOMSG, mtty's 0, -EAGAIN untouched);
+ * EINTR is retried unless @cancel is raised, then -ECANCELED. */
+ssize_t data_read_once(struct vfiomig_dev *dev, int data_fd, void *buf, size_t len,
+		       const struct vfiomig_cancel *cancel);
 int data_begin_load(struct vfiomig_dev *dev, int *ret_data_fd);
 int data_write(struct vfiomig_dev *dev, int data_fd, const void *buf, size_t len,
 	       struct vfiomig_cancel *cancel);

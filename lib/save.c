@@ -65,26 +65,24 @@ static int write_identity(struct save *s)
 
 /*
  * One read of the device into the buffer: bytes, -EAGAIN at the temporary
- * end of pre-copy data, 0 at the end of the stop-copy data, or -errno.
- * With a cancel object a stop-copy read waits in poll(2) first, so that a
- * slow device cannot hold a cancelled save (a data fd without poll support
- * reads as ready, and the read goes on as before).  A pre-copy read never
- * waits: at the temporary end of the data it returns at once, and a poll
- * there would wait for data that comes only after the next PRECOPY_INFO.
+ * end of pre-copy data (ENOMSG, or mtty's 0), 0 at the end of the
+ * stop-copy data, or -errno.  With a cancel object the data fd is
+ * non-blocking (save_stream()): a read that would block waits in poll(2)
+ * beside the cancel object instead, so neither a slow device in pre-copy
+ * nor one in stop-copy can hold a cancelled save.  At the temporary end a
+ * driver answers at once, so no poll ever waits for data that would come
+ * only after the next PRECOPY_INFO.
  */
 static ssize_t read_device(struct save *s, bool precopy)
 {
 	for (;;) {
-		int r = s->o.cancel && !precopy ? wait_fd(s->data_fd, POLLIN, s->o.cancel) : 0;
-		ssize_t n;
+		ssize_t n = data_read_once(s->dev, s->data_fd, s->buf, s->buf_size, s->o.cancel);
+		int r;
 
-		if (r < 0)
-			return r;
-		n = data_read(s->dev, s->data_fd, s->buf, s->buf_size,
-			      precopy ? VFIOMIG_READ_PRECOPY : 0);
-		if (n != -EAGAIN || precopy)
+		if (precopy && (n == -ENOMSG || (n == 0 && s->buf_size)))
+			return -EAGAIN;
+		if (n != -EAGAIN)
 			return n;
-		/* A non-blocking fd in STOP_COPY: more will come. */
 		r = wait_fd(s->data_fd, POLLIN, s->o.cancel);
 		if (r < 0)
 			return r;
@@ -218,6 +216,9 @@ static int save_stream(struct save *s)
 		r = write_identity(s);
 	if (r == 0)
 		r = data_begin_save(s->dev, flags, &s->data_fd, &s->phase_state);
+	if (r == 0 && s->o.cancel && (r = fd_set_nonblock(s->data_fd)) < 0)
+		vfiomig_fail(s->dev->ctx, r, "%s: the data fd cannot be made non-blocking: %s",
+			     s->dev->name, strerror(-r));
 	if (r == 0 && s->phase_state != VFIOMIG_STATE_STOP_COPY) {
 		r = precopy(s);
 		if (r == 0)

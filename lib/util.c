@@ -1,10 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The shared helpers of util.h that are not inline. */
 #include <ctype.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "util.h"
+
+int fd_set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
 
 uint64_t now_ns(void)
 {

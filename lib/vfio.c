@@ -19,11 +19,11 @@
 #include "sysfs.h"
 #include "vfio-compat.h"
 
-struct vfiomig_group {
+struct iommu_group_ref {
 	int id;
 	int fd;
 	int users;
-	struct vfiomig_group *next;
+	struct iommu_group_ref *next;
 };
 
 /* What a ctx's kernel devices share, as a VMM shares it; @lock guards all. */
@@ -31,7 +31,7 @@ struct kernel_ctx {
 	pthread_mutex_t lock;
 	/* Legacy path: one container for every group this ctx opened. */
 	int container_fd;
-	struct vfiomig_group *groups;
+	struct iommu_group_ref *groups;
 	/* cdev path: one iommufd and IOAS for every cdev this ctx opened. */
 	int iommufd;
 	uint32_t ioas_id;
@@ -71,7 +71,7 @@ static ssize_t kernel_data_write(struct vfiomig_dev *dev, int data_fd,
 	return n < 0 ? -errno : n;
 }
 
-static void group_put(struct kernel_ctx *k, struct vfiomig_group *group);
+static void group_put(struct kernel_ctx *k, struct iommu_group_ref *group);
 
 /* dev->priv is the legacy path's group, NULL for a cdev or an adopted fd. */
 static void kernel_release(struct vfiomig_dev *dev)
@@ -194,9 +194,9 @@ static int group_attach(struct vfiomig_ctx *ctx, struct kernel_ctx *k, int gfd,
 
 /* k->lock held. */
 static int group_get(struct vfiomig_ctx *ctx, struct kernel_ctx *k, int id, const char *what,
-		     struct vfiomig_group **ret)
+		     struct iommu_group_ref **ret)
 {
-	struct vfiomig_group *g;
+	struct iommu_group_ref *g;
 	char node[64];
 	int gfd, r;
 
@@ -219,16 +219,16 @@ static int group_get(struct vfiomig_ctx *ctx, struct kernel_ctx *k, int id, cons
 		close(gfd);
 		return r < 0 ? r : -ENOMEM;
 	}
-	*g = (struct vfiomig_group){ .id = id, .fd = gfd, .users = 1, .next = k->groups };
+	*g = (struct iommu_group_ref){ .id = id, .fd = gfd, .users = 1, .next = k->groups };
 	k->groups = g;
 	*ret = g;
 	return 0;
 }
 
 /* k->lock held. */
-static void group_put(struct kernel_ctx *k, struct vfiomig_group *group)
+static void group_put(struct kernel_ctx *k, struct iommu_group_ref *group)
 {
-	struct vfiomig_group **p;
+	struct iommu_group_ref **p;
 
 	if (--group->users > 0)
 		return;
@@ -249,7 +249,7 @@ static void group_put(struct kernel_ctx *k, struct vfiomig_group *group)
 static int open_in_group(struct vfiomig_ctx *ctx, struct kernel_ctx *k, int id,
 			 const struct vfiomig_spec *spec, struct vfiomig_dev **ret)
 {
-	struct vfiomig_group *group;
+	struct iommu_group_ref *group;
 	int fd, r;
 
 	r = group_get(ctx, k, id, spec->name, &group);

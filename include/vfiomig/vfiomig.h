@@ -47,6 +47,7 @@
 #include <vfiomig/cancel.h>
 #include <vfiomig/state.h>
 #include <vfiomig/dev.h>
+#include <vfiomig/group.h>
 #include <vfiomig/data.h>
 #include <vfiomig/migrate.h>
 #include <vfiomig/inspect.h>

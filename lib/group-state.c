@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A group's transition in two phases (uAPI: every device reaches a P2P
+ * state before any stops, and again before any runs), with the caller's
+ * hook between them, and the rollback of every member when anything fails.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "group.h"
+
+enum direction { DIR_NONE, DIR_DOWN, DIR_UP };
+
+static bool is_running(enum vfiomig_state s)
+{
+	return s == VFIOMIG_STATE_RUNNING || s == VFIOMIG_STATE_PRE_COPY;
+}
+
+static bool is_p2p(enum vfiomig_state s)
+{
+	return s == VFIOMIG_STATE_RUNNING_P2P || s == VFIOMIG_STATE_PRE_COPY_P2P;
+}
+
+/*
+ * Where a member waits between the phases: leaving a running state, the
+ * first P2P state of its path; entering one, the last P2P state before it.
+ * A member without P2P states waits where it is, as the kernel's paths
+ * skip those states for it.  *ret_opens_fd: the final arc opens a data fd.
+ */
+static int plan_member(struct group_member *m, enum vfiomig_state target,
+		       enum direction *ret_dir, bool *ret_opens_fd)
+{
+	enum vfiomig_state path[VFIOMIG_STATE_COUNT];
+	int r = dev_get_state(m->dev, &m->start), n;
+
+	if (r < 0)
+		return r;
+	n = dev_plan(m->dev, m->start, target, path, ARRAY_SIZE(path));
+	if (n < 0)
+		return n;
+	m->p2p = m->start;
+	*ret_dir = DIR_NONE;
+	*ret_opens_fd = n > 0 && vfiomig_fsm_arc_opens_fd(n > 1 ? path[n - 2] : m->start, target);
+	if (is_running(m->start) && !is_running(target)) {
+		*ret_dir = DIR_DOWN;
+		for (int i = 0; i < n && m->p2p == m->start; i++)
+			if (is_p2p(path[i]))
+				m->p2p = path[i];
+	} else if (!is_running(m->start) && is_running(target)) {
+		*ret_dir = DIR_UP;
+		for (int i = n - 2; i >= 0 && m->p2p == m->start; i--)
+			if (is_p2p(path[i]))
+				m->p2p = path[i];
+	}
+	return 0;
+}
+
+/* One member's plan, checked against the group's rules. */
+static int plan_check(struct vfiomig_group *g, struct group_member *m,
+		      enum vfiomig_state target, bool have_fds, enum direction *dir)
+{
+	enum direction d;
+	bool opens_fd;
+	int r = plan_member(m, target, &d, &opens_fd);
+
+	if (r < 0)
+		return r;
+	if (opens_fd && !have_fds)
+		return vfiomig_fail(g->ctx, -EINVAL, "%s: entering %s opens a data fd; pass "
+				    "somewhere to return the members' fds", m->dev->name,
+				    vfiomig_state_str(target));
+	if (d != DIR_NONE && *dir != DIR_NONE && d != *dir)
+		return vfiomig_fail(g->ctx, -EINVAL, "%s would start running while other "
+				    "members stop: bring the members to one side first",
+				    m->dev->name);
+	if (d != DIR_NONE)
+		*dir = d;
+	if (g->n > 1 && !(m->dev->mig_flags & VFIOMIG_MIG_P2P) &&
+	    !(g->flags & VFIOMIG_GROUP_ALLOW_NO_P2P))
+		return vfiomig_fail(g->ctx, -EOPNOTSUPP, "%s has no P2P states: it would stop "
+				    "while its peers can still write to it; allow members "
+				    "without P2P only if no peer ever DMAs into them",
+				    m->dev->name);
+	return 0;
+}
+
+/*
+ * Checks every member before anything is sent; the direction of the group.
+ * On a refusal, @errs says which member it was about.
+ */
+static int plan(struct vfiomig_group *g, enum vfiomig_state target, bool have_fds,
+		enum direction *ret_dir, int *errs)
+{
+	int r = 0;
+
+	*ret_dir = DIR_NONE;
+	for (unsigned int i = 0; i < g->n && r == 0; i++) {
+		r = plan_check(g, &g->m[i], target, have_fds, ret_dir);
+		errs[i] = -r;
+	}
+	return r;
+}
+
+/* Each member back where the call found it: the second phase undone, then
+ * the first; a member that cannot get back is reset and walked there. */
+static void rollback(struct vfiomig_group *g, bool second_phase)
+{
+	enum vfiomig_state back[VFIOMIG_GROUP_MAX];
+	int errs[VFIOMIG_GROUP_MAX];
+
+	if (second_phase) {
+		for (unsigned int i = 0; i < g->n; i++)
+			back[i] = g->m[i].p2p;
+		group_run_phase(g, back, NULL, errs, false);
+	}
+	for (unsigned int i = 0; i < g->n; i++)
+		back[i] = g->m[i].start;
+	group_run_phase(g, back, NULL, errs, false);
+	for (unsigned int i = 0; i < g->n; i++) {
+		enum vfiomig_state now;
+
+		if (!errs[i])
+			continue;
+		if (dev_recover(g->m[i].dev, &now) >= 0 && now != g->m[i].start)
+			dev_set_state(g->m[i].dev, g->m[i].start, NULL);
+	}
+	info(g->ctx, "group of %u: rolled back", g->n);
+}
+
+/* The call's error is the first failing member's, in the group's order. */
+static int report_failure(struct call *c, struct vfiomig_group *g, const int *errs)
+{
+	char states[768] = "members now:";
+	unsigned int first = g->n;
+
+	for (unsigned int i = 0; i < g->n; i++) {
+		const struct group_member *m = &g->m[i];
+		size_t len = strlen(states);
+
+		snprintf(states + len, sizeof(states) - len, "%s %s %s", i ? "," : "", m->dev->name,
+			 m->result.has_state ? vfiomig_state_str(m->result.state) : "unknown");
+		if (errs[i] && first == g->n)
+			first = i;
+	}
+	call_report(c, g->m[first].dev);
+	vfiomig_fail(g->ctx, -errs[first], "%s", g->m[first].msg);
+	call_note(g->ctx, states);
+	return -errs[first];
+}
+
+static void fill_results(struct vfiomig_group *g, const int *errs)
+{
+	for (unsigned int i = 0; i < g->n; i++) {
+		struct group_member *m = &g->m[i];
+
+		m->result = (struct vfiomig_group_result){ .sz = sizeof(m->result), .err = errs[i] };
+		m->result.has_state = dev_read_state(m->dev, &m->result.state) == 0;
+	}
+	g->have_results = true;
+}
+
+static int call_hook(struct vfiomig_group *g, enum direction dir, int *errs)
+{
+	enum vfiomig_group_point point = dir == DIR_DOWN ? VFIOMIG_GROUP_QUIESCED :
+				     VFIOMIG_GROUP_READY;
+	int r = g->hook && dir != DIR_NONE ? g->hook(g->hook_data, g, point) : 0;
+
+	if (r >= 0)
+		return 0;
+	/* Nobody's own failure: the call's error says the hook refused. */
+	vfiomig_fail(g->ctx, r, "the caller refused the group at %s: %s",
+		     point == VFIOMIG_GROUP_QUIESCED ? "QUIESCED" : "READY", strerror(-r));
+	for (unsigned int i = 0; i < g->n; i++)
+		errs[i] = 0;
+	return r;
+}
+
+static int transition(struct call *c, struct vfiomig_group *g, enum vfiomig_state target,
+		      int *ret_fds)
+{
+	enum vfiomig_state want[VFIOMIG_GROUP_MAX] = { 0 };
+	int errs[VFIOMIG_GROUP_MAX] = { 0 }, fds[VFIOMIG_GROUP_MAX];
+	enum direction dir;
+	unsigned int failed;
+	bool second = false;
+	int r = plan(g, target, ret_fds != NULL, &dir, errs);
+
+	if (r < 0) {
+		fill_results(g, errs);
+		return r;
+	}
+	for (unsigned int i = 0; i < g->n; i++) {
+		want[i] = g->m[i].p2p;
+		fds[i] = -1;
+	}
+	failed = group_run_phase(g, want, NULL, errs, true);
+	r = failed ? 0 : call_hook(g, dir, errs);
+	if (!failed && r == 0) {
+		for (unsigned int i = 0; i < g->n; i++)
+			want[i] = target;
+		second = true;
+		failed = group_run_phase(g, want, fds, errs, true);
+	}
+	if (failed || r < 0) {
+		for (unsigned int i = 0; i < g->n; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		rollback(g, second);
+	}
+	fill_results(g, errs);
+	if (failed)
+		return report_failure(c, g, errs);
+	if (r == 0 && ret_fds)
+		memcpy(ret_fds, fds, g->n * sizeof(*fds));
+	return r;
+}
+
+/* Every member for this call's thread, or none. */
+static int take_members(struct vfiomig_group *g)
+{
+	for (unsigned int i = 0; i < g->n; i++) {
+		if (owner_take(&g->m[i].dev->owner))
+			continue;
+		for (unsigned int k = 0; k < i; k++)
+			owner_give_back(&g->m[k].dev->owner);
+		return vfiomig_fail(g->ctx, -EBUSY, "another thread is driving %s, a member of the "
+				    "group", g->m[i].dev->name);
+	}
+	return 0;
+}
+
+static void give_back_members(struct vfiomig_group *g)
+{
+	for (unsigned int i = 0; i < g->n; i++)
+		owner_give_back(&g->m[i].dev->owner);
+}
+
+VFIOMIG_EXPORT int vfiomig_group_set_state(struct vfiomig_group *g, enum vfiomig_state target,
+					   int *ret_data_fds)
+{
+	struct call c;
+	int r = group_call_begin(&c, g);
+
+	if (r == 0 && !vfiomig_state_valid(target))
+		r = vfiomig_fail(g->ctx, -EINVAL, "%d is not a migration state (0 to %d)",
+				 (int)target, VFIOMIG_STATE_COUNT - 1);
+	if (r == 0)
+		r = take_members(g);
+	if (r == 0) {
+		r = transition(&c, g, target, ret_data_fds);
+		give_back_members(g);
+	}
+	return call_end(&c, r);
+}
