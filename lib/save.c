@@ -34,10 +34,12 @@ static int out_write(void *ctx, const void *a, size_t alen, const void *b, size_
 
 	if (r == 0)
 		s->stats.stream_bytes += alen + blen;
-	else if (r != -ECANCELED)
+	else if (r != -ECANCELED) {
+		s->stats.error_offset = s->stats.stream_bytes;
 		vfiomig_fail_at(s->dev->ctx, r, s->stats.stream_bytes,
 				"%s: writing the stream failed: %s%s", s->dev->name,
 				strerror(-r), r == -EPIPE ? " (the reader went away)" : "");
+	}
 	return r;
 }
 

@@ -104,9 +104,11 @@ struct vfiomig_error {
 	int err;			/* the errno of the failure (positive) */
 	const char *message;		/* as vfiomig_ctx_get_error() */
 	const char *device;		/* the name of the device that failed, or NULL */
-	int has_state;			/* 1 if @state is known */
+	int has_state;			/* 1 if @state is known (0 for -EBUSY: the
+					   device was another thread's to read) */
 	enum vfiomig_state state;	/* where that device is after the call */
-	uint64_t stream_offset;		/* where in the stream, or UINT64_MAX */
+	uint64_t stream_offset;		/* where in the stream (as stats.error_offset),
+					   or UINT64_MAX */
 };
 
 /**

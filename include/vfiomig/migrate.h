@@ -62,7 +62,8 @@ struct vfiomig_stats {
 	uint64_t downtime_ns;		/* save: device stopped -> stream complete;
 					   load: RESUMING -> running (or stopped) */
 	uint64_t elapsed_ns;
-	/* load: where a failure was found in the stream, or UINT64_MAX */
+	/* load: where a failure was found in the stream; save: where writing
+	 * the stream failed; UINT64_MAX otherwise */
 	uint64_t error_offset;
 };
 
