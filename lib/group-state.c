@@ -78,9 +78,9 @@ static int plan_check(struct vfiomig_group *g, struct group_member *m,
 		*dir = d;
 	if (g->n > 1 && !(m->dev->mig_flags & VFIOMIG_MIG_P2P) &&
 	    !(g->flags & VFIOMIG_GROUP_ALLOW_NO_P2P))
-		return vfiomig_fail(g->ctx, -EOPNOTSUPP, "%s has no P2P states: it would stop "
-				    "while its peers can still write to it; allow members "
-				    "without P2P only if no peer ever DMAs into them",
+		return vfiomig_fail(g->ctx, -EOPNOTSUPP, "%s: the device has no P2P states, so it "
+				    "would stop while its peers can still write to it; allow "
+				    "members without P2P only if no peer ever DMAs into them",
 				    m->dev->name);
 	return 0;
 }
@@ -187,6 +187,10 @@ static int transition(struct call *c, struct vfiomig_group *g, enum vfiomig_stat
 	int r = plan(g, target, ret_fds != NULL, &dir, errs);
 
 	if (r < 0) {
+		/* The refusal is about the member that was being planned. */
+		for (unsigned int i = 0; i < g->n; i++)
+			if (errs[i])
+				call_report(c, g->m[i].dev);
 		fill_results(g, errs);
 		return r;
 	}

@@ -210,7 +210,7 @@ START_TEST(test_no_p2p_member)
 
 	group_of(&f, 3, "", 1, ",flags=stop_copy", 0);
 	ck_assert_int_eq(vfiomig_group_set_state(f.g, S(STOP), NULL), -EOPNOTSUPP);
-	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(f.ctx), "mock:g1 has no P2P states"));
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(f.ctx), "mock:g1: the device has no P2P states"));
 	ck_assert_uint_eq(vfiomig_mock_journal(f.ctx, NULL, 0), 0);	/* nothing was sent */
 	fixture_free(&f);
 

@@ -19,6 +19,7 @@ enum {
 	OPT_RAW,
 	OPT_FORCE,
 	OPT_BACKEND,
+	OPT_ALLOW_NO_P2P,
 };
 
 /* Every getopt_long() optstring starts with this: ':' reports a missing argument. */

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vfiomig-ctl state DEVICE [TARGET]: print the state, or move the device
- * and print the path it took; vfiomig-ctl reset DEVICE.
+ * and print the path it took; vfiomig-ctl state DEVICE DEVICE... TARGET:
+ * move several devices as a group, in two phases (docs/groups.md);
+ * vfiomig-ctl reset DEVICE.
  */
 #include <unistd.h>
 
@@ -72,17 +74,92 @@ static int move(struct ctl *ctl, struct vfiomig_ctx *vctx, struct vfiomig_dev *d
 	return EXIT_OK;
 }
 
-static int parse(struct ctl *ctl, int argc, char **argv, int max)
+/* @group_flags: where --allow-no-p2p goes; NULL for a command without it. */
+static int parse(struct ctl *ctl, int argc, char **argv, int max, unsigned int *group_flags)
 {
-	static const struct option opts[] = { ARGS_COMMON_LONG, { 0 } };
-	static const char *const names[] = { "DEVICE", "TARGET" };
+	static const struct option opts[] = {
+		ARGS_COMMON_LONG,
+		{ "allow-no-p2p", no_argument, NULL, OPT_ALLOW_NO_P2P },
+		{ 0 }
+	};
+	static const struct option common[] = { ARGS_COMMON_LONG, { 0 } };
+	static const char *const names[] = { "DEVICE", "TARGET", "TARGET" };
 	int c, r;
 
 	args_begin();
-	while ((c = getopt_long(argc, argv, ARGS_COMMON_SHORT, opts, NULL)) >= 0)
-		if ((r = args_common(ctl, c, argv)) != ARGS_CONTINUE)
+	while ((c = getopt_long(argc, argv, ARGS_COMMON_SHORT, group_flags ? opts : common,
+				NULL)) >= 0) {
+		if (c == OPT_ALLOW_NO_P2P)
+			*group_flags |= VFIOMIG_GROUP_ALLOW_NO_P2P;
+		else if ((r = args_common(ctl, c, argv)) != ARGS_CONTINUE)
 			return r;
+	}
 	return args_positional(ctl, argc, argv, 1, max, names);
+}
+
+/* Where each member went, or where each is after a failure (error.states). */
+static void group_report(struct ctl *ctl, struct vfiomig_group *g, const enum vfiomig_state *from,
+			 enum vfiomig_state target, bool failed)
+{
+	int n = vfiomig_group_get_size(g);
+
+	if (!failed && ctl->json) {
+		json_object_begin(ctl->jw);
+		json_name(ctl->jw, "devices");
+		json_array_begin(ctl->jw);
+	}
+	for (int i = 0; i < n; i++) {
+		struct vfiomig_dev *dev = vfiomig_group_get_member(g, (unsigned int)i);
+		struct vfiomig_group_result res = { .sz = sizeof(res) };
+		enum vfiomig_state path[VFIOMIG_STATE_COUNT * 2];
+		uint64_t flags = 0;
+		int len;
+
+		if (failed) {
+			if (vfiomig_group_get_result(g, (unsigned int)i, &res) == 0 && res.has_state)
+				ctl_note_state(ctl, vfiomig_dev_get_name(dev), res.state);
+			continue;
+		}
+		vfiomig_dev_get_mig_flags(dev, &flags);
+		len = vfiomig_fsm_path(flags, from[i], target, path, VFIOMIG_STATE_COUNT * 2);
+		if (!ctl->json)
+			ctl_printf(ctl, "%s: ", vfiomig_dev_get_name(dev));
+		print_move(ctl, vfiomig_dev_get_name(dev), from[i], target, path, len < 0 ? 0 : len);
+	}
+	if (!failed && ctl->json) {
+		json_array_end(ctl->jw);
+		json_object_end(ctl->jw);
+	}
+}
+
+/* Several devices: one group, opened in the order given. */
+static int move_group(struct ctl *ctl, struct vfiomig_ctx *vctx, char **specs, int n,
+		      enum vfiomig_state target, unsigned int flags)
+{
+	struct vfiomig_dev *devs[VFIOMIG_GROUP_MAX] = { 0 };
+	enum vfiomig_state from[VFIOMIG_GROUP_MAX];
+	int fds[VFIOMIG_GROUP_MAX], r, e = 0, opened = 0;
+	struct vfiomig_group *g = NULL;
+
+	r = (e = vfiomig_group_new(vctx, flags, &g)) < 0 ? ctl_fail_lib(ctl, vctx, specs[0], e) : EXIT_OK;
+	for (; r == EXIT_OK && opened < n; opened++) {
+		r = ctl_open(ctl, vctx, specs[opened], &devs[opened]);
+		if (r == EXIT_OK && (e = vfiomig_group_add(g, devs[opened])) == 0)
+			e = vfiomig_dev_get_state(devs[opened], &from[opened]);
+		if (r == EXIT_OK && e < 0)
+			r = ctl_fail_lib(ctl, vctx, specs[opened], e);
+	}
+	if (r == EXIT_OK && (e = vfiomig_group_set_state(g, target, fds)) < 0)
+		r = ctl_fail_lib(ctl, vctx, specs[0], e);
+	for (int i = 0; e == 0 && i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);	/* nobody reads or writes the data from here */
+	if (g && opened == n)
+		group_report(ctl, g, from, target, r != EXIT_OK);
+	vfiomig_group_unref(g);
+	for (int i = 0; i < opened; i++)
+		vfiomig_dev_unref(devs[i]);
+	return r;
 }
 
 int cmd_state(struct ctl *ctl, int argc, char **argv)
@@ -90,14 +167,24 @@ int cmd_state(struct ctl *ctl, int argc, char **argv)
 	struct vfiomig_ctx *vctx = NULL;
 	struct vfiomig_dev *dev = NULL;
 	enum vfiomig_state target = VFIOMIG_STATE_ERROR, now;
+	unsigned int group_flags = 0;
 	bool set;
-	int r = parse(ctl, argc, argv, 2);
+	int r = parse(ctl, argc, argv, VFIOMIG_GROUP_MAX + 1, &group_flags);
 
 	if (r != ARGS_CONTINUE)
 		return r;
+	/* The last of several arguments is the target; the others are devices. */
 	set = optind + 1 < argc;
-	if (set && (r = args_state(ctl, argv[optind + 1], &target)) != ARGS_CONTINUE)
+	if (set && (r = args_state(ctl, argv[argc - 1], &target)) != ARGS_CONTINUE)
 		return r;
+	if (argc - optind > 2) {
+		r = ctl_context_new(ctl, &vctx);
+		if (r == EXIT_OK)
+			r = move_group(ctl, vctx, argv + optind, argc - optind - 1, target,
+				       group_flags);
+		vfiomig_ctx_unref(vctx);
+		return r;
+	}
 	r = ctl_context_new(ctl, &vctx);
 	if (r == EXIT_OK)
 		r = ctl_open(ctl, vctx, argv[optind], &dev);
@@ -121,7 +208,7 @@ int cmd_reset(struct ctl *ctl, int argc, char **argv)
 	struct vfiomig_ctx *vctx = NULL;
 	struct vfiomig_dev *dev = NULL;
 	enum vfiomig_state now = VFIOMIG_STATE_ERROR;
-	int r = parse(ctl, argc, argv, 1), e = 0;
+	int r = parse(ctl, argc, argv, 1, NULL), e = 0;
 
 	if (r != ARGS_CONTINUE)
 		return r;

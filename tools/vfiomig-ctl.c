@@ -31,10 +31,13 @@ static const struct ctl_cmd commands[] = {
 		.summary = "Show the device's identity, driver, backend, migration flags, state,\n"
 			   "stop-copy size and dirty tracking.",
 	}, {
-		.name = "state", .fn = cmd_state, .args = "DEVICE [TARGET]",
+		.name = "state", .fn = cmd_state, .args = "DEVICE [DEVICE...] [TARGET]",
 		.brief = "print the state, or move to TARGET and print the path",
 		.summary = "Print the device's state, or move it to TARGET and print the path\n"
-			   "taken.",
+			   "taken.  Several devices move to TARGET as one group, in two phases:\n"
+			   "every device reaches a P2P state before any stops or runs.",
+		.options = "      --allow-no-p2p     let a device without P2P states join a group\n"
+			   "                         (it may stop while a peer can still write to it)\n",
 	}, {
 		.name = "reset", .fn = cmd_reset, .args = "DEVICE",
 		.brief = "VFIO_DEVICE_RESET, then print the state",

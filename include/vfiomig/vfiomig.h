@@ -34,10 +34,12 @@
  *   read or written from any thread.
  * - A call can be cancelled from another thread or a signal handler
  *   (vfiomig/cancel.h).
- * - The library starts no thread of its own: vfiomig_dev_save() and
- *   vfiomig_dev_load() move the data on the calling thread.  Only a mock
- *   device runs a pump thread per data session, as a kernel driver would
- *   do its work in the kernel.
+ * - vfiomig_dev_save() and vfiomig_dev_load() move the data on the
+ *   calling thread.  The library starts threads only inside a group call
+ *   (vfiomig/group.h): one per member and phase, with every signal
+ *   blocked, all joined before the call returns.  A mock device runs a
+ *   pump thread per data session, as a kernel driver would do its work in
+ *   the kernel.
  */
 #ifndef VFIOMIG_VFIOMIG_H
 #define VFIOMIG_VFIOMIG_H

@@ -111,6 +111,29 @@ def test_state(t):
                            "state --json %s %s: one JSON error" % (spec, target))
 
 
+def test_group_state(t):
+    """Several devices move as a group, in two phases (docs/groups.md)."""
+    r = run("state", "mock:a", "mock:b,arc=5ms", "stop")
+    t.ok(r.rc == 0 and r.text == "mock:a: RUNNING -> RUNNING_P2P -> STOP\n"
+         "mock:b: RUNNING -> RUNNING_P2P -> STOP\n", "state A B stop: a line per device", r)
+    r = run("--json", "state", "mock:a,state=stop", "mock:b,state=stop", "running")
+    d = r.json() if r.rc == 0 else {}
+    t.ok(r.rc == 0 and [x["device"] for x in d["devices"]] == ["mock:a", "mock:b"] and
+         all(x["to"] == "RUNNING" and x["path"] == ["RUNNING_P2P", "RUNNING"]
+             for x in d["devices"]), "state --json A B running: .devices[]", r)
+    r = run("--json", "state", "mock:a", "mock:b,fail=set:2:EIO", "stop_copy")
+    e = r.json()["error"] if r.rc == 1 else {}
+    t.ok(r.rc == 1 and e["states"] == {"mock:a": "RUNNING", "mock:b": "RUNNING"} and
+         e["message"].startswith("state mock:b: RUNNING_P2P -> STOP_COPY failed"),
+         "state A B: a member fails, both go back, error.states says so", r)
+    r = run("state", "mock:a", "mock:b,flags=stop_copy", "stop")
+    t.ok(r.rc == 1 and one_line(r.err) and "mock:b: the device has no P2P states" in r.errtext,
+         "state A B: a member without P2P is refused", r)
+    r = run("state", "--allow-no-p2p", "mock:a", "mock:b,flags=stop_copy", "stop")
+    t.ok(r.rc == 0 and "mock:b: RUNNING -> STOP\n" in r.text,
+         "state --allow-no-p2p: the member skips the P2P phase", r)
+
+
 def test_reset(t):
     r = run("reset", "mock:a,state=error")
     t.ok(r.rc == 0 and r.text == "RUNNING\n", "reset from ERROR: RUNNING", r)
@@ -170,6 +193,7 @@ def main():
     t = Tap()
     test_info(t)
     test_state(t)
+    test_group_state(t)
     test_reset(t)
     test_bad_devices(t)
     test_list(t)

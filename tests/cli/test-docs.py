@@ -21,7 +21,7 @@ BASH_COMPLETION = "/usr/share/bash-completion/bash_completion"
 def options_of(command):
     text = run(command, "--help").text
     own = text.split("Options:\n", 1)[1].split("\n\n")[0] if "Options:\n" in text else ""
-    return sorted(set(re.findall(r"--[a-z][a-z-]*", own)))
+    return sorted(set(re.findall(r"--[a-z][a-z0-9-]*", own)))
 
 
 def check_man(t, man):
@@ -84,9 +84,10 @@ def check_completion(t, script, helpers):
         ("vfiomig-ctl s", ["save", "state"]),
         ("vfiomig-ctl --js", ["--json"]),
         ("vfiomig-ctl --json st", ["state"]),
+        # after a device: the target, or another device of a group
         ("vfiomig-ctl state mock:a,state=stop ",
          ["ERROR", "PRE_COPY", "PRE_COPY_P2P", "RESUMING", "RUNNING", "RUNNING_P2P", "STOP",
-          "STOP_COPY"]),
+          "STOP_COPY", "mock:"]),
         ("vfiomig-ctl state mock:a pre_copy", ["PRE_COPY", "PRE_COPY_P2P"]),
         ("vfiomig-ctl save mock:a --le", ["--leave"]),
         ("vfiomig-ctl save mock:a --leave ", ["running", "stop"]),

@@ -24,7 +24,8 @@ USAGE_ERRORS = [
     (["migrate"], "missing SRC"),
     (["migrate", "mock:a"], "missing DST"),
     (["info", "mock:a", "extra"], "unexpected argument 'extra'"),
-    (["state", "mock:a", "STOP", "extra"], "unexpected argument 'extra'"),
+    # of several arguments, the last is the target
+    (["state", "mock:a", "STOP", "extra"], "'extra' is not a state"),
     (["reset", "mock:a", "extra"], "unexpected argument 'extra'"),
     (["list", "extra"], "unexpected argument 'extra'"),
     (["inspect", "a", "b"], "unexpected argument 'b'"),
