@@ -103,6 +103,7 @@ static void take_identity(struct inspect *in, const struct stream_record *rec)
 		.revision = id.dev.revision, .mig_flags = id.mig_flags,
 		.stop_copy_size = id.stop_copy_size, .name = id.name, .driver = id.dev.driver,
 		.backend = id.backend, .kernel = id.kernel, .library = id.library,
+		.mdev_type = id.dev.mdev_type,
 	};
 	if (in->ops && in->ops->identity)
 		in->ops->identity(in->userdata, rec->device, &pub);
@@ -184,7 +185,7 @@ static int inspect_framed(struct inspect *in)
 		return -ENOMEM;
 	r = stream_reader_begin(&reader);
 	in->sum->version_major = STREAM_VERSION_MAJOR;
-	in->sum->version_minor = STREAM_VERSION_MINOR;
+	in->sum->version_minor = reader.minor;
 	while (r == 0 && (r = stream_read_record(&reader, &rec, buf)) > 0) {
 		in->sum->records++;
 		take_record(in, &rec);

@@ -58,6 +58,8 @@ static void describe(const struct stream_identity *id, char *buf, size_t size)
 
 	if (id->dev.has_pci_ids)
 		snprintf(buf, size, "%04x:%04x (%s)", id->dev.vendor, id->dev.device, driver);
+	else if (id->dev.mdev_type[0])
+		snprintf(buf, size, "an mdev of type %s (%s)", id->dev.mdev_type, driver);
 	else
 		snprintf(buf, size, "%s (%s)", id->name, driver);
 }
@@ -66,7 +68,7 @@ static void describe(const struct stream_identity *id, char *buf, size_t size)
 static int check_identity(struct load *l, const struct stream_record *rec)
 {
 	struct stream_identity theirs, ours;
-	char t[2 * STREAM_STRING_MAX + 16], o[2 * STREAM_STRING_MAX + 16];
+	char t[2 * STREAM_STRING_MAX + 32], o[2 * STREAM_STRING_MAX + 32];
 
 	if (rec->type != STREAM_IDENTITY ||
 	    stream_identity_decode(rec->payload, rec->length, &theirs) < 0)

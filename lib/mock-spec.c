@@ -14,7 +14,7 @@
 #include "mock.h"
 
 #define KEYS "flags, state, size, eom, dirty, datasize, dirtylog, resetflag, " \
-	     "infov2, pci, driver, fail, short, rate, arc"
+	     "infov2, pci, driver, mdev_type, fail, short, rate, arc"
 
 static const char *const kind_names[MOCK_K_COUNT] = {
 	[MOCK_K_SET] = "set",		[MOCK_K_GET] = "get",
@@ -318,14 +318,15 @@ static int parse_eom(struct vfiomig_ctx *ctx, const char *v, bool *ret_zero)
 			    "(mlx5) or eom=zero (mtty)", v);
 }
 
-static int parse_driver(struct vfiomig_ctx *ctx, const char *v,
-			struct vfiomig_identity *id)
+/* driver= and mdev_type=: a name into @dst. */
+static int parse_name(struct vfiomig_ctx *ctx, const char *key, const char *v, char *dst,
+		      size_t size)
 {
 	if (!valid_word(v, MOCK_DRIVER_MAX))
-		return vfiomig_fail(ctx, -EINVAL, "mock spec: driver=%s: use 1 "
-				    "to %d letters, digits, '.', '_' or '-'", v,
+		return vfiomig_fail(ctx, -EINVAL, "mock spec: %s=%s: use 1 "
+				    "to %d letters, digits, '.', '_' or '-'", key, v,
 				    MOCK_DRIVER_MAX);
-	snprintf(id->driver, sizeof(id->driver), "%s", v);
+	snprintf(dst, size, "%s", v);
 	return 0;
 }
 
@@ -357,8 +358,8 @@ static int check_once(struct vfiomig_ctx *ctx, const char *key, unsigned int *se
 {
 	static const char *const once[] = {
 		"flags", "state", "size", "eom", "dirty", "datasize",
-		"dirtylog", "resetflag", "infov2", "pci", "driver", "short",
-		"rate", "arc",
+		"dirtylog", "resetflag", "infov2", "pci", "driver", "mdev_type",
+		"short", "rate", "arc",
 	};
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(once); i++) {
@@ -406,7 +407,9 @@ static int parse_kv(struct vfiomig_ctx *ctx, char *key, char *v,
 	if (!strcmp(key, "pci"))
 		return parse_pci(ctx, v, spec);
 	if (!strcmp(key, "driver"))
-		return parse_driver(ctx, v, &spec->id);
+		return parse_name(ctx, key, v, spec->id.driver, sizeof(spec->id.driver));
+	if (!strcmp(key, "mdev_type"))
+		return parse_name(ctx, key, v, spec->id.mdev_type, sizeof(spec->id.mdev_type));
 	if (!strcmp(key, "fail"))
 		return parse_fail_rule(ctx, v, spec);
 	if (!strcmp(key, "short"))

@@ -44,6 +44,8 @@ struct vfiomig_identity {
 	uint16_t vendor, device, subsystem_vendor, subsystem_device;
 	uint8_t revision;
 	char driver[IDENTITY_STRING_MAX + 1];
+	/* An mdev's type ("mtty-2"): two mdevs of one driver may differ in it. */
+	char mdev_type[IDENTITY_STRING_MAX + 1];
 };
 
 /* Which thread is inside a call on a device or group (call.c). */

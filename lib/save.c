@@ -56,7 +56,7 @@ static int control_record(struct save *s, uint16_t type, const void *payload, si
 static int write_identity(struct save *s)
 {
 	struct stream_identity id;
-	uint8_t buf[STREAM_IDENTITY_FIXED + 5 * (2 + STREAM_STRING_MAX)];
+	uint8_t buf[STREAM_IDENTITY_MAX];
 	size_t n;
 
 	xfer_identity(s->dev, &id);

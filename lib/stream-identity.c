@@ -11,8 +11,12 @@ static const size_t string_offsets[] = {
 	offsetof(struct stream_identity, backend),
 	offsetof(struct stream_identity, kernel),
 	offsetof(struct stream_identity, library),
+	/* 1.1: a 1.0 stream ends before it, and reads as "" */
+	offsetof(struct stream_identity, dev.mdev_type),
 };
 #define NSTRINGS (sizeof(string_offsets) / sizeof(string_offsets[0]))
+#define NSTRINGS_1_0 5
+_Static_assert(NSTRINGS == STREAM_IDENTITY_STRINGS, "IDENTITY strings");
 
 size_t stream_identity_encode(const struct stream_identity *id, uint8_t *buf, size_t size)
 {
@@ -59,6 +63,8 @@ int stream_identity_decode(const uint8_t *buf, size_t len, struct stream_identit
 		char *s = (char *)id + string_offsets[i];
 		size_t slen;
 
+		if (i >= NSTRINGS_1_0 && len == n)
+			break;
 		if (len - n < 2)
 			return -EBADMSG;
 		slen = get_le16(buf + n);
@@ -80,5 +86,6 @@ bool stream_identity_matches(const struct stream_identity *a, const struct strea
 	return x->has_pci_ids == y->has_pci_ids && x->vendor == y->vendor &&
 	       x->device == y->device && x->subsystem_vendor == y->subsystem_vendor &&
 	       x->subsystem_device == y->subsystem_device &&
-	       strcmp(x->driver, y->driver) == 0 && strcmp(a->backend, b->backend) == 0;
+	       strcmp(x->driver, y->driver) == 0 && strcmp(x->mdev_type, y->mdev_type) == 0 &&
+	       strcmp(a->backend, b->backend) == 0;
 }

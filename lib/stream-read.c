@@ -124,6 +124,7 @@ int stream_reader_begin(struct stream_reader *r)
 	if (get_le32(pre + 12) != 0)
 		return reader_fail(r, -EPROTO, 12, "unknown preamble flags 0x%x",
 				   get_le32(pre + 12));
+	r->minor = get_le16(pre + 10);
 	XXH3_64bits_update(r->chain, pre, sizeof(pre));
 	return 0;
 }

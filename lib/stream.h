@@ -26,7 +26,7 @@
 
 #define STREAM_MAGIC "VFIOMIG\n"
 #define STREAM_VERSION_MAJOR 1
-#define STREAM_VERSION_MINOR 0
+#define STREAM_VERSION_MINOR 1	/* 1: IDENTITY's sixth string, the mdev type */
 #define STREAM_PREAMBLE_SIZE 16
 #define STREAM_HEADER_SIZE 32
 /* A reader never needs more than this for one record. */
@@ -48,6 +48,9 @@ enum stream_type {
 
 #define STREAM_IDENTITY_FIXED 32
 #define STREAM_STRING_MAX 255
+#define STREAM_IDENTITY_STRINGS 6
+/* The longest IDENTITY payload this version writes. */
+#define STREAM_IDENTITY_MAX (STREAM_IDENTITY_FIXED + STREAM_IDENTITY_STRINGS * (2 + STREAM_STRING_MAX))
 #define STREAM_DEVICE_END_SIZE 24
 #define STREAM_TRAILER_SIZE 24
 #define STREAM_PRECOPY_ROUND_SIZE 24
@@ -106,6 +109,7 @@ struct stream_reader {
 	XXH3_state_t *chain;
 	XXH3_state_t *payload;	/* the payload being read */
 	bool done;		/* the trailer was read and verified */
+	uint16_t minor;		/* the stream's minor version, from its preamble */
 	/* Bytes read with a payload that begin the next record. */
 	uint8_t ahead[STREAM_HEADER_SIZE];
 	uint8_t ahead_len, ahead_pos;

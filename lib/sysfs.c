@@ -56,6 +56,8 @@ void vfiomig_sysfs_identity(const char *devdir, struct vfiomig_identity *id)
 
 	if (read_link_base(devdir, "driver", id->driver, sizeof(id->driver)) < 0)
 		id->driver[0] = '\0';
+	if (read_link_base(devdir, "mdev_type", id->mdev_type, sizeof(id->mdev_type)) < 0)
+		id->mdev_type[0] = '\0';
 	for (size_t i = 0; i < 5; i++)
 		if (read_hex(devdir, files[i], &v[i]) < 0)
 			return;

@@ -381,6 +381,27 @@ START_TEST(test_arguments)
 }
 END_TEST
 
+/* A 1.0 stream's IDENTITY has five strings; 1.1 added the mdev type. */
+START_TEST(test_identity_1_0)
+{
+	struct stream_identity id = { .mig_flags = 1 }, back;
+	uint8_t buf[STREAM_IDENTITY_MAX];
+	size_t n;
+
+	snprintf(id.dev.driver, sizeof(id.dev.driver), "mtty");
+	snprintf(id.dev.mdev_type, sizeof(id.dev.mdev_type), "mtty-2");
+	n = stream_identity_encode(&id, buf, sizeof(buf));
+	ck_assert_int_eq(stream_identity_decode(buf, n, &back), 0);
+	ck_assert_str_eq(back.dev.mdev_type, "mtty-2");
+	/* The same without its sixth string: what a 1.0 writer wrote. */
+	ck_assert_int_eq(stream_identity_decode(buf, n - 2 - strlen("mtty-2"), &back), 0);
+	ck_assert_str_eq(back.dev.mdev_type, "");
+	ck_assert_str_eq(back.dev.driver, "mtty");
+	/* Half a sixth string is damage, not an older writer. */
+	ck_assert_int_eq(stream_identity_decode(buf, n - 1, &back), -EBADMSG);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("inspect");
@@ -395,6 +416,7 @@ int main(void)
 	tcase_add_test(tc, test_mlx5_inside_container);
 	tcase_add_test(tc, test_empty_container);
 	tcase_add_test(tc, test_arguments);
+	tcase_add_test(tc, test_identity_1_0);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -476,6 +476,29 @@ START_TEST(test_identity_mismatch)
 }
 END_TEST
 
+/* Two mdevs of one driver but of other types (mtty-2 and mtty-1): refused
+ * before the first write, not half-way by the driver. */
+START_TEST(test_mdev_type_mismatch)
+{
+	char *stream, why[512];
+	size_t len = make_stream(",size=64K,mdev_type=mtty-2", &stream);
+	struct vfiomig_stats st = { .sz = sizeof(st) };
+	enum vfiomig_state after;
+	int r;
+
+	r = load_bytes(stream, len, "mock:dst,size=64K,mdev_type=mtty-1,fail=set:1:EIO",
+		       &after, &st, why, sizeof(why));
+	ck_assert_int_eq(r, -ENODEV);
+	ck_assert_int_eq(after, S(RUNNING));
+	ck_assert_msg(strstr(why, "stream is for an mdev of type mtty-2 (mock), device is an mdev "
+			     "of type mtty-1 (mock)"), "%s", why);
+	r = load_bytes(stream, len, "mock:dst,size=64K,mdev_type=mtty-2", &after, &st, why,
+		       sizeof(why));
+	ck_assert_msg(r == 0, "%s", why);
+	free(stream);
+}
+END_TEST
+
 START_TEST(test_not_a_stream)
 {
 	static const char text[] = "hello, this is not a device state\n";
@@ -809,6 +832,7 @@ int main(void)
 	tcase_add_test(tc, test_corrupt_every_byte);
 	tcase_add_test(tc, test_truncate_every_length);
 	tcase_add_test(tc, test_identity_mismatch);
+	tcase_add_test(tc, test_mdev_type_mismatch);
 	tcase_add_test(tc, test_not_a_stream);
 	tcase_add_test(tc, test_peer_hangs_up);
 	tcase_add_test(tc, test_callers_sigpipe_left_alone);

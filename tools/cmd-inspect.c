@@ -31,7 +31,7 @@ struct device {
 	uint32_t index;
 	struct pci_ids pci;
 	uint64_t flags, stop_copy_size;
-	char name[STR], driver[STR], backend[STR], kernel[STR], library[STR];
+	char name[STR], driver[STR], backend[STR], kernel[STR], library[STR], mdev_type[STR];
 };
 
 struct result {
@@ -62,6 +62,7 @@ static void on_identity(void *userdata, uint32_t index, const struct vfiomig_str
 	snprintf(d->backend, STR, "%s", id->backend ? id->backend : "");
 	snprintf(d->kernel, STR, "%s", id->kernel ? id->kernel : "");
 	snprintf(d->library, STR, "%s", id->library ? id->library : "");
+	snprintf(d->mdev_type, STR, "%s", id->mdev_type ? id->mdev_type : "");
 }
 
 static struct kind *find_kind(struct result *res, const char *name, uint32_t type)
@@ -124,6 +125,8 @@ static void text_device(struct ctl *ctl, const struct device *d)
 	ctl_printf(ctl, "  driver:      %s\n", describe_printable(a, sizeof(a), d->driver));
 	ctl_printf(ctl, "  backend:     %s\n", describe_printable(a, sizeof(a), d->backend));
 	ctl_printf(ctl, "  pci:         %s\n", describe_pci(a, sizeof(a), &d->pci));
+	if (d->mdev_type[0])
+		ctl_printf(ctl, "  mdev type:   %s\n", describe_printable(a, sizeof(a), d->mdev_type));
 	ctl_printf(ctl, "  flags:       %s\n", describe_flags(a, sizeof(a), d->flags));
 	if (d->stop_copy_size)
 		ctl_printf(ctl, "  stop-copy:   %s estimated\n", format_bytes(size, d->stop_copy_size));
@@ -170,6 +173,10 @@ static void json_device(struct json_writer *w, const struct device *d)
 	json_member_string(w, "backend", d->backend);
 	json_name(w, "pci");
 	json_pci(w, &d->pci);
+	if (d->mdev_type[0])
+		json_member_string(w, "mdev_type", d->mdev_type);
+	else
+		json_member_null(w, "mdev_type");
 	json_name(w, "migration_flags");
 	json_flags(w, d->flags);
 	if (d->stop_copy_size)

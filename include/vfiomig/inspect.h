@@ -26,6 +26,7 @@ struct vfiomig_stream_identity {
 	uint64_t mig_flags;
 	uint64_t stop_copy_size;	/* 0 if unknown */
 	const char *name, *driver, *backend, *kernel, *library;
+	const char *mdev_type;		/* "" if none (a PCI device, an older stream) */
 };
 
 /*

@@ -33,7 +33,7 @@ def check_valid(t, tmp):
     rt = d["record_types"]
     t.ok(r.rc == 0 and d["valid"] is True and d["problem"] is None and d["offset"] is None,
          "inspect --json: a valid stream", r)
-    t.ok(d["format"] == {"version": "1.0", "major": 1, "minor": 0} and d["raw"] is False and
+    t.ok(d["format"] == {"version": "1.1", "major": 1, "minor": 1} and d["raw"] is False and
          d["bytes"] == size and d["file"] == f, "inspect --json: format, size, file", d)
     dev = d["devices"][0] if d["devices"] else {}
     t.ok(len(d["devices"]) == 1 and dev["index"] == 0 and dev["name"] == "mock:a" and
@@ -47,7 +47,7 @@ def check_valid(t, tmp):
                          "stop_copy_bytes": stream_size(256 << 10)},
          "inspect --json: records and phases of a plain save", d)
     r = run("inspect", f)
-    t.ok(r.rc == 0 and "stream:        vfiomig 1.0\n" in r.text and
+    t.ok(r.rc == 0 and "stream:        vfiomig 1.1\n" in r.text and
          "device 0:      mock:a\n" in r.text and "valid:         yes\n" in r.text and r.err == b"",
          "inspect: text", r)
     r = run("inspect", stdin=open(f, "rb"))

@@ -77,9 +77,10 @@ static void check_identity(const uint8_t *payload, size_t len)
 		offsetof(struct stream_identity, backend),
 		offsetof(struct stream_identity, kernel),
 		offsetof(struct stream_identity, library),
+		offsetof(struct stream_identity, dev.mdev_type),
 	};
 	struct stream_identity id, again;
-	uint8_t enc[STREAM_IDENTITY_FIXED + 5 * (2 + STREAM_STRING_MAX)];
+	uint8_t enc[STREAM_IDENTITY_MAX];
 	size_t n;
 
 	if (stream_identity_decode(payload, len, &id) < 0)

@@ -216,7 +216,7 @@ static struct buf reframe(const struct buf *in, size_t max)
 			run_type = rec.type;
 			buf_add(&run, payload, rec.length);
 		} else if (rec.type == STREAM_IDENTITY) {
-			uint8_t id[STREAM_IDENTITY_FIXED + 5 * (2 + STREAM_STRING_MAX)];
+			uint8_t id[STREAM_IDENTITY_MAX];
 
 			write_record(&w, rec.type, rec.flags, id,
 				     normal_identity(payload, rec.length, id, sizeof(id)));
@@ -385,7 +385,7 @@ static void put_crafted(const char *name, uint16_t type, uint16_t flags, const v
 			size_t len)
 {
 	static const char *const strs[] = { "seed", "mock", "mock", "fuzz-seed", "libvfiomig" };
-	uint8_t id[STREAM_IDENTITY_FIXED + 5 * (2 + STREAM_STRING_MAX)];
+	uint8_t id[STREAM_IDENTITY_MAX];
 	uint8_t end[STREAM_DEVICE_END_SIZE] = { 0 };
 	struct stream_writer w;
 	struct buf out = { 0 };
@@ -501,7 +501,7 @@ static void stream_seeds(void)
 		static const char *const ok[] = { "n", "d", "b", "k", "l" };
 		static const char *const some[] = { "only-a-name", NULL };
 		static const char *const nul[] = { "aXb", "d", "b", "k", "l" };
-		uint8_t id[STREAM_IDENTITY_FIXED + 5 * (2 + STREAM_STRING_MAX) + 8];
+		uint8_t id[STREAM_IDENTITY_MAX + 8];
 
 		n = raw_identity(id, 0, ok);
 		put_crafted("identity-no-pci", STREAM_IDENTITY, 0, id, n);
@@ -581,7 +581,7 @@ static void put_framed_mlx5(const char *name, const struct buf *dev, size_t cut,
 	static const char *const by_ids[] = { "cx7", "mlx5_vfio_pci", "vfio-pci", "fuzz-seed",
 					      "libvfiomig" };
 	static const char *const other[] = { "mdev0", "mtty", "generic", "fuzz-seed", "libvfiomig" };
-	uint8_t id[STREAM_IDENTITY_FIXED + 5 * (2 + STREAM_STRING_MAX)], junk[40] = { 1, 2, 3 };
+	uint8_t id[STREAM_IDENTITY_MAX], junk[40] = { 1, 2, 3 };
 	struct stream_writer w;
 	struct buf out = { 0 };
 	size_t n = raw_identity(id, 1, flaw == FLAW_BY_PCI_IDS ? by_ids : strs);

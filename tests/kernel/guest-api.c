@@ -194,13 +194,30 @@ static void check_refusals(struct vfiomig_ctx *ctx, struct vfiomig_dev *b, struc
 {
 	struct vfiomig_load_opts lo = { .sz = sizeof(lo) };
 	int mem = memfd_create("c", MFD_CLOEXEC), r;
+	enum vfiomig_state before = state(b);
+	char why[512] = "";
 
 	vfiomig_dev_set_state(c, S(RUNNING), NULL);
 	r = save_to(c, mem, VFIOMIG_PRECOPY_MODE_NEVER);
 	lseek(mem, 0, SEEK_SET);
 	r = r ? r : vfiomig_dev_load(b, mem, &lo);
-	ok(r < 0 && state(b) != S(RUNNING), "an mtty-1 stream is refused by an mtty-2 (%d: %s)",
-	   r, vfiomig_ctx_get_error(ctx));
+	if (r < 0)
+		snprintf(why, sizeof(why), "%s", vfiomig_ctx_get_error(ctx));
+	/*
+	 * The mdev type is part of the identity: refused before the first
+	 * write, so mtty never sees the foreign state.  An adopted fd names
+	 * its sysfs device only where the kernel's fdinfo does (not this
+	 * 6.12): without an identity, mtty itself refuses the data, half-way,
+	 * and the partial state is discarded.
+	 */
+	if (vfiomig_dev_get_driver(b))
+		ok(r == -ENODEV && state(b) == before && strstr(why, "of type mtty-1"),
+		   "an mtty-1 stream is refused by an mtty-2 before anything is written (%d: %s)",
+		   r, why);
+	else
+		ok(r < 0 && state(b) == S(STOP) && strstr(why, "partial state was discarded"),
+		   "an mtty-1 stream is refused by an mtty-2 (adopted, no identity: %d: %s)",
+		   r, why);
 	close(mem);
 }
 

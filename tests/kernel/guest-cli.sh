@@ -95,8 +95,8 @@ ctl load $B -i /tmp/bad.vfm 2>/tmp/err
 ok $? "a corrupt stream is refused: $(cat /tmp/err)"
 reset_both; ctl reset $C >/dev/null
 ctl save $C -o /tmp/c.vfm >/dev/null && ctl load $B -i /tmp/c.vfm 2>/tmp/err
-[ $? = 1 ] && [ "$(state_of $B)" != RUNNING ]
-ok $? "an mtty-1 stream into an mtty-2 is refused: $(cat /tmp/err)"
+[ $? = 1 ] && grep -q "of type mtty-1" /tmp/err && [ "$(state_of $B)" = RUNNING ]
+ok $? "an mtty-1 stream into an mtty-2 is refused before any write: $(cat /tmp/err)"
 
 # reset, and recovery after the failed load: the device works again.
 out=$(ctl reset $B)
