@@ -9,30 +9,62 @@
  * The state the device ends up in is read once, at the end of the call,
  * after any rollback, so the sentence never names a state that is no
  * longer true.
+ *
+ * A call made from inside another (a progress callback, a group's member
+ * moved on the caller's thread) is a call of its own: it starts clean, its
+ * failure or success is what the thread sees next, and the outer call's
+ * own record, if it had one, comes back when it ends.
  */
+#define _GNU_SOURCE	/* gettid() */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "private.h"
 #include "call.h"
 
-static struct err_slot *slot_find(struct vfiomig_ctx *ctx, bool create)
+/* The calling thread's slot, its link in the list if @ret_link; ctx->lock held. */
+static struct err_slot *slot_locked(struct vfiomig_ctx *ctx, struct err_slot ***ret_link)
 {
 	pthread_t self = pthread_self();
+	pid_t tid = gettid();
+	struct err_slot **p;
+
+	for (p = &ctx->slots; *p; p = &(*p)->next)
+		if (pthread_equal((*p)->thread, self) && (*p)->tid == tid)
+			break;
+	if (ret_link)
+		*ret_link = p;
+	return *p;
+}
+
+static struct err_slot *slot_find(struct vfiomig_ctx *ctx, bool create)
+{
 	struct err_slot *s;
 
 	pthread_mutex_lock(&ctx->lock);
-	for (s = ctx->slots; s; s = s->next)
-		if (pthread_equal(s->thread, self))
-			break;
+	s = slot_locked(ctx, NULL);
 	if (!s && create && (s = calloc(1, sizeof(*s)))) {
-		s->thread = self;
+		s->thread = pthread_self();
+		s->tid = gettid();
 		s->next = ctx->slots;
 		ctx->slots = s;
 	}
 	pthread_mutex_unlock(&ctx->lock);
 	return s;
+}
+
+void call_slot_release(struct vfiomig_ctx *ctx)
+{
+	struct err_slot **link, *s;
+
+	pthread_mutex_lock(&ctx->lock);
+	s = slot_locked(ctx, &link);
+	if (s)
+		*link = s->next;
+	pthread_mutex_unlock(&ctx->lock);
+	free(s);
 }
 
 struct err_slot *call_slot(struct vfiomig_ctx *ctx)
@@ -44,7 +76,7 @@ const struct err_slot *call_last_failure(struct vfiomig_ctx *ctx)
 {
 	const struct err_slot *s = slot_find(ctx, false);
 
-	return s && s->failed ? s : NULL;
+	return s && s->rec.failed ? s : NULL;
 }
 
 void call_free_slots(struct vfiomig_ctx *ctx)
@@ -65,12 +97,13 @@ int call_begin_ctx(struct call *c, struct vfiomig_ctx *ctx)
 		return -EINVAL;
 	/* Without memory for a slot the call goes on; its error is lost. */
 	c->slot = call_slot(ctx);
-	if (c->slot && c->slot->depth++ == 0) {
-		c->slot->failed = false;
-		c->slot->has_state = false;
-		c->slot->offset = UINT64_MAX;
-		c->slot->device[0] = '\0';
-	}
+	if (!c->slot)
+		return 0;
+	if (c->slot->depth++ && c->slot->rec.failed)
+		c->stash = malloc(sizeof(*c->stash));	/* without it, the outer's is lost */
+	if (c->stash)
+		*c->stash = c->slot->rec;
+	c->slot->rec = (struct err_record){ .offset = UINT64_MAX };
 	return 0;
 }
 
@@ -129,60 +162,63 @@ void call_note(struct vfiomig_ctx *ctx, const char *note)
 	struct err_slot *s = call_slot(ctx);
 	size_t len;
 
-	if (!s || !s->failed)
+	if (!s || !s->rec.failed)
 		return;
-	len = strlen(s->msg);
-	snprintf(s->msg + len, sizeof(s->msg) - len, "; %s", note);
+	len = strlen(s->rec.msg);
+	snprintf(s->rec.msg + len, sizeof(s->rec.msg) - len, "; %s", note);
 }
 
 /* Appends where the device is now; read here, after everything the call did. */
-static void add_final_state(struct err_slot *s, struct vfiomig_dev *dev)
+static void add_final_state(struct err_record *e, struct vfiomig_dev *dev)
 {
-	size_t len = strlen(s->msg);
+	size_t len = strlen(e->msg);
 	enum vfiomig_state now;
 
 	if (dev_read_state(dev, &now) < 0) {
-		snprintf(s->msg + len, sizeof(s->msg) - len,
+		snprintf(e->msg + len, sizeof(e->msg) - len,
 			 "; its state cannot be read back: reset the device");
 		return;
 	}
-	s->has_state = true;
-	s->state = now;
-	snprintf(s->msg + len, sizeof(s->msg) - len, "; the device is now in %s%s",
+	e->has_state = true;
+	e->state = now;
+	snprintf(e->msg + len, sizeof(e->msg) - len, "; the device is now in %s%s",
 		 vfiomig_state_str(now),
 		 now == VFIOMIG_STATE_ERROR || dev->needs_recovery ? ": reset the device" : "");
 }
 
-static void complete_failure(struct call *c, int r)
+static void complete_failure(struct call *c, struct err_slot *s, int r)
 {
-	struct err_slot *s = c->slot;
+	struct err_record *e = &s->rec;
 
-	if (!s->failed) {
-		/* A failure that said nothing: say at least what and where. */
-		s->failed = true;
-		snprintf(s->msg, sizeof(s->msg), "%s%s%s", c->report ? c->report->name : "",
+	if (!e->failed || e->depth != s->depth) {
+		/* A failure that said nothing itself: say at least what and where. */
+		*e = (struct err_record){ .failed = true, .depth = s->depth, .offset = UINT64_MAX };
+		snprintf(e->msg, sizeof(e->msg), "%s%s%s", c->report ? c->report->name : "",
 			 c->report ? ": " : "", strerror(-r));
 	}
-	s->err = -r;
+	e->err = -r;
 	if (c->report)
-		snprintf(s->device, sizeof(s->device), "%s", c->report->name);
+		snprintf(e->device, sizeof(e->device), "%s", c->report->name);
 	/* Another thread's device is not ours to read (an -EBUSY). */
 	if (c->report && (c->owned || c->report != c->dev) && (c->flags & CALL_REPORT_STATE))
-		add_final_state(s, c->report);
+		add_final_state(e, c->report);
 }
 
 int call_end(struct call *c, int r)
 {
 	struct err_slot *s = c->slot;
 
-	if (s && s->depth == 1) {
+	if (s) {
 		if (r < 0)
-			complete_failure(c, r);
+			complete_failure(c, s, r);
 		else
-			s->failed = false;
-	}
-	if (s)
+			s->rec.failed = false;
+		if (c->stash) {
+			s->rec = *c->stash;	/* the outer call's cause stays its cause */
+			free(c->stash);
+		}
 		s->depth--;
+	}
 	if (c->owned)
 		owner_give_back(c->owned);
 	return r;

@@ -5,11 +5,10 @@
 
 #include "private.h"
 
-struct err_slot {
-	struct err_slot *next;
-	pthread_t thread;
-	unsigned int depth;	/* calls of this thread in progress (callbacks nest) */
-	bool failed;		/* the last outermost call failed, or this one has */
+/* A failure: what vfiomig_ctx_get_error() and _get_error_info() say. */
+struct err_record {
+	bool failed;		/* the last call failed, or the current one has */
+	unsigned int depth;	/* the nesting level of the call that recorded it */
 	int err;
 	char msg[1024];
 	char device[64];
@@ -18,10 +17,23 @@ struct err_slot {
 	uint64_t offset;
 };
 
+struct err_slot {
+	struct err_slot *next;
+	/* The thread, by both of its names: glibc reuses pthread_t values of
+	 * ended threads, the kernel its thread ids; a new thread must not find
+	 * an old one's failure. */
+	pthread_t thread;
+	pid_t tid;
+	unsigned int depth;	/* calls of this thread in progress (callbacks nest) */
+	struct err_record rec;
+};
+
 /* The calling thread's slot on @ctx, made on first use; NULL without memory. */
 struct err_slot *call_slot(struct vfiomig_ctx *ctx);
 /* The calling thread's slot if its last call failed, else NULL. */
 const struct err_slot *call_last_failure(struct vfiomig_ctx *ctx);
 void call_free_slots(struct vfiomig_ctx *ctx);
+/* Frees the calling thread's slot: a library thread about to end. */
+void call_slot_release(struct vfiomig_ctx *ctx);
 
 #endif

@@ -101,7 +101,7 @@ VFIOMIG_EXPORT const char *vfiomig_ctx_get_error(struct vfiomig_ctx *ctx)
 {
 	const struct err_slot *s = ctx ? call_last_failure(ctx) : NULL;
 
-	return s ? s->msg : NULL;
+	return s ? s->rec.msg : NULL;
 }
 
 VFIOMIG_EXPORT int vfiomig_ctx_get_error_info(struct vfiomig_ctx *ctx,
@@ -116,9 +116,10 @@ VFIOMIG_EXPORT int vfiomig_ctx_get_error_info(struct vfiomig_ctx *ctx,
 	if (!s)
 		return -ENOENT;
 	e = (struct vfiomig_error){
-		.sz = sizeof(e), .err = s->err, .message = s->msg,
-		.device = s->device[0] ? s->device : NULL,
-		.has_state = s->has_state, .state = s->state, .stream_offset = s->offset,
+		.sz = sizeof(e), .err = s->rec.err, .message = s->rec.msg,
+		.device = s->rec.device[0] ? s->rec.device : NULL,
+		.has_state = s->rec.has_state, .state = s->rec.state,
+		.stream_offset = s->rec.offset,
 	};
 	sized_copy_out(ret, &e, sizeof(e));
 	return 0;

@@ -98,7 +98,7 @@ VFIOMIG_EXPORT ssize_t vfiomig_data_read(struct vfiomig_dev *dev, int data_fd,
 		call_end(&c, 0);
 		return n;
 	}
-	if (n < 0)
+	if (n < 0 && dev)
 		vfiomig_fail(dev->ctx, (int)n, "%s: reading the data fd failed: %s", dev->name,
 			     strerror((int)-n));
 	call_end(&c, n < 0 ? (int)n : 0);

@@ -23,8 +23,9 @@ VFIOMIG_EXPORT int vfiomig_dev_enable_precopy_reinit(struct vfiomig_dev *dev)
 	struct call c;
 	int r = call_begin_dev(&c, dev, 0);
 
-	if (r == 0)
-		r = dev_enable_precopy_reinit(dev);
+	if (r < 0)
+		return call_end(&c, r);
+	r = dev_enable_precopy_reinit(dev);
 	if (r == -EOPNOTSUPP)
 		vfiomig_fail(dev->ctx, r, "%s: the kernel or device cannot report REINIT "
 			     "(MIG_PRECOPY_INFOv2 needs Linux 7.1)", dev->name);

@@ -34,10 +34,20 @@ static void *job_run(void *arg)
 	call_begin_ctx(&c, j->dev->ctx);
 	j->r = dev_set_state(j->dev, j->target, j->fd ? &fd : NULL);
 	if (j->r < 0 && j->msg && c.slot)
-		snprintf(j->msg, j->msg_size, "%s", c.slot->msg);
+		snprintf(j->msg, j->msg_size, "%s", c.slot->rec.msg);
 	if (j->fd)
 		*j->fd = fd;
 	call_end(&c, j->r);
+	return NULL;
+}
+
+/* A worker thread's slot ends with it: a later thread may get its id. */
+static void *job_thread(void *arg)
+{
+	struct job *j = arg;
+
+	job_run(j);
+	call_slot_release(j->dev->ctx);
 	return NULL;
 }
 
@@ -53,7 +63,7 @@ static void jobs_start(struct job *jobs, unsigned int n)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	/* The first job runs on the calling thread; one fewer thread to make. */
 	for (unsigned int i = 1; i < n; i++)
-		jobs[i].threaded = pthread_create(&jobs[i].thread, NULL, job_run, &jobs[i]) == 0;
+		jobs[i].threaded = pthread_create(&jobs[i].thread, NULL, job_thread, &jobs[i]) == 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 

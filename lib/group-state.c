@@ -23,6 +23,28 @@ static bool is_p2p(enum vfiomig_state s)
 }
 
 /*
+ * Where a rollback takes a member: where it started, unless that is inside
+ * a migration session, which no request can enter again without a new data
+ * fd.  Then the nearest state outside it: STOP from RESUMING (the data the
+ * member was given stays loaded, and it does not run) or STOP_COPY, and
+ * the running state from pre-copy.
+ */
+static enum vfiomig_state back_state(enum vfiomig_state start)
+{
+	switch (start) {
+	case VFIOMIG_STATE_RESUMING:
+	case VFIOMIG_STATE_STOP_COPY:
+		return VFIOMIG_STATE_STOP;
+	case VFIOMIG_STATE_PRE_COPY:
+		return VFIOMIG_STATE_RUNNING;
+	case VFIOMIG_STATE_PRE_COPY_P2P:
+		return VFIOMIG_STATE_RUNNING_P2P;
+	default:
+		return start;
+	}
+}
+
+/*
  * Where a member waits between the phases: leaving a running state, the
  * first P2P state of its path; entering one, the last P2P state before it.
  * A member without P2P states waits where it is, as the kernel's paths
@@ -40,6 +62,7 @@ static int plan_member(struct group_member *m, enum vfiomig_state target,
 	if (n < 0)
 		return n;
 	m->p2p = m->start;
+	m->back = back_state(m->start);
 	*ret_dir = DIR_NONE;
 	*ret_opens_fd = n > 0 && vfiomig_fsm_arc_opens_fd(n > 1 ? path[n - 2] : m->start, target);
 	if (is_running(m->start) && !is_running(target)) {
@@ -102,8 +125,20 @@ static int plan(struct vfiomig_group *g, enum vfiomig_state target, bool have_fd
 	return r;
 }
 
-/* Each member back where the call found it: the second phase undone, then
- * the first; a member that cannot get back is reset and walked there. */
+/* Members that could not make a step of the rollback: reset, then walked
+ * to where the others went, before the others move on. */
+static void bring_back(struct vfiomig_group *g, const enum vfiomig_state *to, const int *errs)
+{
+	for (unsigned int i = 0; i < g->n; i++) {
+		enum vfiomig_state now;
+
+		if (errs[i] && dev_recover(g->m[i].dev, &now) >= 0 && now != to[i])
+			dev_set_state(g->m[i].dev, to[i], NULL);
+	}
+}
+
+/* Each member back where the call found it (back_state()): the second
+ * phase undone, then the first, so that going back keeps the two phases. */
 static void rollback(struct vfiomig_group *g, bool second_phase)
 {
 	enum vfiomig_state back[VFIOMIG_GROUP_MAX];
@@ -113,26 +148,34 @@ static void rollback(struct vfiomig_group *g, bool second_phase)
 		for (unsigned int i = 0; i < g->n; i++)
 			back[i] = g->m[i].p2p;
 		group_run_phase(g, back, NULL, errs, false);
+		bring_back(g, back, errs);
 	}
 	for (unsigned int i = 0; i < g->n; i++)
-		back[i] = g->m[i].start;
+		back[i] = g->m[i].back;
 	group_run_phase(g, back, NULL, errs, false);
-	for (unsigned int i = 0; i < g->n; i++) {
-		enum vfiomig_state now;
-
-		if (!errs[i])
-			continue;
-		if (dev_recover(g->m[i].dev, &now) >= 0 && now != g->m[i].start)
-			dev_set_state(g->m[i].dev, g->m[i].start, NULL);
-	}
+	bring_back(g, back, errs);
 	info(g->ctx, "group of %u: rolled back", g->n);
 }
 
 /* The call's error is the first failing member's, in the group's order. */
-static int report_failure(struct call *c, struct vfiomig_group *g, const int *errs)
+/*
+ * The call's cause is the first failing member's own failure, in the
+ * group's order; recorded before the rollback, which then cannot replace it.
+ */
+static int record_cause(struct call *c, struct vfiomig_group *g, const int *errs)
+{
+	unsigned int first = 0;
+
+	while (!errs[first])
+		first++;
+	call_report(c, g->m[first].dev);
+	return vfiomig_fail(g->ctx, -errs[first], "%s", g->m[first].msg);
+}
+
+/* Where every member is after the rollback, after the cause. */
+static void note_states(struct vfiomig_group *g)
 {
 	char states[768] = "members now:";
-	unsigned int first = g->n;
 
 	for (unsigned int i = 0; i < g->n; i++) {
 		const struct group_member *m = &g->m[i];
@@ -140,13 +183,8 @@ static int report_failure(struct call *c, struct vfiomig_group *g, const int *er
 
 		snprintf(states + len, sizeof(states) - len, "%s %s %s", i ? "," : "", m->dev->name,
 			 m->result.has_state ? vfiomig_state_str(m->result.state) : "unknown");
-		if (errs[i] && first == g->n)
-			first = i;
 	}
-	call_report(c, g->m[first].dev);
-	vfiomig_fail(g->ctx, -errs[first], "%s", g->m[first].msg);
 	call_note(g->ctx, states);
-	return -errs[first];
 }
 
 static void fill_results(struct vfiomig_group *g, const int *errs)
@@ -206,7 +244,9 @@ static int transition(struct call *c, struct vfiomig_group *g, enum vfiomig_stat
 		second = true;
 		failed = group_run_phase(g, want, fds, errs, true);
 	}
-	if (failed || r < 0) {
+	if (failed)
+		r = record_cause(c, g, errs);
+	if (r < 0) {
 		for (unsigned int i = 0; i < g->n; i++)
 			if (fds[i] >= 0)
 				close(fds[i]);
@@ -214,7 +254,7 @@ static int transition(struct call *c, struct vfiomig_group *g, enum vfiomig_stat
 	}
 	fill_results(g, errs);
 	if (failed)
-		return report_failure(c, g, errs);
+		note_states(g);
 	if (r == 0 && ret_fds)
 		memcpy(ret_fds, fds, g->n * sizeof(*fds));
 	return r;
@@ -251,9 +291,11 @@ VFIOMIG_EXPORT int vfiomig_group_set_state(struct vfiomig_group *g, enum vfiomig
 				 (int)target, VFIOMIG_STATE_COUNT - 1);
 	if (r == 0)
 		r = take_members(g);
-	if (r == 0) {
-		r = transition(&c, g, target, ret_data_fds);
-		give_back_members(g);
-	}
-	return call_end(&c, r);
+	if (r < 0)
+		return call_end(&c, r);
+	/* The members stay this thread's until the call's end has read the
+	 * failing one's state. */
+	r = call_end(&c, transition(&c, g, target, ret_data_fds));
+	give_back_members(g);
+	return r;
 }

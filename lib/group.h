@@ -12,6 +12,7 @@ struct group_member {
 	struct vfiomig_dev *dev;
 	enum vfiomig_state start;	/* where the call found it */
 	enum vfiomig_state p2p;		/* where it waits between the phases */
+	enum vfiomig_state back;	/* where a rollback takes it */
 	int fd;				/* the data fd its final arc opened */
 	struct vfiomig_group_result result;
 	char msg[1024];			/* its own failure, for the call's error */

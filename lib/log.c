@@ -7,7 +7,8 @@
 #include "private.h"
 #include "call.h"
 
-/* The user's function is called without the ctx's lock: it may call us. */
+/* The user's function is called without the ctx's lock, though maybe
+ * under a transport's (ctx.h: it must not call the library). */
 __attribute__((format(printf, 3, 0)))
 static void log_va(struct vfiomig_ctx *ctx, int prio, const char *fmt, va_list ap)
 {
@@ -39,20 +40,20 @@ static int fail_va(struct vfiomig_ctx *ctx, int err, uint64_t offset, const char
 		   va_list ap)
 {
 	struct err_slot *s = call_slot(ctx);
+	struct err_record *e = s ? &s->rec : NULL;
 	va_list copy;
 
-	if (!s || (s->failed && s->depth > 0)) {
-		/* Not the call's first failure: only the log hears of it. */
+	/* The call's first failure is its cause; an ended inner call's is not. */
+	if (!e || (e->failed && e->depth == s->depth && s->depth > 0)) {
 		log_va(ctx, LOG_DEBUG, fmt, ap);
 		return err;
 	}
+	*e = (struct err_record){ .failed = true, .depth = s->depth, .err = -err,
+				  .offset = offset };
 	va_copy(copy, ap);
-	vsnprintf(s->msg, sizeof(s->msg), fmt, copy);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, copy);
 	va_end(copy);
-	s->failed = true;
-	s->err = -err;
-	s->offset = offset;
-	vfiomig_log(ctx, LOG_DEBUG, "failed: %s", s->msg);
+	vfiomig_log(ctx, LOG_DEBUG, "failed: %s", e->msg);
 	return err;
 }
 

@@ -18,6 +18,7 @@
 #define VFIOMIG_EXPORT __attribute__((visibility("default")))
 #define PRINTF(f, a) __attribute__((format(printf, f, a)))
 
+struct err_record;
 struct err_slot;
 struct vfiomig_vendor_ops;
 
@@ -96,6 +97,7 @@ struct call {
 	struct err_slot *slot;
 	unsigned int flags;
 	struct owner *owned;		/* the device or group it took, given back at the end */
+	struct err_record *stash;	/* a nested call: the outer call's failure */
 };
 
 /* call_begin_dev() flags */

@@ -17,6 +17,10 @@ int wait_fd(int fd, short events, const struct vfiomig_cancel *cancel)
 		if (cancel_raised(cancel))
 			return -ECANCELED;
 		n = poll(p, cancel ? 2 : 1, -1);
+		/* The eventfd is the cancel, even where a clear racing a raise
+		 * left the flag down: waiting on would spin. */
+		if (n > 0 && (p[1].revents & POLLIN))
+			return -ECANCELED;
 		if (n > 0 && p[0].revents)
 			return 0;
 		if (n < 0 && errno != EINTR)

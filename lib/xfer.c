@@ -57,19 +57,30 @@ void xfer_report(struct xfer_progress *x, bool force)
 	x->fn(x->userdata, &x->p);
 }
 
-/* One writev(2); see xfer_write_fd(). */
+/*
+ * One writev(2); see xfer_write_fd().  With a cancel object a write that
+ * would block waits in poll(2) and is tried again without blocking: a
+ * blocking write after POLLOUT could still wait for a reader that frees a
+ * page and stops.  An fd that does not take RWF_NOWAIT gets one blocking
+ * write after the poll.
+ */
 static ssize_t write_once(int fd, struct iovec *v, int n, const struct vfiomig_cancel *cancel)
 {
-	ssize_t w = cancel ? pwritev2(fd, v, n, -1, RWF_NOWAIT) : writev(fd, v, n);
-	int r;
+	for (;;) {
+		ssize_t w = cancel ? pwritev2(fd, v, n, -1, RWF_NOWAIT) : writev(fd, v, n);
+		bool nowait = errno != EOPNOTSUPP;
+		int r;
 
-	if (w >= 0 || (errno != EAGAIN && errno != EOPNOTSUPP))
+		if (w >= 0 || (errno != EAGAIN && errno != EOPNOTSUPP))
+			return w < 0 ? -errno : w;
+		r = wait_fd(fd, POLLOUT, cancel);
+		if (r < 0)
+			return r;
+		if (nowait)
+			continue;
+		w = writev(fd, v, n);
 		return w < 0 ? -errno : w;
-	r = wait_fd(fd, POLLOUT, cancel);
-	if (r < 0)
-		return r;
-	w = writev(fd, v, n);
-	return w < 0 ? -errno : w;
+	}
 }
 
 int xfer_write_fd(int fd, const void *a, size_t alen, const void *b, size_t blen,

@@ -642,6 +642,111 @@ START_TEST(test_f7_error_info)
 }
 END_TEST
 
+/*
+ * A call made from inside another (here a progress callback) is a call of
+ * its own: the callback sees its failure, and the outer call's cause is
+ * still the outer call's own.
+ */
+struct nested {
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *other;
+	int r;
+	char seen[256];
+};
+
+static void nested_progress(void *userdata, const struct vfiomig_progress *p)
+{
+	struct nested *n = userdata;
+	const char *msg;
+
+	(void)p;
+	if (n->r)
+		return;
+	n->r = vfiomig_dev_get_state(n->other, NULL);
+	msg = vfiomig_ctx_get_error(n->ctx);
+	snprintf(n->seen, sizeof(n->seen), "%s", msg ? msg : "(none)");
+}
+
+START_TEST(test_nested_call_keeps_the_cause)
+{
+	struct nested n = { 0 };
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *dev;
+	struct vfiomig_error info = { .sz = sizeof(info) };
+	int out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .progress = nested_progress,
+					.userdata = &n };
+
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	n.ctx = ctx;
+	dev = open_dev(ctx, "mock:a,fail=read:1:EIO");
+	n.other = open_dev(ctx, "mock:b");
+	ck_assert_int_eq(vfiomig_dev_save(dev, out, &so), -EIO);
+	ck_assert_int_eq(n.r, -EINVAL);
+	ck_assert_msg(strstr(n.seen, "mock:b: no place to return the state"), "%s", n.seen);
+	ck_assert_int_eq(vfiomig_ctx_get_error_info(ctx, &info), 0);
+	ck_assert_int_eq(info.err, EIO);
+	ck_assert_str_eq(info.device, "mock:a");
+	ck_assert_msg(strstr(info.message, "mock:a: reading device data failed"), "%s",
+		      info.message);
+	close(out);
+	vfiomig_dev_unref(n.other);
+	vfiomig_dev_unref(dev);
+	vfiomig_ctx_unref(ctx);
+}
+END_TEST
+
+/* A NULL device is an argument error, not a crash. */
+START_TEST(test_null_device)
+{
+	char buf[8];
+
+	ck_assert_int_eq(vfiomig_data_read(NULL, 3, buf, sizeof(buf), 0), -EINVAL);
+	ck_assert_int_eq(vfiomig_data_write(NULL, 3, buf, sizeof(buf)), -EINVAL);
+	ck_assert_int_eq(vfiomig_dev_enable_precopy_reinit(NULL), -EINVAL);
+	ck_assert_int_eq(vfiomig_dev_get_precopy_info(NULL, 3, NULL, NULL), -EINVAL);
+	ck_assert_int_eq(vfiomig_dev_set_state(NULL, VFIOMIG_STATE_STOP, NULL), -EINVAL);
+	ck_assert_int_eq(vfiomig_dev_save(NULL, 1, NULL), -EINVAL);
+	ck_assert_int_eq(vfiomig_dev_load(NULL, 0, NULL), -EINVAL);
+	ck_assert_int_eq(vfiomig_group_set_state(NULL, VFIOMIG_STATE_STOP, NULL), -EINVAL);
+}
+END_TEST
+
+/* The library's own threads take their errors with them: a later thread,
+ * which may get the same thread id, finds nothing. */
+static void *look(void *ctx)
+{
+	return (void *)vfiomig_ctx_get_error(ctx);
+}
+
+START_TEST(test_no_inherited_error)
+{
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_group *g;
+	struct vfiomig_dev *d[3];
+
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(vfiomig_group_new(ctx, 0, &g), 0);
+	for (int i = 0; i < 3; i++) {
+		d[i] = open_dev(ctx, "mock:g%d%s", i, i == 2 ? ",fail=set:1:EIO" : "");
+		ck_assert_int_eq(vfiomig_group_add(g, d[i]), 0);
+	}
+	ck_assert_int_eq(vfiomig_group_set_state(g, VFIOMIG_STATE_STOP, NULL), -EIO);
+	for (int i = 0; i < 8; i++) {
+		pthread_t t;
+		void *seen;
+
+		ck_assert_int_eq(pthread_create(&t, NULL, look, ctx), 0);
+		pthread_join(t, &seen);
+		ck_assert_ptr_null(seen);
+	}
+	vfiomig_group_unref(g);
+	for (int i = 0; i < 3; i++)
+		vfiomig_dev_unref(d[i]);
+	vfiomig_ctx_unref(ctx);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("errors");
@@ -657,6 +762,9 @@ int main(void)
 	tcase_add_test(tc, test_f7_stats);
 	tcase_add_test(tc, test_f7_inspect);
 	tcase_add_test(tc, test_f7_error_info);
+	tcase_add_test(tc, test_nested_call_keeps_the_cause);
+	tcase_add_test(tc, test_null_device);
+	tcase_add_test(tc, test_no_inherited_error);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

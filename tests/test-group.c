@@ -330,6 +330,73 @@ START_TEST(test_fault_sweep)
 }
 END_TEST
 
+/* A failure of the rollback itself does not replace the call's cause. */
+START_TEST(test_rollback_failure_keeps_the_cause)
+{
+	struct vfiomig_error info = { .sz = sizeof(info) };
+	struct fixture f;
+
+	/* g1 fails its STOP; g0 then fails its way back (its 3rd request). */
+	group_of(&f, 2, "", 0, ",fail=set:3:EIO", 0);
+	vfiomig_dev_unref(f.dev[1]);
+	vfiomig_group_unref(f.g);
+	ck_assert_int_eq(vfiomig_group_new(f.ctx, 0, &f.g), 0);
+	ck_assert_int_eq(vfiomig_group_add(f.g, f.dev[0]), 0);
+	ck_assert_int_eq(vfiomig_dev_open(f.ctx, "mock:h1,fail=set:2:ENOSPC", &f.dev[1]), 0);
+	ck_assert_int_eq(vfiomig_group_add(f.g, f.dev[1]), 0);
+	ck_assert_int_eq(vfiomig_group_set_state(f.g, S(STOP), NULL), -ENOSPC);
+	ck_assert_int_eq(vfiomig_ctx_get_error_info(f.ctx, &info), 0);
+	ck_assert_str_eq(info.device, "mock:h1");
+	ck_assert_msg(strstr(info.message, "mock:h1: RUNNING_P2P -> STOP failed: No space left"),
+		      "%s", info.message);
+	for (unsigned int i = 0; i < 2; i++)
+		ck_assert_int_eq(state_of(f.dev[i]), S(RUNNING));
+	fixture_free(&f);
+}
+END_TEST
+
+/*
+ * Loaded members (RESUMING) that fail to start: none runs, and none is
+ * reset, which would drop what it was given: they end in STOP.
+ */
+/* Writes a whole saved state of a fresh mock into @dst's resuming data fd. */
+static void load_into(struct vfiomig_dev *dst, int fd, const char *src_spec)
+{
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *src;
+	char buf[65536];
+	ssize_t n;
+	int sfd;
+
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(vfiomig_dev_open(ctx, src_spec, &src), 0);
+	ck_assert_int_eq(vfiomig_data_begin_save(src, 0, &sfd, NULL), 0);
+	while ((n = read(sfd, buf, sizeof(buf))) > 0)
+		ck_assert_int_eq(vfiomig_data_write(dst, fd, buf, (size_t)n), 0);
+	ck_assert_int_eq(n, 0);
+	close(sfd);
+	close(fd);
+	vfiomig_dev_unref(src);
+	vfiomig_ctx_unref(ctx);
+}
+
+START_TEST(test_destination_rollback)
+{
+	struct fixture f;
+	int fds[2];
+
+	group_of(&f, 2, ",size=64K,state=stop", 1, ",size=64K,state=stop,fail=set:3:ENOSPC", 0);
+	ck_assert_int_eq(vfiomig_group_set_state(f.g, S(RESUMING), fds), 0);
+	load_into(f.dev[0], fds[0], "mock:s0,size=64K");
+	load_into(f.dev[1], fds[1], "mock:s1,size=64K");
+	/* phase 1 loads (RESUMING -> STOP -> RUNNING_P2P); g1 fails to run */
+	ck_assert_int_eq(vfiomig_group_set_state(f.g, S(RUNNING), NULL), -ENOSPC);
+	for (unsigned int i = 0; i < 2; i++)
+		ck_assert_int_eq(state_of(f.dev[i]), S(STOP));
+	fixture_free(&f);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("group");
@@ -342,6 +409,8 @@ int main(void)
 	tcase_add_test(tc, test_concurrent_arcs);
 	tcase_add_test(tc, test_arguments);
 	tcase_add_loop_test(tc, test_fault_sweep, 0, NFAULTS * SWEEP_MEMBERS);
+	tcase_add_test(tc, test_rollback_failure_keeps_the_cause);
+	tcase_add_test(tc, test_destination_rollback);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

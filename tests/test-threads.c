@@ -728,6 +728,50 @@ START_TEST(test_cancel_slow_save)
 }
 END_TEST
 
+/*
+ * A save into a pipe whose reader takes one page and stops: the save's
+ * write after that POLLOUT must not block for the rest (it once did, in
+ * write(2), until the reader drained the pipe).
+ */
+START_TEST(test_cancel_stalled_reader)
+{
+	struct blocked b = { 0 };
+	struct vfiomig_ctx *ctx;
+	char page[4096];
+	uint64_t raised;
+	int p[2], before = count_fds();
+
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	ck_assert_int_eq(fcntl(p[1], F_SETPIPE_SZ, 65536), 65536);
+	b.ctx = ctx;
+	b.name = "mock:full";
+	b.save = true;
+	b.dev = open_dev(ctx, "mock:full,size=16M");
+	b.fd = p[1];
+	ck_assert_int_eq(vfiomig_cancel_new(&b.cancel), 0);
+	blocked_start(&b);			/* the pipe is full: it waits */
+	for (size_t got = 0; got < sizeof(page);) {	/* one page freed */
+		ssize_t n = read(p[0], page, sizeof(page) - got);
+
+		ck_assert_int_gt(n, 0);
+		got += (size_t)n;
+	}
+	/* Let the save take the page; the next look must find it in poll. */
+	usleep(100 * 1000);
+	ck_assert_msg(wait_until_waiting(b.tid, 2000), "the save did not wait in poll again "
+		      "(a blocking write?)");
+	raised = now_ns();
+	ck_assert_int_eq(vfiomig_cancel_raise(b.cancel), 0);
+	blocked_finish(&b, raised);
+	ck_assert_int_eq(state_of(b.dev), S(RUNNING));
+	close(p[0]);
+	close_blocked(&b);
+	vfiomig_ctx_unref(ctx);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
 static struct vfiomig_cancel *_Atomic signal_cancel;
 
 static void on_sigusr1(int sig)
@@ -887,6 +931,7 @@ int main(void)
 	tcase_add_test(tc, test_four_threads_one_ctx);
 	tcase_add_test(tc, test_busy_device);
 	tcase_add_loop_test(tc, test_cancel_slow_save, 0, SAVE_CASES);
+	tcase_add_test(tc, test_cancel_stalled_reader);
 	tcase_add_loop_test(tc, test_cancel_from_signal, 0, SAVE_CASES);
 	tcase_add_loop_test(tc, test_cancel_blocked_load, 0, 2);
 	tcase_add_test(tc, test_cancel_stays_raised);

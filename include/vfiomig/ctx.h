@@ -54,7 +54,8 @@ VFIOMIG_API struct vfiomig_ctx *vfiomig_ctx_unref(struct vfiomig_ctx *ctx);
  * @fn: called with @userdata, a syslog priority (LOG_ERR ... LOG_DEBUG) and a
  *      message without trailing newline; NULL restores silence.  It is
  *      called from whichever thread is in the library, so several threads
- *      may call it at once.
+ *      may call it at once, and it may be called while the library holds
+ *      a lock: it must not call libvfiomig itself.
  *
  * Failures are returned (vfiomig_ctx_get_error()), not logged at LOG_ERR:
  * the log carries what the library did (LOG_INFO) and how (LOG_DEBUG),
