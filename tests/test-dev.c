@@ -26,23 +26,6 @@ static const char *const flag_sets[] = {
 };
 static const uint64_t flag_values[] = { 1, 3, 5, 7 };
 
-static struct vfiomig_dev *open_dev(struct vfiomig_ctx *ctx, const char *spec)
-{
-	struct vfiomig_dev *dev = NULL;
-	int r = vfiomig_dev_open(ctx, spec, &dev);
-
-	ck_assert_msg(r == 0, "open %s: %d (%s)", spec, r, vfiomig_ctx_get_error(ctx));
-	return dev;
-}
-
-static enum vfiomig_state state_of(struct vfiomig_dev *dev)
-{
-	enum vfiomig_state s = S(ERROR);
-
-	ck_assert_int_eq(vfiomig_dev_get_state(dev, &s), 0);
-	return s;
-}
-
 /* Moves @dev to @s, closing any data fd; fails the test if it cannot. */
 static void go(struct vfiomig_dev *dev, enum vfiomig_state s)
 {
@@ -75,7 +58,7 @@ static size_t saved_state(uint64_t flags, char *buf, size_t size)
 	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
 	snprintf(spec, sizeof(spec), "mock:twin,size=4K,state=stop,flags=%s",
 		 flag_sets[flags == 1 ? 0 : flags == 3 ? 1 : flags == 5 ? 2 : 3]);
-	dev = open_dev(ctx, spec);
+	dev = open_dev(ctx, "%s", spec);
 	ck_assert_int_eq(vfiomig_dev_set_state(dev, S(STOP_COPY), &fd), 0);
 	while ((n = read(fd, buf + len, size - len)) > 0)
 		len += (size_t)n;
@@ -111,7 +94,7 @@ static void check_pairs(int set, bool stepwise)
 
 	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
 	snprintf(spec, sizeof(spec), "mock:pairs,size=4K,flags=%s", flag_sets[set]);
-	dev = open_dev(ctx, spec);
+	dev = open_dev(ctx, "%s", spec);
 	vfiomig_dev_set_stepwise(dev, stepwise);
 
 	for (int from = 1; from < VFIOMIG_STATE_COUNT; from++) {
@@ -280,7 +263,7 @@ START_TEST(test_set_fault_and_recover)
 	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
 	snprintf(spec, sizeof(spec), "mock:f,state=%s,fail=set:1:EIO:%s",
 		 vfiomig_state_name(f->start), f->leave);
-	dev = open_dev(ctx, spec);
+	dev = open_dev(ctx, "%s", spec);
 	vfiomig_dev_set_stepwise(dev, stepwise);
 	ck_assert_int_eq(vfiomig_dev_set_state(dev, f->target, &fd), -EIO);
 	ck_assert_int_eq(fd, -1);

@@ -63,14 +63,6 @@ static void fixture_free(struct fixture *f)
 	vfiomig_ctx_unref(f->ctx);
 }
 
-static enum vfiomig_state state_of(struct vfiomig_dev *dev)
-{
-	enum vfiomig_state s;
-
-	ck_assert_int_eq(vfiomig_dev_get_state(dev, &s), 0);
-	return s;
-}
-
 /*
  * The journal's barrier between the phases: every arc INTO @p2p ended
  * before any arc OUT of @p2p (towards @away) began, across all devices.

@@ -30,31 +30,6 @@ static const char *const flag_sets[] = {
 	"stop_copy", "stop_copy+p2p", "stop_copy+pre_copy", "stop_copy+p2p+pre_copy",
 };
 
-static struct vfiomig_dev *open_dev(struct vfiomig_ctx *ctx, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static struct vfiomig_dev *open_dev(struct vfiomig_ctx *ctx, const char *fmt, ...)
-{
-	struct vfiomig_dev *dev = NULL;
-	char spec[256];
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	vsnprintf(spec, sizeof(spec), fmt, ap);
-	va_end(ap);
-	r = vfiomig_dev_open(ctx, spec, &dev);
-	ck_assert_msg(r == 0, "open %s: %d (%s)", spec, r, vfiomig_ctx_get_error(ctx));
-	return dev;
-}
-
-static enum vfiomig_state state_of(struct vfiomig_dev *dev)
-{
-	enum vfiomig_state s = S(ERROR);
-
-	ck_assert_int_eq(vfiomig_dev_get_state(dev, &s), 0);
-	return s;
-}
-
 struct loader {
 	struct vfiomig_dev *dev;
 	int fd;
