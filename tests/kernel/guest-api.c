@@ -29,7 +29,7 @@
 #define S(x) VFIOMIG_STATE_##x
 
 /* The plan, printed first: run.sh fails the suite when fewer checks report. */
-#define PLAN 13
+#define PLAN 14
 
 static int tests, failures;
 
@@ -221,6 +221,25 @@ static void check_refusals(struct vfiomig_ctx *ctx, struct vfiomig_dev *b, struc
 	close(mem);
 }
 
+/* The two mtty-2 instances, adopted, as one group: down and up again. */
+static void check_group(struct vfiomig_ctx *ctx, struct vfiomig_dev *a, struct vfiomig_dev *b)
+{
+	struct vfiomig_group *g;
+	int r = vfiomig_group_new(ctx, 0, &g), down = -1, up = -1;
+
+	vfiomig_dev_set_state(a, S(RUNNING), NULL);
+	vfiomig_dev_set_state(b, S(RUNNING), NULL);
+	if (r == 0 && vfiomig_group_add(g, a) == 0 && vfiomig_group_add(g, b) == 0) {
+		down = vfiomig_group_set_state(g, S(STOP), NULL);
+		down = down ? down : (state(a) == S(STOP) && state(b) == S(STOP) ? 0 : -EIO);
+		up = vfiomig_group_set_state(g, S(RUNNING), NULL);
+		up = up ? up : (state(a) == S(RUNNING) && state(b) == S(RUNNING) ? 0 : -EIO);
+	}
+	ok(r == 0 && down == 0 && up == 0, "a group of the two mtty-2 goes to STOP and back to "
+	   "RUNNING (%d, %d, %d)", r, down, up);
+	vfiomig_group_unref(g);
+}
+
 static int poke_or_peek(int container, int argc, char **argv)
 {
 	int fd = open_device(container, argv[2], 1);
@@ -273,6 +292,7 @@ int main(int argc, char **argv)
 	check_pairs(a, buf, (size_t)len);
 	check_moves_state(a, afd, b, bfd);
 	check_refusals(ctx, b, c);
+	check_group(ctx, a, b);
 
 	vfiomig_dev_unref(a);
 	vfiomig_dev_unref(b);

@@ -3,7 +3,7 @@
 # mtty-2 instances, $C an mtty-1.  Prints TAP lines, after the plan; run.sh
 # numbers them and checks the plan.
 set -u
-echo 1..15
+echo 1..16
 ok() { if [ "$1" = 0 ]; then echo "ok 0 - $2"; else echo "not ok 0 - $2"; fi; }
 # -q: the guest console is a terminal, and progress lines would mix into the TAP.
 ctl() { vfiomig-ctl -q "$@"; }
@@ -105,3 +105,11 @@ ok $? "reset after the failed load: RUNNING"
 guest-api poke $A 7 0x44; guest-api poke $B 7 0; ctl reset $A >/dev/null
 ctl migrate $A $B >/dev/null && moved 0x44
 ok $? "after recovery a migration into the same device works"
+
+# Both mtty-2 instances as one group: two phases down, two phases up.
+reset_both
+out=$(ctl state $A $B stop) && [ "$(state_of $A)" = STOP ] && [ "$(state_of $B)" = STOP ] &&
+	has "$out" "$B: RUNNING -> RUNNING_P2P -> STOP" &&
+	ctl state $A $B running >/dev/null && [ "$(state_of $A)" = RUNNING ] &&
+	[ "$(state_of $B)" = RUNNING ]
+ok $? "state A B stop, then running: the group moves together"
