@@ -267,7 +267,7 @@ VFIOMIG_EXPORT int vfiomig_dev_get_pci_ids(struct vfiomig_dev *dev,
 					   uint8_t *ret_revision)
 {
 	struct call c;
-	int r = accessor_begin(&c, dev, "");
+	int r = call_begin_ctx(&c, dev ? dev->ctx : NULL);	/* every out-pointer may be NULL */
 
 	if (r == 0 && !dev->id.has_pci_ids)
 		r = vfiomig_fail(dev->ctx, -ENODATA, "%s: not a PCI device, or its IDs are unknown",

@@ -81,7 +81,7 @@ static ssize_t read_device(struct save *s, bool precopy)
 		ssize_t n = data_read_once(s->dev, s->data_fd, s->buf, s->buf_size, s->o.cancel);
 		int r;
 
-		if (precopy && (n == -ENOMSG || (n == 0 && s->buf_size)))
+		if (precopy && (n == -ENOMSG || n == 0))
 			return -EAGAIN;
 		if (n != -EAGAIN)
 			return n;

@@ -68,17 +68,16 @@ static ssize_t write_once(int fd, struct iovec *v, int n, const struct vfiomig_c
 {
 	for (;;) {
 		ssize_t w = cancel ? pwritev2(fd, v, n, -1, RWF_NOWAIT) : writev(fd, v, n);
-		bool nowait = errno != EOPNOTSUPP;
-		int r;
+		int e = w < 0 ? errno : 0, r;
 
-		if (w >= 0 || (errno != EAGAIN && errno != EOPNOTSUPP))
-			return w < 0 ? -errno : w;
+		if (w >= 0 || (e != EAGAIN && e != EOPNOTSUPP))
+			return w < 0 ? -e : w;
 		r = wait_fd(fd, POLLOUT, cancel);
 		if (r < 0)
 			return r;
-		if (nowait)
+		if (e == EAGAIN)
 			continue;
-		w = writev(fd, v, n);
+		w = writev(fd, v, n);	/* the fd takes no RWF_NOWAIT */
 		return w < 0 ? -errno : w;
 	}
 }

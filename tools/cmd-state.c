@@ -138,7 +138,7 @@ static int move_group(struct ctl *ctl, struct vfiomig_ctx *vctx, char **specs, i
 {
 	struct vfiomig_dev *devs[VFIOMIG_GROUP_MAX] = { 0 };
 	enum vfiomig_state from[VFIOMIG_GROUP_MAX];
-	int fds[VFIOMIG_GROUP_MAX], r, e = 0, opened = 0;
+	int fds[VFIOMIG_GROUP_MAX], r, e, opened = 0;
 	struct vfiomig_group *g = NULL;
 
 	r = (e = vfiomig_group_new(vctx, flags, &g)) < 0 ? ctl_fail_lib(ctl, vctx, specs[0], e) : EXIT_OK;
@@ -151,7 +151,8 @@ static int move_group(struct ctl *ctl, struct vfiomig_ctx *vctx, char **specs, i
 	}
 	if (r == EXIT_OK && (e = vfiomig_group_set_state(g, target, fds)) < 0)
 		r = ctl_fail_lib(ctl, vctx, specs[0], e);
-	for (int i = 0; e == 0 && i < n; i++)
+	/* The fds exist only after a move that succeeded. */
+	for (int i = 0; r == EXIT_OK && i < n; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);	/* nobody reads or writes the data from here */
 	if (g && opened == n)

@@ -7,7 +7,6 @@
 #ifndef CTL_CTL_H
 #define CTL_CTL_H
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

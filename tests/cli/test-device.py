@@ -129,6 +129,9 @@ def test_group_state(t):
     r = run("state", "mock:a", "mock:b,flags=stop_copy", "stop")
     t.ok(r.rc == 1 and one_line(r.err) and "mock:b: the device has no P2P states" in r.errtext,
          "state A B: a member without P2P is refused", r)
+    r = run("state", "mock:a", "mock:b,foo=1", "stop")
+    t.ok(r.rc == 1 and one_line(r.err) and "unknown key 'foo'" in r.errtext and r.out == b"",
+         "state A B: a member that cannot be opened fails the group, nothing moves", r)
     r = run("state", "--allow-no-p2p", "mock:a", "mock:b,flags=stop_copy", "stop")
     t.ok(r.rc == 0 and "mock:b: RUNNING -> STOP\n" in r.text,
          "state --allow-no-p2p: the member skips the P2P phase", r)
