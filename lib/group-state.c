@@ -112,14 +112,14 @@ static int plan_check(struct vfiomig_group *g, struct group_member *m,
  * Checks every member before anything is sent; the direction of the group.
  * On a refusal, @errs says which member it was about.
  */
-static int plan(struct vfiomig_group *g, enum vfiomig_state target, bool have_fds,
+static int plan(struct vfiomig_group *g, const enum vfiomig_state *targets, bool have_fds,
 		enum direction *ret_dir, int *errs)
 {
 	int r = 0;
 
 	*ret_dir = DIR_NONE;
 	for (unsigned int i = 0; i < g->n && r == 0; i++) {
-		r = plan_check(g, &g->m[i], target, have_fds, ret_dir);
+		r = plan_check(g, &g->m[i], targets[i], have_fds, ret_dir);
 		errs[i] = -r;
 	}
 	return r;
@@ -139,7 +139,7 @@ static void bring_back(struct vfiomig_group *g, const enum vfiomig_state *to, co
 
 /* Each member back where the call found it (back_state()): the second
  * phase undone, then the first, so that going back keeps the two phases. */
-static void rollback(struct vfiomig_group *g, bool second_phase)
+void group_rollback(struct vfiomig_group *g, bool second_phase)
 {
 	enum vfiomig_state back[VFIOMIG_GROUP_MAX];
 	int errs[VFIOMIG_GROUP_MAX];
@@ -157,12 +157,11 @@ static void rollback(struct vfiomig_group *g, bool second_phase)
 	info(g->ctx, "group of %u: rolled back", g->n);
 }
 
-/* The call's error is the first failing member's, in the group's order. */
 /*
  * The call's cause is the first failing member's own failure, in the
  * group's order; recorded before the rollback, which then cannot replace it.
  */
-static int record_cause(struct call *c, struct vfiomig_group *g, const int *errs)
+int group_record_cause(struct call *c, struct vfiomig_group *g, const int *errs)
 {
 	unsigned int first = 0;
 
@@ -172,22 +171,27 @@ static int record_cause(struct call *c, struct vfiomig_group *g, const int *errs
 	return vfiomig_fail(g->ctx, -errs[first], "%s", g->m[first].msg);
 }
 
-/* Where every member is after the rollback, after the cause. */
-static void note_states(struct vfiomig_group *g)
+/* Where every member is after the rollback, after the cause: when
+ * members failed (@errs), not when the caller's hook or cancel did. */
+void group_note_states(struct vfiomig_group *g, const int *errs)
 {
 	char states[768] = "members now:";
+	unsigned int failed = 0;
 
-	for (unsigned int i = 0; i < g->n; i++) {
+	for (unsigned int i = 0; i < g->n; i++)
+		failed += errs[i] && errs[i] != ECANCELED;
+	for (unsigned int i = 0; i < g->n && failed; i++) {
 		const struct group_member *m = &g->m[i];
 		size_t len = strlen(states);
 
 		snprintf(states + len, sizeof(states) - len, "%s %s %s", i ? "," : "", m->dev->name,
 			 m->result.has_state ? vfiomig_state_str(m->result.state) : "unknown");
 	}
-	call_note(g->ctx, states);
+	if (failed)
+		call_note(g->ctx, states);
 }
 
-static void fill_results(struct vfiomig_group *g, const int *errs)
+void group_fill_results(struct vfiomig_group *g, const int *errs)
 {
 	for (unsigned int i = 0; i < g->n; i++) {
 		struct group_member *m = &g->m[i];
@@ -214,22 +218,25 @@ static int call_hook(struct vfiomig_group *g, enum direction dir, int *errs)
 	return r;
 }
 
-static int transition(struct call *c, struct vfiomig_group *g, enum vfiomig_state target,
-		      int *ret_fds)
+int group_transition(struct call *c, struct vfiomig_group *g,
+		     const enum vfiomig_state *targets, int *ret_fds, bool hook, int *errs)
 {
 	enum vfiomig_state want[VFIOMIG_GROUP_MAX] = { 0 };
-	int errs[VFIOMIG_GROUP_MAX] = { 0 }, fds[VFIOMIG_GROUP_MAX];
+	int fds[VFIOMIG_GROUP_MAX];
 	enum direction dir;
 	unsigned int failed;
 	bool second = false;
-	int r = plan(g, target, ret_fds != NULL, &dir, errs);
+	int r;
+
+	memset(errs, 0, g->n * sizeof(*errs));
+	r = plan(g, targets, ret_fds != NULL, &dir, errs);
 
 	if (r < 0) {
 		/* The refusal is about the member that was being planned. */
 		for (unsigned int i = 0; i < g->n; i++)
 			if (errs[i])
 				call_report(c, g->m[i].dev);
-		fill_results(g, errs);
+		group_fill_results(g, errs);
 		return r;
 	}
 	for (unsigned int i = 0; i < g->n; i++) {
@@ -237,31 +244,27 @@ static int transition(struct call *c, struct vfiomig_group *g, enum vfiomig_stat
 		fds[i] = -1;
 	}
 	failed = group_run_phase(g, want, NULL, errs, true);
-	r = failed ? 0 : call_hook(g, dir, errs);
+	r = failed || !hook ? 0 : call_hook(g, dir, errs);
 	if (!failed && r == 0) {
-		for (unsigned int i = 0; i < g->n; i++)
-			want[i] = target;
 		second = true;
-		failed = group_run_phase(g, want, fds, errs, true);
+		failed = group_run_phase(g, targets, fds, errs, true);
 	}
 	if (failed)
-		r = record_cause(c, g, errs);
+		r = group_record_cause(c, g, errs);
 	if (r < 0) {
 		for (unsigned int i = 0; i < g->n; i++)
 			if (fds[i] >= 0)
 				close(fds[i]);
-		rollback(g, second);
+		group_rollback(g, second);
 	}
-	fill_results(g, errs);
-	if (failed)
-		note_states(g);
+	group_fill_results(g, errs);
 	if (r == 0 && ret_fds)
 		memcpy(ret_fds, fds, g->n * sizeof(*fds));
 	return r;
 }
 
 /* Every member for this call's thread, or none. */
-static int take_members(struct vfiomig_group *g)
+int group_take_members(struct vfiomig_group *g)
 {
 	for (unsigned int i = 0; i < g->n; i++) {
 		if (owner_take(&g->m[i].dev->owner))
@@ -274,7 +277,7 @@ static int take_members(struct vfiomig_group *g)
 	return 0;
 }
 
-static void give_back_members(struct vfiomig_group *g)
+void group_give_back_members(struct vfiomig_group *g)
 {
 	for (unsigned int i = 0; i < g->n; i++)
 		owner_give_back(&g->m[i].dev->owner);
@@ -283,6 +286,8 @@ static void give_back_members(struct vfiomig_group *g)
 VFIOMIG_EXPORT int vfiomig_group_set_state(struct vfiomig_group *g, enum vfiomig_state target,
 					   int *ret_data_fds)
 {
+	enum vfiomig_state targets[VFIOMIG_GROUP_MAX];
+	int errs[VFIOMIG_GROUP_MAX];
 	struct call c;
 	int r = group_call_begin(&c, g);
 
@@ -290,12 +295,17 @@ VFIOMIG_EXPORT int vfiomig_group_set_state(struct vfiomig_group *g, enum vfiomig
 		r = vfiomig_fail(g->ctx, -EINVAL, "%d is not a migration state (0 to %d)",
 				 (int)target, VFIOMIG_STATE_COUNT - 1);
 	if (r == 0)
-		r = take_members(g);
+		r = group_take_members(g);
 	if (r < 0)
 		return call_end(&c, r);
+	for (unsigned int i = 0; i < g->n; i++)
+		targets[i] = target;
 	/* The members stay this thread's until the call's end has read the
 	 * failing one's state. */
-	r = call_end(&c, transition(&c, g, target, ret_data_fds));
-	give_back_members(g);
+	r = group_transition(&c, g, targets, ret_data_fds, true, errs);
+	if (r < 0)
+		group_note_states(g, errs);
+	r = call_end(&c, r);
+	group_give_back_members(g);
 	return r;
 }

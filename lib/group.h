@@ -34,14 +34,52 @@ struct vfiomig_group {
 /* group.c: a group call's start; call_end() ends it. */
 int group_call_begin(struct call *c, struct vfiomig_group *g);
 
+/* What the calling thread does while the members' jobs run. */
+struct group_lead {
+	void (*run)(void *arg);		/* once, after the workers started */
+	void (*tick)(void *arg);	/* then every 100 ms until they finish */
+	void *arg;
+};
+
 /*
- * group-phase.c: moves every member whose @targets[i] differs from where
- * it is to that state, concurrently (a thread per member, joined before
- * this returns).  @fds: NULL, or where each member's new data fd goes.
- * Each failing member gets its errno and sentence in @errs and m[i].msg
- * (when @record); returns the number of members that failed.
+ * group-phase.c: runs @fn for every member (where @which is NULL or true)
+ * concurrently, a thread per member, all joined before this returns; a
+ * job is a call of its own.  Each failing member gets its errno in @errs
+ * and, when @record, its sentence in m[i].msg; returns the number of
+ * members that failed.  Without @lead, the first job runs on the calling
+ * thread.
+ */
+unsigned int group_run_each(struct vfiomig_group *g, const bool *which,
+			    int (*fn)(struct vfiomig_group *g, unsigned int index, void *arg),
+			    void *arg, int *errs, bool record, const struct group_lead *lead);
+/*
+ * Moves every member whose @targets[i] differs from where it is to that
+ * state, concurrently.  @fds: NULL, or where each member's new data fd
+ * (or -1) goes.
  */
 unsigned int group_run_phase(struct vfiomig_group *g, const enum vfiomig_state *targets,
 			     int *fds, int *errs, bool record);
+
+/*
+ * group-state.c.  group_transition() moves member i to @targets[i] in the
+ * two phases, calling the hook between them (when @hook), and rolls every
+ * member back if anything fails; @fds receives the new data fds (needed
+ * where a final arc opens one).  The results are filled in, and @errs
+ * says which members failed.
+ */
+int group_transition(struct call *c, struct vfiomig_group *g,
+		     const enum vfiomig_state *targets, int *fds, bool hook, int *errs);
+/* Every member for this call's thread, or none (-EBUSY, recorded). */
+int group_take_members(struct vfiomig_group *g);
+void group_give_back_members(struct vfiomig_group *g);
+/* Back to m[].back, by way of m[].p2p when @second_phase; a member that
+ * cannot make a step is reset and walked there. */
+void group_rollback(struct vfiomig_group *g, bool second_phase);
+/* The call's cause: the first failing member's sentence (@errs). */
+int group_record_cause(struct call *c, struct vfiomig_group *g, const int *errs);
+/* m[].result from @errs and each member's state now. */
+void group_fill_results(struct vfiomig_group *g, const int *errs);
+/* Adds every member's state to the call's error, if members failed. */
+void group_note_states(struct vfiomig_group *g, const int *errs);
 
 #endif

@@ -9,51 +9,90 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "save.h"
 #include "wait.h"
-#include "xfer.h"
-
-struct save {
-	struct vfiomig_dev *dev;
-	struct vfiomig_save_opts o;
-	int out_fd;
-	bool raw;
-	uint8_t *buf;
-	size_t buf_size;
-	struct stream_writer writer;
-	struct xfer_progress progress;
-	struct vfiomig_stats stats;
-	int data_fd;
-	enum vfiomig_state start, phase_state;
-	uint64_t stopped_ns;
-};
 
 static int out_write(void *ctx, const void *a, size_t alen, const void *b, size_t blen)
 {
-	struct save *s = ctx;
-	int r = xfer_write_fd(s->out_fd, a, alen, b, blen, s->o.cancel);
+	struct save_out *out = ctx;
+	int r = xfer_write_fd(out->fd, a, alen, b, blen, out->cancel);
 
 	if (r == 0)
-		s->stats.stream_bytes += alen + blen;
-	else if (r != -ECANCELED) {
-		s->stats.error_offset = s->stats.stream_bytes;
-		vfiomig_fail_at(s->dev->ctx, r, s->stats.stream_bytes,
-				"%s: writing the stream failed: %s%s", s->dev->name,
-				strerror(-r), r == -EPIPE ? " (the reader went away)" : "");
-	}
+		out->bytes += alen + blen;
+	else if (r != -ECANCELED && out->error_offset == UINT64_MAX)
+		out->error_offset = out->bytes;
 	return r;
+}
+
+void save_out_init(struct save_out *out, int fd, bool raw,
+		   const struct vfiomig_cancel *cancel)
+{
+	*out = (struct save_out){ .fd = fd, .raw = raw, .cancel = cancel,
+				  .error_offset = UINT64_MAX };
+	out->writer = (struct stream_writer){ .write = out_write, .ctx = out };
+	pthread_mutex_init(&out->lock, NULL);
+}
+
+int save_out_begin(struct save_out *out)
+{
+	return out->raw ? 0 : stream_writer_begin(&out->writer);
+}
+
+int save_out_finish(struct save_out *out)
+{
+	return out->raw ? 0 : stream_writer_finish(&out->writer);
+}
+
+void save_out_free(struct save_out *out)
+{
+	stream_writer_free(&out->writer);
+	pthread_mutex_destroy(&out->lock);
+}
+
+static int out_failed(struct save *s, int r, uint64_t at)
+{
+	if (r < 0 && r != -ECANCELED)
+		vfiomig_fail_at(s->dev->ctx, r, at, "%s: writing the stream failed: %s%s",
+				s->dev->name, strerror(-r),
+				r == -EPIPE ? " (the reader went away)" : "");
+	return r;
+}
+
+int save_out_failed(struct save *s, int r)
+{
+	return out_failed(s, r, s->out->error_offset);
+}
+
+/*
+ * Writes one record (raw: the bare payload), a whole record at a time
+ * when several members share the stream.  The payload is hashed before
+ * the lock is taken, so members hash in parallel.
+ */
+static int emit(struct save *s, uint16_t type, const void *payload, size_t len)
+{
+	struct save_out *out = s->out;
+	uint64_t hash = out->raw ? 0 : XXH3_64bits(payload, len), at;
+	int r;
+
+	pthread_mutex_lock(&out->lock);
+	if (out->raw)
+		r = out_write(out, payload, len, NULL, 0);
+	else
+		r = stream_write_record_hashed(&out->writer, type,
+					       type == STREAM_PRECOPY_ROUND ? STREAM_FLAG_OPTIONAL : 0,
+					       s->index, payload, (uint32_t)len, hash);
+	at = out->error_offset;
+	pthread_mutex_unlock(&out->lock);
+	return out_failed(s, r, at);
 }
 
 /* Writes a control record (framed streams only). */
 static int control_record(struct save *s, uint16_t type, const void *payload, size_t len)
 {
-	if (s->raw)
-		return 0;
-	return stream_write_record(&s->writer, type,
-				   type == STREAM_PRECOPY_ROUND ? STREAM_FLAG_OPTIONAL : 0,
-				   0, payload, (uint32_t)len);
+	return s->out->raw ? 0 : emit(s, type, payload, len);
 }
 
-static int write_identity(struct save *s)
+int save_write_identity(struct save *s)
 {
 	struct stream_identity id;
 	uint8_t buf[STREAM_IDENTITY_MAX];
@@ -91,13 +130,6 @@ static ssize_t read_device(struct save *s, bool precopy)
 	}
 }
 
-static int write_data(struct save *s, bool precopy, size_t len)
-{
-	if (s->raw)
-		return out_write(s, s->buf, len, NULL, 0);
-	return stream_write_record(&s->writer, precopy ? STREAM_DATA_PRECOPY : STREAM_DATA_STOP_COPY,
-				   0, 0, s->buf, (uint32_t)len);
-}
 
 /*
  * Moves device data out until the device has no more for now (pre-copy)
@@ -118,10 +150,11 @@ static int64_t drain(struct save *s, bool precopy)
 		if (n < 0)
 			return vfiomig_fail(s->dev->ctx, (int)n, "%s: reading device data failed: %s",
 					    s->dev->name, strerror((int)-n));
-		r = write_data(s, precopy, (size_t)n);
+		r = emit(s, precopy ? STREAM_DATA_PRECOPY : STREAM_DATA_STOP_COPY, s->buf, (size_t)n);
 		if (r < 0)
 			return r;
 		moved += n;
+		atomic_fetch_add_explicit(&s->moved, (uint64_t)n, memory_order_relaxed);
 		s->progress.p.bytes += (uint64_t)n;
 		if (s->progress.p.bytes > s->progress.p.total_estimate)
 			s->progress.p.total_estimate = s->progress.p.bytes;
@@ -141,65 +174,88 @@ static bool precopy_converged(const struct save *s, unsigned int rounds,
 	return rounds >= o->precopy_rounds || s->stats.precopy_bytes >= o->precopy_max_bytes;
 }
 
-static int precopy_round_record(struct save *s, unsigned int round, uint64_t initial,
-				uint64_t dirty)
+int save_precopy_info(struct save *s, uint64_t *initial, uint64_t *dirty, uint32_t *flags)
 {
-	uint8_t p[STREAM_PRECOPY_ROUND_SIZE];
+	struct xfer_progress *p = &s->progress;
+	int r = dev_get_precopy_info(s->dev, s->data_fd, initial, dirty, flags);
 
-	put_le32(p, round);
-	put_le32(p + 4, 0);
-	put_le64(p + 8, initial);
-	put_le64(p + 16, dirty);
-	return control_record(s, STREAM_PRECOPY_ROUND, p, sizeof(p));
+	if (r < 0)
+		return r;
+	if (*flags & VFIOMIG_PRECOPY_INFO_REINIT)
+		info(s->dev->ctx, "%s: the device restarted its initial pre-copy data",
+		     s->dev->name);
+	if (*initial + *dirty + p->p.bytes > p->p.total_estimate)
+		p->p.total_estimate = *initial + *dirty + p->p.bytes;
+	return 0;
+}
+
+int save_precopy_round(struct save *s, uint64_t initial, uint64_t dirty)
+{
+	uint8_t rec[STREAM_PRECOPY_ROUND_SIZE];
+	int64_t moved = drain(s, true);
+
+	if (moved < 0)
+		return (int)moved;
+	s->stats.precopy_bytes += (uint64_t)moved;
+	s->progress.p.precopy_round = ++s->stats.precopy_rounds;
+	put_le32(rec, s->stats.precopy_rounds);
+	put_le32(rec + 4, 0);
+	put_le64(rec + 8, initial);
+	put_le64(rec + 16, dirty);
+	return control_record(s, STREAM_PRECOPY_ROUND, rec, sizeof(rec));
 }
 
 /* Iterates pre-copy: ask the device (mlx5 makes data only then), then drain. */
 static int precopy(struct save *s)
 {
-	unsigned int rounds = 0;
-
-	/* Best effort: without it REINIT goes unreported, as before 7.1. */
-	if (dev_enable_precopy_reinit(s->dev) < 0)
-		dbg(s->dev->ctx, "%s: pre-copy without REINIT reports", s->dev->name);
 	s->progress.p.phase = VFIOMIG_PHASE_PRECOPY;
 	xfer_report(&s->progress, true);
 	for (;;) {
 		uint64_t initial, dirty;
 		uint32_t flags;
-		int64_t moved;
-		int r = dev_get_precopy_info(s->dev, s->data_fd, &initial, &dirty, &flags);
+		int r = save_precopy_info(s, &initial, &dirty, &flags);
 
 		if (r < 0)
 			return r;
-		if (flags & VFIOMIG_PRECOPY_INFO_REINIT)
-			info(s->dev->ctx, "%s: the device restarted its initial pre-copy data",
-			     s->dev->name);
-		if (initial + dirty + s->progress.p.bytes > s->progress.p.total_estimate)
-			s->progress.p.total_estimate = initial + dirty + s->progress.p.bytes;
-		if (precopy_converged(s, rounds, initial, dirty))
-			break;
-		moved = drain(s, true);
-		if (moved < 0)
-			return (int)moved;
-		s->stats.precopy_bytes += (uint64_t)moved;
-		s->progress.p.precopy_round = ++rounds;
-		r = precopy_round_record(s, rounds, initial, dirty);
+		if (precopy_converged(s, s->stats.precopy_rounds, initial, dirty))
+			return 0;
+		r = save_precopy_round(s, initial, dirty);
 		if (r < 0)
 			return r;
 	}
-	s->stats.precopy_rounds = rounds;
-	return 0;
 }
 
-static int device_end_record(struct save *s)
+int save_stop_copy(struct save *s)
 {
 	uint8_t p[STREAM_DEVICE_END_SIZE];
+	int64_t moved;
 
+	s->progress.p.phase = VFIOMIG_PHASE_STOP_COPY;
+	xfer_report(&s->progress, true);
+	moved = drain(s, false);
+	if (moved < 0)
+		return (int)moved;
+	s->stats.stop_copy_bytes = (uint64_t)moved;
 	put_le64(p, s->stats.precopy_bytes + s->stats.stop_copy_bytes);
 	put_le64(p + 8, s->stats.precopy_bytes);
 	put_le32(p + 16, s->stats.precopy_rounds);
 	put_le32(p + 20, 0);
+	s->end_ns = now_ns();
 	return control_record(s, STREAM_DEVICE_END, p, sizeof(p));
+}
+
+int save_take_data_fd(struct save *s, int fd)
+{
+	int r;
+
+	s->data_fd = fd;
+	if (s->o.cancel && (r = fd_set_nonblock(fd)) < 0)
+		return vfiomig_fail(s->dev->ctx, r, "%s: the data fd cannot be made non-blocking: %s",
+				    s->dev->name, strerror(-r));
+	/* Best effort: without it REINIT goes unreported, as before 7.1. */
+	if (s->o.precopy != VFIOMIG_PRECOPY_MODE_NEVER && dev_enable_precopy_reinit(s->dev) < 0)
+		dbg(s->dev->ctx, "%s: pre-copy without REINIT reports", s->dev->name);
+	return 0;
 }
 
 /*
@@ -210,17 +266,15 @@ static int device_end_record(struct save *s)
 static int save_stream(struct save *s)
 {
 	unsigned int flags = s->o.precopy != VFIOMIG_PRECOPY_MODE_NEVER ? VFIOMIG_SAVE_PRECOPY : 0;
-	int64_t moved;
-	int r;
+	int fd = -1;
+	int r = save_out_failed(s, save_out_begin(s->out));
 
-	r = s->raw ? 0 : stream_writer_begin(&s->writer);
 	if (r == 0)
-		r = write_identity(s);
+		r = save_write_identity(s);
 	if (r == 0)
-		r = data_begin_save(s->dev, flags, &s->data_fd, &s->phase_state);
-	if (r == 0 && s->o.cancel && (r = fd_set_nonblock(s->data_fd)) < 0)
-		vfiomig_fail(s->dev->ctx, r, "%s: the data fd cannot be made non-blocking: %s",
-			     s->dev->name, strerror(-r));
+		r = data_begin_save(s->dev, flags, &fd, &s->phase_state);
+	if (r == 0)
+		r = save_take_data_fd(s, fd);
 	if (r == 0 && s->phase_state != VFIOMIG_STATE_STOP_COPY) {
 		r = precopy(s);
 		if (r == 0)
@@ -229,18 +283,12 @@ static int save_stream(struct save *s)
 	if (r < 0)
 		return r;
 	s->stopped_ns = now_ns();
-	s->progress.p.phase = VFIOMIG_PHASE_STOP_COPY;
-	xfer_report(&s->progress, true);
-	moved = drain(s, false);
-	if (moved < 0)
-		return (int)moved;
-	s->stats.stop_copy_bytes = (uint64_t)moved;
-	r = device_end_record(s);
+	r = save_stop_copy(s);
 	if (r == 0)
 		r = dev_set_state(s->dev, s->o.leave == VFIOMIG_LEAVE_RUNNING ?
 					  VFIOMIG_STATE_RUNNING : VFIOMIG_STATE_STOP, NULL);
-	if (r == 0 && !s->raw)
-		r = stream_writer_finish(&s->writer);
+	if (r == 0)
+		r = save_out_failed(s, save_out_finish(s->out));
 	return r;
 }
 
@@ -260,35 +308,50 @@ static void rollback(struct save *s)
 		     vfiomig_state_str(now));
 }
 
-/* @r: how copying the caller's options went (s->o holds them). */
-static int save_setup(struct save *s, struct vfiomig_dev *dev, int out_fd, int r)
+int save_opts_check(struct vfiomig_dev *dev, int r, bool have_fd, struct vfiomig_save_opts *o)
+{
+	if (r < 0 || !have_fd || o->flags & ~VFIOMIG_XFER_RAW ||
+	    o->precopy > VFIOMIG_PRECOPY_MODE_ROUNDS || o->leave > VFIOMIG_LEAVE_RUNNING ||
+	    (o->buffer_size && o->buffer_size < XFER_MIN_BUFFER) ||
+	    (o->stats && sized_check_out(o->stats) < 0))
+		return vfiomig_fail(dev->ctx, -EINVAL, "%s: invalid save options: %s", dev->name,
+				    r < 0 ? "unknown fields are set, or sz is too small" :
+				    !have_fd ? "no output fd" : "a flag, mode or size is out of range");
+	if (o->precopy == VFIOMIG_PRECOPY_MODE_AUTO) {
+		if (!o->precopy_rounds)
+			o->precopy_rounds = 32;
+		if (!o->precopy_dirty_threshold)
+			o->precopy_dirty_threshold = 1u << 20;
+		if (!o->precopy_max_bytes && dev_stop_copy_size(dev, &o->precopy_max_bytes) == 0)
+			o->precopy_max_bytes *= 2;
+		if (!o->precopy_max_bytes)
+			o->precopy_max_bytes = UINT64_MAX;
+	}
+	return 0;
+}
+
+int save_init(struct save *s, struct vfiomig_dev *dev, const struct vfiomig_save_opts *o,
+	      struct save_out *out, uint32_t index)
 {
 	s->dev = dev;
+	s->o = *o;
+	s->out = out;
+	s->index = index;
 	s->data_fd = -1;
 	s->stats.sz = sizeof(s->stats);
 	s->stats.error_offset = UINT64_MAX;
-	if (r < 0 || out_fd < 0 || s->o.flags & ~VFIOMIG_XFER_RAW ||
-	    s->o.precopy > VFIOMIG_PRECOPY_MODE_ROUNDS || s->o.leave > VFIOMIG_LEAVE_RUNNING ||
-	    (s->o.buffer_size && s->o.buffer_size < XFER_MIN_BUFFER) ||
-	    (s->o.stats && sized_check_out(s->o.stats) < 0))
-		return vfiomig_fail(dev->ctx, -EINVAL, "%s: invalid save options: %s", dev->name,
-				    r < 0 ? "unknown fields are set, or sz is too small" :
-				    out_fd < 0 ? "no output fd" : "a flag, mode or size is out of range");
-	if (s->o.precopy == VFIOMIG_PRECOPY_MODE_AUTO) {
-		if (!s->o.precopy_rounds)
-			s->o.precopy_rounds = 32;
-		if (!s->o.precopy_dirty_threshold)
-			s->o.precopy_dirty_threshold = 1u << 20;
-		if (!s->o.precopy_max_bytes && dev_stop_copy_size(dev, &s->o.precopy_max_bytes) == 0)
-			s->o.precopy_max_bytes *= 2;
-		if (!s->o.precopy_max_bytes)
-			s->o.precopy_max_bytes = UINT64_MAX;
-	}
-	s->out_fd = out_fd;
-	s->raw = s->o.flags & VFIOMIG_XFER_RAW;
-	s->writer = (struct stream_writer){ .write = out_write, .ctx = s };
-	s->progress = (struct xfer_progress){ .fn = s->o.progress, .userdata = s->o.userdata };
-	return dev_get_state(dev, &s->start);
+	atomic_init(&s->moved, 0);
+	s->buf_size = xfer_buffer_size(o->buffer_size, !out->raw);
+	return xfer_alloc_buffer(dev, s->buf_size, &s->buf);
+}
+
+void save_free(struct save *s)
+{
+	if (s->data_fd >= 0)
+		close(s->data_fd);
+	s->data_fd = -1;
+	free(s->buf);
+	s->buf = NULL;
 }
 
 /* The caller's stats, on every return: what moved, however it ended. */
@@ -298,27 +361,36 @@ static void save_finish_stats(struct save *s, uint64_t begin_ns)
 
 	s->stats.elapsed_ns = now - begin_ns;
 	s->stats.downtime_ns = s->stopped_ns ? now - s->stopped_ns : 0;
+	if (s->out) {
+		s->stats.stream_bytes = s->out->bytes;
+		s->stats.error_offset = s->out->error_offset;
+	}
 	if (s->o.stats && sized_check_out(s->o.stats) == 0)
 		sized_copy_out(s->o.stats, &s->stats, sizeof(s->stats));
 }
 
-static int save(struct save *s, struct vfiomig_dev *dev, int out_fd, int opts_r)
+static int save(struct save *s, struct save_out *out, struct vfiomig_dev *dev, int out_fd,
+		int opts_r)
 {
 	struct xfer_sigpipe sigpipe;
-	int r = save_setup(s, dev, out_fd, opts_r);
+	int r = save_opts_check(dev, opts_r, out_fd >= 0, &s->o);
 
+	if (r == 0)
+		r = dev_get_state(dev, &s->start);
 	if (r < 0)
 		return r;
-	s->buf_size = xfer_buffer_size(s->o.buffer_size, !s->raw);
-	r = xfer_alloc_buffer(dev, s->buf_size, &s->buf);
+	save_out_init(out, out_fd, s->o.flags & VFIOMIG_XFER_RAW, s->o.cancel);
+	r = save_init(s, dev, &s->o, out, 0);
 	if (r < 0)
 		return r;
+	s->progress = (struct xfer_progress){ .fn = s->o.progress, .userdata = s->o.userdata };
 	xfer_sigpipe_block(&sigpipe);
 	r = save_stream(s);
 	if (r == -ECANCELED)
 		vfiomig_fail(dev->ctx, r, "%s: save cancelled", dev->name);
 	if (s->data_fd >= 0)
 		close(s->data_fd);
+	s->data_fd = -1;
 	if (r == 0) {
 		s->progress.p.phase = VFIOMIG_PHASE_DONE;
 		xfer_report(&s->progress, true);
@@ -326,8 +398,7 @@ static int save(struct save *s, struct vfiomig_dev *dev, int out_fd, int opts_r)
 		rollback(s);
 	}
 	xfer_sigpipe_restore(&sigpipe);
-	free(s->buf);
-	stream_writer_free(&s->writer);
+	save_free(s);
 	return r;
 }
 
@@ -336,12 +407,15 @@ VFIOMIG_EXPORT int vfiomig_dev_save(struct vfiomig_dev *dev, int out_fd,
 {
 	uint64_t begin = now_ns();
 	struct save s = { .stats.error_offset = UINT64_MAX };
+	struct save_out out;
 	int opts_r = sized_copy_in(&s.o, sizeof(s.o), opts);
 	struct call c;
 	int r = call_begin_dev(&c, dev, CALL_REPORT_STATE);
 
 	if (r == 0)
-		r = save(&s, dev, out_fd, opts_r);
+		r = save(&s, &out, dev, out_fd, opts_r);
 	save_finish_stats(&s, begin);
+	if (s.out)
+		save_out_free(&out);
 	return call_end(&c, r);
 }

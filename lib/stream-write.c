@@ -36,6 +36,15 @@ int stream_writer_begin(struct stream_writer *w)
 int stream_write_record(struct stream_writer *w, uint16_t type, uint16_t flags,
 			uint32_t device, const void *payload, uint32_t len)
 {
+	/* Hashed just before it is written: a payload just read is in cache. */
+	return stream_write_record_hashed(w, type, flags, device, payload, len,
+					  XXH3_64bits(payload, len));
+}
+
+int stream_write_record_hashed(struct stream_writer *w, uint16_t type, uint16_t flags,
+			       uint32_t device, const void *payload, uint32_t len,
+			       uint64_t hash)
+{
 	uint8_t h[STREAM_HEADER_SIZE];
 
 	if (len > STREAM_MAX_PAYLOAD)
@@ -45,8 +54,7 @@ int stream_write_record(struct stream_writer *w, uint16_t type, uint16_t flags,
 	put_le32(h + 4, device);
 	put_le32(h + 8, len);
 	put_le32(h + 12, w->seq++);
-	/* Hashed just before it is written: a payload just read is in cache. */
-	put_le64(h + 16, XXH3_64bits(payload, len));
+	put_le64(h + 16, hash);
 	put_le64(h + 24, XXH3_64bits(h, 24));
 	return emit(w, h, sizeof(h), payload, len);
 }

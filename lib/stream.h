@@ -96,6 +96,10 @@ struct stream_writer {
 int stream_writer_begin(struct stream_writer *w);
 int stream_write_record(struct stream_writer *w, uint16_t type, uint16_t flags,
 			uint32_t device, const void *payload, uint32_t len);
+/* The same, with the payload's hash already computed (outside a lock). */
+int stream_write_record_hashed(struct stream_writer *w, uint16_t type, uint16_t flags,
+			       uint32_t device, const void *payload, uint32_t len,
+			       uint64_t hash);
 /* Writes the trailer and frees the writer's state. */
 int stream_writer_finish(struct stream_writer *w);
 void stream_writer_free(struct stream_writer *w);

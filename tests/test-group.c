@@ -15,8 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "test-util.h"
-#include "mock.h"
+#include "test-journal.h"
 
 #define S(x) VFIOMIG_STATE_##x
 #define MS 1000000ull
@@ -61,33 +60,6 @@ static void fixture_free(struct fixture *f)
 	for (unsigned int i = 0; i < f->n; i++)
 		vfiomig_dev_unref(f->dev[i]);
 	vfiomig_ctx_unref(f->ctx);
-}
-
-/*
- * The journal's barrier between the phases: every arc INTO @p2p ended
- * before any arc OUT of @p2p (towards @away) began, across all devices.
- */
-static void check_barrier(struct vfiomig_ctx *ctx, enum vfiomig_state p2p,
-			  enum vfiomig_state away, unsigned int members)
-{
-	static struct mock_arc j[MOCK_JOURNAL_MAX];
-	size_t n = vfiomig_mock_journal(ctx, j, MOCK_JOURNAL_MAX);
-	uint64_t last_in = 0, first_out = UINT64_MAX;
-	unsigned int in = 0, out = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (j[i].to == p2p) {
-			in++;
-			last_in = j[i].end_ns > last_in ? j[i].end_ns : last_in;
-		} else if (j[i].from == p2p && j[i].to == away) {
-			out++;
-			first_out = j[i].begin_ns < first_out ? j[i].begin_ns : first_out;
-		}
-	}
-	ck_assert_uint_eq(in, members);
-	ck_assert_uint_eq(out, members);
-	ck_assert_msg(last_in <= first_out, "a member left %s %llu ns before the last reached it",
-		      vfiomig_state_name(p2p), (unsigned long long)(last_in - first_out));
 }
 
 /* No member leaves RUNNING_P2P towards STOP before all have reached it, and

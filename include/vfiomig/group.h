@@ -16,6 +16,7 @@
 #include <vfiomig/common.h>
 #include <vfiomig/ctx.h>
 #include <vfiomig/dev.h>
+#include <vfiomig/migrate.h>
 #include <vfiomig/state.h>
 
 #ifdef __cplusplus
@@ -145,7 +146,81 @@ struct vfiomig_group_result {
 	int err;			/* 0, or the errno of this member's own failure */
 	int has_state;			/* 1 if @state could be read */
 	enum vfiomig_state state;	/* where it is after the call */
+	/* After a group save or load (0 after a transition): */
+	uint64_t precopy_bytes;		/* device bytes moved while it ran */
+	uint64_t stop_copy_bytes;	/* device bytes moved while it was stopped */
+	unsigned int precopy_rounds;
+	/* save: its STOP_COPY -> its last byte written; load: RESUMING ->
+	 * its last byte written */
+	uint64_t downtime_ns;
+	/* load: the stream device this member took (the position in the
+	 * stream's list, or the fd's index); save: its own index */
+	int stream_device;
 };
+
+/**
+ * vfiomig_group_save() - Save every member's state, concurrently
+ * @out_fds: one fd, which gets one stream of the whole group (@n_fds 1);
+ *           or one per member, in the group's order (@n_fds the group's
+ *           size), each of which gets that member's own single-device
+ *           stream, which vfiomig_dev_load() reads too
+ * @opts: as for vfiomig_dev_save(); VFIOMIG_XFER_RAW needs one fd per
+ *        member.  The options apply to every member; the dirty threshold
+ *        of pre-copy is the group's: the sum of the members' dirty bytes.
+ *        @opts->stats receives the group's totals; its downtime is the
+ *        group's, from the first member's stop to the complete stream.
+ *        The progress callback is called on the calling thread with the
+ *        group's totals.
+ *
+ * Every member must be RUNNING, RUNNING_P2P or STOP.  One worker thread per
+ * member moves its data; writes to a shared fd are whole records, one at a
+ * time.  With pre-copy, every member runs PRE_COPY at once, and the group
+ * switches over only when every member has sent its initial bytes (also
+ * after a REINIT) and the group's dirty bytes are under the threshold (or a
+ * limit is reached and every member's initial bytes are sent).  Then every
+ * member goes to its P2P state, the hook is called at
+ * VFIOMIG_GROUP_QUIESCED, and every member stops at once (STOP_COPY), so
+ * the stopped phases overlap.  If anything fails, every member goes back to
+ * the state it started in, through the two phases, and no trailer is
+ * written.  vfiomig_group_get_result() gives each member's figures.
+ *
+ * Return: 0; -EINVAL for bad options, a count of fds that is neither 1 nor
+ *         the group's size, or RAW with one fd; -EOPNOTSUPP as for
+ *         vfiomig_group_set_state(); -EBUSY; -ECANCELED; the first failure's
+ *         -errno.  Since: 0.3
+ */
+VFIOMIG_API int vfiomig_group_save(struct vfiomig_group *g, const int *out_fds,
+				   unsigned int n_fds, const struct vfiomig_save_opts *opts);
+
+/**
+ * vfiomig_group_load() - Load a group's saved state into every member
+ * @in_fds: one fd with a stream of a group (@n_fds 1), or one
+ *          single-device stream per member (@n_fds the group's size)
+ * @opts: as for vfiomig_dev_load(); stats and progress are the group's
+ *
+ * Every device of a stream is matched to a member before anything is
+ * written to any member: by position, except that among devices of
+ * different kinds the identity decides (the k-th stream device of a kind
+ * goes to the k-th member of that kind), so "load B A" of a stream of A
+ * and B still gives each its own state.  A stream with another number of
+ * devices than the group has members, or a device that no member fits, is
+ * refused (VFIOMIG_XFER_FORCE: by position only, whatever the identities).
+ * One fd per member: stream i goes to member i.
+ *
+ * Every member then enters RESUMING, and each member's records are
+ * written to it by a worker of its own, as the verified records arrive.
+ * After the trailer and every member's totals are verified, the group
+ * resumes in two phases: every member to RUNNING_P2P, the hook at
+ * VFIOMIG_GROUP_READY, then every member to RUNNING (or every member to
+ * STOP with VFIOMIG_LEAVE_STOP).  If anything fails after the first
+ * write, every member's partial state is discarded (reset) and every
+ * member is left in STOP: no member runs with partial state.
+ *
+ * Return: as vfiomig_dev_load(); -EINVAL as for vfiomig_group_save().
+ * Since: 0.3
+ */
+VFIOMIG_API int vfiomig_group_load(struct vfiomig_group *g, const int *in_fds,
+				   unsigned int n_fds, const struct vfiomig_load_opts *opts);
 
 /**
  * vfiomig_group_get_result() - How member @index fared in the last group call

@@ -1,0 +1,562 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Group save and load on mock devices: byte-exact round trips (one stream
+ * and one per member, every pre-copy mode), members matched by identity,
+ * refusals before any member is touched, a corrupted record leaving no
+ * member running, the phase order from the mock's journal, the switchover
+ * rule, cancellation, and a fault sweep over every step of every member.
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test-journal.h"
+#include "test-xfer.h"
+
+#define S(x) VFIOMIG_STATE_##x
+#define MAXM 4
+
+struct side {
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_group *g;
+	struct vfiomig_dev *dev[MAXM];
+	unsigned int n;
+};
+
+/* A group of @n devices "mock:PREFIXi" + @keys[i] (or @keys[0] for all). */
+static void side_open(struct side *s, unsigned int n, const char *prefix,
+		      const char *const *keys, unsigned int nkeys)
+{
+	memset(s, 0, sizeof(*s));
+	ck_assert_int_eq(vfiomig_ctx_new(&s->ctx), 0);
+	ck_assert_int_eq(vfiomig_group_new(s->ctx, 0, &s->g), 0);
+	for (unsigned int i = 0; i < n; i++) {
+		s->dev[i] = open_dev(s->ctx, "mock:%s%u%s", prefix, i, keys[i < nkeys ? i : 0]);
+		ck_assert_int_eq(vfiomig_group_add(s->g, s->dev[i]), 0);
+	}
+	s->n = n;
+	vfiomig_mock_journal_clear(s->ctx);
+}
+
+static void side_free(struct side *s)
+{
+	vfiomig_group_unref(s->g);
+	for (unsigned int i = 0; i < s->n; i++)
+		vfiomig_dev_unref(s->dev[i]);
+	vfiomig_ctx_unref(s->ctx);
+}
+
+static int memfd(void)
+{
+	int fd = memfd_create("group", MFD_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	return fd;
+}
+
+static void rewind_fds(const int *fds, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		ck_assert_int_eq(lseek(fds[i], 0, SEEK_SET), 0);
+}
+
+static void close_fds(const int *fds, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+static void states_are(const struct side *s, enum vfiomig_state want)
+{
+	for (unsigned int i = 0; i < s->n; i++)
+		ck_assert_msg(state_of(s->dev[i]) == want, "member %u is %s, not %s", i,
+			      vfiomig_state_name(state_of(s->dev[i])), vfiomig_state_name(want));
+}
+
+static const char *const src_keys[] = { ",size=300K,dirty=64K" };
+static const char *const dst_keys[] = { ",size=300K,state=stop" };
+
+/* _i: pre-copy mode (3) x one stream or one per member (2) */
+START_TEST(test_roundtrip)
+{
+	enum vfiomig_precopy_mode mode = (enum vfiomig_precopy_mode)(_i % 3);
+	unsigned int n_fds = _i / 3 ? 3 : 1;
+	struct vfiomig_stats st = { .sz = sizeof(st) };
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = mode, .precopy_rounds = 3,
+					.stats = &st };
+	struct vfiomig_load_opts lo = { .sz = sizeof(lo) };
+	struct vfiomig_group_result res = { .sz = sizeof(res) };
+	struct side src, dst;
+	int fds[3] = { memfd(), memfd(), memfd() };
+	uint64_t bytes = 0;
+
+	side_open(&src, 3, "s", src_keys, 1);
+	side_open(&dst, 3, "d", dst_keys, 1);
+	ck_assert_msg(vfiomig_group_save(src.g, fds, n_fds, &so) == 0, "%s",
+		      vfiomig_ctx_get_error(src.ctx));
+	states_are(&src, S(STOP));
+	for (unsigned int i = 0; i < 3; i++) {
+		ck_assert_int_eq(vfiomig_group_get_result(src.g, i, &res), 0);
+		ck_assert_int_eq(res.err, 0);
+		ck_assert_int_eq(res.state, S(STOP));
+		ck_assert_uint_gt(res.stop_copy_bytes, 0);
+		ck_assert_uint_eq(res.precopy_rounds, mode == VFIOMIG_PRECOPY_MODE_NEVER ? 0 :
+				  mode == VFIOMIG_PRECOPY_MODE_ROUNDS ? 3 : res.precopy_rounds);
+		ck_assert(mode == VFIOMIG_PRECOPY_MODE_NEVER || res.precopy_bytes > 0);
+		bytes += res.precopy_bytes + res.stop_copy_bytes;
+	}
+	ck_assert_uint_eq(st.precopy_bytes + st.stop_copy_bytes, bytes);
+	ck_assert_uint_gt(st.stream_bytes, bytes);
+	ck_assert_uint_le(st.downtime_ns, st.elapsed_ns);
+	rewind_fds(fds, n_fds);
+	ck_assert_msg(vfiomig_group_load(dst.g, fds, n_fds, &lo) == 0, "%s",
+		      vfiomig_ctx_get_error(dst.ctx));
+	states_are(&dst, S(RUNNING));
+	vfiomig_group_set_state(src.g, S(RUNNING), NULL);
+	for (unsigned int i = 0; i < 3; i++) {
+		ck_assert_int_eq(vfiomig_group_get_result(dst.g, i, &res), 0);
+		ck_assert_int_eq(res.stream_device, (int)i);
+		assert_same_state(NULL, src.dev[i], dst.dev[i]);
+	}
+	close_fds(fds, 3);
+	side_free(&src);
+	side_free(&dst);
+}
+END_TEST
+
+/* A saving group and a loading group joined by one pipe, on two threads. */
+struct loader {
+	struct vfiomig_group *g;
+	int fd;
+	struct vfiomig_load_opts o;
+	int r;
+	pthread_t thread;
+};
+
+static void *load_thread(void *arg)
+{
+	struct loader *l = arg;
+
+	l->r = vfiomig_group_load(l->g, &l->fd, 1, &l->o);
+	close(l->fd);
+	return NULL;
+}
+
+static int save_into_load(struct side *src, struct side *dst, const struct vfiomig_save_opts *so,
+			  struct loader *l)
+{
+	int p[2], r;
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	l->g = dst->g;
+	l->fd = p[0];
+	l->o.sz = sizeof(l->o);
+	ck_assert_int_eq(pthread_create(&l->thread, NULL, load_thread, l), 0);
+	r = vfiomig_group_save(src->g, &p[1], 1, so);
+	close(p[1]);
+	pthread_join(l->thread, NULL);
+	return r;
+}
+
+/* Through a pipe with pre-copy; the phases kept on both sides. */
+START_TEST(test_pipe_and_phases)
+{
+	static const char *const slow[] = { ",size=1M,dirty=64K,arc=2ms", ",size=1M,arc=2ms",
+					    ",size=1M,dirty=128K,arc=10ms" };
+	static const char *const dkeys[] = { ",size=1M,state=stop,arc=2ms", ",size=1M,state=stop",
+					     ",size=1M,state=stop,arc=10ms" };
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_MODE_AUTO,
+					.leave = VFIOMIG_LEAVE_RUNNING };
+	struct side src, dst;
+	struct loader l = { 0 };
+	int r;
+
+	side_open(&src, 3, "s", slow, 3);
+	side_open(&dst, 3, "d", dkeys, 3);
+	r = save_into_load(&src, &dst, &so, &l);
+	ck_assert_msg(r == 0, "save: %s", vfiomig_ctx_get_error(src.ctx));
+	ck_assert_msg(l.r == 0, "load: %s", vfiomig_ctx_get_error(dst.ctx));
+	states_are(&src, S(RUNNING));
+	states_are(&dst, S(RUNNING));
+	/* Source: nobody stops before all are quiesced in PRE_COPY_P2P, and
+	 * nobody runs again before all are back in RUNNING_P2P. */
+	check_barrier(src.ctx, S(PRE_COPY_P2P), S(STOP_COPY), 3);
+	/* Destination: nobody runs before all are loaded in RUNNING_P2P. */
+	check_barrier(dst.ctx, S(RUNNING_P2P), S(RUNNING), 3);
+	side_free(&src);
+	side_free(&dst);
+}
+END_TEST
+
+/* A stream of A and B loads into "B A": the identity decides across kinds. */
+START_TEST(test_matched_by_identity)
+{
+	static const char *const ab[] = { ",pci=15b3:101e,size=200K", ",pci=8086:1234,size=100K" };
+	static const char *const ba[] = { ",pci=8086:1234,size=100K,state=stop",
+					   ",pci=15b3:101e,size=200K,state=stop" };
+	struct vfiomig_group_result res = { .sz = sizeof(res) };
+	struct side src, dst;
+	int fd = memfd();
+
+	side_open(&src, 2, "s", ab, 2);
+	side_open(&dst, 2, "d", ba, 2);
+	ck_assert_int_eq(vfiomig_group_save(src.g, &fd, 1, NULL), 0);
+	rewind_fds(&fd, 1);
+	ck_assert_msg(vfiomig_group_load(dst.g, &fd, 1, NULL) == 0, "%s",
+		      vfiomig_ctx_get_error(dst.ctx));
+	ck_assert_int_eq(vfiomig_group_get_result(dst.g, 0, &res), 0);
+	ck_assert_int_eq(res.stream_device, 1);
+	ck_assert_int_eq(vfiomig_group_get_result(dst.g, 1, &res), 0);
+	ck_assert_int_eq(res.stream_device, 0);
+	vfiomig_group_set_state(src.g, S(RUNNING), NULL);
+	assert_same_state(NULL, src.dev[0], dst.dev[1]);
+	assert_same_state(NULL, src.dev[1], dst.dev[0]);
+	close(fd);
+	side_free(&src);
+	side_free(&dst);
+}
+END_TEST
+
+/* Nothing may reach any member: the journal stays empty. */
+static void assert_untouched(struct side *s, enum vfiomig_state was)
+{
+	struct mock_arc j[4];
+
+	ck_assert_uint_eq(vfiomig_mock_journal(s->ctx, j, 4), 0);
+	states_are(s, was);
+}
+
+/* _i: 0 another kind of device; 1 more devices than members; 2 fewer */
+START_TEST(test_refused_before_any_write)
+{
+	static const char *const ab[] = { ",pci=15b3:101e", ",pci=8086:1234" };
+	static const char *const other[] = { ",pci=15b3:101e,state=stop", ",pci=1af4:1041,state=stop",
+					     ",pci=8086:1234,state=stop" };
+	unsigned int n_dst = _i == 1 ? 1 : 3 - (_i == 0);
+	struct side src, dst;
+	int fd = memfd(), r;
+
+	side_open(&src, 2, "s", ab, 2);
+	side_open(&dst, n_dst, "d", other, 3);
+	ck_assert_int_eq(vfiomig_group_save(src.g, &fd, 1, NULL), 0);
+	rewind_fds(&fd, 1);
+	r = vfiomig_group_load(dst.g, &fd, 1, NULL);
+	ck_assert_int_eq(r, -ENODEV);
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(dst.ctx), _i == 0 ? "1af4" : "member"));
+	assert_untouched(&dst, S(STOP));
+	close(fd);
+	side_free(&src);
+	side_free(&dst);
+}
+END_TEST
+
+static size_t stream_of_two(char **ret)
+{
+	static const char *const keys[] = { ",size=200K" };
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .buffer_size = 16384 };
+	struct side src;
+	int fd = memfd();
+	size_t len;
+
+	side_open(&src, 2, "s", keys, 1);
+	ck_assert_int_eq(vfiomig_group_save(src.g, &fd, 1, &so), 0);
+	len = read_all(fd, ret);
+	close(fd);
+	side_free(&src);
+	return len;
+}
+
+/* Any byte flipped anywhere: the load fails and no member runs. */
+START_TEST(test_corrupt_member_record)
+{
+	static const char *const keys[] = { ",size=200K,state=stop" };
+	char *buf;
+	size_t len = stream_of_two(&buf);
+	int before = count_fds();
+
+	for (size_t at = 7; at < len; at += 4093) {
+		struct side dst;
+		int fd, r;
+
+		buf[at] ^= 0x20;
+		fd = memfd_of(buf, len);
+		side_open(&dst, 2, "d", keys, 1);
+		r = vfiomig_group_load(dst.g, &fd, 1, NULL);
+		ck_assert_msg(r < 0, "a flip at %zu went unnoticed", at);
+		for (unsigned int i = 0; i < 2; i++)
+			ck_assert_msg(state_of(dst.dev[i]) != S(RUNNING), "flip at %zu: member %u "
+				      "runs (%s)", at, i, vfiomig_ctx_get_error(dst.ctx));
+		close(fd);
+		side_free(&dst);
+		buf[at] ^= 0x20;
+		ck_assert_int_eq(count_fds(), before);
+	}
+	free(buf);
+}
+END_TEST
+
+/* A member whose records are cut short: the others' loads are discarded too. */
+START_TEST(test_truncated)
+{
+	static const char *const keys[] = { ",size=200K,state=stop" };
+	char *buf;
+	size_t len = stream_of_two(&buf);
+
+	for (size_t cut = 0; cut < len; cut += 5003) {
+		struct side dst;
+		int fd = memfd_of(buf, cut), r;
+
+		side_open(&dst, 2, "d", keys, 1);
+		r = vfiomig_group_load(dst.g, &fd, 1, NULL);
+		ck_assert_int_eq(r, -EBADMSG);
+		states_are(&dst, S(STOP));
+		close(fd);
+		side_free(&dst);
+	}
+	free(buf);
+}
+END_TEST
+
+static const char *const nop2p_keys[] = { ",flags=stop_copy", ",flags=stop_copy+p2p" };
+
+START_TEST(test_no_p2p_member_refused)
+{
+	struct side src;
+	int fd = memfd();
+
+	side_open(&src, 2, "s", nop2p_keys, 2);
+	ck_assert_int_eq(vfiomig_group_save(src.g, &fd, 1, NULL), -EOPNOTSUPP);
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(src.ctx), "no P2P"));
+	assert_untouched(&src, S(RUNNING));
+	close(fd);
+	side_free(&src);
+}
+END_TEST
+
+/* Bad arguments: refused with the reason, nothing touched. */
+START_TEST(test_arguments)
+{
+	static const char *const keys[] = { "" };
+	struct vfiomig_save_opts raw = { .sz = sizeof(raw), .flags = VFIOMIG_XFER_RAW };
+	struct side s;
+	int fds[3] = { memfd(), memfd(), -1 };
+
+	side_open(&s, 2, "s", keys, 1);
+	ck_assert_int_eq(vfiomig_group_save(s.g, fds, 3, NULL), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(s.ctx), "one per member"));
+	ck_assert_int_eq(vfiomig_group_save(s.g, NULL, 1, NULL), -EINVAL);
+	ck_assert_int_eq(vfiomig_group_save(s.g, &fds[2], 1, NULL), -EINVAL);
+	ck_assert_int_eq(vfiomig_group_save(s.g, fds, 1, &raw), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(s.ctx), "raw"));
+	ck_assert_int_eq(vfiomig_group_load(s.g, fds, 3, NULL), -EINVAL);
+	assert_untouched(&s, S(RUNNING));
+	/* Raw with one fd per member is fine. */
+	ck_assert_int_eq(vfiomig_group_save(s.g, fds, 2, &raw), 0);
+	close_fds(fds, 2);
+	side_free(&s);
+}
+END_TEST
+
+struct canceller {
+	struct vfiomig_cancel *cancel;
+	unsigned int after_ms;
+	pthread_t thread;
+};
+
+static void *cancel_later(void *arg)
+{
+	struct canceller *c = arg;
+
+	usleep(c->after_ms * 1000);
+	vfiomig_cancel_raise(c->cancel);
+	return NULL;
+}
+
+/* Slow members, cancelled from another thread: back at once, and where they were. */
+START_TEST(test_cancel)
+{
+	static const char *const slow[] = { ",size=8M,rate=16M" };
+	static const char *const dslow[] = { ",size=8M,rate=16M,state=stop" };
+	struct canceller c = { .after_ms = 100 };
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_MODE_AUTO };
+	int before = count_fds(), fd = memfd(), r;
+	struct side src, dst;
+	struct timespec t0, t1;
+
+	ck_assert_int_eq(vfiomig_cancel_new(&c.cancel), 0);
+	so.cancel = c.cancel;
+	side_open(&src, 3, "s", slow, 1);
+	ck_assert_int_eq(pthread_create(&c.thread, NULL, cancel_later, &c), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = vfiomig_group_save(src.g, &fd, 1, &so);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pthread_join(c.thread, NULL);
+	ck_assert_int_eq(r, -ECANCELED);
+	ck_assert_int_lt((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000, 400);
+	states_are(&src, S(RUNNING));
+
+	/* A whole stream, loaded slowly, cancelled half-way: nobody runs. */
+	vfiomig_cancel_clear(c.cancel);
+	so.cancel = NULL;
+	so.precopy = VFIOMIG_PRECOPY_MODE_NEVER;
+	ck_assert_int_eq(ftruncate(fd, 0), 0);
+	rewind_fds(&fd, 1);
+	ck_assert_int_eq(vfiomig_group_save(src.g, &fd, 1, &so), 0);
+	rewind_fds(&fd, 1);
+	side_open(&dst, 3, "d", dslow, 1);
+	struct vfiomig_load_opts lo = { .sz = sizeof(lo), .cancel = c.cancel };
+	ck_assert_int_eq(pthread_create(&c.thread, NULL, cancel_later, &c), 0);
+	r = vfiomig_group_load(dst.g, &fd, 1, &lo);
+	pthread_join(c.thread, NULL);
+	ck_assert_int_eq(r, -ECANCELED);
+	states_are(&dst, S(STOP));
+	vfiomig_cancel_unref(c.cancel);
+	close(fd);
+	side_free(&src);
+	side_free(&dst);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+/*
+ * The switchover waits for the group: a member with a lot of dirty data
+ * keeps every member in pre-copy, so every member sees the same rounds.
+ */
+START_TEST(test_switchover_is_the_groups)
+{
+	static const char *const keys[] = { ",size=1M", ",size=1M,dirty=512K" };
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_MODE_AUTO,
+					.precopy_rounds = 5, .precopy_dirty_threshold = 256 << 10 };
+	struct vfiomig_group_result a = { .sz = sizeof(a) }, b = { .sz = sizeof(b) };
+	struct side src;
+	int fd = memfd();
+
+	side_open(&src, 2, "s", keys, 2);
+	ck_assert_int_eq(vfiomig_group_save(src.g, &fd, 1, &so), 0);
+	ck_assert_int_eq(vfiomig_group_get_result(src.g, 0, &a), 0);
+	ck_assert_int_eq(vfiomig_group_get_result(src.g, 1, &b), 0);
+	/* The quiet member alone would switch over after one round. */
+	ck_assert_uint_eq(a.precopy_rounds, 5);
+	ck_assert_uint_eq(b.precopy_rounds, 5);
+	close(fd);
+	side_free(&src);
+}
+END_TEST
+
+/* The fault armed for a sweep fires once: a second GET gets through. */
+static enum vfiomig_state state_twice(struct vfiomig_dev *dev)
+{
+	enum vfiomig_state st;
+
+	if (vfiomig_dev_get_state(dev, &st) < 0)
+		ck_assert_int_eq(vfiomig_dev_get_state(dev, &st), 0);
+	return st;
+}
+
+/* side_open(), except that an open may fail (a fault hit it): false then. */
+static bool side_try_open(struct side *s, const char *prefix, const char *const *keys)
+{
+	memset(s, 0, sizeof(*s));
+	ck_assert_int_eq(vfiomig_ctx_new(&s->ctx), 0);
+	ck_assert_int_eq(vfiomig_group_new(s->ctx, 0, &s->g), 0);
+	for (unsigned int i = 0; i < 3; i++) {
+		char spec[128];
+
+		snprintf(spec, sizeof(spec), "mock:%s%u%s", prefix, i, keys[i]);
+		if (vfiomig_dev_open(s->ctx, spec, &s->dev[i]) < 0)
+			return false;
+		s->n++;
+		ck_assert_int_eq(vfiomig_group_add(s->g, s->dev[i]), 0);
+	}
+	return true;
+}
+
+/*
+ * The sweep: member @victim's request number @step fails (fail=any:N).
+ * A failed save leaves every source running, as it started; a failed load
+ * leaves no member running; no fd leaks.  1 if anything failed.
+ */
+static int sweep_once(unsigned int victim, bool on_src, int step, unsigned int n_fds)
+{
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_MODE_ROUNDS,
+					.precopy_rounds = 2, .buffer_size = 16384 };
+	const char *sk[3] = { ",size=100K,dirty=64K", ",size=100K,dirty=64K", ",size=100K,dirty=64K" };
+	const char *dk[3] = { ",size=100K,state=stop", ",size=100K,state=stop", ",size=100K,state=stop" };
+	char armed[128];
+	struct side src = { 0 }, dst = { 0 };
+	int fds[3] = { memfd(), memfd(), memfd() }, r = -1, lr = 0;
+	bool opened;
+
+	snprintf(armed, sizeof(armed), "%s,fail=any:%d:EIO", on_src ? sk[victim] : dk[victim], step);
+	(on_src ? sk : dk)[victim] = armed;
+	opened = side_try_open(&src, "s", sk) && side_try_open(&dst, "d", dk);
+	if (opened)
+		r = vfiomig_group_save(src.g, fds, n_fds, &so);
+	for (unsigned int i = 0; opened && r < 0 && i < 3; i++)
+		ck_assert_msg(state_twice(src.dev[i]) == S(RUNNING), "step %d: failed save left "
+			      "source %u in %s", step, i, vfiomig_state_name(state_twice(src.dev[i])));
+	if (r == 0) {
+		rewind_fds(fds, n_fds);
+		lr = vfiomig_group_load(dst.g, fds, n_fds, NULL);
+		for (unsigned int i = 0; i < 3; i++)
+			ck_assert_msg(lr == 0 || state_twice(dst.dev[i]) != S(RUNNING),
+				      "step %d: failed load left member %u running", step, i);
+		for (unsigned int i = 0; lr == 0 && i < 3; i++)
+			ck_assert_int_eq(state_twice(dst.dev[i]), S(RUNNING));
+	}
+	close_fds(fds, 3);
+	side_free(&src);
+	if (opened || dst.ctx)
+		side_free(&dst);
+	return r < 0 || lr < 0;
+}
+
+/* _i: victim (3) x source or destination (2) x one stream or one per member (2) */
+START_TEST(test_fault_sweep)
+{
+	unsigned int victim = _i % 3, n_fds = _i / 6 ? 3 : 1;
+	bool on_src = (_i / 3) % 2 == 0;
+	int before = count_fds(), failures = 0, clean = 0;
+
+	for (int step = 1; step < 2000 && clean < 25; step++) {
+		if (sweep_once(victim, on_src, step, n_fds)) {
+			failures++;
+			clean = 0;
+		} else {
+			clean++;
+		}
+		ck_assert_int_eq(count_fds(), before);
+	}
+	ck_assert_msg(clean == 25, "the sweep did not reach the end");
+	ck_assert_int_gt(failures, 5);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("group-xfer");
+	TCase *tc = tcase_create("group-xfer");
+
+	tcase_set_timeout(tc, 240);
+	tcase_add_loop_test(tc, test_roundtrip, 0, 6);
+	tcase_add_test(tc, test_pipe_and_phases);
+	tcase_add_test(tc, test_matched_by_identity);
+	tcase_add_loop_test(tc, test_refused_before_any_write, 0, 3);
+	tcase_add_test(tc, test_corrupt_member_record);
+	tcase_add_test(tc, test_truncated);
+	tcase_add_test(tc, test_no_p2p_member_refused);
+	tcase_add_test(tc, test_arguments);
+	tcase_add_test(tc, test_cancel);
+	tcase_add_test(tc, test_switchover_is_the_groups);
+	tcase_add_loop_test(tc, test_fault_sweep, 0, 12);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}
