@@ -317,27 +317,45 @@ static uint64_t pipe_bytes(int fd)
  * pre-copy data is produced only here, only in PRE_COPY (no FW query in
  * PRE_COPY_P2P), and only once the reader has drained everything queued.
  */
+/*
+ * A round of dirty pages, as mlx5 makes one inside PRECOPY_INFO; round
+ * reinit= instead starts the initial image again (every page, counted as
+ * initial bytes), as a 7.1 driver reports with REINIT.  true for that one.
+ */
+static bool dirty_round(struct vfiomig_mock *m, struct mock_session *s)
+{
+	bool reinit = ++s->rounds == m->spec.reinit_round;
+	uint64_t first = 0, k = m->npages;
+
+	if (reinit)
+		mock_dirty_all(m);
+	else
+		k = mock_dirty_round(m, &first);
+	if (k) {
+		mock_emit_pages(&s->em, first, k);
+		pthread_cond_broadcast(&s->cond);
+	}
+	if (reinit)
+		s->initial_end = s->em.queued;
+	return reinit;
+}
+
 static void precopy_counters(struct vfiomig_mock *m, struct mock_session *s,
 			     struct vfio_precopy_info *info)
 {
 	uint64_t in_pipe = pipe_bytes(s->fd), from, consumed;
+	bool reinit = false;
 
 	consumed = s->written > in_pipe ? s->written - in_pipe : 0;
 	if (m->state == VFIOMIG_STATE_PRE_COPY &&
-	    s->written == s->em.queued && consumed == s->em.queued) {
-		uint64_t first, k = mock_dirty_round(m, &first);
-
-		if (k) {
-			mock_emit_pages(&s->em, first, k);
-			pthread_cond_broadcast(&s->cond);
-		}
-	}
+	    s->written == s->em.queued && consumed == s->em.queued)
+		reinit = dirty_round(m, s);
 	info->initial_bytes = s->initial_end > consumed ?
 			      s->initial_end - consumed : 0;
 	from = consumed > s->initial_end ? consumed : s->initial_end;
 	info->dirty_bytes = s->em.queued > from ? s->em.queued - from : 0;
 	if (m->infov2_on)
-		info->flags = 0;	/* never REINIT; else echoed */
+		info->flags = reinit ? VFIO_PRECOPY_INFO_REINIT : 0;	/* else echoed */
 }
 
 int mock_precopy_info(struct vfiomig_dev *dev, int data_fd, unsigned long request,

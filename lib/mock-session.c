@@ -292,6 +292,12 @@ uint64_t mock_dirty_round(struct vfiomig_mock *m, uint64_t *ret_first)
 	return k;
 }
 
+void mock_dirty_all(struct vfiomig_mock *m)
+{
+	for (uint64_t i = 0; i < m->npages; i++)
+		m->gen[i]++;
+}
+
 /* The session's pipe; the caller's end in *@ret_user, left as it is. */
 static int session_pipe(struct mock_session *s, int *ret_user)
 {

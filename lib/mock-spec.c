@@ -14,7 +14,7 @@
 #include "mock.h"
 
 #define KEYS "flags, state, size, eom, dirty, datasize, dirtylog, resetflag, " \
-	     "infov2, pci, driver, mdev_type, fail, short, rate, arc"
+	     "infov2, reinit, pci, driver, mdev_type, fail, short, rate, arc"
 
 static const char *const kind_names[MOCK_K_COUNT] = {
 	[MOCK_K_SET] = "set",		[MOCK_K_GET] = "get",
@@ -358,7 +358,7 @@ static int check_once(struct vfiomig_ctx *ctx, const char *key, unsigned int *se
 {
 	static const char *const once[] = {
 		"flags", "state", "size", "eom", "dirty", "datasize",
-		"dirtylog", "resetflag", "infov2", "pci", "driver", "mdev_type",
+		"dirtylog", "resetflag", "infov2", "reinit", "pci", "driver", "mdev_type",
 		"short", "rate", "arc",
 	};
 
@@ -404,6 +404,10 @@ static int parse_kv(struct vfiomig_ctx *ctx, char *key, char *v,
 		return parse_switch(ctx, key, v, &spec->resetflag);
 	if (!strcmp(key, "infov2"))
 		return parse_switch(ctx, key, v, &spec->infov2);
+	if (!strcmp(key, "reinit"))
+		return parse_amount(ctx, key, v, 0, MOCK_REINIT_MAX, &spec->reinit_round,
+				    "the pre-copy round (1 to 1000000) that starts the initial "
+				    "data again, or 0 for never");
 	if (!strcmp(key, "pci"))
 		return parse_pci(ctx, v, spec);
 	if (!strcmp(key, "driver"))

@@ -32,6 +32,7 @@
 #define MOCK_DRIVER_MAX 63	/* driver=, as documented */
 #define MOCK_FAIL_MAX 8
 #define MOCK_RATE_MAX (64ull << 30)	/* rate=, bytes a second */
+#define MOCK_REINIT_MAX 1000000u	/* reinit=, a round number */
 #define MOCK_ARC_MAX_NS (60ull * 1000000000u)	/* arc= */
 
 /* Kinds of call that fail= can target. */
@@ -67,6 +68,7 @@ struct mock_spec {
 	uint64_t dirty;
 	bool eom_zero;
 	bool datasize, dirtylog, resetflag, infov2;
+	uint64_t reinit_round;		/* reinit=: 0 never */
 	struct vfiomig_identity id;	/* what the device pretends to be */
 	struct mock_fail fails[MOCK_FAIL_MAX];
 	unsigned int nfails;
@@ -103,6 +105,7 @@ struct mock_session {
 	bool complete;		/* end segment queued */
 	uint64_t written;	/* stream bytes written into the pipe */
 	uint64_t initial_end;	/* stream offset where the initial image ends */
+	uint64_t rounds;	/* dirty rounds made so far */
 
 	/* resume */
 	struct mock_parser parser;	/* pump */
@@ -202,5 +205,7 @@ int mock_session_lookup(struct vfiomig_mock *m, int fd, struct mock_session **re
 /* Dirties the next spec.dirty bytes (whole pages, cyclic); lock held.
  * Returns the page count, and the first page in @ret_first. */
 uint64_t mock_dirty_round(struct vfiomig_mock *m, uint64_t *ret_first);
+/* Dirties every page, for a new initial image (reinit=); lock held. */
+void mock_dirty_all(struct vfiomig_mock *m);
 
 #endif

@@ -451,6 +451,42 @@ START_TEST(test_switchover_is_the_groups)
 }
 END_TEST
 
+/*
+ * A member that reports REINIT (its initial data starts again) after it
+ * was ready holds the switchover back until its new initial bytes are
+ * sent; the stream still loads.  _i: 0 without REINIT (the control), 1 with.
+ */
+START_TEST(test_reinit_holds_switchover)
+{
+	static const char *const keys[2][2] = {
+		{ ",size=256K,dirty=64K,infov2=1", ",size=256K" },
+		{ ",size=256K,dirty=64K,infov2=1,reinit=1", ",size=256K" },
+	};
+	static const char *const dkeys[] = { ",size=256K,state=stop" };
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_MODE_AUTO };
+	struct vfiomig_group_result a = { .sz = sizeof(a) }, b = { .sz = sizeof(b) };
+	struct side src, dst;
+	int fd = memfd();
+
+	side_open(&src, 2, "s", keys[_i], 2);
+	side_open(&dst, 2, "d", dkeys, 1);
+	ck_assert_int_eq(vfiomig_group_save(src.g, &fd, 1, &so), 0);
+	ck_assert_int_eq(vfiomig_group_get_result(src.g, 0, &a), 0);
+	ck_assert_int_eq(vfiomig_group_get_result(src.g, 1, &b), 0);
+	ck_assert_uint_eq(a.precopy_rounds, 1 + (unsigned int)_i);
+	ck_assert_uint_eq(b.precopy_rounds, 1 + (unsigned int)_i);
+	if (_i)
+		ck_assert_uint_ge(a.precopy_bytes, 2 * (256 << 10));
+	rewind_fds(&fd, 1);
+	ck_assert_int_eq(vfiomig_group_load(dst.g, &fd, 1, NULL), 0);
+	vfiomig_group_set_state(src.g, S(RUNNING), NULL);
+	assert_same_state(NULL, src.dev[0], dst.dev[0]);
+	close(fd);
+	side_free(&src);
+	side_free(&dst);
+}
+END_TEST
+
 /* The fault armed for a sweep fires once: a second GET gets through. */
 static enum vfiomig_state state_twice(struct vfiomig_dev *dev)
 {
@@ -556,6 +592,7 @@ int main(void)
 	tcase_add_test(tc, test_arguments);
 	tcase_add_test(tc, test_cancel);
 	tcase_add_test(tc, test_switchover_is_the_groups);
+	tcase_add_loop_test(tc, test_reinit_holds_switchover, 0, 2);
 	tcase_add_loop_test(tc, test_fault_sweep, 0, 12);
 	suite_add_tcase(s, tc);
 	return run_suite(s);

@@ -237,6 +237,51 @@ START_TEST(test_infov2)
 }
 END_TEST
 
+/*
+ * reinit=2: the second dirty round starts the initial image again: after
+ * the opt-in, PRECOPY_INFO says REINIT once, initial_bytes jumps back to a
+ * whole image and dirty_bytes to 0; the stream still loads.
+ */
+START_TEST(test_reinit)
+{
+	struct vfiomig_ctx *ctx = new_ctx(NULL);
+	struct vfiomig_dev *src = mock_open(ctx, "r,infov2=1,reinit=2,size=256K,dirty=64K");
+	struct vfiomig_dev *dst = mock_open(ctx, "r2,size=256K,state=stop");
+	struct vfio_precopy_info info = { .argsz = sizeof(info) };
+	uint32_t flags_seen[4];
+	uint64_t initial[4];
+	struct blob b = { 0 };
+	int fd;
+
+	ck_assert_int_eq(set_state(src, S(PRE_COPY), &fd), 0);
+	ck_assert_int_eq(feature_raw(src, 8, FSET | VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2, NULL, 0), 0);
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(drain(src, fd, &b, 1 << 16), -ENOMSG);
+		ck_assert_int_eq(src->transport->data_ioctl(src, fd, VFIO_MIG_GET_PRECOPY_INFO,
+							    &info), 0);
+		flags_seen[i] = info.flags;
+		initial[i] = info.initial_bytes;
+		if (info.flags & VFIO_PRECOPY_INFO_REINIT)
+			ck_assert_uint_eq(info.dirty_bytes, 0);
+	}
+	/* Round 1 is a dirty round, round 2 the new image, then dirty again. */
+	ck_assert_uint_eq(flags_seen[0], 0);
+	ck_assert_uint_eq(initial[0], 0);
+	ck_assert_uint_eq(flags_seen[1], VFIO_PRECOPY_INFO_REINIT);
+	ck_assert_uint_ge(initial[1], 256 << 10);
+	ck_assert_uint_eq(flags_seen[2], 0);
+	ck_assert_uint_eq(initial[2], 0);
+	ck_assert_int_eq(set_nofd(src, S(STOP_COPY)), 0);
+	ck_assert_int_eq(drain(src, fd, &b, 1 << 16), 0);
+	close(fd);
+	ck_assert_int_eq(load(dst, b.p, b.len, 1 << 16), 0);
+	free(b.p);
+	vfiomig_dev_unref(src);
+	vfiomig_dev_unref(dst);
+	vfiomig_ctx_unref(ctx);
+}
+END_TEST
+
 /* ---- fault injection ---- */
 
 START_TEST(test_fail_set)
@@ -512,6 +557,7 @@ static Suite *ioctl_suite(void)
 	tcase_add_test(tc, test_data_size);
 	tcase_add_test(tc, test_dirty_logging);
 	tcase_add_test(tc, test_infov2);
+	tcase_add_test(tc, test_reinit);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("faults");
