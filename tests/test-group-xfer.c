@@ -225,6 +225,37 @@ START_TEST(test_matched_by_identity)
 }
 END_TEST
 
+/*
+ * vfiomig_dev_load() reads a group's stream (device 0) and a member's own
+ * stream of a per-member save.
+ */
+START_TEST(test_read_by_one_device)
+{
+	static const char *const keys[] = { ",size=128K" };
+	static const char *const dkeys[] = { ",size=128K,state=stop" };
+	struct side src, dst;
+	int one = memfd(), each[2] = { memfd(), memfd() };
+
+	side_open(&src, 2, "s", keys, 1);
+	side_open(&dst, 2, "d", dkeys, 1);
+	ck_assert_int_eq(vfiomig_group_save(src.g, &one, 1, NULL), 0);
+	ck_assert_int_eq(vfiomig_group_save(src.g, each, 2, NULL), 0);
+	rewind_fds(&one, 1);
+	rewind_fds(each, 2);
+	ck_assert_msg(vfiomig_dev_load(dst.dev[0], one, NULL) == 0, "%s",
+		      vfiomig_ctx_get_error(dst.ctx));
+	ck_assert_msg(vfiomig_dev_load(dst.dev[1], each[1], NULL) == 0, "%s",
+		      vfiomig_ctx_get_error(dst.ctx));
+	vfiomig_group_set_state(src.g, S(RUNNING), NULL);
+	assert_same_state(NULL, src.dev[0], dst.dev[0]);
+	assert_same_state(NULL, src.dev[1], dst.dev[1]);
+	close(one);
+	close_fds(each, 2);
+	side_free(&src);
+	side_free(&dst);
+}
+END_TEST
+
 /* Nothing may reach any member: the journal stays empty. */
 static void assert_untouched(struct side *s, enum vfiomig_state was)
 {
@@ -585,6 +616,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_roundtrip, 0, 6);
 	tcase_add_test(tc, test_pipe_and_phases);
 	tcase_add_test(tc, test_matched_by_identity);
+	tcase_add_test(tc, test_read_by_one_device);
 	tcase_add_loop_test(tc, test_refused_before_any_write, 0, 3);
 	tcase_add_test(tc, test_corrupt_member_record);
 	tcase_add_test(tc, test_truncated);

@@ -44,8 +44,8 @@ struct vfiomig_group;
  * Threads: a group is driven by one thread at a time, like a device; a
  * group call takes each member as a device call would, so a member's own
  * calls from another thread meanwhile get -EBUSY.  Inside a call the
- * library runs one thread per member and phase, and joins them all before
- * the call returns.
+ * library runs one thread per member and job (a phase, a pre-copy round, a
+ * stop-copy, a load), and joins them all before the call returns.
  *
  * Return: 0; -EINVAL for a NULL argument or an unknown flag; -ENOMEM.
  * Since: 0.3
