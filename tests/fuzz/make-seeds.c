@@ -748,13 +748,83 @@ static void mock_seeds(void)
 	free(tiny.p);
 }
 
+/* ---- group-load seeds ---- */
+
+/* A group save of @a and @b into one stream, read back. */
+static struct buf save_group(const char *a, const char *b, enum vfiomig_precopy_mode pre)
+{
+	struct vfiomig_save_opts o = { .sz = sizeof(o), .precopy = pre, .precopy_rounds = 2,
+				       .buffer_size = 4 << 10 };
+	const char *specs[2] = { a, b };
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_group *g;
+	struct vfiomig_dev *dev[2];
+	struct buf out = { 0 };
+	struct stat st;
+	int fd, r;
+
+	r = vfiomig_ctx_new(&ctx);
+	if (r == 0)
+		r = vfiomig_group_new(ctx, 0, &g);
+	for (int i = 0; i < 2 && r == 0; i++) {
+		r = vfiomig_dev_open(ctx, specs[i], &dev[i]);
+		if (r == 0)
+			r = vfiomig_group_add(g, dev[i]);
+	}
+	fd = memfd_create("seed", MFD_CLOEXEC);
+	if (r < 0 || fd < 0)
+		die("a group of mocks", r < 0 ? -r : errno);
+	r = vfiomig_group_save(g, &fd, 1, &o);
+	if (r < 0) {
+		fprintf(stderr, "make-seeds: saving a group: %s\n", vfiomig_ctx_get_error(ctx));
+		exit(1);
+	}
+	if (fstat(fd, &st) < 0)
+		die("fstat", errno);
+	out.p = malloc((size_t)st.st_size);
+	out.len = out.cap = (size_t)st.st_size;
+	if (!out.p || pread(fd, out.p, out.len, 0) != (ssize_t)out.len)
+		die("reading a group save back", errno);
+	close(fd);
+	vfiomig_group_unref(g);
+	for (int i = 0; i < 2; i++)
+		vfiomig_dev_unref(dev[i]);
+	vfiomig_ctx_unref(ctx);
+	return out;
+}
+
+/* Configs as in fuzz-group-load.c: 0x01 force, 0x02 two kinds, 0x04 leave STOP. */
+static void group_seeds(void)
+{
+	struct buf one = save_group("mock:s0,size=4K,dirty=4K", "mock:s1,size=4K",
+				    VFIOMIG_PRECOPY_MODE_ROUNDS);
+	struct buf kinds = save_group("mock:s0,size=4K,pci=15b3:101e", "mock:s1,size=4K,pci=8086:1234",
+				      VFIOMIG_PRECOPY_MODE_NEVER);
+	struct buf swapped = save_group("mock:s0,size=4K,pci=8086:1234", "mock:s1,size=4K,pci=15b3:101e",
+					VFIOMIG_PRECOPY_MODE_NEVER);
+	struct buf single = save_mock("mock:s0,size=4K", 0, VFIOMIG_PRECOPY_MODE_NEVER, 0);
+
+	put_seed("group-load", "valid-one-kind-precopy2", 0, one.p, one.len);
+	put_seed("group-load", "valid-one-kind-forced", 0x01, one.p, one.len);
+	put_seed("group-load", "valid-one-kind-leave-stop", 0x04, one.p, one.len);
+	put_seed("group-load", "valid-two-kinds", 0x02, kinds.p, kinds.len);
+	put_seed("group-load", "valid-two-kinds-in-the-other-order", 0x02, swapped.p, swapped.len);
+	put_seed("group-load", "two-kinds-into-one-kind", 0x00, kinds.p, kinds.len);
+	put_seed("group-load", "cut-in-the-records", 0x00, one.p, one.len - 300);
+	put_seed("group-load", "one-device-into-two", 0x00, single.p, single.len);
+	free(one.p);
+	free(kinds.p);
+	free(swapped.p);
+	free(single.p);
+}
+
 int main(int argc, char **argv)
 {
 	char path[4096];
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s CORPUS_DIR   (fills CORPUS_DIR/stream, "
-			"CORPUS_DIR/inspect and CORPUS_DIR/mock-stream)\n", argv[0]);
+			"CORPUS_DIR/inspect, CORPUS_DIR/mock-stream and CORPUS_DIR/group-load)\n", argv[0]);
 		return 2;
 	}
 	outdir = argv[1];
@@ -768,8 +838,12 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/inspect", outdir);
 	if (mkdir(path, 0755) < 0 && errno != EEXIST)
 		die(path, errno);
+	snprintf(path, sizeof(path), "%s/group-load", outdir);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		die(path, errno);
 	stream_seeds();
 	inspect_seeds();
 	mock_seeds();
+	group_seeds();
 	return 0;
 }
