@@ -468,8 +468,8 @@ static void finish(struct gload *gl, int r, uint64_t begin_ns)
 		sized_copy_out(gl->o.stats, &st, sizeof(st));
 	if (r == 0)
 		group_progress_phase(&gl->progress, VFIOMIG_PHASE_DONE, moved(gl));
-	else
-		group_note_states(gl->g, gl->errs);
+	else if (gl->sent)
+		group_note_states(gl->g);
 }
 
 static int group_load(struct gload *gl, const int *fds, unsigned int n_fds, int opts_r)

@@ -305,8 +305,8 @@ static void finish(struct gsave *gs, int r, uint64_t begin_ns)
 		sized_copy_out(gs->o.stats, &st, sizeof(st));
 	if (r == 0)
 		group_progress_phase(&gs->progress, VFIOMIG_PHASE_DONE, moved(gs));
-	else
-		group_note_states(gs->g, gs->errs);
+	else if (gs->sent)
+		group_note_states(gs->g);
 }
 
 static int group_save(struct gsave *gs, const int *fds, unsigned int n_fds, int opts_r)

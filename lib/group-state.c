@@ -171,24 +171,27 @@ int group_record_cause(struct call *c, struct vfiomig_group *g, const int *errs)
 	return vfiomig_fail(g->ctx, -errs[first], "%s", g->m[first].msg);
 }
 
-/* Where every member is after the rollback, after the cause: when
- * members failed (@errs), not when the caller's hook or cancel did. */
-void group_note_states(struct vfiomig_group *g, const int *errs)
+/* Where every member is after the rollback, after the cause. */
+void group_note_states(struct vfiomig_group *g)
 {
 	char states[768] = "members now:";
-	unsigned int failed = 0;
 
-	for (unsigned int i = 0; i < g->n; i++)
-		failed += errs[i] && errs[i] != ECANCELED;
-	for (unsigned int i = 0; i < g->n && failed; i++) {
+	for (unsigned int i = 0; i < g->n; i++) {
 		const struct group_member *m = &g->m[i];
 		size_t len = strlen(states);
 
 		snprintf(states + len, sizeof(states) - len, "%s %s %s", i ? "," : "", m->dev->name,
 			 m->result.has_state ? vfiomig_state_str(m->result.state) : "unknown");
 	}
-	if (failed)
-		call_note(g->ctx, states);
+	call_note(g->ctx, states);
+}
+
+bool group_members_failed(struct vfiomig_group *g, const int *errs)
+{
+	for (unsigned int i = 0; i < g->n; i++)
+		if (errs[i] && errs[i] != ECANCELED)
+			return true;
+	return false;
 }
 
 void group_fill_results(struct vfiomig_group *g, const int *errs)
@@ -303,8 +306,9 @@ VFIOMIG_EXPORT int vfiomig_group_set_state(struct vfiomig_group *g, enum vfiomig
 	/* The members stay this thread's until the call's end has read the
 	 * failing one's state. */
 	r = group_transition(&c, g, targets, ret_data_fds, true, errs);
-	if (r < 0)
-		group_note_states(g, errs);
+	/* A refusal before anything moved, or the caller's hook: no news. */
+	if (r < 0 && group_members_failed(g, errs))
+		group_note_states(g);
 	r = call_end(&c, r);
 	group_give_back_members(g);
 	return r;

@@ -79,7 +79,9 @@ void group_rollback(struct vfiomig_group *g, bool second_phase);
 int group_record_cause(struct call *c, struct vfiomig_group *g, const int *errs);
 /* m[].result from @errs and each member's state now. */
 void group_fill_results(struct vfiomig_group *g, const int *errs);
-/* Adds every member's state to the call's error, if members failed. */
-void group_note_states(struct vfiomig_group *g, const int *errs);
+/* Adds every member's state (m[].result) to the call's error. */
+void group_note_states(struct vfiomig_group *g);
+/* Whether @errs holds a member's own failure (not a cancellation). */
+bool group_members_failed(struct vfiomig_group *g, const int *errs);
 
 #endif

@@ -166,22 +166,44 @@ int load_input_failed(struct load *l, struct load_in *in, int r)
 	return load_fail(l, r, in->bytes, "reading the stream failed: %s", strerror(-r));
 }
 
-/* The next record for this load, 0 after a verified trailer, or -errno. */
-static int next_record(struct load *l, struct stream_record *rec)
+/*
+ * The next record of this one-device stream: 1, 0 after a verified
+ * trailer, or -errno.  A group's stream is refused here, before the first
+ * write: a device would take one member's state and drop the others'.
+ */
+static int read_record(struct load *l, struct stream_record *rec)
 {
 	int r;
 
-	do {
-		if (cancel_raised(l->o.cancel))
-			return -ECANCELED;
-		r = stream_read_record(&l->in->reader, rec, l->buf);
-		if (r < 0)
-			return load_input_failed(l, l->in, r);
-		/* This load takes the first device of a stream; others pass by. */
-	} while (r > 0 && rec->device != 0);
+	if (cancel_raised(l->o.cancel))
+		return -ECANCELED;
+	r = stream_read_record(&l->in->reader, rec, l->buf);
+	if (r < 0)
+		return load_input_failed(l, l->in, r);
+	if (r > 0 && rec->device != 0 && rec->type == STREAM_IDENTITY)
+		return load_fail(l, -ENODEV, rec->offset, "the stream holds the state of several "
+				 "devices (a group's); load it into as many devices at once");
+	if (r > 0 && rec->device != 0)
+		return load_fail(l, -EBADMSG, rec->offset, "record %u at stream offset %llu "
+				 "belongs to device %u, but the stream has one", rec->seq,
+				 (unsigned long long)rec->offset, rec->device);
 	return r;
 }
 
+/* The record read ahead by load_read_identity(), then the stream's. */
+static int next_record(struct load *l, struct stream_record *rec)
+{
+	int r = l->ahead_r;
+
+	if (r < 0)
+		return read_record(l, rec);
+	l->ahead_r = -1;
+	*rec = l->ahead;
+	return r;
+}
+
+/* The identity, checked, and the record after it, read ahead: a stream
+ * of several devices shows there, and is refused before the first write. */
 int load_read_identity(struct load *l)
 {
 	struct stream_identity theirs;
@@ -192,7 +214,7 @@ int load_read_identity(struct load *l)
 	r = stream_reader_begin(&l->in->reader);
 	if (r < 0)
 		return load_input_failed(l, l->in, r);
-	r = next_record(l, &rec);
+	r = read_record(l, &rec);
 	if (r == 0)
 		return load_fail(l, -EBADMSG, l->in->bytes,
 				 "the stream holds no state for a device");
@@ -203,7 +225,10 @@ int load_read_identity(struct load *l)
 		return load_fail(l, -EBADMSG, rec.offset, "the stream does not start with a "
 				 "valid device identity (offset %llu)",
 				 (unsigned long long)rec.offset);
-	return load_check_identity(l, &theirs, rec.offset);
+	r = load_check_identity(l, &theirs, rec.offset);
+	if (r == 0)
+		r = l->ahead_r = read_record(l, &l->ahead);
+	return r < 0 ? r : 0;
 }
 
 static int load_raw(struct load *l)
@@ -270,6 +295,7 @@ void load_init(struct load *l, struct vfiomig_dev *dev, const struct vfiomig_loa
 	l->o = *o;
 	l->in = in;
 	l->data_fd = -1;
+	l->ahead_r = -1;
 	l->raw = o->flags & VFIOMIG_XFER_RAW;
 	l->stats.sz = sizeof(l->stats);
 	l->stats.error_offset = UINT64_MAX;

@@ -38,6 +38,9 @@ struct load {
 	uint64_t resumed_ns, end_ns;
 	bool have_end;
 	uint64_t end_bytes, end_precopy;
+	/* The record after the identity (1), the trailer (0), or none (-1). */
+	struct stream_record ahead;
+	int ahead_r;
 	/* Device bytes written; read by a group's progress from its thread. */
 	atomic_uint_least64_t moved;
 };

@@ -135,7 +135,8 @@ VFIOMIG_API int vfiomig_dev_save(struct vfiomig_dev *dev, int out_fd,
  * @opts: may be NULL for the defaults
  *
  * The stream's identity is checked against @dev before anything is written
- * to the device (VFIOMIG_XFER_FORCE overrides it).  Each record's checksum
+ * to the device (VFIOMIG_XFER_FORCE overrides it); a stream of several
+ * devices (a group's, vfiomig_group_load()) is refused then too.  Each record's checksum
  * is verified before its bytes go to the device, and the trailer's totals
  * and whole-stream check before the device is started.  If the stream is
  * corrupt, truncated or for another device, or the device rejects it, the
@@ -145,7 +146,7 @@ VFIOMIG_API int vfiomig_dev_save(struct vfiomig_dev *dev, int out_fd,
  *
  * Return: 0; -EBADMSG for a corrupt or truncated stream; -EPROTO for a
  *         stream that is not one or is of a newer format; -ENODEV for a
- *         stream of another device; -E2BIG for a record over the limits;
+ *         stream of another device or of several; -E2BIG for a record over the limits;
  *         -ECANCELED if @opts->cancel was raised; -errno from the device.
  *         Since: 0.3
  */
