@@ -20,6 +20,7 @@ enum {
 	OPT_FORCE,
 	OPT_BACKEND,
 	OPT_ALLOW_NO_P2P,
+	OPT_TO,
 };
 
 /* Every getopt_long() optstring starts with this: ':' reports a missing argument. */
@@ -49,6 +50,13 @@ int args_common(struct ctl *ctl, int c, char **argv);
  */
 int args_positional(struct ctl *ctl, int argc, char **argv, int min, int max,
 		    const char *const *names);
+
+/*
+ * The @n devices of one group (save, load, each side of migrate): at most
+ * VFIOMIG_GROUP_MAX, and no spec given twice.  Returns ARGS_CONTINUE or
+ * EXIT_USAGE.
+ */
+int args_group(struct ctl *ctl, char *const *specs, int n);
 
 /* --precopy[=auto|never|N]: @s NULL means auto. */
 int args_precopy(struct ctl *ctl, const char *s, enum vfiomig_precopy_mode *ret_mode,

@@ -18,7 +18,7 @@
 #include "units.h"
 
 #define MAX_KINDS 64
-#define MAX_DEVICES 16
+#define MAX_DEVICES VFIOMIG_GROUP_MAX	/* the most a group's stream carries */
 #define STR 256
 
 struct kind {

@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * vfiomig-ctl load DEVICE [-i FILE|-] [--leave running|stop] [--force] [--raw]
+ * vfiomig-ctl load DEVICE [DEVICE...] [-i FILE|-] [--leave running|stop]
+ *                         [--force] [--raw] [--allow-no-p2p]
+ *
+ * Several devices load one stream of a group (vfiomig_group_load()): the
+ * library matches the stream's devices to them, by position and identity,
+ * before it writes anything, and no member runs before every one is loaded.
  */
 #include "args.h"
 #include "progress.h"
@@ -8,8 +13,10 @@
 #include "xfer-report.h"
 
 struct load_args {
-	const char *device;
+	char **devices;
+	int ndevices;
 	const char *input;
+	unsigned int group_flags;
 	struct vfiomig_load_opts opts;
 };
 
@@ -21,6 +28,7 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct load_args *a)
 		{ "leave", required_argument, NULL, OPT_LEAVE },
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "raw", no_argument, NULL, OPT_RAW },
+		{ "allow-no-p2p", no_argument, NULL, OPT_ALLOW_NO_P2P },
 		{ 0 }
 	};
 	static const char *const names[] = { "DEVICE" };
@@ -42,15 +50,34 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct load_args *a)
 		case OPT_RAW:
 			a->opts.flags |= VFIOMIG_XFER_RAW;
 			break;
+		case OPT_ALLOW_NO_P2P:
+			a->group_flags |= VFIOMIG_GROUP_ALLOW_NO_P2P;
+			break;
 		default:
 			r = args_common(ctl, c, argv);
 			break;
 		}
 	}
 	if (r == ARGS_CONTINUE)
-		r = args_positional(ctl, argc, argv, 1, 1, names);
-	a->device = argv[optind < argc ? optind : 0];
-	return r;
+		r = args_positional(ctl, argc, argv, 1, argc, names);
+	if (r != ARGS_CONTINUE)
+		return r;
+	a->devices = argv + optind;
+	a->ndevices = argc - optind;
+	if (a->ndevices > 1 && (a->opts.flags & VFIOMIG_XFER_RAW))
+		return ctl_usage(ctl, "--raw reads bare device bytes, in which one stream cannot "
+				 "carry the devices of a group; load each device's raw stream on "
+				 "its own");
+	return a->ndevices > 1 ? args_group(ctl, a->devices, a->ndevices) : ARGS_CONTINUE;
+}
+
+static void setup_opts(struct ctl *ctl, struct load_args *a, struct vfiomig_stats *stats)
+{
+	a->opts.sz = sizeof(a->opts);
+	a->opts.cancel = ctl_cancel();
+	a->opts.stats = stats;
+	a->opts.progress = xfer_progress;
+	a->opts.userdata = ctl;
 }
 
 static int load(struct ctl *ctl, struct vfiomig_ctx *vctx, struct vfiomig_dev *dev,
@@ -64,11 +91,7 @@ static int load(struct ctl *ctl, struct vfiomig_ctx *vctx, struct vfiomig_dev *d
 	r = stream_open_input(ctl, a->input, &in);
 	if (r != EXIT_OK)
 		return r;
-	a->opts.sz = sizeof(a->opts);
-	a->opts.cancel = ctl_cancel();
-	a->opts.stats = &stats;
-	a->opts.progress = xfer_progress;
-	a->opts.userdata = ctl;
+	setup_opts(ctl, a, &stats);
 	e = vfiomig_dev_load(dev, in.fd, &a->opts);
 	progress_clear(ctl->progress);
 	stream_close(ctl, &in, true);
@@ -84,6 +107,41 @@ static int load(struct ctl *ctl, struct vfiomig_ctx *vctx, struct vfiomig_dev *d
 	return EXIT_OK;
 }
 
+/* A group: the library matches the stream's devices to the members. */
+static int load_group(struct ctl *ctl, struct vfiomig_ctx *vctx, struct vfiomig_group *g,
+		      struct load_args *a)
+{
+	struct vfiomig_stats stats = { .sz = sizeof(stats) };
+	struct stream_file in;
+	int r, e;
+
+	r = stream_open_input(ctl, a->input, &in);
+	if (r != EXIT_OK)
+		return r;
+	setup_opts(ctl, a, &stats);
+	e = vfiomig_group_load(g, &in.fd, 1, &a->opts);
+	progress_clear(ctl->progress);
+	stream_close(ctl, &in, true);
+	if (e < 0)
+		return xfer_fail_group(ctl, vctx, g, a->ndevices, e);
+	return xfer_report_group(ctl, g, a->input, &stats);
+}
+
+static int run_group(struct ctl *ctl, struct vfiomig_ctx *vctx, struct load_args *a)
+{
+	struct vfiomig_group *g;
+	char label[32];
+	int r = ctl_open_group(ctl, vctx, a->devices, a->ndevices, a->group_flags, &g);
+
+	if (r != EXIT_OK)
+		return r;
+	snprintf(label, sizeof(label), "load %d devices", a->ndevices);
+	ctl->progress = progress_new(!ctl->quiet, label);
+	r = load_group(ctl, vctx, g, a);
+	vfiomig_group_unref(g);
+	return r;
+}
+
 int cmd_load(struct ctl *ctl, int argc, char **argv)
 {
 	struct load_args a = { .input = "-" };
@@ -96,8 +154,13 @@ int cmd_load(struct ctl *ctl, int argc, char **argv)
 	r = stream_check_input(ctl, a.input);
 	if (r == EXIT_OK)
 		r = ctl_context_new(ctl, &vctx);
+	if (r == EXIT_OK && a.ndevices > 1) {
+		r = run_group(ctl, vctx, &a);
+		vfiomig_ctx_unref(vctx);
+		return r;
+	}
 	if (r == EXIT_OK)
-		r = ctl_open(ctl, vctx, a.device, &dev);
+		r = ctl_open(ctl, vctx, a.devices[0], &dev);
 	if (r == EXIT_OK) {
 		ctl->progress = progress_new(!ctl->quiet, "load");
 		r = load(ctl, vctx, dev, &a);

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vfiomig-ctl migrate SRC DST [--precopy[=auto|never|N]] [--force]: save
- * SRC straight into DST through a pipe, the save on a second thread.  Each
- * device has a context of its own, since a context and its devices are used
- * from one thread at a time.  If the destination fails after the source
- * has stopped, the source is moved back to the state it started in.
+ * SRC straight into DST through a pipe, the save on a second thread.
+ * vfiomig-ctl migrate SRC... --to DST... does the same for a group: one
+ * stream of the sources' group (vfiomig_group_save()) into the
+ * destinations' group (vfiomig_group_load()).  Each side has a context of
+ * its own, since a context and its devices are used from one thread at a
+ * time.  If the destination fails after the source has stopped, the
+ * source is moved back to the state it started in.
  */
 #define _GNU_SOURCE	/* pipe2(), F_SETPIPE_SZ */
 #include <errno.h>
@@ -19,11 +22,13 @@
 #include "xfer-report.h"
 
 struct side {
-	const char *spec;
+	char *specs[VFIOMIG_GROUP_MAX];
+	int n;			/* how many were given; more than fit are counted */
 	struct vfiomig_ctx *vctx;
-	struct vfiomig_dev *dev;
+	struct vfiomig_dev *dev;	/* one device */
+	struct vfiomig_group *group;	/* several */
 	struct vfiomig_stats stats;
-	enum vfiomig_state start;
+	enum vfiomig_state start[VFIOMIG_GROUP_MAX];
 	int fd;		/* the pipe end this side uses */
 	int r;		/* the library's result */
 	struct ctl_lib_error error;	/* taken on the side's own thread */
@@ -32,6 +37,8 @@ struct side {
 struct migrate {
 	struct ctl *ctl;
 	struct side src, dst;
+	bool to;	/* --to was given: the destinations follow it */
+	unsigned int group_flags;
 	struct vfiomig_save_opts save;
 	struct vfiomig_load_opts load;
 	/*
@@ -45,33 +52,115 @@ struct migrate {
 	uint64_t end_ns;	/* both sides returned */
 };
 
+static bool is_group(const struct migrate *m)
+{
+	return m->src.n > 1;
+}
+
+static const char *side_name(const struct side *s)
+{
+	return s->dev ? vfiomig_dev_get_name(s->dev) : s->specs[0];
+}
+
+static void add_spec(struct migrate *m, char *spec)
+{
+	struct side *s = m->to ? &m->dst : &m->src;
+
+	if (s->n < VFIOMIG_GROUP_MAX)
+		s->specs[s->n] = spec;
+	s->n++;
+}
+
+/* SRC DST, or SRC... --to DST...: counts that fit. */
+static int check_counts(struct ctl *ctl, struct migrate *m)
+{
+	if (!m->to && m->src.n > 2)
+		return ctl_usage(ctl, "unexpected argument '%s'; to migrate several devices, put "
+				 "the destinations after --to: migrate SRC... --to DST...",
+				 m->src.specs[2]);
+	if (!m->to && m->src.n == 2) {
+		m->dst.specs[0] = m->src.specs[1];
+		m->src.n = m->dst.n = 1;
+	}
+	if (m->src.n == 0)
+		return ctl_usage(ctl, m->to ? "missing SRC before --to" : "missing SRC");
+	if (m->dst.n == 0)
+		return ctl_usage(ctl, m->to ? "missing DST after --to" : "missing DST");
+	if (m->src.n != m->dst.n)
+		return ctl_usage(ctl, "%d source%s but %d destination%s; give one destination "
+				 "after --to for each source", m->src.n, m->src.n == 1 ? "" : "s",
+				 m->dst.n, m->dst.n == 1 ? "" : "s");
+	return ARGS_CONTINUE;
+}
+
+/* A device of both lists would be saved into itself. */
+static int check_group_specs(struct ctl *ctl, struct migrate *m)
+{
+	int r = args_group(ctl, m->src.specs, m->src.n);
+
+	if (r == ARGS_CONTINUE)
+		r = args_group(ctl, m->dst.specs, m->dst.n);
+	for (int i = 0; r == ARGS_CONTINUE && i < m->src.n; i++)
+		for (int j = 0; r == ARGS_CONTINUE && j < m->dst.n; j++)
+			if (strcmp(m->src.specs[i], m->dst.specs[j]) == 0)
+				r = ctl_usage(ctl, "'%s' is both a source and a destination; a "
+					      "device cannot migrate into itself", m->src.specs[i]);
+	return r;
+}
+
+static int parse_option(struct ctl *ctl, struct migrate *m, int c, char **argv)
+{
+	switch (c) {
+	case 1:	/* a device, in order ("-" in the optstring) */
+		add_spec(m, optarg);
+		return ARGS_CONTINUE;
+	case OPT_TO:
+		if (m->to)
+			return ctl_usage(ctl, "--to given twice; name every destination after "
+					 "one --to");
+		m->to = true;
+		if (optarg)	/* --to=DST */
+			add_spec(m, optarg);
+		return ARGS_CONTINUE;
+	case OPT_PRECOPY:
+		return args_precopy(ctl, optarg, &m->save.precopy, &m->save.precopy_rounds);
+	case OPT_FORCE:
+		m->load.flags |= VFIOMIG_XFER_FORCE;
+		return ARGS_CONTINUE;
+	case OPT_ALLOW_NO_P2P:
+		m->group_flags |= VFIOMIG_GROUP_ALLOW_NO_P2P;
+		return ARGS_CONTINUE;
+	default:
+		return args_common(ctl, c, argv);
+	}
+}
+
+/*
+ * Devices are taken in order ("-": each comes back as option 1), so that
+ * those after --to are the destinations, whatever options come between.
+ */
 static int parse(struct ctl *ctl, int argc, char **argv, struct migrate *m)
 {
 	static const struct option opts[] = {
 		ARGS_COMMON_LONG,
 		{ "precopy", optional_argument, NULL, OPT_PRECOPY },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "to", optional_argument, NULL, OPT_TO },
+		{ "allow-no-p2p", no_argument, NULL, OPT_ALLOW_NO_P2P },
 		{ 0 }
 	};
-	static const char *const names[] = { "SRC", "DST" };
 	int c, r = ARGS_CONTINUE;
 
 	args_begin();
 	while (r == ARGS_CONTINUE &&
-	       (c = getopt_long(argc, argv, ARGS_COMMON_SHORT, opts, NULL)) >= 0) {
-		if (c == OPT_PRECOPY)
-			r = args_precopy(ctl, optarg, &m->save.precopy, &m->save.precopy_rounds);
-		else if (c == OPT_FORCE)
-			m->load.flags |= VFIOMIG_XFER_FORCE;
-		else
-			r = args_common(ctl, c, argv);
-	}
+	       (c = getopt_long(argc, argv, "-" ARGS_COMMON_SHORT, opts, NULL)) >= 0)
+		r = parse_option(ctl, m, c, argv);
+	for (; r == ARGS_CONTINUE && optind < argc; optind++)	/* after "--" */
+		add_spec(m, argv[optind]);
 	if (r == ARGS_CONTINUE)
-		r = args_positional(ctl, argc, argv, 2, 2, names);
-	if (r == ARGS_CONTINUE) {
-		m->src.spec = argv[optind];
-		m->dst.spec = argv[optind + 1];
-	}
+		r = check_counts(ctl, m);
+	if (r == ARGS_CONTINUE && m->src.n > 1)
+		r = check_group_specs(ctl, m);
 	return r;
 }
 
@@ -90,7 +179,10 @@ static void *save_thread(void *arg)
 {
 	struct migrate *m = arg;
 
-	m->src.r = vfiomig_dev_save(m->src.dev, m->src.fd, &m->save);
+	if (m->src.group)
+		m->src.r = vfiomig_group_save(m->src.group, &m->src.fd, 1, &m->save);
+	else
+		m->src.r = vfiomig_dev_save(m->src.dev, m->src.fd, &m->save);
 	/* Errors are per thread: this thread's is taken here, or never. */
 	if (m->src.r < 0)
 		ctl_lib_error_take(m->src.vctx, m->src.r, &m->src.error);
@@ -98,21 +190,58 @@ static void *save_thread(void *arg)
 	return NULL;
 }
 
-static int open_side(struct ctl *ctl, struct side *s)
+/* Where each device starts: a source that completed goes back there. */
+static int read_starts(struct ctl *ctl, struct side *s)
 {
-	int r = ctl_context_new(ctl, &s->vctx), e;
+	for (int i = 0; i < s->n; i++) {
+		struct vfiomig_dev *dev = s->group ?
+			vfiomig_group_get_member(s->group, (unsigned int)i) : s->dev;
+		int e = vfiomig_dev_get_state(dev, &s->start[i]);
 
+		if (e < 0)
+			return ctl_fail_lib(ctl, s->vctx, vfiomig_dev_get_name(dev), e);
+	}
+	return EXIT_OK;
+}
+
+static int open_side(struct ctl *ctl, struct side *s, unsigned int flags)
+{
+	int r = ctl_context_new(ctl, &s->vctx);
+
+	if (r == EXIT_OK && s->n > 1)
+		r = ctl_open_group(ctl, s->vctx, s->specs, s->n, flags, &s->group);
+	else if (r == EXIT_OK)
+		r = ctl_open(ctl, s->vctx, s->specs[0], &s->dev);
 	if (r == EXIT_OK)
-		r = ctl_open(ctl, s->vctx, s->spec, &s->dev);
-	if (r == EXIT_OK && (e = vfiomig_dev_get_state(s->dev, &s->start)) < 0)
-		r = ctl_fail_lib(ctl, s->vctx, vfiomig_dev_get_name(s->dev), e);
+		r = read_starts(ctl, s);
 	return r;
 }
 
 static void close_side(struct side *s)
 {
+	vfiomig_group_unref(s->group);
 	vfiomig_dev_unref(s->dev);
 	vfiomig_ctx_unref(s->vctx);
+}
+
+/*
+ * Specs that differ may name one device ("3b:00.1", "0000:3b:00.1"): one
+ * device on both sides would be saved into itself.
+ */
+static int check_sides(struct ctl *ctl, struct migrate *m)
+{
+	for (int i = 0; i < m->src.n; i++) {
+		const char *a = vfiomig_dev_get_name(vfiomig_group_get_member(m->src.group,
+									      (unsigned int)i));
+
+		for (int j = 0; j < m->dst.n; j++)
+			if (strcmp(a, vfiomig_dev_get_name(vfiomig_group_get_member(
+					m->dst.group, (unsigned int)j))) == 0)
+				return ctl_usage(ctl, "'%s' and '%s' both name %s; a device cannot "
+						 "migrate into itself", m->src.specs[i],
+						 m->dst.specs[j], a);
+	}
+	return EXIT_OK;
 }
 
 static int run(struct migrate *m)
@@ -132,7 +261,10 @@ static int run(struct migrate *m)
 		close(p[1]);
 		return ctl_fail(m->ctl, e, "cannot start a thread: %s", strerror(e));
 	}
-	m->dst.r = vfiomig_dev_load(m->dst.dev, m->dst.fd, &m->load);
+	if (m->dst.group)
+		m->dst.r = vfiomig_group_load(m->dst.group, &m->dst.fd, 1, &m->load);
+	else
+		m->dst.r = vfiomig_dev_load(m->dst.dev, m->dst.fd, &m->load);
 	m->done_ns = now_ns();
 	if (m->dst.r < 0)
 		ctl_lib_error_take(m->dst.vctx, m->dst.r, &m->dst.error);
@@ -149,17 +281,75 @@ static void restore_source(struct migrate *m)
 	const char *name = vfiomig_dev_get_name(m->src.dev);
 	int fd = -1;
 
-	if (m->src.r < 0 || m->dst.r == 0)
-		return;	/* a failed save has put the source back itself */
-	if (vfiomig_dev_set_state(m->src.dev, m->src.start, &fd) < 0)
+	if (vfiomig_dev_set_state(m->src.dev, m->src.start[0], &fd) < 0)
 		ctl_message(m->ctl, "warning: %s: the destination failed and the source could not "
-			    "go back to %s: %s", name, vfiomig_state_name(m->src.start),
+			    "go back to %s: %s", name, vfiomig_state_name(m->src.start[0]),
 			    vfiomig_ctx_get_error(m->src.vctx));
 	else if (m->ctl->verbose)
 		ctl_message(m->ctl, "%s: the destination failed; the source is back in %s", name,
-			    vfiomig_state_name(m->src.start));
+			    vfiomig_state_name(m->src.start[0]));
 	if (fd >= 0)
 		close(fd);
+}
+
+/*
+ * Moves to @target, as a group of their own, the sources for which @pick
+ * says so; nothing if none does.
+ */
+static int move_sources(struct migrate *m, bool (*pick)(struct vfiomig_dev *, enum vfiomig_state),
+			enum vfiomig_state target)
+{
+	struct vfiomig_group *g;
+	int e = vfiomig_group_new(m->src.vctx, m->group_flags, &g);
+
+	for (int i = 0; e == 0 && i < m->src.n; i++) {
+		struct vfiomig_dev *dev = vfiomig_group_get_member(m->src.group, (unsigned int)i);
+
+		if (pick(dev, m->src.start[i]))
+			e = vfiomig_group_add(g, dev);
+	}
+	if (e == 0 && vfiomig_group_get_size(g) > 0)
+		e = vfiomig_group_set_state(g, target, NULL);
+	if (e < 0)
+		ctl_message(m->ctl, "warning: the destinations failed and the sources could not "
+			    "go back to where they started: %s", vfiomig_ctx_get_error(m->src.vctx));
+	vfiomig_group_unref(g);
+	return e;
+}
+
+static bool has_p2p(struct vfiomig_dev *dev)
+{
+	uint64_t flags = 0;
+
+	vfiomig_dev_get_mig_flags(dev, &flags);
+	return flags & VFIOMIG_MIG_P2P;
+}
+
+/* Phase 1: each source that ran (or was in RUNNING_P2P) to RUNNING_P2P. */
+static bool goes_p2p(struct vfiomig_dev *dev, enum vfiomig_state start)
+{
+	return start == VFIOMIG_STATE_RUNNING_P2P ||
+	       (start == VFIOMIG_STATE_RUNNING && has_p2p(dev));
+}
+
+/* Phase 2: each source that ran, once no peer stops any more. */
+static bool goes_running(struct vfiomig_dev *dev, enum vfiomig_state start)
+{
+	(void)dev;
+	return start == VFIOMIG_STATE_RUNNING;
+}
+
+/*
+ * The sources of a group, stopped by a complete save, back to where each
+ * started, in the group's two phases: none runs while a peer may still be
+ * stopped (docs/groups.md).  Those that started in STOP stay there.
+ */
+static void restore_sources(struct migrate *m)
+{
+	if (move_sources(m, goes_p2p, VFIOMIG_STATE_RUNNING_P2P) == 0 &&
+	    move_sources(m, goes_running, VFIOMIG_STATE_RUNNING) == 0 && m->ctl->verbose)
+		ctl_message(m->ctl, "the destinations failed; the sources are back where they "
+			    "started");
 }
 
 /*
@@ -167,11 +357,16 @@ static void restore_source(struct migrate *m)
  * (not on EPIPE, which is the destination giving up) caused the load's
  * failure, not the other way round.
  */
+static struct side *first_failure(struct migrate *m)
+{
+	return m->src.r < 0 && (m->src.r != -EPIPE || m->dst.r == 0) ? &m->src : &m->dst;
+}
+
 static int report_failure(struct migrate *m)
 {
-	struct side *s = m->src.r < 0 && (m->src.r != -EPIPE || m->dst.r == 0) ? &m->src : &m->dst;
+	struct side *s = first_failure(m);
 	struct side *both[] = { &m->src, &m->dst };
-	int r = ctl_fail_lib_error(m->ctl, vfiomig_dev_get_name(s->dev), &s->error);
+	int r = ctl_fail_lib_error(m->ctl, side_name(s), &s->error);
 
 	/* Where both devices really are now, after every rollback. */
 	for (size_t i = 0; i < 2; i++) {
@@ -179,6 +374,19 @@ static int report_failure(struct migrate *m)
 
 		if (vfiomig_dev_get_state(both[i]->dev, &st) == 0)
 			ctl_note_state(m->ctl, vfiomig_dev_get_name(both[i]->dev), st);
+	}
+	return r;
+}
+
+/* Every member's own error, and where each really is now, after every rollback. */
+static int report_group_failure(struct migrate *m)
+{
+	struct side *s = first_failure(m);
+	int r = ctl_fail_lib_error(m->ctl, side_name(s), &s->error);
+
+	if (xfer_take_group(m->ctl, m->src.group, true) == EXIT_OK) {
+		xfer_take_destinations(m->ctl, m->dst.group, true);
+		xfer_members_message(m->ctl);
 	}
 	return r;
 }
@@ -206,6 +414,22 @@ static int report(struct migrate *m)
 	return EXIT_OK;
 }
 
+/* The sources' figures with their states now, each paired with its destination. */
+static int report_group(struct migrate *m)
+{
+	struct vfiomig_stats *s = &m->src.stats;
+	int r = xfer_take_group(m->ctl, m->src.group, true);
+
+	if (r != EXIT_OK)
+		return r;
+	xfer_take_destinations(m->ctl, m->dst.group, true);
+	s->elapsed_ns = m->end_ns - m->begin_ns;	/* as for one device */
+	xfer_report_print(m->ctl, &(struct xfer_report){
+		.stats = s, .downtime_ns = m->stopped_ns ? m->done_ns - m->stopped_ns : 0,
+		.group = true });
+	return EXIT_OK;
+}
+
 static void setup_opts(struct migrate *m)
 {
 	m->src.stats.sz = sizeof(m->src.stats);
@@ -220,6 +444,37 @@ static void setup_opts(struct migrate *m)
 	m->load.cancel = ctl_cancel();
 }
 
+static int prepare(struct ctl *ctl, struct migrate *m)
+{
+	char label[32];
+	int r = open_side(ctl, &m->src, m->group_flags);
+
+	if (r == EXIT_OK)
+		r = open_side(ctl, &m->dst, m->group_flags);
+	if (r == EXIT_OK && is_group(m))
+		r = check_sides(ctl, m);
+	if (r != EXIT_OK)
+		return r;
+	if (is_group(m))
+		snprintf(label, sizeof(label), "migrate %d devices", m->src.n);
+	else
+		snprintf(label, sizeof(label), "migrate");
+	ctl->progress = progress_new(!ctl->quiet, label);
+	return EXIT_OK;
+}
+
+static int finish(struct migrate *m)
+{
+	bool group = is_group(m);
+
+	if (m->src.r == 0 && m->dst.r == 0)
+		return group ? report_group(m) : report(m);
+	/* a failed save has put the source back itself */
+	if (m->src.r == 0)
+		(group ? restore_sources : restore_source)(m);
+	return group ? report_group_failure(m) : report_failure(m);
+}
+
 int cmd_migrate(struct ctl *ctl, int argc, char **argv)
 {
 	struct migrate m = { .ctl = ctl };
@@ -228,19 +483,11 @@ int cmd_migrate(struct ctl *ctl, int argc, char **argv)
 	if (r != ARGS_CONTINUE)
 		return r;
 	setup_opts(&m);
-	r = open_side(ctl, &m.src);
+	r = prepare(ctl, &m);
 	if (r == EXIT_OK)
-		r = open_side(ctl, &m.dst);
-	if (r == EXIT_OK) {
-		ctl->progress = progress_new(!ctl->quiet, "migrate");
 		r = run(&m);
-	}
-	if (r == EXIT_OK && (m.src.r < 0 || m.dst.r < 0)) {
-		restore_source(&m);
-		r = report_failure(&m);
-	} else if (r == EXIT_OK) {
-		r = report(&m);
-	}
+	if (r == EXIT_OK)
+		r = finish(&m);
 	close_side(&m.dst);
 	close_side(&m.src);
 	return r;

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * vfiomig-ctl save DEVICE [-o FILE|-] [--precopy[=auto|never|N]]
- *                         [--leave stop|running] [--raw]
+ * vfiomig-ctl save DEVICE [DEVICE...] [-o FILE|-] [--precopy[=auto|never|N]]
+ *                         [--leave stop|running] [--raw] [--allow-no-p2p]
+ *
+ * Several devices are saved as one group (vfiomig_group_save()) into one
+ * stream that carries them all: they stop together, and if any fails,
+ * every one goes back to where it started.
  */
 #include "args.h"
 #include "progress.h"
@@ -9,8 +13,10 @@
 #include "xfer-report.h"
 
 struct save_args {
-	const char *device;
+	char **devices;
+	int ndevices;
 	const char *output;
+	unsigned int group_flags;
 	struct vfiomig_save_opts opts;
 };
 
@@ -22,6 +28,7 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct save_args *a)
 		{ "precopy", optional_argument, NULL, OPT_PRECOPY },
 		{ "leave", required_argument, NULL, OPT_LEAVE },
 		{ "raw", no_argument, NULL, OPT_RAW },
+		{ "allow-no-p2p", no_argument, NULL, OPT_ALLOW_NO_P2P },
 		{ 0 }
 	};
 	static const char *const names[] = { "DEVICE" };
@@ -43,15 +50,34 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct save_args *a)
 		case OPT_RAW:
 			a->opts.flags |= VFIOMIG_XFER_RAW;
 			break;
+		case OPT_ALLOW_NO_P2P:
+			a->group_flags |= VFIOMIG_GROUP_ALLOW_NO_P2P;
+			break;
 		default:
 			r = args_common(ctl, c, argv);
 			break;
 		}
 	}
 	if (r == ARGS_CONTINUE)
-		r = args_positional(ctl, argc, argv, 1, 1, names);
-	a->device = argv[optind < argc ? optind : 0];
-	return r;
+		r = args_positional(ctl, argc, argv, 1, argc, names);
+	if (r != ARGS_CONTINUE)
+		return r;
+	a->devices = argv + optind;
+	a->ndevices = argc - optind;
+	if (a->ndevices > 1 && (a->opts.flags & VFIOMIG_XFER_RAW))
+		return ctl_usage(ctl, "--raw writes bare device bytes, which cannot tell the devices "
+				 "of a group apart in one stream; save each device on its own to "
+				 "use --raw");
+	return a->ndevices > 1 ? args_group(ctl, a->devices, a->ndevices) : ARGS_CONTINUE;
+}
+
+static void setup_opts(struct ctl *ctl, struct save_args *a, struct vfiomig_stats *stats)
+{
+	a->opts.sz = sizeof(a->opts);
+	a->opts.cancel = ctl_cancel();
+	a->opts.stats = stats;
+	a->opts.progress = xfer_progress;
+	a->opts.userdata = ctl;
 }
 
 static int save(struct ctl *ctl, struct vfiomig_ctx *vctx, struct vfiomig_dev *dev,
@@ -65,11 +91,7 @@ static int save(struct ctl *ctl, struct vfiomig_ctx *vctx, struct vfiomig_dev *d
 	r = stream_open_output(ctl, a->output, &out);
 	if (r != EXIT_OK)
 		return r;
-	a->opts.sz = sizeof(a->opts);
-	a->opts.cancel = ctl_cancel();
-	a->opts.stats = &stats;
-	a->opts.progress = xfer_progress;
-	a->opts.userdata = ctl;
+	setup_opts(ctl, a, &stats);
 	e = vfiomig_dev_save(dev, out.fd, &a->opts);
 	progress_clear(ctl->progress);
 	r = stream_close(ctl, &out, e < 0);
@@ -87,6 +109,44 @@ static int save(struct ctl *ctl, struct vfiomig_ctx *vctx, struct vfiomig_dev *d
 	return EXIT_OK;
 }
 
+/*
+ * A group: one stream of every member.  The output is opened only once
+ * every device is, so a bad device list leaves an existing file alone.
+ */
+static int save_group(struct ctl *ctl, struct vfiomig_ctx *vctx, struct vfiomig_group *g,
+		      struct save_args *a)
+{
+	struct vfiomig_stats stats = { .sz = sizeof(stats) };
+	struct stream_file out;
+	int r, e;
+
+	r = stream_open_output(ctl, a->output, &out);
+	if (r != EXIT_OK)
+		return r;
+	setup_opts(ctl, a, &stats);
+	e = vfiomig_group_save(g, &out.fd, 1, &a->opts);
+	progress_clear(ctl->progress);
+	r = stream_close(ctl, &out, e < 0);
+	if (e < 0)
+		return xfer_fail_group(ctl, vctx, g, a->ndevices, e);
+	return r == EXIT_OK ? xfer_report_group(ctl, g, a->output, &stats) : r;
+}
+
+static int run_group(struct ctl *ctl, struct vfiomig_ctx *vctx, struct save_args *a)
+{
+	struct vfiomig_group *g;
+	char label[32];
+	int r = ctl_open_group(ctl, vctx, a->devices, a->ndevices, a->group_flags, &g);
+
+	if (r != EXIT_OK)
+		return r;
+	snprintf(label, sizeof(label), "save %d devices", a->ndevices);
+	ctl->progress = progress_new(!ctl->quiet, label);
+	r = save_group(ctl, vctx, g, a);
+	vfiomig_group_unref(g);
+	return r;
+}
+
 int cmd_save(struct ctl *ctl, int argc, char **argv)
 {
 	struct save_args a = { .output = "-" };
@@ -99,8 +159,13 @@ int cmd_save(struct ctl *ctl, int argc, char **argv)
 	r = stream_check_output(ctl, a.output);
 	if (r == EXIT_OK)
 		r = ctl_context_new(ctl, &vctx);
+	if (r == EXIT_OK && a.ndevices > 1) {
+		r = run_group(ctl, vctx, &a);
+		vfiomig_ctx_unref(vctx);
+		return r;
+	}
 	if (r == EXIT_OK)
-		r = ctl_open(ctl, vctx, a.device, &dev);
+		r = ctl_open(ctl, vctx, a.devices[0], &dev);
 	if (r == EXIT_OK) {
 		ctl->progress = progress_new(!ctl->quiet, "save");
 		r = save(ctl, vctx, dev, &a);

@@ -21,11 +21,13 @@
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
 
-#define CTL_MAX_STATES 8
+/* Every device of a command: both groups of a migrate. */
+#define CTL_MAX_STATES (2 * VFIOMIG_GROUP_MAX)
 
 struct ctl;
 struct json_writer;
 struct progress;
+struct xfer_member;
 
 struct ctl_cmd {
 	const char *name;
@@ -69,6 +71,13 @@ struct ctl {
 		enum vfiomig_state state;
 	} states[CTL_MAX_STATES];
 	int nstates;
+	/*
+	 * A group's save, load or migrate: each member's figures, state and
+	 * own error, for the summary and for the error's "devices"
+	 * (xfer-report.c).  Freed by ctl_output_end().
+	 */
+	struct xfer_member *members;
+	int nmembers;
 
 	struct progress *progress;
 };
@@ -136,5 +145,11 @@ int ctl_context_new(struct ctl *ctl, struct vfiomig_ctx **ret);
 /* device.c */
 int ctl_open(struct ctl *ctl, struct vfiomig_ctx *vctx, const char *spec,
 	     struct vfiomig_dev **ret);
+/*
+ * Opens @specs[0..n) as a new group, in that order (@flags as for
+ * vfiomig_group_new()).  Two specs that name one device are a usage error.
+ */
+int ctl_open_group(struct ctl *ctl, struct vfiomig_ctx *vctx, char *const *specs, int n,
+		   unsigned int flags, struct vfiomig_group **ret);
 
 #endif

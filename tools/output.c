@@ -16,6 +16,7 @@
 #include "ctl.h"
 #include "json-writer.h"
 #include "progress.h"
+#include "xfer-report.h"
 
 #define USAGE_HINT "see " PROGRAM " --help"
 
@@ -249,6 +250,8 @@ static void print_json_error(struct ctl *ctl)
 						   vfiomig_state_name(ctl->states[i].state));
 			json_object_end(w);
 		}
+		if (ctl->nmembers)	/* a group's: each member's figures and own error */
+			xfer_members_json(ctl, w);
 		json_object_end(w);
 		json_object_end(w);
 		json_end(w);
@@ -261,13 +264,30 @@ static void print_json_error(struct ctl *ctl)
 		fprintf(stderr, "%s: %s\n", PROGRAM, ctl->err_msg);
 }
 
+/*
+ * Whether the message already says where @device is: a group's sentence
+ * lists its members ("members now: mock:a RUNNING, mock:b STOP; ...").
+ */
+static bool message_says(const struct ctl *ctl, const char *device, enum vfiomig_state state)
+{
+	char words[96];
+	size_t n = (size_t)snprintf(words, sizeof(words), " %s %s", device,
+				    vfiomig_state_name(state));
+
+	for (const char *p = strstr(ctl->err_msg, words); p; p = strstr(p + 1, words))
+		if (p[n] == ',' || p[n] == ';' || p[n] == '\0')
+			return true;
+	return false;
+}
+
 /* One line: the message, then where the other devices of the command are
  * (the library's message already says where the failing one is). */
 static void print_text_error(struct ctl *ctl)
 {
 	fprintf(stderr, "%s: %s", PROGRAM, ctl->err_msg);
 	for (int i = 0; i < ctl->nstates; i++)
-		if (strcmp(ctl->states[i].device, ctl->err_device) != 0)
+		if (strcmp(ctl->states[i].device, ctl->err_device) != 0 &&
+		    !message_says(ctl, ctl->states[i].device, ctl->states[i].state))
 			fprintf(stderr, "; %s is in %s", ctl->states[i].device,
 				vfiomig_state_name(ctl->states[i].state));
 	fputc('\n', stderr);
@@ -295,5 +315,8 @@ int ctl_output_end(struct ctl *ctl, int status)
 		else if (!ctl->json)
 			print_text_error(ctl);
 	}
+	free(ctl->members);
+	ctl->members = NULL;
+	ctl->nmembers = 0;
 	return status;
 }

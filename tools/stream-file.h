@@ -15,6 +15,9 @@ struct stream_file {
 	int fd;
 	bool is_std;
 	bool remove_on_failure;	/* a regular file this run created or truncated */
+	/* An output written beside its file and renamed over it once complete
+	 * (@final: the file, a symlink resolved); both NULL otherwise. */
+	char *tmp, *final;
 };
 
 /*
@@ -25,13 +28,21 @@ struct stream_file {
 int stream_check_output(struct ctl *ctl, const char *path);
 int stream_check_input(struct ctl *ctl, const char *path);
 
-/* Opens (creating with mode 0600, or truncating) or reads the file. */
+/*
+ * Opens the output, or the input.  A regular output file, new or not, is
+ * written under a temporary name beside it (mode 0600) and takes its
+ * name only when stream_close() finds the save complete, so a failed
+ * save leaves an existing file as it was.  Other outputs (a FIFO,
+ * /dev/null, a file in a directory this user cannot write) are written in
+ * place, created with mode 0600 or truncated.
+ */
 int stream_open_output(struct ctl *ctl, const char *path, struct stream_file *f);
 int stream_open_input(struct ctl *ctl, const char *path, struct stream_file *f);
 
 /*
- * Closes the file (never stdin or stdout).  After a failure (@failed) an
- * output file is removed; otherwise a failing close() is reported.
+ * Closes the file (never stdin or stdout).  After a failure (@failed) the
+ * temporary file, or an output written in place, is removed; otherwise a
+ * failing close() or rename is reported.
  */
 int stream_close(struct ctl *ctl, struct stream_file *f, bool failed);
 

@@ -44,33 +44,47 @@ static const struct ctl_cmd commands[] = {
 		.summary = "Reset the device (VFIO_DEVICE_RESET), then print its state.",
 	}, {
 		.name = "save", .fn = cmd_save,
-		.args = "DEVICE [-o FILE|-] [--precopy[=auto|never|N]] [--leave stop|running] [--raw]",
-		.brief = "save the device state into a stream",
+		.args = "DEVICE [DEVICE...] [-o FILE|-] [--precopy[=auto|never|N]] [--leave stop|running] "
+			"[--raw]",
+		.brief = "save the device state (or a group's) into a stream",
 		.summary = "Save the device's migration state into FILE, or stdout.  The device is\n"
 			   "left in STOP once the stream is complete, and back in the state it\n"
-			   "started in if anything fails.",
+			   "started in if anything fails.  Several devices are saved as one group\n"
+			   "into one stream: they stop together, and if any fails, every one goes\n"
+			   "back to where it started.",
 		.options = "  -o, --output FILE      write the stream to FILE (mode 0600); '-' or none: stdout\n"
 			   "      --precopy[=MODE]   pre-copy while the device runs: auto (the default\n"
 			   "                         for a bare --precopy), never, or N rounds\n"
 			   "      --leave STATE      stop (default) or running, once saved\n"
-			   "      --raw              the device's bare bytes, without the vfiomig container\n",
+			   "      --raw              the device's bare bytes, without the vfiomig container\n"
+			   "                         (one device only)\n"
+			   "      --allow-no-p2p     let a device without P2P states join a group\n",
 	}, {
 		.name = "load", .fn = cmd_load,
-		.args = "DEVICE [-i FILE|-] [--leave running|stop] [--force] [--raw]",
-		.brief = "load a saved stream into the device",
-		.summary = "Load a saved state from FILE, or stdin, into the device and start it.",
+		.args = "DEVICE [DEVICE...] [-i FILE|-] [--leave running|stop] [--force] [--raw]",
+		.brief = "load a saved stream into the device (or a group)",
+		.summary = "Load a saved state from FILE, or stdin, into the device and start it.\n"
+			   "Several devices load one stream of a group: each takes the stream's\n"
+			   "device of its kind, in order, and none runs before every one is loaded.",
 		.options = "  -i, --input FILE       read the stream from FILE; '-' or none: stdin\n"
 			   "      --leave STATE      running (default) or stop, once loaded\n"
 			   "      --force            load a stream saved from another kind of device\n"
-			   "      --raw              the device's bare bytes, without the vfiomig container\n",
+			   "                         (a group: match the stream's devices by position)\n"
+			   "      --raw              the device's bare bytes, without the vfiomig container\n"
+			   "                         (one device only)\n"
+			   "      --allow-no-p2p     let a device without P2P states join a group\n",
 	}, {
 		.name = "migrate", .fn = cmd_migrate,
-		.args = "SRC DST [--precopy[=auto|never|N]] [--force]",
-		.brief = "save SRC straight into DST (two devices on this host)",
+		.args = "SRC DST | SRC... --to DST... [--precopy[=auto|never|N]] [--force]",
+		.brief = "save SRC straight into DST (devices or groups on this host)",
 		.summary = "Save SRC straight into DST (two devices on this host).  SRC is left in\n"
-			   "STOP and DST RUNNING; if DST fails, SRC goes back to where it started.",
-		.options = "      --precopy[=MODE]   as for save\n"
-			   "      --force            load into DST even if its identity differs\n",
+			   "STOP and DST RUNNING; if DST fails, SRC goes back to where it started.\n"
+			   "With --to, the devices before it are saved as one group into the group\n"
+			   "of those after it, one destination for each source.",
+		.options = "      --to DST...        the destinations of a group follow (one per SRC)\n"
+			   "      --precopy[=MODE]   as for save\n"
+			   "      --force            load into DST even if its identity differs\n"
+			   "      --allow-no-p2p     let a device without P2P states join a group\n",
 	}, {
 		.name = "inspect", .fn = cmd_inspect,
 		.args = "[--raw [--backend generic|mlx5|mock]] [FILE|-]",

@@ -10,13 +10,56 @@ struct xfer_report {
 	const char *destination;	/* migrate only */
 	const char *file;		/* save, load: the path or "-" */
 	bool raw;
-	const struct vfiomig_stats *stats;
+	const struct vfiomig_stats *stats;	/* a group's: its totals */
 	uint64_t downtime_ns;		/* migrate: source stopped -> destination running */
 	enum vfiomig_state state;	/* the device's (migrate: the source's) final state */
 	enum vfiomig_state destination_state;
+	/* Of a group (device and destination NULL): each member's figures
+	 * follow, from ctl->members, and the states are the members'. */
+	bool group;
+};
+
+/* One member of a group's save, load or migrate (ctl->members). */
+struct xfer_member {
+	char device[64];		/* migrate: the source */
+	char destination[64];		/* migrate: where its state went; "" otherwise */
+	int stream_device;		/* load, migrate: the stream's device it took */
+	int err, destination_err;	/* the positive errno of its own failure, or 0 */
+	bool has_state, has_destination_state;
+	enum vfiomig_state state, destination_state;
+	uint64_t precopy_bytes, stop_copy_bytes, downtime_ns;	/* migrate: the source's */
+	unsigned int precopy_rounds;
 };
 
 void xfer_report_print(struct ctl *ctl, const struct xfer_report *x);
+
+/*
+ * Takes each member's figures and own error from @g's last call
+ * (vfiomig_group_get_result()) into ctl->members, and notes where each is
+ * for the error's "states".  @now: read each state now, not the call's
+ * (migrate, which may have moved the sources since).  It makes library
+ * calls, so take the call's error first.  Returns EXIT_OK or, out of
+ * memory, EXIT_FAIL.
+ */
+int xfer_take_group(struct ctl *ctl, struct vfiomig_group *g, bool now);
+/* migrate: the destinations, each paired with the source whose stream
+ * device it took (after xfer_take_group() of the sources). */
+void xfer_take_destinations(struct ctl *ctl, struct vfiomig_group *dst, bool now);
+
+/*
+ * save, load: the group call's failure @e (taken first: reading the
+ * results is a library call too), with every member's own error and state.
+ */
+int xfer_fail_group(struct ctl *ctl, struct vfiomig_ctx *vctx, struct vfiomig_group *g,
+		    int n, int e);
+/* save, load: the summary of a group's call that succeeded. */
+int xfer_report_group(struct ctl *ctl, struct vfiomig_group *g, const char *file,
+		      const struct vfiomig_stats *stats);
+
+/* A failed group's members: "devices" of the JSON error (output.c), and
+ * with -v a line each on stderr. */
+void xfer_members_json(struct ctl *ctl, struct json_writer *w);
+void xfer_members_message(struct ctl *ctl);
 
 /* The library's progress callback: redraws ctl->progress. */
 void xfer_progress(void *userdata, const struct vfiomig_progress *p);

@@ -95,12 +95,20 @@ def check_completion(t, script, helpers):
         ("vfiomig-ctl load mock:a --f", ["--force"]),
         ("vfiomig-ctl inspect --raw --backend ", ["generic", "mlx5", "mock"]),
         ("vfiomig-ctl info mock:a ", []),
+        # save, load and migrate take a group: more devices, and --to
+        ("vfiomig-ctl migrate mock:a mock:b --t", ["--to"]),
+        ("vfiomig-ctl save mock:a --allow", ["--allow-no-p2p"]),
     ]
     for line, want in cases:
         got, err = complete(script, line, helpers)
         t.ok(got == sorted(want), "completion (%s): %r" % (tag, line), (got, err))
     got, err = complete(script, "vfiomig-ctl info m", helpers)
     t.ok("mock:" in got, "completion (%s): devices include mock:" % tag, (got, err))
+    for line in ("vfiomig-ctl save mock:a m", "vfiomig-ctl load mock:a mock:b m",
+                 "vfiomig-ctl migrate mock:a mock:b --to mock:c m"):
+        got, err = complete(script, line, helpers)
+        t.ok("mock:" in got, "completion (%s): another device of a group: %r" % (tag, line),
+             (got, err))
     for c in COMMANDS:
         got, err = complete(script, "vfiomig-ctl %s mock:a --" % c, helpers)
         missing = [o for o in options_of(c) if o not in got]

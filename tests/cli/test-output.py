@@ -69,6 +69,10 @@ def main():
         ["migrate", "mock:a", "mock:b", "--precopy"], ["inspect", f],
         ["info", "mock:a,foo=1"], ["state", "mock:a", "error"], ["load", "mock:b", "-i", "/dev/null"],
         ["inspect", "/dev/null"], ["bogus"],
+        # groups, and a group's failure
+        ["save", "mock:a", "mock:b", "-o", f], ["load", "mock:c", "mock:d", "-i", f],
+        ["migrate", "mock:a", "mock:b", "--to", "mock:c", "mock:d"],
+        ["load", "mock:c", "mock:d,fail=write:1:EIO", "-i", f],
     ]
     for args in commands:
         r = run("--json", *args)

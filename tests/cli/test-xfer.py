@@ -247,6 +247,18 @@ def test_failures(t, tmp):
     t.ok(r.rc == 1 and one_line(r.err) and "reading device data failed" in r.errtext and
          r.out == b"", "save: a device failure exits 1 with one line", r)
     t.ok(not os.path.exists(f), "save: a failed save removes its file")
+    open(f, "wb").write(b"an older stream")
+    r = run("save", "mock:a,size=1M,fail=read:3:EIO", "-o", f)
+    t.ok(r.rc == 1 and open(f, "rb").read() == b"an older stream" and
+         [n for n in os.listdir(tmp) if n.startswith(".")] == [],
+         "save: a failed save leaves an existing file as it was, and no temporary file", r)
+    os.chmod(f, 0o644)
+    r = run("save", "mock:a,size=1M", "-o", f)
+    t.ok(r.rc == 0 and os.path.getsize(f) > stream_size(1 << 20) and
+         open(f, "rb").read(8) == b"VFIOMIG\n",
+         "save: a save that succeeds replaces an existing file", r)
+    t.ok(os.stat(f).st_mode & 0o777 == 0o600, "save: the replaced file is 0600")
+    os.unlink(f)
     r = run("--json", "save", "mock:a,fail=read:1:EIO", "-o", f)
     d = r.json()
     t.ok(r.rc == 1 and d["error"]["errno"] == 5, "save --json: failure as a JSON error", r)
