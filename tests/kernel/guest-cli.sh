@@ -1,9 +1,10 @@
 #!/bin/sh
-# vfiomig-ctl against mtty, inside the test VM (busybox sh).  $A and $B are
-# mtty-2 instances, $C an mtty-1.  Prints TAP lines, after the plan; run.sh
-# numbers them and checks the plan.
+# vfiomig-ctl against mtty, inside the test VM (busybox sh).  $A, $B, $D and
+# $E are mtty-2 instances, $C and $F mtty-1 ($D, $E and $F: destinations of
+# the group tests).  Prints TAP lines, after the plan; run.sh numbers them
+# and checks the plan.
 set -u
-echo 1..16
+echo 1..22
 ok() { if [ "$1" = 0 ]; then echo "ok 0 - $2"; else echo "not ok 0 - $2"; fi; }
 # -q: the guest console is a terminal, and progress lines would mix into the TAP.
 ctl() { vfiomig-ctl -q "$@"; }
@@ -113,3 +114,50 @@ out=$(ctl state $A $B stop) && [ "$(state_of $A)" = STOP ] && [ "$(state_of $B)"
 	ctl state $A $B running >/dev/null && [ "$(state_of $A)" = RUNNING ] &&
 	[ "$(state_of $B)" = RUNNING ]
 ok $? "state A B stop, then running: the group moves together"
+
+# Groups as one stream: A and B saved together, loaded into their twins D
+# and E together; each scratch register must reach its own twin.  A failed
+# group load resets and stops every member inside the failing process, so
+# no later process meets a session it left (the mtty oops above).
+reset_group() { for d in "$@"; do ctl reset $d >/dev/null; done; }
+mark() {
+	guest-api poke $A 7 $1; guest-api poke $B 7 $2
+	guest-api poke $D 7 0; guest-api poke $E 7 0
+}
+twins() {
+	[ "$(guest-api peek $D 7)" = "$1" ] && [ "$(guest-api peek $E 7)" = "$2" ] &&
+		[ "$(state_of $D)" = RUNNING ] && [ "$(state_of $E)" = RUNNING ] &&
+		[ "$(state_of $A)" = STOP ] && [ "$(state_of $B)" = STOP ]
+}
+reset_group $A $B $D $E; mark 0x51 0x52
+ctl save $A $B -o /tmp/ab.vfm >/dev/null && ctl load $D $E -i /tmp/ab.vfm >/dev/null &&
+	twins 0x51 0x52
+ok $? "save A B -o FILE, load D E -i FILE: each scratch register reaches its own twin"
+ctl inspect /tmp/ab.vfm >/tmp/insp && grep -q "2 devices" /tmp/insp &&
+	grep -q "valid: *yes" /tmp/insp
+ok $? "inspect of a saved group stream: 2 devices, valid"
+reset_group $A $B $D $E; mark 0x61 0x62
+ctl save $A $B -o - --precopy 2>/dev/null | ctl load $D $E -i - >/dev/null && twins 0x61 0x62
+ok $? "save A B --precopy into a pipe into load D E: each scratch register to its own twin"
+reset_group $A $B $D $E; mark 0x71 0x72
+out=$(ctl --json migrate $A $B --to $D $E --precopy) && twins 0x71 0x72 &&
+	has "$out" '"stream_device": 1' && has "$out" '"precopy_rounds": [1-9]'
+ok $? "migrate A B --to D E --precopy: each scratch register to its own twin"
+# Across kinds the identity decides: a stream of A (mtty-2) and C (mtty-1)
+# loaded into F (mtty-1) and D gives each the device of its own type.
+reset_group $A $C $D $F
+guest-api poke $A 7 0x81; guest-api poke $C 7 0x82; guest-api poke $D 7 0; guest-api poke $F 7 0
+ctl save $A $C -o /tmp/ac.vfm >/dev/null && ctl load $F $D -i /tmp/ac.vfm >/dev/null &&
+	[ "$(guest-api peek $D 7)" = 0x81 ] && [ "$(guest-api peek $F 7)" = 0x82 ] &&
+	[ "$(state_of $D)" = RUNNING ] && [ "$(state_of $F)" = RUNNING ]
+ok $? "save A C, load F D (mtty-1 first): each takes the stream device of its type"
+# A byte of device 1's end record flipped: refused after both members
+# entered RESUMING (guest-api flip), and neither member runs or
+# took its part (mtty applies a state only at RESUMING -> STOP).
+reset_group $A $B $D $E; mark 0x91 0x92
+: >/tmp/err
+ctl save $A $B -o /tmp/ab.vfm >/dev/null && guest-api flip /tmp/ab.vfm 1 &&
+	{ ctl load $D $E -i /tmp/ab.vfm 2>/tmp/err >/dev/null; [ $? = 1 ]; } &&
+	grep -q "checksum" /tmp/err && [ "$(state_of $D)" = STOP ] && [ "$(state_of $E)" = STOP ] &&
+	[ "$(guest-api peek $D 7)" = 0x00 ] && [ "$(guest-api peek $E 7)" = 0x00 ]
+ok $? "a group stream with device 1's record spoiled is refused, D, E in STOP: $(cat /tmp/err)"

@@ -6,17 +6,23 @@ types=/sys/devices/virtual/mtty/mtty/mdev_supported_types
 A=11111111-0000-4000-8000-00000000000a
 B=11111111-0000-4000-8000-00000000000b
 C=11111111-0000-4000-8000-00000000000c
+# The destinations of the group tests: D and E twins of A and B, F of C.
+D=11111111-0000-4000-8000-00000000000d
+E=11111111-0000-4000-8000-00000000000e
+F=11111111-0000-4000-8000-00000000000f
 
-echo $A > $types/mtty-2/create && echo $B > $types/mtty-2/create &&
-	echo $C > $types/mtty-1/create || { echo "Bail out! cannot create mtty instances"; exit 1; }
-echo "# kernel $(cat /VERSION), instances $A $B (mtty-2), $C (mtty-1)"
+for i in $A:2 $B:2 $C:1 $D:2 $E:2 $F:1; do
+	echo ${i%:*} > $types/mtty-${i#*:}/create ||
+		{ echo "Bail out! cannot create mtty instance ${i%:*}"; exit 1; }
+done
+echo "# kernel $(cat /VERSION), instances $A $B $D $E (mtty-2), $C $F (mtty-1)"
 
 export LD_LIBRARY_PATH=/lib/vfiomig
-guest-api $A $B $C
+guest-api $A $B $C $D $E
 # The behaviour transcript the host compares with its mock (run.sh).
 conformance $A $B || echo "Bail out! conformance could not run"
 for t in /tests/guest-*.sh; do
 	[ -e "$t" ] || continue
-	A=$A B=$B C=$C sh "$t"
+	A=$A B=$B C=$C D=$D E=$E F=$F sh "$t"
 done
 exit 0

@@ -28,6 +28,9 @@ done
 log=$(mktemp)
 trap 'rm -f "$log" "$log".*' EXIT
 status=0
+# loglevel=5: besides oopses and BUGs, the console shows WARNINGs (quiet
+# hides them), which the log check below looks for.
+export VFIOMIG_GUEST_APPEND="loglevel=5${VFIOMIG_GUEST_APPEND:+ $VFIOMIG_GUEST_APPEND}"
 "$here/run-guest.sh" "$cache" "$log" "$here/guest.sh" "${files[@]}" || status=$?
 
 # The mock, configured like mtty, must behave as the kernel did.
@@ -83,6 +86,17 @@ if [ -s "$log.kernel" ] && diff -u "$log.kernel" "$log.mock" >"$log.diff"; then
 else
 	echo "not ok $n - the mock differs from the kernel (- kernel, + mock):"
 	sed 's/^/# /' "$log.diff"
+fi
+# An oops kills only the process that met it, and the guest carries on: a
+# check that ignores that command's status would pass.  The kernel's own
+# log must be clean.
+n=$((n + 1))
+kernel_bad='\[ *[0-9]+\.[0-9]+\] .*(BUG:|Oops|WARNING:|general protection|Kernel panic|Call Trace:)'
+if grep -E "$kernel_bad" "$log" >"$log.oops"; then
+	echo "not ok $n - the guest kernel oopsed or warned:"
+	sed 's/^/# /' "$log.oops" | head -20
+else
+	echo "ok $n - no oops, BUG, WARNING or panic in the guest kernel's log"
 fi
 if [ "$status" -eq 125 ]; then
 	n=$((n + 1))
