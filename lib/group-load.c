@@ -339,7 +339,7 @@ static int run(struct gload *gl)
 	} else {
 		failed = group_run_each(gl->g, NULL, own_stream, gl, gl->errs, true, &lead);
 	}
-	return failed ? group_xfer_cause(gl->c, gl->g, gl->errs) : 0;
+	return failed ? group_record_cause(gl->c, gl->g, gl->errs) : 0;
 }
 
 static int all_to(struct gload *gl, enum vfiomig_state target, int *fds)

@@ -150,22 +150,26 @@ unsigned int group_run_each(struct vfiomig_group *g, const bool *which,
 struct phase {
 	const enum vfiomig_state *targets;
 	int *fds;
+	const struct group_then *then;
 };
 
 static int move_member(struct vfiomig_group *g, unsigned int i, void *arg)
 {
 	const struct phase *p = arg;
+	uint64_t begin = now_ns();
 	int fd = -1, r = dev_set_state(g->m[i].dev, p->targets[i], p->fds ? &fd : NULL);
 
+	if (r == 0 && p->then)
+		r = p->then->fn(g, i, p->then->arg, &fd, begin);
 	if (p->fds)
 		p->fds[i] = fd;
 	return r;
 }
 
 unsigned int group_run_phase(struct vfiomig_group *g, const enum vfiomig_state *targets,
-			     int *fds, int *errs, bool record)
+			     int *fds, int *errs, bool record, const struct group_then *then)
 {
-	struct phase p = { targets, fds };
+	struct phase p = { targets, fds, then };
 	bool which[VFIOMIG_GROUP_MAX];
 
 	for (unsigned int i = 0; i < g->n; i++) {
@@ -173,5 +177,5 @@ unsigned int group_run_phase(struct vfiomig_group *g, const enum vfiomig_state *
 
 		which[i] = !(dev_read_state(g->m[i].dev, &now) == 0 && now == targets[i]);
 	}
-	return group_run_each(g, which, move_member, &p, errs, record, NULL);
+	return group_run_each(g, which, move_member, &p, errs, record, then ? then->lead : NULL);
 }

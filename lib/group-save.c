@@ -26,6 +26,7 @@ struct gsave {
 	uint64_t initial[VFIOMIG_GROUP_MAX], dirty[VFIOMIG_GROUP_MAX];
 	uint32_t flags[VFIOMIG_GROUP_MAX];
 	unsigned int rounds;
+	uint64_t prev_dirty;		/* the group's, at the last round's start */
 	bool any_precopy;
 	struct group_progress progress;
 	uint64_t stopped_ns, end_ns;
@@ -59,7 +60,7 @@ static int run(struct gsave *gs, const bool *which,
 
 	if (group_run_each(gs->g, which, fn, gs, gs->errs, true, &lead) == 0)
 		return 0;
-	return group_xfer_cause(gs->c, gs->g, gs->errs);
+	return group_record_cause(gs->c, gs->g, gs->errs);
 }
 
 static int job_info(struct vfiomig_group *g, unsigned int i, void *arg)
@@ -78,12 +79,25 @@ static int job_round(struct vfiomig_group *g, unsigned int i, void *arg)
 	return save_precopy_round(&gs->s[i], gs->initial[i], gs->dirty[i]);
 }
 
-static int job_stop_copy(struct vfiomig_group *g, unsigned int i, void *arg)
+/*
+ * A member drains as soon as its own arc into STOP_COPY is done, on the
+ * thread that made it: a member slower to stop holds up no other.  Its
+ * stopped time starts with its arc.
+ */
+static int then_stop_copy(struct vfiomig_group *g, unsigned int i, void *arg, int *fd,
+			  uint64_t begin_ns)
 {
 	struct gsave *gs = arg;
+	struct save *s = &gs->s[i];
+	int r = 0;
 
 	(void)g;
-	return save_stop_copy(&gs->s[i]);
+	s->stopped_ns = begin_ns;
+	if (*fd >= 0) {
+		r = save_take_data_fd(s, *fd);
+		*fd = -1;	/* s holds it now */
+	}
+	return r < 0 ? r : save_stop_copy(s);
 }
 
 /*
@@ -110,10 +124,15 @@ static bool converged(struct gsave *gs)
 	}
 	if (gs->o.precopy == VFIOMIG_PRECOPY_MODE_ROUNDS)
 		return gs->rounds >= gs->o.precopy_rounds;
-	if (!initial_sent)
+	if (!initial_sent) {
+		gs->prev_dirty = dirty;
 		return false;
-	return dirty <= gs->o.precopy_dirty_threshold || gs->rounds >= gs->o.precopy_rounds ||
-	       moved >= gs->max_bytes;
+	}
+	if (dirty <= gs->o.precopy_dirty_threshold || gs->rounds >= gs->o.precopy_rounds ||
+	    moved >= gs->max_bytes || !save_round_pays(gs->rounds, gs->prev_dirty, dirty))
+		return true;
+	gs->prev_dirty = dirty;
+	return false;
 }
 
 static void note_estimate(struct gsave *gs)
@@ -146,12 +165,13 @@ static int precopy(struct gsave *gs)
 }
 
 /* A group transition to @targets; new data fds go to their members. */
-static int move(struct gsave *gs, const enum vfiomig_state *targets)
+static int move(struct gsave *gs, const enum vfiomig_state *targets,
+		const struct group_then *then)
 {
 	int fds[VFIOMIG_GROUP_MAX], r;
 
 	gs->sent = true;
-	r = group_transition(gs->c, gs->g, targets, fds, true, gs->errs);
+	r = group_transition_then(gs->c, gs->g, targets, fds, true, gs->errs, then);
 	for (unsigned int i = 0; i < gs->g->n && r == 0; i++)
 		if (fds[i] >= 0)
 			gs->s[i].data_fd = fds[i];
@@ -177,16 +197,35 @@ static int start_precopy(struct gsave *gs)
 		gs->precopying[i] = targets[i] != s->start;
 		gs->any_precopy |= gs->precopying[i];
 	}
-	return gs->any_precopy ? move(gs, targets) : 0;
+	return gs->any_precopy ? move(gs, targets, NULL) : 0;
 }
 
-static int all_to(struct gsave *gs, enum vfiomig_state target)
+static int all_to(struct gsave *gs, enum vfiomig_state target, const struct group_then *then)
 {
 	enum vfiomig_state targets[VFIOMIG_GROUP_MAX];
 
 	for (unsigned int i = 0; i < gs->g->n; i++)
 		targets[i] = target;
-	return move(gs, targets);
+	return move(gs, targets, then);
+}
+
+/*
+ * The switchover: every member quiesced (P2P), the hook, then every
+ * member into STOP_COPY and drained at once.  The group's downtime starts
+ * with the first member's arc.
+ */
+static int switchover(struct gsave *gs)
+{
+	struct group_lead lead = { .tick = tick, .arg = gs };
+	struct group_then then = { then_stop_copy, gs, &lead };
+	int r;
+
+	group_progress_phase(&gs->progress, VFIOMIG_PHASE_STOP_COPY, moved(gs));
+	r = all_to(gs, VFIOMIG_STATE_STOP_COPY, &then);
+	for (unsigned int i = 0; i < gs->g->n; i++)
+		if (gs->s[i].stopped_ns && (!gs->stopped_ns || gs->s[i].stopped_ns < gs->stopped_ns))
+			gs->stopped_ns = gs->s[i].stopped_ns;
+	return r;
 }
 
 static int write_identities(struct gsave *gs)
@@ -220,17 +259,10 @@ static int save_group(struct gsave *gs)
 	if (r == 0)
 		r = precopy(gs);
 	if (r == 0)
-		r = all_to(gs, VFIOMIG_STATE_STOP_COPY);
-	if (r < 0)
-		return r;
-	gs->stopped_ns = now_ns();
-	for (unsigned int i = 0; i < gs->g->n; i++)
-		gs->s[i].stopped_ns = gs->stopped_ns;
-	group_progress_phase(&gs->progress, VFIOMIG_PHASE_STOP_COPY, moved(gs));
-	r = run(gs, NULL, job_stop_copy);
+		r = switchover(gs);
 	if (r == 0)
 		r = all_to(gs, gs->o.leave == VFIOMIG_LEAVE_RUNNING ? VFIOMIG_STATE_RUNNING :
-							       VFIOMIG_STATE_STOP);
+			   VFIOMIG_STATE_STOP, NULL);
 	if (r == 0)
 		r = finish_outs(gs);
 	gs->end_ns = now_ns();

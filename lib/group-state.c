@@ -147,26 +147,30 @@ void group_rollback(struct vfiomig_group *g, bool second_phase)
 	if (second_phase) {
 		for (unsigned int i = 0; i < g->n; i++)
 			back[i] = g->m[i].p2p;
-		group_run_phase(g, back, NULL, errs, false);
+		group_run_phase(g, back, NULL, errs, false, NULL);
 		bring_back(g, back, errs);
 	}
 	for (unsigned int i = 0; i < g->n; i++)
 		back[i] = g->m[i].back;
-	group_run_phase(g, back, NULL, errs, false);
+	group_run_phase(g, back, NULL, errs, false, NULL);
 	bring_back(g, back, errs);
 	info(g->ctx, "group of %u: rolled back", g->n);
 }
 
 /*
  * The call's cause is the first failing member's own failure, in the
- * group's order; recorded before the rollback, which then cannot replace it.
+ * group's order; recorded before the rollback, which then cannot replace
+ * it.  A cancelled member is nobody's failure: if cancelling is all that
+ * happened, -ECANCELED comes back unrecorded, for the caller to say so.
  */
 int group_record_cause(struct call *c, struct vfiomig_group *g, const int *errs)
 {
 	unsigned int first = 0;
 
-	while (!errs[first])
+	while (first < g->n && (!errs[first] || errs[first] == ECANCELED))
 		first++;
+	if (first == g->n)
+		return -ECANCELED;
 	call_report(c, g->m[first].dev);
 	return vfiomig_fail(g->ctx, -errs[first], "%s", g->m[first].msg);
 }
@@ -224,6 +228,13 @@ static int call_hook(struct vfiomig_group *g, enum direction dir, int *errs)
 int group_transition(struct call *c, struct vfiomig_group *g,
 		     const enum vfiomig_state *targets, int *ret_fds, bool hook, int *errs)
 {
+	return group_transition_then(c, g, targets, ret_fds, hook, errs, NULL);
+}
+
+int group_transition_then(struct call *c, struct vfiomig_group *g,
+			  const enum vfiomig_state *targets, int *ret_fds, bool hook, int *errs,
+			  const struct group_then *then)
+{
 	enum vfiomig_state want[VFIOMIG_GROUP_MAX] = { 0 };
 	int fds[VFIOMIG_GROUP_MAX];
 	enum direction dir;
@@ -246,11 +257,11 @@ int group_transition(struct call *c, struct vfiomig_group *g,
 		want[i] = g->m[i].p2p;
 		fds[i] = -1;
 	}
-	failed = group_run_phase(g, want, NULL, errs, true);
+	failed = group_run_phase(g, want, NULL, errs, true, NULL);
 	r = failed || !hook ? 0 : call_hook(g, dir, errs);
 	if (!failed && r == 0) {
 		second = true;
-		failed = group_run_phase(g, targets, fds, errs, true);
+		failed = group_run_phase(g, targets, fds, errs, true, then);
 	}
 	if (failed)
 		r = group_record_cause(c, g, errs);

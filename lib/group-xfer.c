@@ -66,18 +66,6 @@ int group_xfer_start_state(struct vfiomig_dev *dev, bool saving, enum vfiomig_st
 	}
 }
 
-int group_xfer_cause(struct call *c, struct vfiomig_group *g, const int *errs)
-{
-	int own[VFIOMIG_GROUP_MAX];
-	bool any = false;
-
-	for (unsigned int i = 0; i < g->n; i++) {
-		own[i] = errs[i] == ECANCELED ? 0 : errs[i];
-		any |= own[i] != 0;
-	}
-	return any ? group_record_cause(c, g, own) : -ECANCELED;
-}
-
 void group_xfer_result(struct vfiomig_group *g, unsigned int i, const struct vfiomig_stats *st,
 		       uint64_t downtime_ns, int stream_device)
 {

@@ -27,9 +27,6 @@ int group_xfer_check(struct vfiomig_group *g, const int *fds, unsigned int n_fds
 /* Where @dev starts: for a save RUNNING, RUNNING_P2P or STOP; for a load
  * anything outside a migration session. */
 int group_xfer_start_state(struct vfiomig_dev *dev, bool saving, enum vfiomig_state *ret);
-/* The cause of failed jobs (@errs): the first member's own failure, or
- * -ECANCELED if cancelling is all that happened. */
-int group_xfer_cause(struct call *c, struct vfiomig_group *g, const int *errs);
 /* Member @i's figures into its result. */
 void group_xfer_result(struct vfiomig_group *g, unsigned int i, const struct vfiomig_stats *st,
 		       uint64_t downtime_ns, int stream_device);

@@ -53,12 +53,25 @@ unsigned int group_run_each(struct vfiomig_group *g, const bool *which,
 			    int (*fn)(struct vfiomig_group *g, unsigned int index, void *arg),
 			    void *arg, int *errs, bool record, const struct group_lead *lead);
 /*
+ * What a member's job does next, on its thread, once its arc of a phase
+ * succeeded: a group save drains a member as soon as it is in STOP_COPY.
+ * @fd: the data fd the arc opened (or -1); take it by setting it to -1.
+ * @begin_ns: when the member's arc began.
+ */
+struct group_then {
+	int (*fn)(struct vfiomig_group *g, unsigned int index, void *arg, int *fd,
+		  uint64_t begin_ns);
+	void *arg;
+	const struct group_lead *lead;	/* the calling thread's meanwhile */
+};
+
+/*
  * Moves every member whose @targets[i] differs from where it is to that
- * state, concurrently.  @fds: NULL, or where each member's new data fd
- * (or -1) goes.
+ * state, concurrently, then runs @then (may be NULL) for it.  @fds: NULL,
+ * or where each member's new data fd (or -1) goes.
  */
 unsigned int group_run_phase(struct vfiomig_group *g, const enum vfiomig_state *targets,
-			     int *fds, int *errs, bool record);
+			     int *fds, int *errs, bool record, const struct group_then *then);
 
 /*
  * group-state.c.  group_transition() moves member i to @targets[i] in the
@@ -69,13 +82,18 @@ unsigned int group_run_phase(struct vfiomig_group *g, const enum vfiomig_state *
  */
 int group_transition(struct call *c, struct vfiomig_group *g,
 		     const enum vfiomig_state *targets, int *fds, bool hook, int *errs);
+/* The same, with @then run for each member as it completes phase 2. */
+int group_transition_then(struct call *c, struct vfiomig_group *g,
+			  const enum vfiomig_state *targets, int *fds, bool hook, int *errs,
+			  const struct group_then *then);
 /* Every member for this call's thread, or none (-EBUSY, recorded). */
 int group_take_members(struct vfiomig_group *g);
 void group_give_back_members(struct vfiomig_group *g);
 /* Back to m[].back, by way of m[].p2p when @second_phase; a member that
  * cannot make a step is reset and walked there. */
 void group_rollback(struct vfiomig_group *g, bool second_phase);
-/* The call's cause: the first failing member's sentence (@errs). */
+/* The call's cause: the first failing member's sentence (@errs); or
+ * -ECANCELED, unrecorded, if cancelling is all that happened. */
 int group_record_cause(struct call *c, struct vfiomig_group *g, const int *errs);
 /* m[].result from @errs and each member's state now. */
 void group_fill_results(struct vfiomig_group *g, const int *errs);

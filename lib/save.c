@@ -162,6 +162,11 @@ static int64_t drain(struct save *s, bool precopy)
 	}
 }
 
+bool save_round_pays(unsigned int rounds, uint64_t prev_dirty, uint64_t dirty)
+{
+	return rounds < 2 || dirty < prev_dirty;
+}
+
 static bool precopy_converged(const struct save *s, unsigned int rounds,
 			      uint64_t initial, uint64_t dirty)
 {
@@ -169,7 +174,8 @@ static bool precopy_converged(const struct save *s, unsigned int rounds,
 
 	if (o->precopy == VFIOMIG_PRECOPY_MODE_ROUNDS)
 		return rounds >= o->precopy_rounds;
-	if (rounds > 0 && initial == 0 && dirty <= o->precopy_dirty_threshold)
+	if (rounds > 0 && initial == 0 &&
+	    (dirty <= o->precopy_dirty_threshold || !save_round_pays(rounds, s->prev_dirty, dirty)))
 		return true;
 	return rounds >= o->precopy_rounds || s->stats.precopy_bytes >= o->precopy_max_bytes;
 }
@@ -219,6 +225,7 @@ static int precopy(struct save *s)
 			return r;
 		if (precopy_converged(s, s->stats.precopy_rounds, initial, dirty))
 			return 0;
+		s->prev_dirty = dirty;
 		r = save_precopy_round(s, initial, dirty);
 		if (r < 0)
 			return r;
@@ -266,23 +273,26 @@ int save_take_data_fd(struct save *s, int fd)
 static int save_stream(struct save *s)
 {
 	unsigned int flags = s->o.precopy != VFIOMIG_PRECOPY_MODE_NEVER ? VFIOMIG_SAVE_PRECOPY : 0;
+	uint64_t arc_ns;	/* the device stops when its arc into STOP_COPY begins */
 	int fd = -1;
 	int r = save_out_failed(s, save_out_begin(s->out));
 
 	if (r == 0)
 		r = save_write_identity(s);
+	arc_ns = now_ns();
 	if (r == 0)
 		r = data_begin_save(s->dev, flags, &fd, &s->phase_state);
 	if (r == 0)
 		r = save_take_data_fd(s, fd);
 	if (r == 0 && s->phase_state != VFIOMIG_STATE_STOP_COPY) {
 		r = precopy(s);
+		arc_ns = now_ns();
 		if (r == 0)
 			r = dev_set_state(s->dev, VFIOMIG_STATE_STOP_COPY, NULL);
 	}
 	if (r < 0)
 		return r;
-	s->stopped_ns = now_ns();
+	s->stopped_ns = arc_ns;
 	r = save_stop_copy(s);
 	if (r == 0)
 		r = dev_set_state(s->dev, s->o.leave == VFIOMIG_LEAVE_RUNNING ?

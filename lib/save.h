@@ -46,6 +46,7 @@ struct save {
 	int data_fd;
 	enum vfiomig_state start, phase_state;
 	uint64_t stopped_ns, end_ns;
+	uint64_t prev_dirty;		/* dirty bytes at the last round's start */
 	/* Device bytes moved; read by a group's progress from its thread. */
 	atomic_uint_least64_t moved;
 };
@@ -64,6 +65,12 @@ int save_out_failed(struct save *s, int r);
 int save_take_data_fd(struct save *s, int fd);
 /* PRECOPY_INFO, noted in the progress estimate. */
 int save_precopy_info(struct save *s, uint64_t *initial, uint64_t *dirty, uint32_t *flags);
+/*
+ * AUTO pre-copy iterates while it pays: once the initial bytes are sent, a
+ * round that did not shrink the dirty bytes shows the device dirties as
+ * fast as it is copied, and more rounds would only send the same again.
+ */
+bool save_round_pays(unsigned int rounds, uint64_t prev_dirty, uint64_t dirty);
 /* One pre-copy round: what the device has for now, and the round's record. */
 int save_precopy_round(struct save *s, uint64_t initial, uint64_t dirty);
 /* The stopped device's data and the device's end record. */

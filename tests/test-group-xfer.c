@@ -22,6 +22,7 @@
 #include "test-xfer.h"
 
 #define S(x) VFIOMIG_STATE_##x
+#define MS 1000000ull
 #define MAXM 4
 
 struct side {
@@ -413,13 +414,18 @@ static void *cancel_later(void *arg)
 	return NULL;
 }
 
-/* Slow members, cancelled from another thread: back at once, and where they were. */
+/*
+ * Slow members, cancelled from another thread: back at once, and where
+ * they were, with the cancellation as the error.  _i: 0 in pre-copy, 1 in
+ * stop-copy (no pre-copy).
+ */
 START_TEST(test_cancel)
 {
 	static const char *const slow[] = { ",size=8M,rate=16M" };
 	static const char *const dslow[] = { ",size=8M,rate=16M,state=stop" };
 	struct canceller c = { .after_ms = 100 };
-	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_MODE_AUTO };
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = _i ? VFIOMIG_PRECOPY_MODE_NEVER :
+					VFIOMIG_PRECOPY_MODE_AUTO };
 	int before = count_fds(), fd = memfd(), r;
 	struct side src, dst;
 	struct timespec t0, t1;
@@ -433,6 +439,7 @@ START_TEST(test_cancel)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	pthread_join(c.thread, NULL);
 	ck_assert_int_eq(r, -ECANCELED);
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(src.ctx), "cancelled"));
 	ck_assert_int_lt((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000, 400);
 	states_are(&src, S(RUNNING));
 
@@ -450,6 +457,7 @@ START_TEST(test_cancel)
 	r = vfiomig_group_load(dst.g, &fd, 1, &lo);
 	pthread_join(c.thread, NULL);
 	ck_assert_int_eq(r, -ECANCELED);
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(dst.ctx), "cancelled"));
 	states_are(&dst, S(STOP));
 	vfiomig_cancel_unref(c.cancel);
 	close(fd);
@@ -461,7 +469,9 @@ END_TEST
 
 /*
  * The switchover waits for the group: a member with a lot of dirty data
- * keeps every member in pre-copy, so every member sees the same rounds.
+ * keeps every member in pre-copy, so every member sees the same rounds;
+ * and a round that does not shrink the group's dirty bytes ends pre-copy
+ * (AUTO iterates while it pays), long before the 5-round limit.
  */
 START_TEST(test_switchover_is_the_groups)
 {
@@ -476,9 +486,10 @@ START_TEST(test_switchover_is_the_groups)
 	ck_assert_int_eq(vfiomig_group_save(src.g, &fd, 1, &so), 0);
 	ck_assert_int_eq(vfiomig_group_get_result(src.g, 0, &a), 0);
 	ck_assert_int_eq(vfiomig_group_get_result(src.g, 1, &b), 0);
-	/* The quiet member alone would switch over after one round. */
-	ck_assert_uint_eq(a.precopy_rounds, 5);
-	ck_assert_uint_eq(b.precopy_rounds, 5);
+	/* The quiet member alone would switch over after one round; the
+	 * second round's 512K dirty did not shrink from the first's. */
+	ck_assert_uint_eq(a.precopy_rounds, 2);
+	ck_assert_uint_eq(b.precopy_rounds, 2);
 	close(fd);
 	side_free(&src);
 }
@@ -517,6 +528,37 @@ START_TEST(test_reinit_holds_switchover)
 	close(fd);
 	side_free(&src);
 	side_free(&dst);
+}
+END_TEST
+
+/*
+ * A member drains as soon as it is in STOP_COPY, not once the slowest
+ * member is: a's data (about 60 ms at rate=32M) moves while b's two slow
+ * arcs (RUNNING_P2P -> STOP -> STOP_COPY, 60 ms each) are made, and each
+ * member's stopped time starts with its own arc.
+ */
+START_TEST(test_stop_copy_overlaps_slow_arcs)
+{
+	static const char *const keys[] = { ",size=2M,rate=32M", ",size=64K,arc=60ms" };
+	struct vfiomig_stats st = { .sz = sizeof(st) };
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .stats = &st };
+	struct vfiomig_group_result a = { .sz = sizeof(a) }, b = { .sz = sizeof(b) };
+	struct side src;
+	int fd = memfd();
+
+	side_open(&src, 2, "s", keys, 2);
+	ck_assert_int_eq(vfiomig_group_save(src.g, &fd, 1, &so), 0);
+	ck_assert_int_eq(vfiomig_group_get_result(src.g, 0, &a), 0);
+	ck_assert_int_eq(vfiomig_group_get_result(src.g, 1, &b), 0);
+	/* b is stopped for its arcs, 120 ms; a for its drain, 60 ms. */
+	ck_assert_uint_ge(b.downtime_ns, 115 * MS);
+	ck_assert_uint_ge(a.downtime_ns, 55 * MS);
+	ck_assert_msg(a.downtime_ns < b.downtime_ns, "a drained only after b stopped: "
+		      "a %llu ns, b %llu ns", (unsigned long long)a.downtime_ns,
+		      (unsigned long long)b.downtime_ns);
+	ck_assert_uint_ge(st.downtime_ns, b.downtime_ns);
+	close(fd);
+	side_free(&src);
 }
 END_TEST
 
@@ -624,8 +666,9 @@ int main(void)
 	tcase_add_test(tc, test_truncated);
 	tcase_add_test(tc, test_no_p2p_member_refused);
 	tcase_add_test(tc, test_arguments);
-	tcase_add_test(tc, test_cancel);
+	tcase_add_loop_test(tc, test_cancel, 0, 2);
 	tcase_add_test(tc, test_switchover_is_the_groups);
+	tcase_add_test(tc, test_stop_copy_overlaps_slow_arcs);
 	tcase_add_loop_test(tc, test_reinit_holds_switchover, 0, 2);
 	tcase_add_loop_test(tc, test_fault_sweep, 0, 12);
 	suite_add_tcase(s, tc);

@@ -157,6 +157,30 @@ static void on_progress(void *data, const struct vfiomig_progress *p)
 	s->calls++;
 }
 
+/*
+ * AUTO iterates while it pays: a device that dirties 256K a round, above a
+ * 64K threshold, is switched over once a round does not shrink its dirty
+ * bytes (round 2), not after the 32-round limit.
+ */
+START_TEST(test_precopy_pays)
+{
+	struct vfiomig_stats st = { .sz = sizeof(st) };
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_MODE_AUTO,
+					.precopy_dirty_threshold = 64 << 10, .stats = &st };
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *src;
+	int fd;
+
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	src = open_dev(ctx, "mock:p,size=1M,dirty=256K");
+	fd = save_to_memfd(src, &so);
+	ck_assert_uint_eq(st.precopy_rounds, 2);
+	close(fd);
+	vfiomig_dev_unref(src);
+	vfiomig_ctx_unref(ctx);
+}
+END_TEST
+
 START_TEST(test_progress)
 {
 	struct progress_seen seen = { 0 };
@@ -738,6 +762,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_roundtrip, 0, 24);
 	tcase_add_test(tc, test_leave_and_raw);
 	tcase_add_test(tc, test_progress);
+	tcase_add_test(tc, test_precopy_pays);
 	tcase_add_test(tc, test_options);
 	tcase_add_loop_test(tc, test_building_blocks, 0, 2);
 	tcase_add_test(tc, test_corrupt_every_byte);

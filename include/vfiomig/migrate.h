@@ -23,7 +23,8 @@ extern "C" {
 
 enum vfiomig_precopy_mode {
 	VFIOMIG_PRECOPY_MODE_NEVER = 0,	/* stop the device, then copy */
-	VFIOMIG_PRECOPY_MODE_AUTO = 1,	/* iterate while it pays, then switch over */
+	/* iterate while it pays (the dirty bytes shrink), then switch over */
+	VFIOMIG_PRECOPY_MODE_AUTO = 1,
 	VFIOMIG_PRECOPY_MODE_ROUNDS = 2,	/* exactly precopy_rounds rounds */
 };
 
@@ -59,8 +60,9 @@ struct vfiomig_stats {
 	uint64_t stop_copy_bytes;	/* device bytes moved while it was stopped */
 	uint64_t stream_bytes;		/* bytes written to or read from the fd */
 	unsigned int precopy_rounds;
-	uint64_t downtime_ns;		/* save: device stopped -> stream complete;
-					   load: RESUMING -> running (or stopped) */
+	/* save: the arc into STOP_COPY began -> stream complete (a group's:
+	 * its first member's arc); load: RESUMING -> running (or stopped) */
+	uint64_t downtime_ns;
 	uint64_t elapsed_ns;
 	/* load: where a failure was found in the stream; save: where writing
 	 * the stream failed; UINT64_MAX otherwise */
