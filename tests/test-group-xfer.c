@@ -361,8 +361,10 @@ END_TEST
 
 static const char *const nop2p_keys[] = { ",flags=stop_copy", ",flags=stop_copy+p2p" };
 
-START_TEST(test_no_p2p_member_refused)
+/* A member without P2P: refused before anything is sent; allowed, saved. */
+START_TEST(test_no_p2p_member)
 {
+	struct vfiomig_group *allowed;
 	struct side src;
 	int fd = memfd();
 
@@ -370,8 +372,72 @@ START_TEST(test_no_p2p_member_refused)
 	ck_assert_int_eq(vfiomig_group_save(src.g, &fd, 1, NULL), -EOPNOTSUPP);
 	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(src.ctx), "no P2P"));
 	assert_untouched(&src, S(RUNNING));
+	ck_assert_int_eq(vfiomig_group_new(src.ctx, VFIOMIG_GROUP_ALLOW_NO_P2P, &allowed), 0);
+	for (unsigned int i = 0; i < 2; i++)
+		ck_assert_int_eq(vfiomig_group_add(allowed, src.dev[i]), 0);
+	ck_assert_int_eq(ftruncate(fd, 0), 0);
+	ck_assert_msg(vfiomig_group_save(allowed, &fd, 1, NULL) == 0, "%s",
+		      vfiomig_ctx_get_error(src.ctx));
+	states_are(&src, S(STOP));
+	vfiomig_group_unref(allowed);
 	close(fd);
 	side_free(&src);
+}
+END_TEST
+
+struct points {
+	int quiesced, ready;
+	enum vfiomig_state seen[2];
+};
+
+static int on_point(void *userdata, struct vfiomig_group *g, enum vfiomig_group_point point)
+{
+	struct points *p = userdata;
+
+	if (point == VFIOMIG_GROUP_QUIESCED)
+		p->quiesced++;
+	else
+		p->ready++;
+	for (unsigned int i = 0; i < 2; i++)
+		p->seen[i] = vfiomig_dev_get_state(vfiomig_group_get_member(g, i), &p->seen[i]) ?
+			     S(ERROR) : p->seen[i];
+	return 0;
+}
+
+/*
+ * The hook between the phases: a save calls it once at QUIESCED, every
+ * member in PRE_COPY_P2P (the switchover); a load once at READY, every
+ * member loaded in RUNNING_P2P.  Inside the hook the members are the
+ * calling thread's, so reading their state works.
+ */
+START_TEST(test_hook_points)
+{
+	static const char *const keys[] = { ",size=64K,dirty=64K" };
+	static const char *const dkeys[] = { ",size=64K,state=stop" };
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_MODE_ROUNDS,
+					.precopy_rounds = 1 };
+	struct points ps = { 0 }, pl = { 0 };
+	struct side src, dst;
+	int fd = memfd();
+
+	side_open(&src, 2, "s", keys, 1);
+	side_open(&dst, 2, "d", dkeys, 1);
+	vfiomig_group_set_hook(src.g, on_point, &ps);
+	vfiomig_group_set_hook(dst.g, on_point, &pl);
+	ck_assert_int_eq(vfiomig_group_save(src.g, &fd, 1, &so), 0);
+	ck_assert_int_eq(ps.quiesced, 1);
+	ck_assert_int_eq(ps.ready, 0);
+	ck_assert_int_eq(ps.seen[0], S(PRE_COPY_P2P));
+	ck_assert_int_eq(ps.seen[1], S(PRE_COPY_P2P));
+	rewind_fds(&fd, 1);
+	ck_assert_int_eq(vfiomig_group_load(dst.g, &fd, 1, NULL), 0);
+	ck_assert_int_eq(pl.quiesced, 0);
+	ck_assert_int_eq(pl.ready, 1);
+	ck_assert_int_eq(pl.seen[0], S(RUNNING_P2P));
+	ck_assert_int_eq(pl.seen[1], S(RUNNING_P2P));
+	close(fd);
+	side_free(&src);
+	side_free(&dst);
 }
 END_TEST
 
@@ -664,7 +730,8 @@ int main(void)
 	tcase_add_loop_test(tc, test_refused_before_any_write, 0, 3);
 	tcase_add_test(tc, test_corrupt_member_record);
 	tcase_add_test(tc, test_truncated);
-	tcase_add_test(tc, test_no_p2p_member_refused);
+	tcase_add_test(tc, test_no_p2p_member);
+	tcase_add_test(tc, test_hook_points);
 	tcase_add_test(tc, test_arguments);
 	tcase_add_loop_test(tc, test_cancel, 0, 2);
 	tcase_add_test(tc, test_switchover_is_the_groups);
