@@ -172,6 +172,7 @@ static int move(struct gsave *gs, const enum vfiomig_state *targets,
 
 	gs->sent = true;
 	r = group_transition_then(gs->c, gs->g, targets, fds, true, gs->errs, then);
+	/* Every new fd has its owner before any can fail to be set up. */
 	for (unsigned int i = 0; i < gs->g->n && r == 0; i++)
 		if (fds[i] >= 0)
 			gs->s[i].data_fd = fds[i];
@@ -321,7 +322,7 @@ static void finish(struct gsave *gs, int r, uint64_t begin_ns)
 		const struct save *s = &gs->s[i];
 
 		group_xfer_result(gs->g, i, &s->stats, s->stopped_ns && s->end_ns ?
-				  s->end_ns - s->stopped_ns : 0, (int)s->index);
+				  s->end_ns - s->stopped_ns : 0, (int)i);
 		st.precopy_bytes += s->stats.precopy_bytes;
 		st.stop_copy_bytes += s->stats.stop_copy_bytes;
 	}
