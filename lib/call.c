@@ -168,6 +168,14 @@ void call_note(struct vfiomig_ctx *ctx, const char *note)
 	snprintf(s->rec.msg + len, sizeof(s->rec.msg) - len, "; %s", note);
 }
 
+void call_note_fact(struct vfiomig_ctx *ctx, unsigned int fact)
+{
+	struct err_slot *s = call_slot(ctx);
+
+	if (s && s->rec.failed && s->rec.depth == s->depth)
+		s->rec.facts |= fact;
+}
+
 /* Appends where the device is now; read here, after everything the call did. */
 static void add_final_state(struct err_record *e, struct vfiomig_dev *dev)
 {

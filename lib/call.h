@@ -15,6 +15,7 @@ struct err_record {
 	bool has_state;
 	enum vfiomig_state state;
 	uint64_t offset;
+	unsigned int facts;		/* CALL_FACT_*: what the failure was */
 };
 
 struct err_slot {

@@ -120,6 +120,8 @@ VFIOMIG_EXPORT int vfiomig_ctx_get_error_info(struct vfiomig_ctx *ctx,
 		.device = s->rec.device[0] ? s->rec.device : NULL,
 		.has_state = s->rec.has_state, .state = s->rec.state,
 		.stream_offset = s->rec.offset,
+		.first_data_rejected = !!(s->rec.facts & CALL_FACT_FIRST_DATA_REJECTED),
+		.bad_spec = !!(s->rec.facts & CALL_FACT_BAD_SPEC),
 	};
 	sized_copy_out(ret, &e, sizeof(e));
 	return 0;

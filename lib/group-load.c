@@ -326,6 +326,21 @@ static int own_stream(struct vfiomig_group *g, unsigned int i, void *arg)
 	return load_records(&gl->l[i]);
 }
 
+/* The first member's failure is the call's, with its facts. */
+static int record_cause(struct gload *gl)
+{
+	int r = group_record_cause(gl->c, gl->g, gl->errs);
+
+	for (unsigned int i = 0; i < gl->g->n; i++) {
+		if (!gl->errs[i] || gl->errs[i] == ECANCELED)
+			continue;
+		if (gl->l[i].first_data_rejected)
+			call_note_fact(gl->g->ctx, CALL_FACT_FIRST_DATA_REJECTED);
+		break;
+	}
+	return r;
+}
+
 static int run(struct gload *gl)
 {
 	struct group_lead lead = { .tick = tick, .arg = gl };
@@ -339,7 +354,7 @@ static int run(struct gload *gl)
 	} else {
 		failed = group_run_each(gl->g, NULL, own_stream, gl, gl->errs, true, &lead);
 	}
-	return failed ? group_record_cause(gl->c, gl->g, gl->errs) : 0;
+	return failed ? record_cause(gl) : 0;
 }
 
 static int all_to(struct gload *gl, enum vfiomig_state target, int *fds)

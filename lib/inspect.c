@@ -29,7 +29,7 @@ struct inspect {
 static ssize_t fd_read(void *ctx, void *buf, size_t len)
 {
 	struct inspect *in = ctx;
-	ssize_t n = xfer_read_fd(in->fd, buf, len, NULL);
+	ssize_t n = xfer_read_fd(in->fd, buf, len, in->ops ? in->ops->cancel : NULL);
 
 	if (n > 0)
 		in->sum->bytes += (uint64_t)n;
@@ -173,6 +173,16 @@ static void take_record(struct inspect *in, const struct stream_record *rec)
 		take_end(in, rec);
 }
 
+/* Reads the rest of the input, counting it: 0 at its end, or -errno. */
+static int drain(struct inspect *in, void *buf, size_t size)
+{
+	ssize_t n;
+
+	while ((n = fd_read(in, buf, size)) > 0)
+		;
+	return (int)n;
+}
+
 static int inspect_framed(struct inspect *in)
 {
 	struct stream_reader reader = { .read = fd_read, .ctx = in };
@@ -184,7 +194,8 @@ static int inspect_framed(struct inspect *in)
 	if (posix_memalign(&buf, XFER_BUFFER_ALIGN, STREAM_READ_BUFFER) != 0)
 		return -ENOMEM;
 	r = stream_reader_begin(&reader);
-	in->sum->version_major = STREAM_VERSION_MAJOR;
+	/* 0.0 for input that is not a stream: no version is claimed for it */
+	in->sum->version_major = reader.major;
 	in->sum->version_minor = reader.minor;
 	while (r == 0 && (r = stream_read_record(&reader, &rec, buf)) > 0) {
 		in->sum->records++;
@@ -203,6 +214,12 @@ static int inspect_framed(struct inspect *in)
 		problem(in, in->sum->bytes, "the stream holds no device");
 	if (r < 0 && reader.error[0])
 		problem(in, reader.error_offset, "%s", reader.error);
+	/* The reader stops at damage; the summary's size is the whole input's. */
+	if (r == -EBADMSG || r == -EPROTO || r == -E2BIG) {
+		int e = drain(in, buf, STREAM_READ_BUFFER);
+
+		r = e < 0 ? e : r;
+	}
 	stream_reader_free(&reader);
 	for (uint32_t d = 0; d < INSPECT_MAX_DEVICES; d++)
 		vendor_parser_fini(&in->vendor[d]);
@@ -232,8 +249,10 @@ static int inspect_raw(struct inspect *in, const struct vfiomig_vendor_ops *vend
 			r = (int)n;
 			break;
 		}
-		if (vendor->feed(v, buf, (size_t)n) < 0)
+		if (vendor->feed(v, buf, (size_t)n) < 0) {
+			r = drain(in, buf, STREAM_MAX_PAYLOAD);	/* to the input's size */
 			break;
+		}
 	}
 	if (r == 0 && !v->problem[0])
 		vendor->finish(v);
@@ -270,6 +289,8 @@ static int stream_inspect(struct vfiomig_ctx *ctx, int fd, unsigned int flags,
 	free(in);
 	sum.valid = !sum.problem[0];
 	sized_copy_out(ret, &sum, sizeof(sum));
+	if (r == -ECANCELED)
+		return vfiomig_fail(ctx, r, "inspection cancelled");
 	if (r < 0)
 		return vfiomig_fail(ctx, r, "reading the stream failed: %s", strerror(-r));
 	return 0;

@@ -55,22 +55,27 @@ static void describe(const struct stream_identity *id, char *buf, size_t size)
 		snprintf(buf, size, "%s (%s)", id->name, driver);
 }
 
+/*
+ * Two identities may describe alike ("15b3:101e (mlx5_vfio_pci)" twice)
+ * and still differ: the sentence names the fields that do.
+ */
 int load_check_identity(struct load *l, const struct stream_identity *theirs, uint64_t offset)
 {
 	struct stream_identity ours;
-	char t[2 * STREAM_STRING_MAX + 32], o[2 * STREAM_STRING_MAX + 32];
+	char t[2 * STREAM_STRING_MAX + 32], o[2 * STREAM_STRING_MAX + 32], d[512];
 
 	xfer_identity(l->dev, &ours);
-	if (stream_identity_matches(theirs, &ours))
+	if (stream_identity_differences(theirs, &ours, d, sizeof(d)) == 0)
 		return 0;
 	describe(theirs, t, sizeof(t));
 	describe(&ours, o, sizeof(o));
 	if (l->o.flags & VFIOMIG_XFER_FORCE) {
-		warn(l->dev->ctx, "%s: loading a stream for %s into %s (forced)", l->dev->name, t, o);
+		warn(l->dev->ctx, "%s: loading a stream for %s into %s (forced); %s differ",
+		     l->dev->name, t, o, d);
 		return 0;
 	}
-	return load_fail(l, -ENODEV, offset, "stream is for %s, device is %s; "
-			 "use --force to load anyway", t, o);
+	return load_fail(l, -ENODEV, offset, "stream is for %s, device is %s; %s differ; "
+			 "use --force to load anyway", t, o, d);
 }
 
 int load_take_data_fd(struct load *l, int fd)
@@ -90,6 +95,42 @@ int load_take_data_fd(struct load *l, int fd)
 }
 
 /*
+ * The device refused data of @rec.  A driver that refuses the very first
+ * data of an intact stream (mtty and the mock check a header that names
+ * the device's configuration) was most likely given the state of another
+ * model, firmware or configuration; the caller is told how to look.  A raw
+ * stream has no records, and may be a whole vfiomig stream by mistake.
+ */
+static int data_rejected(struct load *l, const struct stream_record *rec, int r)
+{
+	unsigned long long at = rec->offset;
+
+	if (l->stats.precopy_bytes + l->stats.stop_copy_bytes > 0) {
+		if (l->raw)
+			return load_fail(l, r, rec->offset, "the device rejected the data at stream "
+					 "offset %llu: %s", at, strerror(-r));
+		return load_fail(l, r, rec->offset, "the device rejected the data of the record "
+				 "at stream offset %llu: %s", at, strerror(-r));
+	}
+	if (l->raw && rec->length >= 8 && memcmp(rec->payload, STREAM_MAGIC, 8) == 0)
+		return load_fail(l, r, rec->offset, "the device rejected the stream's first data: "
+				 "%s; these bytes are a vfiomig stream, not a device's bare bytes: "
+				 "load it without raw mode", strerror(-r));
+	if (l->raw)
+		r = load_fail(l, r, rec->offset, "the device rejected the stream's first data: %s; "
+			      "the stream is probably from an incompatible device (another model, "
+			      "firmware or configuration)", strerror(-r));
+	else
+		r = load_fail(l, r, rec->offset, "the device rejected the stream's first data (the "
+			      "record at stream offset %llu): %s; the stream is probably from an "
+			      "incompatible device (another model, firmware or configuration): "
+			      "compare the device with the stream's identity", at, strerror(-r));
+	l->first_data_rejected = true;
+	call_note_fact(l->dev->ctx, CALL_FACT_FIRST_DATA_REJECTED);
+	return r;
+}
+
+/*
  * With a cancel object the data fd is non-blocking (start_resuming()): a
  * device slow to take its data makes data_write() wait in poll(2) beside
  * the cancel object, so it cannot hold a cancelled load.
@@ -101,9 +142,7 @@ static int write_data(struct load *l, const struct stream_record *rec)
 	if (r == -ECANCELED)
 		return r;
 	if (r < 0)
-		return load_fail(l, r, rec->offset, "the device rejected the data of the record "
-				 "at stream offset %llu: %s", (unsigned long long)rec->offset,
-				 strerror(-r));
+		return data_rejected(l, rec, r);
 	if (rec->type == STREAM_DATA_PRECOPY)
 		l->stats.precopy_bytes += rec->length;
 	else

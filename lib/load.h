@@ -38,6 +38,7 @@ struct load {
 	uint64_t resumed_ns, end_ns;
 	bool have_end;
 	uint64_t end_bytes, end_precopy;
+	bool first_data_rejected;	/* the device refused the stream's first data */
 	/* The record after the identity (1), the trailer (0), or none (-1). */
 	struct stream_record ahead;
 	int ahead_r;

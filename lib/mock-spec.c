@@ -70,69 +70,112 @@ static bool valid_word(const char *s, size_t max)
 	return true;
 }
 
-static bool parse_u64(const char *s, uint64_t *ret)
+/*
+ * What a numeric value turned out to be: a number in range, not a number
+ * at all ("abc", "1X"), or a number outside what its key takes ("0",
+ * "65G"), so that the error says which.
+ */
+enum num {
+	NUM_OK,
+	NUM_BAD,
+	NUM_RANGE,
+};
+
+/* Decimal digits only; NUM_RANGE beyond 64 bits. */
+static enum num parse_u64(const char *s, uint64_t *ret)
 {
 	char *end;
 	unsigned long long v;
 
 	if (!isdigit((unsigned char)*s))
-		return false;
+		return NUM_BAD;
 	errno = 0;
 	v = strtoull(s, &end, 10);
-	if (errno || *end)
-		return false;
+	if (*end)
+		return NUM_BAD;
+	if (errno)
+		return NUM_RANGE;
 	*ret = v;
-	return true;
+	return NUM_OK;
 }
 
-/* A latency with its unit (us, ms, s) in nanoseconds; a bare 0 is none. */
-static bool parse_latency(const char *s, uint64_t *ret_ns)
+/* Digits with at most one K, M or G after them, as parse_size() takes. */
+static enum num parse_bytes(const char *s, uint64_t *ret)
+{
+	size_t digits = strspn(s, "0123456789");
+
+	if (digits == 0 || (s[digits] && (s[digits + 1] || !strchr("kKmMgG", s[digits]))))
+		return NUM_BAD;
+	/* Well formed: parse_size() fails only beyond 64 bits. */
+	return parse_size(s, ret) ? NUM_OK : NUM_RANGE;
+}
+
+/*
+ * A latency with its unit (us, ms, s) in nanoseconds, at most
+ * MOCK_ARC_MAX_NS; a bare 0 is none.  A number without its unit is not a
+ * latency (NUM_BAD).
+ */
+static enum num parse_latency(const char *s, uint64_t *ret_ns)
 {
 	static const struct {
 		const char *unit;
 		uint64_t ns;
 	} units[] = { { "us", 1000 }, { "ms", 1000000 }, { "s", 1000000000 } };
 	size_t digits = strspn(s, "0123456789");
+	const char *unit = s + digits;
+	size_t i = 0;
 	char number[24];
 	uint64_t v;
 
+	if (digits == 0)
+		return NUM_BAD;
+	if (!*unit) {	/* only 0 goes without a unit */
+		*ret_ns = 0;
+		return strspn(s, "0") == digits ? NUM_OK : NUM_BAD;
+	}
+	while (i < ARRAY_SIZE(units) && strcasecmp(unit, units[i].unit))
+		i++;
+	if (i == ARRAY_SIZE(units))
+		return NUM_BAD;
 	if (digits >= sizeof(number))
-		return false;
+		return NUM_RANGE;
 	memcpy(number, s, digits);
 	number[digits] = '\0';
-	if (!parse_u64(number, &v))
-		return false;
-	if (!s[digits]) {
-		*ret_ns = 0;
-		return v == 0;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
-		if (strcasecmp(s + digits, units[i].unit) || v > MOCK_ARC_MAX_NS / units[i].ns)
-			continue;
-		*ret_ns = v * units[i].ns;
-		return true;
-	}
-	return false;
+	if (parse_u64(number, &v) != NUM_OK)
+		return NUM_RANGE;
+	if (v > MOCK_ARC_MAX_NS / units[i].ns)
+		return NUM_RANGE;
+	*ret_ns = v * units[i].ns;
+	return NUM_OK;
 }
 
-static bool parse_bool(const char *s, bool *ret)
+/* 0 or 1; any other number is out of range. */
+static enum num parse_bool(const char *s, bool *ret)
 {
-	if (!strcmp(s, "0") || !strcmp(s, "1")) {
-		*ret = s[0] == '1';
-		return true;
-	}
-	return false;
+	uint64_t v;
+	enum num r = parse_u64(s, &v);
+
+	if (r == NUM_OK && v > 1)
+		r = NUM_RANGE;
+	if (r == NUM_OK)
+		*ret = v == 1;
+	return r;
 }
 
-static bool parse_hex(const char *s, size_t maxdigits, unsigned long *ret)
+/* Hex digits, at most @max. */
+static enum num parse_hex(const char *s, unsigned long max, unsigned long *ret)
 {
-	char *end;
 	size_t n = strlen(s);
+	unsigned long long v;
 
-	if (n == 0 || n > maxdigits || !isxdigit((unsigned char)*s))
-		return false;
-	*ret = strtoul(s, &end, 16);
-	return !*end;
+	if (n == 0 || strspn(s, "0123456789abcdefABCDEF") != n)
+		return NUM_BAD;
+	errno = 0;
+	v = strtoull(s, NULL, 16);
+	if (errno || v > max)
+		return NUM_RANGE;
+	*ret = (unsigned long)v;
+	return NUM_OK;
 }
 
 static int parse_flags(struct vfiomig_ctx *ctx, char *v, uint32_t *ret)
@@ -168,21 +211,24 @@ static int parse_flags(struct vfiomig_ctx *ctx, char *v, uint32_t *ret)
 	return 0;
 }
 
-static int parse_errno(const char *s, int *ret)
+/* A name of errno_names, or a number from 1 to 4095. */
+static enum num parse_errno(const char *s, int *ret)
 {
 	uint64_t v;
+	enum num r;
 
 	for (size_t i = 0; i < ARRAY_SIZE(errno_names); i++) {
 		if (!strcasecmp(s, errno_names[i].name)) {
 			*ret = errno_names[i].err;
-			return 0;
+			return NUM_OK;
 		}
 	}
-	if (parse_u64(s, &v) && v >= 1 && v <= 4095) {
+	r = parse_u64(s, &v);
+	if (r == NUM_OK && (v < 1 || v > 4095))
+		r = NUM_RANGE;
+	if (r == NUM_OK)
 		*ret = (int)v;
-		return 0;
-	}
-	return -EINVAL;
+	return r;
 }
 
 static int parse_fail_rule(struct vfiomig_ctx *ctx, char *v,
@@ -195,6 +241,7 @@ static int parse_fail_rule(struct vfiomig_ctx *ctx, char *v,
 	char *leave = strtok_r(NULL, ":", &save);
 	struct mock_fail *f;
 	unsigned int k;
+	enum num n;
 
 	if (spec->nfails == MOCK_FAIL_MAX)
 		return vfiomig_fail(ctx, -EINVAL, "mock spec: at most %d fail= "
@@ -212,15 +259,30 @@ static int parse_fail_rule(struct vfiomig_ctx *ctx, char *v,
 				    "'%s' (kinds: set, get, reset, precopy, read, "
 				    "write, datasize, feature, any)", kind);
 	f->kind = k;
-	if (!parse_u64(nth, &f->nth) || f->nth == 0)
+	n = parse_u64(nth, &f->nth);
+	if (n == NUM_BAD)
 		return vfiomig_fail(ctx, -EINVAL, "mock spec: fail=%s:%s: the "
-				    "call number must be 1 or more (1 = the first "
-				    "call)", kind, nth);
-	if (parse_errno(err, &f->err))
+				    "call number '%s' is not a number: give 1 or "
+				    "more (1 = the first call)", kind, nth, nth);
+	if (n == NUM_RANGE || f->nth == 0)
+		return vfiomig_fail(ctx, -EINVAL, "mock spec: fail=%s:%s: the "
+				    "call number %s is out of range: give 1 or more "
+				    "(1 = the first call)", kind, nth, nth);
+	n = parse_errno(err, &f->err);
+	if (n == NUM_BAD && isdigit((unsigned char)*err))
+		return vfiomig_fail(ctx, -EINVAL, "mock spec: fail= errno '%s' "
+				    "is not a number: give a number 1..4095 or a "
+				    "name such as EIO, EINTR, EAGAIN, ENODEV, ENOMEM",
+				    err);
+	if (n == NUM_BAD)
 		return vfiomig_fail(ctx, -EINVAL, "mock spec: fail= errno '%s' "
 				    "unknown: give a name such as EIO, EINTR, "
 				    "EAGAIN, ENODEV, ENOMEM, or a number 1..4095",
 				    err);
+	if (n == NUM_RANGE)
+		return vfiomig_fail(ctx, -EINVAL, "mock spec: fail= errno %s "
+				    "out of range: give a number 1..4095 or a name "
+				    "such as EIO, EINTR, EAGAIN, ENODEV, ENOMEM", err);
 	f->leave = MOCK_LEAVE_UNCHANGED;
 	if (leave) {
 		if (k != MOCK_K_SET)
@@ -248,7 +310,8 @@ static int parse_pci(struct vfiomig_ctx *ctx, char *v, struct mock_spec *spec)
 	char *f[6], *save = NULL;
 	unsigned long x[5] = { 0 };
 	unsigned int n = 0;
-	static const size_t digits[5] = { 4, 4, 4, 4, 2 };
+	static const unsigned long max[5] = { 0xffff, 0xffff, 0xffff, 0xffff, 0xff };
+	enum num r = NUM_OK;
 	char copy[64];
 
 	snprintf(copy, sizeof(copy), "%s", v);
@@ -256,9 +319,19 @@ static int parse_pci(struct vfiomig_ctx *ctx, char *v, struct mock_spec *spec)
 		f[n++] = t;
 	if (n != 2 && n != 4 && n != 5)
 		goto bad;
-	for (unsigned int i = 0; i < n; i++)
-		if (!parse_hex(f[i], digits[i], &x[i]))
+	/* Any field that is not hex makes the whole malformed. */
+	for (unsigned int i = 0; i < n; i++) {
+		enum num e = parse_hex(f[i], max[i], &x[i]);
+
+		if (e == NUM_BAD)
 			goto bad;
+		if (e == NUM_RANGE)
+			r = NUM_RANGE;
+	}
+	if (r == NUM_RANGE)
+		return vfiomig_fail(ctx, -EINVAL, "mock spec: pci='%s' out of "
+				    "range: each ID is 0 to ffff and the revision "
+				    "0 to ff, in hex, e.g. pci=15b3:101e", copy);
 	spec->id.has_pci_ids = true;
 	spec->id.vendor = (uint16_t)x[0];
 	spec->id.device = (uint16_t)x[1];
@@ -289,11 +362,16 @@ static int parse_state(struct vfiomig_ctx *ctx, const char *v,
 			    "ERROR, then move the device with a SET", v);
 }
 
-/* size=, dirty=, rate=: bytes with the suffixes of parse_size(). */
+/* size=, dirty=, rate=, reinit=: bytes with the suffixes of parse_size(). */
 static int parse_amount(struct vfiomig_ctx *ctx, const char *key, const char *v,
 			uint64_t min, uint64_t max, uint64_t *ret, const char *hint)
 {
-	if (!parse_size(v, ret) || *ret < min || *ret > max)
+	enum num r = parse_bytes(v, ret);
+
+	if (r == NUM_BAD)
+		return vfiomig_fail(ctx, -EINVAL, "mock spec: %s=%s is not a "
+				    "number: give %s", key, v, hint);
+	if (r == NUM_RANGE || *ret < min || *ret > max)
 		return vfiomig_fail(ctx, -EINVAL, "mock spec: %s=%s out of range: "
 				    "give %s", key, v, hint);
 	return 0;
@@ -302,9 +380,11 @@ static int parse_amount(struct vfiomig_ctx *ctx, const char *key, const char *v,
 static int parse_switch(struct vfiomig_ctx *ctx, const char *key, const char *v,
 			bool *ret)
 {
-	if (!parse_bool(v, ret))
-		return vfiomig_fail(ctx, -EINVAL, "mock spec: %s=%s: use 0 or 1",
-				    key, v);
+	enum num r = parse_bool(v, ret);
+
+	if (r != NUM_OK)
+		return vfiomig_fail(ctx, -EINVAL, "mock spec: %s=%s %s: use 0 or 1",
+				    key, v, r == NUM_BAD ? "is not a number" : "out of range");
 	return 0;
 }
 
@@ -345,11 +425,14 @@ static int parse_short(struct vfiomig_ctx *ctx, const char *v,
 
 static int parse_arc(struct vfiomig_ctx *ctx, const char *v, uint64_t *ret_ns)
 {
-	if (!parse_latency(v, ret_ns))
-		return vfiomig_fail(ctx, -EINVAL, "mock spec: arc=%s: give how "
+	enum num r = parse_latency(v, ret_ns);
+
+	if (r != NUM_OK)
+		return vfiomig_fail(ctx, -EINVAL, "mock spec: arc=%s %s: give how "
 				    "long each arc of a state change takes, with "
 				    "a unit, us, ms or s, up to 60s (e.g. "
-				    "arc=5ms), or 0 for no time", v);
+				    "arc=5ms), or 0 for no time", v,
+				    r == NUM_BAD ? "is not a number with a unit" : "out of range");
 	return 0;
 }
 
@@ -488,6 +571,8 @@ int mock_spec_parse(struct vfiomig_ctx *ctx, const char *params,
 				 "needs a device with P2P: add p2p to flags= or "
 				 "pick another state");
 out:
+	if (r == -EINVAL)
+		call_note_fact(ctx, CALL_FACT_BAD_SPEC);
 	free(copy);
 	return r;
 }

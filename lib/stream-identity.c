@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The IDENTITY record: which device a stream came from. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "stream.h"
@@ -79,13 +80,65 @@ int stream_identity_decode(const uint8_t *buf, size_t len, struct stream_identit
 	return 0;
 }
 
+#define MAX_DIFFERENCES 5
+
+struct differences {
+	unsigned int n;
+	char item[MAX_DIFFERENCES][2 * STREAM_STRING_MAX + 48];
+};
+
+/* One field that differs: its name, and both values where given. */
+static void differ(struct differences *d, const char *what, const char *stream_value,
+		   const char *dev_value)
+{
+	char *item = d->item[d->n++];
+
+	if (stream_value)
+		snprintf(item, sizeof(d->item[0]), "%s (stream %s, device %s)", what,
+			 stream_value[0] ? stream_value : "none", dev_value[0] ? dev_value : "none");
+	else
+		snprintf(item, sizeof(d->item[0]), "%s", what);
+}
+
+unsigned int stream_identity_differences(const struct stream_identity *stream,
+					 const struct stream_identity *dev, char *buf, size_t size)
+{
+	const struct vfiomig_identity *x = &stream->dev, *y = &dev->dev;
+	struct differences d = { .n = 0 };
+	char a[16], b[16];
+
+	if (x->has_pci_ids != y->has_pci_ids) {
+		differ(&d, "the PCI IDs", NULL, NULL);	/* one side has none */
+	} else {
+		if (x->vendor != y->vendor || x->device != y->device)
+			differ(&d, "the PCI IDs", NULL, NULL);
+		if (x->subsystem_vendor != y->subsystem_vendor ||
+		    x->subsystem_device != y->subsystem_device) {
+			snprintf(a, sizeof(a), "%04x:%04x", x->subsystem_vendor, x->subsystem_device);
+			snprintf(b, sizeof(b), "%04x:%04x", y->subsystem_vendor, y->subsystem_device);
+			differ(&d, "the subsystem IDs", a, b);
+		}
+	}
+	if (strcmp(x->driver, y->driver) != 0)
+		differ(&d, "the drivers", NULL, NULL);
+	if (strcmp(x->mdev_type, y->mdev_type) != 0)
+		differ(&d, "the mdev types", x->mdev_type, y->mdev_type);
+	if (strcmp(stream->backend, dev->backend) != 0)
+		differ(&d, "the backends", stream->backend, dev->backend);
+	if (!buf || !size)
+		return d.n;
+	buf[0] = '\0';
+	/* "a", "a and b", "a, b and c" */
+	for (unsigned int i = 0; i < d.n; i++) {
+		size_t len = strlen(buf);
+
+		snprintf(buf + len, size - len, "%s%s", i == 0 ? "" : i + 1 == d.n ? " and " : ", ",
+			 d.item[i]);
+	}
+	return d.n;
+}
+
 bool stream_identity_matches(const struct stream_identity *a, const struct stream_identity *b)
 {
-	const struct vfiomig_identity *x = &a->dev, *y = &b->dev;
-
-	return x->has_pci_ids == y->has_pci_ids && x->vendor == y->vendor &&
-	       x->device == y->device && x->subsystem_vendor == y->subsystem_vendor &&
-	       x->subsystem_device == y->subsystem_device &&
-	       strcmp(x->driver, y->driver) == 0 && strcmp(x->mdev_type, y->mdev_type) == 0 &&
-	       strcmp(a->backend, b->backend) == 0;
+	return stream_identity_differences(a, b, NULL, 0) == 0;
 }

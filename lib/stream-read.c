@@ -94,6 +94,7 @@ static int read_payload(struct stream_reader *r, uint8_t *buf, size_t len, uint6
 int stream_reader_begin(struct stream_reader *r)
 {
 	uint8_t pre[STREAM_PREAMBLE_SIZE];
+	size_t got;
 	int e;
 
 	r->seq = 0;
@@ -101,6 +102,7 @@ int stream_reader_begin(struct stream_reader *r)
 	r->ahead_len = 0;
 	r->ahead_pos = 0;
 	r->done = false;
+	r->major = r->minor = 0;
 	r->error_offset = UINT64_MAX;
 	r->error[0] = '\0';
 	r->chain = XXH3_createState();
@@ -111,11 +113,19 @@ int stream_reader_begin(struct stream_reader *r)
 	e = read_exact(r, pre, sizeof(pre), "the preamble", NULL);
 	if (e == 1)
 		return reader_fail(r, -EBADMSG, 0, "the stream is empty");
+	if (e < 0 && e != -EBADMSG)
+		return e;
+	/* A few bytes that do not begin as a stream are no cut stream. */
+	got = e < 0 ? (size_t)r->error_offset : sizeof(pre);
+	if (memcmp(pre, STREAM_MAGIC, got < 8 ? got : 8) != 0)
+		return reader_fail(r, -EPROTO, 0, "not a vfiomig stream (bad magic); "
+				   "for a bare device stream (save --raw), use --raw");
+	if (got >= 12) {
+		r->major = get_le16(pre + 8);
+		r->minor = get_le16(pre + 10);
+	}
 	if (e < 0)
 		return e;
-	if (memcmp(pre, STREAM_MAGIC, 8) != 0)
-		return reader_fail(r, -EPROTO, 0, "not a vfiomig stream (bad magic); "
-				   "a bare device stream needs raw mode");
 	if (get_le16(pre + 8) != STREAM_VERSION_MAJOR)
 		return reader_fail(r, -EPROTO, 8, "stream format %u.%u is not readable by this "
 				   "library (format %u.%u); use a matching vfiomig version",
@@ -124,7 +134,6 @@ int stream_reader_begin(struct stream_reader *r)
 	if (get_le32(pre + 12) != 0)
 		return reader_fail(r, -EPROTO, 12, "unknown preamble flags 0x%x",
 				   get_le32(pre + 12));
-	r->minor = get_le16(pre + 10);
 	XXH3_64bits_update(r->chain, pre, sizeof(pre));
 	return 0;
 }

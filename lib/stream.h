@@ -83,6 +83,15 @@ int stream_identity_decode(const uint8_t *buf, size_t len, struct stream_identit
 /* Whether a stream of @a may load into a device of @b: the same device
  * kind, driver and backend. */
 bool stream_identity_matches(const struct stream_identity *a, const struct stream_identity *b);
+/*
+ * How many of the fields stream_identity_matches() compares differ between
+ * a stream of @stream and a device of @dev; with @buf, also named there:
+ * "the drivers and the subsystem IDs (stream 15b3:0001, device 15b3:0002)".
+ * Values are given for the fields a "15b3:101e (mlx5_vfio_pci)"
+ * description does not show.
+ */
+unsigned int stream_identity_differences(const struct stream_identity *stream,
+					 const struct stream_identity *dev, char *buf, size_t size);
 
 /* stream-write.c: all output goes through @write, which writes everything or fails. */
 struct stream_writer {
@@ -113,7 +122,9 @@ struct stream_reader {
 	XXH3_state_t *chain;
 	XXH3_state_t *payload;	/* the payload being read */
 	bool done;		/* the trailer was read and verified */
-	uint16_t minor;		/* the stream's minor version, from its preamble */
+	/* The stream's version, from its preamble: 0.0 until the magic and
+	 * the version were read (not a stream, or one cut before them). */
+	uint16_t major, minor;
 	/* Bytes read with a payload that begin the next record. */
 	uint8_t ahead[STREAM_HEADER_SIZE];
 	uint8_t ahead_len, ahead_pos;

@@ -8,9 +8,11 @@
 #include <check.h>
 #include <stdbool.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -153,6 +155,72 @@ START_TEST(test_damaged_stream)
 
 	inspect("nonsense", 8, 0, NULL, &seen, &sum);
 	ck_assert(!sum.valid);
+	free(s);
+}
+END_TEST
+
+/*
+ * A damaged stream's summary gives the input's whole size, not the bytes
+ * read up to the problem, and the problem's offset says how far it was
+ * valid; input that is not a stream claims no version.
+ */
+START_TEST(test_whole_input_described)
+{
+	static const char junk[] = "0123456789abcdef, and more than a preamble of it";
+	struct vfiomig_stream_summary sum;
+	struct seen seen;
+	char *s;
+	size_t len = mock_stream("mock:i,size=2M", &s);
+
+	/* damage in the first MiB: the reader stops there, the size does not */
+	s[4096] ^= 1;
+	inspect(s, len, 0, NULL, &seen, &sum);
+	ck_assert(!sum.valid);
+	ck_assert_uint_eq(sum.bytes, len);
+	ck_assert_uint_le(sum.problem_offset, 4096);
+	ck_assert_uint_gt(sum.problem_offset, 0);
+	ck_assert_uint_eq(sum.version_major, 1);
+	s[4096] ^= 1;
+
+	/* data after the trailer: all of it counted */
+	s = realloc(s, len + 3000);
+	memset(s + len, 'x', 3000);
+	inspect(s, len + 3000, 0, NULL, &seen, &sum);
+	ck_assert(!sum.valid);
+	ck_assert_uint_eq(sum.bytes, len + 3000);
+	ck_assert_uint_eq(sum.problem_offset, len);
+
+	/* not a stream: no version, its size, the problem at 0 */
+	inspect(junk, sizeof(junk), 0, NULL, &seen, &sum);
+	ck_assert(!sum.valid);
+	ck_assert_uint_eq(sum.version_major, 0);
+	ck_assert_uint_eq(sum.version_minor, 0);
+	ck_assert_uint_eq(sum.bytes, sizeof(junk));
+	ck_assert_uint_eq(sum.problem_offset, 0);
+	ck_assert_ptr_nonnull(strstr(sum.problem, "not a vfiomig stream"));
+	/* shorter than a preamble, and no stream's start: not a cut stream */
+	inspect(junk, 5, 0, NULL, &seen, &sum);
+	ck_assert_uint_eq(sum.version_major, 0);
+	ck_assert_uint_eq(sum.problem_offset, 0);
+	ck_assert_ptr_nonnull(strstr(sum.problem, "not a vfiomig stream"));
+	/* a stream's start, cut inside the preamble: a cut stream, of no known version */
+	inspect(s, 5, 0, NULL, &seen, &sum);
+	ck_assert_uint_eq(sum.version_major, 0);
+	ck_assert_uint_eq(sum.problem_offset, 5);
+	ck_assert_ptr_nonnull(strstr(sum.problem, "truncated inside the preamble"));
+	/* a newer major version is a stream still, of that version */
+	s[8] = 2;
+	inspect(s, len, 0, NULL, &seen, &sum);
+	ck_assert(!sum.valid);
+	ck_assert_uint_eq(sum.version_major, 2);
+	ck_assert_uint_eq(sum.bytes, len);
+
+	/* raw: a backend that gives up at once still counts every byte */
+	s[8] = 1;
+	inspect(s, len, VFIOMIG_INSPECT_RAW, "mlx5", &seen, &sum);
+	ck_assert(!sum.valid);
+	ck_assert_uint_eq(sum.bytes, len);
+	ck_assert_uint_eq(sum.version_major, 0);
 	free(s);
 }
 END_TEST
@@ -381,6 +449,55 @@ START_TEST(test_arguments)
 }
 END_TEST
 
+/* What the SIGALRM handler of test_cancel raises. */
+static struct vfiomig_cancel *alarm_cancel;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	vfiomig_cancel_raise(alarm_cancel);
+}
+
+/*
+ * ops.cancel stops an inspection: one raised before the call, and one
+ * raised by a signal handler while the call waits for a pipe that never
+ * ends (vfiomig-ctl inspect's Ctrl-C).
+ */
+START_TEST(test_cancel)
+{
+	struct vfiomig_stream_summary sum = { .sz = sizeof(sum) };
+	struct vfiomig_inspect_ops o = ops;
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct vfiomig_ctx *ctx;
+	struct seen seen = { 0 };
+	int p[2];
+
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(vfiomig_cancel_new(&alarm_cancel), 0);
+	o.cancel = alarm_cancel;
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	ck_assert_int_eq(write(p[1], "VFIOMIG", 7), 7);	/* a start, then nothing */
+
+	ck_assert_int_eq(vfiomig_cancel_raise(alarm_cancel), 0);
+	ck_assert_int_eq(vfiomig_stream_inspect(ctx, p[0], 0, NULL, &o, &seen, &sum), -ECANCELED);
+	ck_assert_str_eq(vfiomig_ctx_get_error(ctx), "inspection cancelled");
+	ck_assert_int_eq(vfiomig_cancel_clear(alarm_cancel), 0);
+
+	sigemptyset(&sa.sa_mask);
+	ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
+	alarm(1);
+	ck_assert_int_eq(vfiomig_stream_inspect(ctx, p[0], VFIOMIG_INSPECT_RAW, NULL, &o, &seen,
+						&sum), -ECANCELED);
+	alarm(0);
+	signal(SIGALRM, SIG_DFL);
+	ck_assert_str_eq(vfiomig_ctx_get_error(ctx), "inspection cancelled");
+	close(p[0]);
+	close(p[1]);
+	alarm_cancel = vfiomig_cancel_unref(alarm_cancel);
+	vfiomig_ctx_unref(ctx);
+}
+END_TEST
+
 /* A 1.0 stream's IDENTITY has five strings; 1.1 added the mdev type. */
 START_TEST(test_identity_1_0)
 {
@@ -410,6 +527,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_valid_stream);
 	tcase_add_test(tc, test_damaged_stream);
+	tcase_add_test(tc, test_whole_input_described);
 	tcase_add_test(tc, test_mlx5_raw);
 	tcase_add_test(tc, test_mlx5_refusals);
 	tcase_add_test(tc, test_mlx5_any_split);
@@ -417,6 +535,7 @@ int main(void)
 	tcase_add_test(tc, test_empty_container);
 	tcase_add_test(tc, test_arguments);
 	tcase_add_test(tc, test_identity_1_0);
+	tcase_add_test(tc, test_cancel);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -382,7 +382,8 @@ START_TEST(test_identity_mismatch)
 	ck_assert_int_eq(r, -ENODEV);
 	ck_assert_int_eq(after, S(RUNNING));
 	ck_assert_msg(strstr(why, "stream is for 15b3:101e (mlx5_vfio_pci), device is 8086:1889 "
-			     "(ice-vfio-pci); use --force"), "%s", why);
+			     "(ice-vfio-pci); the PCI IDs and the drivers differ; use --force "
+			     "to load anyway"), "%s", why);
 	/* A device that is not PCI at all. */
 	r = load_bytes(stream, len, "mock:dst,size=64K", &after, &st, why, sizeof(why));
 	ck_assert_int_eq(r, -ENODEV);
@@ -396,12 +397,13 @@ START_TEST(test_identity_mismatch)
 	close(fd);
 	vfiomig_dev_unref(dst);
 
-	/* Same identity, another size: the device refuses the data (mtty: EFAULT). */
+	/* Same identity, another size: the device refuses the data (mtty: EFAULT),
+	 * from the first write on (test_first_data_rejected). */
 	dst = open_dev(ctx, "mock:dst,size=128K,pci=15b3:101e,driver=mlx5_vfio_pci");
 	fd = memfd_of(stream, len);
 	r = vfiomig_dev_load(dst, fd, &lo);
 	ck_assert_int_eq(r, -EFAULT);
-	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "rejected the data"));
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "rejected the stream's first data"));
 	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "now in STOP"));
 	ck_assert_int_eq(state_of(dst), S(STOP));
 	close(fd);
@@ -426,11 +428,186 @@ START_TEST(test_mdev_type_mismatch)
 	ck_assert_int_eq(r, -ENODEV);
 	ck_assert_int_eq(after, S(RUNNING));
 	ck_assert_msg(strstr(why, "stream is for an mdev of type mtty-2 (mock), device is an mdev "
-			     "of type mtty-1 (mock)"), "%s", why);
+			     "of type mtty-1 (mock); the mdev types (stream mtty-2, device mtty-1) "
+			     "differ; use --force"), "%s", why);
 	r = load_bytes(stream, len, "mock:dst,size=64K,mdev_type=mtty-2", &after, &st, why,
 		       sizeof(why));
 	ck_assert_msg(r == 0, "%s", why);
 	free(stream);
+}
+END_TEST
+
+/*
+ * Two identities that describe alike ("15b3:101e (mock)") but differ in a
+ * field the description leaves out: the sentence names that field, with
+ * both values, and still gives the way to load anyway.
+ */
+START_TEST(test_identity_names_the_difference)
+{
+	char *stream, why[512];
+	size_t len = make_stream(",size=64K,pci=15b3:101e:15b3:0001", &stream);
+	struct vfiomig_stats st = { .sz = sizeof(st) };
+	enum vfiomig_state after;
+	int r;
+
+	r = load_bytes(stream, len, "mock:dst,size=64K,pci=15b3:101e:15b3:0002", &after, &st,
+		       why, sizeof(why));
+	ck_assert_int_eq(r, -ENODEV);
+	ck_assert_int_eq(after, S(RUNNING));
+	ck_assert_msg(strstr(why, "mock:dst: stream is for 15b3:101e (mock), device is 15b3:101e "
+			     "(mock); the subsystem IDs (stream 15b3:0001, device 15b3:0002) "
+			     "differ; use --force to load anyway; the device is now in RUNNING"),
+		      "%s", why);
+	/* Several fields: each named once, the last after "and". */
+	r = load_bytes(stream, len, "mock:dst,size=64K,pci=8086:1889:8086:0000,driver=ice-vfio-pci",
+		       &after, &st, why, sizeof(why));
+	ck_assert_int_eq(r, -ENODEV);
+	ck_assert_msg(strstr(why, "; the PCI IDs, the subsystem IDs (stream 15b3:0001, device "
+			     "8086:0000) and the drivers differ; use --force"), "%s", why);
+	free(stream);
+}
+END_TEST
+
+/*
+ * Loads @len bytes of @buf with @flags (raw: in writes of 16 KiB, as
+ * make_stream()'s records); the error's facts into @info, its sentence
+ * into @why.
+ */
+static int load_bytes_info(const char *buf, size_t len, const char *dst_spec, unsigned int flags,
+			   struct vfiomig_error *info, char *why, size_t whylen)
+{
+	struct vfiomig_load_opts lo = { .sz = sizeof(lo), .flags = flags, .buffer_size = 16 * 1024 };
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *dst;
+	int fd = memfd_of(buf, len), r;
+
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	dst = open_dev(ctx, "%s", dst_spec);
+	r = vfiomig_dev_load(dst, fd, &lo);
+	*info = (struct vfiomig_error){ .sz = sizeof(*info) };
+	ck_assert_int_eq(vfiomig_ctx_get_error_info(ctx, info), 0);
+	snprintf(why, whylen, "%s", info->message);
+	ck_assert_int_eq(state_of(dst), S(STOP));
+	close(fd);
+	vfiomig_dev_unref(dst);
+	vfiomig_ctx_unref(ctx);
+	return r;
+}
+
+/*
+ * A device that refuses the very first data of an intact stream was most
+ * likely given another model's, firmware's or configuration's state: the
+ * sentence says so, in the library's own terms (no program named), and
+ * the facts say it as data.  A later refusal is the data's, and a raw
+ * stream has no records to speak of.
+ */
+START_TEST(test_first_data_rejected)
+{
+	struct vfiomig_save_opts raw_opts = { .sz = sizeof(raw_opts), .flags = VFIOMIG_XFER_RAW };
+	struct vfiomig_error info;
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *src;
+	char *stream, *raw, why[1024];
+	size_t len = make_stream(",size=64K", &stream), raw_len;
+	int r, fd;
+
+	/* Another size: the mock refuses the header, mtty-like (EFAULT). */
+	r = load_bytes_info(stream, len, "mock:dst,size=128K", 0, &info, why, sizeof(why));
+	ck_assert_int_eq(r, -EFAULT);
+	ck_assert_msg(strstr(why, "mock:dst: the device rejected the stream's first data (the "
+			     "record at stream offset ") &&
+		      strstr(why, "): Bad address; the stream is probably from an incompatible "
+			     "device (another model, firmware or configuration): compare the "
+			     "device with the stream's identity; the partial state was discarded; "
+			     "the device is now in STOP"), "%s", why);
+	ck_assert_msg(!strstr(why, "vfiomig-ctl") && !strstr(why, "()"), "%s", why);
+	ck_assert_int_eq(info.first_data_rejected, 1);
+	ck_assert_uint_lt(info.stream_offset, len);
+
+	/* The second record refused: the data's fault, said as before. */
+	r = load_bytes_info(stream, len, "mock:dst,size=64K,fail=write:2:EIO", 0, &info, why,
+			    sizeof(why));
+	ck_assert_int_eq(r, -EIO);
+	ck_assert_msg(strstr(why, "the device rejected the data of the record at stream offset "),
+		      "%s", why);
+	ck_assert_msg(!strstr(why, "incompatible"), "%s", why);
+	ck_assert_int_eq(info.first_data_rejected, 0);
+
+	/* Raw: no "record", and a raw stream has no identity to compare. */
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	src = open_dev(ctx, "mock:src,size=64K");
+	fd = save_to_memfd(src, &raw_opts);
+	raw_len = read_all(fd, &raw);
+	close(fd);
+	vfiomig_dev_unref(src);
+	vfiomig_ctx_unref(ctx);
+	r = load_bytes_info(raw, raw_len, "mock:dst,size=128K", VFIOMIG_XFER_RAW, &info, why,
+			    sizeof(why));
+	ck_assert_int_eq(r, -EFAULT);
+	ck_assert_msg(strstr(why, "mock:dst: the device rejected the stream's first data: Bad "
+			     "address; the stream is probably from an incompatible device "
+			     "(another model, firmware or configuration); the partial state"),
+		      "%s", why);
+	ck_assert_msg(!strstr(why, "record") && !strstr(why, "identity"), "%s", why);
+	ck_assert_int_eq(info.first_data_rejected, 1);
+	r = load_bytes_info(raw, raw_len, "mock:dst,size=64K,fail=write:2:EIO", VFIOMIG_XFER_RAW,
+			    &info, why, sizeof(why));
+	ck_assert_int_eq(r, -EIO);
+	ck_assert_msg(strstr(why, "the device rejected the data at stream offset "), "%s", why);
+	ck_assert_msg(!strstr(why, "record"), "%s", why);
+
+	/* A whole vfiomig stream loaded raw: said so, not blamed on the device. */
+	r = load_bytes_info(stream, len, "mock:dst,size=64K", VFIOMIG_XFER_RAW, &info, why,
+			    sizeof(why));
+	ck_assert_int_lt(r, 0);
+	ck_assert_msg(strstr(why, "the device rejected the stream's first data: ") &&
+		      strstr(why, "; these bytes are a vfiomig stream, not a device's bare "
+			     "bytes: load it without raw mode"), "%s", why);
+	ck_assert_int_eq(info.first_data_rejected, 0);
+	free(raw);
+	free(stream);
+}
+END_TEST
+
+/* Opens @spec into @g, which holds the reference. */
+static void add_member(struct vfiomig_group *g, struct vfiomig_ctx *ctx, const char *spec)
+{
+	struct vfiomig_dev *dev = open_dev(ctx, "%s", spec);
+
+	ck_assert_int_eq(vfiomig_group_add(g, dev), 0);
+	vfiomig_dev_unref(dev);
+}
+
+/* A group's load: the member that refused its first data is the call's cause, with the fact. */
+START_TEST(test_first_data_rejected_group)
+{
+	struct vfiomig_save_opts so = { .sz = sizeof(so) };
+	struct vfiomig_load_opts lo = { .sz = sizeof(lo) };
+	struct vfiomig_error info = { .sz = sizeof(info) };
+	struct vfiomig_group *src, *dst;
+	struct vfiomig_ctx *ctx;
+	int fd = memfd_create("group", MFD_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(vfiomig_group_new(ctx, 0, &src), 0);
+	ck_assert_int_eq(vfiomig_group_new(ctx, 0, &dst), 0);
+	add_member(src, ctx, "mock:a,size=64K");
+	add_member(src, ctx, "mock:b,size=64K");
+	add_member(dst, ctx, "mock:a2,size=64K");
+	add_member(dst, ctx, "mock:b2,size=128K");
+	ck_assert_int_eq(vfiomig_group_save(src, &fd, 1, &so), 0);
+	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+	ck_assert_int_eq(vfiomig_group_load(dst, &fd, 1, &lo), -EFAULT);
+	ck_assert_int_eq(vfiomig_ctx_get_error_info(ctx, &info), 0);
+	ck_assert_str_eq(info.device, "mock:b2");
+	ck_assert_int_eq(info.first_data_rejected, 1);
+	ck_assert_msg(strstr(info.message, "probably from an incompatible device"), "%s",
+		      info.message);
+	close(fd);
+	vfiomig_group_unref(src);
+	vfiomig_group_unref(dst);
+	vfiomig_ctx_unref(ctx);
 }
 END_TEST
 
@@ -451,14 +628,14 @@ START_TEST(test_not_a_stream)
 	ck_assert_ptr_nonnull(strstr(why, "not a vfiomig stream"));
 	ck_assert_int_eq(after, S(STOP));
 
-	/* A raw stream needs raw mode. */
+	/* A raw stream needs raw mode, and the message names the option. */
 	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
 	src = open_dev(ctx, "mock:src,size=4K");
 	fd = save_to_memfd(src, &so);
 	len = read_all(fd, &raw);
 	r = load_bytes(raw, len, "mock:dst,size=4K,state=stop", &after, &st, why, sizeof(why));
 	ck_assert_int_eq(r, -EPROTO);
-	ck_assert_ptr_nonnull(strstr(why, "raw mode"));
+	ck_assert_ptr_nonnull(strstr(why, "use --raw"));
 	close(fd);
 	free(raw);
 	vfiomig_dev_unref(src);
@@ -769,6 +946,9 @@ int main(void)
 	tcase_add_test(tc, test_truncate_every_length);
 	tcase_add_test(tc, test_identity_mismatch);
 	tcase_add_test(tc, test_mdev_type_mismatch);
+	tcase_add_test(tc, test_identity_names_the_difference);
+	tcase_add_test(tc, test_first_data_rejected);
+	tcase_add_test(tc, test_first_data_rejected_group);
 	tcase_add_test(tc, test_not_a_stream);
 	tcase_add_test(tc, test_peer_hangs_up);
 	tcase_add_test(tc, test_callers_sigpipe_left_alone);

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * libvfiomig: cancelling a long call (a save, a load) from another thread
- * or from a signal handler.  A cancel object is an eventfd: raising it
- * wakes every wait of the calls that watch it at once, whether they wait
- * for a stream fd, a data fd or a slow device.
+ * libvfiomig: cancelling a long call (a save, a load, an inspection) from
+ * another thread or from a signal handler.  A cancel object is an eventfd:
+ * raising it wakes every wait of the calls that watch it at once, whether
+ * they wait for a stream fd, a data fd or a slow device.
  */
 #ifndef VFIOMIG_CANCEL_H
 #define VFIOMIG_CANCEL_H
@@ -21,8 +21,8 @@ struct vfiomig_cancel;
  * @ret: where it is stored; release it with vfiomig_cancel_unref()
  *
  * One object may be watched by any number of calls in any number of
- * threads (VFIOMIG's save and load options take it); raising it cancels
- * them all.
+ * threads (VFIOMIG's save and load options take it, and so do the
+ * callbacks of vfiomig_stream_inspect()); raising it cancels them all.
  *
  * Return: 0; -EINVAL if @ret is NULL; -ENOMEM; -EMFILE and other -errno
  *         from eventfd(2).

@@ -110,6 +110,14 @@ struct vfiomig_error {
 	enum vfiomig_state state;	/* where that device is after the call */
 	uint64_t stream_offset;		/* where in the stream (as stats.error_offset),
 					   or UINT64_MAX */
+	/* 1 if a load failed because the device rejected the very first data
+	 * of the stream: a stream that is intact but most likely from an
+	 * incompatible device (another model, firmware or configuration) */
+	int first_data_rejected;
+	/* 1 if an open failed because the device spec itself is malformed (a
+	 * mock spec's unknown key or bad value): a mistake in what was typed,
+	 * refused before anything was opened */
+	int bad_spec;
 };
 
 /**

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <vfiomig/cancel.h>
 #include <vfiomig/common.h>
 #include <vfiomig/ctx.h>
 
@@ -50,6 +51,11 @@ struct vfiomig_inspect_ops {
 	void (*identity)(void *userdata, uint32_t device,
 			 const struct vfiomig_stream_identity *id);
 	void (*record)(void *userdata, const struct vfiomig_stream_record *rec);
+	/*
+	 * Optional: raising it (from a signal handler, another thread) makes
+	 * the call stop reading and fail with -ECANCELED.  Since: 0.3
+	 */
+	struct vfiomig_cancel *cancel;
 };
 
 /* What inspection concluded. */
@@ -58,8 +64,10 @@ struct vfiomig_stream_summary {
 	int valid;		/* 1: complete and every check passed */
 	char problem[512];	/* the first problem found, "" if valid */
 	uint64_t problem_offset;	/* where it was found, UINT64_MAX if valid */
-	unsigned int version_major, version_minor;	/* 0 in raw mode */
-	uint64_t bytes;		/* stream bytes read */
+	/* 0 in raw mode, and for input that is not a vfiomig stream (or is
+	 * cut before its version) */
+	unsigned int version_major, version_minor;
+	uint64_t bytes;		/* the input's bytes: all of them, even past a problem */
 	uint64_t records;
 	uint32_t devices;
 	char backend[32];	/* the backend that described a raw stream */
@@ -79,7 +87,8 @@ struct vfiomig_stream_summary {
  * fails a check is not an error of this call: @ret->valid says so.
  *
  * Return: 0 (see @ret->valid); -EINVAL for bad arguments or an unknown
- *         backend; -errno if @fd cannot be read.  Since: 0.2
+ *         backend; -ECANCELED if @ops->cancel was raised; -errno if @fd
+ *         cannot be read.  Since: 0.2
  */
 VFIOMIG_API int vfiomig_stream_inspect(struct vfiomig_ctx *ctx, int fd, unsigned int flags,
 				       const char *backend,
