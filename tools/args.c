@@ -87,13 +87,25 @@ int args_group(struct ctl *ctl, char *const *specs, int n)
 	return ARGS_CONTINUE;
 }
 
-int args_precopy(struct ctl *ctl, const char *s, enum vfiomig_precopy_mode *ret_mode,
-		 unsigned int *ret_rounds)
+/* A word that can only be a value of --precopy: no device is named so. */
+static bool is_precopy_value(const char *w)
+{
+	return w && (strcasecmp(w, "auto") == 0 || strcasecmp(w, "never") == 0 ||
+		     (*w && strspn(w, "0123456789") == strlen(w)));
+}
+
+int args_precopy(struct ctl *ctl, const char *s, char **argv,
+		 enum vfiomig_precopy_mode *ret_mode, unsigned int *ret_rounds)
 {
 	unsigned long n;
 	char *end;
 
 	*ret_rounds = 0;
+	/* getopt takes an optional value only after '=': "--precopy 4" would
+	 * make "4" a device */
+	if (!s && is_precopy_value(argv[optind]))
+		return ctl_usage(ctl, "--precopy takes its value after '=': write --precopy=%s",
+				 argv[optind]);
 	if (!s || strcasecmp(s, "auto") == 0) {
 		*ret_mode = VFIOMIG_PRECOPY_MODE_AUTO;
 		return ARGS_CONTINUE;
@@ -123,11 +135,24 @@ int args_leave(struct ctl *ctl, const char *s, enum vfiomig_leave *ret)
 	return ARGS_CONTINUE;
 }
 
+int args_progress(struct ctl *ctl, const char *s)
+{
+	if (strcasecmp(s, "auto") == 0)
+		ctl->progress_mode = PROGRESS_AUTO;
+	else if (strcasecmp(s, "always") == 0)
+		ctl->progress_mode = PROGRESS_ALWAYS;
+	else if (strcasecmp(s, "never") == 0)
+		ctl->progress_mode = PROGRESS_NEVER;
+	else
+		return ctl_usage(ctl, "--progress %s: expected auto, always or never", s);
+	return ARGS_CONTINUE;
+}
+
 int args_state(struct ctl *ctl, const char *s, enum vfiomig_state *ret)
 {
 	if (vfiomig_state_parse(s, ret) < 0)
 		return ctl_usage(ctl, "'%s' is not a state: expected RUNNING, STOP, RUNNING_P2P, "
-				 "STOP_COPY, RESUMING, PRE_COPY, PRE_COPY_P2P or ERROR", s);
+				 "STOP_COPY, RESUMING, PRE_COPY or PRE_COPY_P2P", s);
 	return ARGS_CONTINUE;
 }
 

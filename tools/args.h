@@ -21,6 +21,7 @@ enum {
 	OPT_BACKEND,
 	OPT_ALLOW_NO_P2P,
 	OPT_TO,
+	OPT_PROGRESS,
 };
 
 /* Every getopt_long() optstring starts with this: ':' reports a missing argument. */
@@ -58,11 +59,16 @@ int args_positional(struct ctl *ctl, int argc, char **argv, int min, int max,
  */
 int args_group(struct ctl *ctl, char *const *specs, int n);
 
-/* --precopy[=auto|never|N]: @s NULL means auto. */
-int args_precopy(struct ctl *ctl, const char *s, enum vfiomig_precopy_mode *ret_mode,
-		 unsigned int *ret_rounds);
+/*
+ * --precopy[=auto|never|N]: @s NULL means auto, unless the next word of
+ * @argv (at optind) is such a value, given without the '='.
+ */
+int args_precopy(struct ctl *ctl, const char *s, char **argv,
+		 enum vfiomig_precopy_mode *ret_mode, unsigned int *ret_rounds);
 /* --leave stop|running */
 int args_leave(struct ctl *ctl, const char *s, enum vfiomig_leave *ret);
+/* --progress auto|always|never (save, load, migrate) */
+int args_progress(struct ctl *ctl, const char *s);
 /* A state name (vfiomig_state_parse()). */
 int args_state(struct ctl *ctl, const char *s, enum vfiomig_state *ret);
 

@@ -134,6 +134,46 @@ static void text_device(struct ctl *ctl, const struct device *d)
 		   describe_printable(b, sizeof(b), d->kernel));
 }
 
+/* Input whose first bytes are no stream's (or none at all): no version
+ * is claimed for it (a stream cut inside its preamble has a problem
+ * further on). */
+static bool not_a_stream(const struct result *res)
+{
+	return !res->raw && !res->sum.version_major && res->sum.problem_offset == 0;
+}
+
+/*
+ * The input's whole size (the library reads it to its end), what was read
+ * of it, and for a damaged stream how far it is valid.  A raw stream has
+ * no identity, so no device is counted (as in JSON, "devices": []).
+ */
+static void text_size(struct ctl *ctl, const struct result *res)
+{
+	const struct vfiomig_stream_summary *s = &res->sum;
+	char a[UNITS_BUF];
+
+	ctl_printf(ctl, "size:          %s (%" PRIu64 " bytes)", format_bytes(a, s->bytes), s->bytes);
+	if (!res->raw && !s->version_major) {	/* no record could be read */
+		ctl_printf(ctl, "\n");
+		if (not_a_stream(res))
+			return;
+	} else {
+		ctl_printf(ctl, ", %" PRIu64 " record%s", s->records, s->records == 1 ? "" : "s");
+		if (!res->raw)
+			ctl_printf(ctl, ", %u device%s", s->devices, s->devices == 1 ? "" : "s");
+		ctl_printf(ctl, "%s\n", s->valid ? "" : " read");
+	}
+	if (s->valid)
+		return;
+	if (s->problem_offset >= s->bytes)
+		ctl_printf(ctl, "valid part:    all of it, but incomplete\n");
+	else if (s->problem_offset)
+		ctl_printf(ctl, "valid part:    the first %s (%" PRIu64 " bytes)\n",
+			   format_bytes(a, s->problem_offset), s->problem_offset);
+	else
+		ctl_printf(ctl, "valid part:    none\n");
+}
+
 static void print_text(struct ctl *ctl, const struct result *res)
 {
 	const struct vfiomig_stream_summary *s = &res->sum;
@@ -141,11 +181,13 @@ static void print_text(struct ctl *ctl, const struct result *res)
 
 	if (res->raw)
 		ctl_printf(ctl, "stream:        raw, backend %s\n", s->backend);
+	else if (not_a_stream(res))
+		ctl_printf(ctl, "stream:        not a vfiomig stream\n");
+	else if (!s->version_major)
+		ctl_printf(ctl, "stream:        vfiomig, cut before its version\n");
 	else
 		ctl_printf(ctl, "stream:        vfiomig %u.%u\n", s->version_major, s->version_minor);
-	ctl_printf(ctl, "size:          %s (%" PRIu64 " bytes), %" PRIu64 " records, %u device%s\n",
-		   format_bytes(a, s->bytes), s->bytes, s->records, s->devices,
-		   s->devices == 1 ? "" : "s");
+	text_size(ctl, res);
 	for (size_t i = 0; i < res->ndevices; i++)
 		text_device(ctl, &res->devices[i]);
 	if (res->nkinds)
@@ -153,7 +195,7 @@ static void print_text(struct ctl *ctl, const struct result *res)
 	for (size_t i = 0; i < res->nkinds; i++)
 		ctl_printf(ctl, "  %-22s %8" PRIu64 "  %s\n", res->kinds[i].name, res->kinds[i].count,
 			   format_bytes(a, res->kinds[i].bytes));
-	if (!res->raw)
+	if (!res->raw && s->version_major)
 		ctl_printf(ctl, "phases:        pre-copy %s in %" PRIu64 " rounds, stop-copy %s\n",
 			   format_bytes(a, kind_bytes(res, "DATA_PRECOPY")),
 			   kind_count(res, "PRECOPY_ROUND"), format_bytes(b, kind_bytes(res, "DATA_STOP_COPY")));
@@ -193,7 +235,7 @@ static void json_format(struct json_writer *w, const struct result *res)
 	char version[32];
 
 	json_name(w, "format");
-	if (res->raw) {
+	if (res->raw || !res->sum.version_major) {	/* raw, or no stream's version */
 		json_null(w);
 		return;
 	}
@@ -296,8 +338,9 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct result *res,
 static int inspect(struct ctl *ctl, struct vfiomig_ctx *vctx, struct result *res,
 		   const char *backend)
 {
-	static const struct vfiomig_inspect_ops ops = {
+	const struct vfiomig_inspect_ops ops = {
 		.sz = sizeof(ops), .identity = on_identity, .record = on_record,
+		.cancel = ctl_cancel(),		/* an interrupt stops the reading */
 	};
 	const char *subject = strcmp(res->file, "-") == 0 ? "stdin" : res->file;
 	struct stream_file in;

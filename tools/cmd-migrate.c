@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -123,13 +124,15 @@ static int parse_option(struct ctl *ctl, struct migrate *m, int c, char **argv)
 			add_spec(m, optarg);
 		return ARGS_CONTINUE;
 	case OPT_PRECOPY:
-		return args_precopy(ctl, optarg, &m->save.precopy, &m->save.precopy_rounds);
+		return args_precopy(ctl, optarg, argv, &m->save.precopy, &m->save.precopy_rounds);
 	case OPT_FORCE:
 		m->load.flags |= VFIOMIG_XFER_FORCE;
 		return ARGS_CONTINUE;
 	case OPT_ALLOW_NO_P2P:
 		m->group_flags |= VFIOMIG_GROUP_ALLOW_NO_P2P;
 		return ARGS_CONTINUE;
+	case OPT_PROGRESS:
+		return args_progress(ctl, optarg);
 	default:
 		return args_common(ctl, c, argv);
 	}
@@ -147,6 +150,7 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct migrate *m)
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "to", optional_argument, NULL, OPT_TO },
 		{ "allow-no-p2p", no_argument, NULL, OPT_ALLOW_NO_P2P },
+		{ "progress", required_argument, NULL, OPT_PROGRESS },
 		{ 0 }
 	};
 	int c, r = ARGS_CONTINUE;
@@ -362,6 +366,73 @@ static struct side *first_failure(struct migrate *m)
 	return m->src.r < 0 && (m->src.r != -EPIPE || m->dst.r == 0) ? &m->src : &m->dst;
 }
 
+/* Source @i is back where it started (and runs, if it ran), after it had stopped. */
+static bool source_again(const struct migrate *m, int i, enum vfiomig_state now)
+{
+	return m->stopped_ns && now == m->src.start[i] && now != VFIOMIG_STATE_STOP;
+}
+
+/* The spec the user typed for the device of @s named @name. */
+static const char *spec_of(const struct side *s, const char *name)
+{
+	for (int i = 0; i < s->n; i++) {
+		struct vfiomig_dev *dev = s->group ?
+			vfiomig_group_get_member(s->group, (unsigned int)i) : s->dev;
+
+		if (strcmp(vfiomig_dev_get_name(dev), name) == 0)
+			return s->specs[i];
+	}
+	return NULL;
+}
+
+/*
+ * A destination that rejected the stream's very first data was most
+ * likely given the state of another model, firmware or configuration: the
+ * commands that show both devices (the library cannot name them).
+ */
+static void hint_compare(struct migrate *m, const struct ctl_lib_error *e)
+{
+	const char *dst = e->first_data_rejected ? spec_of(&m->dst, e->device) : NULL;
+	const char *src = NULL;
+	char a[300], b[300];
+
+	for (int i = 0; dst && i < m->ctl->nmembers; i++)
+		if (strcmp(m->ctl->members[i].destination, e->device) == 0)
+			src = m->src.specs[i];
+	if (src && dst)
+		ctl_fail_hint(m->ctl, "to compare them, run %s info %s and %s info %s", PROGRAM,
+			      ctl_shell_word(a, sizeof(a), src), PROGRAM,
+			      ctl_shell_word(b, sizeof(b), dst));
+}
+
+/*
+ * The pair as a group's member, for --json's "devices": its roles, real
+ * states and own errors (xfer-report.c); each state is also noted, with
+ * its role, for the error line.
+ */
+static void take_pair(struct migrate *m)
+{
+	struct ctl *ctl = m->ctl;
+	struct xfer_member *p;
+
+	free(ctl->members);
+	ctl->nmembers = 0;
+	ctl->members = p = calloc(1, sizeof(*p));
+	if (!p)
+		return;	/* the states are noted still: the caller's loop */
+	snprintf(p->device, sizeof(p->device), "%s", vfiomig_dev_get_name(m->src.dev));
+	snprintf(p->destination, sizeof(p->destination), "%s", vfiomig_dev_get_name(m->dst.dev));
+	p->err = m->src.r < 0 ? -m->src.r : 0;
+	p->destination_err = m->dst.r < 0 ? -m->dst.r : 0;
+	p->precopy_bytes = m->src.stats.precopy_bytes;
+	p->stop_copy_bytes = m->src.stats.stop_copy_bytes;
+	p->precopy_rounds = m->src.stats.precopy_rounds;
+	p->downtime_ns = m->src.stats.downtime_ns;
+	p->has_state = vfiomig_dev_get_state(m->src.dev, &p->state) == 0;
+	p->has_destination_state = vfiomig_dev_get_state(m->dst.dev, &p->destination_state) == 0;
+	ctl->nmembers = 1;
+}
+
 static int report_failure(struct migrate *m)
 {
 	struct side *s = first_failure(m);
@@ -370,11 +441,17 @@ static int report_failure(struct migrate *m)
 
 	/* Where both devices really are now, after every rollback. */
 	for (size_t i = 0; i < 2; i++) {
+		const char *name = vfiomig_dev_get_name(both[i]->dev);
 		enum vfiomig_state st;
 
-		if (vfiomig_dev_get_state(both[i]->dev, &st) == 0)
-			ctl_note_state(m->ctl, vfiomig_dev_get_name(both[i]->dev), st);
+		if (vfiomig_dev_get_state(both[i]->dev, &st) < 0)
+			continue;
+		ctl_note_state(m->ctl, name, st);
+		ctl_note_role(m->ctl, name, i == 0 ? "source" : "destination",
+			      i == 0 && source_again(m, 0, st));
 	}
+	take_pair(m);
+	hint_compare(m, &s->error);
 	return r;
 }
 
@@ -382,12 +459,26 @@ static int report_failure(struct migrate *m)
 static int report_group_failure(struct migrate *m)
 {
 	struct side *s = first_failure(m);
-	int r = ctl_fail_lib_error(m->ctl, side_name(s), &s->error);
+	char subject[32];
+	int r;
+
+	/* A failure of no one member (the stream's, a cancel) is the side's. */
+	snprintf(subject, sizeof(subject), "%d %s", s->n, s == &m->src ? "sources" : "destinations");
+	r = ctl_fail_lib_error(m->ctl, subject, &s->error);
 
 	if (xfer_take_group(m->ctl, m->src.group, true) == EXIT_OK) {
 		xfer_take_destinations(m->ctl, m->dst.group, true);
 		xfer_members_message(m->ctl);
 	}
+	for (int i = 0; i < m->ctl->nmembers; i++) {
+		const struct xfer_member *p = &m->ctl->members[i];
+
+		ctl_note_role(m->ctl, p->device, "source",
+			      p->has_state && source_again(m, i, p->state));
+		if (p->destination[0])
+			ctl_note_role(m->ctl, p->destination, "destination", false);
+	}
+	hint_compare(m, &s->error);
 	return r;
 }
 
@@ -446,7 +537,6 @@ static void setup_opts(struct migrate *m)
 
 static int prepare(struct ctl *ctl, struct migrate *m)
 {
-	char label[32];
 	int r = open_side(ctl, &m->src, m->group_flags);
 
 	if (r == EXIT_OK)
@@ -455,11 +545,7 @@ static int prepare(struct ctl *ctl, struct migrate *m)
 		r = check_sides(ctl, m);
 	if (r != EXIT_OK)
 		return r;
-	if (is_group(m))
-		snprintf(label, sizeof(label), "migrate %d devices", m->src.n);
-	else
-		snprintf(label, sizeof(label), "migrate");
-	ctl->progress = progress_new(!ctl->quiet, label);
+	ctl->progress = xfer_progress_new(ctl, "migrate", m->src.n, NULL);
 	return EXIT_OK;
 }
 

@@ -29,9 +29,11 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct save_args *a)
 		{ "leave", required_argument, NULL, OPT_LEAVE },
 		{ "raw", no_argument, NULL, OPT_RAW },
 		{ "allow-no-p2p", no_argument, NULL, OPT_ALLOW_NO_P2P },
+		{ "progress", required_argument, NULL, OPT_PROGRESS },
 		{ 0 }
 	};
 	static const char *const names[] = { "DEVICE" };
+	bool have_output = false;
 	int c, r = ARGS_CONTINUE;
 
 	args_begin();
@@ -39,10 +41,16 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct save_args *a)
 	       (c = getopt_long(argc, argv, ARGS_COMMON_SHORT "o:", opts, NULL)) >= 0) {
 		switch (c) {
 		case 'o':
+			/* one stream, so one place for it: a second -o is a mistake */
+			if (have_output)
+				r = ctl_usage(ctl, "-o/--output given twice; a save writes one stream: give "
+					      "one -o FILE (or -o - for stdout)");
+			have_output = true;
 			a->output = optarg;
 			break;
 		case OPT_PRECOPY:
-			r = args_precopy(ctl, optarg, &a->opts.precopy, &a->opts.precopy_rounds);
+			r = args_precopy(ctl, optarg, argv, &a->opts.precopy,
+					 &a->opts.precopy_rounds);
 			break;
 		case OPT_LEAVE:
 			r = args_leave(ctl, optarg, &a->opts.leave);
@@ -52,6 +60,9 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct save_args *a)
 			break;
 		case OPT_ALLOW_NO_P2P:
 			a->group_flags |= VFIOMIG_GROUP_ALLOW_NO_P2P;
+			break;
+		case OPT_PROGRESS:
+			r = args_progress(ctl, optarg);
 			break;
 		default:
 			r = args_common(ctl, c, argv);
@@ -135,13 +146,10 @@ static int save_group(struct ctl *ctl, struct vfiomig_ctx *vctx, struct vfiomig_
 static int run_group(struct ctl *ctl, struct vfiomig_ctx *vctx, struct save_args *a)
 {
 	struct vfiomig_group *g;
-	char label[32];
 	int r = ctl_open_group(ctl, vctx, a->devices, a->ndevices, a->group_flags, &g);
 
 	if (r != EXIT_OK)
 		return r;
-	snprintf(label, sizeof(label), "save %d devices", a->ndevices);
-	ctl->progress = progress_new(!ctl->quiet, label);
 	r = save_group(ctl, vctx, g, a);
 	vfiomig_group_unref(g);
 	return r;
@@ -156,6 +164,8 @@ int cmd_save(struct ctl *ctl, int argc, char **argv)
 
 	if (r != ARGS_CONTINUE)
 		return r;
+	/* Before any device opens: a failure's message starts a clean row. */
+	ctl->progress = xfer_progress_new(ctl, "save", a.ndevices, NULL);
 	r = stream_check_output(ctl, a.output);
 	if (r == EXIT_OK)
 		r = ctl_context_new(ctl, &vctx);
@@ -166,10 +176,8 @@ int cmd_save(struct ctl *ctl, int argc, char **argv)
 	}
 	if (r == EXIT_OK)
 		r = ctl_open(ctl, vctx, a.devices[0], &dev);
-	if (r == EXIT_OK) {
-		ctl->progress = progress_new(!ctl->quiet, "save");
+	if (r == EXIT_OK)
 		r = save(ctl, vctx, dev, &a);
-	}
 	vfiomig_dev_unref(dev);
 	vfiomig_ctx_unref(vctx);
 	return r;

@@ -14,12 +14,15 @@
 
 #include <vfiomig/vfiomig.h>
 
+#include "progress.h"
+
 #define PROGRAM "vfiomig-ctl"
 
 /* Exit statuses */
 #define EXIT_OK 0
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
+/* and 128 + N when signal N interrupted the command (vfiomig-ctl.c) */
 
 /* Every device of a command: both groups of a migrate. */
 #define CTL_MAX_STATES (2 * VFIOMIG_GROUP_MAX)
@@ -43,6 +46,7 @@ struct ctl {
 	bool json;
 	bool quiet;
 	int verbose;
+	enum progress_mode progress_mode;	/* save, load, migrate: --progress */
 
 	const struct ctl_cmd *cmd;	/* NULL before the command is known */
 
@@ -66,11 +70,14 @@ struct ctl {
 	bool have_error_offset;
 	uint64_t error_offset;
 	/* where each device of the command ended up (ctl_note_state()) */
-	struct {
+	struct ctl_state {
 		char device[64];
 		enum vfiomig_state state;
+		const char *role;	/* migrate: "source" or "destination" */
+		bool again;		/* back where it started, after it had stopped */
 	} states[CTL_MAX_STATES];
 	int nstates;
+	char err_hint[512];		/* what to run to look closer, "" if nothing */
 	/*
 	 * A group's save, load or migrate: each member's figures, state and
 	 * own error, for the summary and for the error's "devices"
@@ -84,6 +91,11 @@ struct ctl {
 
 /* What an interrupt raises, for the library's cancel option (vfiomig-ctl.c). */
 struct vfiomig_cancel *ctl_cancel(void);
+/*
+ * The temporary file of a save under way, which a second interrupt, the
+ * one that kills, removes first (vfiomig-ctl.c); NULL: none any more.
+ */
+void ctl_set_temporary(const char *path);
 
 /* The commands (cmd-*.c). */
 int cmd_list(struct ctl *ctl, int argc, char **argv);
@@ -120,6 +132,8 @@ struct ctl_lib_error {
 	enum vfiomig_state state;	/* where that device ended up */
 	bool has_offset;
 	uint64_t offset;		/* where in the stream */
+	bool first_data_rejected;	/* a load's device refused the stream's first data */
+	bool bad_spec;			/* the device spec was malformed: a usage error */
 };
 void ctl_lib_error_take(struct vfiomig_ctx *vctx, int r, struct ctl_lib_error *e);
 /* Reports @e about @subject (the spec the user typed); keeps its facts for
@@ -129,6 +143,16 @@ int ctl_fail_lib_error(struct ctl *ctl, const char *subject, const struct ctl_li
 int ctl_fail_lib(struct ctl *ctl, struct vfiomig_ctx *vctx, const char *subject, int r);
 /* Records where @device ended up, for the error's "states". */
 void ctl_note_state(struct ctl *ctl, const char *device, enum vfiomig_state state);
+/* migrate: @device (noted already) is the @role ("source", "destination"),
+ * @again: back in the state it started in, after it had stopped.  The
+ * error line names the sources, then the destinations, in this call's
+ * order. */
+void ctl_note_role(struct ctl *ctl, const char *device, const char *role, bool again);
+/* @s as one word for a shell: as it is, or in single quotes. */
+const char *ctl_shell_word(char *buf, size_t size, const char *s);
+/* Ends the error with what to run to look closer ("to compare them, run ..."). */
+__attribute__((format(printf, 2, 3)))
+void ctl_fail_hint(struct ctl *ctl, const char *fmt, ...);
 __attribute__((format(printf, 2, 3)))
 void ctl_printf(struct ctl *ctl, const char *fmt, ...);
 void ctl_guard_std_fds(struct ctl *ctl);

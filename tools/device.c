@@ -1,17 +1,24 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Opening devices, and groups of them, with the CLI's error reporting. */
+#include <errno.h>
 #include <string.h>
 
 #include "ctl.h"
 
+
 int ctl_open(struct ctl *ctl, struct vfiomig_ctx *vctx, const char *spec,
 	     struct vfiomig_dev **ret)
 {
+	struct ctl_lib_error e;
 	int r = vfiomig_dev_open(vctx, spec, ret);
 
-	if (r < 0)
-		return ctl_fail_lib(ctl, vctx, spec, r);
-	return EXIT_OK;
+	if (r >= 0)
+		return EXIT_OK;
+	ctl_lib_error_take(vctx, r, &e);
+	/* A mistake in what was typed, not a device's failure. */
+	if (e.bad_spec)
+		return ctl_usage(ctl, "'%s': %s", spec, e.message);
+	return ctl_fail_lib_error(ctl, spec, &e);
 }
 
 /*

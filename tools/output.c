@@ -125,6 +125,8 @@ void ctl_lib_error_take(struct vfiomig_ctx *vctx, int r, struct ctl_lib_error *e
 	e->state = info.state;
 	e->has_offset = info.stream_offset != UINT64_MAX;
 	e->offset = info.stream_offset;
+	e->first_data_rejected = info.first_data_rejected;
+	e->bad_spec = info.bad_spec;
 }
 
 void ctl_note_state(struct ctl *ctl, const char *device, enum vfiomig_state state)
@@ -138,7 +140,59 @@ void ctl_note_state(struct ctl *ctl, const char *device, enum vfiomig_state stat
 	if (ctl->nstates == CTL_MAX_STATES)
 		return;
 	snprintf(ctl->states[ctl->nstates].device, sizeof(ctl->states[0].device), "%s", device);
+	ctl->states[ctl->nstates].role = NULL;
+	ctl->states[ctl->nstates].again = false;
 	ctl->states[ctl->nstates++].state = state;
+}
+
+/* The entry moves to the end: devices are named in the order of these calls. */
+void ctl_note_role(struct ctl *ctl, const char *device, const char *role, bool again)
+{
+	for (int i = 0; i < ctl->nstates; i++) {
+		struct ctl_state s = ctl->states[i];
+
+		if (strcmp(s.device, device) != 0)
+			continue;
+		memmove(&ctl->states[i], &ctl->states[i + 1],
+			(size_t)(ctl->nstates - i - 1) * sizeof(s));
+		s.role = role;
+		s.again = again;
+		ctl->states[ctl->nstates - 1] = s;
+		return;
+	}
+}
+
+const char *ctl_shell_word(char *buf, size_t size, const char *s)
+{
+	size_t n = 0;
+
+	if (s[0] && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			   "0123456789%+,-./:=@_") == strlen(s)) {
+		snprintf(buf, size, "%s", s);
+		return buf;
+	}
+	/* 'it'\''s': a quote ends, an escaped quote, a quote begins again */
+	buf[n++] = '\'';
+	for (const char *p = s; *p && n + 6 < size; p++) {
+		if (*p == '\'') {
+			memcpy(buf + n, "'\\''", 4);
+			n += 4;
+		} else {
+			buf[n++] = *p;
+		}
+	}
+	buf[n++] = '\'';
+	buf[n] = '\0';
+	return buf;
+}
+
+void ctl_fail_hint(struct ctl *ctl, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(ctl->err_hint, sizeof(ctl->err_hint), fmt, ap);
+	va_end(ap);
 }
 
 /*
@@ -207,6 +261,27 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * write_all(), but on a terminal that a progress line may be on (ours, or
+ * the other side's of "save -o - | load -i -"), the row is cleared first,
+ * in the same write: the output never lands on a line.
+ */
+static int write_out(struct ctl *ctl, int fd, const char *buf, size_t len)
+{
+	char clear[PROGRESS_CLEAR_MAX];
+	size_t n = progress_clear_seq(ctl->progress, fd, clear);
+	char *all = n ? malloc(n + len) : NULL;
+	int r;
+
+	if (!all)
+		return write_all(fd, buf, len);
+	memcpy(all, clear, n);
+	memcpy(all + n, buf, len);
+	r = write_all(fd, all, n + len);
+	free(all);
+	return r;
+}
+
 /* Writes the gathered output; a failure becomes the command's error. */
 static int flush_output(struct ctl *ctl, int status)
 {
@@ -217,7 +292,7 @@ static int flush_output(struct ctl *ctl, int status)
 	if (ctl->out_fd == STDOUT_FILENO && ctl->stdout_closed)
 		r = -EBADF;
 	else
-		r = write_all(ctl->out_fd, ctl->out_buf, ctl->out_len);
+		r = write_out(ctl, ctl->out_fd, ctl->out_buf, ctl->out_len);
 	if (r == 0)
 		return status;
 	/* stdout is gone: say so on stderr, even with --json. */
@@ -226,7 +301,29 @@ static int flush_output(struct ctl *ctl, int status)
 	return status == EXIT_OK ? EXIT_FAIL : status;
 }
 
-static void print_json_error(struct ctl *ctl)
+/*
+ * Where a JSON error goes: stdout, unless that carries a save's stream
+ * (its report goes to stderr then, and so does its error), or it is a
+ * usage error, which the next command of a pipeline must never read as
+ * its input (the stream may be what stdout was meant to carry).
+ */
+static int json_error_fd(const struct ctl *ctl, int status)
+{
+	return status == EXIT_USAGE || ctl->out_fd == STDERR_FILENO ? STDERR_FILENO :
+								       STDOUT_FILENO;
+}
+
+/* The message, and what to run to look closer. */
+static void json_message(struct json_writer *w, const struct ctl *ctl)
+{
+	char msg[sizeof(ctl->err_msg) + sizeof(ctl->err_hint) + 2];
+
+	snprintf(msg, sizeof(msg), "%s%s%s", ctl->err_msg, ctl->err_hint[0] ? "; " : "",
+		 ctl->err_hint);
+	json_member_string(w, "message", msg);
+}
+
+static void print_json_error(struct ctl *ctl, int fd)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -239,7 +336,7 @@ static void print_json_error(struct ctl *ctl)
 		json_name(w, "error");
 		json_object_begin(w);
 		json_member_int(w, "errno", ctl->err);
-		json_member_string(w, "message", ctl->err_msg);
+		json_message(w, ctl);
 		if (ctl->have_error_offset)
 			json_member_uint(w, "offset", ctl->error_offset);
 		if (ctl->nstates) {
@@ -258,7 +355,8 @@ static void print_json_error(struct ctl *ctl)
 		json_free(w);
 	}
 	if (f && fclose(f) == 0)
-		r = ctl->stdout_closed ? -EBADF : write_all(STDOUT_FILENO, buf, len);
+		r = fd == STDOUT_FILENO && ctl->stdout_closed ? -EBADF :
+		    write_out(ctl, fd, buf, len);
 	free(buf);
 	if (r < 0)	/* nowhere to put the document: at least tell a person */
 		fprintf(stderr, "%s: %s\n", PROGRAM, ctl->err_msg);
@@ -280,17 +378,58 @@ static bool message_says(const struct ctl *ctl, const char *device, enum vfiomig
 	return false;
 }
 
+/* "; mock:b is in STOP", and for migrate "; source mock:a is RUNNING again". */
+static void print_state(FILE *f, const struct ctl_state *s)
+{
+	const char *name = vfiomig_state_name(s->state);
+
+	fprintf(f, "; %s%s%s ", s->role ? s->role : "", s->role ? " " : "", s->device);
+	if (s->again)
+		fprintf(f, "is %s again", name);
+	else
+		fprintf(f, "is in %s", name);
+}
+
+static const char *const roles[] = { "source", "destination", NULL };
+
+static bool has_role(const struct ctl_state *s, const char *role)
+{
+	return role && s->role ? strcmp(s->role, role) == 0 : role == s->role;
+}
+
+/* The library's message says where the failing device is, or a group's
+ * members are, though not which are migrate's sources and destinations:
+ * those are all named, by role. */
+static bool already_said(const struct ctl *ctl, const struct ctl_state *s)
+{
+	return !s->role && (strcmp(s->device, ctl->err_device) == 0 ||
+			    message_says(ctl, s->device, s->state));
+}
+
 /* One line: the message, then where the other devices of the command are
- * (the library's message already says where the failing one is). */
+ * (the library's message already says where the failing one is), then
+ * what to run to look closer. */
 static void print_text_error(struct ctl *ctl)
 {
-	fprintf(stderr, "%s: %s", PROGRAM, ctl->err_msg);
-	for (int i = 0; i < ctl->nstates; i++)
-		if (strcmp(ctl->states[i].device, ctl->err_device) != 0 &&
-		    !message_says(ctl, ctl->states[i].device, ctl->states[i].state))
-			fprintf(stderr, "; %s is in %s", ctl->states[i].device,
-				vfiomig_state_name(ctl->states[i].state));
-	fputc('\n', stderr);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		f = stderr;	/* out of memory: piece by piece */
+	fprintf(f, "%s: %s", PROGRAM, ctl->err_msg);
+	/* migrate: the sources' fate, then the destinations', each by its role */
+	for (size_t k = 0; k < sizeof(roles) / sizeof(roles[0]); k++)
+		for (int i = 0; i < ctl->nstates; i++)
+			if (has_role(&ctl->states[i], roles[k]) && !already_said(ctl, &ctl->states[i]))
+				print_state(f, &ctl->states[i]);
+	if (ctl->err_hint[0])
+		fprintf(f, "; %s", ctl->err_hint);
+	fputc('\n', f);
+	/* one write, so that it never mixes with another process's line */
+	if (f != stderr && fclose(f) == 0)
+		write_out(ctl, STDERR_FILENO, buf, len);
+	free(buf);
 }
 
 int ctl_output_end(struct ctl *ctl, int status)
@@ -311,7 +450,7 @@ int ctl_output_end(struct ctl *ctl, int status)
 	ctl->out_buf = NULL;
 	if (status != EXIT_OK && ctl->err_msg[0]) {
 		if (ctl->json && !ctl->print_on_failure)
-			print_json_error(ctl);
+			print_json_error(ctl, json_error_fd(ctl, status));
 		else if (!ctl->json)
 			print_text_error(ctl);
 	}

@@ -22,41 +22,65 @@ int stream_check_output(struct ctl *ctl, const char *path)
 {
 	if (!is_std(path))
 		return EXIT_OK;
-	if (ctl->json)
-		return ctl_usage(ctl, "--json prints its document on stdout, which would carry "
-				 "the stream; give -o FILE");
 	if (!ctl->stdout_closed && isatty(STDOUT_FILENO))
 		return ctl_usage(ctl, "refusing to write a binary stream to a terminal; "
 				 "give -o FILE or redirect stdout");
-	ctl->out_fd = STDERR_FILENO;
+	ctl->out_fd = STDERR_FILENO;	/* the summary, --json's too, and any error */
 	return EXIT_OK;
 }
 
 int stream_check_input(struct ctl *ctl, const char *path)
 {
+	/* load names its input with -i; inspect's FILE is an argument */
+	bool by_option = ctl->cmd && strcmp(ctl->cmd->name, "load") == 0;
+
 	if (is_std(path) && isatty(STDIN_FILENO))
 		return ctl_usage(ctl, "refusing to read a binary stream from a terminal; "
-				 "give a FILE or redirect stdin");
+				 "give %s or redirect stdin", by_option ? "-i FILE" : "a FILE");
 	return EXIT_OK;
 }
 
 /*
+ * The path, without symlinks, of the file @st that @path led to; NULL if
+ * it names another file by now.
+ */
+static char *same_file(const char *path, const struct stat *st)
+{
+	char *real = realpath(path, NULL);
+	struct stat now;
+
+	if (real && (stat(real, &now) < 0 || now.st_dev != st->st_dev ||
+		     now.st_ino != st->st_ino)) {
+		free(real);
+		real = NULL;
+	}
+	return real;
+}
+
+/*
  * Where a regular output file really is: a symlink is followed, so that
- * the rename replaces the file it points to, not the link.  NULL for an
- * output that is written in place: not a regular file, or a file this user
- * may not write (open() then says why, as it always did).
+ * the rename replaces the file it points to, not the link.  The kernel
+ * follows it (O_PATH), under its own rules (fs.protected_symlinks), and
+ * the path taken is the one that names the file it reached.  NULL for an
+ * output that is written in place: not a regular file, a link to a file
+ * that does not exist yet, or a file this user may not write (open() then
+ * says why, as it always did).
  */
 static char *final_path(const char *path)
 {
 	struct stat st;
+	char *final = NULL;
+	int fd;
 
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? strdup(path) : NULL;
-	if (S_ISLNK(st.st_mode) && stat(path, &st) < 0)
+	fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd < 0)
 		return NULL;	/* a dangling link: open() creates its target */
-	if (!S_ISREG(st.st_mode) || access(path, W_OK) < 0)
-		return NULL;
-	return realpath(path, NULL);
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && access(path, W_OK) == 0)
+		final = same_file(path, &st);
+	close(fd);
+	return final;
 }
 
 /* "DIR/.NAME.XXXXXX" beside @final, created 0600 (mkostemp()). */
@@ -79,6 +103,7 @@ static int open_temporary(struct stream_file *f, char *final)
 	f->fd = fd;
 	f->tmp = tmp;
 	f->final = final;
+	ctl_set_temporary(tmp);	/* a second interrupt, which kills, removes it */
 	return 0;
 }
 
@@ -96,7 +121,12 @@ int stream_open_output(struct ctl *ctl, const char *path, struct stream_file *f)
 	f->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0600);
 	if (f->fd < 0)
 		return ctl_fail_on(ctl, errno, path, "cannot create: %s", strerror(errno));
-	f->remove_on_failure = fstat(f->fd, &st) == 0 && S_ISREG(st.st_mode);
+	if (fstat(f->fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		fchmod(f->fd, 0600);	/* an older file's mode goes, as it would by rename */
+		/* a failure removes the file, not a link to it */
+		f->final = same_file(path, &st);
+		f->remove_on_failure = f->final != NULL;
+	}
 	return EXIT_OK;
 }
 
@@ -111,6 +141,25 @@ int stream_open_input(struct ctl *ctl, const char *path, struct stream_file *f)
 	return EXIT_OK;
 }
 
+/*
+ * The rename itself reaches the disk: without this, a crash soon after a
+ * save could bring back the old file, or no file, in its place.
+ */
+static int sync_directory(struct ctl *ctl, struct stream_file *f)
+{
+	char *d = strdup(f->final);
+	int fd = d ? open(dirname(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	int e = fd < 0 || fsync(fd) < 0 ? errno : 0;
+
+	if (fd >= 0)
+		close(fd);
+	free(d);
+	if (e == 0 || e == EINVAL)	/* EINVAL: a file system that cannot sync one */
+		return EXIT_OK;
+	return ctl_fail_on(ctl, e, f->path, "the stream is complete, but syncing its "
+			   "directory failed, so it may not survive a crash: %s", strerror(e));
+}
+
 /* The complete stream takes the file's name; an incomplete one goes. */
 static int finish_temporary(struct ctl *ctl, struct stream_file *f, bool failed)
 {
@@ -121,6 +170,9 @@ static int finish_temporary(struct ctl *ctl, struct stream_file *f, bool failed)
 				"(left in %s): %s", f->tmp, strerror(errno));
 	else if (failed)
 		unlink(f->tmp);
+	else
+		r = sync_directory(ctl, f);
+	ctl_set_temporary(NULL);
 	free(f->tmp);
 	free(f->final);
 	f->tmp = f->final = NULL;
@@ -133,12 +185,51 @@ int stream_close(struct ctl *ctl, struct stream_file *f, bool failed)
 
 	if (f->is_std || f->fd < 0)
 		return EXIT_OK;
-	if (close(f->fd) < 0 && !failed)
+	/* A complete stream is on the disk before it takes the file's name. */
+	if (!failed && (f->tmp || f->remove_on_failure) && fsync(f->fd) < 0)
+		r = ctl_fail_on(ctl, errno, f->path, "writing failed: %s", strerror(errno));
+	if (close(f->fd) < 0 && !failed && r == EXIT_OK)
 		r = ctl_fail_on(ctl, errno, f->path, "writing failed: %s", strerror(errno));
 	f->fd = -1;
 	if (f->tmp)
 		return finish_temporary(ctl, f, failed || r != EXIT_OK) == EXIT_OK ? r : EXIT_FAIL;
 	if ((failed || r != EXIT_OK) && f->remove_on_failure)
-		unlink(f->path);
+		unlink(f->final);
+	free(f->final);
+	f->final = NULL;
 	return r;
+}
+
+int stream_verify_input(struct ctl *ctl, struct vfiomig_ctx *vctx, struct stream_file *f,
+			struct vfiomig_stream_summary *sum)
+{
+	struct vfiomig_inspect_ops ops = { .sz = sizeof(ops), .cancel = ctl_cancel() };
+	const char *name = f->is_std ? "stdin" : f->path;
+	struct stat st;
+	off_t start;
+	int e;
+
+	*sum = (struct vfiomig_stream_summary){ .sz = sizeof(*sum), .valid = 1 };
+	if (fstat(f->fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;	/* a pipe, a socket, a device: checked record by record */
+	start = lseek(f->fd, 0, SEEK_CUR);
+	if (start < 0)
+		return 0;
+	e = vfiomig_stream_inspect(vctx, f->fd, 0, NULL, &ops, NULL, sum);
+	if (e == -ECANCELED) {
+		ctl_fail_on(ctl, ECANCELED, name, "cancelled while verifying it, before "
+			    "loading: nothing was written");
+		return e;
+	}
+	if (e < 0) {
+		ctl_fail_lib(ctl, vctx, name, e);
+		return e;
+	}
+	if (lseek(f->fd, start, SEEK_SET) < 0) {
+		e = errno;
+		ctl_fail_on(ctl, e, name, "cannot read it again after checking it: %s",
+			    strerror(e));
+		return -e;
+	}
+	return sum->valid ? 0 : 1;
 }

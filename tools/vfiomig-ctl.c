@@ -7,10 +7,13 @@
  * main() parses the global options (up to the command: "+"), picks the
  * command from the table and lets it parse its own; output.c prints what
  * the command gathered, or its one-line error.  Exit status: 0 success,
- * 1 failure, 2 usage error.
+ * 1 failure, 2 usage error, 128 + N when signal N interrupted it.
  */
+#include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "args.h"
 #include "progress.h"
@@ -18,6 +21,8 @@
 #ifndef CTL_VERSION
 #define CTL_VERSION "unknown"
 #endif
+
+static int cmd_help(struct ctl *ctl, int argc, char **argv);
 
 static const struct ctl_cmd commands[] = {
 	{
@@ -58,7 +63,9 @@ static const struct ctl_cmd commands[] = {
 			   "      --leave STATE      stop (default) or running, once saved\n"
 			   "      --raw              the device's bare bytes, without the vfiomig container\n"
 			   "                         (one device only)\n"
-			   "      --allow-no-p2p     let a device without P2P states join a group\n",
+			   "      --allow-no-p2p     let a device without P2P states join a group\n"
+			   "      --progress WHEN    the progress line: auto (default: on a terminal\n"
+			   "                         no other vfiomig-ctl draws on), always or never\n",
 	}, {
 		.name = "load", .fn = cmd_load,
 		.args = "DEVICE [DEVICE...] [-i FILE|-] [--leave running|stop] [--force] [--raw]",
@@ -72,7 +79,8 @@ static const struct ctl_cmd commands[] = {
 			   "                         (a group: match the stream's devices by position)\n"
 			   "      --raw              the device's bare bytes, without the vfiomig container\n"
 			   "                         (one device only)\n"
-			   "      --allow-no-p2p     let a device without P2P states join a group\n",
+			   "      --allow-no-p2p     let a device without P2P states join a group\n"
+			   "      --progress WHEN    as for save\n",
 	}, {
 		.name = "migrate", .fn = cmd_migrate,
 		.args = "SRC DST | SRC... --to DST... [--precopy[=auto|never|N]] [--force]",
@@ -84,7 +92,8 @@ static const struct ctl_cmd commands[] = {
 		.options = "      --to DST...        the destinations of a group follow (one per SRC)\n"
 			   "      --precopy[=MODE]   as for save\n"
 			   "      --force            load into DST even if its identity differs\n"
-			   "      --allow-no-p2p     let a device without P2P states join a group\n",
+			   "      --allow-no-p2p     let a device without P2P states join a group\n"
+			   "      --progress WHEN    as for save\n",
 	}, {
 		.name = "inspect", .fn = cmd_inspect,
 		.args = "[--raw [--backend generic|mlx5|mock]] [FILE|-]",
@@ -94,6 +103,11 @@ static const struct ctl_cmd commands[] = {
 		.options = "      --raw              FILE is a bare device stream (save --raw)\n"
 			   "      --backend NAME     the vendor format of a raw stream: generic (default),\n"
 			   "                         mlx5 or mock\n",
+	}, {
+		.name = "help", .fn = cmd_help, .args = "[COMMAND]",
+		.brief = "this help, or a command's (as COMMAND --help)",
+		.summary = "Print this program's help, or with COMMAND, that command's: the same\n"
+			   "text as '" PROGRAM " --help' and '" PROGRAM " COMMAND --help'.",
 	},
 };
 
@@ -111,13 +125,15 @@ static void help(struct ctl *ctl)
 		   "State names: RUNNING, STOP, RUNNING_P2P, STOP_COPY, RESUMING, PRE_COPY,\n"
 		   "PRE_COPY_P2P, ERROR (any case, '-' for '_').\n\n"
 		   "Options:\n"
-		   "      --json       print one JSON document on stdout\n"
+		   "      --json       print one JSON document: on stdout; on stderr for a\n"
+		   "                   usage error, and when stdout is the stream (save -o -)\n"
 		   "  -v, --verbose    more messages on stderr (-vv: debugging)\n"
 		   "  -q, --quiet      no progress line, no warnings\n"
 		   "  -h, --help       this help\n"
 		   "      --version    the version\n\n"
-		   "Exit status: 0 success, 1 failure, 2 usage error.\n"
-		   "'%s COMMAND --help' shows a command's arguments; see %s(1).\n",
+		   "Exit status: 0 success, 1 failure, 2 usage error, 128 + N interrupted by\n"
+		   "signal N (130 SIGINT, 143 SIGTERM).\n"
+		   "'%s help COMMAND' shows a command's arguments; see %s(1).\n",
 		   PROGRAM, PROGRAM);
 }
 
@@ -127,6 +143,37 @@ static const struct ctl_cmd *find_command(const char *name)
 		if (strcmp(commands[i].name, name) == 0)
 			return &commands[i];
 	return NULL;
+}
+
+/* vfiomig-ctl help [COMMAND]: the text of --help, or of COMMAND --help. */
+static int cmd_help(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		ARGS_COMMON_LONG,
+		{ 0 }
+	};
+	static const char *const names[] = { "COMMAND" };
+	const struct ctl_cmd *cmd;
+	int c, r = ARGS_CONTINUE;
+
+	args_begin();
+	while (r == ARGS_CONTINUE &&
+	       (c = getopt_long(argc, argv, ARGS_COMMON_SHORT, opts, NULL)) >= 0)
+		r = args_common(ctl, c, argv);
+	if (r == ARGS_CONTINUE)
+		r = args_positional(ctl, argc, argv, 0, 1, names);
+	if (r != ARGS_CONTINUE)
+		return r;
+	if (optind == argc) {
+		help(ctl);
+		return EXIT_OK;
+	}
+	cmd = find_command(argv[optind]);
+	if (!cmd)
+		return ctl_usage(ctl, "unknown command '%s'", argv[optind]);
+	ctl->cmd = cmd;
+	args_help_command(ctl);
+	return EXIT_OK;
 }
 
 /* Errors in JSON from the first word, if --json is anywhere before "--". */
@@ -182,11 +229,33 @@ static int run(struct ctl *ctl, int argc, char **argv)
 
 /* Raised by the first SIGINT, SIGTERM or SIGHUP; signal handlers need a global. */
 static struct vfiomig_cancel *interrupted;
+/* That first signal: the exit status is 128 + it (interrupted_status()). */
+static volatile sig_atomic_t interrupt_signal;
 
+/* A save's temporary file, for the handler to remove (ctl_set_temporary()). */
+static char temporary[PATH_MAX];
+static volatile sig_atomic_t have_temporary;
+
+/*
+ * The first interrupt asks the library to stop and put the devices back
+ * (a source keeps running); a second one, of any of these signals, kills
+ * by that signal, as usual, once it has removed a save's temporary file.
+ */
 static void on_interrupt(int sig)
 {
-	(void)sig;
-	vfiomig_cancel_raise(interrupted);	/* async-signal-safe */
+	int saved = errno;
+
+	if (vfiomig_cancel_is_raised(interrupted) != 1) {
+		interrupt_signal = sig;
+		vfiomig_cancel_raise(interrupted);	/* async-signal-safe */
+		errno = saved;
+		return;
+	}
+	if (have_temporary)
+		unlink(temporary);
+	signal(sig, SIG_DFL);
+	raise(sig);	/* delivered when this handler returns */
+	errno = saved;
 }
 
 struct vfiomig_cancel *ctl_cancel(void)
@@ -194,19 +263,61 @@ struct vfiomig_cancel *ctl_cancel(void)
 	return interrupted;
 }
 
-/*
- * The first interrupt asks the library to stop and put the devices back
- * (a source keeps running); a second one kills, as usual (SA_RESETHAND).
- */
+void ctl_set_temporary(const char *path)
+{
+	have_temporary = 0;
+	if (path && strlen(path) < sizeof(temporary)) {
+		memcpy(temporary, path, strlen(path) + 1);
+		have_temporary = 1;
+	}
+}
+
 static const int interrupt_signals[] = { SIGINT, SIGTERM, SIGHUP };
 
 static void catch_interrupts(void)
 {
-	struct sigaction sa = { .sa_handler = on_interrupt, .sa_flags = SA_RESETHAND };
+	struct sigaction sa = { .sa_handler = on_interrupt };
 
-	sigemptyset(&sa.sa_mask);
+	sigemptyset(&sa.sa_mask);	/* one handler at a time */
+	for (size_t i = 0; i < ARRAY_SIZE(interrupt_signals); i++)
+		sigaddset(&sa.sa_mask, interrupt_signals[i]);
 	for (size_t i = 0; i < ARRAY_SIZE(interrupt_signals); i++)
 		sigaction(interrupt_signals[i], &sa, NULL);
+}
+
+static const char *signal_name(int sig)
+{
+	switch (sig) {
+	case SIGINT:
+		return "SIGINT";
+	case SIGTERM:
+		return "SIGTERM";
+	case SIGHUP:
+		return "SIGHUP";
+	default:
+		return "a signal";
+	}
+}
+
+/*
+ * An interrupted command exits 128 + the signal (130 for SIGINT, 143 for
+ * SIGTERM), as a shell reports a command that the signal killed, so that
+ * a script stops, whatever the command still managed.  A command that
+ * failed (a save, load, migrate or inspect that the interrupt cancelled)
+ * has said why and where the devices are now.  One that completed anyway
+ * (the move of a state, which is not cancelled halfway) has printed its
+ * output, which says where they are, and is told apart here.
+ */
+static int interrupted_status(const struct ctl *ctl, int status)
+{
+	int sig = interrupt_signal;
+
+	if (!sig)
+		return status;
+	if (status == EXIT_OK)
+		fprintf(stderr, "%s: %s%sinterrupted by %s once it had completed\n", PROGRAM,
+			ctl->cmd ? ctl->cmd->name : "", ctl->cmd ? ": " : "", signal_name(sig));
+	return 128 + sig;
 }
 
 int main(int argc, char **argv)
@@ -232,5 +343,5 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < ARRAY_SIZE(interrupt_signals); i++)
 		signal(interrupt_signals[i], SIG_DFL);
 	interrupted = vfiomig_cancel_unref(interrupted);
-	return r;
+	return interrupted_status(&ctl, r);
 }

@@ -4,6 +4,8 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "json-writer.h"
 #include "progress.h"
@@ -15,6 +17,30 @@ void xfer_progress(void *userdata, const struct vfiomig_progress *p)
 	struct ctl *ctl = userdata;
 
 	progress_update(ctl->progress, p);
+}
+
+struct progress *xfer_progress_new(struct ctl *ctl, const char *command, int n,
+				   const char *input)
+{
+	enum progress_mode mode = ctl->progress_mode;
+	struct progress *p;
+	char label[32];
+	struct stat st;
+	int r;
+
+	if (ctl->quiet && mode != PROGRESS_ALWAYS)
+		mode = PROGRESS_NEVER;
+	if (n > 1)
+		snprintf(label, sizeof(label), "%s %d devices", command, n);
+	else
+		snprintf(label, sizeof(label), "%s", command);
+	p = progress_new(mode, label, input ? PROGRESS_CLAIM_ON_DATA : PROGRESS_CLAIM_NOW);
+	if (!input || !progress_enabled(p))
+		return p;
+	r = strcmp(input, "-") == 0 ? fstat(STDIN_FILENO, &st) : stat(input, &st);
+	if (r == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+		progress_set_total(p, (uint64_t)st.st_size);
+	return p;
 }
 
 static uint64_t device_bytes(const struct vfiomig_stats *s)

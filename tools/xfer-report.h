@@ -64,4 +64,14 @@ void xfer_members_message(struct ctl *ctl);
 /* The library's progress callback: redraws ctl->progress. */
 void xfer_progress(void *userdata, const struct vfiomig_progress *p);
 
+/*
+ * The progress line of a save, load or migrate (@command) of @n devices,
+ * as --progress says (and -q: no line unless --progress=always).  @input:
+ * a load's stream ("-" for stdin), which claims the terminal only once
+ * data came and whose length, if it is a regular file, the line counts
+ * against; NULL for a save or migrate.
+ */
+struct progress *xfer_progress_new(struct ctl *ctl, const char *command, int n,
+				   const char *input);
+
 #endif

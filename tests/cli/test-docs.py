@@ -14,7 +14,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cli import Tap, SRC, run, base_env  # noqa: E402
 
-COMMANDS = ["list", "info", "state", "reset", "save", "load", "migrate", "inspect"]
+COMMANDS = ["list", "info", "state", "reset", "save", "load", "migrate", "inspect", "help"]
 BASH_COMPLETION = "/usr/share/bash-completion/bash_completion"
 
 
@@ -84,14 +84,22 @@ def check_completion(t, script, helpers):
         ("vfiomig-ctl s", ["save", "state"]),
         ("vfiomig-ctl --js", ["--json"]),
         ("vfiomig-ctl --json st", ["state"]),
-        # after a device: the target, or another device of a group
+        # after a device: the target (never ERROR), or another device of a group
         ("vfiomig-ctl state mock:a,state=stop ",
-         ["ERROR", "PRE_COPY", "PRE_COPY_P2P", "RESUMING", "RUNNING", "RUNNING_P2P", "STOP",
+         ["PRE_COPY", "PRE_COPY_P2P", "RESUMING", "RUNNING", "RUNNING_P2P", "STOP",
           "STOP_COPY", "mock:"]),
+        ("vfiomig-ctl state mock:a err", []),
+        # help takes a command
+        ("vfiomig-ctl help ", COMMANDS),
+        ("vfiomig-ctl help s", ["save", "state"]),
+        ("vfiomig-ctl help save ", []),
         ("vfiomig-ctl state mock:a pre_copy", ["PRE_COPY", "PRE_COPY_P2P"]),
         ("vfiomig-ctl save mock:a --le", ["--leave"]),
         ("vfiomig-ctl save mock:a --leave ", ["running", "stop"]),
         ("vfiomig-ctl save mock:a --precopy=", ["auto", "never"]),
+        ("vfiomig-ctl save mock:a --progress=", ["always", "auto", "never"]),
+        ("vfiomig-ctl load mock:a --progress ", ["always", "auto", "never"]),
+        ("vfiomig-ctl migrate mock:a --progress=n", ["never"]),
         ("vfiomig-ctl load mock:a --f", ["--force"]),
         ("vfiomig-ctl inspect --raw --backend ", ["generic", "mlx5", "mock"]),
         ("vfiomig-ctl info mock:a ", []),

@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """vfiomig-ctl usage: help, version, and every usage error exits 2 with one
-line on stderr (never the whole help), or one JSON error with --json."""
+line on stderr (never the whole help), or one JSON error with --json (on
+stderr too: stdout may be a pipe that carries a stream)."""
 
+import json
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cli import Tap, run, one_line  # noqa: E402
 
-COMMANDS = ["list", "info", "state", "reset", "save", "load", "migrate", "inspect"]
+COMMANDS = ["list", "info", "state", "reset", "save", "load", "migrate", "inspect", "help"]
 
 USAGE_ERRORS = [
     ([], "no command given"),
@@ -57,6 +59,11 @@ USAGE_ERRORS = [
     (["save", "mock:a", "--leave", "resuming", "-o", "/dev/null"], "--leave resuming"),
     (["load", "mock:a", "--leave", "bogus", "-i", "/dev/null"], "--leave bogus"),
     (["save", "mock:a", "-o"], "option '-o' needs a value"),
+    (["save", "mock:a", "-o", "/dev/null", "-o", "/dev/null"], "-o/--output given twice"),
+    (["load", "mock:a", "-i", "/dev/null", "--input", "/dev/null"], "-i/--input given twice"),
+    (["save", "mock:a", "--precopy", "4", "-o", "/dev/null"], "write --precopy=4"),
+    (["info", "mock:a,size=abc"], "size=abc is not a number"),
+    (["help", "bogus"], "unknown command 'bogus'"),
     (["load", "mock:a", "--input"], "option '--input' needs a value"),
     (["info", "--bogus", "mock:a"], "unknown option '--bogus'"),
     (["info", "-z", "mock:a"], "unknown option '-z'"),
@@ -98,11 +105,12 @@ def main():
 
     for args, words in USAGE_ERRORS:
         r = run("--json", *args)
-        name = "--json usage error is one JSON error: %s" % (" ".join(args) or "(nothing)")
+        name = "--json usage error is one JSON error on stderr: %s" % (" ".join(args) or "(nothing)")
         try:
-            doc = r.json()
+            # stderr: stdout may be a pipe whose reader takes it for a stream
+            doc = json.loads(r.err.decode())
             good = (r.rc == 2 and list(doc) == ["error"] and doc["error"]["errno"] == 22 and
-                    words in doc["error"]["message"] and r.err == b"")
+                    words in doc["error"]["message"] and r.out == b"")
         except ValueError as e:
             good, r.err = False, r.err + str(e).encode()
         t.ok(good, name, r)

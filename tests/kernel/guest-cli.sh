@@ -4,7 +4,7 @@
 # the group tests).  Prints TAP lines, after the plan; run.sh numbers them
 # and checks the plan.
 set -u
-echo 1..22
+echo 1..24
 ok() { if [ "$1" = 0 ]; then echo "ok 0 - $2"; else echo "not ok 0 - $2"; fi; }
 # -q: the guest console is a terminal, and progress lines would mix into the TAP.
 ctl() { vfiomig-ctl -q "$@"; }
@@ -81,19 +81,26 @@ ok $? "migrate --precopy: scratch register arrives"
 ctl inspect /tmp/a.vfm >/tmp/insp && grep -q "valid" /tmp/insp
 ok $? "inspect of a saved mtty stream: valid"
 
-# Refusals: each with its reason, and the destination not left RUNNING.
+# Refusals: each with its reason.  A file is verified whole before the
+# device is touched, so it runs on; through a pipe the damage is found
+# after the first writes, and the destination is not left RUNNING.
 reset_both
 size=$(wc -c </tmp/a.vfm)
 head -c $((size - 5)) /tmp/a.vfm >/tmp/cut.vfm
 ctl load $B -i /tmp/cut.vfm 2>/tmp/err
+[ $? = 1 ] && grep -q "truncated" /tmp/err && grep -q "nothing was written" /tmp/err &&
+	[ "$(state_of $B)" = RUNNING ]
+ok $? "a truncated stream file is refused before any write: $(cat /tmp/err)"
+reset_both
+cat /tmp/cut.vfm | ctl load $B -i - 2>/tmp/err
 [ $? = 1 ] && grep -q "truncated" /tmp/err && [ "$(state_of $B)" != RUNNING ]
-ok $? "a truncated stream is refused: $(cat /tmp/err)"
+ok $? "a truncated stream through a pipe is refused: $(cat /tmp/err)"
 reset_both
 cp /tmp/a.vfm /tmp/bad.vfm
 printf 'X' | dd of=/tmp/bad.vfm bs=1 seek=$((size - 40)) conv=notrunc 2>/dev/null
 ctl load $B -i /tmp/bad.vfm 2>/tmp/err
-[ $? = 1 ] && grep -q "checksum\|mismatch" /tmp/err && [ "$(state_of $B)" != RUNNING ]
-ok $? "a corrupt stream is refused: $(cat /tmp/err)"
+[ $? = 1 ] && grep -q "checksum\|mismatch" /tmp/err && [ "$(state_of $B)" = RUNNING ]
+ok $? "a corrupt stream file is refused before any write: $(cat /tmp/err)"
 reset_both; ctl reset $C >/dev/null
 ctl save $C -o /tmp/c.vfm >/dev/null && ctl load $B -i /tmp/c.vfm 2>/tmp/err
 [ $? = 1 ] && grep -q "of type mtty-1" /tmp/err && [ "$(state_of $B)" = RUNNING ]
@@ -151,13 +158,20 @@ ctl save $A $C -o /tmp/ac.vfm >/dev/null && ctl load $F $D -i /tmp/ac.vfm >/dev/
 	[ "$(guest-api peek $D 7)" = 0x81 ] && [ "$(guest-api peek $F 7)" = 0x82 ] &&
 	[ "$(state_of $D)" = RUNNING ] && [ "$(state_of $F)" = RUNNING ]
 ok $? "save A C, load F D (mtty-1 first): each takes the stream device of its type"
-# A byte of device 1's end record flipped: refused after both members
-# entered RESUMING (guest-api flip), and neither member runs or
-# took its part (mtty applies a state only at RESUMING -> STOP).
+# A byte of device 1's end record flipped (guest-api flip).  Through a
+# pipe: refused after both members entered RESUMING, and neither member
+# runs or took its part (mtty applies a state only at RESUMING -> STOP).
 reset_group $A $B $D $E; mark 0x91 0x92
 : >/tmp/err
 ctl save $A $B -o /tmp/ab.vfm >/dev/null && guest-api flip /tmp/ab.vfm 1 &&
-	{ ctl load $D $E -i /tmp/ab.vfm 2>/tmp/err >/dev/null; [ $? = 1 ]; } &&
+	{ cat /tmp/ab.vfm | ctl load $D $E -i - 2>/tmp/err >/dev/null; [ $? = 1 ]; } &&
 	grep -q "checksum" /tmp/err && [ "$(state_of $D)" = STOP ] && [ "$(state_of $E)" = STOP ] &&
 	[ "$(guest-api peek $D 7)" = 0x00 ] && [ "$(guest-api peek $E 7)" = 0x00 ]
-ok $? "a group stream with device 1's record spoiled is refused, D, E in STOP: $(cat /tmp/err)"
+ok $? "a group stream with device 1's record spoiled, through a pipe: refused, D, E in STOP: $(cat /tmp/err)"
+# The same file: verified whole before loading, so D and E run on, untouched.
+reset_group $D $E
+: >/tmp/err
+{ ctl load $D $E -i /tmp/ab.vfm 2>/tmp/err >/dev/null; [ $? = 1 ]; } &&
+	grep -q "nothing was written" /tmp/err &&
+	[ "$(state_of $D)" = RUNNING ] && [ "$(state_of $E)" = RUNNING ]
+ok $? "the spoiled group stream file: refused before any write, D, E RUNNING: $(cat /tmp/err)"

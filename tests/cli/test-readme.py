@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The README's commands, run as the README writes them: its example is
+examples/short-example.c word for word, builds against the build tree with
+the README's two commands (meson's uninstalled pkg-config file) and with
+`meson devenv`, and prints what the README says it prints; and its
+`apt-get install` line names the packages .ci/run installs.
+
+Environment (tests/cli/meson.build): VFIOMIG_BUILD_ROOT, the build tree;
+VFIOMIG_SANITIZE, its b_sanitize (a sanitized library cannot be linked by
+a plain `cc` command)."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cli import Tap, SRC, CTL, base_env  # noqa: E402
+
+BUILD = os.path.abspath(os.environ.get("VFIOMIG_BUILD_ROOT") or
+                        os.path.dirname(os.path.dirname(CTL)))
+SANITIZE = os.environ.get("VFIOMIG_SANITIZE", "none")
+EXAMPLE = "examples/short-example.c"
+
+
+def blocks(text):
+    """The README's fenced blocks: (section heading, language, body)."""
+    out, section = [], ""
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("## "):
+            section = line[3:].strip()
+        m = re.match(r"^```(\w*)$", line)
+        if m:
+            j = lines.index("```", i + 1)
+            out.append((section, m.group(1), "\n".join(lines[i + 1:j]) + "\n"))
+            i = j
+        i += 1
+    return out
+
+
+def section_text(text, heading):
+    start = text.index("## %s\n" % heading)
+    end = text.find("\n## ", start + 1)
+    return text[start:end if end >= 0 else len(text)]
+
+
+def check_packages(t, readme):
+    ci = open(os.path.join(SRC, ".ci", "run")).read()
+    m = re.search(r"^packages=\(([^)]*)\)", ci, re.M)
+    ci_pkgs = m.group(1).split() if m else None
+    lines = [l for _, lang, body in blocks(readme) if lang == "sh"
+             for l in body.splitlines() if l.startswith("apt-get install ")]
+    readme_pkgs = lines[0].split()[2:] if len(lines) == 1 else None
+    t.ok(ci_pkgs and readme_pkgs == ci_pkgs,
+         "README: its apt-get install line names exactly the packages .ci/run installs",
+         "README: %s\n.ci/run: %s" % (readme_pkgs, ci_pkgs))
+    quick = section_text(readme, "Quick start")
+    t.ok(quick.find("apt-get install") < quick.find("meson setup build") and
+         quick.find("apt-get install") < quick.find("./run-tests"),
+         "README: the packages come before the build and test commands")
+
+
+def run_sh(script, cwd, env):
+    p = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], cwd=cwd, env=env,
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def check_example(t, readme):
+    sec = [(lang, body) for s, lang, body in blocks(readme) if s == "A short example"]
+    code = [body for lang, body in sec if lang == "c"]
+    build = [body for lang, body in sec if lang == "sh"]
+    prints = [body for lang, body in sec if lang == ""]
+    src = open(os.path.join(SRC, EXAMPLE)).read()
+    body = src[src.index("#include"):]
+    t.ok(len(code) == 1 and code[0] == body,
+         "README: its C example is %s, word for word" % EXAMPLE,
+         "the README's block and the file (from its first #include) differ")
+    t.ok(len(build) == 1 and "meson-uninstalled" in build[0] and EXAMPLE in build[0],
+         "README: one block of commands builds %s against build/meson-uninstalled" % EXAMPLE,
+         build)
+    t.ok(len(prints) == 1, "README: the example's output is shown", prints)
+    if len(build) != 1 or len(prints) != 1:
+        return
+    if SANITIZE not in ("", "none"):
+        t.skip("the README's commands build and run the example",
+               "b_sanitize=%s: a sanitized library needs the sanitizer's runtime" % SANITIZE)
+        t.skip("meson devenv builds and runs the example", "b_sanitize=%s" % SANITIZE)
+        return
+    for tool in ("cc", "pkg-config"):
+        if not shutil.which(tool):
+            t.ok(False, "the README's commands need %s, which is not installed" % tool)
+            return
+    # The commands run as written, from a directory laid out as the README
+    # assumes (the source tree with the build tree in build/).
+    tmp = tempfile.mkdtemp(prefix="vfiomig-readme-")
+    try:
+        os.symlink(BUILD, os.path.join(tmp, "build"))
+        os.symlink(os.path.join(SRC, "examples"), os.path.join(tmp, "examples"))
+        env = base_env()
+        for v in ("PKG_CONFIG_PATH", "LD_LIBRARY_PATH", "CFLAGS", "LDFLAGS"):
+            env.pop(v, None)
+        rc, out, err = run_sh(build[0], tmp, env)
+        t.ok(rc == 0 and out == prints[0],
+             "the README's commands build the example against the build tree and it prints "
+             "what the README shows", "rc %d\nstdout:\n%s\nstderr:\n%s" % (rc, out, err))
+        check_devenv(t, readme, prints[0], env)
+    finally:
+        shutil.rmtree(tmp)
+
+
+def check_devenv(t, readme, prints, env):
+    text = " ".join(section_text(readme, "A short example").split())
+    m = re.search(r"`meson devenv -C build` opens a shell in `build/` where `([^`]+)`", text)
+    if not t.ok(m is not None, "README: the meson devenv command is found"):
+        return
+    if not shutil.which("meson"):
+        t.skip("meson devenv builds and runs the example", "meson is not on PATH")
+        return
+    if os.path.realpath(os.path.dirname(BUILD)) != os.path.realpath(SRC):
+        t.skip("meson devenv builds and runs the example",
+               "the build tree is not a directory of the source tree, as ../examples needs")
+        return
+    made = os.path.join(BUILD, "short-example")
+    try:
+        p = subprocess.run(["meson", "devenv", "-C", BUILD, "bash", "-e", "-c", m.group(1)],
+                           env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+        out = p.stdout.decode("utf-8", "replace")
+        t.ok(p.returncode == 0 and out == prints,
+             "meson devenv -C build: the README's command builds and runs the example",
+             "rc %d\nstdout:\n%s\nstderr:\n%s" % (p.returncode, out, p.stderr.decode()))
+    finally:
+        if os.path.exists(made):
+            os.unlink(made)
+
+
+def main():
+    t = Tap()
+    readme = open(os.path.join(SRC, "README.md")).read()
+    check_packages(t, readme)
+    check_example(t, readme)
+    t.done()
+
+
+main()
