@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,31 +239,10 @@ void ctl_message(struct ctl *ctl, const char *fmt, ...)
 	progress_print(ctl->progress, line);
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EAGAIN) {
-			struct pollfd p = { .fd = fd, .events = POLLOUT };
-
-			poll(&p, 1, -1);
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
- * write_all(), but on a terminal that a progress line may be on (ours, or
- * the other side's of "save -o - | load -i -"), the row is cleared first,
- * in the same write: the output never lands on a line.
+ * progress_write_all(), but on a terminal that a progress line may be on
+ * (ours, or the other side's of "save -o - | load -i -"), the row is
+ * cleared first, in the same write: the output never lands on a line.
  */
 static int write_out(struct ctl *ctl, int fd, const char *buf, size_t len)
 {
@@ -274,10 +252,10 @@ static int write_out(struct ctl *ctl, int fd, const char *buf, size_t len)
 	int r;
 
 	if (!all)
-		return write_all(fd, buf, len);
+		return progress_write_all(fd, buf, len);
 	memcpy(all, clear, n);
 	memcpy(all + n, buf, len);
-	r = write_all(fd, all, n + len);
+	r = progress_write_all(fd, all, n + len);
 	free(all);
 	return r;
 }

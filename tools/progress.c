@@ -68,7 +68,7 @@ static void out_spaces(struct out *o, size_t n)
 	o->n += n;
 }
 
-static void write_fd(int fd, const char *buf, size_t len)
+int progress_write_all(int fd, const char *buf, size_t len)
 {
 	while (len > 0) {
 		ssize_t n = write(fd, buf, len);
@@ -81,11 +81,18 @@ static void write_fd(int fd, const char *buf, size_t len)
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			return;	/* nowhere to show it */
+		if (n < 0)
+			return -errno;
 		buf += n;
 		len -= (size_t)n;
 	}
+	return 0;
+}
+
+/* A progress line that cannot be shown is not shown: nowhere to say so. */
+static void write_fd(int fd, const char *buf, size_t len)
+{
+	(void)progress_write_all(fd, buf, len);
 }
 
 #ifdef HAVE_TERMINFO

@@ -88,4 +88,8 @@ struct progress_view {
 void progress_format(char *buf, size_t size, const char *label, struct progress_view *v,
 		     const struct vfiomig_progress *vp);
 
+/* Writes all of @buf to @fd, waiting out EAGAIN (a terminal left
+ * non-blocking by another program) and EINTR: 0, or -errno. */
+int progress_write_all(int fd, const char *buf, size_t len);
+
 #endif
