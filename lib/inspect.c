@@ -60,6 +60,8 @@ static const char *record_kind(uint16_t type)
 
 	if (type < ARRAY_SIZE(names) && names[type])
 		return names[type];
+	if (type == STREAM_VENDOR_SUMMARY)
+		return "VENDOR_SUMMARY";
 	return type == STREAM_PRECOPY_ROUND ? "PRECOPY_ROUND" : "unknown";
 }
 

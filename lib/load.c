@@ -131,14 +131,64 @@ static int data_rejected(struct load *l, const struct stream_record *rec, int r)
 }
 
 /*
+ * A backend whose checks are the target driver's own sees the bytes first:
+ * what the driver would refuse is refused before the device is given it,
+ * with the reason in the vendor's terms rather than a bare errno.  The
+ * parser reads headers and skips payloads by count: its cost is per record.
+ */
+static int vendor_check(struct load *l, const struct stream_record *rec)
+{
+	struct vendor_parser *v = &l->vendor;
+	int r;
+
+	if (!l->dev->backend->checks_load)
+		return 0;
+	if (!l->vendor_ready) {
+		r = vendor_parser_init(v, l->dev->backend, 0, NULL, NULL);
+		l->vendor_ready = true;
+		if (r < 0)
+			return load_fail(l, r, rec->offset, "out of memory for the %s parser",
+					 v->ops->name);
+		v->target_kernel = vendor_host_kernel();
+	}
+	r = v->ops->feed(v, rec->payload, rec->length);
+	if (r < 0)
+		return load_fail(l, r, rec->offset, "the %s at stream offset %llu was refused "
+				 "before the device saw it: %s (device byte %llu)",
+				 l->raw ? "data" : "record", (unsigned long long)rec->offset,
+				 v->problem, (unsigned long long)v->problem_offset);
+	return 0;
+}
+
+/* The device's bytes ended: a backend refuses a cut inside its record. */
+static int vendor_finish(struct load *l)
+{
+	struct vendor_parser *v = &l->vendor;
+	uint64_t at = l->in ? l->in->bytes : UINT64_MAX;
+	int r;
+
+	if (!l->vendor_ready || !v->state)
+		return 0;
+	r = v->ops->finish(v);
+	if (r < 0)
+		return load_fail(l, r, at, "the device's bytes end inside a %s record: %s "
+				 "(device byte %llu)", v->ops->name, v->problem,
+				 (unsigned long long)v->problem_offset);
+	return 0;
+}
+
+/*
  * With a cancel object the data fd is non-blocking (start_resuming()): a
  * device slow to take its data makes data_write() wait in poll(2) beside
  * the cancel object, so it cannot hold a cancelled load.
  */
 static int write_data(struct load *l, const struct stream_record *rec)
 {
-	int r = data_write(l->dev, l->data_fd, rec->payload, rec->length, l->o.cancel);
+	int r = vendor_check(l, rec);
 
+	if (r < 0)
+		return r;
+	r = data_write(l->dev, l->data_fd, rec->payload, rec->length, l->o.cancel);
 	if (r == -ECANCELED)
 		return r;
 	if (r < 0)
@@ -165,6 +215,8 @@ int load_take_record(struct load *l, const struct stream_record *rec)
 	case STREAM_PRECOPY_ROUND:
 		l->stats.precopy_rounds++;
 		return 0;
+	case STREAM_VENDOR_SUMMARY:
+		return 0;	/* for people: the load's own parser checks the bytes */
 	case STREAM_DEVICE_END:
 		if (rec->length >= STREAM_DEVICE_END_SIZE && !l->have_end) {
 			l->have_end = true;
@@ -184,7 +236,10 @@ int load_take_record(struct load *l, const struct stream_record *rec)
 int load_check_totals(struct load *l)
 {
 	uint64_t written = l->stats.precopy_bytes + l->stats.stop_copy_bytes;
+	int r = vendor_finish(l);
 
+	if (r < 0)
+		return r;
 	if (l->raw || (l->have_end && l->end_bytes == written && l->end_precopy == l->stats.precopy_bytes))
 		return 0;
 	if (!l->have_end)
@@ -279,7 +334,7 @@ static int load_raw(struct load *l)
 		int r;
 
 		if (n <= 0)
-			return n == 0 ? 0 : load_input_failed(l, l->in, (int)n);
+			return n == 0 ? vendor_finish(l) : load_input_failed(l, l->in, (int)n);
 		rec.length = (uint32_t)n;
 		rec.offset = l->in->bytes - (uint64_t)n;
 		r = write_data(l, &rec);
@@ -355,6 +410,9 @@ void load_free(struct load *l)
 	l->data_fd = -1;
 	free(l->buf);
 	l->buf = NULL;
+	if (l->vendor_ready)
+		vendor_parser_fini(&l->vendor);
+	l->vendor_ready = false;
 }
 
 /* The caller's stats, on every return: what moved, however it ended. */

@@ -9,6 +9,7 @@
 
 #include <stdatomic.h>
 
+#include "vendor.h"
 #include "xfer.h"
 
 /* Where records come from: one stream, read by one thread. */
@@ -44,6 +45,10 @@ struct load {
 	int ahead_r;
 	/* Device bytes written; read by a group's progress from its thread. */
 	atomic_uint_least64_t moved;
+	/* The device's bytes through its backend's parser before each write,
+	 * when the backend checks_load (docs/mlx5.md); set up at the first. */
+	struct vendor_parser vendor;
+	bool vendor_ready;
 };
 
 int load_opts_check(struct vfiomig_dev *dev, int r, bool have_fd, const struct vfiomig_load_opts *o);
@@ -68,7 +73,8 @@ int load_take_data_fd(struct load *l, int fd);
 int load_take_record(struct load *l, const struct stream_record *rec);
 /* The rest of @l's own stream, to its verified trailer. */
 int load_records(struct load *l);
-/* The stream's account of the device's bytes against what was written. */
+/* The stream's account of the device's bytes against what was written,
+ * and the backend's parser at the end of the device's bytes. */
 int load_check_totals(struct load *l);
 /* Resets a device given part of a state, and stops it. */
 void load_discard_partial(struct load *l);

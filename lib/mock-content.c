@@ -290,6 +290,7 @@ uint64_t mock_emit_header(struct mock_emitter *e)
 		return 0;
 	it->kind = MOCK_UNIT_HEADER;
 	e->queued += MOCK_HDR_SIZE;
+	e->inner += MOCK_HDR_SIZE;
 	return MOCK_HDR_SIZE;
 }
 
@@ -307,6 +308,7 @@ uint64_t mock_emit_pages(struct mock_emitter *e, uint64_t first, uint64_t count)
 	it->count = count;
 	bytes = mock_run_bytes(e->size, it->first, count);
 	e->queued += bytes;
+	e->inner += bytes;
 	e->nsegs += count;
 	return bytes;
 }
@@ -319,9 +321,78 @@ uint64_t mock_emit_end(struct mock_emitter *e)
 		return 0;
 	it->kind = MOCK_UNIT_END;
 	it->nsegs = e->nsegs;
-	it->bytes = e->queued;
+	it->bytes = e->inner;	/* the mock stream's own bytes, not mlx5's */
 	e->queued += MOCK_SEG_SIZE;
+	e->inner += MOCK_SEG_SIZE;
 	return MOCK_SEG_SIZE;
+}
+
+void mock_emit_mlx5(struct mock_emitter *e, uint64_t stop_copy_size)
+{
+	struct mock_item *it = queue_push(e);
+
+	e->mlx5 = true;
+	e->stop_copy_size = stop_copy_size;
+	if (!it)
+		return;
+	it->kind = MOCK_UNIT_SIZE;
+	e->queued += MOCK_MLX5_SIZE_REC;
+}
+
+int mock_emit_frame_begin(struct mock_emitter *e, uint64_t chunk)
+{
+	struct mock_item *it;
+
+	if (!e->mlx5 || !(it = queue_push(e)))
+		return -1;
+	it->kind = MOCK_UNIT_FRAME;
+	it->first = e->inner;	/* where the image starts, until end */
+	it->chunk = chunk;
+	return (int)((e->head + e->count - 1) % MOCK_QUEUE_MAX);
+}
+
+/* The image's size is known only now; nothing was planned since begin,
+ * as both happen under the device lock. */
+void mock_emit_frame_end(struct mock_emitter *e, int frame)
+{
+	struct mock_item *it;
+
+	if (frame < 0)
+		return;
+	it = &e->q[frame];
+	it->bytes = e->inner - it->first;
+	e->queued += mock_mlx5_framed(it->bytes, it->chunk) - it->bytes;
+}
+
+static void queue_pop(struct mock_emitter *e)
+{
+	e->idx = 0;
+	e->head = (e->head + 1) % MOCK_QUEUE_MAX;
+	e->count--;
+}
+
+/*
+ * mlx5: the header of the next FW_DATA record, planned before its first
+ * payload byte; a record is at most a chunk of the image that is left.
+ */
+static uint64_t plan_rechdr(struct mock_emitter *e, struct mock_piece *pc,
+			    uint64_t room)
+{
+	uint64_t rec = e->frame_left < e->frame_chunk ? e->frame_left : e->frame_chunk;
+	uint64_t take = MOCK_MLX5_HDR - e->rec_off;
+
+	if (take > room)
+		take = room;
+	pc->kind = MOCK_UNIT_RECHDR;
+	pc->bytes = rec;
+	pc->off = e->rec_off;
+	pc->len = (uint32_t)take;
+	e->rec_off += (uint32_t)take;
+	if (e->rec_off == MOCK_MLX5_HDR) {
+		e->rec_off = 0;
+		e->rec_left = rec;
+	}
+	return take;
 }
 
 size_t mock_emit_plan(struct mock_emitter *e, const uint32_t *gen,
@@ -332,14 +403,29 @@ size_t mock_emit_plan(struct mock_emitter *e, const uint32_t *gen,
 
 	while (e->count && n < max_pieces && total < max_bytes) {
 		const struct mock_item *it = &e->q[e->head];
-		struct mock_piece *pc = &pieces[n++];
+		struct mock_piece *pc;
 		uint64_t unit_len, take;
 
+		if (it->kind == MOCK_UNIT_FRAME) {
+			e->frame_left = it->bytes;
+			e->frame_chunk = it->chunk;
+			queue_pop(e);
+			continue;
+		}
+		pc = &pieces[n++];
 		memset(pc, 0, sizeof(*pc));
+		if (e->frame_left && !e->rec_left) {
+			total += plan_rechdr(e, pc, max_bytes - total);
+			continue;
+		}
 		pc->kind = it->kind;
 		switch (it->kind) {
 		case MOCK_UNIT_HEADER:
 			unit_len = MOCK_HDR_SIZE;
+			break;
+		case MOCK_UNIT_SIZE:
+			unit_len = MOCK_MLX5_SIZE_REC;
+			pc->bytes = e->stop_copy_size;
 			break;
 		case MOCK_UNIT_PAGES:
 			pc->page = (it->first + e->idx) % e->npages;
@@ -357,18 +443,23 @@ size_t mock_emit_plan(struct mock_emitter *e, const uint32_t *gen,
 		take = unit_len - e->unit_off;
 		if (take > max_bytes - total)
 			take = max_bytes - total;
+		/* A record may end anywhere in a unit: the image is opaque. */
+		if (e->frame_left && take > e->rec_left)
+			take = e->rec_left;
+		if (e->frame_left) {
+			e->frame_left -= take;
+			e->rec_left -= take;
+		}
 		pc->off = (uint32_t)e->unit_off;
 		pc->len = (uint32_t)take;
 		total += take;
 		e->unit_off += take;
 		if (e->unit_off < unit_len)
-			break;
+			continue;	/* out of room, or a record ends here */
 		e->unit_off = 0;
 		if (it->kind == MOCK_UNIT_PAGES && ++e->idx < it->count)
 			continue;
-		e->idx = 0;
-		e->head = (e->head + 1) % MOCK_QUEUE_MAX;
-		e->count--;
+		queue_pop(e);
 	}
 	e->planned += total;
 	*ret_bytes += total;
@@ -394,6 +485,21 @@ size_t mock_emit_render(const struct mock_emitter *e,
 			build_seghdr(unit, MOCK_SEG_END, 0, pc->nsegs, pc->bytes);
 			memcpy(out, unit + off, len);
 			break;
+		case MOCK_UNIT_RECHDR:
+			put_le64(unit, pc->bytes);
+			put_le32(unit + 8, 0);	/* mandatory */
+			put_le32(unit + 12, MOCK_MLX5_FW_DATA);
+			memcpy(out, unit + off, len);
+			break;
+		case MOCK_UNIT_SIZE:
+			put_le64(unit, 8);
+			put_le32(unit + 8, MOCK_MLX5_OPTIONAL);
+			put_le32(unit + 12, MOCK_MLX5_STOP_COPY_SIZE);
+			put_le64(unit + 16, pc->bytes);
+			memcpy(out, unit + off, len);
+			break;
+		case MOCK_UNIT_FRAME:
+			break;	/* never a piece */
 		case MOCK_UNIT_PAGES: {
 			uint8_t *p = out;
 			uint32_t rest = len;

@@ -101,12 +101,49 @@ int mock_seg_decode(const uint8_t *s, uint64_t size, uint64_t nsegs, uint64_t at
 
 /* ---- save side ---- */
 
-enum mock_unit_kind { MOCK_UNIT_HEADER, MOCK_UNIT_PAGES, MOCK_UNIT_END };
+/*
+ * personality=mlx5 (docs/mock.md): the same stream travels inside
+ * mlx5_vfio_pci's records, { u64 record_size; u32 flags; u32 tag } and
+ * the payload, after a STOP_COPY_SIZE record.  Each image (the initial
+ * one, each pre-copy round, the final one) becomes FW_DATA records of at
+ * most a chunk of payload each.
+ */
+#define MOCK_MLX5_HDR 16u
+#define MOCK_MLX5_SIZE_REC 24u		/* STOP_COPY_SIZE: header + u64 */
+#define MOCK_MLX5_OPTIONAL 1u		/* flags bit 0 */
+#define MOCK_MLX5_FW_DATA 0u
+#define MOCK_MLX5_STOP_COPY_SIZE 1u
+#define MOCK_MLX5_MAX_LOAD 0xffffffffull	/* the target's limit (ENOMEM) */
+/* One SAVE's limit, 2^32 - PAGE_SIZE: the pre-copy images' records. */
+#define MOCK_MLX5_SAVE_MAX (0x100000000ull - 4096)
+/* Chunk mode's records of the final image. */
+#define MOCK_MLX5_CHUNK (1ull << 20)
+
+/* Stream bytes of an image of @payload bytes cut into records of @chunk. */
+static inline uint64_t mock_mlx5_framed(uint64_t payload, uint64_t chunk)
+{
+	return payload + MOCK_MLX5_HDR * ((payload + chunk - 1) / chunk);
+}
+
+/* Length of a plain STOP_COPY stream of personality=mlx5. */
+static inline uint64_t mock_mlx5_stream_size(uint64_t size)
+{
+	return MOCK_MLX5_SIZE_REC +
+	       mock_mlx5_framed(mock_stream_size(size), MOCK_MLX5_CHUNK);
+}
+
+enum mock_unit_kind {
+	MOCK_UNIT_HEADER, MOCK_UNIT_PAGES, MOCK_UNIT_END,
+	MOCK_UNIT_SIZE,		/* mlx5: the STOP_COPY_SIZE record */
+	MOCK_UNIT_FRAME,	/* mlx5: the units after it form one image */
+	MOCK_UNIT_RECHDR,	/* mlx5: a FW_DATA record header (a piece only) */
+};
 
 struct mock_item {
 	enum mock_unit_kind kind;
 	uint64_t first, count;		/* PAGES: cyclic run */
-	uint64_t nsegs, bytes;		/* END: what it records */
+	uint64_t nsegs, bytes;		/* END: what it records; FRAME: payload */
+	uint64_t chunk;			/* FRAME: record payload at most */
 };
 
 /* A byte range of one unit, planned under the device lock. */
@@ -114,11 +151,11 @@ struct mock_piece {
 	enum mock_unit_kind kind;
 	uint32_t gen;
 	uint64_t page;			/* PAGES */
-	uint64_t nsegs, bytes;		/* END */
+	uint64_t nsegs, bytes;		/* END; RECHDR: record size */
 	uint32_t off, len;		/* range within the unit */
 };
 
-#define MOCK_QUEUE_MAX 8
+#define MOCK_QUEUE_MAX 12
 
 struct mock_emitter {
 	uint64_t seed, size, npages;
@@ -131,6 +168,15 @@ struct mock_emitter {
 	uint64_t queued;	/* stream bytes queued so far */
 	uint64_t planned;	/* stream bytes handed out by mock_emit_plan */
 	uint64_t nsegs;		/* page segments queued so far */
+	uint64_t inner;		/* mock stream bytes queued (queued less mlx5 framing) */
+	/* mlx5 framing */
+	bool mlx5;
+	uint64_t stop_copy_size;	/* the STOP_COPY_SIZE record's value */
+	uint64_t frame_inner;	/* inner bytes when the open frame began */
+	uint64_t frame_left;	/* payload of the current image not yet planned */
+	uint64_t frame_chunk;
+	uint64_t rec_left;	/* payload of the current record not yet planned */
+	uint32_t rec_off;	/* bytes of the current record header planned */
 };
 
 void mock_emit_init(struct mock_emitter *e, uint64_t seed, uint64_t size,
@@ -140,6 +186,15 @@ uint64_t mock_emit_header(struct mock_emitter *e);
 uint64_t mock_emit_pages(struct mock_emitter *e, uint64_t first,
 			 uint64_t count);
 uint64_t mock_emit_end(struct mock_emitter *e);
+/* personality=mlx5: frame everything from now on; queues STOP_COPY_SIZE. */
+void mock_emit_mlx5(struct mock_emitter *e, uint64_t stop_copy_size);
+/*
+ * The units queued between these two form one image, cut into FW_DATA
+ * records of at most @chunk payload bytes.  No-ops without mock_emit_mlx5().
+ * begin returns what end takes (-1: nothing to frame).
+ */
+int mock_emit_frame_begin(struct mock_emitter *e, uint64_t chunk);
+void mock_emit_frame_end(struct mock_emitter *e, int frame);
 /*
  * Plan up to @max_bytes of queued stream into @pieces (at most @max_pieces),
  * reading page generations from @gen.  Returns the number of pieces and
@@ -194,5 +249,36 @@ void mock_parser_fini(struct mock_parser *p);
 void mock_parser_feed(struct mock_parser *p, const void *buf, size_t len);
 /* 0 if a complete, valid stream was received; else -EINVAL with p->err. */
 int mock_parser_finish(struct mock_parser *p);
+
+/* ---- resume side, personality=mlx5: mock-mlx5.c ---- */
+
+/*
+ * mlx5_vfio_pci's resume parser (mlx5vf_resume_write): record framing,
+ * any split of the bytes.  A record over MOCK_MLX5_MAX_LOAD gives
+ * -ENOMEM, an unknown mandatory tag -EOPNOTSUPP; unknown optional tags
+ * and STOP_COPY_SIZE are skipped, and FW_DATA payload goes to the sink.
+ * The first error sticks, as the driver's file stays in error.
+ */
+struct mock_mlx5_rx {
+	uint8_t hdr[MOCK_MLX5_HDR];
+	size_t have;			/* header bytes gathered */
+	uint64_t remaining;		/* payload of the current record to come */
+	bool fw_data;			/* that payload is the image */
+	uint64_t pos, records;
+	int err;			/* 0, or the first -errno */
+	char why[128];
+};
+
+typedef void (*mock_mlx5_sink)(void *arg, const void *buf, size_t len);
+
+void mock_mlx5_rx_init(struct mock_mlx5_rx *rx);
+/* 0, or the (sticky) -errno with rx->why set; @sink may be NULL. */
+int mock_mlx5_rx_feed(struct mock_mlx5_rx *rx, const void *buf, size_t len,
+		      mock_mlx5_sink sink, void *arg);
+/* Whether the stream stopped between records. */
+static inline bool mock_mlx5_rx_whole(const struct mock_mlx5_rx *rx)
+{
+	return !rx->have && !rx->remaining;
+}
 
 #endif

@@ -209,7 +209,8 @@ static int feature_data_size(struct vfiomig_mock *m, uint32_t flags,
 	r = mock_inject(m, MOCK_K_DATASIZE, NULL);
 	if (r)
 		return r;
-	ds.stop_copy_length = mock_stream_size(m->spec.size);
+	ds.stop_copy_length = m->spec.mlx5 ? mock_mlx5_stream_size(m->spec.size) :
+					     mock_stream_size(m->spec.size);
 	memcpy(data, &ds, sizeof(ds));
 	return 0;
 }
@@ -326,13 +327,17 @@ static bool dirty_round(struct vfiomig_mock *m, struct mock_session *s)
 {
 	bool reinit = ++s->rounds == m->spec.reinit_round;
 	uint64_t first = 0, k = m->npages;
+	int frame;
 
 	if (reinit)
 		mock_dirty_all(m);
 	else
 		k = mock_dirty_round(m, &first);
 	if (k) {
+		/* mlx5: each incremental SAVE is one more FW_DATA image. */
+		frame = mock_emit_frame_begin(&s->em, MOCK_MLX5_SAVE_MAX);
 		mock_emit_pages(&s->em, first, k);
+		mock_emit_frame_end(&s->em, frame);
 		pthread_cond_broadcast(&s->cond);
 	}
 	if (reinit)
@@ -485,6 +490,42 @@ static ssize_t resume_write(struct vfiomig_mock *m, struct mock_session *s, int 
 	return in_header && header_failed ? -EFAULT : r;
 }
 
+/*
+ * personality=mlx5: mlx5vf_resume_write() parses the records as they come
+ * and loads each as it completes, so a bad one fails that write() (ENOMEM
+ * oversize, EOPNOTSUPP unknown mandatory tag), and the file stays in error:
+ * ENODEV for every write after.  A trial parse decides before any byte
+ * reaches the device, so a failing write takes nothing.
+ */
+static ssize_t resume_write_mlx5(struct vfiomig_mock *m, struct mock_session *s,
+				 int data_fd, const void *buf, size_t len)
+{
+	struct mock_mlx5_rx trial;
+	ssize_t r;
+	int e;
+
+	mock_lock(m);
+	trial = s->rx_write;
+	mock_unlock(m);
+	if (trial.err)
+		return -ENODEV;
+	e = mock_mlx5_rx_feed(&trial, buf, len, NULL, NULL);
+	if (e) {
+		mock_lock(m);
+		s->rx_write = trial;
+		mock_unlock(m);
+		dbg(m->ctx, "mock %s: write refused: %s", m->spec.name, trial.why);
+		return e;
+	}
+	r = write(data_fd, buf, len);
+	if (r <= 0)
+		return r < 0 ? -errno : r;
+	mock_lock(m);
+	mock_mlx5_rx_feed(&s->rx_write, buf, (size_t)r, NULL, NULL);
+	mock_unlock(m);
+	return r;
+}
+
 ssize_t mock_data_write(struct vfiomig_dev *dev, int data_fd, const void *buf, size_t len)
 {
 	struct vfiomig_mock *m = dev->priv;
@@ -504,6 +545,8 @@ ssize_t mock_data_write(struct vfiomig_dev *dev, int data_fd, const void *buf, s
 	}
 	if (m->spec.short_write)
 		len = short_len(m, len);
+	if (s && !s->save && m->spec.mlx5)
+		return resume_write_mlx5(m, s, data_fd, buf, len);
 	if (s && !s->save)
 		return resume_write(m, s, data_fd, buf, len);
 	r = write(data_fd, buf, len);

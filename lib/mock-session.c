@@ -206,6 +206,21 @@ static bool told_to_stop(struct mock_session *s)
 	return stop;
 }
 
+static void feed_image(void *arg, const void *buf, size_t len)
+{
+	mock_parser_feed(arg, buf, len);
+}
+
+/* Resume bytes to the verifier; with personality=mlx5, through the records
+ * to their FW_DATA payload. */
+static void resume_feed(struct mock_session *s, const void *buf, size_t len)
+{
+	if (s->mock->spec.mlx5)
+		mock_mlx5_rx_feed(&s->rx, buf, len, feed_image, &s->parser);
+	else
+		mock_parser_feed(&s->parser, buf, len);
+}
+
 static void *resume_pump(void *arg)
 {
 	struct mock_session *s = arg;
@@ -217,7 +232,7 @@ static void *resume_pump(void *arg)
 		ssize_t r = read(s->fd, s->buf, chunk);
 
 		if (r > 0) {
-			mock_parser_feed(&s->parser, s->buf, (size_t)r);
+			resume_feed(s, s->buf, (size_t)r);
 			s->consumed += (uint64_t)r;
 			/* A slow device takes r / rate to absorb them. */
 			if (m->spec.rate && !pace(s, (size_t)r, s->kill_fd))
@@ -322,21 +337,33 @@ static int session_pipe(struct mock_session *s, int *ret_user)
 static int session_stream(struct vfiomig_mock *m, struct mock_session *s,
 			  bool precopy)
 {
+	int frame;
+
 	if (!s->save) {
 		mock_parser_init_framing(&s->framing, m->spec.size);
+		mock_mlx5_rx_init(&s->rx);
+		mock_mlx5_rx_init(&s->rx_write);
 		return mock_parser_init(&s->parser, m->spec.size);
 	}
 	mock_lock(m);
 	mock_emit_init(&s->em, m->seed, m->spec.size, m->spec.mig_flags);
+	/* mlx5 starts every saving session with its stop-copy buffer's size. */
+	if (m->spec.mlx5)
+		mock_emit_mlx5(&s->em, mock_stream_size(m->spec.size));
+	/* A pre-copy image is one SAVE; a stop-copy one goes in chunks. */
+	frame = mock_emit_frame_begin(&s->em, precopy ? MOCK_MLX5_SAVE_MAX :
+					      MOCK_MLX5_CHUNK);
 	mock_emit_header(&s->em);
 	mock_emit_pages(&s->em, 0, m->npages);
-	s->initial_end = s->em.queued;
-	if (precopy) {
-		s->precopy = true;
-	} else {
+	if (!precopy)
 		mock_emit_end(&s->em);
+	mock_emit_frame_end(&s->em, frame);
+	/* Only pre-copy reads it, and there the image has no end segment. */
+	s->initial_end = s->em.queued;
+	if (precopy)
+		s->precopy = true;
+	else
 		s->complete = true;
-	}
 	mock_unlock(m);
 	return 0;
 }
@@ -419,15 +446,18 @@ void mock_session_end(struct vfiomig_mock *m, struct mock_session *s)
 void mock_session_stop_copy(struct vfiomig_mock *m, struct mock_session *s)
 {
 	uint64_t first, k;
+	int frame;
 
 	if (!s || s->dead || !s->save)
 		return;
 	mock_lock(m);
 	/* The final save also carries what the device dirtied last. */
+	frame = mock_emit_frame_begin(&s->em, MOCK_MLX5_CHUNK);
 	k = mock_dirty_round(m, &first);
 	if (k)
 		mock_emit_pages(&s->em, first, k);
 	mock_emit_end(&s->em);
+	mock_emit_frame_end(&s->em, frame);
 	s->complete = true;
 	s->precopy = false;
 	pthread_cond_broadcast(&s->cond);
@@ -447,7 +477,7 @@ static void drain_resume(struct vfiomig_mock *m, struct mock_session *s)
 		ssize_t n = read(s->fd, s->buf, chunk);
 
 		if (n > 0) {
-			mock_parser_feed(&s->parser, s->buf, (size_t)n);
+			resume_feed(s, s->buf, (size_t)n);
 			s->consumed += (uint64_t)n;
 			if (m->spec.rate)
 				pace(s, (size_t)n, -1);
@@ -460,17 +490,40 @@ static void drain_resume(struct vfiomig_mock *m, struct mock_session *s)
 	}
 }
 
+/* Why the stream loaded cannot stand, or NULL. */
+static const char *resume_refusal(struct vfiomig_mock *m, struct mock_session *s)
+{
+	const char *why = NULL;
+
+	if (m->spec.mlx5) {
+		/* A failed write() left the file in error: nothing more loads. */
+		mock_lock(m);
+		if (s->rx_write.err)
+			why = s->rx_write.why;
+		mock_unlock(m);
+		if (!why && s->rx.err)
+			why = s->rx.why;
+		if (!why && !mock_mlx5_rx_whole(&s->rx))
+			why = "the stream ends inside an mlx5 record";
+		if (why)
+			return why;
+	}
+	return mock_parser_finish(&s->parser) ? s->parser.err : NULL;
+}
+
 int mock_session_finish_resume(struct vfiomig_mock *m, struct mock_session *s)
 {
+	const char *why;
 	uint64_t junk;
 
 	if (!s || s->dead || s->save)
 		return 0;
 	stop_pump(m, s);
 	drain_resume(m, s);
-	if (mock_parser_finish(&s->parser)) {
+	why = resume_refusal(m, s);
+	if (why) {
 		info(m->ctx, "mock %s: RESUMING -> STOP refused, the device stays "
-		     "RESUMING: %s", m->spec.name, s->parser.err);
+		     "RESUMING: %s", m->spec.name, why);
 		/* Like mtty the fd stays usable: more data may complete it. */
 		mock_lock(m);
 		s->stop = false;

@@ -14,7 +14,8 @@
 #include "mock.h"
 
 #define KEYS "flags, state, size, eom, dirty, datasize, dirtylog, resetflag, " \
-	     "infov2, reinit, pci, driver, mdev_type, fail, short, rate, arc"
+	     "infov2, reinit, pci, driver, mdev_type, fail, short, rate, arc, " \
+	     "personality"
 
 static const char *const kind_names[MOCK_K_COUNT] = {
 	[MOCK_K_SET] = "set",		[MOCK_K_GET] = "get",
@@ -436,13 +437,25 @@ static int parse_arc(struct vfiomig_ctx *ctx, const char *v, uint64_t *ret_ns)
 	return 0;
 }
 
+/* personality=: whose stream framing the device speaks. */
+static int parse_personality(struct vfiomig_ctx *ctx, const char *v, bool *ret_mlx5)
+{
+	if (name_eq(v, "mock") || name_eq(v, "mlx5")) {
+		*ret_mlx5 = name_eq(v, "mlx5");
+		return 0;
+	}
+	return vfiomig_fail(ctx, -EINVAL, "mock spec: personality=%s: use "
+			    "personality=mock (the mock's own stream) or "
+			    "personality=mlx5 (mlx5_vfio_pci records)", v);
+}
+
 /* Every key but fail= may come once: -EINVAL for the second. */
 static int check_once(struct vfiomig_ctx *ctx, const char *key, unsigned int *seen)
 {
 	static const char *const once[] = {
 		"flags", "state", "size", "eom", "dirty", "datasize",
 		"dirtylog", "resetflag", "infov2", "reinit", "pci", "driver", "mdev_type",
-		"short", "rate", "arc",
+		"short", "rate", "arc", "personality",
 	};
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(once); i++) {
@@ -501,6 +514,8 @@ static int parse_kv(struct vfiomig_ctx *ctx, char *key, char *v,
 		return parse_fail_rule(ctx, v, spec);
 	if (!strcmp(key, "short"))
 		return parse_short(ctx, v, spec);
+	if (!strcmp(key, "personality"))
+		return parse_personality(ctx, v, &spec->mlx5);
 	return vfiomig_fail(ctx, -EINVAL, "mock spec: unknown key '%s' (keys: "
 			    KEYS ")", key);
 }
@@ -518,9 +533,28 @@ static void spec_defaults(struct mock_spec *spec)
 	snprintf(spec->id.driver, sizeof(spec->id.driver), "mock");
 }
 
+/*
+ * personality=mlx5 pretends to be what speaks that stream, a VF under
+ * mlx5_vfio_pci, unless pci= or driver= say otherwise (@given: they came).
+ */
+static void personality_identity(struct mock_spec *spec, bool pci_given,
+				 bool driver_given)
+{
+	if (!spec->mlx5)
+		return;
+	if (!pci_given) {
+		spec->id.has_pci_ids = true;
+		spec->id.vendor = 0x15b3;
+		spec->id.device = 0x101e;
+	}
+	if (!driver_given)
+		snprintf(spec->id.driver, sizeof(spec->id.driver), "mlx5_vfio_pci");
+}
+
 /* The "key=value,..." after the name; @pairs is cut up in place. */
 static int parse_pairs(struct vfiomig_ctx *ctx, char *pairs, struct mock_spec *spec)
 {
+	bool pci = false, driver = false;
 	unsigned int seen = 0;
 	int r = 0;
 
@@ -535,10 +569,14 @@ static int parse_pairs(struct vfiomig_ctx *ctx, char *pairs, struct mock_spec *s
 			return vfiomig_fail(ctx, -EINVAL, "mock spec: '%s' is not "
 					    "key=value (keys: " KEYS ")", kv);
 		*eq = '\0';
+		pci |= !strcmp(kv, "pci");
+		driver |= !strcmp(kv, "driver");
 		r = check_once(ctx, kv, &seen);
 		if (!r)
 			r = parse_kv(ctx, kv, eq + 1, spec);
 	}
+	if (!r)
+		personality_identity(spec, pci, driver);
 	return r;
 }
 

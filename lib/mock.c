@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "mock.h"
+#include "vendor.h"
 
 extern const struct vfiomig_vendor_ops vfiomig_vendor_mock;
 
@@ -87,8 +88,11 @@ static void mock_release(struct vfiomig_dev *dev)
 static void attach(struct vfiomig_dev *dev, struct vfiomig_mock *m)
 {
 	dev->priv = m;
-	/* The mock's bytes are its own, whatever identity it pretends. */
-	dev->backend = &vfiomig_vendor_mock;
+	/*
+	 * The mock's bytes are its own, whatever identity it pretends, except
+	 * with personality=mlx5: its stream is then mlx5_vfio_pci's records.
+	 */
+	dev->backend = m->spec.mlx5 ? vfiomig_vendor_find("mlx5") : &vfiomig_vendor_mock;
 	dev->id = m->spec.id;
 }
 

@@ -10,6 +10,7 @@
  *   mock-session.c  data fds: sessions and their pump threads
  *   mock-content.c  the stream: format, generator, records and emitter
  *   mock-parser.c   the stream read back by a resuming device
+ *   mock-mlx5.c     personality=mlx5: the records a resuming device reads
  *
  * Locking.  op_lock serialises device operations (the ops on the device
  * fd and PRECOPY_INFO), as a driver's state mutex does; only its holder
@@ -75,6 +76,7 @@ struct mock_spec {
 	bool short_read, short_write;
 	uint64_t rate;			/* bytes a second through the pumps; 0: unlimited */
 	uint64_t arc_ns;		/* how long each arc of a SET takes; 0: no time */
+	bool mlx5;			/* personality=mlx5: mlx5_vfio_pci's records */
 };
 
 /*
@@ -110,6 +112,8 @@ struct mock_session {
 	/* resume */
 	struct mock_parser parser;	/* pump */
 	struct mock_parser framing;	/* lock: what the writer wrote, for write()'s errors */
+	struct mock_mlx5_rx rx;		/* pump: personality=mlx5's records */
+	struct mock_mlx5_rx rx_write;	/* lock: the same, as write() saw them */
 	bool writer_gone;	/* pump: EOF, every write end closed */
 	uint64_t consumed;	/* pump */
 };

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "save.h"
+#include "vendor-mlx5.h"
 #include "wait.h"
 
 static int out_write(void *ctx, const void *a, size_t alen, const void *b, size_t blen)
@@ -79,7 +80,8 @@ static int emit(struct save *s, uint16_t type, const void *payload, size_t len)
 		r = out_write(out, payload, len, NULL, 0);
 	else
 		r = stream_write_record_hashed(&out->writer, type,
-					       type == STREAM_PRECOPY_ROUND ? STREAM_FLAG_OPTIONAL : 0,
+					       type == STREAM_PRECOPY_ROUND ||
+					       type == STREAM_VENDOR_SUMMARY ? STREAM_FLAG_OPTIONAL : 0,
 					       s->index, payload, (uint32_t)len, hash);
 	at = out->error_offset;
 	pthread_mutex_unlock(&out->lock);
@@ -132,6 +134,65 @@ static ssize_t read_device(struct save *s, bool precopy)
 
 
 /*
+ * The bytes just read, through the backend's parser.  The save does not
+ * fail on what it finds: the bytes are the device's own, and the target
+ * decides; the summary says the stream did not parse, and a warning why.
+ */
+static void vendor_feed(struct save *s, const uint8_t *buf, size_t len)
+{
+	struct vendor_parser *v = &s->vendor;
+
+	if (!s->vendor_on || s->vendor_failed || v->ops->feed(v, buf, len) == 0)
+		return;
+	s->vendor_failed = true;
+	warn(s->dev->ctx, "%s: the device's bytes do not parse as an %s stream: %s "
+	     "(device byte %llu)", s->dev->name, v->ops->name, v->problem,
+	     (unsigned long long)v->problem_offset);
+}
+
+/*
+ * VENDOR_SUMMARY (docs/stream-format.md): what the parser saw of the
+ * device's bytes, per phase, written just before DEVICE_END.
+ */
+static int vendor_summary(struct save *s)
+{
+	struct vendor_parser *v = &s->vendor;
+	uint8_t p[STREAM_VENDOR_SUMMARY_SIZE] = { 0 };
+	struct mlx5_summary sum;
+
+	if (!s->vendor_on)
+		return 0;
+	if (!s->vendor_failed && v->ops->finish(v) < 0) {
+		s->vendor_failed = true;
+		warn(s->dev->ctx, "%s: the device's bytes end inside an %s record: %s",
+		     s->dev->name, v->ops->name, v->problem);
+	}
+	mlx5_parser_summary(v, &sum);
+	memcpy(p, "mlx5", 4);
+	put_le32(p + 8, sum.generation);
+	put_le32(p + 12, (sum.have_stop_copy_size ? 1u : 0) | (s->vendor_failed ? 2u : 0));
+	put_le64(p + 16, sum.stop_copy_size);
+	put_le64(p + 24, s->precopy_fw_records);
+	put_le64(p + 32, s->precopy_fw_bytes);
+	put_le64(p + 40, sum.fw_records - s->precopy_fw_records);
+	put_le64(p + 48, sum.fw_bytes - s->precopy_fw_bytes);
+	put_le64(p + 56, sum.skipped);
+	return control_record(s, STREAM_VENDOR_SUMMARY, p, sizeof(p));
+}
+
+/* Where pre-copy's FW_DATA ends and stop-copy's begins. */
+static void vendor_phase_mark(struct save *s)
+{
+	struct mlx5_summary sum;
+
+	if (!s->vendor_on)
+		return;
+	mlx5_parser_summary(&s->vendor, &sum);
+	s->precopy_fw_records = sum.fw_records;
+	s->precopy_fw_bytes = sum.fw_bytes;
+}
+
+/*
  * Moves device data out until the device has no more for now (pre-copy)
  * or for good (stop-copy).  Returns bytes moved or -errno.
  */
@@ -153,6 +214,7 @@ static int64_t drain(struct save *s, bool precopy)
 		r = emit(s, precopy ? STREAM_DATA_PRECOPY : STREAM_DATA_STOP_COPY, s->buf, (size_t)n);
 		if (r < 0)
 			return r;
+		vendor_feed(s, s->buf, (size_t)n);
 		moved += n;
 		atomic_fetch_add_explicit(&s->moved, (uint64_t)n, memory_order_relaxed);
 		s->progress.p.bytes += (uint64_t)n;
@@ -236,12 +298,17 @@ int save_stop_copy(struct save *s)
 {
 	uint8_t p[STREAM_DEVICE_END_SIZE];
 	int64_t moved;
+	int r;
 
 	s->progress.p.phase = VFIOMIG_PHASE_STOP_COPY;
 	xfer_report(&s->progress, true);
+	vendor_phase_mark(s);
 	moved = drain(s, false);
 	if (moved < 0)
 		return (int)moved;
+	r = vendor_summary(s);
+	if (r < 0)
+		return r;
 	s->stats.stop_copy_bytes = (uint64_t)moved;
 	put_le64(p, s->stats.precopy_bytes + s->stats.stop_copy_bytes);
 	put_le64(p + 8, s->stats.precopy_bytes);
@@ -343,6 +410,8 @@ int save_opts_check(struct vfiomig_dev *dev, int r, bool have_fd, struct vfiomig
 int save_init(struct save *s, struct vfiomig_dev *dev, const struct vfiomig_save_opts *o,
 	      struct save_out *out, uint32_t index)
 {
+	int r;
+
 	s->dev = dev;
 	s->o = *o;
 	s->out = out;
@@ -352,7 +421,17 @@ int save_init(struct save *s, struct vfiomig_dev *dev, const struct vfiomig_save
 	s->stats.error_offset = UINT64_MAX;
 	atomic_init(&s->moved, 0);
 	s->buf_size = xfer_buffer_size(o->buffer_size, !out->raw);
-	return xfer_alloc_buffer(dev, s->buf_size, &s->buf);
+	r = xfer_alloc_buffer(dev, s->buf_size, &s->buf);
+	/* Only framed streams have a place for the summary. */
+	if (r == 0 && !out->raw && dev->backend == vfiomig_vendor_find("mlx5")) {
+		s->vendor_on = true;
+		r = vendor_parser_init(&s->vendor, dev->backend, index, NULL, NULL);
+		if (r < 0)
+			vfiomig_fail(dev->ctx, r, "%s: out of memory for the mlx5 parser", dev->name);
+	}
+	if (r < 0)
+		save_free(s);
+	return r;
 }
 
 void save_free(struct save *s)
@@ -362,6 +441,9 @@ void save_free(struct save *s)
 	s->data_fd = -1;
 	free(s->buf);
 	s->buf = NULL;
+	if (s->vendor_on)
+		vendor_parser_fini(&s->vendor);
+	s->vendor_on = false;
 }
 
 /* The caller's stats, on every return: what moved, however it ended. */

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "vendor.h"
 #include "xfer.h"
 
 /*
@@ -49,6 +50,11 @@ struct save {
 	uint64_t prev_dirty;		/* dirty bytes at the last round's start */
 	/* Device bytes moved; read by a group's progress from its thread. */
 	atomic_uint_least64_t moved;
+	/* mlx5 devices: their bytes through the parser as they are read, for
+	 * the VENDOR_SUMMARY record (docs/mlx5.md). */
+	struct vendor_parser vendor;
+	bool vendor_on, vendor_failed;
+	uint64_t precopy_fw_records, precopy_fw_bytes;	/* when stop-copy began */
 };
 
 /* Checks the caller's options (@r: how copying them went) into @o with

@@ -163,7 +163,7 @@ static int check_header(struct stream_reader *r, const uint8_t *h, uint64_t at,
 static bool type_known(uint16_t type)
 {
 	return (type >= STREAM_IDENTITY && type <= STREAM_TRAILER) ||
-	       type == STREAM_PRECOPY_ROUND;
+	       type == STREAM_PRECOPY_ROUND || type == STREAM_VENDOR_SUMMARY;
 }
 
 /* The trailer's totals and check must match what was read before it. */

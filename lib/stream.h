@@ -41,6 +41,7 @@ enum stream_type {
 	STREAM_DEVICE_END = 0x0004,
 	STREAM_TRAILER = 0x0005,
 	STREAM_PRECOPY_ROUND = 0x0101,	/* optional */
+	STREAM_VENDOR_SUMMARY = 0x0102,	/* optional */
 };
 
 #define STREAM_FLAG_OPTIONAL (1u << 0)
@@ -54,6 +55,7 @@ enum stream_type {
 #define STREAM_DEVICE_END_SIZE 24
 #define STREAM_TRAILER_SIZE 24
 #define STREAM_PRECOPY_ROUND_SIZE 24
+#define STREAM_VENDOR_SUMMARY_SIZE 64
 
 /* The source device as the IDENTITY record describes it. */
 struct stream_identity {

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The vendor backends, and the generic one for devices nobody knows. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 
 #include "vendor.h"
 
@@ -72,4 +74,21 @@ void vendor_parser_fini(struct vendor_parser *p)
 		p->ops->state_fini(p->state);
 	free(p->state);
 	p->state = NULL;
+}
+
+uint32_t vendor_kernel_version(const char *release)
+{
+	unsigned int major, minor;
+
+	if (!release || sscanf(release, "%u.%u", &major, &minor) != 2 ||
+	    major > 0xffff || minor > 0xffff)
+		return 0;
+	return VENDOR_KERNEL(major, minor);
+}
+
+uint32_t vendor_host_kernel(void)
+{
+	struct utsname u;
+
+	return uname(&u) == 0 ? vendor_kernel_version(u.release) : 0;
 }

@@ -25,6 +25,10 @@ struct vendor_parser {
 	uint64_t records;
 	char problem[256];	/* set with the failing return */
 	uint64_t problem_offset;
+	/* Set before the first feed when the bytes are being loaded: the
+	 * target's kernel (vendor_kernel_version()), for streams only some
+	 * kernels load.  0: not loading (inspect, save). */
+	uint32_t target_kernel;
 	void *state;		/* the backend's own, ops->state_size bytes */
 };
 
@@ -39,6 +43,10 @@ struct vfiomig_vendor_ops {
 	int (*feed)(struct vendor_parser *p, const uint8_t *buf, size_t len);
 	/* At the end of the stream: -EBADMSG if it stopped inside a record. */
 	int (*finish)(struct vendor_parser *p);
+	/* The backend's checks are the target driver's own: a load refuses
+	 * what they refuse before the device sees it.  (The mock checks its
+	 * stream itself, and its tests expect its own errors.) */
+	bool checks_load;
 };
 
 /* By name ("generic", "mlx5"); NULL if unknown. */
@@ -52,5 +60,11 @@ int vendor_parser_init(struct vendor_parser *p, const struct vfiomig_vendor_ops 
 		       void (*record)(void *, const struct vfiomig_stream_record *),
 		       void *userdata);
 void vendor_parser_fini(struct vendor_parser *p);
+
+/* "6.9.0-13-amd64" as major << 16 | minor; 0 if it does not parse. */
+uint32_t vendor_kernel_version(const char *release);
+/* This host's kernel, as vendor_kernel_version() gives it. */
+uint32_t vendor_host_kernel(void);
+#define VENDOR_KERNEL(major, minor) ((uint32_t)(major) << 16 | (uint32_t)(minor))
 
 #endif

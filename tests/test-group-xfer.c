@@ -661,12 +661,15 @@ static bool side_try_open(struct side *s, const char *prefix, const char *const 
  * A failed save leaves every source running, as it started; a failed load
  * leaves no member running; no fd leaks.  1 if anything failed.
  */
-static int sweep_once(unsigned int victim, bool on_src, int step, unsigned int n_fds)
+static int sweep_once(unsigned int victim, bool on_src, int step, unsigned int n_fds,
+		      bool mlx5)
 {
 	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_MODE_ROUNDS,
 					.precopy_rounds = 2, .buffer_size = 16384 };
-	const char *sk[3] = { ",size=100K,dirty=64K", ",size=100K,dirty=64K", ",size=100K,dirty=64K" };
-	const char *dk[3] = { ",size=100K,state=stop", ",size=100K,state=stop", ",size=100K,state=stop" };
+	const char *s_keys = mlx5 ? ",size=100K,dirty=64K,personality=mlx5" : ",size=100K,dirty=64K";
+	const char *d_keys = mlx5 ? ",size=100K,state=stop,personality=mlx5" :
+			     ",size=100K,state=stop";
+	const char *sk[3] = { s_keys, s_keys, s_keys }, *dk[3] = { d_keys, d_keys, d_keys };
 	char armed[128];
 	struct side src = { 0 }, dst = { 0 };
 	int fds[3] = { memfd(), memfd(), memfd() }, r = -1, lr = 0;
@@ -696,15 +699,19 @@ static int sweep_once(unsigned int victim, bool on_src, int step, unsigned int n
 	return r < 0 || lr < 0;
 }
 
-/* _i: victim (3) x source or destination (2) x one stream or one per member (2) */
+/*
+ * _i: victim (3) x source or destination (2) x one stream or one per
+ * member (2), then the same with one stream on the mock's mlx5 personality
+ * (its records checked by the mlx5 backend on load).
+ */
 START_TEST(test_fault_sweep)
 {
-	unsigned int victim = _i % 3, n_fds = _i / 6 ? 3 : 1;
-	bool on_src = (_i / 3) % 2 == 0;
+	unsigned int victim = _i % 3, n_fds = (_i / 6) % 2 ? 3 : 1;
+	bool on_src = (_i / 3) % 2 == 0, mlx5 = _i >= 12;
 	int before = count_fds(), failures = 0, clean = 0;
 
 	for (int step = 1; step < 2000 && clean < 25; step++) {
-		if (sweep_once(victim, on_src, step, n_fds)) {
+		if (sweep_once(victim, on_src, step, mlx5 ? 1 : n_fds, mlx5)) {
 			failures++;
 			clean = 0;
 		} else {
@@ -737,7 +744,7 @@ int main(void)
 	tcase_add_test(tc, test_switchover_is_the_groups);
 	tcase_add_test(tc, test_stop_copy_overlaps_slow_arcs);
 	tcase_add_loop_test(tc, test_reinit_holds_switchover, 0, 2);
-	tcase_add_loop_test(tc, test_fault_sweep, 0, 12);
+	tcase_add_loop_test(tc, test_fault_sweep, 0, 18);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -843,6 +843,11 @@ static const struct sweep sweeps[] = {
 	  VFIOMIG_PRECOPY_MODE_NEVER },
 	{ false, "mock:src,size=300K,dirty=64K,eom=zero", "mock:dst,size=300K",
 	  VFIOMIG_PRECOPY_MODE_ROUNDS },
+	/* mlx5_vfio_pci's framing: its write() fails on a bad record */
+	{ true, "mock:src,size=300K,dirty=64K,personality=mlx5",
+	  "mock:dst,size=300K,state=stop,personality=mlx5", VFIOMIG_PRECOPY_MODE_ROUNDS },
+	{ false, "mock:src,size=300K,dirty=64K,personality=mlx5",
+	  "mock:dst,size=300K,state=stop,personality=mlx5", VFIOMIG_PRECOPY_MODE_AUTO },
 };
 #define NSWEEPS ((int)(sizeof(sweeps) / sizeof(sweeps[0])))
 

@@ -30,6 +30,8 @@ START_TEST(test_spec_errors)
 		{ "a,pci=15b3:101e:1", "pci" }, { "a,pci=xyz:101e", "pci" },
 		{ "a,pci=15b33:101e", "pci" }, { "a,driver=a/b", "driver" },
 		{ "a,short=sideways", "short" }, { "a,size=1M,size=2M", "twice" },
+		{ "a,personality=mlx4", "personality=mlx5" },
+		{ "a,personality=mlx5,personality=mock", "twice" },
 	};
 	struct vfiomig_ctx *ctx = new_ctx(NULL);
 	struct vfiomig_dev *dev;
@@ -146,6 +148,26 @@ START_TEST(test_spec_good)
 	dev = dev_open(ctx, "mock:huge,size=64G,flags=pre_copy+stop_copy,pci=8086:1234");
 	ck_assert_int_eq(vfiomig_dev_get_pci_ids(dev, &v, &d, &sv, &sd, &rev), 0);
 	ck_assert_uint_eq(sv, 0);
+	ck_assert_str_eq(vfiomig_dev_get_backend(dev), "mock");
+	vfiomig_dev_unref(dev);
+
+	/* personality=mlx5: mlx5_vfio_pci's VF and backend, unless told */
+	dev = dev_open(ctx, "mock:m,personality=MLX5");
+	ck_assert_str_eq(vfiomig_dev_get_driver(dev), "mlx5_vfio_pci");
+	ck_assert_int_eq(vfiomig_dev_get_pci_ids(dev, &v, &d, &sv, &sd, &rev), 0);
+	ck_assert_uint_eq(v, 0x15b3);
+	ck_assert_uint_eq(d, 0x101e);
+	ck_assert_str_eq(vfiomig_dev_get_backend(dev), "mlx5");
+	vfiomig_dev_unref(dev);
+	dev = dev_open(ctx, "mock:n,pci=8086:1234,driver=mock,personality=mlx5");
+	ck_assert_str_eq(vfiomig_dev_get_driver(dev), "mock");
+	ck_assert_int_eq(vfiomig_dev_get_pci_ids(dev, &v, &d, &sv, &sd, &rev), 0);
+	ck_assert_uint_eq(v, 0x8086);
+	ck_assert_str_eq(vfiomig_dev_get_backend(dev), "mlx5");
+	vfiomig_dev_unref(dev);
+	dev = dev_open(ctx, "mock:o,personality=mock");
+	ck_assert_str_eq(vfiomig_dev_get_backend(dev), "mock");
+	ck_assert_str_eq(vfiomig_dev_get_driver(dev), "mock");
 	vfiomig_dev_unref(dev);
 	vfiomig_ctx_unref(ctx);
 }

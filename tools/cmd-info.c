@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vfiomig-ctl info DEVICE: what the device is and what it can do. */
+#include <errno.h>
 #include <inttypes.h>
+#include <string.h>
 
 #include "args.h"
 #include "describe.h"
@@ -15,7 +17,38 @@ struct info {
 	enum vfiomig_state state;
 	bool have_size;
 	uint64_t stop_copy_size;
+	/* An mlx5 VF (15b3:101e): its firmware capability diagnostics. */
+	bool mlx5;
+	int mlx5_err;			/* 0: mlx5_caps holds them */
+	char mlx5_why[512];		/* why not, if mlx5_err */
+	struct vfiomig_mlx5_caps mlx5_caps;
 };
+
+#define MLX5_MOCK_WHY "a mock device has no firmware: the diagnostics read a real mlx5 " \
+	"PF's capabilities (QUERY_HCA_CAP through libmlx5); run info on the VF's PCI address"
+
+/* What mlx5_vfio_pci makes of the firmware: advice, so a failure here is
+ * reported with the rest and is not the command's failure. */
+static void gather_mlx5(struct vfiomig_ctx *vctx, struct info *in)
+{
+	const char *msg;
+
+	in->mlx5 = in->pci.known && in->pci.vendor == 0x15b3 && in->pci.device == 0x101e;
+	if (!in->mlx5)
+		return;
+	if (strcmp(in->transport, "mock") == 0) {
+		in->mlx5_err = -EOPNOTSUPP;
+		snprintf(in->mlx5_why, sizeof(in->mlx5_why), "%s", MLX5_MOCK_WHY);
+		return;
+	}
+	in->mlx5_caps.sz = sizeof(in->mlx5_caps);
+	in->mlx5_err = vfiomig_mlx5_caps_query(vctx, in->name, &in->mlx5_caps);
+	if (in->mlx5_err < 0) {
+		msg = vfiomig_ctx_get_error(vctx);
+		snprintf(in->mlx5_why, sizeof(in->mlx5_why), "%s",
+			 msg ? msg : strerror(-in->mlx5_err));
+	}
+}
 
 static int gather(struct ctl *ctl, struct vfiomig_ctx *vctx, struct vfiomig_dev *dev,
 		  struct info *in)
@@ -35,6 +68,7 @@ static int gather(struct ctl *ctl, struct vfiomig_ctx *vctx, struct vfiomig_dev 
 	r = vfiomig_dev_get_state(dev, &in->state);
 	if (r < 0)
 		return ctl_fail_lib(ctl, vctx, in->name, r);
+	gather_mlx5(vctx, in);
 	return EXIT_OK;
 }
 
@@ -57,6 +91,8 @@ static void print_text(struct ctl *ctl, const struct info *in)
 	ctl_printf(ctl, "dirty tracking:   %s\n", in->caps & VFIOMIG_CAP_DMA_LOGGING ? "yes" : "no");
 	ctl_printf(ctl, "reset:            %s\n",
 		   in->caps & VFIOMIG_CAP_RESET_ADVERTISED ? "advertised" : "not advertised");
+	if (in->mlx5)
+		describe_mlx5(ctl->out, &in->mlx5_caps, in->mlx5_err, in->mlx5_why);
 }
 
 static void print_json(struct ctl *ctl, const struct info *in)
@@ -80,6 +116,11 @@ static void print_json(struct ctl *ctl, const struct info *in)
 	json_member_bool(w, "dirty_tracking", in->caps & VFIOMIG_CAP_DMA_LOGGING);
 	json_member_bool(w, "reset_advertised", in->caps & VFIOMIG_CAP_RESET_ADVERTISED);
 	json_member_bool(w, "precopy_info_v2", in->caps & VFIOMIG_CAP_PRECOPY_INFO_V2);
+	json_name(w, "vendor");
+	if (in->mlx5)
+		json_mlx5(w, &in->mlx5_caps, in->mlx5_err, in->mlx5_why);
+	else
+		json_null(w);
 	json_object_end(w);
 }
 

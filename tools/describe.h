@@ -6,8 +6,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct json_writer;
+struct vfiomig_mlx5_caps;
 
 struct pci_ids {
 	bool known;
@@ -26,5 +28,14 @@ const char *describe_printable(char *buf, size_t size, const char *s);
 void json_flags(struct json_writer *w, uint64_t flags);
 /* {"vendor": "0x15b3", ...} or null */
 void json_pci(struct json_writer *w, const struct pci_ids *ids);
+
+/*
+ * describe-mlx5.c: an mlx5 VF's firmware diagnostics (info's "mlx5
+ * firmware:" lines, and its JSON "vendor" object).  @err < 0: they could
+ * not be read, and @why says why; otherwise @caps holds them.
+ */
+void describe_mlx5(FILE *out, const struct vfiomig_mlx5_caps *caps, int err, const char *why);
+void json_mlx5(struct json_writer *w, const struct vfiomig_mlx5_caps *caps, int err,
+	       const char *why);
 
 #endif

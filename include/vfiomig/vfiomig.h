@@ -56,5 +56,6 @@
 #include <vfiomig/data.h>
 #include <vfiomig/migrate.h>
 #include <vfiomig/inspect.h>
+#include <vfiomig/mlx5.h>
 
 #endif

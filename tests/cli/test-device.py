@@ -65,6 +65,21 @@ def test_info(t):
     r = run("info", "mock:c,datasize=0")
     t.ok(r.rc == 0 and "stop-copy size:   unknown" in r.text, "info: unknown stop-copy size", r)
 
+    # mlx5 firmware diagnostics: never for a mock (it has no firmware), in
+    # every build; other devices have no vendor section.
+    t.ok(d["vendor"] is None, "info --json: no vendor section for a non-mlx5 device", r)
+    r = run("--json", "info", "mock:d," + MLX5)
+    v = r.json()["vendor"]
+    t.ok(r.rc == 0 and v["name"] == "mlx5" and v["firmware"] is None and
+         v["firmware_error"]["errno"] == 95 and
+         "mock device has no firmware" in v["firmware_error"]["message"],
+         "info --json: mlx5 mock, firmware diagnostics not available", r)
+    r = run("info", "mock:d," + MLX5)
+    t.ok(r.rc == 0 and "mlx5 firmware:    not available: a mock device has no firmware" in r.text,
+         "info: mlx5 mock, firmware diagnostics not available", r)
+    r = run("info", "mock:a")
+    t.ok(r.rc == 0 and "mlx5 firmware" not in r.text, "info: no mlx5 line for other devices", r)
+
 
 def test_state(t):
     r = run("state", "mock:a")

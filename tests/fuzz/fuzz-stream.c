@@ -66,7 +66,7 @@ struct outcome {
 static bool type_known(uint16_t type)
 {
 	return (type >= STREAM_IDENTITY && type <= STREAM_TRAILER) ||
-	       type == STREAM_PRECOPY_ROUND;
+	       type == STREAM_PRECOPY_ROUND || type == STREAM_VENDOR_SUMMARY;
 }
 
 static void check_identity(const uint8_t *payload, size_t len)

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Writes the fuzzers' seed corpora: make-seeds DIR fills DIR/stream/,
- * DIR/inspect/ and DIR/mock-stream/ (docs/fuzzing.md).  Valid streams come from real saves of
+ * DIR/inspect/, DIR/mock-stream/, DIR/group-load/ and DIR/vendor-mlx5/
+ * (docs/fuzzing.md).  Valid streams come from real saves of
  * mock devices (vfiomig_dev_save() into a memfd); the rest are truncated and
  * corrupted variants and streams crafted with the writers.
  *
@@ -818,13 +819,70 @@ static void group_seeds(void)
 	free(single.p);
 }
 
+/* ---- vendor-mlx5 seeds: config bits 0-2 split, 3-4 target (fuzz-vendor-mlx5.c) ---- */
+
+#define MLX5_NONE 0x00
+#define MLX5_6_8 0x08
+#define MLX5_6_9 0x10
+
+/* @s with its last @cut bytes dropped, under each target. */
+static void put_mlx5(const char *name, uint8_t cfg, const struct buf *s, size_t cut)
+{
+	put_seed("vendor-mlx5", name, cfg, s->p, s->len - cut);
+}
+
+static void vendor_mlx5_seeds(void)
+{
+	struct buf tagged = mlx5_stream(), v62 = { 0 }, bare = { 0 }, b;
+	uint8_t hint[8];
+
+	put_mlx5("valid-tagged", MLX5_6_9, &tagged, 0);
+	put_mlx5("valid-tagged-split1", MLX5_6_9 | 1, &tagged, 0);
+	put_mlx5("valid-tagged-split4", MLX5_NONE | 4, &tagged, 0);
+	put_mlx5("cut-in-payload", MLX5_6_9 | 3, &tagged, 7);
+	put_mlx5("cut-in-header", MLX5_6_9 | 2, &tagged, 1000 + 16 - 5);
+	put_seed("vendor-mlx5", "empty", MLX5_6_9, NULL, 0);
+	/* 6.2: { size, 0, FW_DATA } headers, no size hint. */
+	mlx5_record(&v62, 200, 0, 0, 200);
+	mlx5_record(&v62, 30, 0, 0, 30);
+	put_mlx5("valid-6.2-header", MLX5_6_9, &v62, 0);
+	/* 5.18-6.1: a bare image; 6.8 may read it, 6.9 cannot. */
+	for (unsigned int i = 0; i < 300; i++)
+		buf_add(&bare, &(uint8_t){ (uint8_t)(0xa5 ^ i) }, 1);
+	put_mlx5("headerless-6.8", MLX5_6_8, &bare, 0);
+	put_mlx5("headerless-6.9", MLX5_6_9 | 5, &bare, 0);
+	put_mlx5("headerless-inspect", MLX5_NONE, &bare, 0);
+	/* After a valid size hint: each refusal of the driver. */
+	put_le64(hint, 1u << 20);
+	b = (struct buf){ 0 };
+	mlx5_record(&b, 8, 1, 1, 0);
+	buf_add(&b, hint, sizeof(hint));
+	mlx5_record(&b, 4, 0, 9, 4);
+	put_mlx5("unknown-mandatory-tag", MLX5_6_9, &b, 0);
+	b.len = 24;
+	mlx5_record(&b, 4, 1, 9, 4);
+	mlx5_record(&b, 2, 0, 0, 2);
+	put_mlx5("unknown-optional-tag", MLX5_6_9 | 1, &b, 0);
+	b.len = 24;
+	mlx5_record(&b, 1ull << 32, 0, 0, 0);
+	put_mlx5("oversize-record", MLX5_6_9, &b, 0);
+	b.len = 24;
+	mlx5_record(&b, 4, 1, 1, 4);
+	put_mlx5("short-stop-copy-size", MLX5_6_9, &b, 0);
+	free(tagged.p);
+	free(v62.p);
+	free(bare.p);
+	free(b.p);
+}
+
 int main(int argc, char **argv)
 {
 	char path[4096];
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s CORPUS_DIR   (fills CORPUS_DIR/stream, "
-			"CORPUS_DIR/inspect, CORPUS_DIR/mock-stream and CORPUS_DIR/group-load)\n", argv[0]);
+			"CORPUS_DIR/inspect, CORPUS_DIR/mock-stream, CORPUS_DIR/group-load and "
+			"CORPUS_DIR/vendor-mlx5)\n", argv[0]);
 		return 2;
 	}
 	outdir = argv[1];
@@ -841,9 +899,13 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/group-load", outdir);
 	if (mkdir(path, 0755) < 0 && errno != EEXIST)
 		die(path, errno);
+	snprintf(path, sizeof(path), "%s/vendor-mlx5", outdir);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		die(path, errno);
 	stream_seeds();
 	inspect_seeds();
 	mock_seeds();
 	group_seeds();
+	vendor_mlx5_seeds();
 	return 0;
 }

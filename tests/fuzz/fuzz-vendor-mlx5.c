@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libFuzzer harness: the mlx5_vfio_pci stream parser (lib/vendor-mlx5.c),
+ * which inspection runs over untrusted saved streams, a save over what the
+ * device gives, and a load over the bytes before the device sees them.
+ *
+ * Input: one configuration byte, then the device stream.
+ *   bits 0-2  how the stream is split into feed() calls (fuzz-common.h)
+ *   bits 3-4  the load's target kernel: 0 none (inspect, save), 1 Linux
+ *             6.8 (reads headerless streams), 2 and 3 Linux 6.9
+ *   bits 5-7  unused
+ *
+ * Each input is parsed in the configured pieces and in one piece, and both
+ * parses must end the same: a vendor parser accepts any split.  Both must
+ * also agree with a reference walk over the whole buffer, written here
+ * from the driver's rules (docs/mlx5.md), on the verdict, the records and
+ * the summary: a valid stream is accepted, whole, and its counts are right.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "fuzz-common.h"
+#include "util.h"
+#include "vendor-mlx5.h"
+
+#define CFG_SPLIT 0x07u
+#define CFG_TARGET_SHIFT 3
+
+struct outcome {
+	size_t size;		/* of the stream */
+	int rc;
+	uint64_t offset, records, problem_offset, digest;
+	uint64_t next;		/* where the next record must start */
+	struct mlx5_summary sum;
+	char problem[sizeof(((struct vendor_parser *)0)->problem)];
+};
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	return h ^ (v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2));
+}
+
+/* Records come whole-headed, in order, each where the one before it ended. */
+static void on_record(void *data, const struct vfiomig_stream_record *rec)
+{
+	struct outcome *o = data;
+
+	FUZZ_CHECK(rec->device == 3 && !strncmp(rec->kind, "mlx5 ", 5));
+	FUZZ_CHECK(rec->offset == o->next && rec->offset + 16 <= o->size);
+	FUZZ_CHECK(rec->length <= 0xffffffffull);
+	if (rec->type == 1)
+		FUZZ_CHECK(rec->length == 8);
+	if (rec->type > 1)
+		FUZZ_CHECK(rec->optional);
+	o->next = rec->offset + 16 + rec->length;
+	o->digest = mix(mix(mix(o->digest, rec->type), rec->offset), rec->length);
+}
+
+static uint32_t target_of(unsigned int cfg)
+{
+	static const uint32_t kernels[4] = {
+		0, VENDOR_KERNEL(6, 8), VENDOR_KERNEL(6, 9), VENDOR_KERNEL(6, 9),
+	};
+
+	return kernels[(cfg >> CFG_TARGET_SHIFT) & 3];
+}
+
+static void parse(const uint8_t *s, size_t size, unsigned int split, uint32_t target,
+		  struct outcome *o)
+{
+	const struct vfiomig_vendor_ops *ops = vfiomig_vendor_find("mlx5");
+	struct vendor_parser v;
+	struct splitter sp;
+	size_t fed = 0;
+	int r = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->size = size;
+	FUZZ_CHECK(ops && vendor_parser_init(&v, ops, 3, on_record, o) == 0);
+	v.target_kernel = target;
+	splitter_init(&sp, split);
+	while (fed < size && r == 0) {
+		size_t n = splitter_next(&sp, size - fed);
+		uint64_t before = v.offset;
+
+		r = ops->feed(&v, s + fed, n);
+		FUZZ_CHECK(r == 0 || r == -EBADMSG || r == -EPROTO);
+		FUZZ_CHECK((r < 0) == (v.problem[0] != '\0'));
+		FUZZ_CHECK(r < 0 ? v.offset <= before + n : v.offset == before + n);
+		fed += n;
+	}
+	if (r == 0) {
+		r = ops->finish(&v);
+		FUZZ_CHECK(r == 0 || r == -EBADMSG);
+		FUZZ_CHECK((r < 0) == (v.problem[0] != '\0'));
+	}
+	mlx5_parser_summary(&v, &o->sum);
+	if (r < 0) {
+		FUZZ_CHECK(v.problem_offset <= v.offset);
+		FUZZ_CHECK(memchr(v.problem, '\0', sizeof(v.problem)));
+		FUZZ_CHECK(!strncmp(v.problem, "mlx5 record ", 12));
+	} else {
+		FUZZ_CHECK(v.offset == size && v.problem_offset == UINT64_MAX);
+		/* Whole records, unless the rest is an opaque headerless image. */
+		if (o->sum.generation != MLX5_GEN_HEADERLESS)
+			FUZZ_CHECK(o->next == size);
+	}
+	o->rc = r;
+	o->offset = v.offset;
+	o->records = v.records;
+	o->problem_offset = v.problem_offset;
+	memcpy(o->problem, v.problem, sizeof(o->problem));
+	vendor_parser_fini(&v);
+}
+
+/* The driver's rules over the whole buffer: the verdict and the counts. */
+static void reference(const uint8_t *s, size_t size, uint32_t target, const struct outcome *o)
+{
+	uint64_t at = 0, records = 0, fw = 0, fw_bytes = 0;
+	bool valid = true;
+
+	while (at < size) {
+		uint64_t len, left = size - at;
+		uint32_t flags, tag;
+		bool bad;
+
+		if (left < 16) {
+			valid = false;	/* cut inside a header */
+			break;
+		}
+		len = get_le64(s + at);
+		flags = get_le32(s + at + 8);
+		tag = get_le32(s + at + 12);
+		bad = len > 0xffffffffull || (tag > 1 && !(flags & 1)) || (tag == 1 && len != 8);
+		if (records == 0 && (bad || flags & ~1u)) {
+			/* The first header is no header: a bare image. */
+			FUZZ_CHECK(o->sum.generation == MLX5_GEN_HEADERLESS);
+			valid = target && target < VENDOR_KERNEL(6, 9);
+			FUZZ_CHECK((o->rc == 0) == valid);
+			return;
+		}
+		if (bad) {
+			valid = false;
+			break;
+		}
+		records++;
+		if (tag == 0) {
+			fw++;
+			fw_bytes += len;
+		}
+		if (left - 16 < len) {
+			valid = false;	/* cut inside a payload */
+			break;
+		}
+		at += 16 + len;
+	}
+	FUZZ_CHECK((o->rc == 0) == valid);
+	if (valid) {
+		FUZZ_CHECK(o->records == records && o->sum.fw_records == fw &&
+			   o->sum.fw_bytes == fw_bytes);
+		FUZZ_CHECK(records == 0 ? o->sum.generation == MLX5_GEN_NONE :
+			   o->sum.generation >= MLX5_GEN_HEADER);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct outcome split, whole;
+	unsigned int cfg;
+	uint32_t target;
+
+	if (size < 1)
+		return 0;
+	cfg = *data++;
+	size--;
+	target = target_of(cfg);
+	parse(data, size, cfg & CFG_SPLIT, target, &split);
+	if (fuzz_verbose())
+		fprintf(stderr, "config 0x%02x: %d after %llu bytes, %llu records: %s\n", cfg,
+			split.rc, (unsigned long long)split.offset,
+			(unsigned long long)split.records, split.rc < 0 ? split.problem : "valid");
+	if (cfg & CFG_SPLIT) {
+		parse(data, size, 0, target, &whole);
+		if (split.rc != whole.rc || split.offset != whole.offset ||
+		    split.records != whole.records || split.digest != whole.digest ||
+		    split.problem_offset != whole.problem_offset ||
+		    split.sum.generation != whole.sum.generation ||
+		    split.sum.stop_copy_size != whole.sum.stop_copy_size ||
+		    split.sum.fw_records != whole.sum.fw_records ||
+		    split.sum.fw_bytes != whole.sum.fw_bytes ||
+		    split.sum.skipped != whole.sum.skipped ||
+		    strcmp(split.problem, whole.problem)) {
+			fprintf(stderr, "split %u: %d, %llu records, \"%s\" at %llu\n"
+				"whole:   %d, %llu records, \"%s\" at %llu\n", cfg & CFG_SPLIT,
+				split.rc, (unsigned long long)split.records, split.problem,
+				(unsigned long long)split.problem_offset, whole.rc,
+				(unsigned long long)whole.records, whole.problem,
+				(unsigned long long)whole.problem_offset);
+			FUZZ_CHECK(!"the mlx5 backend depends on how its input is split");
+		}
+	}
+	reference(data, size, target, &split);
+	return 0;
+}
