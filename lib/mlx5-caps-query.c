@@ -12,7 +12,8 @@
  *   query_hca_cap_out: status [0x00,8], syndrome [0x20,32], then the
  *     4 KiB capability union at byte 16
  *   op_mod = (capability type << 1) | 1 (current values); general = 0,
- *     cap_2 = 0x20 (include/linux/mlx5/device.h, MLX5_CAP_GENERAL_2)
+ *     cap_2 = 0x20 (include/linux/mlx5/device.h, MLX5_CAP_GENERAL_2),
+ *     ADV_VIRTUALIZATION = 0x26 (MLX5_CAP_ADV_VIRTUALIZATION)
  */
 #include <dirent.h>
 #include <limits.h>
@@ -29,6 +30,7 @@
 #define QUERY_HCA_CAP		0x100
 #define CAP_TYPE_GENERAL	0x00
 #define CAP_TYPE_GENERAL_2	0x20
+#define CAP_TYPE_ADV_VIRTUALIZATION	0x26
 #define CMD_IN_BYTES		16
 #define CMD_OUT_HEADER		16
 
@@ -170,6 +172,14 @@ int mlx5_caps_read(struct vfiomig_ctx *ctx, const char *pci_address,
 	}
 	/* Firmware without cap_2 refuses the query: its bits read as clear. */
 	raw->have_cap2 = query_cap(ibctx, CAP_TYPE_GENERAL_2, 0, raw->cap2) == 0;
+	/* The firmware has this type only with adv_virtualization set. */
+	if ((raw->cap[MLX5_CAP_ADV_VIRTUALIZATION_BIT / 8] >>
+	     (7 - MLX5_CAP_ADV_VIRTUALIZATION_BIT % 8)) & 1) {
+		raw->have_adv = query_cap(ibctx, CAP_TYPE_ADV_VIRTUALIZATION, 0, raw->adv) == 0;
+		if (!raw->have_adv)
+			dbg(ctx, "%s: the firmware did not give its ADV_VIRTUALIZATION "
+			    "capability", pf);
+	}
 	raw->vf_migratable = -1;
 	if (vf >= 0) {
 		vf_cap2 = malloc(MLX5_CAP_BYTES);

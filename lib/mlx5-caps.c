@@ -3,8 +3,11 @@
  * What mlx5_vfio_pci makes of the firmware's capability bits, per kernel
  * version (../shared/reference/vfio-migration-uapi.md, section 5.1).  The
  * bit offsets are those of the kernel's mlx5_ifc.h as the reference quotes
- * them.  The layouts are big-endian bit strings: bit N is in byte N / 8,
- * counted from that byte's most significant bit.
+ * them; the reference has none for the dirty-tracking fields, whose offsets
+ * were counted from mlx5_ifc.h itself (Linux 6.12: struct
+ * mlx5_ifc_cmd_hca_cap_bits and mlx5_ifc_adv_virtualization_cap_bits).  The
+ * layouts are big-endian bit strings: bit N is in byte N / 8, counted from
+ * that byte's most significant bit.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,16 +26,42 @@
 #define CAP2_MIGRATION_TRACKING_STATE	0xc9
 #define CAP2_MIGRATION_IN_CHUNKS	0xd0
 #define CAP2_MIGRATION_STATE		0xd9
+/* cmd_hca_cap (mlx5_ifc.h) */
+#define CAP_ADV_VIRTUALIZATION		MLX5_CAP_ADV_VIRTUALIZATION_BIT
+/* adv_virtualization_cap (mlx5_ifc.h): the first bit and the width */
+#define ADV_LOG_MAX_NUM			0x03, 5
+#define ADV_MAX_NUM_RANGE		0x08, 8
+#define ADV_LOG_MIN_ADDR_SPACE		0x10, 8
+#define ADV_LOG_MAX_ADDR_SPACE		0x18, 8
+#define ADV_LOG_MIN_MSG_SIZE		0x23, 5
+#define ADV_LOG_MAX_MSG_SIZE		0x2b, 5
+#define ADV_LOG_MIN_PAGE_SIZE		0x33, 5
+#define ADV_LOG_MAX_PAGE_SIZE		0x3b, 5
 
 /* The bytes each layout must have for the bits above. */
 #define CAP_MIN_LEN	(CAP_MIGRATION / 8 + 1)
 #define CAP2_MIN_LEN	(CAP2_MIGRATION_STATE / 8 + 1)
+#define ADV_MIN_LEN	8	/* up to pg_track_log_max_page_size, bit 0x3f */
+
+/* The caller's struct must reach this far for the limits. */
+#define CAPS_ADV_END	(offsetof(struct vfiomig_mlx5_caps, pg_track_log_max_page_size) + \
+			 sizeof(int))
 
 #define KERNEL(major, minor) ((major) * 1000u + (minor))
 
 static int bit(const void *layout, unsigned int off)
 {
 	return (((const uint8_t *)layout)[off / 8] >> (7 - off % 8)) & 1;
+}
+
+/* The @width-bit field at bit @off, most significant bit first. */
+static int field(const void *layout, unsigned int off, unsigned int width)
+{
+	int v = 0;
+
+	for (unsigned int i = 0; i < width; i++)
+		v = v << 1 | bit(layout, off + i);
+	return v;
 }
 
 static void note(struct vfiomig_mlx5_caps *c, const char *fmt, ...) PRINTF(2, 3);
@@ -62,6 +91,7 @@ void mlx5_caps_judge(struct vfiomig_mlx5_caps *c)
 	c->mig_flags = 0;
 	c->chunk_mode = 0;
 	c->reinit = 0;
+	c->dirty_tracking = 0;
 	if (precopy && (c->migration_multi_load < 0 || c->migration_tracking_state < 0))
 		precopy = -1;
 
@@ -124,6 +154,18 @@ void mlx5_caps_judge(struct vfiomig_mlx5_caps *c)
 	else
 		note(c, "cmd_hca_cap_2.migration_state %s: no REINIT (newer firmware)",
 		     c->migration_state < 0 ? "not known" : "is clear");
+
+	/* mlx5_vfio_pci registers log_ops with migration, if adv_virtualization. */
+	if (k < KERNEL(6, 1)) {
+		note(c, "dirty tracking (DMA_LOGGING) needs Linux 6.1 or later");
+	} else if (c->adv_virtualization > 0) {
+		c->dirty_tracking = c->offered;
+	} else {
+		c->dirty_tracking = c->adv_virtualization < 0 ? -1 : 0;
+		note(c, "cmd_hca_cap.adv_virtualization %s: no dirty tracking (DMA_LOGGING), "
+		     "the VMM must find the VF's dirty pages another way (firmware with "
+		     "a page tracker)", c->adv_virtualization < 0 ? "not known" : "is clear");
+	}
 }
 
 static int decode(const void *hca_cap, size_t len, const void *hca_cap2, size_t len2,
@@ -141,6 +183,15 @@ static int decode(const void *hca_cap, size_t len, const void *hca_cap2, size_t 
 	c->kernel_major = major;
 	c->kernel_minor = minor;
 	c->migration = bit(hca_cap, CAP_MIGRATION);
+	c->adv_virtualization = bit(hca_cap, CAP_ADV_VIRTUALIZATION);
+	c->pg_track_log_max_num = -1;
+	c->pg_track_max_num_range = -1;
+	c->pg_track_log_min_addr_space = -1;
+	c->pg_track_log_max_addr_space = -1;
+	c->pg_track_log_min_msg_size = -1;
+	c->pg_track_log_max_msg_size = -1;
+	c->pg_track_log_min_page_size = -1;
+	c->pg_track_log_max_page_size = -1;
 	if (hca_cap2) {
 		c->migratable = bit(hca_cap2, CAP2_MIGRATABLE);
 		c->migration_multi_load = bit(hca_cap2, CAP2_MIGRATION_MULTI_LOAD);
@@ -149,6 +200,29 @@ static int decode(const void *hca_cap, size_t len, const void *hca_cap2, size_t 
 		c->migration_state = bit(hca_cap2, CAP2_MIGRATION_STATE);
 	}
 	mlx5_caps_judge(c);
+	return 0;
+}
+
+/* The page tracker's limits from the adv_virtualization_cap layout. */
+static void decode_adv(const void *adv, struct vfiomig_mlx5_caps *c)
+{
+	c->pg_track_log_max_num = field(adv, ADV_LOG_MAX_NUM);
+	c->pg_track_max_num_range = field(adv, ADV_MAX_NUM_RANGE);
+	c->pg_track_log_min_addr_space = field(adv, ADV_LOG_MIN_ADDR_SPACE);
+	c->pg_track_log_max_addr_space = field(adv, ADV_LOG_MAX_ADDR_SPACE);
+	c->pg_track_log_min_msg_size = field(adv, ADV_LOG_MIN_MSG_SIZE);
+	c->pg_track_log_max_msg_size = field(adv, ADV_LOG_MAX_MSG_SIZE);
+	c->pg_track_log_min_page_size = field(adv, ADV_LOG_MIN_PAGE_SIZE);
+	c->pg_track_log_max_page_size = field(adv, ADV_LOG_MAX_PAGE_SIZE);
+}
+
+VFIOMIG_EXPORT int vfiomig_mlx5_caps_decode_adv_virtualization(const void *adv_cap, size_t len,
+							       struct vfiomig_mlx5_caps *caps)
+{
+	if (!adv_cap || len < ADV_MIN_LEN || !caps || caps->sz < CAPS_ADV_END ||
+	    caps->adv_virtualization != 1)
+		return -EINVAL;
+	decode_adv(adv_cap, caps);
 	return 0;
 }
 
@@ -207,6 +281,8 @@ static int query(struct vfiomig_ctx *ctx, const char *pci_address,
 		/* Linux 6.3+ reads migratable in the VF's cap_2, not the PF's. */
 		c.migratable = raw->vf_migratable;
 		mlx5_caps_judge(&c);
+		if (raw->have_adv && c.adv_virtualization > 0)
+			decode_adv(raw->adv, &c);
 		sized_copy_out(ret, &c, sizeof(c));
 	}
 	free(raw);

@@ -22,15 +22,23 @@
 /* cmd_hca_cap_2.migratable (reference 5.1), which the query reads for a VF. */
 #define MLX5_CAP2_MIGRATABLE 0x80
 
+/* cmd_hca_cap.adv_virtualization (mlx5_ifc.h's struct mlx5_ifc_cmd_hca_cap_bits,
+ * between reserved_at_570[0x9] and reserved_at_57a), which decides whether
+ * the query asks for the ADV_VIRTUALIZATION capability. */
+#define MLX5_CAP_ADV_VIRTUALIZATION_BIT 0x579
+
 /* What mlx5_caps_read() got from the firmware. */
 struct mlx5_caps_raw {
 	uint8_t cap[MLX5_CAP_BYTES];
 	uint8_t cap2[MLX5_CAP_BYTES];
+	uint8_t adv[MLX5_CAP_BYTES];	/* ADV_VIRTUALIZATION (type 0x26) */
 	bool have_cap2;		/* the firmware answered the cap_2 query */
+	bool have_adv;		/* the firmware answered the ADV_VIRTUALIZATION query */
 	int vf_migratable;	/* the VF's cap_2 migratable: 1, 0, or -1 if not read */
 };
 
-/* Reads the PF's general and cap_2 capabilities, and the VF's cap_2
+/* Reads the PF's general and cap_2 capabilities, its ADV_VIRTUALIZATION
+ * capability when adv_virtualization is set, and the VF's cap_2
  * migratable bit when @pci_address is a VF.  -EOPNOTSUPP (recorded on
  * @ctx) without libmlx5. */
 int mlx5_caps_read(struct vfiomig_ctx *ctx, const char *pci_address,

@@ -6,7 +6,14 @@
  * bit offsets of ../shared/reference/vfio-migration-uapi.md section 5.1
  * (cmd_hca_cap.migration 0x68d; cmd_hca_cap_2 migratable 0x80,
  * migration_multi_load 0xc8, migration_tracking_state 0xc9,
- * migration_in_chunks 0xd0, migration_state 0xd9).  Bits are set the way
+ * migration_in_chunks 0xd0, migration_state 0xd9), and for the dirty
+ * tracking, which the reference gives no offsets for, those of the kernel's
+ * include/linux/mlx5/mlx5_ifc.h (Linux 6.12): cmd_hca_cap.adv_virtualization
+ * 0x579, and the adv_virtualization_cap fields (pg_track_log_max_num
+ * [0x03,5], pg_track_max_num_range [0x08,8], pg_track_log_min_addr_space
+ * [0x10,8], pg_track_log_max_addr_space [0x18,8], pg_track_log_min_msg_size
+ * [0x23,5], pg_track_log_max_msg_size [0x2b,5], pg_track_log_min_page_size
+ * [0x33,5], pg_track_log_max_page_size [0x3b,5]).  Bits are set the way
  * the kernel's MLX5_SET does it (a big-endian 32-bit word, counted from its
  * most significant bit), not the way the library reads them (bytes).  The
  * expected verdicts are the reference's table of kernel versions.
@@ -35,6 +42,7 @@
 #define TRACKING_STATE	0xc9
 #define IN_CHUNKS	0xd0
 #define MIG_STATE	0xd9
+#define ADV_VIRT	0x579
 
 /* Which bits a case sets. */
 #define B_MIG		(1u << 0)
@@ -44,7 +52,8 @@
 #define B_CHUNKS	(1u << 4)
 #define B_STATE		(1u << 5)
 #define B_NO_CAP2	(1u << 6)	/* the firmware has no cap_2 */
-#define B_ALL		(B_MIG | B_MIGRATABLE | B_MULTI | B_TRACK | B_CHUNKS | B_STATE)
+#define B_ADV		(1u << 7)
+#define B_ALL		(B_MIG | B_MIGRATABLE | B_MULTI | B_TRACK | B_CHUNKS | B_STATE | B_ADV)
 
 #define SC  VFIOMIG_MIG_STOP_COPY
 #define P2P VFIOMIG_MIG_P2P
@@ -62,6 +71,22 @@ static void set_bit(uint8_t *layout, unsigned int off)
 	w[3] = v;
 }
 
+/* A @width-bit field at bit @off, the way MLX5_SET does it (within one
+ * big-endian 32-bit word). */
+static void set_field(uint8_t *layout, unsigned int off, unsigned int width, uint32_t val)
+{
+	uint8_t *w = layout + off / 32 * 4;
+	uint32_t v = (uint32_t)w[0] << 24 | (uint32_t)w[1] << 16 | (uint32_t)w[2] << 8 | w[3];
+	unsigned int shift = 32 - off % 32 - width;
+	uint32_t mask = (width == 32 ? ~0u : (1u << width) - 1) << shift;
+
+	v = (v & ~mask) | (val << shift & mask);
+	w[0] = v >> 24;
+	w[1] = v >> 16;
+	w[2] = v >> 8;
+	w[3] = v;
+}
+
 struct layouts {
 	uint8_t cap[CAP_LEN], cap2[CAP_LEN];
 };
@@ -71,6 +96,8 @@ static void build(struct layouts *l, unsigned int bits)
 	memset(l, 0, sizeof(*l));
 	if (bits & B_MIG)
 		set_bit(l->cap, MIGRATION);
+	if (bits & B_ADV)
+		set_bit(l->cap, ADV_VIRT);
 	if (bits & B_MIGRATABLE)
 		set_bit(l->cap2, MIGRATABLE);
 	if (bits & B_MULTI)
@@ -162,6 +189,168 @@ START_TEST(test_verdict)
 }
 END_TEST
 
+/* Dirty tracking: mlx5_vfio_pci's log_ops, with migration, 6.1+, adv_virtualization. */
+static const struct dirty {
+	const char *kernel;
+	unsigned int bits;
+	int dirty_tracking;
+	const char *has;	/* a substring @missing must have; "" for an empty @missing */
+	const char *lacks;	/* one it must not have, or NULL */
+} dirties[] = {
+	{ "7.1.0", B_ALL, 1, "", NULL },
+	{ "6.12.0", B_ALL, 1, "REINIT needs Linux 7.1", "adv_virtualization" },
+	{ "6.12.0", B_ALL & ~B_ADV, 0, "cmd_hca_cap.adv_virtualization is clear: no dirty tracking",
+	  NULL },
+	{ "7.1.0", B_ALL & ~B_ADV, 0, "adv_virtualization is clear", NULL },
+	{ "6.1.0", B_MIG | B_ADV | B_NO_CAP2, 1, "PRE_COPY needs Linux 6.2", "DMA_LOGGING" },
+	{ "6.1.0", B_MIG | B_NO_CAP2, 0, "adv_virtualization is clear", NULL },
+	{ "6.0.0", B_MIG | B_ADV | B_NO_CAP2, 0, "dirty tracking (DMA_LOGGING) needs Linux 6.1",
+	  "adv_virtualization" },
+	{ "5.18.0", B_ALL, 0, "needs Linux 6.1", NULL },
+	/* no migration, no log_ops: adv_virtualization is not what is missing */
+	{ "6.12.0", B_ALL & ~B_MIGRATABLE, 0, "migratable", "adv_virtualization" },
+	{ "6.12.0", B_ALL & ~B_MIG & ~B_ADV, 0, "VF_MIGRATION_MODE", "adv_virtualization" },
+	{ "6.9.0", B_MIG | B_MIGRATABLE | B_ADV, 0, "Linux 6.9+ offers no migration", "DMA_LOGGING" },
+	{ "5.17.0", B_ALL, 0, "Linux 5.18", "DMA_LOGGING" },
+};
+
+START_TEST(test_dirty_tracking)
+{
+	const struct dirty *d = &dirties[_i];
+	struct vfiomig_mlx5_caps c;
+
+	ck_assert_int_eq(decode(d->bits, d->kernel, &c), 0);
+	ck_assert_int_eq(c.adv_virtualization, !!(d->bits & B_ADV));
+	ck_assert_msg(c.dirty_tracking == d->dirty_tracking, "%s bits %#x: dirty_tracking %d (%s)",
+		      d->kernel, d->bits, c.dirty_tracking, c.missing);
+	if (d->has[0] == '\0')
+		ck_assert_msg(c.missing[0] == '\0', "%s: unexpected \"%s\"", d->kernel, c.missing);
+	ck_assert_msg(strstr(c.missing, d->has), "%s bits %#x: \"%s\" lacks \"%s\"",
+		      d->kernel, d->bits, c.missing, d->has);
+	if (d->lacks)
+		ck_assert_msg(!strstr(c.missing, d->lacks), "%s bits %#x: \"%s\" has \"%s\"",
+			      d->kernel, d->bits, c.missing, d->lacks);
+	/* vfiomig_mlx5_caps_decode() alone reads no limits */
+	ck_assert_int_eq(c.pg_track_max_num_range, -1);
+	ck_assert_int_eq(c.pg_track_log_max_page_size, -1);
+}
+END_TEST
+
+/* The adv_virtualization_cap fields, as mlx5_ifc.h lays them out. */
+static const struct adv_field {
+	unsigned int off, width;
+	size_t field;
+} adv_fields[] = {
+	{ 0x03, 5, offsetof(struct vfiomig_mlx5_caps, pg_track_log_max_num) },
+	{ 0x08, 8, offsetof(struct vfiomig_mlx5_caps, pg_track_max_num_range) },
+	{ 0x10, 8, offsetof(struct vfiomig_mlx5_caps, pg_track_log_min_addr_space) },
+	{ 0x18, 8, offsetof(struct vfiomig_mlx5_caps, pg_track_log_max_addr_space) },
+	{ 0x23, 5, offsetof(struct vfiomig_mlx5_caps, pg_track_log_min_msg_size) },
+	{ 0x2b, 5, offsetof(struct vfiomig_mlx5_caps, pg_track_log_max_msg_size) },
+	{ 0x33, 5, offsetof(struct vfiomig_mlx5_caps, pg_track_log_min_page_size) },
+	{ 0x3b, 5, offsetof(struct vfiomig_mlx5_caps, pg_track_log_max_page_size) },
+};
+
+static int caps_int(const struct vfiomig_mlx5_caps *c, size_t field)
+{
+	return *(const int *)((const char *)c + field);
+}
+
+/* Realistic limits, each field its own value. */
+START_TEST(test_adv_limits)
+{
+	static uint8_t adv[CAP_LEN];
+	struct vfiomig_mlx5_caps c, before;
+
+	memset(adv, 0, sizeof(adv));
+	set_field(adv, 0x03, 5, 3);	/* pg_track_log_max_num */
+	set_field(adv, 0x08, 8, 16);	/* pg_track_max_num_range */
+	set_field(adv, 0x10, 8, 12);	/* pg_track_log_min_addr_space */
+	set_field(adv, 0x18, 8, 48);	/* pg_track_log_max_addr_space */
+	set_field(adv, 0x23, 5, 6);	/* pg_track_log_min_msg_size */
+	set_field(adv, 0x2b, 5, 21);	/* pg_track_log_max_msg_size */
+	set_field(adv, 0x33, 5, 12);	/* pg_track_log_min_page_size */
+	set_field(adv, 0x3b, 5, 30);	/* pg_track_log_max_page_size */
+	ck_assert_int_eq(decode(B_ALL, "7.1.0", &c), 0);
+	memcpy(&before, &c, sizeof(c));
+	ck_assert_int_eq(vfiomig_mlx5_caps_decode_adv_virtualization(adv, CAP_LEN, &c), 0);
+	ck_assert_int_eq(c.pg_track_log_max_num, 3);
+	ck_assert_int_eq(c.pg_track_max_num_range, 16);
+	ck_assert_int_eq(c.pg_track_log_min_addr_space, 12);
+	ck_assert_int_eq(c.pg_track_log_max_addr_space, 48);
+	ck_assert_int_eq(c.pg_track_log_min_msg_size, 6);
+	ck_assert_int_eq(c.pg_track_log_max_msg_size, 21);
+	ck_assert_int_eq(c.pg_track_log_min_page_size, 12);
+	ck_assert_int_eq(c.pg_track_log_max_page_size, 30);
+	/* nothing but the limits changes */
+	ck_assert_int_eq(memcmp(&c, &before, offsetof(struct vfiomig_mlx5_caps,
+						      pg_track_log_max_num)), 0);
+	/* the shortest layout that holds them */
+	ck_assert_int_eq(vfiomig_mlx5_caps_decode_adv_virtualization(adv, 8, &c), 0);
+	ck_assert_int_eq(c.pg_track_log_max_page_size, 30);
+}
+END_TEST
+
+/* Each field all ones, the rest clear: read at its offset, in its width only. */
+START_TEST(test_adv_one_field)
+{
+	static uint8_t adv[CAP_LEN];
+	const struct adv_field *f = &adv_fields[_i];
+	struct vfiomig_mlx5_caps c;
+
+	memset(adv, 0, sizeof(adv));
+	set_field(adv, f->off, f->width, (1u << f->width) - 1);
+	ck_assert_int_eq(decode(B_ALL, "6.12.0", &c), 0);
+	ck_assert_int_eq(vfiomig_mlx5_caps_decode_adv_virtualization(adv, CAP_LEN, &c), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(adv_fields); i++)
+		ck_assert_int_eq(caps_int(&c, adv_fields[i].field),
+				 i == (size_t)_i ? (int)(1u << f->width) - 1 : 0);
+}
+END_TEST
+
+/* The reserved bits between the fields, and all after bit 0x3f, set: all read 0. */
+START_TEST(test_adv_reserved)
+{
+	static uint8_t adv[CAP_LEN];
+	static const unsigned int reserved[] = { 0x00, 0x20, 0x28, 0x30, 0x38 };
+	struct vfiomig_mlx5_caps c;
+
+	memset(adv, 0xff, sizeof(adv));
+	memset(adv, 0, 8);
+	for (size_t i = 0; i < ARRAY_SIZE(reserved); i++)
+		set_field(adv, reserved[i], 3, 7);
+	ck_assert_int_eq(decode(B_ALL, "6.12.0", &c), 0);
+	ck_assert_int_eq(vfiomig_mlx5_caps_decode_adv_virtualization(adv, CAP_LEN, &c), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(adv_fields); i++)
+		ck_assert_int_eq(caps_int(&c, adv_fields[i].field), 0);
+}
+END_TEST
+
+/* Refused: -EINVAL, @caps untouched. */
+START_TEST(test_adv_bad_input)
+{
+	static uint8_t adv[CAP_LEN];
+	struct vfiomig_mlx5_caps c;
+
+	memset(adv, 0xff, sizeof(adv));
+	ck_assert_int_eq(decode(B_ALL, "6.12.0", &c), 0);
+	ck_assert_int_eq(vfiomig_mlx5_caps_decode_adv_virtualization(NULL, 8, &c), -EINVAL);
+	ck_assert_int_eq(vfiomig_mlx5_caps_decode_adv_virtualization(adv, 7, &c), -EINVAL);
+	ck_assert_int_eq(vfiomig_mlx5_caps_decode_adv_virtualization(adv, 8, NULL), -EINVAL);
+	c.sz = offsetof(struct vfiomig_mlx5_caps, pg_track_log_max_page_size);
+	ck_assert_int_eq(vfiomig_mlx5_caps_decode_adv_virtualization(adv, 8, &c), -EINVAL);
+	c.sz = sizeof(c);
+	ck_assert_int_eq(c.pg_track_max_num_range, -1);
+	/* without adv_virtualization the firmware has no such capability */
+	ck_assert_int_eq(decode(B_ALL & ~B_ADV, "6.12.0", &c), 0);
+	ck_assert_int_eq(vfiomig_mlx5_caps_decode_adv_virtualization(adv, 8, &c), -EINVAL);
+	ck_assert_int_eq(c.pg_track_max_num_range, -1);
+	c.adv_virtualization = -1;
+	ck_assert_int_eq(vfiomig_mlx5_caps_decode_adv_virtualization(adv, 8, &c), -EINVAL);
+	ck_assert_int_eq(c.pg_track_log_max_page_size, -1);
+}
+END_TEST
+
 /* Each bit is read at its own offset, and only there. */
 static const struct one_bit {
 	unsigned int bits;
@@ -173,6 +362,7 @@ static const struct one_bit {
 	{ B_TRACK, offsetof(struct vfiomig_mlx5_caps, migration_tracking_state) },
 	{ B_CHUNKS, offsetof(struct vfiomig_mlx5_caps, migration_in_chunks) },
 	{ B_STATE, offsetof(struct vfiomig_mlx5_caps, migration_state) },
+	{ B_ADV, offsetof(struct vfiomig_mlx5_caps, adv_virtualization) },
 };
 
 START_TEST(test_one_bit)
@@ -184,6 +374,7 @@ START_TEST(test_one_bit)
 		offsetof(struct vfiomig_mlx5_caps, migration_tracking_state),
 		offsetof(struct vfiomig_mlx5_caps, migration_in_chunks),
 		offsetof(struct vfiomig_mlx5_caps, migration_state),
+		offsetof(struct vfiomig_mlx5_caps, adv_virtualization),
 	};
 	struct vfiomig_mlx5_caps c;
 
@@ -208,6 +399,8 @@ START_TEST(test_neighbours)
 	memset(&l, 0, sizeof(l));
 	set_bit(l.cap, MIGRATION - 1);
 	set_bit(l.cap, MIGRATION + 1);
+	set_bit(l.cap, ADV_VIRT - 1);
+	set_bit(l.cap, ADV_VIRT + 1);
 	for (size_t i = 0; i < ARRAY_SIZE(cap2_bits); i++) {
 		set_bit(l.cap2, cap2_bits[i] - 1);
 		set_bit(l.cap2, cap2_bits[i] + 1);
@@ -222,6 +415,7 @@ START_TEST(test_neighbours)
 	ck_assert_int_eq(c.migration_tracking_state, 0);
 	ck_assert_int_eq(c.migration_in_chunks, 0);
 	ck_assert_int_eq(c.migration_state, 0);
+	ck_assert_int_eq(c.adv_virtualization, 0);
 	ck_assert_int_eq(c.offered, 0);
 }
 END_TEST
@@ -285,6 +479,17 @@ START_TEST(test_sized)
 	ck_assert_uint_eq(c.sz, old);
 	ck_assert_int_eq(c.migration_state, 1);
 	ck_assert_int_eq(c.offered, 0x5a5a5a5a);
+
+	/* A caller from before the dirty-tracking fields: up to @missing. */
+	old = offsetof(struct vfiomig_mlx5_caps, adv_virtualization);
+	memset(&c, 0x5a, sizeof(c));
+	c.sz = old;
+	ck_assert_int_eq(vfiomig_mlx5_caps_decode(l.cap, CAP_LEN, l.cap2, CAP_LEN, "7.1", &c), 0);
+	ck_assert_uint_eq(c.sz, old);
+	ck_assert_int_eq(c.offered, 1);
+	ck_assert_int_eq(c.missing[0], '\0');
+	ck_assert_int_eq(c.adv_virtualization, 0x5a5a5a5a);
+	ck_assert_int_eq(c.dirty_tracking, 0x5a5a5a5a);
 }
 END_TEST
 
@@ -315,6 +520,13 @@ static Suite *mlx5_caps_suite(void)
 	TCase *tc = tcase_create("verdict");
 
 	tcase_add_loop_test(tc, test_verdict, 0, ARRAY_SIZE(verdicts));
+	tcase_add_loop_test(tc, test_dirty_tracking, 0, ARRAY_SIZE(dirties));
+	suite_add_tcase(s, tc);
+	tc = tcase_create("adv_virtualization");
+	tcase_add_test(tc, test_adv_limits);
+	tcase_add_loop_test(tc, test_adv_one_field, 0, ARRAY_SIZE(adv_fields));
+	tcase_add_test(tc, test_adv_reserved);
+	tcase_add_test(tc, test_adv_bad_input);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("bits");
 	tcase_add_loop_test(tc, test_one_bit, 0, ARRAY_SIZE(one_bits));

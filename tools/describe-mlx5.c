@@ -15,6 +15,43 @@ static const char *tristate(int v)
 	return v < 0 ? "unknown" : v ? "1" : "0";
 }
 
+static const char *yes_no(int v)
+{
+	return v < 0 ? "unknown" : v ? "yes" : "no";
+}
+
+/* A page-tracker limit: its value, or "unknown" (-1, not read). */
+static const char *limit(char *buf, size_t size, int v)
+{
+	if (v < 0)
+		return "unknown";
+	snprintf(buf, size, "%d", v);
+	return buf;
+}
+
+/* The page tracker's limits, "name=value" pairs, two per line. */
+static void describe_limits(FILE *out, const struct vfiomig_mlx5_caps *c)
+{
+	const struct {
+		const char *name;
+		int v;
+	} l[] = {
+		{ "pg_track_log_min_page_size", c->pg_track_log_min_page_size },
+		{ "pg_track_log_max_page_size", c->pg_track_log_max_page_size },
+		{ "pg_track_log_min_addr_space", c->pg_track_log_min_addr_space },
+		{ "pg_track_log_max_addr_space", c->pg_track_log_max_addr_space },
+		{ "pg_track_max_num_range", c->pg_track_max_num_range },
+		{ "pg_track_log_max_num", c->pg_track_log_max_num },
+		{ "pg_track_log_min_msg_size", c->pg_track_log_min_msg_size },
+		{ "pg_track_log_max_msg_size", c->pg_track_log_max_msg_size },
+	};
+	char a[16], b[16];
+
+	for (size_t i = 0; i + 1 < sizeof(l) / sizeof(l[0]); i += 2)
+		fprintf(out, INDENT "%s=%s %s=%s\n", l[i].name, limit(a, sizeof(a), l[i].v),
+			l[i + 1].name, limit(b, sizeof(b), l[i + 1].v));
+}
+
 /* The next line of @s into @buf (printable); the rest after it. */
 static const char *next_line(const char *s, char *buf, size_t size)
 {
@@ -45,11 +82,16 @@ void describe_mlx5(FILE *out, const struct vfiomig_mlx5_caps *c, int err, const 
 		fprintf(out, INDENT "flags %s; chunk mode %s; REINIT %s\n",
 			describe_flags(buf, sizeof(buf), c->mig_flags),
 			c->chunk_mode ? "yes" : "no", c->reinit ? "yes" : "no");
+	if (c->offered)
+		fprintf(out, INDENT "dirty tracking %s\n", yes_no(c->dirty_tracking));
 	fprintf(out, INDENT "migration=%s migratable=%s migration_multi_load=%s\n",
 		tristate(c->migration), tristate(c->migratable), tristate(c->migration_multi_load));
 	fprintf(out, INDENT "migration_tracking_state=%s migration_in_chunks=%s "
 		"migration_state=%s\n", tristate(c->migration_tracking_state),
 		tristate(c->migration_in_chunks), tristate(c->migration_state));
+	fprintf(out, INDENT "adv_virtualization=%s\n", tristate(c->adv_virtualization));
+	if (c->adv_virtualization > 0)
+		describe_limits(out, c);
 	for (p = c->missing; *p;) {
 		p = next_line(p, buf, sizeof(buf));
 		fprintf(out, INDENT "missing: %s\n", buf);
@@ -62,6 +104,34 @@ static void json_tristate(struct json_writer *w, const char *name, int v)
 		json_member_null(w, name);
 	else
 		json_member_bool(w, name, v);
+}
+
+static void json_limit(struct json_writer *w, const char *name, int v)
+{
+	if (v < 0)
+		json_member_null(w, name);
+	else
+		json_member_int(w, name, v);
+}
+
+/* The page tracker's limits; null unless they were read. */
+static void json_limits(struct json_writer *w, const struct vfiomig_mlx5_caps *c)
+{
+	if (c->adv_virtualization <= 0 || c->pg_track_max_num_range < 0) {
+		json_member_null(w, "page_tracker");
+		return;
+	}
+	json_name(w, "page_tracker");
+	json_object_begin(w);
+	json_limit(w, "pg_track_log_max_num", c->pg_track_log_max_num);
+	json_limit(w, "pg_track_max_num_range", c->pg_track_max_num_range);
+	json_limit(w, "pg_track_log_min_addr_space", c->pg_track_log_min_addr_space);
+	json_limit(w, "pg_track_log_max_addr_space", c->pg_track_log_max_addr_space);
+	json_limit(w, "pg_track_log_min_msg_size", c->pg_track_log_min_msg_size);
+	json_limit(w, "pg_track_log_max_msg_size", c->pg_track_log_max_msg_size);
+	json_limit(w, "pg_track_log_min_page_size", c->pg_track_log_min_page_size);
+	json_limit(w, "pg_track_log_max_page_size", c->pg_track_log_max_page_size);
+	json_object_end(w);
 }
 
 void json_mlx5(struct json_writer *w, const struct vfiomig_mlx5_caps *c, int err,
@@ -91,6 +161,7 @@ void json_mlx5(struct json_writer *w, const struct vfiomig_mlx5_caps *c, int err
 	json_flags(w, c->mig_flags);
 	json_member_bool(w, "chunk_mode", c->chunk_mode);
 	json_member_bool(w, "reinit", c->reinit);
+	json_tristate(w, "dirty_tracking", c->dirty_tracking);
 	json_name(w, "caps");
 	json_object_begin(w);
 	json_tristate(w, "migration", c->migration);
@@ -99,7 +170,9 @@ void json_mlx5(struct json_writer *w, const struct vfiomig_mlx5_caps *c, int err
 	json_tristate(w, "migration_tracking_state", c->migration_tracking_state);
 	json_tristate(w, "migration_in_chunks", c->migration_in_chunks);
 	json_tristate(w, "migration_state", c->migration_state);
+	json_tristate(w, "adv_virtualization", c->adv_virtualization);
 	json_object_end(w);
+	json_limits(w, c);
 	json_name(w, "missing");
 	json_array_begin(w);
 	for (p = c->missing; *p; p = *end ? end + 1 : end) {

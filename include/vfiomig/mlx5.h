@@ -25,11 +25,9 @@ extern "C" {
  * field is 1 (set), 0 (clear) or -1 (not known: the firmware's answer was
  * not available).
  *
- * Not decoded: the dirty-tracking limits (adv_virtualization,
- * pg_track_log_min/max_addr_space, pg_track_log_min/max_page_size,
- * pg_track_max_num_range).  Their bit offsets are not in the reference this
- * code is checked against, and a guessed offset would give a confident
- * wrong answer; see docs/mlx5.md.
+ * The offsets are those of the kernel's include/linux/mlx5/mlx5_ifc.h
+ * (docs/mlx5.md).  The fields after @missing came later: a caller's @sz
+ * says whether it has them.
  */
 struct vfiomig_mlx5_caps {
 	size_t sz;			/* sizeof(struct vfiomig_mlx5_caps) */
@@ -56,6 +54,25 @@ struct vfiomig_mlx5_caps {
 	 * PRE_COPY) or was not checked.
 	 */
 	char missing[1024];
+	/* cmd_hca_cap.adv_virtualization (bit 0x579): the firmware's page
+	 * tracker, which mlx5_vfio_pci's dirty tracking needs (6.1+). */
+	int adv_virtualization;
+	/* The verdict: 1 if mlx5_vfio_pci offers dirty tracking
+	 * (VFIO_DEVICE_FEATURE_DMA_LOGGING_*), 0 if not, -1 if not known. */
+	int dirty_tracking;
+	/*
+	 * The page tracker's limits, from the ADV_VIRTUALIZATION capability
+	 * (type 0x26, vfiomig_mlx5_caps_decode_adv_virtualization()); -1 if
+	 * not read.  Each is a field of that layout at the bits given.
+	 */
+	int pg_track_log_max_num;	/* bits 0x03-0x07 */
+	int pg_track_max_num_range;	/* bits 0x08-0x0f: ranges beyond are merged */
+	int pg_track_log_min_addr_space; /* bits 0x10-0x17 */
+	int pg_track_log_max_addr_space; /* bits 0x18-0x1f */
+	int pg_track_log_min_msg_size;	/* bits 0x23-0x27 */
+	int pg_track_log_max_msg_size;	/* bits 0x2b-0x2f */
+	int pg_track_log_min_page_size;	/* bits 0x33-0x37 */
+	int pg_track_log_max_page_size;	/* bits 0x3b-0x3f */
 };
 
 /**
@@ -63,7 +80,8 @@ struct vfiomig_mlx5_caps {
  * @hca_cap: the cmd_hca_cap layout (QUERY_HCA_CAP, op_mod general device
  *           capabilities, current values): the output's capability field,
  *           without the 16-byte status header
- * @len: its length in bytes; at least 210 (up to bit 0x68d)
+ * @len: its length in bytes; at least 210 (up to bit 0x68d; it also holds
+ *       adv_virtualization, bit 0x579)
  * @hca_cap2: the cmd_hca_cap_2 layout the same way, or NULL if the firmware
  *            has no cap_2 (its bits then read as clear, as the kernel
  *            reads them); its migratable bit stands for the VF's
@@ -71,7 +89,9 @@ struct vfiomig_mlx5_caps {
  * @kernel_release: the kernel the verdict is for, as uname -r prints it
  * @ret: filled with the bits and the verdict; @ret->sz must be set
  *
- * Pure: no device, no system call; available in every build.
+ * Pure: no device, no system call; available in every build.  The page
+ * tracker's limits read as -1: vfiomig_mlx5_caps_decode_adv_virtualization()
+ * adds them.
  *
  * Return: 0; -EINVAL if a buffer is NULL or too short, @kernel_release does
  *         not start with MAJOR.MINOR, or @ret->sz is too small.
@@ -83,6 +103,27 @@ VFIOMIG_API int vfiomig_mlx5_caps_decode(const void *hca_cap, size_t len,
 					 struct vfiomig_mlx5_caps *ret);
 
 /**
+ * vfiomig_mlx5_caps_decode_adv_virtualization() - Add the page tracker's limits
+ * @adv_cap: the adv_virtualization_cap layout (QUERY_HCA_CAP, capability
+ *           type 0x26 MLX5_CAP_ADV_VIRTUALIZATION, current values), without
+ *           the 16-byte status header; the firmware has it only when
+ *           cmd_hca_cap.adv_virtualization is set
+ * @len: its length in bytes; at least 8 (up to bit 0x3f)
+ * @caps: as vfiomig_mlx5_caps_decode() filled it, with adv_virtualization
+ *        1; its pg_track_* fields are filled, nothing else changes
+ *
+ * Pure, like vfiomig_mlx5_caps_decode().  The limits do not change the
+ * verdict: mlx5_vfio_pci offers dirty tracking whatever they are, and
+ * applies them when tracking starts (docs/mlx5.md).
+ *
+ * Return: 0; -EINVAL if a pointer is NULL, @len is too short, @caps->sz
+ *         has no room for the limits, or @caps->adv_virtualization is not 1.
+ * Since: 0.3
+ */
+VFIOMIG_API int vfiomig_mlx5_caps_decode_adv_virtualization(const void *adv_cap, size_t len,
+							    struct vfiomig_mlx5_caps *caps);
+
+/**
  * vfiomig_mlx5_caps_query() - Read an mlx5 device's capabilities and decode them
  * @pci_address: the PF, or one of its VFs ("0000:3b:00.2"); a VF is
  *               followed to its PF (sysfs physfn)
@@ -90,7 +131,9 @@ VFIOMIG_API int vfiomig_mlx5_caps_decode(const void *hca_cap, size_t len,
  *
  * Opens the PF's RDMA device (it must be bound to mlx5_core with mlx5_ib
  * loaded) and sends QUERY_HCA_CAP through mlx5dv_devx_general_cmd() for the
- * general and cap_2 capabilities.  For a VF it also asks for the VF's cap_2
+ * general and cap_2 capabilities, and, when adv_virtualization is set, for
+ * the ADV_VIRTUALIZATION capability (the page tracker's limits; -1 if the
+ * firmware refuses).  For a VF it also asks for the VF's cap_2
  * (other_function); if the firmware refuses that, @ret->migratable is -1
  * and the verdict says it was not checked.
  *
