@@ -229,6 +229,12 @@ bool save_round_pays(unsigned int rounds, uint64_t prev_dirty, uint64_t dirty)
 	return rounds < 2 || dirty < prev_dirty;
 }
 
+/*
+ * AUTO honours the uAPI's initial-bytes rule, as a group does: no
+ * switchover while the device has initial bytes to send (after a REINIT
+ * too), whatever the limits say; a device that never sends them all is
+ * stopped by cancelling.
+ */
 static bool precopy_converged(const struct save *s, unsigned int rounds,
 			      uint64_t initial, uint64_t dirty)
 {
@@ -236,10 +242,10 @@ static bool precopy_converged(const struct save *s, unsigned int rounds,
 
 	if (o->precopy == VFIOMIG_PRECOPY_MODE_ROUNDS)
 		return rounds >= o->precopy_rounds;
-	if (rounds > 0 && initial == 0 &&
-	    (dirty <= o->precopy_dirty_threshold || !save_round_pays(rounds, s->prev_dirty, dirty)))
-		return true;
-	return rounds >= o->precopy_rounds || s->stats.precopy_bytes >= o->precopy_max_bytes;
+	if (rounds == 0 || initial != 0)
+		return false;
+	return dirty <= o->precopy_dirty_threshold || !save_round_pays(rounds, s->prev_dirty, dirty) ||
+	       rounds >= o->precopy_rounds || s->stats.precopy_bytes >= o->precopy_max_bytes;
 }
 
 int save_precopy_info(struct save *s, uint64_t *initial, uint64_t *dirty, uint32_t *flags)

@@ -181,6 +181,31 @@ START_TEST(test_precopy_pays)
 }
 END_TEST
 
+/*
+ * The initial-bytes rule outranks AUTO's limits: a device whose REINIT
+ * brings initial bytes back after round 1 is not switched over at the
+ * 1-round limit, but once they are sent (round 2).
+ */
+START_TEST(test_precopy_initial_rule)
+{
+	struct vfiomig_stats st = { .sz = sizeof(st) };
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_MODE_AUTO,
+					.precopy_rounds = 1, .stats = &st };
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *src;
+	int fd;
+
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	src = open_dev(ctx, "mock:p,size=256K,dirty=64K,infov2=1,reinit=1");
+	fd = save_to_memfd(src, &so);
+	ck_assert_uint_eq(st.precopy_rounds, 2);
+	ck_assert_uint_ge(st.precopy_bytes, 2 * (256u << 10));
+	close(fd);
+	vfiomig_dev_unref(src);
+	vfiomig_ctx_unref(ctx);
+}
+END_TEST
+
 START_TEST(test_progress)
 {
 	struct progress_seen seen = { 0 };
@@ -945,6 +970,7 @@ int main(void)
 	tcase_add_test(tc, test_leave_and_raw);
 	tcase_add_test(tc, test_progress);
 	tcase_add_test(tc, test_precopy_pays);
+	tcase_add_test(tc, test_precopy_initial_rule);
 	tcase_add_test(tc, test_options);
 	tcase_add_loop_test(tc, test_building_blocks, 0, 2);
 	tcase_add_test(tc, test_corrupt_every_byte);

@@ -77,7 +77,9 @@ struct vfiomig_save_opts {
 	size_t sz;			/* set to sizeof(struct vfiomig_save_opts) */
 	unsigned int flags;		/* VFIOMIG_XFER_RAW */
 	enum vfiomig_precopy_mode precopy;
-	/* ROUNDS: the number of rounds; AUTO: the most rounds (default 32). */
+	/* ROUNDS: the number of rounds; AUTO: the most rounds (default 32).
+	 * AUTO's limits apply only once the device's initial bytes are sent
+	 * (the uAPI's initial-bytes rule). */
 	unsigned int precopy_rounds;
 	/* AUTO: switch over once the initial bytes are sent and the dirty
 	 * bytes are at most this (default 1 MiB)... */
