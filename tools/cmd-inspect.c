@@ -195,10 +195,13 @@ static void print_text(struct ctl *ctl, const struct result *res)
 	for (size_t i = 0; i < res->nkinds; i++)
 		ctl_printf(ctl, "  %-22s %8" PRIu64 "  %s\n", res->kinds[i].name, res->kinds[i].count,
 			   format_bytes(a, res->kinds[i].bytes));
-	if (!res->raw && s->version_major)
-		ctl_printf(ctl, "phases:        pre-copy %s in %" PRIu64 " rounds, stop-copy %s\n",
-			   format_bytes(a, kind_bytes(res, "DATA_PRECOPY")),
-			   kind_count(res, "PRECOPY_ROUND"), format_bytes(b, kind_bytes(res, "DATA_STOP_COPY")));
+	if (!res->raw && s->version_major) {
+		uint64_t rounds = kind_count(res, "PRECOPY_ROUND");
+
+		ctl_printf(ctl, "phases:        pre-copy %s in %" PRIu64 " round%s, stop-copy %s\n",
+			   format_bytes(a, kind_bytes(res, "DATA_PRECOPY")), rounds,
+			   rounds == 1 ? "" : "s", format_bytes(b, kind_bytes(res, "DATA_STOP_COPY")));
+	}
 	if (s->valid)
 		ctl_printf(ctl, "valid:         yes\n");
 	else
