@@ -26,6 +26,7 @@
 #include <infiniband/verbs.h>
 
 #include "mlx5-caps.h"
+#include "sysfs.h"
 
 #define QUERY_HCA_CAP		0x100
 #define CAP_TYPE_GENERAL	0x00
@@ -33,26 +34,6 @@
 #define CAP_TYPE_ADV_VIRTUALIZATION	0x26
 #define CMD_IN_BYTES		16
 #define CMD_OUT_HEADER		16
-
-/* The basename of the link @dir/@name resolves to, into @buf. */
-static int link_target(const char *dir, const char *name, char *buf, size_t size)
-{
-	char path[PATH_MAX], target[PATH_MAX];
-	ssize_t n;
-	const char *base;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return -errno;
-	target[n] = '\0';
-	base = strrchr(target, '/');
-	base = base ? base + 1 : target;
-	if (strlen(base) >= size)
-		return -ENAMETOOLONG;
-	memcpy(buf, base, strlen(base) + 1);
-	return 0;
-}
 
 /* The PF of @addr (itself if it is not a VF) and, for a VF, its index. */
 static int find_pf(struct vfiomig_ctx *ctx, const char *addr, char *pf, size_t size,
@@ -68,7 +49,7 @@ static int find_pf(struct vfiomig_ctx *ctx, const char *addr, char *pf, size_t s
 	snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s", addr);
 	if (access(dir, F_OK) < 0)
 		return vfiomig_fail(ctx, -ENODEV, "%s: no such PCI device", addr);
-	if (link_target(dir, "physfn", pf, size) < 0) {
+	if (vfiomig_sysfs_link_base(dir, "physfn", pf, size) < 0) {
 		snprintf(pf, size, "%s", addr);
 		return 0;
 	}
@@ -78,7 +59,7 @@ static int find_pf(struct vfiomig_ctx *ctx, const char *addr, char *pf, size_t s
 		return 0;
 	while ((e = readdir(d))) {
 		if (strncmp(e->d_name, "virtfn", 6) == 0 &&
-		    link_target(dir, e->d_name, name, sizeof(name)) == 0 &&
+		    vfiomig_sysfs_link_base(dir, e->d_name, name, sizeof(name)) == 0 &&
 		    strcmp(name, addr) == 0) {
 			*ret_vf = atoi(e->d_name + 6);
 			break;
@@ -97,7 +78,7 @@ static struct ibv_context *open_pf(struct vfiomig_ctx *ctx, const char *pf, int 
 
 	*ret_err = -ENODEV;
 	for (int i = 0; list && list[i]; i++) {
-		if (link_target(list[i]->ibdev_path, "device", name, sizeof(name)) < 0 ||
+		if (vfiomig_sysfs_link_base(list[i]->ibdev_path, "device", name, sizeof(name)) < 0 ||
 		    strcmp(name, pf) != 0)
 			continue;
 		if (!mlx5dv_is_supported(list[i])) {

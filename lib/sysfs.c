@@ -10,7 +10,7 @@
 
 #include "sysfs.h"
 
-static int read_link_base(const char *dir, const char *link, char *buf, size_t size)
+int vfiomig_sysfs_link_base(const char *dir, const char *link, char *buf, size_t size)
 {
 	char path[PATH_MAX], target[PATH_MAX];
 	ssize_t n;
@@ -54,9 +54,9 @@ void vfiomig_sysfs_identity(const char *devdir, struct vfiomig_identity *id)
 		"vendor", "device", "subsystem_vendor", "subsystem_device", "revision",
 	};
 
-	if (read_link_base(devdir, "driver", id->driver, sizeof(id->driver)) < 0)
+	if (vfiomig_sysfs_link_base(devdir, "driver", id->driver, sizeof(id->driver)) < 0)
 		id->driver[0] = '\0';
-	if (read_link_base(devdir, "mdev_type", id->mdev_type, sizeof(id->mdev_type)) < 0)
+	if (vfiomig_sysfs_link_base(devdir, "mdev_type", id->mdev_type, sizeof(id->mdev_type)) < 0)
 		id->mdev_type[0] = '\0';
 	for (size_t i = 0; i < 5; i++)
 		if (read_hex(devdir, files[i], &v[i]) < 0)
@@ -73,7 +73,7 @@ int vfiomig_sysfs_group(const char *devdir)
 {
 	char name[64], *end;
 	long n;
-	int r = read_link_base(devdir, "iommu_group", name, sizeof(name));
+	int r = vfiomig_sysfs_link_base(devdir, "iommu_group", name, sizeof(name));
 
 	if (r < 0)
 		return -ENOENT;
@@ -126,7 +126,7 @@ void vfiomig_sysfs_group_blockers(int group, char *buf, size_t size)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(devdir, sizeof(devdir), "%s/%s", dir, de->d_name);
-		if (read_link_base(devdir, "driver", drv, sizeof(drv)) < 0)
+		if (vfiomig_sysfs_link_base(devdir, "driver", drv, sizeof(drv)) < 0)
 			continue;	/* unbound devices do not block viability */
 		if (vfiomig_driver_is_vfio(drv) || strcmp(drv, "pcieport") == 0)
 			continue;

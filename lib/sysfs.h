@@ -8,6 +8,8 @@
 #include "private.h"
 
 /* Driver name and PCI IDs of the device directory @devdir (best effort). */
+/* The basename of the link @dir/@link points to, into @buf: 0 or -errno. */
+int vfiomig_sysfs_link_base(const char *dir, const char *link, char *buf, size_t size);
 void vfiomig_sysfs_identity(const char *devdir, struct vfiomig_identity *id);
 /* IOMMU group number of @devdir; -ENOENT if it has none. */
 int vfiomig_sysfs_group(const char *devdir);
