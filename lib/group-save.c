@@ -32,6 +32,7 @@ struct gsave {
 	uint64_t stopped_ns, end_ns;
 	int errs[VFIOMIG_GROUP_MAX];
 	bool sent;			/* a request reached a member */
+	unsigned int complete;		/* streams whose trailer was written */
 };
 
 /* The workers' bytes so far; they count them in atomics for this. */
@@ -241,12 +242,23 @@ static int write_identities(struct gsave *gs)
 	return r;
 }
 
+/*
+ * The trailers, one per stream.  With one stream per member, a trailer
+ * that fails after others were written leaves complete streams behind: a
+ * destination may load them, so their sources must not run again.  The
+ * members stay in their final state, and the error says so.
+ */
 static int finish_outs(struct gsave *gs)
 {
 	int r = 0;
 
-	for (unsigned int i = 0; i < gs->n_outs && r == 0; i++)
+	for (unsigned int i = 0; i < gs->n_outs && r == 0; i++) {
 		r = save_out_failed(&gs->s[i], save_out_finish(&gs->outs[i]));
+		gs->complete += r == 0;
+	}
+	if (r < 0 && gs->complete)
+		call_note(gs->g->ctx, "the streams of the members before it are complete, so "
+			  "no member was moved back");
 	return r;
 }
 
@@ -361,7 +373,7 @@ static int group_save(struct gsave *gs, const int *fds, unsigned int n_fds, int 
 	r = save_group(gs);
 	if (r == -ECANCELED)
 		vfiomig_fail(gs->g->ctx, r, "group save cancelled");
-	if (r < 0 && gs->sent)
+	if (r < 0 && gs->sent && !gs->complete)
 		roll_back(gs);
 	xfer_sigpipe_restore(&sigpipe);
 	return r;

@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -628,6 +630,52 @@ START_TEST(test_stop_copy_overlaps_slow_arcs)
 }
 END_TEST
 
+static void *drain_pipe(void *arg)
+{
+	char buf[65536];
+	int fd = *(int *)arg;
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	return NULL;
+}
+
+/*
+ * One stream per member, and member 1's trailer cannot be written (the
+ * file size limit stops it one byte short) after member 0's was: stream 0
+ * is complete and may be loaded, so no source may run again.
+ */
+START_TEST(test_trailer_fails_after_another)
+{
+	static const char *const keys[] = { ",size=64K" };
+	struct rlimit lim;
+	struct side src;
+	int probe = memfd(), fds[2], p[2], r;
+	off_t len;
+	pthread_t t;
+
+	side_open(&src, 2, "s", keys, 1);
+	/* The same save's length, so the limit can fall in the trailer. */
+	ck_assert_int_eq(vfiomig_group_save(src.g, (int[]){ probe, memfd() }, 2, NULL), 0);
+	len = lseek(probe, 0, SEEK_END);
+	vfiomig_group_set_state(src.g, S(RUNNING), NULL);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, drain_pipe, &p[0]), 0);
+	fds[0] = p[1];
+	fds[1] = memfd();
+	signal(SIGXFSZ, SIG_IGN);
+	lim = (struct rlimit){ (rlim_t)len - 1, (rlim_t)len - 1 };
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	r = vfiomig_group_save(src.g, fds, 2, NULL);
+	close(p[1]);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(r, -EFBIG);
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(src.ctx), "no member was moved back"));
+	states_are(&src, S(STOP));
+	side_free(&src);
+}
+END_TEST
+
 /* The fault armed for a sweep fires once: a second GET gets through. */
 static enum vfiomig_state state_twice(struct vfiomig_dev *dev)
 {
@@ -743,6 +791,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_cancel, 0, 2);
 	tcase_add_test(tc, test_switchover_is_the_groups);
 	tcase_add_test(tc, test_stop_copy_overlaps_slow_arcs);
+	tcase_add_test(tc, test_trailer_fails_after_another);
 	tcase_add_loop_test(tc, test_reinit_holds_switchover, 0, 2);
 	tcase_add_loop_test(tc, test_fault_sweep, 0, 18);
 	suite_add_tcase(s, tc);

@@ -182,7 +182,9 @@ struct vfiomig_group_result {
  * VFIOMIG_GROUP_QUIESCED, and every member stops at once (STOP_COPY), so
  * the stopped phases overlap.  If anything fails, every member goes back to
  * the state it started in, through the two phases, and no trailer is
- * written.  vfiomig_group_get_result() gives each member's figures.
+ * written; except when, with one fd per member, a trailer fails after
+ * others were written: those streams are complete, so no member is moved
+ * back, and the error says so.  vfiomig_group_get_result() gives each member's figures.
  *
  * Return: 0; -EINVAL for bad options, a count of fds that is neither 1 nor
  *         the group's size, or RAW with one fd; -EOPNOTSUPP as for
