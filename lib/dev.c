@@ -38,7 +38,7 @@ int vfiomig_dev_feature(struct vfiomig_dev *dev, uint32_t flags, void *payload,
 			size_t len)
 {
 	/* struct vfio_device_feature followed by its payload, aligned for u64s. */
-	uint64_t buf[(sizeof(struct vfio_device_feature) + 16) / sizeof(uint64_t)];
+	uint64_t buf[(sizeof(struct vfio_device_feature) + 32) / sizeof(uint64_t)];
 	struct vfio_device_feature *f = (struct vfio_device_feature *)buf;
 	int r;
 

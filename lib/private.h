@@ -81,6 +81,8 @@ struct vfiomig_dev {
 	/* Opened in the middle of an earlier opener's session, whose data fd
 	 * went with it: arcs that need that fd must not be sent. */
 	bool stale_session;
+	/* A dirty-tracking session of this handle is on (dirty.c). */
+	bool dirty_active;
 };
 
 /*

@@ -53,6 +53,7 @@
 #include <vfiomig/state.h>
 #include <vfiomig/dev.h>
 #include <vfiomig/group.h>
+#include <vfiomig/dirty.h>
 #include <vfiomig/data.h>
 #include <vfiomig/migrate.h>
 #include <vfiomig/inspect.h>
