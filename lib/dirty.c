@@ -153,8 +153,8 @@ static int start_failed(struct vfiomig_dev *dev, const struct plan *p, int r)
 	}
 }
 
-/* START on @dev; an E2BIG from the kernel collapses @p once more. */
-static int dev_log_start(struct vfiomig_dev *dev, struct plan *p, uint64_t *ret_page_size)
+/* START on @dev, once per handle. */
+static int dev_log_start(struct vfiomig_dev *dev, const struct plan *p, uint64_t *ret_page_size)
 {
 	int r;
 
@@ -162,10 +162,6 @@ static int dev_log_start(struct vfiomig_dev *dev, struct plan *p, uint64_t *ret_
 		return vfiomig_fail(dev->ctx, -EBUSY, "%s already has a dirty-tracking session "
 				    "through this handle: free that one first", dev->name);
 	r = log_start(dev, p, ret_page_size);
-	if (r == -E2BIG && p->n > 3) {
-		plan_collapse(p, 3);
-		r = log_start(dev, p, ret_page_size);
-	}
 	if (r < 0)
 		return start_failed(dev, p, r);
 	dev->dirty_active = true;
@@ -214,7 +210,7 @@ static void session_free(struct vfiomig_dirty *d)
 
 /* Starts @devs in order; on a failure stops those started.  The caller owns them. */
 static int start_all(struct vfiomig_dirty *d, struct vfiomig_dev *const *devs, unsigned int n,
-		     struct plan *p)
+		     const struct plan *p)
 {
 	for (unsigned int i = 0; i < n; i++) {
 		uint64_t page_size = 0;
