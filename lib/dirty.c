@@ -28,19 +28,18 @@ struct vfiomig_dirty {
 	size_t scratch_size;
 };
 
-/* START takes one kernel page of ranges (vfio_main.c's LOG_MAX_RANGES). */
-static size_t kernel_max_ranges(void)
-{
-	long page = sysconf(_SC_PAGESIZE);
-
-	return (size_t)(page > 0 ? page : 4096) / sizeof(struct vfio_device_feature_dma_logging_range);
-}
-
 static uint64_t host_page_size(void)
 {
 	long page = sysconf(_SC_PAGESIZE);
 
 	return page > 0 ? (uint64_t)page : 4096;
+}
+
+/* START takes one kernel page of ranges (vfio_main.c's LOG_MAX_RANGES). */
+static unsigned int kernel_max_ranges(void)
+{
+	return (unsigned int)(host_page_size() /
+			      sizeof(struct vfio_device_feature_dma_logging_range));
 }
 
 static bool power_of_two(uint64_t v)
@@ -67,7 +66,7 @@ static int plan_opts(struct vfiomig_ctx *ctx, const struct vfiomig_dirty_opts *i
 		return vfiomig_fail(ctx, -EINVAL, "page size %" PRIu64 " is not a power of two "
 				    "of at least 4096", o->page_size);
 	if (!o->max_ranges || o->max_ranges > kernel_max_ranges())
-		o->max_ranges = (unsigned int)kernel_max_ranges();
+		o->max_ranges = kernel_max_ranges();
 	if (o->mechanism != VFIOMIG_DIRTY_AUTO && o->mechanism != VFIOMIG_DIRTY_DEVICE)
 		return vfiomig_fail(ctx, -EINVAL, "unknown dirty-tracking mechanism %d",
 				    (int)o->mechanism);
@@ -95,7 +94,7 @@ static int plan_make(struct vfiomig_ctx *ctx, const struct vfiomig_iova_range *r
 	if (!ranges || !n)
 		return vfiomig_fail(ctx, -EINVAL, "no ranges to track: give the guest memory's "
 				    "IOVA ranges");
-	p->ranges = malloc(n * sizeof(*p->ranges));
+	p->ranges = calloc(n, sizeof(*p->ranges));
 	if (!p->ranges)
 		return vfiomig_fail(ctx, -ENOMEM, "out of memory for %zu ranges", n);
 	memcpy(p->ranges, ranges, n * sizeof(*p->ranges));
@@ -178,8 +177,7 @@ static int log_stop(struct vfiomig_dev *dev)
 
 /* ---- the session ---- */
 
-static struct vfiomig_dirty *session_new(struct vfiomig_ctx *ctx, unsigned int n_devs,
-					 struct plan *p)
+static struct vfiomig_dirty *session_new(struct vfiomig_ctx *ctx, unsigned int n_devs)
 {
 	struct vfiomig_dirty *d = calloc(1, sizeof(*d));
 
@@ -190,10 +188,6 @@ static struct vfiomig_dirty *session_new(struct vfiomig_ctx *ctx, unsigned int n
 		return NULL;
 	}
 	d->ctx = ctx;
-	d->ranges = p->ranges;
-	p->ranges = NULL;
-	d->n_ranges = p->n;
-	d->over_reports = p->over_reports;
 	return d;
 }
 
@@ -237,16 +231,21 @@ static int start(struct vfiomig_ctx *ctx, struct vfiomig_dev *const *devs, unsig
 
 	if (r < 0)
 		goto out;
-	d = session_new(ctx, n, &p);
+	d = session_new(ctx, n);
 	if (!d) {
 		r = vfiomig_fail(ctx, -ENOMEM, "out of memory for a dirty-tracking session");
 		goto out;
 	}
 	r = start_all(d, devs, n, &p);
-	if (r < 0)
+	if (r < 0) {
 		session_free(d);
-	else
-		*ret = d;
+		goto out;
+	}
+	d->ranges = p.ranges;	/* the session's now */
+	d->n_ranges = p.n;
+	d->over_reports = p.over_reports;
+	p.ranges = NULL;
+	*ret = d;
 out:
 	free(p.ranges);
 	return r;
@@ -399,6 +398,11 @@ static int log_report(struct vfiomig_dev *dev, uint64_t iova, uint64_t length,
 	int r = vfiomig_dev_feature(dev, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT,
 				    &rep, sizeof(rep));
 
+	if (r == -EOPNOTSUPP)	/* include/linux/iova_bitmap.h's stub */
+		return vfiomig_fail(dev->ctx, r, "%s: the kernel cannot report dirty pages "
+				    "(EOPNOTSUPP): it was built without CONFIG_IOMMUFD_DRIVER, which "
+				    "only mlx5_vfio_pci, pds_vfio_pci or iommufd select (Debian 12's "
+				    "6.12 has none of them)", dev->name);
 	if (r < 0)
 		return vfiomig_fail(dev->ctx, r, "%s: DMA logging REPORT of [0x%" PRIx64 ", +0x%"
 				    PRIx64 ") failed: %s", dev->name, iova, length, strerror(-r));

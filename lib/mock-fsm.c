@@ -138,8 +138,10 @@ static void arc_delay(const struct vfiomig_mock *m)
 		;
 }
 
+/* dirtyrate='s writes up to now happen in the state the device leaves. */
 static void set_recorded_state(struct vfiomig_mock *m, enum vfiomig_state s)
 {
+	mock_dirty_accrue(m);
 	mock_lock(m);
 	m->state = s;
 	mock_unlock(m);

@@ -122,11 +122,17 @@ static int feature_mig_state(struct vfiomig_mock *m, uint32_t flags,
 	return r;
 }
 
-/* The core's checks of the ranges, then mtty's dummy: accepts anything. */
-static int feature_log_start(uint32_t flags, void *data, size_t argsz)
+/*
+ * vfio_ioctl_device_feature_logging_start(): the core's checks of the
+ * ranges, then the driver's log_start: mlx5's tracker (dirtylog=1), or
+ * mtty's dummy that accepts anything (dirtylog=dummy).
+ */
+static int feature_log_start(struct vfiomig_mock *m, uint32_t flags, void *data,
+			     size_t argsz)
 {
 	struct vfio_device_feature_dma_logging_control ctl;
 	const struct vfio_device_feature_dma_logging_range *ranges;
+	struct mock_range got[LOG_MAX_RANGES];
 	int r;
 
 	r = check_feature(flags, argsz, VFIO_DEVICE_FEATURE_SET, sizeof(ctl));
@@ -138,6 +144,8 @@ static int feature_log_start(uint32_t flags, void *data, size_t argsz)
 	if (ctl.num_ranges > LOG_MAX_RANGES)
 		return -E2BIG;
 	ranges = (const void *)(uintptr_t)ctl.ranges;
+	if (!ranges)
+		return -EFAULT;	/* copy_from_user() of page 0; other bad pointers crash */
 	for (uint32_t i = 0; i < ctl.num_ranges; i++) {
 		struct vfio_device_feature_dma_logging_range a;
 		uint64_t end;
@@ -149,20 +157,30 @@ static int feature_log_start(uint32_t flags, void *data, size_t argsz)
 		if (__builtin_add_overflow(a.iova, a.length, &end))
 			return -EOVERFLOW;
 		for (uint32_t j = 0; j < i; j++) {
-			struct vfio_device_feature_dma_logging_range b;
+			const struct mock_range *b = &got[j];
 
-			memcpy(&b, &ranges[j], sizeof(b));
 			/* interval tree over [iova, iova + length - 1] */
-			if (a.iova <= b.iova + b.length - 1 &&
-			    b.iova <= a.iova + a.length - 1)
+			if (a.iova <= b->iova + b->length - 1 &&
+			    b->iova <= a.iova + a.length - 1)
 				return -EINVAL;
 		}
+		got[i] = (struct mock_range){ a.iova, a.length };
 	}
-	memcpy(data, &ctl, sizeof(ctl));	/* page_size kept */
+	r = mock_inject(m, MOCK_K_LOGSTART, NULL);
+	if (!r && m->spec.dirtylog == MOCK_LOG_TRACKER) {
+		uint64_t page_size = ctl.page_size;
+
+		r = mock_log_start(m, got, ctl.num_ranges, &page_size);
+		ctl.page_size = page_size;
+	}
+	if (r)
+		return r;
+	memcpy(data, &ctl, sizeof(ctl));	/* page_size as the driver set it */
 	return 0;
 }
 
-static int feature_log_report(uint32_t flags, void *data, size_t argsz)
+static int feature_log_report(struct vfiomig_mock *m, uint32_t flags, void *data,
+			      size_t argsz)
 {
 	struct vfio_device_feature_dma_logging_report rep;
 	uint64_t end;
@@ -176,23 +194,40 @@ static int feature_log_report(uint32_t flags, void *data, size_t argsz)
 		return -EINVAL;
 	if (__builtin_add_overflow(rep.iova, rep.length, &end))
 		return -EOVERFLOW;
-	return 0;	/* mtty's dummy sets no bits */
+	if (!m->spec.iovabitmap)	/* iova_bitmap.h's stubs: the driver is never asked */
+		return -EOPNOTSUPP;
+	if (!rep.bitmap)
+		return -EFAULT;	/* iova_bitmap_alloc() pins the user's pages first */
+	r = mock_inject(m, MOCK_K_LOGREPORT, NULL);
+	if (r || m->spec.dirtylog != MOCK_LOG_TRACKER)
+		return r;	/* mtty's dummy sets no bits */
+	return mock_log_report(m, rep.iova, rep.length, rep.page_size,
+			       (uint64_t *)(uintptr_t)rep.bitmap);
 }
 
-/* DMA logging, present with dirtylog=1 only (the kernel's log_ops). */
+static int feature_log_stop(struct vfiomig_mock *m, uint32_t flags, size_t argsz)
+{
+	int r = check_feature(flags, argsz, VFIO_DEVICE_FEATURE_SET, 0);
+
+	if (r != 1)
+		return r;
+	r = mock_inject(m, MOCK_K_LOGSTOP, NULL);
+	if (r || m->spec.dirtylog != MOCK_LOG_TRACKER)
+		return r;
+	return mock_log_stop(m);
+}
+
+/* DMA logging, present with dirtylog=1 or dummy only (the kernel's log_ops). */
 static int feature_log(struct vfiomig_mock *m, uint32_t index, uint32_t flags,
 		       void *data, size_t argsz)
 {
-	int r;
-
-	if (!m->spec.dirtylog)
+	if (m->spec.dirtylog == MOCK_LOG_NONE)
 		return -ENOTTY;
 	if (index == VFIO_DEVICE_FEATURE_DMA_LOGGING_START)
-		return feature_log_start(flags, data, argsz);
+		return feature_log_start(m, flags, data, argsz);
 	if (index == VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT)
-		return feature_log_report(flags, data, argsz);
-	r = check_feature(flags, argsz, VFIO_DEVICE_FEATURE_SET, 0);
-	return r == 1 ? 0 : r;	/* STOP */
+		return feature_log_report(m, flags, data, argsz);
+	return feature_log_stop(m, flags, argsz);
 }
 
 static int feature_data_size(struct vfiomig_mock *m, uint32_t flags,
@@ -277,6 +312,8 @@ int mock_device_ioctl(struct vfiomig_dev *dev, unsigned long request, void *arg)
 	int r;
 
 	pthread_mutex_lock(&m->op_lock);
+	/* dirtyrate='s writes land when a device op runs, never between. */
+	mock_dirty_accrue(m);
 	r = mock_inject(m, MOCK_K_ANY, NULL);
 	if (r)
 		goto out;

@@ -15,14 +15,17 @@
 
 #define KEYS "flags, state, size, eom, dirty, datasize, dirtylog, resetflag, " \
 	     "infov2, reinit, pci, driver, mdev_type, fail, short, rate, arc, " \
-	     "personality"
+	     "personality, dirtyrate, dmafd, logranges, logspan, logpage, iovabitmap"
+#define FAIL_KINDS "set, get, reset, precopy, read, write, datasize, feature, " \
+		   "logstart, logreport, logstop, any"
 
 static const char *const kind_names[MOCK_K_COUNT] = {
 	[MOCK_K_SET] = "set",		[MOCK_K_GET] = "get",
 	[MOCK_K_RESET] = "reset",	[MOCK_K_PRECOPY] = "precopy",
 	[MOCK_K_READ] = "read",		[MOCK_K_WRITE] = "write",
 	[MOCK_K_DATASIZE] = "datasize",	[MOCK_K_FEATURE] = "feature",
-	[MOCK_K_ANY] = "any",
+	[MOCK_K_LOGSTART] = "logstart",	[MOCK_K_LOGREPORT] = "logreport",
+	[MOCK_K_LOGSTOP] = "logstop",	[MOCK_K_ANY] = "any",
 };
 
 static const struct {
@@ -257,8 +260,7 @@ static int parse_fail_rule(struct vfiomig_ctx *ctx, char *v,
 			break;
 	if (k == MOCK_K_COUNT)
 		return vfiomig_fail(ctx, -EINVAL, "mock spec: unknown fail= kind "
-				    "'%s' (kinds: set, get, reset, precopy, read, "
-				    "write, datasize, feature, any)", kind);
+				    "'%s' (kinds: " FAIL_KINDS ")", kind);
 	f->kind = k;
 	n = parse_u64(nth, &f->nth);
 	if (n == NUM_BAD)
@@ -449,13 +451,136 @@ static int parse_personality(struct vfiomig_ctx *ctx, const char *v, bool *ret_m
 			    "personality=mlx5 (mlx5_vfio_pci records)", v);
 }
 
+/* dirtylog=: 0, 1 (mlx5's tracker) or dummy (mtty's stubs). */
+static int parse_dirtylog(struct vfiomig_ctx *ctx, const char *v, enum mock_log *ret)
+{
+	if (!strcmp(v, "0"))
+		*ret = MOCK_LOG_NONE;
+	else if (!strcmp(v, "1"))
+		*ret = MOCK_LOG_TRACKER;
+	else if (name_eq(v, "dummy"))
+		*ret = MOCK_LOG_DUMMY;
+	else
+		return vfiomig_fail(ctx, -EINVAL, "mock spec: dirtylog=%s: use 0 (no "
+				    "DMA logging), 1 (a tracker, as mlx5's) or dummy "
+				    "(mtty's stubs, which report nothing)", v);
+	return 0;
+}
+
+/* dirtyrate=, dmafd=, logranges=: a plain number from @min to @max. */
+static int parse_count(struct vfiomig_ctx *ctx, const char *key, const char *v,
+		       uint64_t min, uint64_t max, uint64_t *ret, const char *hint)
+{
+	enum num r = parse_u64(v, ret);
+
+	if (r == NUM_OK && (*ret < min || *ret > max))
+		r = NUM_RANGE;
+	if (r != NUM_OK)
+		return vfiomig_fail(ctx, -EINVAL, "mock spec: %s=%s %s: give %s", key, v,
+				    r == NUM_BAD ? "is not a number" : "out of range", hint);
+	return 0;
+}
+
+/*
+ * A power of two from 4K to 2^63 bytes, with an optional K, M, G or T
+ * suffix (powers of 1024), as log2 in @ret; NUM_RANGE if it is no power
+ * of two or out of bounds.
+ */
+static enum num parse_pow2(const char *s, unsigned int *ret)
+{
+	size_t digits = strspn(s, "0123456789");
+	const char *suffixes = "KMGT", *at;
+	unsigned int shift = 0;
+	char number[24];
+	uint64_t v;
+
+	if (digits == 0 || digits >= sizeof(number))
+		return digits ? NUM_RANGE : NUM_BAD;
+	if (s[digits]) {
+		at = strchr(suffixes, toupper((unsigned char)s[digits]));
+		if (!at || s[digits + 1])
+			return NUM_BAD;
+		shift = 10 * (unsigned int)(at - suffixes + 1);
+	}
+	memcpy(number, s, digits);
+	number[digits] = '\0';
+	if (parse_u64(number, &v) != NUM_OK || v > (UINT64_MAX >> shift))
+		return NUM_RANGE;
+	v <<= shift;
+	if (v < 4096 || (v & (v - 1)))
+		return NUM_RANGE;
+	*ret = (unsigned int)__builtin_ctzll(v);
+	return NUM_OK;
+}
+
+/* logspan=SIZE or MIN:MAX, logpage=MIN:MAX: log2 bounds into @min, @max. */
+static int parse_bounds(struct vfiomig_ctx *ctx, const char *key, char *v, bool single,
+			unsigned int *min, unsigned int *max)
+{
+	char *colon = strchr(v, ':');
+	enum num a = NUM_OK, b;
+	unsigned int lo = *min, hi;
+
+	if (colon) {
+		*colon = '\0';
+		a = parse_pow2(v, &lo);
+	}
+	b = parse_pow2(colon ? colon + 1 : v, &hi);
+	if (colon)
+		*colon = ':';
+	if ((!colon && !single) || a == NUM_BAD || b == NUM_BAD)
+		return vfiomig_fail(ctx, -EINVAL, "mock spec: %s=%s is not %s: give "
+				    "powers of two with an optional K, M, G or T suffix, "
+				    "e.g. %s", key, v, single ? "SIZE or MIN:MAX" : "MIN:MAX",
+				    single ? "logspan=4T or logspan=1M:4T" : "logpage=4K:1G");
+	if (a == NUM_RANGE || b == NUM_RANGE || lo > hi)
+		return vfiomig_fail(ctx, -EINVAL, "mock spec: %s=%s out of range: each "
+				    "bound is a power of two from 4K to 2^63 bytes, and "
+				    "MIN is at most MAX", key, v);
+	*min = lo;
+	*max = hi;
+	return 0;
+}
+
+/* The keys of DMA logging; 1 if @key is none of them. */
+static int parse_log_kv(struct vfiomig_ctx *ctx, const char *key, char *v,
+			struct mock_spec *spec)
+{
+	uint64_t n;
+	int r;
+
+	if (!strcmp(key, "dirtylog"))
+		return parse_dirtylog(ctx, v, &spec->dirtylog);
+	if (!strcmp(key, "dirtyrate"))
+		return parse_count(ctx, key, v, 0, MOCK_DIRTYRATE_MAX, &spec->dirtyrate,
+				   "0 to 10000000 DMA writes a second (e.g. dirtyrate=5000)");
+	if (!strcmp(key, "dmafd")) {
+		r = parse_count(ctx, key, v, 0, INT32_MAX, &n, "an open file "
+				"descriptor's number, e.g. a memfd's (dmafd=5)");
+		spec->dmafd = (int)n;
+		return r;
+	}
+	if (!strcmp(key, "logranges")) {
+		r = parse_count(ctx, key, v, 1, MOCK_LOG_MAX_RANGES, &n, "the most "
+				"ranges the device tracks, 1 to 256 (e.g. logranges=4)");
+		spec->logranges = (uint32_t)n;
+		return r;
+	}
+	if (!strcmp(key, "logspan"))
+		return parse_bounds(ctx, key, v, true, &spec->logspan_min, &spec->logspan_max);
+	if (!strcmp(key, "logpage"))
+		return parse_bounds(ctx, key, v, false, &spec->logpage_min, &spec->logpage_max);
+	return 1;
+}
+
 /* Every key but fail= may come once: -EINVAL for the second. */
 static int check_once(struct vfiomig_ctx *ctx, const char *key, unsigned int *seen)
 {
 	static const char *const once[] = {
 		"flags", "state", "size", "eom", "dirty", "datasize",
 		"dirtylog", "resetflag", "infov2", "reinit", "pci", "driver", "mdev_type",
-		"short", "rate", "arc", "personality",
+		"short", "rate", "arc", "personality", "dirtyrate", "dmafd",
+		"logranges", "logspan", "logpage", "iovabitmap",
 	};
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(once); i++) {
@@ -472,6 +597,10 @@ static int check_once(struct vfiomig_ctx *ctx, const char *key, unsigned int *se
 static int parse_kv(struct vfiomig_ctx *ctx, char *key, char *v,
 		    struct mock_spec *spec)
 {
+	int r = parse_log_kv(ctx, key, v, spec);
+
+	if (r <= 0)
+		return r;
 	if (!strcmp(key, "flags"))
 		return parse_flags(ctx, v, &spec->mig_flags);
 	if (!strcmp(key, "state"))
@@ -494,8 +623,8 @@ static int parse_kv(struct vfiomig_ctx *ctx, char *key, char *v,
 		return parse_eom(ctx, v, &spec->eom_zero);
 	if (!strcmp(key, "datasize"))
 		return parse_switch(ctx, key, v, &spec->datasize);
-	if (!strcmp(key, "dirtylog"))
-		return parse_switch(ctx, key, v, &spec->dirtylog);
+	if (!strcmp(key, "iovabitmap"))
+		return parse_switch(ctx, key, v, &spec->iovabitmap);
 	if (!strcmp(key, "resetflag"))
 		return parse_switch(ctx, key, v, &spec->resetflag);
 	if (!strcmp(key, "infov2"))
@@ -529,7 +658,12 @@ static void spec_defaults(struct mock_spec *spec)
 	spec->state = VFIOMIG_STATE_RUNNING;
 	spec->size = 64 << 10;
 	spec->datasize = true;
+	spec->iovabitmap = true;
 	spec->resetflag = true;
+	spec->dmafd = -1;
+	spec->logspan_max = 64;		/* no limit but the address space */
+	spec->logpage_min = 12;		/* 4K:1G */
+	spec->logpage_max = 30;
 	snprintf(spec->id.driver, sizeof(spec->id.driver), "mock");
 }
 

@@ -55,6 +55,7 @@ static void mock_ctx_free(void *state)
 static void mock_free(struct vfiomig_mock *m)
 {
 	mock_sessions_free(m);
+	mock_dirty_free(m);	/* the last handle's close ends DMA logging */
 	pthread_mutex_destroy(&m->lock);
 	pthread_mutex_destroy(&m->op_lock);
 	free(m->gen);
@@ -116,9 +117,17 @@ static int mock_new(struct vfiomig_ctx *ctx, const char *params,
 		free(m);
 		return vfiomig_fail(ctx, -ENOMEM, "mock:%s: out of memory", params);
 	}
+	m->ctx = ctx;
+	r = mock_dirty_init(m);
+	if (r) {
+		if (r == -EINVAL)
+			call_note_fact(ctx, CALL_FACT_BAD_SPEC);
+		free(m->gen);
+		free(m);
+		return r;
+	}
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_mutex_init(&m->op_lock, NULL);
-	m->ctx = ctx;
 	m->state = m->spec.state;
 	m->seed = mock_seed_from_name(m->spec.name);
 	snprintf(m->devname, sizeof(m->devname), "mock:%s", m->spec.name);

@@ -11,6 +11,7 @@
  *   mock-content.c  the stream: format, generator, records and emitter
  *   mock-parser.c   the stream read back by a resuming device
  *   mock-mlx5.c     personality=mlx5: the records a resuming device reads
+ *   mock-dirty.c    DMA logging (dirtylog=1) and the device's own DMA
  *
  * Locking.  op_lock serialises device operations (the ops on the device
  * fd and PRECOPY_INFO), as a driver's state mutex does; only its holder
@@ -35,6 +36,9 @@
 #define MOCK_RATE_MAX (64ull << 30)	/* rate=, bytes a second */
 #define MOCK_REINIT_MAX 1000000u	/* reinit=, a round number */
 #define MOCK_ARC_MAX_NS (60ull * 1000000000u)	/* arc= */
+#define MOCK_LOG_MAX_RANGES 256u	/* the core's LOG_MAX_RANGES on 4 KiB pages */
+#define MOCK_DIRTYRATE_MAX 10000000u	/* dirtyrate=, writes a second */
+#define MOCK_DIRTY_MAX_PAGES (1u << 20)	/* logged pages before the tracker fails */
 
 /* Kinds of call that fail= can target. */
 enum mock_kind {
@@ -46,12 +50,23 @@ enum mock_kind {
 	MOCK_K_WRITE,
 	MOCK_K_DATASIZE,
 	MOCK_K_FEATURE,
+	MOCK_K_LOGSTART,
+	MOCK_K_LOGREPORT,
+	MOCK_K_LOGSTOP,
 	MOCK_K_ANY,
 	MOCK_K_COUNT
 };
 
 /* Where a failed SET leaves the device. */
 enum mock_leave { MOCK_LEAVE_UNCHANGED, MOCK_LEAVE_MID, MOCK_LEAVE_ERROR };
+
+/* dirtylog=: no log_ops, mlx5's tracker, or mtty's stubs. */
+enum mock_log { MOCK_LOG_NONE, MOCK_LOG_TRACKER, MOCK_LOG_DUMMY };
+
+/* A DMA range, [iova, iova + length). */
+struct mock_range {
+	uint64_t iova, length;
+};
 
 struct mock_fail {
 	enum mock_kind kind;
@@ -68,7 +83,14 @@ struct mock_spec {
 	uint64_t size;
 	uint64_t dirty;
 	bool eom_zero;
-	bool datasize, dirtylog, resetflag, infov2;
+	bool datasize, resetflag, infov2;
+	enum mock_log dirtylog;
+	bool iovabitmap;		/* iovabitmap=0: a kernel without CONFIG_IOMMUFD_DRIVER */
+	uint64_t dirtyrate;		/* DMA writes a second while running */
+	int dmafd;			/* dmafd=: the caller's fd number, or -1 */
+	uint32_t logranges;		/* most ranges tracked; 0: the core's 256 */
+	unsigned int logspan_min, logspan_max;	/* log2 of the tracked span */
+	unsigned int logpage_min, logpage_max;	/* log2 of the tracker page */
 	uint64_t reinit_round;		/* reinit=: 0 never */
 	struct vfiomig_identity id;	/* what the device pretends to be */
 	struct mock_fail fails[MOCK_FAIL_MAX];
@@ -118,6 +140,28 @@ struct mock_session {
 	uint64_t consumed;	/* pump */
 };
 
+/*
+ * DMA logging (mock-dirty.c).  All op_lock: only device ops and the test
+ * commands touch it, and they hold that lock.
+ */
+struct mock_dirty {
+	bool active;			/* a START is in force */
+	bool err;			/* sticky tracker error: REPORT gives EIO */
+	unsigned int shift;		/* log2 of the tracker page size */
+	struct mock_range req[MOCK_LOG_MAX_RANGES];	/* as asked, sorted */
+	uint64_t req_words[MOCK_LOG_MAX_RANGES];	/* 8-byte words up to req[i]'s end */
+	uint32_t nreq;
+	struct mock_range merged[MOCK_LOG_MAX_RANGES];	/* what is tracked */
+	uint32_t nmerged;
+	uint64_t *set;			/* logged tracker pages, open addressing */
+	size_t cap, used, tombs;
+	uint64_t prng;			/* dirtyrate='s addresses */
+	uint64_t last_ns;		/* dirtyrate= accrued up to here */
+	uint64_t carry;			/* dirtyrate= remainder, in writes x 1e9 */
+	uint64_t seq;			/* the last DMA write's sequence number */
+	int dmafd;			/* our dup of dmafd=, or -1 */
+};
+
 /* The device.  Shared by every dev handle that opened or adopted it. */
 struct vfiomig_mock {
 	struct vfiomig_mock *next;	/* the ctx's list of mocks */
@@ -142,6 +186,7 @@ struct vfiomig_mock {
 	uint64_t short_count;
 	struct mock_session *sessions;	/* live and ended, newest first */
 	bool infov2_on;			/* op_lock */
+	struct mock_dirty dirty;	/* op_lock */
 };
 
 static inline void mock_lock(struct vfiomig_mock *m)
@@ -211,5 +256,41 @@ int mock_session_lookup(struct vfiomig_mock *m, int fd, struct mock_session **re
 uint64_t mock_dirty_round(struct vfiomig_mock *m, uint64_t *ret_first);
 /* Dirties every page, for a new initial image (reinit=); lock held. */
 void mock_dirty_all(struct vfiomig_mock *m);
+
+/*
+ * mock-dirty.c: DMA logging as mlx5's tracker does it, and the device's
+ * DMA.  Init and free when the mock is made and freed; the rest with
+ * op_lock held.  Start and report come after the core's checks.
+ */
+int mock_dirty_init(struct vfiomig_mock *m);
+void mock_dirty_free(struct vfiomig_mock *m);
+/* dirtyrate='s writes due since the last accrual, if the device ran. */
+void mock_dirty_accrue(struct vfiomig_mock *m);
+int mock_log_start(struct vfiomig_mock *m, const struct mock_range *r, uint32_t n,
+		   uint64_t *page_size);
+int mock_log_stop(struct vfiomig_mock *m);
+int mock_log_report(struct vfiomig_mock *m, uint64_t iova, uint64_t length,
+		    uint64_t page_size, uint64_t *bitmap);
+
+/*
+ * Test commands, not public API.  vfiomig_mock_dma(): the device writes
+ * [iova, iova + len) now (docs/mock.md, *DMA logging*): 0, -EPERM if it is
+ * not running, -EINVAL if @dev is no mock, @len is 0, the range wraps, or a
+ * session is active and the range is not inside the ranges START asked for.
+ */
+int vfiomig_mock_dma(struct vfiomig_dev *dev, uint64_t iova, uint64_t len);
+
+/* What the tracker holds, for tests; a look only, nothing is accrued. */
+struct mock_dirty_view {
+	bool active;
+	bool err;			/* the sticky tracker error */
+	uint64_t page_size;		/* the tracker's, after the clamp */
+	uint32_t nranges;		/* merged: what the device tracks */
+	struct mock_range ranges[MOCK_LOG_MAX_RANGES];
+	uint32_t nrequested;		/* what START asked for */
+	uint64_t logged;		/* tracker pages logged and not yet reported */
+	uint64_t writes;		/* DMA writes so far: the last sequence number */
+};
+int vfiomig_mock_dirty_state(struct vfiomig_dev *dev, struct mock_dirty_view *out);
 
 #endif

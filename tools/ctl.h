@@ -87,10 +87,15 @@ struct ctl {
 	int nmembers;
 
 	struct progress *progress;
+	/* dirty: its output already says that an interrupt ended it, so no
+	 * "interrupted once it had completed" note (vfiomig-ctl.c) */
+	bool interrupt_said;
 };
 
 /* What an interrupt raises, for the library's cancel option (vfiomig-ctl.c). */
 struct vfiomig_cancel *ctl_cancel(void);
+/* The signal that interrupted the command (SIGINT, SIGTERM, SIGHUP), or 0. */
+int ctl_interrupt_signal(void);
 /*
  * The temporary file of a save under way, which a second interrupt, the
  * one that kills, removes first (vfiomig-ctl.c); NULL: none any more.
@@ -106,6 +111,7 @@ int cmd_save(struct ctl *ctl, int argc, char **argv);
 int cmd_load(struct ctl *ctl, int argc, char **argv);
 int cmd_migrate(struct ctl *ctl, int argc, char **argv);
 int cmd_inspect(struct ctl *ctl, int argc, char **argv);
+int cmd_dirty(struct ctl *ctl, int argc, char **argv);
 
 /*
  * output.c: failures and the final output.  Each returns the exit status to

@@ -104,6 +104,24 @@ static const struct ctl_cmd commands[] = {
 			   "      --backend NAME     the vendor format of a raw stream: generic (default),\n"
 			   "                         mlx5 or mock\n",
 	}, {
+		.name = "dirty", .fn = cmd_dirty,
+		.args = "DEVICE start RANGES [--page-size N] [--report IOVA:LEN]... [--interval S] "
+			"[--count N] [--pages]",
+		.brief = "track the pages a device writes by DMA, and report them in rounds",
+		.summary = "Start dirty-page tracking on the device (its DMA logging) over RANGES,\n"
+			   "IOVA:LEN[,IOVA:LEN...] (decimal or 0x-hex, with an optional K, M, G or T\n"
+			   "suffix), print what is tracked, then every S seconds the dirty pages of\n"
+			   "each range, for N rounds or until Ctrl-C, and stop.  The session ends\n"
+			   "with this process (closing the device ends it): this is for diagnosis\n"
+			   "and demonstration; a VMM tracks through the library (vfiomig/dirty.h).",
+		.options = "      --page-size N      the page size to ask for (default: the host's);\n"
+			   "                         the driver may choose another, which is shown\n"
+			   "      --report IOVA:LEN  report this range (repeatable, or a comma list);\n"
+			   "                         default: every tracked range\n"
+			   "      --interval S       seconds between rounds (default 1; 0.2 is fine)\n"
+			   "      --count N          stop after N rounds (default: at Ctrl-C or SIGTERM)\n"
+			   "      --pages            list the dirty pages' addresses too\n",
+	}, {
 		.name = "help", .fn = cmd_help, .args = "[COMMAND]",
 		.brief = "this help, or a command's (as COMMAND --help)",
 		.summary = "Print this program's help, or with COMMAND, that command's: the same\n"
@@ -263,6 +281,11 @@ struct vfiomig_cancel *ctl_cancel(void)
 	return interrupted;
 }
 
+int ctl_interrupt_signal(void)
+{
+	return interrupt_signal;
+}
+
 void ctl_set_temporary(const char *path)
 {
 	have_temporary = 0;
@@ -306,7 +329,8 @@ static const char *signal_name(int sig)
  * failed (a save, load, migrate or inspect that the interrupt cancelled)
  * has said why and where the devices are now.  One that completed anyway
  * (the move of a state, which is not cancelled halfway) has printed its
- * output, which says where they are, and is told apart here.
+ * output, which says where they are, and is told apart here.  One whose
+ * normal end is an interrupt (dirty, without --count) says so itself.
  */
 static int interrupted_status(const struct ctl *ctl, int status)
 {
@@ -314,7 +338,7 @@ static int interrupted_status(const struct ctl *ctl, int status)
 
 	if (!sig)
 		return status;
-	if (status == EXIT_OK)
+	if (status == EXIT_OK && !ctl->interrupt_said)
 		fprintf(stderr, "%s: %s%sinterrupted by %s once it had completed\n", PROGRAM,
 			ctl->cmd ? ctl->cmd->name : "", ctl->cmd ? ": " : "", signal_name(sig));
 	return 128 + sig;

@@ -25,7 +25,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cli import Tap, Result, CTL, SRC, TIMEOUT, run, one_line, tmpdir, base_env  # noqa: E402
 
-COMMANDS = ["list", "info", "state", "reset", "save", "load", "migrate", "inspect", "help"]
+COMMANDS = ["list", "info", "state", "reset", "save", "load", "migrate", "inspect", "dirty",
+            "help"]
 SIGNALS = [(signal.SIGINT, 130), (signal.SIGTERM, 143)]
 
 

@@ -11,7 +11,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cli import Tap, run, one_line  # noqa: E402
 
-COMMANDS = ["list", "info", "state", "reset", "save", "load", "migrate", "inspect", "help"]
+COMMANDS = ["list", "info", "state", "reset", "save", "load", "migrate", "inspect", "dirty",
+            "help"]
 
 USAGE_ERRORS = [
     ([], "no command given"),

@@ -34,7 +34,7 @@ export VFIOMIG_GUEST_APPEND="loglevel=5${VFIOMIG_GUEST_APPEND:+ $VFIOMIG_GUEST_A
 "$here/run-guest.sh" "$cache" "$log" "$here/guest.sh" "${files[@]}" || status=$?
 
 # The mock, configured like mtty, must behave as the kernel did.
-mock_like_mtty=resetflag=0,eom=zero,dirtylog=1,size=96
+mock_like_mtty=resetflag=0,eom=zero,dirtylog=dummy,iovabitmap=0,size=96
 "$conformance" "mock:conf,$mock_like_mtty" "mock:twin,$mock_like_mtty" >"$log.mock"
 grep '^C ' "$log" >"$log.kernel" || true
 

@@ -1,0 +1,564 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Dirty-page tracking (vfiomig/dirty.h) on mock devices that track as mlx5
+ * does (dirtylog=1).  The mock writes where a test tells it to
+ * (vfiomig_mock_dma), and the bitmaps are compared with words worked out by
+ * hand from the kernel's bit order (docs/dirty-tracking.md).  Whether a
+ * device is tracking is asked as the kernel would answer it: a START from
+ * a second handle of the same fd fails with EINVAL while it is.
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "test-util.h"
+#include "mock.h"
+
+#define S(x) VFIOMIG_STATE_##x
+#define K4 0x1000ull
+#define M1 (1ull << 20)
+#define M2 (2ull << 20)
+#define G1 (1ull << 30)
+
+typedef struct vfiomig_iova_range range;
+
+static struct vfiomig_ctx *ctx;
+
+static void setup(void)
+{
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+}
+
+static void teardown(void)
+{
+	vfiomig_ctx_unref(ctx);
+}
+
+static struct vfiomig_dirty_opts page_opts(uint64_t page_size)
+{
+	return (struct vfiomig_dirty_opts){ .sz = sizeof(struct vfiomig_dirty_opts),
+					    .page_size = page_size };
+}
+
+static struct vfiomig_dirty *start(struct vfiomig_dev *dev, const range *r, size_t n,
+				   uint64_t page_size)
+{
+	struct vfiomig_dirty_opts o = page_opts(page_size);
+	struct vfiomig_dirty *d = NULL;
+	int e = vfiomig_dirty_start(dev, r, n, &o, &d);
+
+	ck_assert_msg(e == 0, "start: %d (%s)", e, vfiomig_ctx_get_error(ctx));
+	return d;
+}
+
+static struct vfiomig_dirty_info info_of(const struct vfiomig_dirty *d)
+{
+	struct vfiomig_dirty_info in = { .sz = sizeof(in) };
+
+	ck_assert_int_eq(vfiomig_dirty_get_info(d, &in), 0);
+	return in;
+}
+
+static void dma(struct vfiomig_dev *dev, uint64_t iova, uint64_t len)
+{
+	int e = vfiomig_mock_dma(dev, iova, len);
+
+	ck_assert_msg(e == 0, "dma at 0x%llx: %d", (unsigned long long)iova, e);
+}
+
+/* Whether the device tracks: a START from another handle of its fd says (EINVAL). */
+static bool tracking(struct vfiomig_dev *dev)
+{
+	range r = { 0, K4 };
+	struct vfiomig_dirty_opts o = page_opts(K4);
+	struct vfiomig_dev *other;
+	struct vfiomig_dirty *d = NULL;
+	int e;
+
+	ck_assert_int_eq(vfiomig_dev_adopt(ctx, vfiomig_dev_get_fd(dev), &other), 0);
+	e = vfiomig_dirty_start(other, &r, 1, &o, &d);
+	ck_assert_msg(e == 0 || e == -EINVAL, "probe START: %d", e);
+	vfiomig_dirty_free(d);
+	vfiomig_dev_unref(other);
+	return e == -EINVAL;
+}
+
+/* ---- the bit order ---- */
+
+/* docs/dirty-tracking.md's table: bit n of word n / 64 is iova + n * page. */
+START_TEST(test_bit_order)
+{
+	struct vfiomig_dev *dev = open_dev(ctx, "mock:b,dirtylog=1");
+	range r = { 0x100000, 0x80000 };
+	struct vfiomig_dirty *d = start(dev, &r, 1, K4);
+	uint64_t bm[2], dirty = 0;
+
+	dma(dev, 0x100000, 8);
+	dma(dev, 0x101ff8, 8);		/* the last word of page 1 */
+	dma(dev, 0x13f000, 16);
+	dma(dev, 0x140000, 1);
+	memset(bm, 0xff, sizeof(bm));	/* the library zeroes it first */
+	ck_assert_int_eq(vfiomig_dirty_report(d, 0x100000, 0x80000, bm, sizeof(bm), &dirty), 0);
+	ck_assert_uint_eq(bm[0], 0x8000000000000003ull);
+	ck_assert_uint_eq(bm[1], 0x1ull);
+	ck_assert_uint_eq(dirty, 4);
+	/* a report reads and clears */
+	ck_assert_int_eq(vfiomig_dirty_report(d, 0x100000, 0x80000, bm, sizeof(bm), &dirty), 0);
+	ck_assert_uint_eq(bm[0] | bm[1], 0);
+	ck_assert_uint_eq(dirty, 0);
+	vfiomig_dirty_free(d);
+	vfiomig_dev_unref(dev);
+}
+END_TEST
+
+/* A report of part of a range: bit 0 is the part's first page; the rest stays logged. */
+START_TEST(test_partial_report)
+{
+	struct vfiomig_dev *dev = open_dev(ctx, "mock:p,dirtylog=1");
+	range r = { 0, M1 };
+	struct vfiomig_dirty *d = start(dev, &r, 1, K4);
+	uint64_t bm[4], dirty = 0;
+
+	dma(dev, 0x41000, 8);	/* page 65 of the range */
+	dma(dev, 0x80000, 8);	/* page 128 */
+	dma(dev, 0xff000, 8);	/* page 255, the last */
+	ck_assert_int_eq(vfiomig_dirty_report(d, 0x40000, 0x40000, bm, 8, &dirty), 0);
+	ck_assert_uint_eq(bm[0], 1ull << 1);	/* 0x41000 is page 1 of this report */
+	ck_assert_uint_eq(dirty, 1);
+	ck_assert_int_eq(vfiomig_dirty_report(d, 0, M1, bm, sizeof(bm), &dirty), 0);
+	ck_assert_uint_eq(bm[0] | bm[1] | (bm[2] & ~1ull), 0);
+	ck_assert_uint_eq(bm[2], 1);		/* page 128 */
+	ck_assert_uint_eq(bm[3], 1ull << 63);	/* page 255 */
+	ck_assert_uint_eq(dirty, 2);
+	vfiomig_dirty_free(d);
+	vfiomig_dev_unref(dev);
+}
+END_TEST
+
+/* mlx5 clamps the page size; the session reports in the driver's pages. */
+START_TEST(test_driver_page_size)
+{
+	struct vfiomig_dev *dev = open_dev(ctx, "mock:c,dirtylog=1,logpage=2M:1G");
+	range r = { 0, 8 * M2 };
+	struct vfiomig_dirty *d = start(dev, &r, 1, K4);
+	uint64_t bm[1], dirty = 0;
+
+	ck_assert_uint_eq(info_of(d).page_size, M2);
+	dma(dev, M2 + 8, 8);
+	dma(dev, 7 * M2 + M1, 8);
+	ck_assert_int_eq(vfiomig_dirty_report(d, 0, 8 * M2, bm, sizeof(bm), &dirty), 0);
+	ck_assert_uint_eq(bm[0], (1ull << 1) | (1ull << 7));
+	ck_assert_uint_eq(dirty, 2);
+	/* 4 KiB-aligned is not enough now */
+	ck_assert_int_eq(vfiomig_dirty_report(d, K4, M2, bm, sizeof(bm), &dirty), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "not aligned"));
+	vfiomig_dirty_free(d);
+	vfiomig_dev_unref(dev);
+}
+END_TEST
+
+/* ---- the range list ---- */
+
+START_TEST(test_bad_list_untouched)
+{
+	struct vfiomig_dev *dev = open_dev(ctx, "mock:l,dirtylog=1");
+	range twice[] = { { 0, 2 * K4 }, { K4, K4 } };
+	range odd = { 0x800, K4 };
+	struct vfiomig_dirty_opts o = page_opts(K4);
+	struct vfiomig_dirty *d = NULL;
+
+	ck_assert_int_eq(vfiomig_dirty_start(dev, twice, 2, &o, &d), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "overlap"));
+	ck_assert_int_eq(vfiomig_dirty_start(dev, &odd, 1, &o, &d), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "range 0 (iova 0x800"));
+	ck_assert_int_eq(vfiomig_dirty_start(dev, &odd, 0, &o, &d), -EINVAL);
+	o.page_size = 3 * K4;
+	ck_assert_int_eq(vfiomig_dirty_start(dev, &odd, 1, &o, &d), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "power of two"));
+	ck_assert_ptr_null(d);
+	ck_assert(!tracking(dev));
+	vfiomig_dev_unref(dev);
+}
+END_TEST
+
+/* More ranges than asked for: collapsed, tracked as such, and said to over-report. */
+START_TEST(test_collapse)
+{
+	struct vfiomig_dev *dev = open_dev(ctx, "mock:m,dirtylog=1");
+	range many[300];
+	struct vfiomig_dirty_opts o = page_opts(K4);
+	struct vfiomig_dirty_info in;
+	struct vfiomig_dirty *d = NULL;
+	uint64_t bm[16], dirty = 0;
+
+	for (unsigned int i = 0; i < 300; i++)
+		many[299 - i] = (range){ (uint64_t)i << 24, M1 };	/* given in reverse */
+	many[0].iova = 1ull << 40;
+	ck_assert_int_eq(vfiomig_dirty_start(dev, many, 300, &o, &d), 0);
+	in = info_of(d);
+	ck_assert_uint_eq(in.n_ranges, 3);
+	ck_assert(in.over_reports);
+	ck_assert_uint_eq(in.ranges[0].iova, 0);
+	ck_assert_uint_eq(in.ranges[0].length, (255ull << 24) + M1);
+	ck_assert_uint_eq(in.ranges[1].iova, 256ull << 24);
+	ck_assert_uint_eq(in.ranges[1].length, (42ull << 24) + M1);
+	ck_assert_uint_eq(in.ranges[2].iova, 1ull << 40);
+	/* a report may span the gaps of a collapsed range */
+	dma(dev, (1ull << 24) + 8, 8);
+	ck_assert_int_eq(vfiomig_dirty_report(d, 0, 2ull << 24, bm, sizeof(bm), &dirty),
+			 -EINVAL);	/* 8192 pages: the bitmap is too short */
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "8192 pages need 1024"));
+	ck_assert_int_eq(vfiomig_dirty_report(d, 0, 4 * M1, bm, sizeof(bm), &dirty), 0);
+	ck_assert_uint_eq(dirty, 0);	/* 1 MiB listed, 3 of the gap: nothing */
+	ck_assert_int_eq(vfiomig_dirty_report(d, 1ull << 24, 4 * M1, bm, sizeof(bm), &dirty), 0);
+	ck_assert_uint_eq(bm[0], 1);
+	vfiomig_dirty_free(d);
+
+	o.max_ranges = 5;
+	for (unsigned int i = 0; i < 5; i++)
+		many[i] = (range){ (uint64_t)i << 24, M1 };
+	ck_assert_int_eq(vfiomig_dirty_start(dev, many, 5, &o, &d), 0);
+	in = info_of(d);
+	ck_assert_uint_eq(in.n_ranges, 5);
+	ck_assert(!in.over_reports);
+	vfiomig_dirty_free(d);
+	o.max_ranges = 1;
+	ck_assert_int_eq(vfiomig_dirty_start(dev, many, 5, &o, &d), 0);
+	in = info_of(d);
+	ck_assert_uint_eq(in.n_ranges, 1);
+	ck_assert_uint_eq(in.ranges[0].length, (4ull << 24) + M1);
+	ck_assert(in.over_reports);
+	vfiomig_dirty_free(d);
+	vfiomig_dev_unref(dev);
+}
+END_TEST
+
+/* ---- the device's refusals ---- */
+
+START_TEST(test_span_refused)
+{
+	struct vfiomig_dev *dev = open_dev(ctx, "mock:s,dirtylog=1,logspan=1G");
+	range r = { 0, 2 * G1 }, ok = { 0, G1 };
+	struct vfiomig_dirty_opts o = page_opts(K4);
+	struct vfiomig_dirty *d = NULL;
+
+	ck_assert_int_eq(vfiomig_dirty_start(dev, &r, 1, &o, &d), -EOPNOTSUPP);
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "cannot track this address span"));
+	ck_assert(!tracking(dev));
+	d = start(dev, &ok, 1, K4);
+	vfiomig_dirty_free(d);
+	vfiomig_dev_unref(dev);
+}
+END_TEST
+
+START_TEST(test_no_logging)
+{
+	struct vfiomig_dev *dev = open_dev(ctx, "mock:n");
+	range r = { 0, M1 };
+	struct vfiomig_dirty *d = NULL;
+
+	ck_assert_int_eq(vfiomig_dirty_start(dev, &r, 1, NULL, &d), -ENOTTY);
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "has no DMA logging"));
+	vfiomig_dev_unref(dev);
+}
+END_TEST
+
+/* One session per device: the library refuses its own handle, the device another's. */
+START_TEST(test_one_session)
+{
+	struct vfiomig_dev *dev = open_dev(ctx, "mock:o,dirtylog=1"), *other;
+	range r = { 0, M1 };
+	struct vfiomig_dirty_opts o = page_opts(K4);
+	struct vfiomig_dirty *d = start(dev, &r, 1, K4), *d2 = NULL;
+
+	ck_assert_int_eq(vfiomig_dirty_start(dev, &r, 1, &o, &d2), -EBUSY);
+	ck_assert_int_eq(vfiomig_dev_adopt(ctx, vfiomig_dev_get_fd(dev), &other), 0);
+	ck_assert_int_eq(vfiomig_dirty_start(other, &r, 1, &o, &d2), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "may be tracking already"));
+	ck_assert_int_eq(vfiomig_dirty_stop(d), 0);
+	ck_assert(!tracking(dev));
+	/* stopped: a new session on the same handle is fine */
+	vfiomig_dirty_free(d);
+	d = start(dev, &r, 1, K4);
+	vfiomig_dirty_free(d);
+	vfiomig_dev_unref(other);
+	vfiomig_dev_unref(dev);
+}
+END_TEST
+
+/* ---- failures report everything dirty ---- */
+
+static void check_all_dirty(const uint64_t *bm, size_t words, uint64_t pages)
+{
+	for (size_t w = 0; w < words; w++) {
+		uint64_t want = pages >= (w + 1) * 64 ? UINT64_MAX :
+				pages > w * 64 ? (1ull << (pages - w * 64)) - 1 : 0;
+
+		ck_assert_msg(bm[w] == want, "word %zu: %#llx, want %#llx", w,
+			      (unsigned long long)bm[w], (unsigned long long)want);
+	}
+}
+
+START_TEST(test_error_all_dirty)
+{
+	struct vfiomig_dev *dev = open_dev(ctx, "mock:e,dirtylog=1,fail=logreport:1:EIO");
+	range r = { 0, M1 };
+	struct vfiomig_dirty *d = start(dev, &r, 1, K4);
+	uint64_t bm[4], dirty = 0;
+
+	dma(dev, 0, 8);
+	memset(bm, 0, sizeof(bm));
+	ck_assert_int_eq(vfiomig_dirty_report(d, 0, 100 * K4, bm, sizeof(bm), &dirty), -EIO);
+	ck_assert_uint_eq(dirty, 100);
+	check_all_dirty(bm, 4, 100);
+	/* the next one works, and the write is still there: an EIO cleared nothing */
+	ck_assert_int_eq(vfiomig_dirty_report(d, 0, 100 * K4, bm, sizeof(bm), &dirty), 0);
+	ck_assert_uint_eq(dirty, 1);
+	ck_assert_uint_eq(bm[0], 1);
+	/* outside the session, misaligned, a short bitmap: all dirty, as far as it goes */
+	ck_assert_int_eq(vfiomig_dirty_report(d, M1, K4, bm, sizeof(bm), &dirty), -EINVAL);
+	ck_assert_uint_eq(dirty, 1);
+	check_all_dirty(bm, 4, 1);
+	ck_assert_int_eq(vfiomig_dirty_report(d, 0x800, 2 * K4, bm, sizeof(bm), &dirty), -EINVAL);
+	ck_assert_uint_eq(dirty, 2);
+	bm[2] = 0x5a;
+	ck_assert_int_eq(vfiomig_dirty_report(d, 0, M1, bm, 16, &dirty), -EINVAL);
+	ck_assert_uint_eq(dirty, 256);
+	check_all_dirty(bm, 2, 128);
+	ck_assert_uint_eq(bm[2], 0x5a);	/* past the caller's 16 bytes: untouched */
+	ck_assert_int_eq(vfiomig_dirty_stop(d), 0);
+	ck_assert_int_eq(vfiomig_dirty_report(d, 0, 64 * K4, bm, sizeof(bm), &dirty), -ESRCH);
+	ck_assert_uint_eq(dirty, 64);
+	check_all_dirty(bm, 1, 64);
+	vfiomig_dirty_free(d);
+	vfiomig_dev_unref(dev);
+}
+END_TEST
+
+/* ---- what does not end a session ---- */
+
+START_TEST(test_survives_reset_and_failed_save)
+{
+	struct vfiomig_dev *dev = open_dev(ctx, "mock:r,dirtylog=1,fail=read:1:EIO");
+	struct vfiomig_save_opts so = { .sz = sizeof(so) };
+	range r = { 0, M1 };
+	struct vfiomig_dirty *d = start(dev, &r, 1, K4);
+	uint64_t bm[4], dirty = 0;
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	ck_assert_int_eq(vfiomig_dev_reset(dev), 0);
+	ck_assert(tracking(dev));
+	ck_assert_int_ne(vfiomig_dev_save(dev, null, &so), 0);
+	ck_assert_int_eq(state_of(dev), S(RUNNING));
+	ck_assert(tracking(dev));
+	dma(dev, 3 * K4, 8);
+	ck_assert_int_eq(vfiomig_dirty_report(d, 0, M1, bm, sizeof(bm), &dirty), 0);
+	ck_assert_uint_eq(bm[0], 1ull << 3);
+	vfiomig_dirty_free(d);
+	close(null);
+	vfiomig_dev_unref(dev);
+}
+END_TEST
+
+/* A stopped device writes nothing; the last report after the stop has what came before. */
+START_TEST(test_last_report_after_stop)
+{
+	struct vfiomig_dev *dev = open_dev(ctx, "mock:t,dirtylog=1");
+	range r = { 0, M1 };
+	struct vfiomig_dirty *d = start(dev, &r, 1, K4);
+	uint64_t bm[4], dirty = 0;
+
+	dma(dev, 5 * K4, 8);
+	ck_assert_int_eq(vfiomig_dev_set_state(dev, S(STOP), NULL), 0);
+	ck_assert_int_eq(vfiomig_mock_dma(dev, 6 * K4, 8), -EPERM);
+	ck_assert_int_eq(vfiomig_dirty_report(d, 0, M1, bm, sizeof(bm), &dirty), 0);
+	ck_assert_uint_eq(bm[0], 1ull << 5);
+	ck_assert_uint_eq(dirty, 1);
+	vfiomig_dirty_free(d);
+	vfiomig_dev_unref(dev);
+}
+END_TEST
+
+/* ---- groups ---- */
+
+struct trio {
+	struct vfiomig_group *g;
+	struct vfiomig_dev *dev[3];
+};
+
+/* Members "mock:gI,dirtylog=1" + @keys[i]. */
+static void trio_open(struct trio *t, const char *const keys[3])
+{
+	ck_assert_int_eq(vfiomig_group_new(ctx, 0, &t->g), 0);
+	for (unsigned int i = 0; i < 3; i++) {
+		t->dev[i] = open_dev(ctx, "mock:g%u,dirtylog=1%s", i, keys ? keys[i] : "");
+		ck_assert_int_eq(vfiomig_group_add(t->g, t->dev[i]), 0);
+	}
+}
+
+static void trio_free(struct trio *t)
+{
+	vfiomig_group_unref(t->g);
+	for (unsigned int i = 0; i < 3; i++)
+		vfiomig_dev_unref(t->dev[i]);
+}
+
+START_TEST(test_group_union)
+{
+	static const char *const keys[3] = { "", ",logpage=8K:8K", "" };
+	struct vfiomig_dirty_opts o = page_opts(K4);
+	range r = { 0, M1 };
+	struct vfiomig_dirty *d = NULL;
+	uint64_t bm[2], dirty = 0;
+	struct trio t;
+
+	trio_open(&t, keys);
+	ck_assert_int_eq(vfiomig_group_dirty_start(t.g, &r, 1, &o, &d), 0);
+	ck_assert_uint_eq(info_of(d).page_size, 2 * K4);	/* the coarsest member's */
+	ck_assert_uint_eq(info_of(d).n_devices, 3);
+	dma(t.dev[0], 0, 8);		/* 8 KiB page 0 */
+	dma(t.dev[1], 5 * K4, 8);	/* 8 KiB page 2 */
+	dma(t.dev[2], 127 * 2 * K4, 8);	/* the last, 127 */
+	ck_assert_int_eq(vfiomig_dirty_report(d, 0, M1, bm, sizeof(bm), &dirty), 0);
+	ck_assert_uint_eq(bm[0], 1ull | (1ull << 2));
+	ck_assert_uint_eq(bm[1], 1ull << 63);
+	ck_assert_uint_eq(dirty, 3);
+	vfiomig_dirty_free(d);
+	for (unsigned int i = 0; i < 3; i++)
+		ck_assert(!tracking(t.dev[i]));
+	trio_free(&t);
+}
+END_TEST
+
+/* Every member in turn fails to start: none is left tracking, the error names it. */
+START_TEST(test_group_start_sweep)
+{
+	const char *keys[3] = { "", "", "" };
+	struct vfiomig_dirty_opts o = page_opts(K4);
+	range r = { 0, M1 };
+	struct vfiomig_dirty *d = NULL;
+	char want[16];
+	struct trio t;
+
+	keys[_i] = ",fail=logstart:1:EIO";
+	trio_open(&t, keys);
+	ck_assert_int_eq(vfiomig_group_dirty_start(t.g, &r, 1, &o, &d), -EIO);
+	ck_assert_ptr_null(d);
+	snprintf(want, sizeof(want), "mock:g%d", _i);
+	ck_assert_msg(strstr(vfiomig_ctx_get_error(ctx), want), "%s", vfiomig_ctx_get_error(ctx));
+	for (unsigned int i = 0; i < 3; i++)
+		ck_assert_msg(!tracking(t.dev[i]), "member %u still tracks", i);
+	/* and the group can start once the fault is spent */
+	ck_assert_int_eq(vfiomig_group_dirty_start(t.g, &r, 1, &o, &d), 0);
+	vfiomig_dirty_free(d);
+	trio_free(&t);
+}
+END_TEST
+
+/* A member that fails to report or to stop: all dirty; every other member still stops. */
+START_TEST(test_group_member_failures)
+{
+	static const char *const keys[3] = { "", ",fail=logreport:1:EIO,fail=logstop:1:EIO", "" };
+	struct vfiomig_dirty_opts o = page_opts(K4);
+	range r = { 0, 64 * K4 };
+	struct vfiomig_dirty *d = NULL;
+	uint64_t bm[1], dirty = 0;
+	struct trio t;
+
+	trio_open(&t, keys);
+	ck_assert_int_eq(vfiomig_group_dirty_start(t.g, &r, 1, &o, &d), 0);
+	ck_assert_int_eq(vfiomig_dirty_report(d, 0, 64 * K4, bm, sizeof(bm), &dirty), -EIO);
+	ck_assert_uint_eq(bm[0], UINT64_MAX);
+	ck_assert_uint_eq(dirty, 64);
+	ck_assert_int_eq(vfiomig_dirty_stop(d), -EIO);
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "mock:g1"));
+	ck_assert(!tracking(t.dev[0]));
+	ck_assert(!tracking(t.dev[2]));
+	vfiomig_dirty_free(d);
+	trio_free(&t);
+}
+END_TEST
+
+/* ---- threads ---- */
+
+struct slow {
+	struct vfiomig_dev *dev;
+	int r;
+};
+
+static void *slow_stop(void *arg)
+{
+	struct slow *s = arg;
+
+	s->r = vfiomig_dev_set_state(s->dev, S(STOP), NULL);
+	return NULL;
+}
+
+/* A session call while another thread drives the device: -EBUSY, and all dirty. */
+START_TEST(test_busy_device)
+{
+	struct vfiomig_dev *dev = open_dev(ctx, "mock:y,dirtylog=1,arc=300ms");
+	range r = { 0, 64 * K4 };
+	struct vfiomig_dirty *d = start(dev, &r, 1, K4);
+	struct slow s = { .dev = dev };
+	uint64_t bm[1] = { 0 }, dirty = 0;
+	pthread_t th;
+
+	ck_assert_int_eq(pthread_create(&th, NULL, slow_stop, &s), 0);
+	usleep(100000);
+	ck_assert_int_eq(vfiomig_dirty_report(d, 0, 64 * K4, bm, sizeof(bm), &dirty), -EBUSY);
+	ck_assert_uint_eq(bm[0], UINT64_MAX);
+	pthread_join(th, NULL);
+	ck_assert_int_eq(s.r, 0);
+	vfiomig_dirty_free(d);
+	vfiomig_dev_unref(dev);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("dirty");
+	TCase *tc = tcase_create("bits");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_bit_order);
+	tcase_add_test(tc, test_partial_report);
+	tcase_add_test(tc, test_driver_page_size);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("ranges");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_bad_list_untouched);
+	tcase_add_test(tc, test_collapse);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("refusals");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_span_refused);
+	tcase_add_test(tc, test_no_logging);
+	tcase_add_test(tc, test_one_session);
+	tcase_add_test(tc, test_error_all_dirty);
+	tcase_add_test(tc, test_survives_reset_and_failed_save);
+	tcase_add_test(tc, test_last_report_after_stop);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("groups");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_group_union);
+	tcase_add_loop_test(tc, test_group_start_sweep, 0, 3);
+	tcase_add_test(tc, test_group_member_failures);
+	tcase_add_test(tc, test_busy_device);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return run_suite(suite());
+}
