@@ -152,6 +152,14 @@ static int start_failed(struct vfiomig_dev *dev, const struct plan *p, int r)
 	}
 }
 
+/* Records nothing: a rollback must not hide the failure it undoes. */
+static int log_stop(struct vfiomig_dev *dev)
+{
+	dev->dirty_active = false;	/* whatever it says: the fd's close ends it too */
+	return vfiomig_dev_feature(dev, VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP,
+				   NULL, 0);
+}
+
 /* START on @dev, once per handle. */
 static int dev_log_start(struct vfiomig_dev *dev, const struct plan *p, uint64_t *ret_page_size)
 {
@@ -164,15 +172,14 @@ static int dev_log_start(struct vfiomig_dev *dev, const struct plan *p, uint64_t
 	if (r < 0)
 		return start_failed(dev, p, r);
 	dev->dirty_active = true;
+	if (*ret_page_size < 4096 || !power_of_two(*ret_page_size)) {
+		/* every report would divide by it */
+		log_stop(dev);
+		return vfiomig_fail(dev->ctx, -EPROTO, "%s: the driver chose page size %" PRIu64
+				    " for DMA logging, not a power of two of at least 4096: "
+				    "tracking stopped", dev->name, *ret_page_size);
+	}
 	return 0;
-}
-
-/* Records nothing: a rollback must not hide the failure it undoes. */
-static int log_stop(struct vfiomig_dev *dev)
-{
-	dev->dirty_active = false;	/* whatever it says: the fd's close ends it too */
-	return vfiomig_dev_feature(dev, VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP,
-				   NULL, 0);
 }
 
 /* ---- the session ---- */

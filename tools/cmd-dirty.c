@@ -670,12 +670,6 @@ static int track(struct ctl *ctl, struct vfiomig_ctx *vctx, struct vfiomig_dev *
 		return ctl_fail_on(ctl, -r, u.name, "reading the tracking session failed: %s",
 				   strerror(-r));
 	}
-	if (u.info.page_size < 4096 || (u.info.page_size & (u.info.page_size - 1))) {
-		/* the library takes the driver's word; the rounds divide by it */
-		vfiomig_dirty_free(u.d);
-		return ctl_fail_on(ctl, EPROTO, u.name, "the driver chose page size %" PRIu64
-				   ", which is not a power of two of at least 4096", u.info.page_size);
-	}
 	if (!a->n_reports) {
 		r = default_reports(&u);
 	} else {
