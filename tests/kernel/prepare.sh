@@ -4,7 +4,8 @@
 # core and a migration-capable mdev device under QEMU (TCG, no KVM needed).
 #
 # CACHE_DIR defaults to ${VFIOMIG_KERNEL_CACHE:-$HOME/.cache/vfiomig-kernel}.
-# Idempotent: once CACHE_DIR/.ready exists, it exits 0 at once.
+# Idempotent: once CACHE_DIR/.ready exists, it goes straight to the second
+# kernel (prepare-iommufd.sh, cached in CACHE_DIR/iommufd the same way).
 #
 # Result (see tests/kernel/run-guest.sh, which consumes it):
 #   vmlinuz          the kernel
@@ -28,9 +29,11 @@
 set -Eeuo pipefail
 
 CACHE=${1:-${VFIOMIG_KERNEL_CACHE:-$HOME/.cache/vfiomig-kernel}}
+# The second kernel, with iommufd, is built from the first one's source.
+IOMMUFD_PART=$(cd "$(dirname "$0")" && pwd)/prepare-iommufd.sh
 
 if [[ -f $CACHE/.ready ]]; then
-    exit 0
+    exec "$IOMMUFD_PART" "$CACHE"
 fi
 
 PROG=prepare
@@ -57,7 +60,7 @@ LOG=$CACHE/prepare.log
 exec 9>"$CACHE/.lock"
 flock 9 || die "cannot lock $CACHE/.lock"
 if [[ -f $CACHE/.ready ]]; then
-    exit 0
+    exec "$IOMMUFD_PART" "$CACHE"
 fi
 : >"$LOG"
 START=$SECONDS
@@ -428,3 +431,4 @@ done <"$CACHE/modules.order"
 rm -rf "$WORK"
 touch "$CACHE/.ready"
 log "ready: $KREL in $CACHE ($((SECONDS - START)) s)"
+exec "$IOMMUFD_PART" "$CACHE"

@@ -104,7 +104,8 @@ add_file() { # SRC DEST
 }
 
 cp "$BUSYBOX" "$ROOT/bin/busybox"
-cp "$CACHE"/modules/*.ko "$ROOT/lib/modules/"
+# A kernel with everything built in (prepare-iommufd.sh's) has no modules.
+find "$CACHE/modules" -maxdepth 1 -name '*.ko' -exec cp -t "$ROOT/lib/modules/" {} +
 cp "$CACHE/modules.order" "$ROOT/lib/modules/modules.order"
 cp "$CACHE/VERSION" "$ROOT/VERSION"
 cp "$GUEST_SCRIPT" "$ROOT/guest.sh"
