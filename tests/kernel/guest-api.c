@@ -16,10 +16,12 @@
  * state and spoil streams: mtty keeps its registers across opens.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/vfio.h>
+#include "vfio-compat.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +89,50 @@ static int open_device(int container, const char *uuid, int first)
 	if (fd < 0)
 		die("VFIO_GROUP_GET_DEVICE_FD");
 	return fd;
+}
+
+/*
+ * The cdev path by hand, as cloud-hypervisor does it: the device's
+ * /dev/vfio/devices/vfioN, bound to the caller's iommufd and attached to
+ * its IOAS.  The library then adopts the fd.
+ */
+static int open_device_cdev(int iommufd, uint32_t ioas, const char *uuid)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind), .iommufd = iommufd };
+	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach), .pt_id = ioas };
+	char dir[PATH_MAX], node[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+	int fd = -1;
+
+	snprintf(dir, sizeof(dir), "/sys/bus/mdev/devices/%s/vfio-dev", uuid);
+	d = opendir(dir);
+	if (!d)
+		die(dir);
+	while ((e = readdir(d)) && fd < 0)
+		if (!strncmp(e->d_name, "vfio", 4)) {
+			snprintf(node, sizeof(node), "/dev/vfio/devices/%s", e->d_name);
+			fd = open(node, O_RDWR | O_CLOEXEC);
+			if (fd < 0)
+				die(node);
+		}
+	closedir(d);
+	if (fd < 0)
+		die("no vfio cdev in vfio-dev/");
+	if (ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &bind) < 0)
+		die("VFIO_DEVICE_BIND_IOMMUFD");
+	if (ioctl(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach) < 0)
+		die("VFIO_DEVICE_ATTACH_IOMMUFD_PT");
+	return fd;
+}
+
+static uint32_t ioas_alloc(int iommufd)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+
+	if (ioctl(iommufd, IOMMU_IOAS_ALLOC, &alloc) < 0)
+		die("IOMMU_IOAS_ALLOC");
+	return alloc.out_ioas_id;
 }
 
 static uint64_t bar0_offset(int fd)
@@ -579,12 +625,30 @@ int main(int argc, char **argv)
 		die("/dev/vfio/vfio");
 	if (tool)
 		return poke_or_peek(container, argc, argv);
-	afd = open_device(container, argv[1], 1);
-	bfd = open_device(container, argv[2], 0);
-	cfd = open_device(container, argv[3], 0);
-	dfd = open_device(container, argv[4], 0);
-	efd = open_device(container, argv[5], 0);
+	if (getenv("VFIOMIG_VIA_CDEV")) {
+		int iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+		uint32_t ioas;
+
+		if (iommufd < 0)
+			die("/dev/iommu");
+		close(container);	/* every device goes through the cdev */
+		ioas = ioas_alloc(iommufd);
+		afd = open_device_cdev(iommufd, ioas, argv[1]);
+		bfd = open_device_cdev(iommufd, ioas, argv[2]);
+		cfd = open_device_cdev(iommufd, ioas, argv[3]);
+		dfd = open_device_cdev(iommufd, ioas, argv[4]);
+		efd = open_device_cdev(iommufd, ioas, argv[5]);
+	} else {
+		afd = open_device(container, argv[1], 1);
+		bfd = open_device(container, argv[2], 0);
+		cfd = open_device(container, argv[3], 0);
+		dfd = open_device(container, argv[4], 0);
+		efd = open_device(container, argv[5], 0);
+	}
 	printf("1..%d\n", PLAN);
+	printf("# guest-api: devices %s\n", getenv("VFIOMIG_VIA_CDEV") ?
+	       "opened through their cdevs, bound to one iommufd and attached to its IOAS" :
+	       "opened through their groups in one legacy container");
 	if (vfiomig_ctx_new(&ctx) < 0 || vfiomig_dev_adopt(ctx, afd, &a) < 0 ||
 	    vfiomig_dev_adopt(ctx, bfd, &b) < 0 || vfiomig_dev_adopt(ctx, cfd, &c) < 0 ||
 	    vfiomig_dev_adopt(ctx, dfd, &d) < 0 || vfiomig_dev_adopt(ctx, efd, &e) < 0)

@@ -11,9 +11,13 @@ cache=${VFIOMIG_KERNEL_CACHE:-$HOME/.cache/vfiomig-kernel}
 # Debian's stock 6.12 lacks CONFIG_IOMMUFD_DRIVER, so its REPORT is EOPNOTSUPP
 # (iovabitmap=0 in the mock); the iommufd kernel has it.
 report_key=,iovabitmap=0
+# Each guest part prints its plan: guest-api and guest-cli.sh, and on the
+# iommufd kernel both once more through the devices' cdevs.
+parts_planned=2
 if [ "${VFIOMIG_KERNEL:-stock}" = iommufd ]; then
 	cache=$cache/iommufd
 	report_key=
+	parts_planned=4
 fi
 
 if [ ! -e "$cache/.ready" ] || ! command -v qemu-system-x86_64 >/dev/null; then
@@ -50,7 +54,6 @@ grep '^C ' "$log" >"$log.kernel" || true
 # guest-cli.sh) prints its plan first; a part that reports fewer checks than
 # it planned, or a part that never starts, fails the suite, so a check that
 # silently stops printing cannot go unnoticed.
-parts_planned=2
 n=0
 in_guest=0
 parts=0
