@@ -21,7 +21,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/vfio.h>
-#include "vfio-compat.h"
+#include "guest-vfio.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +56,6 @@ static void ok(int cond, const char *fmt, ...)
 		failures++;
 }
 
-static void die(const char *what) __attribute__((noreturn));
 static void die(const char *what)
 {
 	printf("Bail out! %s: %s\n", what, strerror(errno));
@@ -89,72 +88,6 @@ static int open_device(int container, const char *uuid, int first)
 	if (fd < 0)
 		die("VFIO_GROUP_GET_DEVICE_FD");
 	return fd;
-}
-
-/*
- * The cdev path by hand, as cloud-hypervisor does it: the device's
- * /dev/vfio/devices/vfioN, bound to the caller's iommufd and attached to
- * its IOAS.  The library then adopts the fd.
- */
-static int open_device_cdev(int iommufd, uint32_t ioas, const char *uuid)
-{
-	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind), .iommufd = iommufd };
-	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach), .pt_id = ioas };
-	char dir[PATH_MAX], node[PATH_MAX];
-	struct dirent *e;
-	DIR *d;
-	int fd = -1;
-
-	snprintf(dir, sizeof(dir), "/sys/bus/mdev/devices/%s/vfio-dev", uuid);
-	d = opendir(dir);
-	if (!d)
-		die(dir);
-	while ((e = readdir(d)) && fd < 0)
-		if (!strncmp(e->d_name, "vfio", 4)) {
-			snprintf(node, sizeof(node), "/dev/vfio/devices/%s", e->d_name);
-			fd = open(node, O_RDWR | O_CLOEXEC);
-			if (fd < 0)
-				die(node);
-		}
-	closedir(d);
-	if (fd < 0)
-		die("no vfio cdev in vfio-dev/");
-	if (ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &bind) < 0)
-		die("VFIO_DEVICE_BIND_IOMMUFD");
-	if (ioctl(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach) < 0)
-		die("VFIO_DEVICE_ATTACH_IOMMUFD_PT");
-	return fd;
-}
-
-static uint32_t ioas_alloc(int iommufd)
-{
-	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
-
-	if (ioctl(iommufd, IOMMU_IOAS_ALLOC, &alloc) < 0)
-		die("IOMMU_IOAS_ALLOC");
-	return alloc.out_ioas_id;
-}
-
-static uint64_t bar0_offset(int fd)
-{
-	struct vfio_region_info info = { .argsz = sizeof(info), .index = 0 };
-
-	if (ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, &info) < 0)
-		die("VFIO_DEVICE_GET_REGION_INFO");
-	return info.offset;
-}
-
-/* UART register @reg of port 0, through BAR0 (region 0). */
-static int uart_write(int fd, int reg, uint8_t v)
-{
-	return pwrite(fd, &v, 1, (off_t)(bar0_offset(fd) + (uint64_t)reg)) == 1 ? 0 : -errno;
-}
-
-static int uart_read(int fd, int reg)
-{
-	uint8_t v;
-
-	return pread(fd, &v, 1, (off_t)(bar0_offset(fd) + (uint64_t)reg)) == 1 ? v : -errno;
 }
 
 static enum vfiomig_state state(struct vfiomig_dev *dev)

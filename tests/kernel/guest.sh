@@ -32,6 +32,7 @@ if [ -e /dev/iommu ] && [ -d /dev/vfio/devices ]; then
 		vfiomig-ctl -q reset $d >/dev/null || echo "Bail out! cannot reset $d"
 	done
 	VFIOMIG_VIA_CDEV=1 guest-api $A $B $C $D $E
+	guest-scm $A $D
 	for t in /tests/guest-*.sh; do
 		[ -e "$t" ] || continue
 		VFIOMIG_VIA_CDEV=1 A=$A B=$B C=$C D=$D E=$E F=$F sh "$t"

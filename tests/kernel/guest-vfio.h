@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What the guest programs do by hand, as a VMM would before it hands a
+ * device to the library: open a cdev bound to an iommufd and attached to
+ * an IOAS, and reach mtty's UART registers through BAR0.  A program that
+ * includes this defines die().
+ */
+#ifndef VFIOMIG_GUEST_VFIO_H
+#define VFIOMIG_GUEST_VFIO_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <linux/vfio.h>
+#include "vfio-compat.h"
+
+static void die(const char *what) __attribute__((noreturn));
+
+/*
+ * The cdev path by hand, as cloud-hypervisor does it: the device's
+ * /dev/vfio/devices/vfioN, bound to the caller's iommufd and attached to
+ * its IOAS.  The library then adopts the fd.
+ */
+static inline int open_device_cdev(int iommufd, uint32_t ioas, const char *uuid)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind), .iommufd = iommufd };
+	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach), .pt_id = ioas };
+	char dir[PATH_MAX], node[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+	int fd = -1;
+
+	snprintf(dir, sizeof(dir), "/sys/bus/mdev/devices/%s/vfio-dev", uuid);
+	d = opendir(dir);
+	if (!d)
+		die(dir);
+	while ((e = readdir(d)) && fd < 0)
+		if (!strncmp(e->d_name, "vfio", 4)) {
+			snprintf(node, sizeof(node), "/dev/vfio/devices/%s", e->d_name);
+			fd = open(node, O_RDWR | O_CLOEXEC);
+			if (fd < 0)
+				die(node);
+		}
+	closedir(d);
+	if (fd < 0)
+		die("no vfio cdev in vfio-dev/");
+	if (ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &bind) < 0)
+		die("VFIO_DEVICE_BIND_IOMMUFD");
+	if (ioctl(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach) < 0)
+		die("VFIO_DEVICE_ATTACH_IOMMUFD_PT");
+	return fd;
+}
+
+static inline uint32_t ioas_alloc(int iommufd)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+
+	if (ioctl(iommufd, IOMMU_IOAS_ALLOC, &alloc) < 0)
+		die("IOMMU_IOAS_ALLOC");
+	return alloc.out_ioas_id;
+}
+
+static inline uint64_t bar0_offset(int fd)
+{
+	struct vfio_region_info info = { .argsz = sizeof(info), .index = 0 };
+
+	if (ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, &info) < 0)
+		die("VFIO_DEVICE_GET_REGION_INFO");
+	return info.offset;
+}
+
+/* UART register @reg of port 0, through BAR0 (region 0). */
+static inline int uart_write(int fd, int reg, uint8_t v)
+{
+	return pwrite(fd, &v, 1, (off_t)(bar0_offset(fd) + (uint64_t)reg)) == 1 ? 0 : -errno;
+}
+
+static inline int uart_read(int fd, int reg)
+{
+	uint8_t v;
+
+	return pread(fd, &v, 1, (off_t)(bar0_offset(fd) + (uint64_t)reg)) == 1 ? v : -errno;
+}
+
+#endif
