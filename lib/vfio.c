@@ -298,6 +298,9 @@ static int ctx_iommufd(struct vfiomig_ctx *ctx, struct kernel_ctx *k, const char
 
 	if (k->iommufd >= 0)
 		return k->iommufd;
+	if (access("/dev/iommu", F_OK) < 0 && errno == ENOENT)
+		return vfiomig_fail(ctx, -ENODEV, "%s: /dev/iommu does not exist: this kernel "
+				    "has no iommufd (CONFIG_IOMMUFD), which a VFIO cdev needs", what);
 	fd = open_node(ctx, "/dev/iommu", what);
 	if (fd < 0)
 		return fd;
@@ -322,8 +325,17 @@ static int cdev_bind(struct vfiomig_ctx *ctx, struct kernel_ctx *k, int fd, cons
 	if (ifd < 0)
 		return ifd;
 	bind.iommufd = ifd;
-	if (ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &bind) < 0)
-		return vfiomig_fail(ctx, -errno, "%s: VFIO_DEVICE_BIND_IOMMUFD: %s", what, strerror(errno));
+	if (ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &bind) < 0) {
+		/* vfio_df_open(): a cdev opens only while nobody has the device */
+		if (errno == EINVAL || errno == EBUSY)
+			return vfiomig_fail(ctx, -EBUSY, "%s: the kernel refused to bind the cdev "
+					    "(%s): the device is most likely open elsewhere already "
+					    "(through its cdev or its group: a VMM?); adopt the fd that "
+					    "process holds (vfiomig_dev_adopt()) instead of opening the "
+					    "device", what, strerror(errno));
+		return vfiomig_fail(ctx, -errno, "%s: VFIO_DEVICE_BIND_IOMMUFD: %s", what,
+				    strerror(errno));
+	}
 	/* Migration works once bound; attaching makes the device usable for DMA too. */
 	attach.pt_id = k->ioas_id;
 	if (ioctl(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach) < 0)
@@ -331,13 +343,40 @@ static int cdev_bind(struct vfiomig_ctx *ctx, struct kernel_ctx *k, int fd, cons
 	return 0;
 }
 
+/*
+ * Why a cdev node is missing.  /sys/class/vfio-dev lists every VFIO device
+ * since 6.1, but only a kernel with CONFIG_VFIO_DEVICE_CDEV gives each a
+ * character device (its "dev" file).
+ */
+static int cdev_missing(struct vfiomig_ctx *ctx, const char *node, const char *name)
+{
+	const char *base = strrchr(node, '/') ? strrchr(node, '/') + 1 : node;
+	char sys[PATH_MAX];
+
+	snprintf(sys, sizeof(sys), "/sys/class/vfio-dev/%s", base);
+	if (access(sys, F_OK) < 0)
+		return vfiomig_fail(ctx, -ENODEV, "%s: no VFIO device %s; /sys/class/vfio-dev "
+				    "lists the ones there are", name, base);
+	snprintf(sys, sizeof(sys), "/sys/class/vfio-dev/%s/dev", base);
+	if (access(sys, F_OK) < 0)
+		return vfiomig_fail(ctx, -ENODEV, "%s: this kernel has no VFIO cdevs (it needs "
+				    "CONFIG_VFIO_DEVICE_CDEV and CONFIG_IOMMUFD, Linux 6.6 or later); "
+				    "name the device by its PCI address or mdev UUID to go through "
+				    "its group", name);
+	return vfiomig_fail(ctx, -ENODEV, "%s: the kernel has the cdev %s but %s does not "
+			    "exist (no devtmpfs or udev made it): create it with mknod %s c "
+			    "MAJOR MINOR, the numbers in %s", name, base, node, node, sys);
+}
+
 static int open_cdev(struct vfiomig_ctx *ctx, const char *node, const char *name,
 		     struct vfiomig_dev **ret)
 {
 	struct kernel_ctx *k = kctx(ctx);
-	int fd = open_node(ctx, node, name);
-	int r;
+	int fd, r;
 
+	if (access(node, F_OK) < 0 && errno == ENOENT)
+		return cdev_missing(ctx, node, name);
+	fd = open_node(ctx, node, name);
 	if (fd < 0)
 		return fd;
 	pthread_mutex_lock(&k->lock);

@@ -4,7 +4,7 @@
 # the group tests).  Prints TAP lines, after the plan; run.sh numbers them
 # and checks the plan.
 set -u
-echo 1..26
+echo 1..27
 ok() { if [ "$1" = 0 ]; then echo "ok 0 - $2"; else echo "not ok 0 - $2"; fi; }
 # -q: the guest console is a terminal, and progress lines would mix into the TAP.
 # VFIOMIG_VIA_CDEV=1: vfiomig-ctl gets each mtty instance by its cdev node,
@@ -208,3 +208,18 @@ ok $? "dirty A start (2 ranges, 2 rounds): tracked, reported, stopped"
 { ctl dirty $A start 0x800:4K --count 1 2>/tmp/err >/dev/null; [ $? = 1 ]; } &&
 	grep -q "not aligned" /tmp/err
 ok $? "dirty with a misaligned range: refused: $(cat /tmp/err)"
+# The cdev path's errors: a kernel without cdevs (the stock one), or one
+# whose node is missing (moved aside here).
+: >/tmp/err
+n=$(ls /sys/bus/mdev/devices/$A/vfio-dev)
+if [ ! -e /sys/class/vfio-dev/$n/dev ]; then
+	{ vfiomig-ctl -q info /dev/vfio/devices/$n 2>/tmp/err >/dev/null; [ $? = 1 ]; } &&
+		grep -q CONFIG_VFIO_DEVICE_CDEV /tmp/err
+else
+	mv /dev/vfio/devices/$n /tmp/$n &&
+		{ vfiomig-ctl -q info /dev/vfio/devices/$n 2>/tmp/err >/dev/null; [ $? = 1 ]; }
+	r=$?
+	mv /tmp/$n /dev/vfio/devices/$n
+	[ $r = 0 ] && grep -q mknod /tmp/err
+fi
+ok $? "a cdev that is not there: $(cat /tmp/err)"

@@ -25,7 +25,7 @@
 
 #include "guest-vfio.h"
 
-#define PLAN 5
+#define PLAN 6
 #define SCRATCH 7
 #define MARK 0xc5
 
@@ -106,6 +106,32 @@ static int receive(void)
 	return r ? 1 : 0;
 }
 
+/* While this process holds @fd bound, another one cannot open the device. */
+static void check_busy(int fd)
+{
+	char link[64], node[PATH_MAX], cmd[PATH_MAX + 64], err[512] = "";
+	ssize_t n;
+	FILE *f;
+	int st;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, node, sizeof(node) - 1);
+	if (n < 0)
+		die(link);
+	node[n] = '\0';
+	snprintf(cmd, sizeof(cmd), "vfiomig-ctl -q info %s 2>/tmp/busy >/dev/null", node);
+	st = system(cmd);
+	f = fopen("/tmp/busy", "r");
+	if (f) {
+		n = (ssize_t)fread(err, 1, sizeof(err) - 1, f);
+		err[n > 0 ? n : 0] = '\0';
+		err[strcspn(err, "\n")] = '\0';
+		fclose(f);
+	}
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 1 && strstr(err, "elsewhere"),
+	   "vfiomig-ctl on a cdev another process holds bound: refused", err);
+}
+
 /* The source VMM: save SRC, then hand DST to the receiving process. */
 static int handover(const char *src_uuid, const char *dst_uuid)
 {
@@ -130,6 +156,7 @@ static int handover(const char *src_uuid, const char *dst_uuid)
 	r = vfiomig_dev_save(src, stream, &so);
 	ok(r == 0, "the sending process saves its own iommufd-bound cdev fd, with pre-copy",
 	   r ? vfiomig_ctx_get_error(ctx) : NULL);
+	check_busy(sfd);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		die("socketpair");
 	pid = fork();
