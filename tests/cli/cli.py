@@ -122,3 +122,19 @@ def stream_size(size, pages=None):
     if pages is None:
         pages = (size + 65535) // 65536
     return 40 + 24 * pages + size + 24
+
+
+def complete(line):
+    """What the bash completion offers for LINE (plain bash)."""
+    script = os.path.join(SRC, "shell-completion", "bash", "vfiomig-ctl")
+    prog = 'source "%s"\n' % script + r'''
+COMP_LINE=$1
+COMP_POINT=${#COMP_LINE}
+read -ra COMP_WORDS <<<"$COMP_LINE"
+[[ $COMP_LINE == *' ' ]] && COMP_WORDS+=('')
+COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+_vfiomig_ctl
+printf '%s\n' "${COMPREPLY[@]}"
+'''
+    p = subprocess.run(["bash", "-c", prog, "bash", line], capture_output=True, env=base_env())
+    return sorted(x for x in p.stdout.decode().split("\n") if x)

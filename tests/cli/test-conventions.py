@@ -23,7 +23,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli import Tap, Result, CTL, SRC, TIMEOUT, run, one_line, tmpdir, base_env  # noqa: E402
+from cli import Tap, Result, CTL, SRC, TIMEOUT, run, one_line, tmpdir, base_env, complete  # noqa: E402
 
 COMMANDS = ["list", "info", "state", "reset", "save", "load", "migrate", "inspect", "dirty",
             "help"]
@@ -296,22 +296,6 @@ def test_help(t):
                 "help A B: usage error")
     r = run("--json", "help", "bogus")
     t.ok(r.rc == 2 and error_of(r).get("errno") == 22, "help bogus --json: one JSON error", r)
-
-
-def complete(line):
-    """What the bash completion offers for LINE (plain bash)."""
-    script = os.path.join(SRC, "shell-completion", "bash", "vfiomig-ctl")
-    prog = 'source "%s"\n' % script + r'''
-COMP_LINE=$1
-COMP_POINT=${#COMP_LINE}
-read -ra COMP_WORDS <<<"$COMP_LINE"
-[[ $COMP_LINE == *' ' ]] && COMP_WORDS+=('')
-COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
-_vfiomig_ctl
-printf '%s\n' "${COMPREPLY[@]}"
-'''
-    p = subprocess.run(["bash", "-c", prog, "bash", line], capture_output=True, env=base_env())
-    return sorted(x for x in p.stdout.decode().split("\n") if x)
 
 
 def test_completion(t):

@@ -14,7 +14,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli import Tap, Result, CTL, SRC, TIMEOUT, run, one_line, base_env  # noqa: E402
+from cli import Tap, Result, CTL, TIMEOUT, run, one_line, base_env, complete  # noqa: E402
 
 MB = 1 << 20
 PAGE = 4096
@@ -279,22 +279,6 @@ def test_tracker(t):
             "--count", "1")
     t.ok(r.rc == 0 and "page size:     2097152 bytes (2.0 MiB)" in r.text and
           "of 8 pages dirty" in r.text, "logpage=2M:2M text: 2 MiB pages", r)
-
-
-def complete(line):
-    """What the bash completion offers for LINE (plain bash)."""
-    script = os.path.join(SRC, "shell-completion", "bash", "vfiomig-ctl")
-    prog = 'source "%s"\n' % script + r'''
-COMP_LINE=$1
-COMP_POINT=${#COMP_LINE}
-read -ra COMP_WORDS <<<"$COMP_LINE"
-[[ $COMP_LINE == *' ' ]] && COMP_WORDS+=('')
-COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
-_vfiomig_ctl
-printf '%s\n' "${COMPREPLY[@]}"
-'''
-    p = subprocess.run(["bash", "-c", prog, "bash", line], capture_output=True, env=base_env())
-    return sorted(x for x in p.stdout.decode().split("\n") if x)
 
 
 def test_completion(t):
