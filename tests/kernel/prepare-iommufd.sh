@@ -18,18 +18,8 @@ OUT=$CACHE/iommufd
 FRAGMENT=$(cd "$(dirname "$0")" && pwd)/iommufd.config
 PROG=prepare-iommufd
 LOG=$CACHE/prepare-iommufd.log
-log() { printf '%s: %s\n' "$PROG" "$*"; }
-die() {
-    printf '%s: error: %s\n' "$PROG" "$*" >&2
-    exit 1
-}
-trap 'die "unexpected failure at line $LINENO: $BASH_COMMAND"' ERR
-quiet() {
-    if ! "$@" >>"$LOG" 2>&1; then
-        tail -n 15 "$LOG" >&2 || true
-        die "'$*' failed (full log: $LOG)"
-    fi
-}
+# shellcheck source=prepare-common.sh
+source "$(dirname "$FRAGMENT")/prepare-common.sh"
 
 [[ -f $OUT/.ready ]] && exit 0
 [[ -f $CACHE/MANIFEST && -f $CACHE/apt/sources.list ]] ||
@@ -38,20 +28,7 @@ quiet() {
 START=$SECONDS
 
 # The kernel's build needs these besides the compiler prepare.sh installed.
-missing=()
-for p in flex bison bc libelf-dev libssl-dev; do
-    st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-    [[ $st == *" ok installed" ]] || missing+=("$p")
-done
-if ((${#missing[@]})); then
-    ((EUID == 0)) || die "missing host packages (need root to install): ${missing[*]}"
-    log "installing host packages: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    if ! apt-get install -y --no-install-recommends "${missing[@]}" >>"$LOG" 2>&1; then
-        quiet apt-get update
-        quiet apt-get install -y --no-install-recommends "${missing[@]}"
-    fi
-fi
+install_host_packages flex bison bc libelf-dev libssl-dev
 
 SRC=$(sed -n 's/^package=\(linux-source-6\.12=.*\)$/\1/p' "$CACHE/MANIFEST")
 [[ -n $SRC ]] || die "$CACHE/MANIFEST names no linux-source-6.12 package"

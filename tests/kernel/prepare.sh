@@ -38,19 +38,8 @@ fi
 
 PROG=prepare
 LOG=
-log() { printf '%s: %s\n' "$PROG" "$*"; }
-die() {
-    printf '%s: error: %s\n' "$PROG" "$*" >&2
-    exit 1
-}
-trap 'die "unexpected failure at line $LINENO: $BASH_COMMAND"' ERR
-# Run a noisy command with its output going to the log file.
-quiet() {
-    if ! "$@" >>"$LOG" 2>&1; then
-        tail -n 15 "$LOG" >&2 || true
-        die "'$*' failed (full log: $LOG)"
-    fi
-}
+# shellcheck source=prepare-common.sh
+source "$(dirname "$IOMMUFD_PART")/prepare-common.sh"
 
 mkdir -p "$CACHE" || die "cannot create $CACHE"
 CACHE=$(cd "$CACHE" && pwd -P)
@@ -70,22 +59,8 @@ log "preparing $CACHE (log: $LOG)"
 # gcc-12/make/libc6-dev: the Debian headers set CC to x86_64-linux-gnu-gcc-12.
 # libelf1/zlib1g/libssl3: runtime libraries of the prebuilt kbuild tools
 # (objtool, resolve_btfids, sign-file).  binutils: objcopy, to read .modinfo.
-HOST_PKGS=(busybox-static qemu-system-x86 gcc-12 make libc6-dev binutils
-    xz-utils zstd libelf1 zlib1g libssl3 util-linux)
-missing=()
-for p in "${HOST_PKGS[@]}"; do
-    st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-    [[ $st == *" ok installed" ]] || missing+=("$p")
-done
-if ((${#missing[@]})); then
-    ((EUID == 0)) || die "missing host packages (need root to install): ${missing[*]}"
-    log "installing host packages: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    if ! apt-get install -y --no-install-recommends "${missing[@]}" >>"$LOG" 2>&1; then
-        quiet apt-get update
-        quiet apt-get install -y --no-install-recommends "${missing[@]}"
-    fi
-fi
+install_host_packages busybox-static qemu-system-x86 gcc-12 make libc6-dev binutils \
+    xz-utils zstd libelf1 zlib1g libssl3 util-linux
 
 # ------------------------------------------------- archive URIs from the host
 # Print "URI SIGNED_BY" (SIGNED_BY may be "-") of the first enabled deb entry of

@@ -1,0 +1,35 @@
+# shellcheck shell=bash
+# What prepare.sh and prepare-iommufd.sh share, sourced by both after they
+# set PROG (their name in messages) and LOG (their log file, may come later).
+
+log() { printf '%s: %s\n' "$PROG" "$*"; }
+die() {
+    printf '%s: error: %s\n' "$PROG" "$*" >&2
+    exit 1
+}
+trap 'die "unexpected failure at line $LINENO: $BASH_COMMAND"' ERR
+# Run a noisy command with its output going to the log file.
+quiet() {
+    if ! "$@" >>"$LOG" 2>&1; then
+        tail -n 15 "$LOG" >&2 || true
+        die "'$*' failed (full log: $LOG)"
+    fi
+}
+
+# Installs the Debian packages given that are missing (root only).
+install_host_packages() {
+    local p st
+    local -a missing=()
+    for p in "$@"; do
+        st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+        [[ $st == *" ok installed" ]] || missing+=("$p")
+    done
+    ((${#missing[@]})) || return 0
+    ((EUID == 0)) || die "missing host packages (need root to install): ${missing[*]}"
+    log "installing host packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-get install -y --no-install-recommends "${missing[@]}" >>"$LOG" 2>&1; then
+        quiet apt-get update
+        quiet apt-get install -y --no-install-recommends "${missing[@]}"
+    fi
+}
