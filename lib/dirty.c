@@ -13,10 +13,14 @@
 #include "private.h"
 #include "group.h"
 #include "dirty-ranges.h"
+#include "dirty-iommu.h"
 #include "vfio-compat.h"
 
 struct vfiomig_dirty {
 	struct vfiomig_ctx *ctx;
+	enum vfiomig_dirty_mechanism mechanism;	/* DEVICE or IOMMU */
+	int iommufd;			/* IOMMU: the caller's, borrowed */
+	uint32_t hwpt_id;
 	struct vfiomig_group *group;	/* a group's session: its reference */
 	struct vfiomig_dev **devs;	/* a reference on each */
 	unsigned int n_devs;
@@ -67,9 +71,13 @@ static int plan_opts(struct vfiomig_ctx *ctx, const struct vfiomig_dirty_opts *i
 				    "of at least 4096", o->page_size);
 	if (!o->max_ranges || o->max_ranges > kernel_max_ranges())
 		o->max_ranges = kernel_max_ranges();
-	if (o->mechanism != VFIOMIG_DIRTY_AUTO && o->mechanism != VFIOMIG_DIRTY_DEVICE)
+	if (o->mechanism > VFIOMIG_DIRTY_IOMMU)
 		return vfiomig_fail(ctx, -EINVAL, "unknown dirty-tracking mechanism %d",
 				    (int)o->mechanism);
+	if (o->mechanism == VFIOMIG_DIRTY_IOMMU && (o->iommufd <= 0 || !o->hwpt_id))
+		return vfiomig_fail(ctx, -EINVAL, "IOMMU dirty tracking needs opts.iommufd and "
+				    "opts.hwpt_id: the iommufd, and the HWPT (allocated with "
+				    "IOMMU_HWPT_ALLOC_DIRTY_TRACKING) the device is attached to");
 	return 0;
 }
 
@@ -209,10 +217,49 @@ static void session_free(struct vfiomig_dirty *d)
 	free(d);
 }
 
+/* AUTO: the device's own logging where it has it, else the caller's HWPT. */
+static enum vfiomig_dirty_mechanism choose(const struct vfiomig_dirty_opts *o,
+					   const struct vfiomig_dev *dev)
+{
+	if (o->mechanism != VFIOMIG_DIRTY_AUTO)
+		return o->mechanism;
+	if ((dev->caps & VFIOMIG_CAP_DMA_LOGGING) || !o->hwpt_id)
+		return VFIOMIG_DIRTY_DEVICE;
+	return VFIOMIG_DIRTY_IOMMU;
+}
+
+/* One HWPT, at the page size asked for: the IOMMU's bits are per IO page. */
+static int start_iommu(struct vfiomig_dirty *d, struct vfiomig_dev *const *devs, unsigned int n,
+		       const struct plan *p)
+{
+	struct vfiomig_dev *dev = devs[0];
+	int r;
+
+	if (n != 1)
+		return vfiomig_fail(d->ctx, -EOPNOTSUPP, "IOMMU dirty tracking serves one device "
+				    "here: start it on the member attached to the HWPT (it covers "
+				    "every device attached there)");
+	if (dev->dirty_active)
+		return vfiomig_fail(dev->ctx, -EBUSY, "%s already has a dirty-tracking session "
+				    "through this handle: free that one first", dev->name);
+	r = iommu_track_start(dev, p->opts.iommufd, p->opts.hwpt_id);
+	if (r < 0)
+		return r;
+	dev->dirty_active = true;
+	d->devs[d->n_devs++] = vfiomig_dev_ref(dev);
+	d->iommufd = p->opts.iommufd;
+	d->hwpt_id = p->opts.hwpt_id;
+	d->page_size = p->opts.page_size;
+	return 0;
+}
+
 /* Starts @devs in order; on a failure stops those started.  The caller owns them. */
 static int start_all(struct vfiomig_dirty *d, struct vfiomig_dev *const *devs, unsigned int n,
 		     const struct plan *p)
 {
+	d->mechanism = choose(&p->opts, devs[0]);
+	if (d->mechanism == VFIOMIG_DIRTY_IOMMU)
+		return start_iommu(d, devs, n, p);
 	for (unsigned int i = 0; i < n; i++) {
 		uint64_t page_size = 0;
 		int r = dev_log_start(devs[i], p, &page_size);
@@ -338,7 +385,7 @@ VFIOMIG_EXPORT int vfiomig_dirty_get_info(const struct vfiomig_dirty *d,
 
 	if (!d || sized_check_out(info) < 0)
 		return -EINVAL;
-	in.mechanism = VFIOMIG_DIRTY_DEVICE;
+	in.mechanism = d->mechanism;
 	in.page_size = d->page_size;
 	in.ranges = d->ranges;
 	in.n_ranges = d->n_ranges;
@@ -422,6 +469,9 @@ static int report_all(struct vfiomig_dirty *d, uint64_t iova, uint64_t length,
 {
 	int r;
 
+	if (d->mechanism == VFIOMIG_DIRTY_IOMMU)
+		return iommu_track_report(d->devs[0], d->iommufd, d->hwpt_id, iova, length,
+					  d->page_size, bitmap);
 	if (d->n_devs == 1)
 		return log_report(d->devs[0], iova, length, d->page_size, bitmap);
 	if (d->scratch_size < words) {
@@ -510,11 +560,14 @@ static int stop_all(struct vfiomig_dirty *d)
 	int first = 0;
 
 	for (unsigned int i = 0; i < d->n_devs; i++) {
-		int r = log_stop(d->devs[i]);
+		bool iommu = d->mechanism == VFIOMIG_DIRTY_IOMMU;
+		int r = iommu ? iommu_track_stop(d->iommufd, d->hwpt_id) : log_stop(d->devs[i]);
 
+		d->devs[i]->dirty_active = false;
 		if (r < 0 && !first)
-			first = vfiomig_fail(d->ctx, r, "%s: DMA logging STOP failed: %s",
-					     d->devs[i]->name, strerror(-r));
+			first = vfiomig_fail(d->ctx, r, "%s: %s failed: %s", d->devs[i]->name,
+					     iommu ? "IOMMU_HWPT_SET_DIRTY_TRACKING (off)" :
+					     "DMA logging STOP", strerror(-r));
 	}
 	d->stopped = true;
 	return first;

@@ -68,7 +68,8 @@ struct vfio_device_attach_iommufd_pt {
 #define VFIO_PRECOPY_INFO_REINIT (1 << 0)
 #endif
 
-/* <linux/iommufd.h> (Linux 6.2): only what opening a cdev needs. */
+/* <linux/iommufd.h> (Linux 6.2, dirty tracking 6.7): what opening a cdev
+ * and IOMMU dirty tracking need. */
 #ifndef IOMMUFD_TYPE
 #define IOMMUFD_TYPE (';')
 #endif
@@ -79,6 +80,60 @@ struct iommu_ioas_alloc {
 	__u32 out_ioas_id;
 };
 #define IOMMU_IOAS_ALLOC _IO(IOMMUFD_TYPE, 0x81)
+#endif
+
+#ifndef IOMMU_IOAS_MAP
+struct iommu_ioas_map {
+	__u32 size;
+	__u32 flags;
+	__u32 ioas_id;
+	__u32 __reserved;
+	__aligned_u64 user_va;
+	__aligned_u64 length;
+	__aligned_u64 iova;
+};
+#define IOMMU_IOAS_MAP _IO(IOMMUFD_TYPE, 0x85)
+#define IOMMU_IOAS_MAP_FIXED_IOVA (1 << 0)
+#define IOMMU_IOAS_MAP_WRITEABLE (1 << 1)
+#define IOMMU_IOAS_MAP_READABLE (1 << 2)
+#endif
+#ifndef IOMMU_HWPT_ALLOC
+struct iommu_hwpt_alloc {
+	__u32 size;
+	__u32 flags;
+	__u32 dev_id;
+	__u32 pt_id;
+	__u32 out_hwpt_id;
+	__u32 __reserved;
+	__u32 data_type;
+	__u32 data_len;
+	__aligned_u64 data_uptr;
+	__u32 fault_id;		/* 6.11 */
+	__u32 __reserved2;
+};
+#define IOMMU_HWPT_ALLOC _IO(IOMMUFD_TYPE, 0x89)
+#endif
+#ifndef IOMMU_HWPT_SET_DIRTY_TRACKING
+#define IOMMU_HWPT_ALLOC_DIRTY_TRACKING (1 << 1)
+struct iommu_hwpt_set_dirty_tracking {
+	__u32 size;
+	__u32 flags;
+	__u32 hwpt_id;
+	__u32 __reserved;
+};
+#define IOMMU_HWPT_DIRTY_TRACKING_ENABLE 1
+#define IOMMU_HWPT_SET_DIRTY_TRACKING _IO(IOMMUFD_TYPE, 0x8b)
+struct iommu_hwpt_get_dirty_bitmap {
+	__u32 size;
+	__u32 hwpt_id;
+	__u32 flags;
+	__u32 __reserved;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+	__aligned_u64 page_size;
+	__aligned_u64 data;
+};
+#define IOMMU_HWPT_GET_DIRTY_BITMAP _IO(IOMMUFD_TYPE, 0x8c)
 #endif
 
 #endif

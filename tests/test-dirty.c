@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "test-util.h"
@@ -265,6 +266,32 @@ START_TEST(test_no_logging)
 
 	ck_assert_int_eq(vfiomig_dirty_start(dev, &r, 1, NULL, &d), -ENOTTY);
 	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "has no DMA logging"));
+	vfiomig_dev_unref(dev);
+}
+END_TEST
+
+/* IOMMU tracking needs the caller's iommufd and HWPT, and says what is wrong with them. */
+START_TEST(test_iommu_refusals)
+{
+	struct vfiomig_dev *dev = open_dev(ctx, "mock:i");
+	struct vfiomig_dirty_opts o = page_opts(K4);
+	range r = { 0, M1 };
+	struct vfiomig_dirty *d = NULL;
+	int notiommu = memfd_create("not-an-iommufd", MFD_CLOEXEC);
+
+	o.mechanism = VFIOMIG_DIRTY_IOMMU;
+	ck_assert_int_eq(vfiomig_dirty_start(dev, &r, 1, &o, &d), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "needs opts.iommufd and opts.hwpt_id"));
+	o.iommufd = notiommu;
+	o.hwpt_id = 7;
+	ck_assert_int_eq(vfiomig_dirty_start(dev, &r, 1, &o, &d), -ENOTTY);
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "is no iommufd"));
+	/* AUTO picks the HWPT for a device without DMA logging */
+	o.mechanism = VFIOMIG_DIRTY_AUTO;
+	ck_assert_int_eq(vfiomig_dirty_start(dev, &r, 1, &o, &d), -ENOTTY);
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "is no iommufd"));
+	ck_assert_ptr_null(d);
+	close(notiommu);
 	vfiomig_dev_unref(dev);
 }
 END_TEST
@@ -542,6 +569,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_span_refused);
 	tcase_add_test(tc, test_no_logging);
+	tcase_add_test(tc, test_iommu_refusals);
 	tcase_add_test(tc, test_one_session);
 	tcase_add_test(tc, test_error_all_dirty);
 	tcase_add_test(tc, test_survives_reset_and_failed_save);

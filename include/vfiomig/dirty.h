@@ -41,10 +41,14 @@ struct vfiomig_iova_range {
 };
 
 enum vfiomig_dirty_mechanism {
-	/* the device's DMA logging where it has it */
+	/* the device's DMA logging where it has it, else the IOMMU's where
+	 * opts name a HWPT, else the device's (which then says -ENOTTY) */
 	VFIOMIG_DIRTY_AUTO = 0,
 	/* VFIO_DEVICE_FEATURE_DMA_LOGGING_START, _REPORT, _STOP */
 	VFIOMIG_DIRTY_DEVICE = 1,
+	/* iommufd: IOMMU_HWPT_SET_DIRTY_TRACKING, IOMMU_HWPT_GET_DIRTY_BITMAP
+	 * on the HWPT the device is attached to (Linux 6.7; one device) */
+	VFIOMIG_DIRTY_IOMMU = 2,
 };
 
 struct vfiomig_dirty_opts {
@@ -58,6 +62,11 @@ struct vfiomig_dirty_opts {
 	 * pages); above that the library collapses by itself. */
 	unsigned int max_ranges;
 	enum vfiomig_dirty_mechanism mechanism;
+	/* IOMMU tracking of an adopted device: the caller's iommufd and the
+	 * HWPT it attached the device to, allocated with
+	 * IOMMU_HWPT_ALLOC_DIRTY_TRACKING.  0 and 0: none. */
+	int iommufd;
+	uint32_t hwpt_id;
 };
 
 /**

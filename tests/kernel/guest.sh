@@ -33,6 +33,7 @@ if [ -e /dev/iommu ] && [ -d /dev/vfio/devices ]; then
 	done
 	VFIOMIG_VIA_CDEV=1 guest-api $A $B $C $D $E
 	guest-scm $A $D
+	guest-hwpt $A
 	for t in /tests/guest-*.sh; do
 		[ -e "$t" ] || continue
 		VFIOMIG_VIA_CDEV=1 A=$A B=$B C=$C D=$D E=$E F=$F sh "$t"

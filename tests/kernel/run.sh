@@ -12,12 +12,13 @@ cache=${VFIOMIG_KERNEL_CACHE:-$HOME/.cache/vfiomig-kernel}
 # (iovabitmap=0 in the mock); the iommufd kernel has it.
 report_key=,iovabitmap=0
 # Each guest part prints its plan: guest-api and guest-cli.sh, and on the
-# iommufd kernel both once more through the devices' cdevs, and guest-scm.
+# iommufd kernel both once more through the devices' cdevs, guest-scm and
+# guest-hwpt.
 parts_planned=2
 if [ "${VFIOMIG_KERNEL:-stock}" = iommufd ]; then
 	cache=$cache/iommufd
 	report_key=
-	parts_planned=5
+	parts_planned=6
 fi
 
 if [ ! -e "$cache/.ready" ] || ! command -v qemu-system-x86_64 >/dev/null; then
