@@ -168,14 +168,21 @@ static int log_stop(struct vfiomig_dev *dev)
 				   NULL, 0);
 }
 
-/* START on @dev, once per handle. */
+/* One session per handle, whatever the mechanism. */
+static int check_not_tracking(struct vfiomig_dev *dev)
+{
+	if (!dev->dirty_active)
+		return 0;
+	return vfiomig_fail(dev->ctx, -EBUSY, "%s already has a dirty-tracking session "
+			    "through this handle: free that one first", dev->name);
+}
+
 static int dev_log_start(struct vfiomig_dev *dev, const struct plan *p, uint64_t *ret_page_size)
 {
-	int r;
+	int r = check_not_tracking(dev);
 
-	if (dev->dirty_active)
-		return vfiomig_fail(dev->ctx, -EBUSY, "%s already has a dirty-tracking session "
-				    "through this handle: free that one first", dev->name);
+	if (r < 0)
+		return r;
 	r = log_start(dev, p, ret_page_size);
 	if (r < 0)
 		return start_failed(dev, p, r);
@@ -239,10 +246,9 @@ static int start_iommu(struct vfiomig_dirty *d, struct vfiomig_dev *const *devs,
 		return vfiomig_fail(d->ctx, -EOPNOTSUPP, "IOMMU dirty tracking serves one device "
 				    "here: start it on the member attached to the HWPT (it covers "
 				    "every device attached there)");
-	if (dev->dirty_active)
-		return vfiomig_fail(dev->ctx, -EBUSY, "%s already has a dirty-tracking session "
-				    "through this handle: free that one first", dev->name);
-	r = iommu_track_start(dev, p->opts.iommufd, p->opts.hwpt_id);
+	r = check_not_tracking(dev);
+	if (r == 0)
+		r = iommu_track_start(dev, p->opts.iommufd, p->opts.hwpt_id);
 	if (r < 0)
 		return r;
 	dev->dirty_active = true;

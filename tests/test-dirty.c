@@ -296,6 +296,7 @@ START_TEST(test_iommu_refusals)
 }
 END_TEST
 
+
 /* One session per device: the library refuses its own handle, the device another's. */
 START_TEST(test_one_session)
 {
@@ -512,6 +513,26 @@ START_TEST(test_group_member_failures)
 }
 END_TEST
 
+/* One HWPT serves every device attached to it: a group does not take it. */
+START_TEST(test_iommu_group_refused)
+{
+	struct vfiomig_dirty_opts o = page_opts(K4);
+	range r = { 0, M1 };
+	struct vfiomig_dirty *d = NULL;
+	struct trio t;
+
+	trio_open(&t, NULL);
+	o.mechanism = VFIOMIG_DIRTY_IOMMU;
+	o.iommufd = 1;
+	o.hwpt_id = 7;
+	ck_assert_int_eq(vfiomig_group_dirty_start(t.g, &r, 1, &o, &d), -EOPNOTSUPP);
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "serves one device"));
+	for (unsigned int i = 0; i < 3; i++)
+		ck_assert(!tracking(t.dev[i]));
+	trio_free(&t);
+}
+END_TEST
+
 /* ---- threads ---- */
 
 struct slow {
@@ -581,6 +602,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_group_union);
 	tcase_add_loop_test(tc, test_group_start_sweep, 0, 3);
 	tcase_add_test(tc, test_group_member_failures);
+	tcase_add_test(tc, test_iommu_group_refused);
 	tcase_add_test(tc, test_busy_device);
 	suite_add_tcase(s, tc);
 	return s;
