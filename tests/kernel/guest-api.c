@@ -56,12 +56,6 @@ static void ok(int cond, const char *fmt, ...)
 		failures++;
 }
 
-static void die(const char *what)
-{
-	printf("Bail out! %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
 /* The legacy path by hand: container, group, device fd. */
 static int open_device(int container, const char *uuid, int first)
 {

@@ -51,18 +51,6 @@ struct test_cmd {
 };
 #define TEST_CMD _IO(IOMMUFD_TYPE, 0x80 + 32)
 
-static void die(const char *what)
-{
-	printf("Bail out! %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static void ok(int cond, const char *what, const char *detail)
-{
-	printf("%s 0 - %s%s%s\n", cond ? "ok" : "not ok", what, detail ? ": " : "",
-	       detail ? detail : "");
-}
-
 /* The selftest's setup; returns the dirty-tracking HWPT. */
 static uint32_t mock_dirty_hwpt(int iommufd)
 {
@@ -140,7 +128,7 @@ int main(int argc, char **argv)
 		die("open the device");
 	r = vfiomig_dirty_start(dev, &ram, 1, &o, &d);
 	vfiomig_dirty_get_info(d, &info);
-	ok(r == 0 && info.mechanism == VFIOMIG_DIRTY_IOMMU && info.page_size == 4096,
+	tap(r == 0 && info.mechanism == VFIOMIG_DIRTY_IOMMU && info.page_size == 4096,
 	   "IOMMU dirty tracking starts on the selftest's HWPT", r ? vfiomig_ctx_get_error(ctx) : NULL);
 	if (r)
 		return 1;
@@ -153,14 +141,14 @@ int main(int argc, char **argv)
 	snprintf(why, sizeof(why), "%d, %llu dirty, words 0x%llx 0x%llx 0x%llx 0x%llx", r,
 		 (unsigned long long)dirty, (unsigned long long)bm[0], (unsigned long long)bm[1],
 		 (unsigned long long)bm[2], (unsigned long long)bm[3]);
-	ok(r == 0 && dirty == 5 && bm[0] == 0x8000000000000003ull && bm[1] == 1 && bm[2] == 0 &&
+	tap(r == 0 && dirty == 5 && bm[0] == 0x8000000000000003ull && bm[1] == 1 && bm[2] == 0 &&
 	   bm[3] == 1ull << 63, "the report matches the pages made dirty, bit for bit", why);
 	r = vfiomig_dirty_report(d, IOVA, MAPPED, bm, sizeof(bm), &dirty);
-	ok(r == 0 && dirty == 0 && !(bm[0] | bm[1] | bm[2] | bm[3]), "a report clears them", NULL);
-	ok(vfiomig_dirty_stop(d) == 0, "stop turns the HWPT's tracking off",
+	tap(r == 0 && dirty == 0 && !(bm[0] | bm[1] | bm[2] | bm[3]), "a report clears them", NULL);
+	tap(vfiomig_dirty_stop(d) == 0, "stop turns the HWPT's tracking off",
 	   vfiomig_ctx_get_error(ctx));
 	r = vfiomig_dirty_report(d, IOVA, MAPPED, bm, sizeof(bm), &dirty);
-	ok(r == -ESRCH && dirty == 256, "after stop: -ESRCH, everything dirty", NULL);
+	tap(r == -ESRCH && dirty == 256, "after stop: -ESRCH, everything dirty", NULL);
 	vfiomig_dirty_free(d);
 	vfiomig_dev_unref(dev);
 	vfiomig_ctx_unref(ctx);

@@ -29,19 +29,6 @@
 #define SCRATCH 7
 #define MARK 0xc5
 
-static void die(const char *what)
-{
-	printf("Bail out! %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static void ok(int cond, const char *what, const char *detail)
-{
-	printf("%s 0 - %s%s%s\n", cond ? "ok" : "not ok", what, detail ? ": " : "",
-	       detail ? detail : "");
-	fflush(stdout);
-}
-
 static void send_fds(int sock, const int *fds, unsigned int n)
 {
 	char cbuf[CMSG_SPACE(4 * sizeof(int))] = { 0 }, byte = 'v';
@@ -90,7 +77,7 @@ static int receive(void)
 	if (vfiomig_ctx_new(&ctx) < 0)
 		die("vfiomig_ctx_new");
 	r = vfiomig_dev_adopt(ctx, fds[0], &dev);
-	ok(r == 0, "the receiving process adopts the cdev fd it got over SCM_RIGHTS",
+	tap(r == 0, "the receiving process adopts the cdev fd it got over SCM_RIGHTS",
 	   r ? vfiomig_ctx_get_error(ctx) : NULL);
 	if (r)
 		return 1;
@@ -98,7 +85,7 @@ static int receive(void)
 	r = vfiomig_dev_load(dev, fds[2], &lo);
 	vfiomig_dev_get_state(dev, &s);
 	snprintf(got, sizeof(got), "0x%02x", uart_read(fds[0], SCRATCH));
-	ok(r == 0 && s == VFIOMIG_STATE_RUNNING && uart_read(fds[0], SCRATCH) == MARK,
+	tap(r == 0 && s == VFIOMIG_STATE_RUNNING && uart_read(fds[0], SCRATCH) == MARK,
 	   "it loads the stream: RUNNING, with the source's scratch register",
 	   r ? vfiomig_ctx_get_error(ctx) : got);
 	vfiomig_dev_unref(dev);
@@ -128,7 +115,7 @@ static void check_busy(int fd)
 		err[strcspn(err, "\n")] = '\0';
 		fclose(f);
 	}
-	ok(WIFEXITED(st) && WEXITSTATUS(st) == 1 && strstr(err, "elsewhere"),
+	tap(WIFEXITED(st) && WEXITSTATUS(st) == 1 && strstr(err, "elsewhere"),
 	   "vfiomig-ctl on a cdev another process holds bound: refused", err);
 }
 
@@ -154,7 +141,7 @@ static int handover(const char *src_uuid, const char *dst_uuid)
 	if (stream < 0 || vfiomig_ctx_new(&ctx) < 0 || vfiomig_dev_adopt(ctx, sfd, &src) < 0)
 		die("adopt the source");
 	r = vfiomig_dev_save(src, stream, &so);
-	ok(r == 0, "the sending process saves its own iommufd-bound cdev fd, with pre-copy",
+	tap(r == 0, "the sending process saves its own iommufd-bound cdev fd, with pre-copy",
 	   r ? vfiomig_ctx_get_error(ctx) : NULL);
 	check_busy(sfd);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -173,8 +160,8 @@ static int handover(const char *src_uuid, const char *dst_uuid)
 	send_fds(sv[0], (int[]){ dfd, iommufd, stream }, 3);
 	close(dfd);	/* the destination device is the receiver's alone now */
 	waitpid(pid, &st, 0);
-	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the receiving process succeeded", NULL);
-	ok(fcntl(dfd, F_GETFD) < 0, "the sending process kept no copy of the destination's fd",
+	tap(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the receiving process succeeded", NULL);
+	tap(fcntl(dfd, F_GETFD) < 0, "the sending process kept no copy of the destination's fd",
 	   NULL);
 	vfiomig_dev_set_state(src, VFIOMIG_STATE_RUNNING, NULL);	/* as the next checks expect */
 	vfiomig_dev_unref(src);

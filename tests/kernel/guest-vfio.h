@@ -2,8 +2,8 @@
 /*
  * What the guest programs do by hand, as a VMM would before it hands a
  * device to the library: open a cdev bound to an iommufd and attached to
- * an IOAS, and reach mtty's UART registers through BAR0.  A program that
- * includes this defines die().
+ * an IOAS, and reach mtty's UART registers through BAR0; and how the guest
+ * programs give up and report.
  */
 #ifndef VFIOMIG_GUEST_VFIO_H
 #define VFIOMIG_GUEST_VFIO_H
@@ -20,7 +20,23 @@
 #include <linux/vfio.h>
 #include "vfio-compat.h"
 
+#include <stdlib.h>
+
+/* The guest's TAP: "Bail out!" ends this part of the run (run.sh counts it). */
 static void die(const char *what) __attribute__((noreturn));
+static void die(const char *what)
+{
+	printf("Bail out! %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+/* One check; run.sh numbers it.  Flushed: a child process may print next. */
+static inline void tap(int cond, const char *what, const char *detail)
+{
+	printf("%s 0 - %s%s%s\n", cond ? "ok" : "not ok", what, detail ? ": " : "",
+	       detail ? detail : "");
+	fflush(stdout);
+}
 
 /*
  * The cdev path by hand, as cloud-hypervisor does it: the device's

@@ -33,3 +33,16 @@ install_host_packages() {
         quiet apt-get install -y --no-install-recommends "${missing[@]}"
     fi
 }
+
+# Sets APT_OPTS: apt on the private source list and state in $1, so that the
+# machine's own apt configuration and package database are not touched.
+private_apt_opts() {
+    APT_OPTS=(
+        -o "Dir::Etc::SourceList=$1/sources.list"
+        -o Dir::Etc::SourceParts=/dev/null
+        -o "Dir::State::Lists=$1/lists"
+        -o "Dir::Cache=$1/cache"
+        -o Dir::State::status=/dev/null
+        -o APT::Sandbox::User=root
+    )
+}

@@ -33,14 +33,7 @@ install_host_packages flex bison bc libelf-dev libssl-dev
 SRC=$(sed -n 's/^package=\(linux-source-6\.12=.*\)$/\1/p' "$CACHE/MANIFEST")
 [[ -n $SRC ]] || die "$CACHE/MANIFEST names no linux-source-6.12 package"
 APTDIR=$CACHE/apt
-APT_OPTS=(
-    -o "Dir::Etc::SourceList=$APTDIR/sources.list"
-    -o Dir::Etc::SourceParts=/dev/null
-    -o "Dir::State::Lists=$APTDIR/lists"
-    -o "Dir::Cache=$APTDIR/cache"
-    -o Dir::State::status=/dev/null
-    -o APT::Sandbox::User=root
-)
+private_apt_opts "$APTDIR"
 WORK=$CACHE/work-iommufd
 rm -rf "$WORK"
 mkdir -p "$WORK"

@@ -170,14 +170,7 @@ mkdir -p "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial"
 } >"$APTDIR/sources.list"
 [[ -n $SEC_URI ]] || log "note: no bookworm-security entry in the machine's apt sources; using bookworm-backports only"
 
-APT_OPTS=(
-    -o "Dir::Etc::SourceList=$APTDIR/sources.list"
-    -o Dir::Etc::SourceParts=/dev/null
-    -o "Dir::State::Lists=$APTDIR/lists"
-    -o "Dir::Cache=$APTDIR/cache"
-    -o Dir::State::status=/dev/null
-    -o APT::Sandbox::User=root
-)
+private_apt_opts "$APTDIR"
 log "updating private package lists ($MAIN_URI${SEC_URI:+, $SEC_URI})"
 quiet apt-get "${APT_OPTS[@]}" update
 
