@@ -138,3 +138,15 @@ printf '%s\n' "${COMPREPLY[@]}"
 '''
     p = subprocess.run(["bash", "-c", prog, "bash", line], capture_output=True, env=base_env())
     return sorted(x for x in p.stdout.decode().split("\n") if x)
+
+
+def catches(pid, sig):
+    """Whether process @pid has a handler for @sig (its SigCgt mask)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("SigCgt:"):
+                    return bool(int(line.split()[1], 16) & (1 << (sig - 1)))
+    except OSError:
+        pass
+    return False

@@ -23,23 +23,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli import Tap, Result, CTL, SRC, TIMEOUT, run, one_line, tmpdir, base_env, complete  # noqa: E402
+from cli import Tap, Result, CTL, SRC, TIMEOUT, run, one_line, tmpdir, base_env, complete, catches  # noqa: E402
 
 COMMANDS = ["list", "info", "state", "reset", "save", "load", "migrate", "inspect", "dirty",
             "help"]
 SIGNALS = [(signal.SIGINT, 130), (signal.SIGTERM, 143)]
-
-
-def catches(pid, sig):
-    """Whether process @pid has a handler for @sig (its SigCgt mask)."""
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("SigCgt:"):
-                    return bool(int(line.split()[1], 16) & (1 << (sig - 1)))
-    except OSError:
-        pass
-    return False
 
 
 def interrupt(args, sig, stdin=subprocess.DEVNULL, ready=None):

@@ -14,26 +14,15 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli import Tap, Result, CTL, TIMEOUT, run, one_line, base_env, complete  # noqa: E402
+from cli import Tap, Result, CTL, TIMEOUT, run, one_line, base_env, complete, catches  # noqa: E402
 
 MB = 1 << 20
 PAGE = 4096
 
+
 def usage_error(t, r, words, name):
     t.ok(r.rc == 2 and one_line(r.err) and all(w in r.errtext for w in words) and
          "see vfiomig-ctl --help" in r.errtext and r.out == b"", name, r)
-
-
-def catches(pid, sig):
-    """Whether process @pid has a handler for @sig (its SigCgt mask)."""
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("SigCgt:"):
-                    return bool(int(line.split()[1], 16) & (1 << (sig - 1)))
-    except OSError:
-        pass
-    return False
 
 
 def interrupt(args, sig, after_line=None):

@@ -22,7 +22,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli import Tap, CTL, TIMEOUT, base_env, run, one_line, tmpdir  # noqa: E402
+from cli import Tap, CTL, TIMEOUT, base_env, run, one_line, tmpdir, catches  # noqa: E402
 
 PROG = "vfiomig-ctl"
 
@@ -48,25 +48,13 @@ def pair(r):
     return devices[0] if len(devices) == 1 else {}
 
 
-def catches_sigint(pid):
-    """Whether process @pid has its SIGINT handler (SigCgt in /proc/PID/status)."""
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("SigCgt:"):
-                    return bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))
-    except OSError:
-        pass
-    return False
-
-
 def interrupted(*args):
     """Runs vfiomig-ctl ARGS (a migrate that takes seconds), sends SIGINT
     once it is caught and the migrate is under way; (stdout, stderr)."""
     p = subprocess.Popen([CTL] + list(args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, env=base_env())
     deadline = time.monotonic() + TIMEOUT / 2
-    while not catches_sigint(p.pid) and p.poll() is None and time.monotonic() < deadline:
+    while not catches(p.pid, signal.SIGINT) and p.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     time.sleep(0.5)
     if p.poll() is None:
