@@ -150,3 +150,18 @@ def catches(pid, sig):
     except OSError:
         pass
     return False
+
+
+def read_pty(master):
+    """Everything a pseudo-terminal's master reads until its last slave closes; closes it."""
+    data = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:		# EIO: every slave fd is closed
+            break
+        if not chunk:
+            break
+        data += chunk
+    os.close(master)
+    return data

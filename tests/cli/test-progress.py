@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli import Tap, CTL, run, base_env, tmpdir, TIMEOUT  # noqa: E402
+from cli import Tap, CTL, run, base_env, tmpdir, TIMEOUT, read_pty  # noqa: E402
 
 EL = b"\x1b[K"	# xterm's clear-to-end-of-line ("el")
 # Whether the binary was built with terminfo (libtinfo); meson says.
@@ -30,16 +30,7 @@ def on_pty(args, term="xterm", stdin=None, stdout_pty=False, stdin_pty=False):
                          stdout=slave if stdout_pty else subprocess.DEVNULL,
                          stderr=slave, env=env)
     os.close(slave)
-    data = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:		# EIO: every slave fd is closed
-            break
-        if not chunk:
-            break
-        data += chunk
-    os.close(master)
+    data = read_pty(master)
     return p.wait(timeout=TIMEOUT), data
 
 

@@ -28,7 +28,7 @@ import sys
 import termios
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli import Tap, CTL, run, shell, base_env, tmpdir, TIMEOUT  # noqa: E402
+from cli import Tap, CTL, run, shell, base_env, tmpdir, TIMEOUT, read_pty  # noqa: E402
 
 COLS = 100
 EL = b"\x1b[K"
@@ -48,27 +48,13 @@ def open_pty():
     return master, slave
 
 
-def read_all(master):
-    data = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:		# EIO: every slave fd is closed
-            break
-        if not chunk:
-            break
-        data += chunk
-    os.close(master)
-    return data
-
-
 def on_pty(args):
     """Runs one vfiomig-ctl with stderr on a pty; (exit status, the bytes)."""
     master, slave = open_pty()
     p = subprocess.Popen([CTL] + args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=slave, env=base_env(TERM="xterm"))
     os.close(slave)
-    data = read_all(master)
+    data = read_pty(master)
     return p.wait(timeout=TIMEOUT), data
 
 
@@ -84,7 +70,7 @@ def pipeline_on_pty(save, load, term="xterm"):
                           stderr=slave, env=env)
     for fd in (r, w, slave):
         os.close(fd)
-    data = read_all(master)
+    data = read_pty(master)
     return ps.wait(timeout=TIMEOUT), pl.wait(timeout=TIMEOUT), data
 
 
