@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "fuzz-common.h"
+#include "fuzz-vendor.h"
 #include "util.h"
 #include "vendor-mlx5.h"
 
@@ -71,30 +71,13 @@ static void parse(const uint8_t *s, size_t size, unsigned int split, uint32_t ta
 {
 	const struct vfiomig_vendor_ops *ops = vfiomig_vendor_find("mlx5");
 	struct vendor_parser v;
-	struct splitter sp;
-	size_t fed = 0;
-	int r = 0;
+	int r;
 
 	memset(o, 0, sizeof(*o));
 	o->size = size;
 	FUZZ_CHECK(ops && vendor_parser_init(&v, ops, 3, on_record, o) == 0);
 	v.target_kernel = target;
-	splitter_init(&sp, split);
-	while (fed < size && r == 0) {
-		size_t n = splitter_next(&sp, size - fed);
-		uint64_t before = v.offset;
-
-		r = ops->feed(&v, s + fed, n);
-		FUZZ_CHECK(r == 0 || r == -EBADMSG || r == -EPROTO);
-		FUZZ_CHECK((r < 0) == (v.problem[0] != '\0'));
-		FUZZ_CHECK(r < 0 ? v.offset <= before + n : v.offset == before + n);
-		fed += n;
-	}
-	if (r == 0) {
-		r = ops->finish(&v);
-		FUZZ_CHECK(r == 0 || r == -EBADMSG);
-		FUZZ_CHECK((r < 0) == (v.problem[0] != '\0'));
-	}
+	r = fuzz_vendor_feed(&v, ops, s, size, split);
 	mlx5_parser_summary(&v, &o->sum);
 	if (r < 0) {
 		FUZZ_CHECK(v.problem_offset <= v.offset);

@@ -21,7 +21,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "fuzz-common.h"
+#include "fuzz-vendor.h"
 #include "mock-content.h"
 #include "vendor.h"
 
@@ -70,30 +70,12 @@ static void parse(const uint8_t *s, size_t size, unsigned int split, struct outc
 {
 	const struct vfiomig_vendor_ops *ops = vfiomig_vendor_find("mock");
 	struct vendor_parser v;
-	struct splitter sp;
-	size_t fed = 0;
-	int r = 0;
+	int r;
 
 	memset(o, 0, sizeof(*o));
 	o->size = size;
 	FUZZ_CHECK(ops && vendor_parser_init(&v, ops, 7, on_record, o) == 0);
-	splitter_init(&sp, split);
-	while (fed < size && r == 0) {
-		size_t n = splitter_next(&sp, size - fed);
-		uint64_t before = v.offset;
-
-		r = ops->feed(&v, s + fed, n);
-		FUZZ_CHECK(r == 0 || r == -EBADMSG || r == -EPROTO);
-		/* A failure always says what and where. */
-		FUZZ_CHECK((r < 0) == (v.problem[0] != '\0'));
-		FUZZ_CHECK(r < 0 ? v.offset <= before + n : v.offset == before + n);
-		fed += n;
-	}
-	if (r == 0) {
-		r = ops->finish(&v);
-		FUZZ_CHECK(r == 0 || r == -EBADMSG);
-		FUZZ_CHECK((r < 0) == (v.problem[0] != '\0'));
-	}
+	r = fuzz_vendor_feed(&v, ops, s, size, split);
 	FUZZ_CHECK(v.records <= v.offset / MOCK_SEG_SIZE + 1);
 	if (r < 0) {
 		FUZZ_CHECK(v.problem_offset <= v.offset);
