@@ -82,7 +82,7 @@ static int migrate(struct vfiomig_dev *dev, struct vfiomig_dev *twin, const uint
 	struct vfiomig_dirty_info info = { .sz = sizeof(info) };
 	struct vfiomig_dirty *d;
 	uint64_t pages, state_bytes = 0;
-	int fd, twin_fd, r = -1;
+	int fd = -1, twin_fd = -1, r = -1;
 
 	if (vfiomig_dirty_start(dev, &ram, 1, &opts, &d) < 0)	/* 1 */
 		return fail("start DMA logging");
@@ -123,10 +123,14 @@ static int migrate(struct vfiomig_dev *dev, struct vfiomig_dev *twin, const uint
 		fail("load the twin");
 		goto out;
 	}
-	close(fd);
-	close(twin_fd);
 	r = 0;
 out:
+	if (r < 0 && fd >= 0)	/* the migration failed: the guest runs on here */
+		vfiomig_dev_set_state(dev, VFIOMIG_STATE_RUNNING, NULL);
+	if (fd >= 0)
+		close(fd);
+	if (twin_fd >= 0)
+		close(twin_fd);
 	if (vfiomig_dirty_stop(d) < 0)	/* 5 */
 		fail("stop DMA logging");
 	vfiomig_dirty_free(d);

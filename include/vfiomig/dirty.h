@@ -90,12 +90,18 @@ struct vfiomig_dirty_opts {
  * it, a reset does not (mlx5's tracker survives VFIO_DEVICE_RESET), and
  * neither does a failed save or load.
  *
+ * With the IOMMU mechanism (@opts names the iommufd and HWPT), the ranges
+ * only bound the reports: the IOMMU tracks whatever is mapped, at the page
+ * size asked for.
+ *
  * Return: 0; -EINVAL for a bad range list (the error says which range and
  *         why) or bad @opts; -EBUSY if this handle of @dev already has a
- *         session; -ENOTTY if the device has no DMA logging; -EOPNOTSUPP
- *         if the device cannot track the span (mlx5's
- *         pg_track_log_{min,max}_addr_space); other -errno from the
- *         device.  Since: 0.3
+ *         session; -ENOTTY if the device has no DMA logging (or, for the
+ *         IOMMU, @opts.iommufd is no iommufd); -EOPNOTSUPP if the device
+ *         cannot track the span (mlx5's pg_track_log_{min,max}_addr_space),
+ *         the HWPT cannot track, or a group was asked for the IOMMU;
+ *         -ENOENT for an unknown HWPT; other -errno from the device or the
+ *         iommufd.  Since: 0.3
  */
 VFIOMIG_API int vfiomig_dirty_start(struct vfiomig_dev *dev,
 				    const struct vfiomig_iova_range *ranges, size_t n,
