@@ -70,6 +70,37 @@ int iommu_track_report(struct vfiomig_dev *dev, int iommufd, uint32_t hwpt_id, u
 	return 0;
 }
 
+int iommu_dirty_hwpt_alloc(struct vfiomig_ctx *ctx, const char *name, int iommufd,
+			   uint32_t dev_id, uint32_t pt_id, uint32_t *ret_hwpt)
+{
+	struct iommu_hwpt_alloc alloc = {
+		.size = sizeof(alloc),
+		.flags = IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+		.dev_id = dev_id,
+		.pt_id = pt_id,
+	};
+	int r = sys_ret(ioctl(iommufd, IOMMU_HWPT_ALLOC, &alloc));
+
+	switch (r) {
+	case 0:
+		*ret_hwpt = alloc.out_hwpt_id;
+		return 0;
+	case -ENOENT:
+		/* An emulated device's BIND id names an access object, not a device. */
+		return vfiomig_fail(ctx, -EOPNOTSUPP, "%s is an emulated device (an mdev such as "
+				    "mtty): its parent driver reaches guest memory through "
+				    "iommufd's access API, not through an IOMMU page table the IOMMU "
+				    "could track; use its DMA logging (mechanism DEVICE or AUTO)", name);
+	case -EOPNOTSUPP:
+		return vfiomig_fail(ctx, r, "%s: its IOMMU cannot track dirty pages (VT-d needs "
+				    "SSADS, AMD needs HD, SMMUv3 needs HTTU): use the device's DMA "
+				    "logging if it has one", name);
+	default:
+		return vfiomig_fail(ctx, r, "%s: IOMMU_HWPT_ALLOC with DIRTY_TRACKING failed: %s",
+				    name, strerror(-r));
+	}
+}
+
 int iommu_track_stop(int iommufd, uint32_t hwpt_id)
 {
 	return set_tracking(iommufd, hwpt_id, false);

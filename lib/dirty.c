@@ -19,7 +19,7 @@
 struct vfiomig_dirty {
 	struct vfiomig_ctx *ctx;
 	enum vfiomig_dirty_mechanism mechanism;	/* DEVICE or IOMMU */
-	int iommufd;			/* IOMMU: the caller's, borrowed */
+	int iommufd;			/* IOMMU: the caller's or the ctx's, borrowed */
 	uint32_t hwpt_id;
 	struct vfiomig_group *group;	/* a group's session: its reference */
 	struct vfiomig_dev **devs;	/* a reference on each */
@@ -74,10 +74,10 @@ static int plan_opts(struct vfiomig_ctx *ctx, const struct vfiomig_dirty_opts *i
 	if (o->mechanism > VFIOMIG_DIRTY_IOMMU)
 		return vfiomig_fail(ctx, -EINVAL, "unknown dirty-tracking mechanism %d",
 				    (int)o->mechanism);
-	if (o->mechanism == VFIOMIG_DIRTY_IOMMU && (o->iommufd <= 0 || !o->hwpt_id))
-		return vfiomig_fail(ctx, -EINVAL, "IOMMU dirty tracking needs opts.iommufd and "
-				    "opts.hwpt_id: the iommufd, and the HWPT (allocated with "
-				    "IOMMU_HWPT_ALLOC_DIRTY_TRACKING) the device is attached to");
+	if ((o->iommufd > 0) != (o->hwpt_id != 0))
+		return vfiomig_fail(ctx, -EINVAL, "opts.iommufd and opts.hwpt_id go together: "
+				    "the iommufd, and the HWPT (allocated with IOMMU_HWPT_ALLOC_"
+				    "DIRTY_TRACKING) the device is attached to");
 	return 0;
 }
 
@@ -224,15 +224,40 @@ static void session_free(struct vfiomig_dirty *d)
 	free(d);
 }
 
-/* AUTO: the device's own logging where it has it, else the caller's HWPT. */
+/* Did the library bind @dev to an iommufd of its own (a cdev it opened)? */
+static bool own_iommufd(struct vfiomig_dev *dev)
+{
+	return dev->transport->dirty_hwpt && dev->transport->dirty_hwpt(dev, NULL, NULL) == 0;
+}
+
+/* AUTO: the device's own logging where it has it, else a HWPT, else the
+ * device's (whose -ENOTTY says it has none). */
 static enum vfiomig_dirty_mechanism choose(const struct vfiomig_dirty_opts *o,
-					   const struct vfiomig_dev *dev)
+					   struct vfiomig_dev *dev)
 {
 	if (o->mechanism != VFIOMIG_DIRTY_AUTO)
 		return o->mechanism;
-	if ((dev->caps & VFIOMIG_CAP_DMA_LOGGING) || !o->hwpt_id)
+	if (dev->caps & VFIOMIG_CAP_DMA_LOGGING)
 		return VFIOMIG_DIRTY_DEVICE;
-	return VFIOMIG_DIRTY_IOMMU;
+	return o->hwpt_id || own_iommufd(dev) ? VFIOMIG_DIRTY_IOMMU : VFIOMIG_DIRTY_DEVICE;
+}
+
+/* The caller's HWPT, or one the library makes on its own iommufd. */
+static int pick_hwpt(struct vfiomig_dev *dev, const struct vfiomig_dirty_opts *o,
+		     int *ret_iommufd, uint32_t *ret_hwpt)
+{
+	*ret_iommufd = o->iommufd;
+	*ret_hwpt = o->hwpt_id;
+	if (o->hwpt_id)
+		return 0;
+	if (!own_iommufd(dev))
+		return vfiomig_fail(dev->ctx, -EINVAL, "IOMMU dirty tracking of %s needs "
+				    "opts.iommufd and opts.hwpt_id: the library bound it to no "
+				    "iommufd of its own (it was adopted, or opened through its "
+				    "group), so pass the iommufd, and the HWPT (allocated with "
+				    "IOMMU_HWPT_ALLOC_DIRTY_TRACKING) the device is attached to",
+				    dev->name);
+	return dev->transport->dirty_hwpt(dev, ret_iommufd, ret_hwpt);
 }
 
 /* One HWPT, at the page size asked for: the IOMMU's bits are per IO page. */
@@ -248,13 +273,13 @@ static int start_iommu(struct vfiomig_dirty *d, struct vfiomig_dev *const *devs,
 				    "every device attached there)");
 	r = check_not_tracking(dev);
 	if (r == 0)
-		r = iommu_track_start(dev, p->opts.iommufd, p->opts.hwpt_id);
+		r = pick_hwpt(dev, &p->opts, &d->iommufd, &d->hwpt_id);
+	if (r == 0)
+		r = iommu_track_start(dev, d->iommufd, d->hwpt_id);
 	if (r < 0)
 		return r;
 	dev->dirty_active = true;
 	d->devs[d->n_devs++] = vfiomig_dev_ref(dev);
-	d->iommufd = p->opts.iommufd;
-	d->hwpt_id = p->opts.hwpt_id;
 	d->page_size = p->opts.page_size;
 	return 0;
 }

@@ -10,6 +10,7 @@
 #define VFIOMIG_TRANSPORT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct vfiomig_ctx;
@@ -43,6 +44,13 @@ struct vfiomig_transport {
 			     size_t len);
 	ssize_t (*data_write)(struct vfiomig_dev *dev, int data_fd,
 			      const void *buf, size_t len);
+
+	/* IOMMU dirty tracking of a device the transport bound to an iommufd
+	 * of its own: that iommufd and a HWPT with dirty tracking that the
+	 * device is attached to (made on the first call, recording an error
+	 * if that fails).  -ENOTTY, recording nothing, if the transport bound
+	 * none; NULL @ret_iommufd only asks that.  NULL: never. */
+	int (*dirty_hwpt)(struct vfiomig_dev *dev, int *ret_iommufd, uint32_t *ret_hwpt);
 };
 
 /* transport.c: every transport, in the order open() and adopt() ask them. */

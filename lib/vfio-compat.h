@@ -58,6 +58,12 @@ struct vfio_device_attach_iommufd_pt {
 	__u32 pt_id;
 };
 #define VFIO_DEVICE_ATTACH_IOMMUFD_PT _IO(VFIO_TYPE, VFIO_BASE + 19)
+
+struct vfio_device_detach_iommufd_pt {
+	__u32 argsz;
+	__u32 flags;
+};
+#define VFIO_DEVICE_DETACH_IOMMUFD_PT _IO(VFIO_TYPE, VFIO_BASE + 20)
 #endif
 
 /* Linux 7.1: opt-in to a meaningful vfio_precopy_info.flags. */
@@ -72,6 +78,13 @@ struct vfio_device_attach_iommufd_pt {
  * and IOMMU dirty tracking need. */
 #ifndef IOMMUFD_TYPE
 #define IOMMUFD_TYPE (';')
+#endif
+#ifndef IOMMU_DESTROY
+struct iommu_destroy {
+	__u32 size;
+	__u32 id;
+};
+#define IOMMU_DESTROY _IO(IOMMUFD_TYPE, 0x80)
 #endif
 #ifndef IOMMU_IOAS_ALLOC
 struct iommu_ioas_alloc {

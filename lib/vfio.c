@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dirty-iommu.h"
 #include "private.h"
 #include "spec.h"
 #include "sysfs.h"
@@ -71,18 +72,83 @@ static ssize_t kernel_data_write(struct vfiomig_dev *dev, int data_fd,
 	return n < 0 ? -errno : n;
 }
 
+/* dev->priv for a device the transport opened; NULL for an adopted fd. */
+struct kernel_dev {
+	struct iommu_group_ref *group;	/* the legacy path's */
+	/* The cdev path's: bound to the ctx's iommufd as @dev_id.  The HWPT
+	 * is kernel_dirty_hwpt()'s, 0 until asked for; the thread driving
+	 * the device owns both. */
+	bool bound;
+	uint32_t dev_id;
+	uint32_t dirty_hwpt;
+};
+
 static void group_put(struct kernel_ctx *k, struct iommu_group_ref *group);
 
-/* dev->priv is the legacy path's group, NULL for a cdev or an adopted fd. */
+/* A HWPT cannot go while a device is attached to it: detach first. */
+static void dirty_hwpt_free(struct vfiomig_dev *dev, struct kernel_ctx *k, uint32_t hwpt)
+{
+	struct vfio_device_detach_iommufd_pt detach = { .argsz = sizeof(detach) };
+	struct iommu_destroy destroy = { .size = sizeof(destroy), .id = hwpt };
+
+	ioctl(dev->fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach);
+	ioctl(k->iommufd, IOMMU_DESTROY, &destroy);
+}
+
 static void kernel_release(struct vfiomig_dev *dev)
 {
 	struct kernel_ctx *k = kctx(dev->ctx);
+	struct kernel_dev *kd = dev->priv;
 
-	if (!dev->priv)
+	if (!kd)
 		return;
-	pthread_mutex_lock(&k->lock);
-	group_put(k, dev->priv);
-	pthread_mutex_unlock(&k->lock);
+	if (kd->dirty_hwpt)
+		dirty_hwpt_free(dev, k, kd->dirty_hwpt);
+	if (kd->group) {
+		pthread_mutex_lock(&k->lock);
+		group_put(k, kd->group);
+		pthread_mutex_unlock(&k->lock);
+	}
+	free(kd);
+}
+
+/*
+ * IOMMU dirty tracking for a cdev this transport bound: a HWPT with
+ * dirty tracking on the ctx's IOAS, and the device moved onto it (iommufd
+ * replaces the domain; the mappings stay).  It stays until the device is
+ * closed, so that a second session reuses it.
+ */
+static int kernel_dirty_hwpt(struct vfiomig_dev *dev, int *ret_iommufd, uint32_t *ret_hwpt)
+{
+	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach) };
+	struct kernel_ctx *k = kctx(dev->ctx);
+	struct kernel_dev *kd = dev->priv;
+	int r;
+
+	if (!kd || !kd->bound)
+		return -ENOTTY;
+	if (!ret_iommufd)
+		return 0;
+	/* k->iommufd and k->ioas_id were set before the bind and stay */
+	if (!kd->dirty_hwpt) {
+		r = iommu_dirty_hwpt_alloc(dev->ctx, dev->name, k->iommufd, kd->dev_id,
+					   k->ioas_id, &attach.pt_id);
+		if (r < 0)
+			return r;
+		if (ioctl(dev->fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach) < 0) {
+			struct iommu_destroy destroy = { .size = sizeof(destroy), .id = attach.pt_id };
+
+			r = -errno;
+			ioctl(k->iommufd, IOMMU_DESTROY, &destroy);
+			return vfiomig_fail(dev->ctx, r, "%s: moving the device onto its dirty-"
+					    "tracking HWPT (VFIO_DEVICE_ATTACH_IOMMUFD_PT): %s",
+					    dev->name, strerror(-r));
+		}
+		kd->dirty_hwpt = attach.pt_id;
+	}
+	*ret_iommufd = k->iommufd;
+	*ret_hwpt = kd->dirty_hwpt;
+	return 0;
 }
 
 static void *kernel_ctx_new(void)
@@ -108,6 +174,25 @@ static void kernel_ctx_free(void *state)
 		close(k->iommufd);
 	pthread_mutex_destroy(&k->lock);
 	free(k);
+}
+
+/* A device with a copy of @kd as its priv; the caller closes @fd on failure. */
+static int kernel_dev_new(struct vfiomig_ctx *ctx, const char *how, int fd, const char *name,
+			  const struct kernel_dev *kd, struct vfiomig_dev **ret)
+{
+	struct kernel_dev *priv = malloc(sizeof(*priv));
+	int r;
+
+	if (!priv)
+		return vfiomig_fail(ctx, -ENOMEM, "%s: out of memory", name);
+	*priv = *kd;
+	r = vfiomig_dev_new(ctx, &vfiomig_kernel_transport, how, fd, true, name, ret);
+	if (r < 0) {
+		free(priv);
+		return r;
+	}
+	(*ret)->priv = priv;
+	return 0;
 }
 
 static int open_node(struct vfiomig_ctx *ctx, const char *node, const char *what)
@@ -264,14 +349,13 @@ static int open_in_group(struct vfiomig_ctx *ctx, struct kernel_ctx *k, int id,
 					    "adopt the device fd that process holds instead of opening the device", spec->name);
 		return vfiomig_fail(ctx, r, "%s: VFIO_GROUP_GET_DEVICE_FD: %s", spec->name, strerror(-r));
 	}
-	r = vfiomig_dev_new(ctx, &vfiomig_kernel_transport, "vfio-group", fd, true, spec->name, ret);
+	r = kernel_dev_new(ctx, "vfio-group", fd, spec->name, &(struct kernel_dev){ .group = group },
+			   ret);
 	if (r < 0) {
 		close(fd);
 		group_put(k, group);
-		return r;
 	}
-	(*ret)->priv = group;
-	return 0;
+	return r;
 }
 
 static int open_legacy(struct vfiomig_ctx *ctx, const struct vfiomig_spec *spec,
@@ -316,7 +400,8 @@ static int ctx_iommufd(struct vfiomig_ctx *ctx, struct kernel_ctx *k, const char
 }
 
 /* k->lock held. */
-static int cdev_bind(struct vfiomig_ctx *ctx, struct kernel_ctx *k, int fd, const char *what)
+static int cdev_bind(struct vfiomig_ctx *ctx, struct kernel_ctx *k, int fd, const char *what,
+		     uint32_t *ret_dev_id)
 {
 	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
 	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach) };
@@ -336,6 +421,7 @@ static int cdev_bind(struct vfiomig_ctx *ctx, struct kernel_ctx *k, int fd, cons
 		return vfiomig_fail(ctx, -errno, "%s: VFIO_DEVICE_BIND_IOMMUFD: %s", what,
 				    strerror(errno));
 	}
+	*ret_dev_id = bind.out_devid;
 	/* Migration works once bound; attaching makes the device usable for DMA too. */
 	attach.pt_id = k->ioas_id;
 	if (ioctl(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach) < 0)
@@ -372,6 +458,7 @@ static int open_cdev(struct vfiomig_ctx *ctx, const char *node, const char *name
 		     struct vfiomig_dev **ret)
 {
 	struct kernel_ctx *k = kctx(ctx);
+	struct kernel_dev kd = { .bound = true };
 	int fd, r;
 
 	if (access(node, F_OK) < 0 && errno == ENOENT)
@@ -380,10 +467,10 @@ static int open_cdev(struct vfiomig_ctx *ctx, const char *node, const char *name
 	if (fd < 0)
 		return fd;
 	pthread_mutex_lock(&k->lock);
-	r = cdev_bind(ctx, k, fd, name);
+	r = cdev_bind(ctx, k, fd, name, &kd.dev_id);
 	pthread_mutex_unlock(&k->lock);
 	if (r == 0)
-		r = vfiomig_dev_new(ctx, &vfiomig_kernel_transport, "vfio-cdev", fd, true, name, ret);
+		r = kernel_dev_new(ctx, "vfio-cdev", fd, name, &kd, ret);
 	if (r < 0)
 		close(fd);
 	return r;
@@ -485,4 +572,5 @@ const struct vfiomig_transport vfiomig_kernel_transport = {
 	.data_ioctl = kernel_data_ioctl,
 	.data_read = kernel_data_read,
 	.data_write = kernel_data_write,
+	.dirty_hwpt = kernel_dirty_hwpt,
 };

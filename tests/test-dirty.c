@@ -280,9 +280,13 @@ START_TEST(test_iommu_refusals)
 	int notiommu = memfd_create("not-an-iommufd", MFD_CLOEXEC);
 
 	o.mechanism = VFIOMIG_DIRTY_IOMMU;
+	/* a mock is bound to no iommufd of the library's: the caller must name one */
 	ck_assert_int_eq(vfiomig_dirty_start(dev, &r, 1, &o, &d), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "needs opts.iommufd and opts.hwpt_id"));
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "no iommufd of its own"));
 	o.iommufd = notiommu;
+	ck_assert_int_eq(vfiomig_dirty_start(dev, &r, 1, &o, &d), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "go together"));
 	o.hwpt_id = 7;
 	ck_assert_int_eq(vfiomig_dirty_start(dev, &r, 1, &o, &d), -ENOTTY);
 	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "is no iommufd"));

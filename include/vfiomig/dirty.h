@@ -42,7 +42,8 @@ struct vfiomig_iova_range {
 
 enum vfiomig_dirty_mechanism {
 	/* the device's DMA logging where it has it, else the IOMMU's where
-	 * opts name a HWPT, else the device's (which then says -ENOTTY) */
+	 * opts name a HWPT or the library opened the device's cdev, else the
+	 * device's (which then says -ENOTTY) */
 	VFIOMIG_DIRTY_AUTO = 0,
 	/* VFIO_DEVICE_FEATURE_DMA_LOGGING_START, _REPORT, _STOP */
 	VFIOMIG_DIRTY_DEVICE = 1,
@@ -64,7 +65,9 @@ struct vfiomig_dirty_opts {
 	enum vfiomig_dirty_mechanism mechanism;
 	/* IOMMU tracking of an adopted device: the caller's iommufd and the
 	 * HWPT it attached the device to, allocated with
-	 * IOMMU_HWPT_ALLOC_DIRTY_TRACKING.  0 and 0: none. */
+	 * IOMMU_HWPT_ALLOC_DIRTY_TRACKING.  0 and 0: for a cdev the library
+	 * opened, a HWPT of its own (made at the first start, the device
+	 * moved onto it until closed); for other devices, none. */
 	int iommufd;
 	uint32_t hwpt_id;
 };
@@ -90,16 +93,19 @@ struct vfiomig_dirty_opts {
  * it, a reset does not (mlx5's tracker survives VFIO_DEVICE_RESET), and
  * neither does a failed save or load.
  *
- * With the IOMMU mechanism (@opts names the iommufd and HWPT), the ranges
- * only bound the reports: the IOMMU tracks whatever is mapped, at the page
- * size asked for.
+ * With the IOMMU mechanism (the HWPT @opts names, or the library's own
+ * for a cdev it opened), the ranges only bound the reports: the IOMMU
+ * tracks whatever is mapped, at the page size asked for.
  *
  * Return: 0; -EINVAL for a bad range list (the error says which range and
- *         why) or bad @opts; -EBUSY if this handle of @dev already has a
+ *         why) or bad @opts (for the IOMMU: no HWPT named for a device the
+ *         library did not bind itself); -EBUSY if this handle of @dev already has a
  *         session; -ENOTTY if the device has no DMA logging (or, for the
  *         IOMMU, @opts.iommufd is no iommufd); -EOPNOTSUPP if the device
  *         cannot track the span (mlx5's pg_track_log_{min,max}_addr_space),
- *         the HWPT cannot track, or a group was asked for the IOMMU;
+ *         the HWPT cannot track, the library's own HWPT cannot be made
+ *         (an emulated device, an IOMMU without dirty bits), or a group
+ *         was asked for the IOMMU;
  *         -ENOENT for an unknown HWPT; other -errno from the device or the
  *         iommufd.  Since: 0.3
  */

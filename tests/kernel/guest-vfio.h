@@ -38,34 +38,42 @@ static inline void tap(int cond, const char *what, const char *detail)
 	fflush(stdout);
 }
 
-/*
- * The cdev path by hand, as cloud-hypervisor does it: the device's
- * /dev/vfio/devices/vfioN, bound to the caller's iommufd and attached to
- * its IOAS.  The library then adopts the fd.
- */
-static inline int open_device_cdev(int iommufd, uint32_t ioas, const char *uuid)
+/* The device's cdev, /dev/vfio/devices/vfioN, named by its vfio-dev/ in sysfs. */
+static inline void cdev_node(const char *uuid, char *node, size_t size)
 {
-	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind), .iommufd = iommufd };
-	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach), .pt_id = ioas };
-	char dir[PATH_MAX], node[PATH_MAX];
+	char dir[PATH_MAX];
 	struct dirent *e;
 	DIR *d;
-	int fd = -1;
 
 	snprintf(dir, sizeof(dir), "/sys/bus/mdev/devices/%s/vfio-dev", uuid);
 	d = opendir(dir);
 	if (!d)
 		die(dir);
-	while ((e = readdir(d)) && fd < 0)
-		if (!strncmp(e->d_name, "vfio", 4)) {
-			snprintf(node, sizeof(node), "/dev/vfio/devices/%s", e->d_name);
-			fd = open(node, O_RDWR | O_CLOEXEC);
-			if (fd < 0)
-				die(node);
-		}
+	node[0] = 0;
+	while ((e = readdir(d)) && !node[0])
+		if (!strncmp(e->d_name, "vfio", 4))
+			snprintf(node, size, "/dev/vfio/devices/%s", e->d_name);
 	closedir(d);
-	if (fd < 0)
+	if (!node[0])
 		die("no vfio cdev in vfio-dev/");
+}
+
+/*
+ * The cdev path by hand, as cloud-hypervisor does it: the device's cdev,
+ * bound to the caller's iommufd and attached to its IOAS.  The library
+ * then adopts the fd.
+ */
+static inline int open_device_cdev(int iommufd, uint32_t ioas, const char *uuid)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind), .iommufd = iommufd };
+	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach), .pt_id = ioas };
+	char node[PATH_MAX];
+	int fd;
+
+	cdev_node(uuid, node, sizeof(node));
+	fd = open(node, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		die(node);
 	if (ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &bind) < 0)
 		die("VFIO_DEVICE_BIND_IOMMUFD");
 	if (ioctl(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach) < 0)
