@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The checker's hands: single requests through the transport, so that the
+ * driver answers each one.  A SET here is one ioctl whatever its target:
+ * the kernel walks multi-arc requests itself (every driver loops over
+ * vfio_mig_get_next_state()), and refuses what has no path.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conformance.h"
+#include "vfio-compat.h"
+
+int conf_set(struct vfiomig_dev *dev, enum vfiomig_state target, int *ret_fd)
+{
+	struct vfio_device_feature_mig_state st = { .device_state = (uint32_t)target, .data_fd = -1 };
+	int r = vfiomig_dev_feature(dev, VFIO_DEVICE_FEATURE_SET |
+				    VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &st, sizeof(st));
+
+	if (ret_fd)
+		*ret_fd = r < 0 ? -1 : st.data_fd;
+	else if (r == 0 && st.data_fd >= 0)
+		close(st.data_fd);
+	return r;
+}
+
+int conf_get(struct vfiomig_dev *dev, enum vfiomig_state *ret)
+{
+	return dev_read_state(dev, ret);
+}
+
+int conf_reset(struct vfiomig_dev *dev)
+{
+	return dev->transport->device_ioctl(dev, VFIO_DEVICE_RESET, NULL);
+}
+
+ssize_t conf_read(struct vfiomig_dev *dev, int fd, void *buf, size_t len)
+{
+	return dev->transport->data_read(dev, fd, buf, len);
+}
+
+ssize_t conf_write(struct vfiomig_dev *dev, int fd, const void *buf, size_t len)
+{
+	return dev->transport->data_write(dev, fd, buf, len);
+}
+
+int conf_precopy_info(struct vfiomig_dev *dev, int fd, uint64_t *initial, uint64_t *dirty,
+		      uint32_t *flags)
+{
+	struct vfio_precopy_info info = { .argsz = sizeof(info) };
+	int r = dev->transport->data_ioctl(dev, fd, VFIO_MIG_GET_PRECOPY_INFO, &info);
+
+	if (r < 0)
+		return r;
+	*initial = info.initial_bytes;
+	*dirty = info.dirty_bytes;
+	if (flags)
+		*flags = info.flags;
+	return 0;
+}
+
+bool conf_has(const struct conf_run *run, enum vfiomig_state s)
+{
+	enum vfiomig_state next;
+
+	return s != VFIOMIG_STATE_ERROR && vfiomig_fsm_next(run->flags, s, s, &next) == 0;
+}
+
+int conf_fresh(struct vfiomig_dev *dev)
+{
+	enum vfiomig_state s;
+	int r = conf_reset(dev);
+
+	if (r == 0)
+		r = conf_get(dev, &s);
+	if (r == 0 && s != VFIOMIG_STATE_RUNNING) {
+		r = conf_set(dev, VFIOMIG_STATE_RUNNING, NULL);
+		if (r == 0)
+			r = conf_get(dev, &s);
+	}
+	if (r == 0 && s != VFIOMIG_STATE_RUNNING)
+		r = -EPROTO;
+	return r;
+}
+
+int conf_reach(struct vfiomig_dev *dev, enum vfiomig_state s, int *ret_fd)
+{
+	int r = conf_fresh(dev);
+
+	*ret_fd = -1;
+	if (r == 0 && s != VFIOMIG_STATE_RUNNING)
+		r = conf_set(dev, s, ret_fd);
+	return r;
+}
+
+ssize_t conf_drain(struct vfiomig_dev *dev, int fd, size_t *ret_len, uint64_t limit)
+{
+	static char sink[65536];	/* contents unused: racing writers are harmless */
+	ssize_t n;
+
+	*ret_len = 0;
+	while ((n = conf_read(dev, fd, sink, sizeof(sink))) > 0 && *ret_len < limit)
+		*ret_len += (size_t)n;
+	return n;
+}
+
+/* Whole images are kept below this: a larger device's arcs are still checked. */
+#define IMAGE_MAX (256u << 20)
+
+static int image_read(struct vfiomig_dev *dev, int fd, struct conf_image *im)
+{
+	size_t cap = 1 << 20;
+	ssize_t n;
+
+	im->buf = malloc(cap);
+	while (im->buf) {
+		if (im->len == cap) {
+			char *more = cap < IMAGE_MAX ? realloc(im->buf, cap * 2) : NULL;
+
+			if (!more)
+				return -EFBIG;
+			im->buf = more;
+			cap *= 2;
+		}
+		n = conf_read(dev, fd, im->buf + im->len, cap - im->len);
+		if (n <= 0)
+			return (int)n;
+		im->len += (size_t)n;
+	}
+	return -ENOMEM;
+}
+
+const struct conf_image *conf_image(struct conf_run *run)
+{
+	struct conf_image *im = &run->image;
+	int fd, r;
+
+	if (im->buf || im->err)
+		return im;
+	r = conf_reach(run->dev, VFIOMIG_STATE_STOP_COPY, &fd);
+	if (r == 0)
+		r = image_read(run->dev, fd, im);
+	conf_close(&fd);
+	conf_fresh(run->dev);
+	if (r < 0 || !im->len) {
+		free(im->buf);
+		*im = (struct conf_image){ .err = r < 0 ? r : -ENODATA };
+	}
+	return im;
+}
+
+/* Writes until done; a driver may take less than offered, as write(2) may. */
+static int write_all(struct vfiomig_dev *dev, int fd, const char *buf, size_t len, size_t chunk)
+{
+	while (len) {
+		size_t want = chunk && chunk < len ? chunk : len;
+		ssize_t n = conf_write(dev, fd, buf, want);
+
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			return -EIO;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int conf_load(struct vfiomig_dev *dev, const char *buf, size_t len, size_t chunk,
+	      const char **ret_stage)
+{
+	int fd, r;
+
+	*ret_stage = "entering RESUMING";
+	r = conf_reach(dev, VFIOMIG_STATE_RESUMING, &fd);
+	if (r == 0) {
+		*ret_stage = "write";
+		r = write_all(dev, fd, buf, len, chunk);
+	}
+	if (r == 0) {
+		*ret_stage = "RESUMING -> STOP";
+		r = conf_set(dev, VFIOMIG_STATE_STOP, NULL);
+	}
+	conf_close(&fd);
+	return r;
+}
+
+const char *conf_errname(long r, char *buf, size_t size)
+{
+	const char *name = r >= 0 ? NULL : strerrorname_np((int)-r);
+
+	if (r >= 0)
+		snprintf(buf, size, "%ld", r);
+	else if (name)
+		snprintf(buf, size, "%s", name);
+	else
+		snprintf(buf, size, "errno %ld", -r);
+	return buf;
+}
+
+void conf_close(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+void conf_say(char *d, size_t n, const char *fmt, ...)
+{
+	size_t used = strnlen(d, n);
+	va_list ap;
+
+	if (used + 1 >= n)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(d + used, n - used, fmt, ap);
+	va_end(ap);
+}
+
+void conf_lead(char *d, size_t n, const char *head, unsigned int more)
+{
+	char *said = strndup(d, n);
+
+	if (!said)
+		return;
+	snprintf(d, n, "%s%s%s", head, said[0] ? ": " : "", said);
+	if (more)
+		conf_say(d, n, "; and %u more", more);
+	free(said);
+}

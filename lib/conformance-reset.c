@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* The conformance checks of VFIO_DEVICE_RESET (area "reset"). */
+#include <errno.h>
+#include <stdio.h>
+
+#include "conformance.h"
+
+#define S(x) VFIOMIG_STATE_##x
+
+/* Reset in @s; 0 when GET then says RUNNING. */
+static int reset_in(struct conf_run *run, enum vfiomig_state s, char *d, size_t n)
+{
+	enum vfiomig_state now = S(ERROR);
+	char e[32];
+	int fd, r = conf_reach(run->dev, s, &fd);
+
+	if (r < 0) {
+		conf_say(d, n, "%s%s not reached (%s)", d[0] ? "; " : "", vfiomig_state_str(s),
+			 conf_errname(r, e, sizeof(e)));
+		conf_close(&fd);
+		return 0;	/* not the reset's fault: arcs.accepted says it */
+	}
+	r = conf_reset(run->dev);
+	if (r == 0)
+		r = conf_get(run->dev, &now);
+	conf_close(&fd);
+	if (r == 0 && now == S(RUNNING))
+		return 0;
+	if (r < 0)
+		conf_say(d, n, "%sreset in %s: %s", d[0] ? "; " : "", vfiomig_state_str(s),
+			 conf_errname(r, e, sizeof(e)));
+	else
+		conf_say(d, n, "%sreset in %s left %s", d[0] ? "; " : "", vfiomig_state_str(s),
+			 vfiomig_state_str(now));
+	return -1;
+}
+
+enum vfiomig_verdict conf_reset_states(struct conf_run *run, char *d, size_t n)
+{
+	unsigned int tried = 0, bad = 0;
+	char head[DETAIL_HEAD];
+
+	for (int s = 1; s < VFIOMIG_STATE_COUNT; s++)
+		if (conf_has(run, s)) {
+			tried++;
+			bad += reset_in(run, s, d, n) < 0;
+		}
+	run->reset_tried = true;
+	run->reset_worked = !bad;
+	snprintf(head, sizeof(head), "RUNNING after a reset in %u of %u states (ERROR: no "
+		 "request reaches it)", tried - bad, tried);
+	conf_lead(d, n, head, 0);
+	return bad ? VFIOMIG_VERDICT_FAIL : VFIOMIG_VERDICT_PASS;
+}
+
+/* A session of @s, then a reset: what the fd gives.  *@ret: the read or write. */
+static int after_reset(struct conf_run *run, enum vfiomig_state s, ssize_t *ret)
+{
+	char buf[64] = { 0 };
+	int fd, r = conf_reach(run->dev, s, &fd);
+
+	if (r == 0)
+		r = conf_reset(run->dev);
+	if (r == 0)
+		*ret = s == S(RESUMING) ? conf_write(run->dev, fd, buf, sizeof(buf)) :
+					  conf_read(run->dev, fd, buf, sizeof(buf));
+	conf_close(&fd);
+	return r;
+}
+
+enum vfiomig_verdict conf_reset_sessions(struct conf_run *run, char *d, size_t n)
+{
+	static const enum vfiomig_state sessions[] = { S(STOP_COPY), S(RESUMING), S(PRE_COPY) };
+	enum vfiomig_verdict v = VFIOMIG_VERDICT_PASS;
+	char e[32];
+
+	for (size_t i = 0; i < sizeof(sessions) / sizeof(sessions[0]); i++) {
+		ssize_t got = 0;
+		int r;
+
+		if (!conf_has(run, sessions[i]))
+			continue;
+		r = after_reset(run, sessions[i], &got);
+		conf_say(d, n, "%s%s fd after a reset: ", d[0] ? "; " : "",
+			 vfiomig_state_str(sessions[i]));
+		if (r < 0) {
+			conf_say(d, n, "not tested (%s)", conf_errname(r, e, sizeof(e)));
+			continue;
+		}
+		conf_say(d, n, "%s", got < 0 ? conf_errname(got, e, sizeof(e)) :
+			 got ? "data moved" : "0");
+		if (got >= 0)
+			v = VFIOMIG_VERDICT_FAIL;
+	}
+	return v;
+}
+
+enum vfiomig_verdict conf_reset_flag(struct conf_run *run, char *d, size_t n)
+{
+	bool advertised = run->dev->caps & VFIOMIG_CAP_RESET_ADVERTISED;
+	bool works = run->reset_worked;
+
+	if (!run->reset_tried)
+		works = conf_fresh(run->dev) == 0;
+	conf_say(d, n, "VFIO_DEVICE_FLAGS_RESET %s; reset %s", advertised ? "set" : "not set",
+		 works ? "works" : "does not work");
+	if (advertised == works)
+		return VFIOMIG_VERDICT_PASS;
+	return advertised ? VFIOMIG_VERDICT_FAIL : VFIOMIG_VERDICT_DEVIATION;
+}

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The conformance checks of closing and reopening the device (area
+ * "robustness").  After a reopen the checker goes through the library's
+ * guarded calls, never raw requests: a driver that keeps a session state
+ * across the close without its file (mtty 6.12) oopses on RESUMING -> STOP
+ * then, and the library's guard (dev-state.c, continues_session())
+ * refuses that arc before the kernel sees it.
+ */
+#include <errno.h>
+#include <stdio.h>
+
+#include "conformance.h"
+
+#define S(x) VFIOMIG_STATE_##x
+
+static bool in_session(enum vfiomig_state s)
+{
+	return s == S(STOP_COPY) || s == S(RESUMING) || s == S(PRE_COPY) ||
+	       s == S(PRE_COPY_P2P);
+}
+
+static int reopen(struct conf_run *run)
+{
+	run->dev = vfiomig_dev_unref(run->dev);
+	return vfiomig_dev_open(run->ctx, run->spec, &run->dev);
+}
+
+/* Only a reset leaves a stale session; the guard must refuse what would continue it. */
+static bool guard_holds(struct conf_run *run, enum vfiomig_state s)
+{
+	int r = vfiomig_dev_set_state(run->dev, s == S(RESUMING) ? S(STOP) : S(STOP_COPY), NULL);
+
+	return r == -EBUSY || (s == S(STOP_COPY) && r == 0);
+}
+
+struct reopen_seen {
+	unsigned int tried, kept;
+	bool guard_failed;
+};
+
+/* Leaves @s by closing the device; what the reopened device says. */
+static int close_in(struct conf_run *run, enum vfiomig_state s, struct reopen_seen *seen,
+		    char *d, size_t n)
+{
+	enum vfiomig_state now = S(ERROR);
+	char e[32];
+	int fd, r = conf_reach(run->dev, s, &fd);
+
+	conf_close(&fd);
+	if (r < 0)
+		return 0;	/* arcs.accepted says why */
+	seen->tried++;
+	r = reopen(run);
+	if (r < 0)
+		return r;
+	r = conf_get(run->dev, &now);
+	if (r == 0 && now == S(RUNNING))
+		return 0;
+	seen->kept++;
+	conf_say(d, n, "%s%s: %s", seen->kept > 1 ? "; " : "", vfiomig_state_str(s),
+		 r < 0 ? conf_errname(r, e, sizeof(e)) : vfiomig_state_str(now));
+	if (r == 0 && in_session(now) && !guard_holds(run, now)) {
+		seen->guard_failed = true;
+		conf_say(d, n, " (the library's guard did not hold)");
+	}
+	vfiomig_dev_reset(run->dev);
+	return 0;
+}
+
+enum vfiomig_verdict conf_reopen_state(struct conf_run *run, char *d, size_t n)
+{
+	struct reopen_seen seen = { 0 };
+	char head[DETAIL_HEAD], e[32];
+
+	for (int s = 1; s < VFIOMIG_STATE_COUNT; s++) {
+		int r = conf_has(run, s) ? close_in(run, s, &seen, d, n) : 0;
+
+		if (r < 0) {
+			conf_say(d, n, "%scould not reopen after %s: %s", d[0] ? "; " : "",
+				 vfiomig_state_str(s), conf_errname(r, e, sizeof(e)));
+			return VFIOMIG_VERDICT_FAIL;
+		}
+	}
+	snprintf(head, sizeof(head), "RUNNING after closing in %u of %u states%s",
+		 seen.tried - seen.kept, seen.tried, seen.kept ? "; kept across the close" : "");
+	conf_lead(d, n, head, 0);
+	if (seen.guard_failed)
+		return VFIOMIG_VERDICT_FAIL;
+	if (seen.kept) {
+		conf_say(d, n, "; a VMM must reset a device it opens");
+		return VFIOMIG_VERDICT_DEVIATION;
+	}
+	return VFIOMIG_VERDICT_PASS;
+}
+
+/* A session of @s, the device closed and reopened: bytes its fd still moves, or -errno. */
+static int session_after_reopen(struct conf_run *run, enum vfiomig_state s, ssize_t *moved)
+{
+	char buf[64] = { 0 };
+	int fd, r = conf_reach(run->dev, s, &fd);
+
+	if (r == 0)
+		r = reopen(run);
+	if (r == 0)
+		*moved = s == S(RESUMING) ? conf_write(run->dev, fd, buf, sizeof(buf)) :
+					    conf_read(run->dev, fd, buf, sizeof(buf));
+	conf_close(&fd);
+	if (run->dev)
+		vfiomig_dev_reset(run->dev);
+	return r;
+}
+
+enum vfiomig_verdict conf_reopen_session(struct conf_run *run, char *d, size_t n)
+{
+	static const enum vfiomig_state sessions[] = { S(STOP_COPY), S(RESUMING), S(PRE_COPY) };
+	enum vfiomig_verdict v = VFIOMIG_VERDICT_PASS;
+	char e[32];
+
+	for (size_t i = 0; i < sizeof(sessions) / sizeof(sessions[0]) && run->dev; i++) {
+		ssize_t moved = 0;
+		int r;
+
+		if (!conf_has(run, sessions[i]))
+			continue;
+		r = session_after_reopen(run, sessions[i], &moved);
+		conf_say(d, n, "%s%s fd after a reopen: ", d[0] ? "; " : "",
+			 vfiomig_state_str(sessions[i]));
+		if (r < 0) {
+			conf_say(d, n, "not tested (%s)", conf_errname(r, e, sizeof(e)));
+			continue;
+		}
+		conf_say(d, n, "%s", moved > 0 ? "data moved" : conf_errname(moved, e, sizeof(e)));
+		if (moved > 0)
+			v = VFIOMIG_VERDICT_DEVIATION;
+	}
+	return v;
+}

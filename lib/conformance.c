@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The conformance checker: the catalogue, the run, and the report.  The
+ * checks themselves are in conformance-<area>.c; docs/conformance.md is
+ * the catalogue for people, and tests/cli/test-docs.py keeps it complete.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conformance.h"
+#include "xfer.h"
+
+#define VFIO_H "include/uapi/linux/vfio.h: "
+
+#define CHECK(a, i, r, s, m) \
+	{ .id = i, .area = VFIOMIG_CONF_##a, .rule = r, .source = s, .impact = m }
+
+static const struct vfiomig_conformance_check catalogue[] = {
+	CHECK(FEATURES, "features.migration-flags",
+	      "VFIO_DEVICE_FEATURE_MIGRATION reports STOP_COPY, alone or with P2P and/or "
+	      "PRE_COPY, and no undefined bit",
+	      VFIO_H "VFIO_DEVICE_FEATURE_MIGRATION",
+	      "a VMM decides which states exist from these bits; an unknown bit is one it "
+	      "cannot honour"),
+	CHECK(FEATURES, "features.data-size",
+	      "VFIO_DEVICE_FEATURE_MIG_DATA_SIZE exists and estimates, not below, the "
+	      "length a STOP_COPY stream then has",
+	      VFIO_H "VFIO_DEVICE_FEATURE_MIG_DATA_SIZE",
+	      "QEMU plans the downtime with this estimate: too low and the switchover "
+	      "overruns the downtime limit, missing and QEMU cannot plan at all"),
+	CHECK(FEATURES, "features.dma-logging-probe",
+	      "a PROBE of DMA_LOGGING_START answers as DMA_LOGGING_START itself does",
+	      VFIO_H "VFIO_DEVICE_FEATURE_PROBE, VFIO_DEVICE_FEATURE_DMA_LOGGING_START",
+	      "a VMM picks device or IOMMU dirty tracking by the PROBE; a wrong answer "
+	      "fails the migration at its start, or tracks nothing"),
+	CHECK(FEATURES, "features.precopy-infov2",
+	      "VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2 is either supported or answers ENOTTY",
+	      VFIO_H "VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2 (Linux 7.1)",
+	      "user space probes it to know whether PRECOPY_INFO's flags mean anything"),
+	CHECK(ARCS, "arcs.accepted",
+	      "every state the flags allow is reached from every other by one SET; "
+	      "afterwards GET reports it, and a data fd comes back exactly when the last "
+	      "arc opens one",
+	      VFIO_H "enum vfio_device_mig_state; drivers/vfio/vfio_main.c: "
+	      "vfio_mig_get_next_state()",
+	      "a VMM's migration stops at the first arc the driver refuses or lands wrong"),
+	CHECK(ARCS, "arcs.unreachable-refused",
+	      "a target without a path (ERROR, a state outside the flags, an unknown "
+	      "number) is refused with EINVAL and the state does not change",
+	      VFIO_H "enum vfio_device_mig_state; vfio_mig_get_next_state()",
+	      "a driver that takes an impossible target leaves the VMM with a state it "
+	      "never asked for"),
+	CHECK(ARCS, "arcs.failed-set-state",
+	      "after a SET fails, GET reports a state on the way from the old state to the "
+	      "target, or ERROR",
+	      VFIO_H "VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE (\"the device_state is left in "
+	      "any state on the path or ERROR\")",
+	      "a VMM recovers from the state GET reports; a state off the path makes it "
+	      "undo the wrong thing"),
+	CHECK(DATA, "data.stop-copy-end",
+	      "reads of a STOP_COPY data fd end with 0 (end of stream)",
+	      VFIO_H "enum vfio_device_mig_state, STOP_COPY",
+	      "a VMM sends the stream until read() gives 0; anything else fails the "
+	      "migration at its last step"),
+	CHECK(DATA, "data.precopy-temporary-end",
+	      "a read of a PRE_COPY data fd with nothing available now gives ENOMSG",
+	      VFIO_H "VFIO_MIG_GET_PRECOPY_INFO (\"read() ... returns -ENOMSG\")",
+	      "with 0 instead, user space cannot tell the temporary end from the end of "
+	      "the stream, and must ask PRECOPY_INFO after every 0"),
+	CHECK(DATA, "data.precopy-info-outside",
+	      "VFIO_MIG_GET_PRECOPY_INFO fails with EINVAL outside PRE_COPY and "
+	      "PRE_COPY_P2P",
+	      VFIO_H "VFIO_MIG_GET_PRECOPY_INFO (\"-EINVAL ... not in PRE_COPY\")",
+	      "a VMM that polls PRECOPY_INFO to decide when to switch over reads numbers "
+	      "that mean nothing"),
+	CHECK(DATA, "data.initial-bytes",
+	      "initial_bytes never grows while the pre-copy stream is read, unless the "
+	      "driver says VFIO_PRECOPY_INFO_REINIT",
+	      VFIO_H "VFIO_MIG_GET_PRECOPY_INFO, VFIO_PRECOPY_INFO_REINIT (Linux 7.1)",
+	      "QEMU waits for initial_bytes to reach 0 before it switches over; a growing "
+	      "count stalls the migration"),
+	CHECK(DATA, "data.ended-session-fd",
+	      "once its session has ended, a data fd fails reads with ENODEV or EINVAL",
+	      VFIO_H "enum vfio_device_mig_state (\"the data_fd ... is closed\" by the "
+	      "driver when the session ends)",
+	      "a VMM that keeps reading an ended session sends stale or no data without "
+	      "an error"),
+	CHECK(DATA, "data.resume-any-split",
+	      "RESUMING takes the stream in writes of any size, 1 byte included",
+	      VFIO_H "enum vfio_device_mig_state, RESUMING (the fd is a stream)",
+	      "a VMM writes what the network gave it; a driver that needs whole records "
+	      "per write fails on a short packet"),
+	CHECK(RESET, "reset.from-every-state",
+	      "VFIO_DEVICE_RESET returns the device to RUNNING from every state",
+	      VFIO_H "VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE (\"VFIO_DEVICE_RESET ... "
+	      "return[s] device_state to RUNNING\")",
+	      "reset is how a VMM recovers a failed migration: a state it does not leave "
+	      "loses the guest's device"),
+	CHECK(RESET, "reset.ends-sessions",
+	      "VFIO_DEVICE_RESET ends open sessions: their data fds fail afterwards",
+	      VFIO_H "VFIO_DEVICE_RESET and the migration data fd",
+	      "a VMM that reset a device must not receive data from before the reset"),
+	CHECK(RESET, "reset.flag-advertised",
+	      "VFIO_DEVICE_GET_INFO advertises VFIO_DEVICE_FLAGS_RESET when reset works",
+	      VFIO_H "VFIO_DEVICE_FLAGS_RESET",
+	      "a VMM that trusts the flag will not reset to recover, and tears the "
+	      "device down instead"),
+	CHECK(TWIN, "twin.load-and-run",
+	      "a state saved from the device loads into its twin, which then runs",
+	      VFIO_H "enum vfio_device_mig_state, RESUMING",
+	      "this is the migration itself"),
+	CHECK(TWIN, "twin.load-twice",
+	      "the same stream loads into the twin a second time",
+	      VFIO_H "enum vfio_device_mig_state, RESUMING",
+	      "a VMM retries a failed migration with the same saved state"),
+	CHECK(TWIN, "twin.truncated-refused",
+	      "a stream cut in half is refused, at a write or at RESUMING -> STOP",
+	      VFIO_H "enum vfio_device_mig_state, RESUMING -> STOP",
+	      "a destination that accepts a cut stream runs the guest on half a device"),
+	CHECK(TWIN, "twin.corrupt-refused",
+	      "a stream of garbage, and a stream with one byte flipped, are refused at a "
+	      "write or at RESUMING -> STOP",
+	      VFIO_H "enum vfio_device_mig_state, RESUMING -> STOP",
+	      "a destination that accepts a corrupt stream runs the guest on a wrong "
+	      "device state"),
+	CHECK(TWIN, "twin.p2p-arcs",
+	      "the twin also takes the P2P arcs (RUNNING <-> RUNNING_P2P <-> STOP, "
+	      "PRE_COPY <-> PRE_COPY_P2P)",
+	      VFIO_H "VFIO_MIGRATION_P2P",
+	      "with several devices a VMM moves each to a P2P state before any stops; a "
+	      "destination that refuses one cannot run"),
+	CHECK(ROBUSTNESS, "robustness.reopen-state",
+	      "closing the device and opening it again finds it RUNNING",
+	      "drivers/vfio: close_device() of mlx5, pds, hisi_acc (they reset the "
+	      "migration state)",
+	      "a VMM opening a device left mid-migration by a crashed one inherits a "
+	      "state whose data fd is gone (mtty 6.12 oopses on RESUMING -> STOP then); "
+	      "it must reset first"),
+	CHECK(ROBUSTNESS, "robustness.reopen-session",
+	      "a saving or resuming session ends when the device is closed: its data fd "
+	      "fails after the reopen",
+	      "drivers/vfio: close_device() disables the migration files",
+	      "a session that outlives its opener lets a second process read the first "
+	      "one's device state"),
+};
+
+static const char *const area_names[] = {
+	"features", "arcs", "data", "reset", "twin", "robustness",
+};
+
+static const conf_check_fn check_fns[] = {
+	conf_migration_flags, conf_data_size, conf_logging_probe, conf_infov2,
+	conf_arcs_accepted, conf_unreachable, conf_failed_set,
+	conf_stop_copy_end, conf_precopy_end, conf_precopy_info_outside, conf_initial_bytes,
+	conf_ended_fd, conf_resume_split,
+	conf_reset_states, conf_reset_sessions, conf_reset_flag,
+	conf_twin_load, conf_twin_twice, conf_twin_truncated, conf_twin_corrupt, conf_twin_p2p,
+	conf_reopen_state, conf_reopen_session,
+};
+
+#define N_CHECKS ARRAY_SIZE(catalogue)
+_Static_assert(ARRAY_SIZE(check_fns) == ARRAY_SIZE(catalogue), "a function for every check");
+
+#define DETAIL_MAX 512
+
+struct vfiomig_conformance {
+	struct vfiomig_conformance_result results[N_CHECKS];
+	char details[N_CHECKS][DETAIL_MAX];
+	size_t n;
+	char device[64], driver[IDENTITY_STRING_MAX + 1], twin[64];
+	bool have_twin;
+	uint64_t flags;
+};
+
+VFIOMIG_EXPORT const struct vfiomig_conformance_check *
+vfiomig_conformance_catalogue(size_t *ret_count)
+{
+	if (ret_count)
+		*ret_count = N_CHECKS;
+	return catalogue;
+}
+
+static int area_index(enum vfiomig_conformance_area area)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(area_names); i++)
+		if (area == 1u << i)
+			return (int)i;
+	return -1;
+}
+
+VFIOMIG_EXPORT const char *vfiomig_conformance_area_name(enum vfiomig_conformance_area area)
+{
+	int i = area_index(area);
+
+	return i < 0 ? NULL : area_names[i];
+}
+
+VFIOMIG_EXPORT int vfiomig_conformance_area_parse(const char *name,
+						  enum vfiomig_conformance_area *ret)
+{
+	for (size_t i = 0; name && i < ARRAY_SIZE(area_names); i++)
+		if (!strcmp(name, area_names[i])) {
+			*ret = (enum vfiomig_conformance_area)(1u << i);
+			return 0;
+		}
+	return -EINVAL;
+}
+
+VFIOMIG_EXPORT const char *vfiomig_verdict_name(enum vfiomig_verdict v)
+{
+	static const char *const names[] = { "pass", "fail", "deviation", "skip" };
+
+	return (unsigned int)v < ARRAY_SIZE(names) ? names[v] : NULL;
+}
+
+/* The open's own sentence, and what the checker needs of the device. */
+static int open_free_device(struct vfiomig_ctx *ctx, const char *spec, const char *role,
+			    struct vfiomig_dev **ret)
+{
+	char why[1024];
+	int r = vfiomig_dev_open(ctx, spec, ret);
+
+	if (r != -EBUSY)
+		return r;
+	snprintf(why, sizeof(why), "%s", vfiomig_ctx_get_error(ctx));
+	return vfiomig_fail(ctx, r, "%s; the conformance checker resets the %s and moves it "
+			    "through every state, so it runs only on a device nothing else "
+			    "holds", why, role);
+}
+
+static int open_devices(struct conf_run *run)
+{
+	uint64_t twin_flags = 0;
+	int r = open_free_device(run->ctx, run->spec, "device", &run->dev);
+
+	if (r < 0)
+		return r;
+	run->flags = run->dev->mig_flags;
+	if (!run->twin_spec)
+		return 0;
+	r = open_free_device(run->ctx, run->twin_spec, "twin", &run->twin);
+	if (r < 0)
+		return r;
+	twin_flags = run->twin->mig_flags;
+	if (twin_flags != run->flags)
+		return vfiomig_fail(run->ctx, -EINVAL, "the twin %s is not of the same kind as "
+				    "%s: migration flags 0x%llx against 0x%llx; give a twin of "
+				    "the same device model and driver", run->twin->name,
+				    run->dev->name, (unsigned long long)twin_flags,
+				    (unsigned long long)run->flags);
+	return 0;
+}
+
+static void run_check(struct conf_run *run, size_t i)
+{
+	struct vfiomig_conformance *c = run->report;
+	struct vfiomig_conformance_result *res = &c->results[c->n];
+	char *detail = c->details[c->n];
+
+	res->check = &catalogue[i];
+	res->detail = detail;
+	detail[0] = 0;
+	if (catalogue[i].area == VFIOMIG_CONF_TWIN && !run->twin) {
+		res->verdict = VFIOMIG_VERDICT_SKIP;
+		snprintf(detail, DETAIL_MAX, "no twin: give one (--twin) to load what the "
+			 "device saved");
+	} else if (!run->dev) {
+		res->verdict = VFIOMIG_VERDICT_SKIP;
+		snprintf(detail, DETAIL_MAX, "the device could not be opened again");
+	} else {
+		res->verdict = check_fns[i](run, detail, DETAIL_MAX);
+	}
+	c->n++;
+	if (run->opts->on_result)
+		run->opts->on_result(res, run->opts->userdata);
+}
+
+static void note_devices(struct conf_run *run)
+{
+	struct vfiomig_conformance *c = run->report;
+
+	snprintf(c->device, sizeof(c->device), "%s", run->dev->name);
+	snprintf(c->driver, sizeof(c->driver), "%s", run->dev->id.driver);
+	c->flags = run->flags;
+	c->have_twin = run->twin != NULL;
+	if (run->twin)
+		snprintf(c->twin, sizeof(c->twin), "%s", run->twin->name);
+}
+
+/* Mock data fds are pipes: a write after their reader went must not kill the caller. */
+static void run_all(struct conf_run *run, unsigned int areas)
+{
+	struct xfer_sigpipe sigpipe;
+
+	xfer_sigpipe_block(&sigpipe);
+	note_devices(run);
+	for (size_t i = 0; i < N_CHECKS; i++)
+		if (areas & catalogue[i].area)
+			run_check(run, i);
+	if (run->dev)
+		conf_fresh(run->dev);
+	if (run->twin)
+		conf_fresh(run->twin);
+	xfer_sigpipe_restore(&sigpipe);
+}
+
+VFIOMIG_EXPORT int vfiomig_conformance_run(struct vfiomig_ctx *ctx, const char *spec,
+					   const struct vfiomig_conformance_opts *opts,
+					   struct vfiomig_conformance **ret)
+{
+	struct vfiomig_conformance_opts o = { .sz = sizeof(o) };
+	struct conf_run run = { .ctx = ctx, .spec = spec, .opts = &o };
+	int r;
+
+	if (!ctx || !spec || !ret)
+		return -EINVAL;
+	if (sized_copy_in(&o, sizeof(o), opts) < 0)
+		return vfiomig_fail(ctx, -EINVAL, "struct vfiomig_conformance_opts: sz is wrong "
+				    "or unknown fields are set");
+	if (o.areas & ~(unsigned int)VFIOMIG_CONF_ALL)
+		return vfiomig_fail(ctx, -EINVAL, "conformance: unknown area bits 0x%x",
+				    o.areas & ~(unsigned int)VFIOMIG_CONF_ALL);
+	run.twin_spec = o.twin;
+	run.report = calloc(1, sizeof(*run.report));
+	if (!run.report)
+		return vfiomig_fail(ctx, -ENOMEM, "conformance: out of memory");
+	r = open_devices(&run);
+	if (r == 0)
+		run_all(&run, o.areas ? o.areas : VFIOMIG_CONF_ALL);
+	vfiomig_dev_unref(run.dev);
+	vfiomig_dev_unref(run.twin);
+	free(run.image.buf);
+	if (r < 0) {
+		free(run.report);
+		return r;
+	}
+	*ret = run.report;
+	return 0;
+}
+
+VFIOMIG_EXPORT size_t vfiomig_conformance_get_count(const struct vfiomig_conformance *c)
+{
+	return c ? c->n : 0;
+}
+
+VFIOMIG_EXPORT const struct vfiomig_conformance_result *
+vfiomig_conformance_get_result(const struct vfiomig_conformance *c, size_t i)
+{
+	return c && i < c->n ? &c->results[i] : NULL;
+}
+
+VFIOMIG_EXPORT int vfiomig_conformance_get_info(const struct vfiomig_conformance *c,
+						struct vfiomig_conformance_info *info)
+{
+	struct vfiomig_conformance_info out = { .sz = sizeof(out) };
+
+	if (!c || sized_check_out(info) < 0)
+		return -EINVAL;
+	out.device = c->device;
+	out.driver = c->driver;
+	out.twin = c->have_twin ? c->twin : NULL;
+	out.mig_flags = c->flags;
+	for (size_t i = 0; i < c->n; i++)
+		out.count[c->results[i].verdict]++;
+	sized_copy_out(info, &out, sizeof(out));
+	return 0;
+}
+
+VFIOMIG_EXPORT struct vfiomig_conformance *vfiomig_conformance_free(struct vfiomig_conformance *c)
+{
+	free(c);
+	return NULL;
+}
