@@ -161,10 +161,6 @@ static int read_ended(struct conf_run *run, enum vfiomig_state from, enum vfiomi
 	return r;
 }
 
-static bool ended_ok(ssize_t r)
-{
-	return r == -ENODEV || r == -EINVAL;
-}
 
 enum vfiomig_verdict conf_ended_fd(struct conf_run *run, char *d, size_t n)
 {
@@ -177,7 +173,7 @@ enum vfiomig_verdict conf_ended_fd(struct conf_run *run, char *d, size_t n)
 	conf_say(d, n, "after STOP_COPY -> STOP: %s", conf_errname(sc, e, sizeof(e)));
 	if (conf_has(run, S(PRE_COPY)) && read_ended(run, S(PRE_COPY), S(RUNNING), &pc) == 0)
 		conf_say(d, n, "; after PRE_COPY -> RUNNING: %s", conf_errname(pc, e, sizeof(e)));
-	return ended_ok(sc) && ended_ok(pc) ? VFIOMIG_VERDICT_PASS : VFIOMIG_VERDICT_FAIL;
+	return conf_worse(conf_ended_verdict(sc), conf_ended_verdict(pc));
 }
 
 /* Write sizes, in turn: a byte, odd ones, a page and a bit. */

@@ -233,3 +233,20 @@ void conf_lead(char *d, size_t n, const char *head, unsigned int more)
 		conf_say(d, n, "; and %u more", more);
 	free(said);
 }
+
+enum vfiomig_verdict conf_ended_verdict(ssize_t r)
+{
+	if (r == -ENODEV || r == -EINVAL)
+		return VFIOMIG_VERDICT_PASS;
+	return r == 0 ? VFIOMIG_VERDICT_DEVIATION : VFIOMIG_VERDICT_FAIL;
+}
+
+enum vfiomig_verdict conf_worse(enum vfiomig_verdict a, enum vfiomig_verdict b)
+{
+	static const int rank[] = {
+		[VFIOMIG_VERDICT_SKIP] = 0, [VFIOMIG_VERDICT_PASS] = 1,
+		[VFIOMIG_VERDICT_DEVIATION] = 2, [VFIOMIG_VERDICT_FAIL] = 3,
+	};
+
+	return rank[a] >= rank[b] ? a : b;
+}

@@ -87,10 +87,8 @@ enum vfiomig_verdict conf_reset_sessions(struct conf_run *run, char *d, size_t n
 			conf_say(d, n, "not tested (%s)", conf_errname(r, e, sizeof(e)));
 			continue;
 		}
-		conf_say(d, n, "%s", got < 0 ? conf_errname(got, e, sizeof(e)) :
-			 got ? "data moved" : "0");
-		if (got >= 0)
-			v = VFIOMIG_VERDICT_FAIL;
+		conf_say(d, n, "%s", got > 0 ? "data moved" : conf_errname(got, e, sizeof(e)));
+		v = conf_worse(v, conf_ended_verdict(got));
 	}
 	return v;
 }

@@ -21,127 +21,155 @@ static const struct vfiomig_conformance_check catalogue[] = {
 	CHECK(FEATURES, "features.migration-flags",
 	      "VFIO_DEVICE_FEATURE_MIGRATION reports STOP_COPY, alone or with P2P and/or "
 	      "PRE_COPY, and no undefined bit",
-	      VFIO_H "VFIO_DEVICE_FEATURE_MIGRATION",
+	      VFIO_H "VFIO_DEVICE_FEATURE_MIGRATION (\"at least VFIO_MIGRATION_STOP_COPY "
+	      "must be set\"; \"Other combinations of flags have behavior to be defined in "
+	      "the future\")",
 	      "a VMM decides which states exist from these bits; an unknown bit is one it "
 	      "cannot honour"),
 	CHECK(FEATURES, "features.data-size",
 	      "VFIO_DEVICE_FEATURE_MIG_DATA_SIZE exists and estimates, not below, the "
 	      "length a STOP_COPY stream then has",
-	      VFIO_H "VFIO_DEVICE_FEATURE_MIG_DATA_SIZE",
+	      VFIO_H "VFIO_DEVICE_FEATURE_MIG_DATA_SIZE (\"the estimated data length that "
+	      "will be required to complete stop copy\")",
 	      "QEMU plans the downtime with this estimate: too low and the switchover "
 	      "overruns the downtime limit, missing and QEMU cannot plan at all"),
 	CHECK(FEATURES, "features.dma-logging-probe",
 	      "a PROBE of DMA_LOGGING_START answers as DMA_LOGGING_START itself does",
-	      VFIO_H "VFIO_DEVICE_FEATURE_PROBE, VFIO_DEVICE_FEATURE_DMA_LOGGING_START",
+	      VFIO_H "VFIO_DEVICE_FEATURE (a feature \"can be probed by setting both the "
+	      "FEATURE_MASK and PROBE bits\"), VFIO_DEVICE_FEATURE_DMA_LOGGING_START",
 	      "a VMM picks device or IOMMU dirty tracking by the PROBE; a wrong answer "
 	      "fails the migration at its start, or tracks nothing"),
 	CHECK(FEATURES, "features.precopy-infov2",
 	      "VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2 is either supported or answers ENOTTY",
-	      VFIO_H "VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2 (Linux 7.1)",
+	      VFIO_H "VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2 (Linux 7.1); a feature a driver "
+	      "lacks answers ENOTTY (vfio_pci_core_ioctl_feature())",
 	      "user space probes it to know whether PRECOPY_INFO's flags mean anything"),
 	CHECK(ARCS, "arcs.accepted",
 	      "every state the flags allow is reached from every other by one SET; "
 	      "afterwards GET reports it, and a data fd comes back exactly when the last "
 	      "arc opens one",
-	      VFIO_H "enum vfio_device_mig_state; drivers/vfio/vfio_main.c: "
-	      "vfio_mig_get_next_state()",
+	      VFIO_H "enum vfio_device_mig_state (its arcs; \"The remaining possible "
+	      "transitions are interpreted as combinations of the above FSM arcs\"; the "
+	      "saving and resuming arcs \"will return a new data_fd\")",
 	      "a VMM's migration stops at the first arc the driver refuses or lands wrong"),
 	CHECK(ARCS, "arcs.unreachable-refused",
 	      "a target without a path (ERROR, a state outside the flags, an unknown "
 	      "number) is refused with EINVAL and the state does not change",
-	      VFIO_H "enum vfio_device_mig_state; vfio_mig_get_next_state()",
+	      VFIO_H "enum vfio_device_mig_state (\"ERROR cannot be specified as a device "
+	      "state\"; \"The optional states cannot be used with SET_STATE if the device "
+	      "does not support them\"); drivers/vfio/vfio_main.c: vfio_mig_get_next_state()",
 	      "a driver that takes an impossible target leaves the VMM with a state it "
 	      "never asked for"),
 	CHECK(ARCS, "arcs.failed-set-state",
 	      "after a SET fails, GET reports a state on the way from the old state to the "
 	      "target, or ERROR",
-	      VFIO_H "VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE (\"the device_state is left in "
-	      "any state on the path or ERROR\")",
+	      VFIO_H "VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE (\"may be the original operating "
+	      "state or some other state along the combination transition path\"), and "
+	      "\"any -> ERROR\"",
 	      "a VMM recovers from the state GET reports; a state off the path makes it "
 	      "undo the wrong thing"),
 	CHECK(DATA, "data.stop-copy-end",
 	      "reads of a STOP_COPY data fd end with 0 (end of stream)",
-	      VFIO_H "enum vfio_device_mig_state, STOP_COPY",
+	      VFIO_H "VFIO_MIG_GET_PRECOPY_INFO (\"Once in STOP_COPY the migration data FD "
+	      "has a permanent end of stream signaled in the usual way by read() always "
+	      "returning 0\"; \"ENOMSG may not be returned in STOP_COPY\")",
 	      "a VMM sends the stream until read() gives 0; anything else fails the "
 	      "migration at its last step"),
 	CHECK(DATA, "data.precopy-temporary-end",
 	      "a read of a PRE_COPY data fd with nothing available now gives ENOMSG",
-	      VFIO_H "VFIO_MIG_GET_PRECOPY_INFO (\"read() ... returns -ENOMSG\")",
+	      VFIO_H "VFIO_MIG_GET_PRECOPY_INFO (\"When read() is done on this temporary end "
+	      "of stream the kernel driver should return ENOMSG from read()\")",
 	      "with 0 instead, user space cannot tell the temporary end from the end of "
 	      "the stream, and must ask PRECOPY_INFO after every 0"),
 	CHECK(DATA, "data.precopy-info-outside",
 	      "VFIO_MIG_GET_PRECOPY_INFO fails with EINVAL outside PRE_COPY and "
 	      "PRE_COPY_P2P",
-	      VFIO_H "VFIO_MIG_GET_PRECOPY_INFO (\"-EINVAL ... not in PRE_COPY\")",
+	      VFIO_H "VFIO_MIG_GET_PRECOPY_INFO (\"valid only in PRE_COPY states and kernel "
+	      "driver should return -EINVAL from any other migration state\")",
 	      "a VMM that polls PRECOPY_INFO to decide when to switch over reads numbers "
 	      "that mean nothing"),
 	CHECK(DATA, "data.initial-bytes",
 	      "initial_bytes never grows while the pre-copy stream is read, unless the "
 	      "driver says VFIO_PRECOPY_INFO_REINIT",
-	      VFIO_H "VFIO_MIG_GET_PRECOPY_INFO, VFIO_PRECOPY_INFO_REINIT (Linux 7.1)",
+	      VFIO_H "VFIO_MIG_GET_PRECOPY_INFO (initial_bytes \"should have a non-zero "
+	      "initial value and decrease as migration data is read\"); "
+	      "VFIO_PRECOPY_INFO_REINIT (Linux 7.1)",
 	      "QEMU waits for initial_bytes to reach 0 before it switches over; a growing "
 	      "count stalls the migration"),
 	CHECK(DATA, "data.ended-session-fd",
 	      "once its session has ended, a data fd fails reads with ENODEV or EINVAL",
-	      VFIO_H "enum vfio_device_mig_state (\"the data_fd ... is closed\" by the "
-	      "driver when the session ends)",
+	      VFIO_H "enum vfio_device_mig_state (\"The STOP_COPY arc will terminate a "
+	      "data transfer session\", and PRE_COPY -> RUNNING); mlx5, mtty and hisi_acc "
+	      "answer ENODEV on a file they disabled",
 	      "a VMM that keeps reading an ended session sends stale or no data without "
 	      "an error"),
 	CHECK(DATA, "data.resume-any-split",
 	      "RESUMING takes the stream in writes of any size, 1 byte included",
-	      VFIO_H "enum vfio_device_mig_state, RESUMING (the fd is a stream)",
+	      VFIO_H "VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE (\"The user is not required to "
+	      "preserve buffer segmentation when writing the data stream during the "
+	      "RESUMING operation\")",
 	      "a VMM writes what the network gave it; a driver that needs whole records "
 	      "per write fails on a short packet"),
 	CHECK(RESET, "reset.from-every-state",
 	      "VFIO_DEVICE_RESET returns the device to RUNNING from every state",
-	      VFIO_H "VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE (\"VFIO_DEVICE_RESET ... "
-	      "return[s] device_state to RUNNING\")",
+	      VFIO_H "enum vfio_device_mig_state (\"To recover from ERROR VFIO_DEVICE_RESET "
+	      "must be used to return the device_state back to RUNNING\"); every driver's "
+	      "reset sets RUNNING",
 	      "reset is how a VMM recovers a failed migration: a state it does not leave "
 	      "loses the guest's device"),
 	CHECK(RESET, "reset.ends-sessions",
 	      "VFIO_DEVICE_RESET ends open sessions: their data fds fail afterwards",
-	      VFIO_H "VFIO_DEVICE_RESET and the migration data fd",
+	      "the drivers' reset paths disable their migration files (mlx5, mtty, "
+	      "hisi_acc), as leaving a session by an arc does",
 	      "a VMM that reset a device must not receive data from before the reset"),
 	CHECK(RESET, "reset.flag-advertised",
 	      "VFIO_DEVICE_GET_INFO advertises VFIO_DEVICE_FLAGS_RESET when reset works",
-	      VFIO_H "VFIO_DEVICE_FLAGS_RESET",
+	      VFIO_H "VFIO_DEVICE_FLAGS_RESET (\"Device supports reset\")",
 	      "a VMM that trusts the flag will not reset to recover, and tears the "
 	      "device down instead"),
 	CHECK(TWIN, "twin.load-and-run",
 	      "a state saved from the device loads into its twin, which then runs",
-	      VFIO_H "enum vfio_device_mig_state, RESUMING",
+	      VFIO_H "enum vfio_device_mig_state, STOP -> RESUMING (the stream \"should be "
+	      "taken from the data transfer output of a single FD during saving from a "
+	      "compatible device\")",
 	      "this is the migration itself"),
 	CHECK(TWIN, "twin.load-twice",
 	      "the same stream loads into the twin a second time",
-	      VFIO_H "enum vfio_device_mig_state, RESUMING",
+	      VFIO_H "enum vfio_device_mig_state, STOP -> RESUMING (\"The migration driver "
+	      "may alter/reset the internal device state for this arc\")",
 	      "a VMM retries a failed migration with the same saved state"),
 	CHECK(TWIN, "twin.truncated-refused",
 	      "a stream cut in half is refused, at a write or at RESUMING -> STOP",
-	      VFIO_H "enum vfio_device_mig_state, RESUMING -> STOP",
+	      VFIO_H "enum vfio_device_mig_state, RESUMING -> STOP (\"If the user provided "
+	      "data is found to be incomplete, inconsistent, or otherwise invalid, the "
+	      "migration driver must fail the SET_STATE ioctl\")",
 	      "a destination that accepts a cut stream runs the guest on half a device"),
 	CHECK(TWIN, "twin.corrupt-refused",
 	      "a stream of garbage, and a stream with one byte flipped, are refused at a "
 	      "write or at RESUMING -> STOP",
-	      VFIO_H "enum vfio_device_mig_state, RESUMING -> STOP",
+	      VFIO_H "enum vfio_device_mig_state, RESUMING -> STOP (\"If the user provided "
+	      "data is found to be incomplete, inconsistent, or otherwise invalid, the "
+	      "migration driver must fail the SET_STATE ioctl\")",
 	      "a destination that accepts a corrupt stream runs the guest on a wrong "
 	      "device state"),
 	CHECK(TWIN, "twin.p2p-arcs",
 	      "the twin also takes the P2P arcs (RUNNING <-> RUNNING_P2P <-> STOP, "
 	      "PRE_COPY <-> PRE_COPY_P2P)",
-	      VFIO_H "VFIO_MIGRATION_P2P",
+	      VFIO_H "VFIO_DEVICE_FEATURE_MIGRATION (VFIO_MIGRATION_P2P) and the P2P "
+	      "quiescent state of enum vfio_device_mig_state",
 	      "with several devices a VMM moves each to a P2P state before any stops; a "
 	      "destination that refuses one cannot run"),
 	CHECK(ROBUSTNESS, "robustness.reopen-state",
 	      "closing the device and opening it again finds it RUNNING",
-	      "drivers/vfio: close_device() of mlx5, pds, hisi_acc (they reset the "
-	      "migration state)",
+	      "the close_device() of mlx5, pds and hisi_acc resets the migration state; "
+	      "the protocol does not say (mtty keeps it)",
 	      "a VMM opening a device left mid-migration by a crashed one inherits a "
 	      "state whose data fd is gone (mtty 6.12 oopses on RESUMING -> STOP then); "
 	      "it must reset first"),
 	CHECK(ROBUSTNESS, "robustness.reopen-session",
 	      "a saving or resuming session ends when the device is closed: its data fd "
 	      "fails after the reopen",
-	      "drivers/vfio: close_device() disables the migration files",
+	      "every driver's close_device() disables its migration files",
 	      "a session that outlives its opener lets a second process read the first "
 	      "one's device state"),
 };

@@ -87,6 +87,14 @@ int conf_load(struct vfiomig_dev *dev, const char *buf, size_t len, size_t chunk
 	      const char **ret_stage);
 /* "EINVAL", "0", "errno 123": a driver's answer for a detail. */
 const char *conf_errname(long r, char *buf, size_t size);
+/*
+ * What an ended session's fd gave: ENODEV or EINVAL pass; 0 is a
+ * deviation (it reads as a stream that ended well); data or another error
+ * fail.
+ */
+enum vfiomig_verdict conf_ended_verdict(ssize_t r);
+/* The worse of two verdicts: FAIL, then DEVIATION, then PASS (SKIP least). */
+enum vfiomig_verdict conf_worse(enum vfiomig_verdict a, enum vfiomig_verdict b);
 /* Close @fd if open. */
 void conf_close(int *fd);
 

@@ -122,6 +122,21 @@ static const struct ctl_cmd commands[] = {
 			   "      --count N          stop after N rounds (default: at Ctrl-C or SIGTERM)\n"
 			   "      --pages            list the dirty pages' addresses too\n",
 	}, {
+		.name = "conformance", .fn = cmd_conformance,
+		.args = "DEVICE [--twin DEVICE2] [--only AREA]... | --list",
+		.brief = "check that a device's driver follows the migration protocol",
+		.summary = "Run the protocol conformance checks on DEVICE and report each one: pass,\n"
+			   "fail (the documentation says otherwise), deviation (allowed, but not what\n"
+			   "user space expects) or skipped, with the rule and its source.  DESTRUCTIVE:\n"
+			   "it resets DEVICE (and the twin), moves it through every state and reopens\n"
+			   "it; it refuses a device another process holds.  Exit status 1 if a check\n"
+			   "failed.  For driver authors and QE: see docs/conformance.md.",
+		.options = "      --twin DEVICE2     a second device of the same kind: load what DEVICE\n"
+			   "                         saved, truncated and corrupt streams, P2P arcs\n"
+			   "      --only AREA        run only this area (repeatable, or a comma list):\n"
+			   "                         features, arcs, data, reset, twin, robustness\n"
+			   "      --list             print the checks, their rules and sources, and exit\n",
+	}, {
 		.name = "help", .fn = cmd_help, .args = "[COMMAND]",
 		.brief = "this help, or a command's (as COMMAND --help)",
 		.summary = "Print this program's help, or with COMMAND, that command's: the same\n"
