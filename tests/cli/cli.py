@@ -14,6 +14,9 @@ import tempfile
 CTL = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "vfiomig-ctl"
 SRC = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else None
 TIMEOUT = 120
+# Every command of vfiomig-ctl, in the order of its --help.
+COMMANDS = ["list", "info", "state", "reset", "save", "load", "migrate", "inspect", "dirty",
+            "conformance", "help"]
 
 # Mock identities used in the mismatch tests (docs/mock.md: pci=, driver=).
 MLX5 = "pci=15b3:101e,driver=mlx5_vfio_pci"

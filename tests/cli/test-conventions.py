@@ -23,10 +23,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli import Tap, Result, CTL, SRC, TIMEOUT, run, one_line, tmpdir, base_env, complete, catches  # noqa: E402
+from cli import Tap, Result, CTL, SRC, TIMEOUT, COMMANDS, run, one_line, tmpdir, base_env, complete, catches  # noqa: E402
 
-COMMANDS = ["list", "info", "state", "reset", "save", "load", "migrate", "inspect", "dirty",
-            "help"]
 SIGNALS = [(signal.SIGINT, 130), (signal.SIGTERM, 143)]
 
 

@@ -12,10 +12,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli import Tap, SRC, run, base_env  # noqa: E402
+from cli import Tap, SRC, COMMANDS, run, base_env  # noqa: E402
 
-COMMANDS = ["list", "info", "state", "reset", "save", "load", "migrate", "inspect", "dirty",
-            "help"]
 BASH_COMPLETION = "/usr/share/bash-completion/bash_completion"
 
 
