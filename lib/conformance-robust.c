@@ -23,7 +23,7 @@ static bool in_session(enum vfiomig_state s)
 static int reopen(struct conf_run *run)
 {
 	run->dev = vfiomig_dev_unref(run->dev);
-	return vfiomig_dev_open(run->ctx, run->spec, &run->dev);
+	return dev_open_spec(run->ctx, run->spec, &run->dev);
 }
 
 /* Only a reset leaves a stale session; the guard must refuse what would continue it. */

@@ -247,15 +247,16 @@ VFIOMIG_EXPORT const char *vfiomig_verdict_name(enum vfiomig_verdict v)
 static int open_free_device(struct vfiomig_ctx *ctx, const char *spec, const char *role,
 			    struct vfiomig_dev **ret)
 {
-	char why[1024];
-	int r = vfiomig_dev_open(ctx, spec, ret);
+	char note[160];
+	int r = dev_open_spec(ctx, spec, ret);
 
-	if (r != -EBUSY)
-		return r;
-	snprintf(why, sizeof(why), "%s", vfiomig_ctx_get_error(ctx));
-	return vfiomig_fail(ctx, r, "%s; the conformance checker resets the %s and moves it "
-			    "through every state, so it runs only on a device nothing else "
-			    "holds", why, role);
+	if (r == -EBUSY) {
+		snprintf(note, sizeof(note), "the conformance checker resets the %s and moves "
+			 "it through every state, so it runs only on a device nothing else holds",
+			 role);
+		call_note(ctx, note);
+	}
+	return r;
 }
 
 static int open_devices(struct conf_run *run)
@@ -340,20 +341,24 @@ VFIOMIG_EXPORT int vfiomig_conformance_run(struct vfiomig_ctx *ctx, const char *
 {
 	struct vfiomig_conformance_opts o = { .sz = sizeof(o) };
 	struct conf_run run = { .ctx = ctx, .spec = spec, .opts = &o };
-	int r;
+	struct call c;
+	int r = call_begin_ctx(&c, ctx);
 
-	if (!ctx || !spec || !ret)
-		return -EINVAL;
+	if (r < 0)
+		return r;
+	if (!spec || !ret)
+		return call_end(&c, vfiomig_fail(ctx, -EINVAL, "conformance: no device spec or "
+						  "no place for the report"));
 	if (sized_copy_in(&o, sizeof(o), opts) < 0)
-		return vfiomig_fail(ctx, -EINVAL, "struct vfiomig_conformance_opts: sz is wrong "
-				    "or unknown fields are set");
+		return call_end(&c, vfiomig_fail(ctx, -EINVAL, "struct vfiomig_conformance_opts: "
+						  "sz is wrong or unknown fields are set"));
 	if (o.areas & ~(unsigned int)VFIOMIG_CONF_ALL)
-		return vfiomig_fail(ctx, -EINVAL, "conformance: unknown area bits 0x%x",
-				    o.areas & ~(unsigned int)VFIOMIG_CONF_ALL);
+		return call_end(&c, vfiomig_fail(ctx, -EINVAL, "conformance: unknown area bits "
+						  "0x%x", o.areas & ~(unsigned int)VFIOMIG_CONF_ALL));
 	run.twin_spec = o.twin;
 	run.report = calloc(1, sizeof(*run.report));
 	if (!run.report)
-		return vfiomig_fail(ctx, -ENOMEM, "conformance: out of memory");
+		return call_end(&c, vfiomig_fail(ctx, -ENOMEM, "conformance: out of memory"));
 	r = open_devices(&run);
 	if (r == 0)
 		run_all(&run, o.areas ? o.areas : VFIOMIG_CONF_ALL);
@@ -362,10 +367,10 @@ VFIOMIG_EXPORT int vfiomig_conformance_run(struct vfiomig_ctx *ctx, const char *
 	free(run.image.buf);
 	if (r < 0) {
 		free(run.report);
-		return r;
+		return call_end(&c, r);
 	}
 	*ret = run.report;
-	return 0;
+	return call_end(&c, 0);
 }
 
 VFIOMIG_EXPORT size_t vfiomig_conformance_get_count(const struct vfiomig_conformance *c)

@@ -144,7 +144,7 @@ static int dev_finish_open(struct vfiomig_dev *dev, bool opened, struct vfiomig_
 	return 0;
 }
 
-static int dev_open(struct vfiomig_ctx *ctx, const char *spec, struct vfiomig_dev **ret)
+int dev_open_spec(struct vfiomig_ctx *ctx, const char *spec, struct vfiomig_dev **ret)
 {
 	struct vfiomig_dev *dev = NULL;
 	int r = TRANSPORT_PASS;
@@ -168,7 +168,7 @@ VFIOMIG_EXPORT int vfiomig_dev_open(struct vfiomig_ctx *ctx, const char *spec,
 	int r = call_begin_ctx(&c, ctx);
 
 	if (r == 0)
-		r = dev_open(ctx, spec, ret);
+		r = dev_open_spec(ctx, spec, ret);
 	return call_end(&c, r);
 }
 

@@ -159,6 +159,8 @@ int vfiomig_dev_new(struct vfiomig_ctx *ctx, const struct vfiomig_transport *t,
 /* One VFIO_DEVICE_FEATURE call with @len bytes of payload, copied back. */
 int vfiomig_dev_feature(struct vfiomig_dev *dev, uint32_t flags, void *payload,
 			size_t len);
+/* vfiomig_dev_open() within another call, whose failure it then records. */
+int dev_open_spec(struct vfiomig_ctx *ctx, const char *spec, struct vfiomig_dev **ret);
 /* The state the kernel reports; -errno, nothing recorded. */
 int dev_read_state(struct vfiomig_dev *dev, enum vfiomig_state *ret);
 /* The same, recording a failure. */
