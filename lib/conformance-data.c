@@ -118,8 +118,8 @@ static enum vfiomig_verdict watch_initial(struct conf_run *run, int fd, char *d,
 		if (got <= 0 || ++reads > 1000000)
 			break;
 	}
-	conf_say(d, n, "initial_bytes from %llu to %llu over %u reads", (unsigned long long)first,
-		 (unsigned long long)(prev == UINT64_MAX ? 0 : prev), reads);
+	conf_say(d, n, "initial_bytes from %llu to %llu over %u read%s", (unsigned long long)first,
+		 (unsigned long long)(prev == UINT64_MAX ? 0 : prev), reads, reads == 1 ? "" : "s");
 	if (reinits)
 		conf_say(d, n, ", %u REINIT", reinits);
 	return VFIOMIG_VERDICT_PASS;

@@ -58,8 +58,10 @@ static int close_in(struct conf_run *run, enum vfiomig_state s, struct reopen_se
 	if (r == 0 && now == S(RUNNING))
 		return 0;
 	seen->kept++;
-	conf_say(d, n, "%s%s: %s", seen->kept > 1 ? "; " : "", vfiomig_state_str(s),
-		 r < 0 ? conf_errname(r, e, sizeof(e)) : vfiomig_state_str(now));
+	conf_say(d, n, "%s%s", seen->kept > 1 ? ", " : "", vfiomig_state_str(s));
+	if (r < 0 || now != s)
+		conf_say(d, n, " (then %s)", r < 0 ? conf_errname(r, e, sizeof(e)) :
+			 vfiomig_state_str(now));
 	if (r == 0 && in_session(now) && !guard_holds(run, now)) {
 		seen->guard_failed = true;
 		conf_say(d, n, " (the library's guard did not hold)");
@@ -83,7 +85,8 @@ enum vfiomig_verdict conf_reopen_state(struct conf_run *run, char *d, size_t n)
 		}
 	}
 	snprintf(head, sizeof(head), "RUNNING after closing in %u of %u states%s",
-		 seen.tried - seen.kept, seen.tried, seen.kept ? "; kept across the close" : "");
+		 seen.tried - seen.kept, seen.tried, seen.kept ? "; these stay across the close" :
+		 "");
 	conf_lead(d, n, head, 0);
 	if (seen.guard_failed)
 		return VFIOMIG_VERDICT_FAIL;

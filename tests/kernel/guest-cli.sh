@@ -4,7 +4,7 @@
 # the group tests).  Prints TAP lines, after the plan; run.sh numbers them
 # and checks the plan.
 set -u
-echo 1..27
+echo 1..29
 ok() { if [ "$1" = 0 ]; then echo "ok 0 - $2"; else echo "not ok 0 - $2"; fi; }
 # -q: the guest console is a terminal, and progress lines would mix into the TAP.
 # VFIOMIG_VIA_CDEV=1: vfiomig-ctl gets each mtty instance by its cdev node,
@@ -223,3 +223,24 @@ else
 	[ $r = 0 ] && grep -q mknod /tmp/err
 fi
 ok $? "a cdev that is not there: $(cat /tmp/err)"
+# The conformance checker on mtty with its twin.  Its report goes to the
+# host as K lines; run.sh compares them with conformance-mtty.expected.
+out=$(ctl conformance $A --twin $D)
+rc=$?
+echo "$out" | grep -E '^(PASS|FAIL|DEVIATION|SKIP) ' | sed 's/^/K /'
+[ $rc = 0 ]
+ok $? "conformance A --twin D: no check failed (exit $rc)"
+# A device another process holds is refused, untouched.
+: >/tmp/hold
+# not through ctl(): $! must be vfiomig-ctl itself, not a subshell
+vfiomig-ctl -q dirty "$(via $A)" start 0:1M --interval 0.2 --count 100 >/tmp/hold 2>&1 &
+holder=$!
+i=0
+while [ ! -s /tmp/hold ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+: >/tmp/err
+{ ctl conformance $A 2>/tmp/err >/dev/null; [ $? = 1 ]; } && grep -q "nothing else holds" /tmp/err
+r=$?
+kill $holder 2>/dev/null
+wait $holder 2>/dev/null
+[ $r = 0 ]
+ok $? "conformance of a device another process holds: refused: $(cat /tmp/err)"

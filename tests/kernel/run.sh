@@ -15,10 +15,12 @@ report_key=,iovabitmap=0
 # iommufd kernel both once more through the devices' cdevs, guest-scm and
 # guest-hwpt.
 parts_planned=2
+cli_passes=1
 if [ "${VFIOMIG_KERNEL:-stock}" = iommufd ]; then
 	cache=$cache/iommufd
 	report_key=
 	parts_planned=6
+	cli_passes=2
 fi
 
 if [ ! -e "$cache/.ready" ] || ! command -v qemu-system-x86_64 >/dev/null; then
@@ -98,6 +100,20 @@ if [ -s "$log.kernel" ] && diff -u "$log.kernel" "$log.mock" >"$log.diff"; then
 else
 	echo "not ok $n - the mock differs from the kernel (- kernel, + mock):"
 	sed 's/^/# /' "$log.diff"
+fi
+# vfiomig-ctl conformance on mtty (guest-cli.sh, once per pass of it) must
+# give the committed report: a change in mtty's behaviour shows as a diff.
+n=$((n + 1))
+grep '^K ' "$log" | sed 's/^K //' >"$log.conf" || true
+: >"$log.conf-expected"
+for _ in $(seq "$cli_passes"); do
+	cat "$here/conformance-mtty.expected" >>"$log.conf-expected"
+done
+if [ -s "$log.conf" ] && diff -u "$log.conf-expected" "$log.conf" >"$log.conf-diff"; then
+	echo "ok $n - vfiomig-ctl conformance on mtty gives the committed report ($cli_passes x $(wc -l <"$here/conformance-mtty.expected") checks)"
+else
+	echo "not ok $n - vfiomig-ctl conformance on mtty differs from conformance-mtty.expected (- expected, + kernel):"
+	sed 's/^/# /' "$log.conf-diff"
 fi
 # An oops kills only the process that met it, and the guest carries on: a
 # check that ignores that command's status would pass.  The kernel's own
