@@ -2,7 +2,7 @@
 /*
  * The conformance checks of closing and reopening the device (area
  * "robustness").  After a reopen the checker goes through the library's
- * guarded calls, never raw requests: a driver that keeps a session state
+ * guarded transitions (dev_set_state(), dev_reset()), never raw requests: a driver that keeps a session state
  * across the close without its file (mtty 6.12) oopses on RESUMING -> STOP
  * then, and the library's guard (dev-state.c, continues_session())
  * refuses that arc before the kernel sees it.
@@ -29,7 +29,7 @@ static int reopen(struct conf_run *run)
 /* Only a reset leaves a stale session; the guard must refuse what would continue it. */
 static bool guard_holds(struct conf_run *run, enum vfiomig_state s)
 {
-	int r = vfiomig_dev_set_state(run->dev, s == S(RESUMING) ? S(STOP) : S(STOP_COPY), NULL);
+	int r = dev_set_state(run->dev, s == S(RESUMING) ? S(STOP) : S(STOP_COPY), NULL);
 
 	return r == -EBUSY || (s == S(STOP_COPY) && r == 0);
 }
@@ -66,7 +66,7 @@ static int close_in(struct conf_run *run, enum vfiomig_state s, struct reopen_se
 		seen->guard_failed = true;
 		conf_say(d, n, " (the library's guard did not hold)");
 	}
-	vfiomig_dev_reset(run->dev);
+	dev_reset(run->dev);
 	return 0;
 }
 
@@ -110,7 +110,7 @@ static int session_after_reopen(struct conf_run *run, enum vfiomig_state s, ssiz
 					    conf_read(run->dev, fd, buf, sizeof(buf));
 	conf_close(&fd);
 	if (run->dev)
-		vfiomig_dev_reset(run->dev);
+		dev_reset(run->dev);
 	return r;
 }
 
