@@ -128,8 +128,9 @@ static int image_read(struct vfiomig_dev *dev, int fd, struct conf_image *im)
 			cap *= 2;
 		}
 		n = conf_read(dev, fd, im->buf + im->len, cap - im->len);
+		/* ENOMSG at the end is data.stop-copy-end's to report; the image is whole */
 		if (n <= 0)
-			return (int)n;
+			return n == -ENOMSG && im->len ? 0 : (int)n;
 		im->len += (size_t)n;
 	}
 	return -ENOMEM;

@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The conformance checker against itself: a mock that keeps every rule
+ * passes every check; each mock knob that breaks one rule (bug=, and the
+ * older eom=zero, resetflag=0, datasize=0) makes exactly its check fail or
+ * deviate, while every other check passes.  And the requests the checker
+ * must never send (STOP_COPY -> PRE_COPY*) are looked for in the mock's
+ * arc journal.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "test-util.h"
+#include "mock.h"
+
+#define PASS VFIOMIG_VERDICT_PASS
+#define FAIL VFIOMIG_VERDICT_FAIL
+#define DEV VFIOMIG_VERDICT_DEVIATION
+
+static struct vfiomig_ctx *ctx;
+
+static void setup(void)
+{
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+}
+
+static void teardown(void)
+{
+	vfiomig_ctx_unref(ctx);
+}
+
+/* One broken rule: the knobs of the device and of the twin, and what must show. */
+struct broken {
+	const char *device, *twin;
+	const char *id;
+	enum vfiomig_verdict verdict;
+	const char *also;	/* a second check the same knob must break, or NULL */
+};
+
+static const struct broken broken[] = {
+	{ "bug=flags", "bug=flags", "features.migration-flags", DEV, NULL },
+	{ "bug=size-lies", "", "features.data-size", DEV, NULL },
+	{ "datasize=0", "datasize=0", "features.data-size", DEV, NULL },
+	{ "bug=probe-lies", "", "features.dma-logging-probe", FAIL, NULL },
+	{ "bug=infov2-einval", "", "features.precopy-infov2", FAIL, NULL },
+	{ "bug=wrong-arc", "", "arcs.accepted", FAIL, NULL },
+	{ "bug=accepts-error", "", "arcs.unreachable-refused", FAIL, NULL },
+	{ "bug=failed-set-wrong", "", "arcs.failed-set-state", FAIL, NULL },
+	{ "bug=no-eof", "", "data.stop-copy-end", FAIL, NULL },
+	{ "eom=zero", "", "data.precopy-temporary-end", DEV, NULL },
+	{ "bug=precopy-info-anywhere", "", "data.precopy-info-outside", FAIL, NULL },
+	{ "bug=initial-grows", "", "data.initial-bytes", FAIL, NULL },
+	{ "bug=ended-fd-alive", "", "data.ended-session-fd", DEV, NULL },
+	{ "bug=write-split", "", "data.resume-any-split", FAIL, NULL },
+	{ "bug=reset-sticks", "", "reset.from-every-state", FAIL, NULL },
+	{ "bug=reset-keeps-fds", "", "reset.ends-sessions", FAIL, NULL },
+	{ "resetflag=0", "", "reset.flag-advertised", DEV, NULL },
+	{ "", "bug=no-run-after-load", "twin.load-and-run", FAIL, NULL },
+	{ "", "bug=load-once", "twin.load-twice", FAIL, NULL },
+	{ "", "bug=accepts-truncated", "twin.truncated-refused", FAIL, NULL },
+	{ "", "bug=accepts-garbage", "twin.corrupt-refused", FAIL, NULL },
+	{ "", "bug=wrong-arc", "twin.p2p-arcs", FAIL, NULL },
+	{ "bug=keeps-state", "", "robustness.reopen-state", DEV, NULL },
+	/* a session can outlive a close only if the state does */
+	{ "bug=keeps-sessions", "", "robustness.reopen-session", DEV, "robustness.reopen-state" },
+};
+
+static struct vfiomig_conformance *run_pair(const char *dev_knobs, const char *twin_knobs)
+{
+	char dev[128], twin[128];
+	struct vfiomig_conformance_opts o = { .sz = sizeof(o), .twin = twin };
+	struct vfiomig_conformance *rep = NULL;
+
+	snprintf(dev, sizeof(dev), "mock:dev%s%s", *dev_knobs ? "," : "", dev_knobs);
+	snprintf(twin, sizeof(twin), "mock:twin%s%s", *twin_knobs ? "," : "", twin_knobs);
+	ck_assert_msg(vfiomig_conformance_run(ctx, dev, &o, &rep) == 0, "%s / %s: %s", dev, twin,
+		      vfiomig_ctx_get_error(ctx));
+	return rep;
+}
+
+START_TEST(test_all_pass)
+{
+	struct vfiomig_conformance *rep = run_pair("", "");
+	struct vfiomig_conformance_info info = { .sz = sizeof(info) };
+	size_t n;
+
+	vfiomig_conformance_catalogue(&n);
+	ck_assert_uint_eq(vfiomig_conformance_get_count(rep), n);
+	for (size_t i = 0; i < n; i++) {
+		const struct vfiomig_conformance_result *r = vfiomig_conformance_get_result(rep, i);
+
+		ck_assert_msg(r->verdict == PASS, "%s: %s: %s", r->check->id,
+			      vfiomig_verdict_name(r->verdict), r->detail);
+	}
+	ck_assert_int_eq(vfiomig_conformance_get_info(rep, &info), 0);
+	ck_assert_uint_eq(info.count[PASS], n);
+	ck_assert_str_eq(info.device, "mock:dev");
+	ck_assert_str_eq(info.twin, "mock:twin");
+	vfiomig_conformance_free(rep);
+}
+END_TEST
+
+static bool expected_broken(const struct broken *b, const char *id)
+{
+	return !strcmp(id, b->id) || (b->also && !strcmp(id, b->also));
+}
+
+START_TEST(test_each_rule_can_break)
+{
+	const struct broken *b = &broken[_i];
+	struct vfiomig_conformance *rep = run_pair(b->device, b->twin);
+	bool seen = false;
+
+	for (size_t i = 0; i < vfiomig_conformance_get_count(rep); i++) {
+		const struct vfiomig_conformance_result *r = vfiomig_conformance_get_result(rep, i);
+
+		if (!strcmp(r->check->id, b->id)) {
+			seen = true;
+			ck_assert_msg(r->verdict == b->verdict, "%s/%s: %s is %s, not %s: %s",
+				      b->device, b->twin, b->id, vfiomig_verdict_name(r->verdict),
+				      vfiomig_verdict_name(b->verdict), r->detail);
+		} else if (expected_broken(b, r->check->id)) {
+			ck_assert_msg(r->verdict != PASS, "%s/%s: %s passes", b->device, b->twin,
+				      r->check->id);
+		} else {
+			ck_assert_msg(r->verdict == PASS, "%s/%s breaks %s too: %s: %s", b->device,
+				      b->twin, r->check->id, vfiomig_verdict_name(r->verdict),
+				      r->detail);
+		}
+	}
+	ck_assert_msg(seen, "%s not run", b->id);
+	vfiomig_conformance_free(rep);
+}
+END_TEST
+
+/* Every check of the catalogue is shown to break by some knob. */
+START_TEST(test_every_check_has_a_knob)
+{
+	size_t n;
+	const struct vfiomig_conformance_check *c = vfiomig_conformance_catalogue(&n);
+
+	for (size_t i = 0; i < n; i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < ARRAY_SIZE(broken); k++)
+			found |= !strcmp(broken[k].id, c[i].id);
+		ck_assert_msg(found, "no knob breaks %s", c[i].id);
+	}
+}
+END_TEST
+
+/*
+ * The two requests that crash some kernels are never sent: the mock models
+ * them (bug=hang-arc, bug=stale-oops) by aborting the process, which fails
+ * the test case.
+ */
+START_TEST(test_never_sends_the_hang)
+{
+	vfiomig_conformance_free(run_pair("bug=hang-arc", "bug=hang-arc"));
+}
+END_TEST
+
+/* Like mtty 6.12: its state stays across a close, and RESUMING -> STOP then oopses. */
+START_TEST(test_stale_session_only_reset)
+{
+	struct vfiomig_conformance_opts o = { .sz = sizeof(o), .areas = VFIOMIG_CONF_ROBUSTNESS };
+	struct vfiomig_conformance *rep = NULL;
+	const struct vfiomig_conformance_result *r;
+
+	ck_assert_int_eq(vfiomig_conformance_run(ctx, "mock:m,bug=keeps-state,bug=stale-oops", &o,
+						 &rep), 0);
+	r = vfiomig_conformance_get_result(rep, 0);
+	ck_assert_int_eq(r->verdict, DEV);
+	ck_assert_ptr_nonnull(strstr(r->detail, "RESUMING"));
+	ck_assert_int_eq(vfiomig_conformance_get_result(rep, 1)->verdict, PASS);
+	vfiomig_conformance_free(rep);
+}
+END_TEST
+
+START_TEST(test_refusals)
+{
+	struct vfiomig_conformance_opts o = { .sz = sizeof(o), .twin = "mock:t,flags=stop_copy" };
+	struct vfiomig_conformance *rep = NULL;
+
+	ck_assert_int_eq(vfiomig_conformance_run(ctx, "mock:a", &o, &rep), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "not of the same kind"));
+	ck_assert_ptr_null(rep);
+	o.twin = NULL;
+	o.areas = 1u << 9;
+	ck_assert_int_eq(vfiomig_conformance_run(ctx, "mock:a", &o, &rep), -EINVAL);
+	ck_assert_int_eq(vfiomig_conformance_run(ctx, "mock:a,size=x", NULL, &rep), -EINVAL);
+	ck_assert_int_eq(vfiomig_conformance_run(NULL, "mock:a", NULL, &rep), -EINVAL);
+	ck_assert_ptr_null(rep);
+}
+END_TEST
+
+START_TEST(test_names)
+{
+	enum vfiomig_conformance_area a;
+
+	ck_assert_int_eq(vfiomig_conformance_area_parse("robustness", &a), 0);
+	ck_assert_int_eq(a, VFIOMIG_CONF_ROBUSTNESS);
+	ck_assert_str_eq(vfiomig_conformance_area_name(a), "robustness");
+	ck_assert_int_eq(vfiomig_conformance_area_parse("bogus", &a), -EINVAL);
+	ck_assert_ptr_null(vfiomig_conformance_area_name(VFIOMIG_CONF_ALL));
+	ck_assert_str_eq(vfiomig_verdict_name(DEV), "deviation");
+	ck_assert_ptr_null(vfiomig_verdict_name(7));
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("conformance");
+	TCase *tc = tcase_create("checks");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_all_pass);
+	tcase_add_loop_test(tc, test_each_rule_can_break, 0, ARRAY_SIZE(broken));
+	tcase_add_test(tc, test_every_check_has_a_knob);
+	tcase_add_test(tc, test_never_sends_the_hang);
+	tcase_add_test(tc, test_stale_session_only_reset);
+	tcase_add_test(tc, test_refusals);
+	tcase_add_test(tc, test_names);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return run_suite(suite());
+}
