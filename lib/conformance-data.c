@@ -9,10 +9,9 @@
 #define S(x) VFIOMIG_STATE_##x
 #define STREAM_LIMIT (4ull << 30)	/* a stream longer than this has no end */
 
-static enum vfiomig_verdict no_precopy(char *d, size_t n)
+static void no_precopy(char *d, size_t n)
 {
 	conf_say(d, n, "the device has no PRE_COPY");
-	return VFIOMIG_VERDICT_SKIP;
 }
 
 static enum vfiomig_verdict not_reached(enum vfiomig_state s, int r, char *d, size_t n)
@@ -22,6 +21,21 @@ static enum vfiomig_verdict not_reached(enum vfiomig_state s, int r, char *d, si
 	conf_say(d, n, "%s not reached from a reset (%s; see arcs.accepted)",
 		 vfiomig_state_str(s), conf_errname(r, e, sizeof(e)));
 	return VFIOMIG_VERDICT_SKIP;
+}
+
+/* A pre-copy session's fd, or false with the skip's reason said. */
+static bool precopy_session(struct conf_run *run, int *fd, char *d, size_t n)
+{
+	int r;
+
+	if (!conf_has(run, S(PRE_COPY))) {
+		no_precopy(d, n);
+		return false;
+	}
+	r = conf_reach(run->dev, S(PRE_COPY), fd);
+	if (r < 0)
+		not_reached(S(PRE_COPY), r, d, n);
+	return r == 0;
 }
 
 enum vfiomig_verdict conf_stop_copy_end(struct conf_run *run, char *d, size_t n)
@@ -44,13 +58,10 @@ enum vfiomig_verdict conf_precopy_end(struct conf_run *run, char *d, size_t n)
 	size_t len;
 	ssize_t last;
 	char e[32];
-	int fd, r;
+	int fd;
 
-	if (!conf_has(run, S(PRE_COPY)))
-		return no_precopy(d, n);
-	r = conf_reach(run->dev, S(PRE_COPY), &fd);
-	if (r < 0)
-		return not_reached(S(PRE_COPY), r, d, n);
+	if (!precopy_session(run, &fd, d, n))
+		return VFIOMIG_VERDICT_SKIP;
 	last = conf_drain(run->dev, fd, &len, STREAM_LIMIT);
 	conf_close(&fd);
 	conf_say(d, n, "%zu bytes, then %s", len, conf_errname(last, e, sizeof(e)));
@@ -70,11 +81,8 @@ enum vfiomig_verdict conf_precopy_info_outside(struct conf_run *run, char *d, si
 	char e1[32], e2[32], e3[32];
 	int fd, in, after, fresh;
 
-	if (!conf_has(run, S(PRE_COPY)))
-		return no_precopy(d, n);
-	in = conf_reach(run->dev, S(PRE_COPY), &fd);
-	if (in < 0)
-		return not_reached(S(PRE_COPY), in, d, n);
+	if (!precopy_session(run, &fd, d, n))
+		return VFIOMIG_VERDICT_SKIP;
 	in = conf_precopy_info(run->dev, fd, &initial, &dirty, NULL);
 	after = conf_set(run->dev, S(STOP_COPY), NULL);
 	if (after == 0)
@@ -128,13 +136,10 @@ static enum vfiomig_verdict watch_initial(struct conf_run *run, int fd, char *d,
 enum vfiomig_verdict conf_initial_bytes(struct conf_run *run, char *d, size_t n)
 {
 	enum vfiomig_verdict v;
-	int fd, r;
+	int fd;
 
-	if (!conf_has(run, S(PRE_COPY)))
-		return no_precopy(d, n);
-	r = conf_reach(run->dev, S(PRE_COPY), &fd);
-	if (r < 0)
-		return not_reached(S(PRE_COPY), r, d, n);
+	if (!precopy_session(run, &fd, d, n))
+		return VFIOMIG_VERDICT_SKIP;
 	/* With the 7.1 opt-in the flags say REINIT; without it they echo 0. */
 	vfiomig_dev_feature(run->dev, VFIO_DEVICE_FEATURE_SET |
 			    VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2, NULL, 0);

@@ -251,3 +251,49 @@ enum vfiomig_verdict conf_worse(enum vfiomig_verdict a, enum vfiomig_verdict b)
 
 	return rank[a] >= rank[b] ? a : b;
 }
+
+/* One session of @s, ended by @end, then one read (save) or write (resume) of its fd. */
+static int session_then(struct conf_run *run, enum vfiomig_state s, conf_end_fn end,
+			ssize_t *ret)
+{
+	char buf[64] = { 0 };
+	int fd, r = conf_reach(run->dev, s, &fd);
+
+	if (r == 0)
+		r = end(run);
+	if (r == 0)
+		*ret = s == VFIOMIG_STATE_RESUMING ? conf_write(run->dev, fd, buf, sizeof(buf)) :
+						     conf_read(run->dev, fd, buf, sizeof(buf));
+	conf_close(&fd);
+	if (run->dev)
+		dev_reset(run->dev);
+	return r;
+}
+
+enum vfiomig_verdict conf_sessions_after(struct conf_run *run, conf_end_fn end, const char *what,
+					 enum vfiomig_verdict (*judge)(ssize_t), char *d, size_t n)
+{
+	static const enum vfiomig_state sessions[] = {
+		VFIOMIG_STATE_STOP_COPY, VFIOMIG_STATE_RESUMING, VFIOMIG_STATE_PRE_COPY,
+	};
+	enum vfiomig_verdict v = VFIOMIG_VERDICT_PASS;
+	char e[32];
+
+	for (size_t i = 0; i < ARRAY_SIZE(sessions) && run->dev; i++) {
+		ssize_t got = 0;
+		int r;
+
+		if (!conf_has(run, sessions[i]))
+			continue;
+		r = session_then(run, sessions[i], end, &got);
+		conf_say(d, n, "%s%s fd after %s: ", d[0] ? "; " : "",
+			 vfiomig_state_str(sessions[i]), what);
+		if (r < 0)
+			conf_say(d, n, "not tested (%s)", conf_errname(r, e, sizeof(e)));
+		else
+			conf_say(d, n, "%s", got > 0 ? "data moved" : conf_errname(got, e, sizeof(e)));
+		if (r == 0)
+			v = conf_worse(v, judge(got));
+	}
+	return v;
+}

@@ -53,44 +53,14 @@ enum vfiomig_verdict conf_reset_states(struct conf_run *run, char *d, size_t n)
 	return bad ? VFIOMIG_VERDICT_FAIL : VFIOMIG_VERDICT_PASS;
 }
 
-/* A session of @s, then a reset: what the fd gives.  *@ret: the read or write. */
-static int after_reset(struct conf_run *run, enum vfiomig_state s, ssize_t *ret)
+static int reset_dev(struct conf_run *run)
 {
-	char buf[64] = { 0 };
-	int fd, r = conf_reach(run->dev, s, &fd);
-
-	if (r == 0)
-		r = conf_reset(run->dev);
-	if (r == 0)
-		*ret = s == S(RESUMING) ? conf_write(run->dev, fd, buf, sizeof(buf)) :
-					  conf_read(run->dev, fd, buf, sizeof(buf));
-	conf_close(&fd);
-	return r;
+	return conf_reset(run->dev);
 }
 
 enum vfiomig_verdict conf_reset_sessions(struct conf_run *run, char *d, size_t n)
 {
-	static const enum vfiomig_state sessions[] = { S(STOP_COPY), S(RESUMING), S(PRE_COPY) };
-	enum vfiomig_verdict v = VFIOMIG_VERDICT_PASS;
-	char e[32];
-
-	for (size_t i = 0; i < sizeof(sessions) / sizeof(sessions[0]); i++) {
-		ssize_t got = 0;
-		int r;
-
-		if (!conf_has(run, sessions[i]))
-			continue;
-		r = after_reset(run, sessions[i], &got);
-		conf_say(d, n, "%s%s fd after a reset: ", d[0] ? "; " : "",
-			 vfiomig_state_str(sessions[i]));
-		if (r < 0) {
-			conf_say(d, n, "not tested (%s)", conf_errname(r, e, sizeof(e)));
-			continue;
-		}
-		conf_say(d, n, "%s", got > 0 ? "data moved" : conf_errname(got, e, sizeof(e)));
-		v = conf_worse(v, conf_ended_verdict(got));
-	}
-	return v;
+	return conf_sessions_after(run, reset_dev, "a reset", conf_ended_verdict, d, n);
 }
 
 enum vfiomig_verdict conf_reset_flag(struct conf_run *run, char *d, size_t n)

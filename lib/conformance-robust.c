@@ -97,45 +97,13 @@ enum vfiomig_verdict conf_reopen_state(struct conf_run *run, char *d, size_t n)
 	return VFIOMIG_VERDICT_PASS;
 }
 
-/* A session of @s, the device closed and reopened: bytes its fd still moves, or -errno. */
-static int session_after_reopen(struct conf_run *run, enum vfiomig_state s, ssize_t *moved)
+/* Data moving through an fd whose opener closed the device is a deviation. */
+static enum vfiomig_verdict moved_after_reopen(ssize_t moved)
 {
-	char buf[64] = { 0 };
-	int fd, r = conf_reach(run->dev, s, &fd);
-
-	if (r == 0)
-		r = reopen(run);
-	if (r == 0)
-		*moved = s == S(RESUMING) ? conf_write(run->dev, fd, buf, sizeof(buf)) :
-					    conf_read(run->dev, fd, buf, sizeof(buf));
-	conf_close(&fd);
-	if (run->dev)
-		dev_reset(run->dev);
-	return r;
+	return moved > 0 ? VFIOMIG_VERDICT_DEVIATION : VFIOMIG_VERDICT_PASS;
 }
 
 enum vfiomig_verdict conf_reopen_session(struct conf_run *run, char *d, size_t n)
 {
-	static const enum vfiomig_state sessions[] = { S(STOP_COPY), S(RESUMING), S(PRE_COPY) };
-	enum vfiomig_verdict v = VFIOMIG_VERDICT_PASS;
-	char e[32];
-
-	for (size_t i = 0; i < sizeof(sessions) / sizeof(sessions[0]) && run->dev; i++) {
-		ssize_t moved = 0;
-		int r;
-
-		if (!conf_has(run, sessions[i]))
-			continue;
-		r = session_after_reopen(run, sessions[i], &moved);
-		conf_say(d, n, "%s%s fd after a reopen: ", d[0] ? "; " : "",
-			 vfiomig_state_str(sessions[i]));
-		if (r < 0) {
-			conf_say(d, n, "not tested (%s)", conf_errname(r, e, sizeof(e)));
-			continue;
-		}
-		conf_say(d, n, "%s", moved > 0 ? "data moved" : conf_errname(moved, e, sizeof(e)));
-		if (moved > 0)
-			v = VFIOMIG_VERDICT_DEVIATION;
-	}
-	return v;
+	return conf_sessions_after(run, reopen, "a reopen", moved_after_reopen, d, n);
 }

@@ -95,6 +95,16 @@ const char *conf_errname(long r, char *buf, size_t size);
 enum vfiomig_verdict conf_ended_verdict(ssize_t r);
 /* The worse of two verdicts: FAIL, then DEVIATION, then PASS (SKIP least). */
 enum vfiomig_verdict conf_worse(enum vfiomig_verdict a, enum vfiomig_verdict b);
+/* Ends a session some way other than by an arc (a reset, a reopen). */
+typedef int (*conf_end_fn)(struct conf_run *run);
+/*
+ * For each session state the device has (STOP_COPY, RESUMING, PRE_COPY):
+ * a session, ended by @end, then one read or write of its fd, judged by
+ * @judge; says in @d what each gave ("STOP_COPY fd after @what: ENODEV").
+ * Returns the worst verdict.
+ */
+enum vfiomig_verdict conf_sessions_after(struct conf_run *run, conf_end_fn end, const char *what,
+					 enum vfiomig_verdict (*judge)(ssize_t), char *d, size_t n);
 /* Close @fd if open. */
 void conf_close(int *fd);
 
