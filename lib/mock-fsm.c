@@ -8,6 +8,7 @@
  * completed arc.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -147,12 +148,43 @@ static void set_recorded_state(struct vfiomig_mock *m, enum vfiomig_state s)
 	mock_unlock(m);
 }
 
+/* A terminating arc ends the session; bug=ended-fd-alive remembers how. */
+static void end_by_arc(struct vfiomig_mock *m)
+{
+	mock_lock(m);
+	if (m->active)
+		m->active->ended_by_arc = true;
+	mock_unlock(m);
+	mock_session_end(m, m->active);
+}
+
+/*
+ * bug=no-run-after-load: the first arc out of STOP after a load may not
+ * go towards running; the one after it may.  Any arc out of STOP uses
+ * up the load.
+ */
+static int run_after_load(struct vfiomig_mock *m, uint32_t from, uint32_t to)
+{
+	bool armed = m->loaded_stop;
+
+	if (from != S(STOP))
+		return 0;
+	m->loaded_stop = false;
+	if (!armed || !mock_bug(m, MOCK_BUG_NO_RUN_AFTER_LOAD))
+		return 0;
+	return to == S(RUNNING) || to == S(RUNNING_P2P) ? -EIO : 0;
+}
+
 /* One arc, as a driver's step function performs it. */
 static int step(struct vfiomig_mock *m, uint32_t from, uint32_t to, int *ret_fd)
 {
 	bool saving_from = from == S(PRE_COPY) || from == S(PRE_COPY_P2P);
+	int r;
 
 	arc_delay(m);
+	r = run_after_load(m, from, to);
+	if (r)
+		return r;
 	if (from == S(STOP) && to == S(STOP_COPY))
 		return mock_session_new(m, true, false, ret_fd);
 	if ((from == S(RUNNING) && to == S(PRE_COPY)) ||
@@ -167,12 +199,34 @@ static int step(struct vfiomig_mock *m, uint32_t from, uint32_t to, int *ret_fd)
 	if ((from == S(STOP_COPY) && to == S(STOP)) ||
 	    (from == S(PRE_COPY) && to == S(RUNNING)) ||
 	    (from == S(PRE_COPY_P2P) && to == S(RUNNING_P2P))) {
-		mock_session_end(m, m->active);
+		end_by_arc(m);
 		return 0;
 	}
 	if (from == S(RESUMING) && to == S(STOP))
 		return mock_session_finish_resume(m, m->active);
 	return 0;	/* run-state arcs: nothing to do */
+}
+
+/*
+ * An arc failed: the device stays where it was, except that with
+ * bug=failed-set-wrong a refused load drops it into RUNNING, and ends
+ * the resume session, as it left RESUMING.
+ */
+static void failed_arc(struct vfiomig_mock *m, uint32_t cur, uint32_t next, int r,
+		       uint64_t begin)
+{
+	bool wrong = cur == S(RESUMING) && next == S(STOP) &&
+		     mock_bug(m, MOCK_BUG_FAILED_SET_WRONG);
+
+	dbg(m->ctx, "mock %s: arc %s -> %s failed (%d); device %s %s", m->spec.name,
+	    vfiomig_state_str(cur), vfiomig_state_str(next), r,
+	    wrong ? "goes to" : "stays",
+	    vfiomig_state_str(wrong ? S(RUNNING) : cur));
+	if (!wrong)
+		return;
+	mock_session_end(m, m->active);
+	set_recorded_state(m, S(RUNNING));
+	mock_journal_add(m, cur, S(RUNNING), begin);
 }
 
 /* The driver's loop, stopping after @max_arcs arcs. */
@@ -191,9 +245,7 @@ static int walk(struct vfiomig_mock *m, uint32_t target, unsigned int max_arcs,
 			return r;
 		r = step(m, cur, next, &fd);
 		if (r) {
-			dbg(m->ctx, "mock %s: arc %s -> %s failed (%d); device "
-			    "stays %s", m->spec.name, vfiomig_state_str(cur),
-			    vfiomig_state_str(next), r, vfiomig_state_str(cur));
+			failed_arc(m, cur, next, r, begin);
 			return r;
 		}
 		set_recorded_state(m, next);
@@ -227,6 +279,81 @@ static unsigned int path_length(const struct vfiomig_mock *m, uint32_t target)
 	return n;
 }
 
+/*
+ * The SETs bug= gets wrong before any arc: wrong-arc does not perform
+ * STOP -> RUNNING_P2P yet says it did, accepts-error takes ERROR as a
+ * target (and, like a device in ERROR, ends the session).  true if one
+ * of them decided the SET, with its result in *@ret.
+ */
+static bool broken_set(struct vfiomig_mock *m, uint32_t target, int *ret)
+{
+	enum vfiomig_state from = m->state;
+
+	*ret = 0;
+	if (mock_bug(m, MOCK_BUG_WRONG_ARC) && from == S(STOP) &&
+	    target == S(RUNNING_P2P) && state_ok(m->spec.mig_flags, target)) {
+		dbg(m->ctx, "mock %s: bug=wrong-arc: STOP -> RUNNING_P2P not made",
+		    m->spec.name);
+		return true;
+	}
+	if (mock_bug(m, MOCK_BUG_ACCEPTS_ERROR) && target == S(ERROR) &&
+	    from != S(ERROR)) {
+		uint64_t begin = now_ns();
+
+		mock_session_end(m, m->active);
+		set_recorded_state(m, S(ERROR));
+		mock_journal_add(m, from, S(ERROR), begin);
+		dbg(m->ctx, "mock %s: bug=accepts-error: now ERROR", m->spec.name);
+		return true;
+	}
+	return false;
+}
+
+static bool saving(uint32_t s)
+{
+	return s == S(PRE_COPY) || s == S(PRE_COPY_P2P) || s == S(STOP_COPY);
+}
+
+/* A session state whose file is gone: a close ended it (bug=keeps-state). */
+static bool stale_session(struct vfiomig_mock *m)
+{
+	bool stale;
+
+	mock_lock(m);
+	stale = (saving(m->state) || m->state == S(RESUMING)) &&
+		(!m->active || m->active->dead);
+	mock_unlock(m);
+	return stale;
+}
+
+/*
+ * Requests that crash some kernels, modelled by aborting the process so
+ * that a test which sends one dies: bug=hang-arc, STOP_COPY -> PRE_COPY*
+ * (kernels without the 2026 fix spin in vfio_mig_get_next_state());
+ * bug=stale-oops, an arc that goes on with a session a close ended
+ * (mtty 6.12 dereferences its NULL file: RESUMING -> STOP, or a move
+ * within the saving group).
+ */
+static void crash_if_fatal(struct vfiomig_mock *m, uint32_t target)
+{
+	uint32_t from = m->state, next;
+
+	if (mock_bug(m, MOCK_BUG_HANG_ARC) && from == S(STOP_COPY) &&
+	    (target == S(PRE_COPY) || target == S(PRE_COPY_P2P))) {
+		dbg(m->ctx, "mock %s: bug=hang-arc: STOP_COPY -> %s would hang the kernel",
+		    m->spec.name, vfiomig_state_str(target));
+		abort();
+	}
+	if (mock_bug(m, MOCK_BUG_STALE_OOPS) && target != from && stale_session(m) &&
+	    next_hop(m->spec.mig_flags, from, target, &next) == 0 &&
+	    (from == S(RESUMING) || saving(next))) {
+		dbg(m->ctx, "mock %s: bug=stale-oops: %s -> %s on a closed session would "
+		    "oops the kernel", m->spec.name, vfiomig_state_str(from),
+		    vfiomig_state_str(next));
+		abort();
+	}
+}
+
 int mock_set_state(struct vfiomig_mock *m, uint32_t target, int *ret_fd)
 {
 	enum mock_leave leave = MOCK_LEAVE_UNCHANGED;
@@ -234,7 +361,10 @@ int mock_set_state(struct vfiomig_mock *m, uint32_t target, int *ret_fd)
 	int inj, r;
 
 	*ret_fd = -1;
+	crash_if_fatal(m, target);
 	inj = mock_inject(m, MOCK_K_SET, &leave);
+	if (!inj && broken_set(m, target, &r))
+		return r;
 	if (!inj)
 		return walk(m, target, UINT32_MAX, ret_fd);
 	if (leave == MOCK_LEAVE_UNCHANGED)
@@ -255,6 +385,18 @@ int mock_set_state(struct vfiomig_mock *m, uint32_t target, int *ret_fd)
 	return r ? r : inj;
 }
 
+/*
+ * bug=reset-keeps-fds: the device forgets its session without disabling
+ * it, so its fd goes on as if nothing had happened; the mock still frees
+ * it with the others.
+ */
+static void forget_session(struct vfiomig_mock *m)
+{
+	mock_lock(m);
+	m->active = NULL;
+	mock_unlock(m);
+}
+
 /* A reset is in the journal as an arc from wherever the device was. */
 int mock_reset(struct vfiomig_mock *m)
 {
@@ -267,8 +409,17 @@ int mock_reset(struct vfiomig_mock *m)
 	mock_lock(m);
 	from = m->state;
 	mock_unlock(m);
+	/* bug=reset-sticks: the reset is answered, not done, in PRE_COPY_P2P. */
+	if (from == S(PRE_COPY_P2P) && mock_bug(m, MOCK_BUG_RESET_STICKS)) {
+		dbg(m->ctx, "mock %s: bug=reset-sticks: reset ignored", m->spec.name);
+		return 0;
+	}
+	m->loaded_stop = false;
 	/* reset_done: back to RUNNING, every migration fd disabled. */
-	mock_session_end(m, m->active);
+	if (mock_bug(m, MOCK_BUG_RESET_KEEPS_FDS))
+		forget_session(m);
+	else
+		mock_session_end(m, m->active);
 	set_recorded_state(m, S(RUNNING));
 	mock_journal_add(m, from, S(RUNNING), begin);
 	dbg(m->ctx, "mock %s: reset, now RUNNING", m->spec.name);

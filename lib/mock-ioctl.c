@@ -17,6 +17,8 @@
 #define FEAT_HDR 8u	/* struct vfio_device_feature without data[] */
 #define INFO_MINSZ 16u	/* offsetofend(struct vfio_device_info, num_irqs) */
 #define LOG_MAX_RANGES 256u	/* PAGE_SIZE / sizeof(range) on 4 KiB pages */
+#define BUG_FLAG (1u << 8)	/* bug=flags: a bit the uAPI does not define */
+#define BUG_GROWTH 4096u	/* bug=initial-grows: bytes added per earlier answer */
 
 int mock_inject(struct vfiomig_mock *m, enum mock_kind kind, enum mock_leave *ret_leave)
 {
@@ -82,8 +84,9 @@ static int check_feature(uint32_t flags, size_t argsz, uint32_t ops,
 static int feature_migration(struct vfiomig_mock *m, uint32_t flags,
 			     void *data, size_t argsz)
 {
+	/* bug=flags reports an undefined bit; the state machine never sees it. */
 	struct vfio_device_feature_migration mig = {
-		.flags = m->spec.mig_flags,
+		.flags = m->spec.mig_flags | (mock_bug(m, MOCK_BUG_FLAGS) ? BUG_FLAG : 0),
 	};
 	int r = check_feature(flags, argsz, VFIO_DEVICE_FEATURE_GET, sizeof(mig));
 
@@ -221,6 +224,12 @@ static int feature_log_stop(struct vfiomig_mock *m, uint32_t flags, size_t argsz
 static int feature_log(struct vfiomig_mock *m, uint32_t index, uint32_t flags,
 		       void *data, size_t argsz)
 {
+	/* bug=probe-lies: PROBE answers as if START existed; START does not. */
+	if (m->spec.dirtylog == MOCK_LOG_NONE && mock_bug(m, MOCK_BUG_PROBE_LIES) &&
+	    index == VFIO_DEVICE_FEATURE_DMA_LOGGING_START &&
+	    (flags & VFIO_DEVICE_FEATURE_PROBE))
+		return check_feature(flags, argsz, VFIO_DEVICE_FEATURE_SET,
+				     sizeof(struct vfio_device_feature_dma_logging_control));
 	if (m->spec.dirtylog == MOCK_LOG_NONE)
 		return -ENOTTY;
 	if (index == VFIO_DEVICE_FEATURE_DMA_LOGGING_START)
@@ -244,8 +253,9 @@ static int feature_data_size(struct vfiomig_mock *m, uint32_t flags,
 	r = mock_inject(m, MOCK_K_DATASIZE, NULL);
 	if (r)
 		return r;
-	ds.stop_copy_length = m->spec.mlx5 ? mock_mlx5_stream_size(m->spec.size) :
-					     mock_stream_size(m->spec.size);
+	ds.stop_copy_length = mock_full_stream_size(m);
+	if (mock_bug(m, MOCK_BUG_SIZE_LIES))
+		ds.stop_copy_length /= 10;
 	memcpy(data, &ds, sizeof(ds));
 	return 0;
 }
@@ -254,6 +264,8 @@ static int feature_infov2(struct vfiomig_mock *m, uint32_t flags, size_t argsz)
 {
 	int r;
 
+	if (mock_bug(m, MOCK_BUG_INFOV2_EINVAL))	/* a refusal no kernel gives */
+		return -EINVAL;
 	if (!m->spec.infov2)	/* kernels before 7.1 */
 		return -ENOTTY;
 	r = check_feature(flags, argsz, VFIO_DEVICE_FEATURE_SET, 0);
@@ -394,10 +406,35 @@ static void precopy_counters(struct vfiomig_mock *m, struct mock_session *s,
 		reinit = dirty_round(m, s);
 	info->initial_bytes = s->initial_end > consumed ?
 			      s->initial_end - consumed : 0;
+	/* bug=initial-grows: initial data that grows without a REINIT. */
+	if (mock_bug(m, MOCK_BUG_INITIAL_GROWS))
+		info->initial_bytes += BUG_GROWTH * s->infos;
+	s->infos++;
 	from = consumed > s->initial_end ? consumed : s->initial_end;
 	info->dirty_bytes = s->em.queued > from ? s->em.queued - from : 0;
 	if (m->infov2_on)
 		info->flags = reinit ? VFIO_PRECOPY_INFO_REINIT : 0;	/* else echoed */
+}
+
+/* bug=precopy-info-anywhere: the ioctl answers in STOP_COPY too. */
+static bool stop_copy_info(const struct vfiomig_mock *m)
+{
+	return mock_bug(m, MOCK_BUG_PRECOPY_INFO_ANYWHERE) &&
+	       m->state == VFIOMIG_STATE_STOP_COPY;
+}
+
+/* ...with no initial data and what the reader has not consumed as dirty. */
+static int stop_copy_counters(struct vfiomig_mock *m, struct mock_session *s,
+			      struct vfio_precopy_info *info)
+{
+	uint64_t in_pipe = pipe_bytes(s->fd);
+	uint64_t consumed = s->written > in_pipe ? s->written - in_pipe : 0;
+
+	info->initial_bytes = 0;
+	info->dirty_bytes = s->em.queued > consumed ? s->em.queued - consumed : 0;
+	if (m->infov2_on)
+		info->flags = 0;
+	return 0;
 }
 
 int mock_precopy_info(struct vfiomig_dev *dev, int data_fd, unsigned long request,
@@ -428,8 +465,10 @@ int mock_precopy_info(struct vfiomig_dev *dev, int data_fd, unsigned long reques
 		goto out;
 	}
 	mock_lock(m);
-	if (m->state != VFIOMIG_STATE_PRE_COPY &&
-	    m->state != VFIOMIG_STATE_PRE_COPY_P2P)
+	if (stop_copy_info(m))
+		r = s->dead ? -ENODEV : stop_copy_counters(m, s, &info);
+	else if (m->state != VFIOMIG_STATE_PRE_COPY &&
+		 m->state != VFIOMIG_STATE_PRE_COPY_P2P)
 		r = -EINVAL;
 	else if (s->dead)
 		r = -ENODEV;
@@ -466,11 +505,20 @@ static int data_op_begin(struct vfiomig_mock *m, enum mock_kind kind, int data_f
 	return r;
 }
 
+/*
+ * Library reads of an ended session: ENODEV, but bug=ended-fd-alive gives
+ * EOF (0) once a terminating arc, not a reset or ERROR, ended it.  m->lock.
+ */
+static int dead_read(const struct vfiomig_mock *m, const struct mock_session *s)
+{
+	return mock_bug(m, MOCK_BUG_ENDED_FD_ALIVE) && s->ended_by_arc ? 0 : -ENODEV;
+}
+
 ssize_t mock_data_read(struct vfiomig_dev *dev, int data_fd, void *buf, size_t len)
 {
 	struct vfiomig_mock *m = dev->priv;
 	struct mock_session *s;
-	bool eom = false;
+	bool eom = false, dead;
 	ssize_t r;
 	int e;
 
@@ -479,13 +527,14 @@ ssize_t mock_data_read(struct vfiomig_dev *dev, int data_fd, void *buf, size_t l
 		return e;
 	if (s) {
 		mock_lock(m);
-		if (s->dead)
-			e = -ENODEV;
+		dead = s->dead;
+		if (dead)
+			e = dead_read(m, s);
 		else if (s->save && s->precopy && s->written == s->em.queued &&
 			 pipe_bytes(s->fd) == 0)
 			eom = true;	/* the temporary end of a PRE_COPY stream */
 		mock_unlock(m);
-		if (e)
+		if (dead)
 			return e;
 		if (eom)
 			return m->spec.eom_zero ? 0 : -ENOMSG;
@@ -493,6 +542,8 @@ ssize_t mock_data_read(struct vfiomig_dev *dev, int data_fd, void *buf, size_t l
 	if (m->spec.short_read)
 		len = short_len(m, len);
 	r = read(data_fd, buf, len);
+	if (r == 0 && s && s->save && mock_bug(m, MOCK_BUG_NO_EOF))
+		return -ENOMSG;	/* bug=no-eof: the final end looks temporary */
 	return r < 0 ? -errno : r;
 }
 
@@ -580,8 +631,14 @@ ssize_t mock_data_write(struct vfiomig_dev *dev, int data_fd, const void *buf, s
 		if (e)
 			return e;
 	}
+	/* bug=write-split: a driver that wants a whole 8-byte word per write. */
+	if (s && !s->save && len < 8 && mock_bug(m, MOCK_BUG_WRITE_SPLIT))
+		return -EINVAL;
 	if (m->spec.short_write)
 		len = short_len(m, len);
+	/* bug=accepts-garbage: write() checks nothing. */
+	if (s && !s->save && mock_bug(m, MOCK_BUG_ACCEPTS_GARBAGE))
+		s = NULL;
 	if (s && !s->save && m->spec.mlx5)
 		return resume_write_mlx5(m, s, data_fd, buf, len);
 	if (s && !s->save)

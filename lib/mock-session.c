@@ -511,16 +511,52 @@ static const char *resume_refusal(struct vfiomig_mock *m, struct mock_session *s
 	return mock_parser_finish(&s->parser) ? s->parser.err : NULL;
 }
 
+/* Whether a byte received so far was wrong, not merely missing. */
+static bool stream_wrong(struct vfiomig_mock *m, struct mock_session *s)
+{
+	bool wrong;
+
+	mock_lock(m);
+	wrong = s->rx_write.err != 0;
+	mock_unlock(m);
+	return wrong || s->rx.err || s->parser.phase == MOCK_PARSE_FAILED;
+}
+
+/*
+ * What bug= makes of the verdict @why (NULL: a good stream).  *@load says
+ * whether the device takes the content received: a good stream's, or a
+ * truncated one's whose header came (pages never sent load generation 0).
+ */
+static const char *broken_verdict(struct vfiomig_mock *m, struct mock_session *s,
+				  const char *why, bool *load)
+{
+	*load = !why;
+	if (mock_bug(m, MOCK_BUG_ACCEPTS_GARBAGE)) {
+		if (s->consumed < mock_full_stream_size(m))
+			return "bug=accepts-garbage: the stream is shorter than a "
+			       "complete one (truncated)";
+		why = NULL;
+	}
+	if (why && mock_bug(m, MOCK_BUG_ACCEPTS_TRUNCATED) && !stream_wrong(m, s)) {
+		*load = s->parser.phase != MOCK_PARSE_HEADER;
+		why = NULL;
+	}
+	if (!why && m->loads && mock_bug(m, MOCK_BUG_LOAD_ONCE))
+		return "bug=load-once: this device has loaded a stream already";
+	return why;
+}
+
 int mock_session_finish_resume(struct vfiomig_mock *m, struct mock_session *s)
 {
 	const char *why;
 	uint64_t junk;
+	bool load;
 
 	if (!s || s->dead || s->save)
 		return 0;
 	stop_pump(m, s);
 	drain_resume(m, s);
-	why = resume_refusal(m, s);
+	why = broken_verdict(m, s, resume_refusal(m, s), &load);
 	if (why) {
 		info(m->ctx, "mock %s: RESUMING -> STOP refused, the device stays "
 		     "RESUMING: %s", m->spec.name, why);
@@ -535,22 +571,32 @@ int mock_session_finish_resume(struct vfiomig_mock *m, struct mock_session *s)
 			     m->spec.name);
 		return -EINVAL;
 	}
-	mock_lock(m);
-	m->seed = s->parser.seed;
-	memcpy(m->gen, s->parser.gen, m->npages * sizeof(*m->gen));
-	mock_unlock(m);
+	if (load) {
+		mock_lock(m);
+		m->seed = s->parser.seed;
+		memcpy(m->gen, s->parser.gen, m->npages * sizeof(*m->gen));
+		mock_unlock(m);
+	}
+	m->loads++;
+	m->loaded_stop = true;	/* bug=no-run-after-load */
 	dbg(m->ctx, "mock %s: loaded %" PRIu64 " stream bytes", m->spec.name,
 	    s->consumed);
 	mock_session_end(m, s);
 	return 0;
 }
 
+/* Only the op_lock holder adds sessions, so the walk needs no lock. */
+void mock_sessions_end(struct vfiomig_mock *m)
+{
+	for (struct mock_session *s = m->sessions; s; s = s->next)
+		mock_session_end(m, s);
+}
+
 void mock_sessions_free(struct vfiomig_mock *m)
 {
 	struct mock_session *s, *next;
 
-	for (s = m->sessions; s; s = s->next)
-		mock_session_end(m, s);
+	mock_sessions_end(m);
 	for (s = m->sessions; s; s = next) {
 		next = s->next;
 		session_free(s);

@@ -28,6 +28,31 @@ static const char *const kind_names[MOCK_K_COUNT] = {
 	[MOCK_K_LOGSTOP] = "logstop",	[MOCK_K_ANY] = "any",
 };
 
+static const char *const bug_names[MOCK_BUG_COUNT] = {
+	[MOCK_BUG_FLAGS] = "flags",
+	[MOCK_BUG_SIZE_LIES] = "size-lies",
+	[MOCK_BUG_PROBE_LIES] = "probe-lies",
+	[MOCK_BUG_INFOV2_EINVAL] = "infov2-einval",
+	[MOCK_BUG_WRONG_ARC] = "wrong-arc",
+	[MOCK_BUG_ACCEPTS_ERROR] = "accepts-error",
+	[MOCK_BUG_FAILED_SET_WRONG] = "failed-set-wrong",
+	[MOCK_BUG_NO_EOF] = "no-eof",
+	[MOCK_BUG_PRECOPY_INFO_ANYWHERE] = "precopy-info-anywhere",
+	[MOCK_BUG_INITIAL_GROWS] = "initial-grows",
+	[MOCK_BUG_ENDED_FD_ALIVE] = "ended-fd-alive",
+	[MOCK_BUG_WRITE_SPLIT] = "write-split",
+	[MOCK_BUG_RESET_STICKS] = "reset-sticks",
+	[MOCK_BUG_RESET_KEEPS_FDS] = "reset-keeps-fds",
+	[MOCK_BUG_NO_RUN_AFTER_LOAD] = "no-run-after-load",
+	[MOCK_BUG_LOAD_ONCE] = "load-once",
+	[MOCK_BUG_ACCEPTS_TRUNCATED] = "accepts-truncated",
+	[MOCK_BUG_ACCEPTS_GARBAGE] = "accepts-garbage",
+	[MOCK_BUG_KEEPS_STATE] = "keeps-state",
+	[MOCK_BUG_KEEPS_SESSIONS] = "keeps-sessions",
+	[MOCK_BUG_HANG_ARC] = "hang-arc",
+	[MOCK_BUG_STALE_OOPS] = "stale-oops",
+};
+
 static const struct {
 	const char *name;
 	int err;
@@ -47,6 +72,11 @@ static const struct {
 const char *mock_kind_name(enum mock_kind k)
 {
 	return (unsigned int)k < MOCK_K_COUNT ? kind_names[k] : "?";
+}
+
+const char *mock_bug_name(enum mock_bug b)
+{
+	return (unsigned int)b < MOCK_BUG_COUNT ? bug_names[b] : "?";
 }
 
 /* Case-insensitive, '-' and '_' equal. */
@@ -573,7 +603,45 @@ static int parse_log_kv(struct vfiomig_ctx *ctx, const char *key, char *v,
 	return 1;
 }
 
-/* Every key but fail= may come once: -EINVAL for the second. */
+/* The valid bug= names, for the error that lists them. */
+static void bug_list(char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (unsigned int b = 0; b < MOCK_BUG_COUNT && n < size; b++)
+		n += (size_t)snprintf(buf + n, size - n, "%s%s", b ? ", " : "", bug_names[b]);
+}
+
+/*
+ * bug=NAME: repeatable, at most MOCK_BUG_MAX keys; the same NAME twice is
+ * harmless, since a rule broken once is broken.  keeps-sessions is
+ * keeps-state and more, so it sets both.
+ */
+static int parse_bug(struct vfiomig_ctx *ctx, const char *v, struct mock_spec *spec)
+{
+	char names[512];
+	unsigned int b;
+
+	if (spec->nbugs == MOCK_BUG_MAX)
+		return vfiomig_fail(ctx, -EINVAL, "mock spec: at most %d bug= keys",
+				    MOCK_BUG_MAX);
+	for (b = 0; b < MOCK_BUG_COUNT; b++)
+		if (name_eq(v, bug_names[b]))
+			break;
+	if (b == MOCK_BUG_COUNT) {
+		bug_list(names, sizeof(names));
+		return vfiomig_fail(ctx, -EINVAL, "mock spec: unknown bug= name '%s' "
+				    "(names: %s)", v, names);
+	}
+	spec->nbugs++;
+	spec->bugs |= 1u << b;
+	if (b == MOCK_BUG_KEEPS_SESSIONS)
+		spec->bugs |= 1u << MOCK_BUG_KEEPS_STATE;
+	return 0;
+}
+
+/* Every key but fail= and bug= may come once: -EINVAL for the second. */
 static int check_once(struct vfiomig_ctx *ctx, const char *key, unsigned int *seen)
 {
 	static const char *const once[] = {
@@ -641,6 +709,8 @@ static int parse_kv(struct vfiomig_ctx *ctx, char *key, char *v,
 		return parse_name(ctx, key, v, spec->id.mdev_type, sizeof(spec->id.mdev_type));
 	if (!strcmp(key, "fail"))
 		return parse_fail_rule(ctx, v, spec);
+	if (!strcmp(key, "bug"))
+		return parse_bug(ctx, v, spec);
 	if (!strcmp(key, "short"))
 		return parse_short(ctx, v, spec);
 	if (!strcmp(key, "personality"))

@@ -43,15 +43,6 @@ static void *mock_ctx_new(void)
 	return mc;
 }
 
-/* Devices hold the ctx, so no mock is left when this runs. */
-static void mock_ctx_free(void *state)
-{
-	struct mock_ctx *mc = state;
-
-	pthread_mutex_destroy(&mc->lock);
-	free(mc);
-}
-
 static void mock_free(struct vfiomig_mock *m)
 {
 	mock_sessions_free(m);
@@ -62,28 +53,94 @@ static void mock_free(struct vfiomig_mock *m)
 	free(m);
 }
 
+/*
+ * Devices hold the ctx, so the only mocks left when this runs are the
+ * closed ones bug=keeps-state keeps for a reopen.  Freeing them logs
+ * nothing, so the ctx going away around them does not matter.
+ */
+static void mock_ctx_free(void *state)
+{
+	struct mock_ctx *mc = state;
+	struct vfiomig_mock *m, *next;
+
+	for (m = mc->mocks; m; m = next) {
+		next = m->next;
+		mock_free(m);
+	}
+	pthread_mutex_destroy(&mc->lock);
+	free(mc);
+}
+
+/*
+ * bug=keeps-state: the last close, like mtty's, leaves the migration
+ * state alone, but still ends every session (unless keeps-sessions) and,
+ * as mlx5's close does, DMA logging.  The mock stays listed, closed, for
+ * a reopen of its NAME; op_lock before the list's lock, as elsewhere.
+ */
+static void mock_keep(struct mock_ctx *mc, struct vfiomig_mock *m)
+{
+	pthread_mutex_lock(&m->op_lock);
+	if (!mock_bug(m, MOCK_BUG_KEEPS_SESSIONS))
+		mock_sessions_end(m);
+	if (m->spec.dirtylog == MOCK_LOG_TRACKER)
+		mock_log_stop(m);
+	pthread_mutex_unlock(&m->op_lock);
+	pthread_mutex_lock(&mc->lock);
+	m->kept = true;
+	pthread_mutex_unlock(&mc->lock);
+}
+
 /* The last handle unlinks the mock under the list's lock, so that an adopt
  * racing with it either finds it with a reference or not at all. */
 static void mock_release(struct vfiomig_dev *dev)
 {
 	struct vfiomig_mock *m = dev->priv, **pp;
 	struct mock_ctx *mc = mctx(dev->ctx);
-	bool last;
+	bool last, keep;
 
 	dev->priv = NULL;
 	if (!m)
 		return;
 	pthread_mutex_lock(&mc->lock);
 	last = --m->refcount == 0;
-	for (pp = &mc->mocks; last && *pp; pp = &(*pp)->next) {
+	keep = last && mock_bug(m, MOCK_BUG_KEEPS_STATE);
+	for (pp = &mc->mocks; last && !keep && *pp; pp = &(*pp)->next) {
 		if (*pp == m) {
 			*pp = m->next;
 			break;
 		}
 	}
 	pthread_mutex_unlock(&mc->lock);
-	if (last)
+	if (keep)
+		mock_keep(mc, m);
+	else if (last)
 		mock_free(m);
+}
+
+/* A closed mock of @name that bug=keeps-state kept, now with a handle. */
+static struct vfiomig_mock *claim_kept(struct mock_ctx *mc, const char *name)
+{
+	struct vfiomig_mock *m;
+
+	pthread_mutex_lock(&mc->lock);
+	for (m = mc->mocks; m; m = m->next)
+		if (m->kept && !strcmp(m->spec.name, name))
+			break;
+	if (m) {
+		m->kept = false;
+		m->refcount = 1;
+	}
+	pthread_mutex_unlock(&mc->lock);
+	return m;
+}
+
+/* A reopen that failed puts the device back as it was: closed, kept. */
+static void unclaim(struct mock_ctx *mc, struct vfiomig_mock *m)
+{
+	pthread_mutex_lock(&mc->lock);
+	m->refcount = 0;
+	m->kept = true;
+	pthread_mutex_unlock(&mc->lock);
 }
 
 static void attach(struct vfiomig_dev *dev, struct vfiomig_mock *m)
@@ -137,19 +194,15 @@ static int mock_new(struct vfiomig_ctx *ctx, const char *params,
 
 /* A memfd stands for the device fd: no ioctl reaches it, but its identity
  * lets adopt recognise it. */
-static int placeholder_fd(struct vfiomig_mock *m)
+static int placeholder_fd(struct vfiomig_mock *m, struct stat *st)
 {
 	char name[96];
-	struct stat st;
 	int fd, r;
 
 	snprintf(name, sizeof(name), "vfiomig-mock:%s", m->spec.name);
 	fd = memfd_create(name, MFD_CLOEXEC);
-	if (fd >= 0 && fstat(fd, &st) == 0) {
-		m->st_dev = st.st_dev;
-		m->st_ino = st.st_ino;
+	if (fd >= 0 && fstat(fd, st) == 0)
 		return fd;
-	}
 	r = -errno;
 	if (fd >= 0)
 		close(fd);
@@ -157,27 +210,77 @@ static int placeholder_fd(struct vfiomig_mock *m)
 			    "device fd: %s", m->spec.name, strerror(-r));
 }
 
+/* A handle on @m, with a new placeholder fd; 0 or -errno. */
+static int open_handle(struct vfiomig_ctx *ctx, struct vfiomig_mock *m,
+		       struct vfiomig_dev **ret)
+{
+	struct mock_ctx *mc = mctx(ctx);
+	struct stat st;
+	int fd, r;
+
+	fd = r = placeholder_fd(m, &st);
+	if (r >= 0)
+		r = vfiomig_dev_new(ctx, &vfiomig_mock_transport, "mock", fd, true,
+				    m->devname, ret);
+	if (r < 0) {
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	/* adopt reads the identity under the list's lock */
+	pthread_mutex_lock(&mc->lock);
+	m->st_dev = st.st_dev;
+	m->st_ino = st.st_ino;
+	pthread_mutex_unlock(&mc->lock);
+	attach(*ret, m);
+	return 0;
+}
+
+/*
+ * bug=keeps-state: a reopen of a closed device's NAME finds it as it was
+ * left, with the spec it was made with (the new spec's other keys are not
+ * used).  0 and *@ret, 1 if there is no such device, or -errno.
+ */
+static int reopen_kept(struct vfiomig_ctx *ctx, const struct mock_spec *spec,
+		       struct vfiomig_dev **ret)
+{
+	struct mock_ctx *mc = mctx(ctx);
+	struct vfiomig_mock *m;
+	int r;
+
+	if (!(spec->bugs & (1u << MOCK_BUG_KEEPS_STATE)))
+		return 1;
+	m = claim_kept(mc, spec->name);
+	if (!m)
+		return 1;
+	r = open_handle(ctx, m, ret);
+	if (r < 0) {
+		unclaim(mc, m);
+		return r;
+	}
+	dbg(ctx, "mock %s: reopened in %s", m->spec.name, vfiomig_state_str(m->state));
+	return 0;
+}
+
 int vfiomig_mock_open(struct vfiomig_ctx *ctx, const char *params, struct vfiomig_dev **ret)
 {
 	struct mock_ctx *mc = mctx(ctx);
 	struct vfiomig_mock *m = NULL;
-	struct vfiomig_dev *dev;
-	int fd, r;
+	int r;
 
 	r = mock_new(ctx, params, &m);
-	if (r)
+	if (!r)
+		r = reopen_kept(ctx, &m->spec, ret);
+	if (r <= 0) {
+		if (m)
+			mock_free(m);
 		return r;
-	fd = r = placeholder_fd(m);
-	if (r >= 0)
-		r = vfiomig_dev_new(ctx, &vfiomig_mock_transport, "mock", fd, true,
-				    m->devname, &dev);
+	}
+	r = open_handle(ctx, m, ret);
 	if (r < 0) {
-		if (fd >= 0)
-			close(fd);
 		mock_free(m);
 		return r;
 	}
-	attach(dev, m);
 	m->refcount = 1;
 	pthread_mutex_lock(&mc->lock);
 	m->next = mc->mocks;
@@ -186,7 +289,6 @@ int vfiomig_mock_open(struct vfiomig_ctx *ctx, const char *params, struct vfiomi
 	dbg(ctx, "mock %s: %" PRIu64 " bytes, flags 0x%x, state %s",
 	    m->spec.name, m->spec.size, m->spec.mig_flags,
 	    vfiomig_state_str(m->state));
-	*ret = dev;
 	return 0;
 }
 
@@ -201,8 +303,8 @@ int vfiomig_mock_adopt(struct vfiomig_ctx *ctx, int fd, struct vfiomig_dev **ret
 	if (fstat(fd, &st) < 0)
 		return -ENOENT;
 	pthread_mutex_lock(&mc->lock);
-	for (m = mc->mocks; m; m = m->next)
-		if (m->st_dev == st.st_dev && m->st_ino == st.st_ino)
+	for (m = mc->mocks; m; m = m->next)	/* a closed, kept one has no fd */
+		if (m->refcount && m->st_dev == st.st_dev && m->st_ino == st.st_ino)
 			break;
 	if (m)
 		m->refcount++;
@@ -266,7 +368,7 @@ unsigned int vfiomig_mock_count(struct vfiomig_ctx *ctx)
 
 	pthread_mutex_lock(&mc->lock);
 	for (struct vfiomig_mock *m = mc->mocks; m; m = m->next)
-		n++;
+		n += m->refcount > 0;	/* not the closed ones keeps-state keeps */
 	pthread_mutex_unlock(&mc->lock);
 	return n;
 }

@@ -33,6 +33,7 @@
 #define MOCK_NAME_MAX 58	/* "mock:" + NAME must fit dev->name[64] */
 #define MOCK_DRIVER_MAX 63	/* driver=, as documented */
 #define MOCK_FAIL_MAX 8
+#define MOCK_BUG_MAX 8		/* bug= keys in one spec */
 #define MOCK_RATE_MAX (64ull << 30)	/* rate=, bytes a second */
 #define MOCK_REINIT_MAX 1000000u	/* reinit=, a round number */
 #define MOCK_ARC_MAX_NS (60ull * 1000000000u)	/* arc= */
@@ -55,6 +56,38 @@ enum mock_kind {
 	MOCK_K_LOGSTOP,
 	MOCK_K_ANY,
 	MOCK_K_COUNT
+};
+
+/*
+ * bug=: one protocol rule the device breaks on purpose, so that a
+ * conformance check can be shown to fail (docs/mock.md, *Deliberately
+ * broken rules*).  Bits of mock_spec.bugs.
+ */
+enum mock_bug {
+	MOCK_BUG_FLAGS,
+	MOCK_BUG_SIZE_LIES,
+	MOCK_BUG_PROBE_LIES,
+	MOCK_BUG_INFOV2_EINVAL,
+	MOCK_BUG_WRONG_ARC,
+	MOCK_BUG_ACCEPTS_ERROR,
+	MOCK_BUG_FAILED_SET_WRONG,
+	MOCK_BUG_NO_EOF,
+	MOCK_BUG_PRECOPY_INFO_ANYWHERE,
+	MOCK_BUG_INITIAL_GROWS,
+	MOCK_BUG_ENDED_FD_ALIVE,
+	MOCK_BUG_WRITE_SPLIT,
+	MOCK_BUG_RESET_STICKS,
+	MOCK_BUG_RESET_KEEPS_FDS,
+	MOCK_BUG_NO_RUN_AFTER_LOAD,
+	MOCK_BUG_LOAD_ONCE,
+	MOCK_BUG_ACCEPTS_TRUNCATED,
+	MOCK_BUG_ACCEPTS_GARBAGE,
+	MOCK_BUG_KEEPS_STATE,
+	MOCK_BUG_KEEPS_SESSIONS,
+	/* requests that crash some kernels: the mock aborts the process */
+	MOCK_BUG_HANG_ARC,
+	MOCK_BUG_STALE_OOPS,
+	MOCK_BUG_COUNT
 };
 
 /* Where a failed SET leaves the device. */
@@ -99,6 +132,8 @@ struct mock_spec {
 	uint64_t rate;			/* bytes a second through the pumps; 0: unlimited */
 	uint64_t arc_ns;		/* how long each arc of a SET takes; 0: no time */
 	bool mlx5;			/* personality=mlx5: mlx5_vfio_pci's records */
+	uint32_t bugs;			/* bug=: 1 << enum mock_bug */
+	unsigned int nbugs;		/* bug= keys given */
 };
 
 /*
@@ -114,6 +149,7 @@ struct mock_session {
 	dev_t pipe_dev;		/* identity of the pipe, to recognise the fd */
 	ino_t pipe_ino;
 	bool dead;		/* lock: ended, library I/O gets ENODEV */
+	bool ended_by_arc;	/* lock: a terminating arc ended it (bug=ended-fd-alive) */
 	int fd;			/* lock: the mock's end (non-blocking), or -1 */
 	int kill_fd;		/* pump: eventfd that wakes the pump to stop */
 	pthread_t thread;	/* op_lock */
@@ -130,6 +166,7 @@ struct mock_session {
 	uint64_t written;	/* stream bytes written into the pipe */
 	uint64_t initial_end;	/* stream offset where the initial image ends */
 	uint64_t rounds;	/* dirty rounds made so far */
+	uint64_t infos;		/* PRECOPY_INFO answers in pre-copy (bug=initial-grows) */
 
 	/* resume */
 	struct mock_parser parser;	/* pump */
@@ -167,6 +204,7 @@ struct vfiomig_mock {
 	struct vfiomig_mock *next;	/* the ctx's list of mocks */
 	struct vfiomig_ctx *ctx;	/* borrowed: every handle holds a ref */
 	int refcount;			/* dev handles, under the list's lock */
+	bool kept;			/* list's lock: closed, kept for a reopen (bug=keeps-state) */
 	pthread_mutex_t op_lock;
 	pthread_mutex_t lock;
 	struct mock_spec spec;
@@ -186,8 +224,22 @@ struct vfiomig_mock {
 	uint64_t short_count;
 	struct mock_session *sessions;	/* live and ended, newest first */
 	bool infov2_on;			/* op_lock */
+	bool loaded_stop;		/* op_lock: in STOP after a load (bug=no-run-after-load) */
+	uint64_t loads;			/* op_lock: successful RESUMING -> STOP (bug=load-once) */
 	struct mock_dirty dirty;	/* op_lock */
 };
+
+static inline bool mock_bug(const struct vfiomig_mock *m, enum mock_bug b)
+{
+	return m->spec.bugs & (1u << b);
+}
+
+/* The length of a complete STOP -> STOP_COPY stream: what MIG_DATA_SIZE says. */
+static inline uint64_t mock_full_stream_size(const struct vfiomig_mock *m)
+{
+	return m->spec.mlx5 ? mock_mlx5_stream_size(m->spec.size) :
+			      mock_stream_size(m->spec.size);
+}
 
 static inline void mock_lock(struct vfiomig_mock *m)
 {
@@ -226,6 +278,7 @@ void vfiomig_mock_journal_clear(struct vfiomig_ctx *ctx);
 int mock_spec_parse(struct vfiomig_ctx *ctx, const char *params,
 		    struct mock_spec *spec);
 const char *mock_kind_name(enum mock_kind k);
+const char *mock_bug_name(enum mock_bug b);
 
 /* mock-ioctl.c: the transport ops on @dev's mock. */
 int mock_device_ioctl(struct vfiomig_dev *dev, unsigned long request, void *arg);
@@ -247,6 +300,8 @@ void mock_session_end(struct vfiomig_mock *m, struct mock_session *s);
 void mock_session_stop_copy(struct vfiomig_mock *m, struct mock_session *s);
 /* RESUMING -> STOP: 0, or -EINVAL with the session still open. */
 int mock_session_finish_resume(struct vfiomig_mock *m, struct mock_session *s);
+/* Ends every session, the active one and any a reset forgot. */
+void mock_sessions_end(struct vfiomig_mock *m);
 /* When the mock is freed: every session, live or ended. */
 void mock_sessions_free(struct vfiomig_mock *m);
 /* The session whose pipe @fd is (NULL: none of this mock's); -errno if @fd is bad. */
