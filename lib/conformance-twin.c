@@ -52,6 +52,7 @@ enum vfiomig_verdict conf_twin_load(struct conf_run *run, char *d, size_t n)
 		return VFIOMIG_VERDICT_SKIP;
 	if (load(run, im->buf, im->len, "the device's image", d, n) < 0)
 		return VFIOMIG_VERDICT_FAIL;
+	run->twin_loaded = true;
 	r = conf_set(run->twin, S(RUNNING), NULL);
 	if (r == 0)
 		r = conf_get(run->twin, &now);
@@ -64,17 +65,19 @@ enum vfiomig_verdict conf_twin_load(struct conf_run *run, char *d, size_t n)
 	return VFIOMIG_VERDICT_PASS;
 }
 
+/* After twin.load-and-run's load: two more of the same stream. */
 enum vfiomig_verdict conf_twin_twice(struct conf_run *run, char *d, size_t n)
 {
 	const struct conf_image *im = need_image(run, d, n);
 
 	if (!im)
 		return VFIOMIG_VERDICT_SKIP;
-	if (load(run, im->buf, im->len, "first load", d, n) < 0) {
-		conf_say(d, n, " (see twin.load-and-run)");
+	if (!run->twin_loaded) {
+		conf_say(d, n, "the twin loaded nothing yet (see twin.load-and-run)");
 		return VFIOMIG_VERDICT_SKIP;
 	}
-	if (load(run, im->buf, im->len, "the same stream again", d, n) < 0)
+	if (load(run, im->buf, im->len, "second load", d, n) < 0 ||
+	    load(run, im->buf, im->len, "third load", d, n) < 0)
 		return VFIOMIG_VERDICT_FAIL;
 	return VFIOMIG_VERDICT_PASS;
 }

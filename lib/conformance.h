@@ -32,8 +32,7 @@ struct conf_run {
 	struct conf_image image;	/* a STOP_COPY image of dev, made on first use */
 	struct vfiomig_conformance *report;
 	const struct vfiomig_conformance_opts *opts;
-	/* what the reset check saw, for the advertised-flag check */
-	bool reset_worked, reset_tried;
+	bool twin_loaded;		/* twin.load-and-run loaded the image */
 };
 
 /* A check: fills @verdict and @detail (a sentence, no final period). */
