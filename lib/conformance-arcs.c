@@ -37,7 +37,7 @@ static void bad(struct tally *t, char *d, size_t n, const char *fmt, ...)
 	conf_say(d, n, "%s%s", t->bad > 1 ? "; " : "", what);
 }
 
-/* The fd the last arc of @from -> @to opens, if any. */
+/* Whether the last arc of @from -> @to opens a data fd. */
 static bool opens_fd(uint64_t flags, enum vfiomig_state from, enum vfiomig_state to)
 {
 	enum vfiomig_state path[VFIOMIG_STATE_COUNT];
@@ -53,8 +53,8 @@ static int reach_with_data(struct conf_run *run, struct vfiomig_dev *dev,
 	const struct conf_image *im = from == S(RESUMING) ? conf_image(run) : NULL;
 	int r = conf_reach(dev, from, fd);
 
-	if (r == 0 && im && !im->err && conf_write(dev, *fd, im->buf, im->len) < 0)
-		r = -EIO;
+	if (r == 0 && im && !im->err)
+		r = conf_write_all(dev, *fd, im->buf, im->len);
 	return r;
 }
 

@@ -214,7 +214,7 @@ enum vfiomig_verdict conf_resume_split(struct conf_run *run, char *d, size_t n)
 		conf_say(d, n, "no image of the device: %s", conf_errname(im->err, e, sizeof(e)));
 		return VFIOMIG_VERDICT_SKIP;
 	}
-	r = conf_load(run->dev, im->buf, im->len, 0, &stage);
+	r = conf_load(run->dev, im->buf, im->len, &stage);
 	if (r < 0) {
 		conf_say(d, n, "the device does not load its own %zu-byte image even in one "
 			 "write (%s at %s)", im->len, conf_errname(r, e, sizeof(e)), stage);

@@ -156,11 +156,10 @@ const struct conf_image *conf_image(struct conf_run *run)
 }
 
 /* Writes until done; a driver may take less than offered, as write(2) may. */
-static int write_all(struct vfiomig_dev *dev, int fd, const char *buf, size_t len, size_t chunk)
+int conf_write_all(struct vfiomig_dev *dev, int fd, const char *buf, size_t len)
 {
 	while (len) {
-		size_t want = chunk && chunk < len ? chunk : len;
-		ssize_t n = conf_write(dev, fd, buf, want);
+		ssize_t n = conf_write(dev, fd, buf, len);
 
 		if (n < 0)
 			return (int)n;
@@ -172,8 +171,7 @@ static int write_all(struct vfiomig_dev *dev, int fd, const char *buf, size_t le
 	return 0;
 }
 
-int conf_load(struct vfiomig_dev *dev, const char *buf, size_t len, size_t chunk,
-	      const char **ret_stage)
+int conf_load(struct vfiomig_dev *dev, const char *buf, size_t len, const char **ret_stage)
 {
 	int fd, r;
 
@@ -181,7 +179,7 @@ int conf_load(struct vfiomig_dev *dev, const char *buf, size_t len, size_t chunk
 	r = conf_reach(dev, VFIOMIG_STATE_RESUMING, &fd);
 	if (r == 0) {
 		*ret_stage = "write";
-		r = write_all(dev, fd, buf, len, chunk);
+		r = conf_write_all(dev, fd, buf, len);
 	}
 	if (r == 0) {
 		*ret_stage = "RESUMING -> STOP";

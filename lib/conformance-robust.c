@@ -2,10 +2,11 @@
 /*
  * The conformance checks of closing and reopening the device (area
  * "robustness").  After a reopen the checker goes through the library's
- * guarded transitions (dev_set_state(), dev_reset()), never raw requests: a driver that keeps a session state
- * across the close without its file (mtty 6.12) oopses on RESUMING -> STOP
- * then, and the library's guard (dev-state.c, continues_session())
- * refuses that arc before the kernel sees it.
+ * guarded transitions (dev_set_state(), dev_reset()), never raw requests:
+ * a driver that keeps a session state across the close without its file
+ * (mtty 6.12) oopses on RESUMING -> STOP then, and the library's guard
+ * (dev-state.c, continues_session()) refuses that arc before the kernel
+ * sees it.
  */
 #include <errno.h>
 #include <stdio.h>

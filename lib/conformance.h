@@ -78,12 +78,13 @@ int conf_fresh(struct vfiomig_dev *dev);
 int conf_reach(struct vfiomig_dev *dev, enum vfiomig_state s, int *ret_fd);
 /* Read a save fd until it gives <= 0; the bytes in *ret_len, the last answer returned. */
 ssize_t conf_drain(struct vfiomig_dev *dev, int fd, size_t *ret_len, uint64_t limit);
+/* All of @buf into a RESUMING fd, however much each write takes. */
+int conf_write_all(struct vfiomig_dev *dev, int fd, const char *buf, size_t len);
 /* A raw image of run->dev (made once). */
 const struct conf_image *conf_image(struct conf_run *run);
-/* Load @len bytes of @buf into @dev through RESUMING in @chunk-byte writes
- * (0: all at once); *ret_stage says where it was refused. */
-int conf_load(struct vfiomig_dev *dev, const char *buf, size_t len, size_t chunk,
-	      const char **ret_stage);
+/* Load @len bytes of @buf into @dev through RESUMING; *ret_stage says
+ * where it was refused. */
+int conf_load(struct vfiomig_dev *dev, const char *buf, size_t len, const char **ret_stage);
 /* "EINVAL", "0", "errno 123": a driver's answer for a detail. */
 const char *conf_errname(long r, char *buf, size_t size);
 /*

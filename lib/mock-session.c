@@ -619,5 +619,8 @@ int mock_session_lookup(struct vfiomig_mock *m, int fd, struct mock_session **re
 				break;
 	mock_unlock(m);
 	*ret = s;
+	/* the fd of a device closed since: the kernel disabled its file */
+	if (!s && S_ISFIFO(st.st_mode) && mock_pipe_buried(m->ctx, st.st_dev, st.st_ino))
+		return -ENODEV;
 	return 0;
 }

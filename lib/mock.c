@@ -21,12 +21,17 @@
 
 extern const struct vfiomig_vendor_ops vfiomig_vendor_mock;
 
+/* The pipes of the newest sessions of freed mocks (mock_pipe_buried()). */
+#define MOCK_BURIED_MAX 64
+
 /* The mock devices alive in a ctx. */
 struct mock_ctx {
 	pthread_mutex_t lock;		/* all of it, and every mock's refcount */
 	struct vfiomig_mock *mocks;
 	struct mock_arc journal[MOCK_JOURNAL_MAX];	/* a ring */
 	size_t journal_next, journal_count;
+	struct { dev_t dev; ino_t ino; } buried[MOCK_BURIED_MAX];	/* a ring */
+	size_t buried_next;
 };
 
 static struct mock_ctx *mctx(struct vfiomig_ctx *ctx)
@@ -90,6 +95,33 @@ static void mock_keep(struct mock_ctx *mc, struct vfiomig_mock *m)
 	pthread_mutex_unlock(&mc->lock);
 }
 
+/*
+ * A closed device's files are disabled (mtty_disable_files(),
+ * mlx5vf_disable_fds()): their fds give ENODEV, whichever handle asks.
+ * The mock's sessions go with it, so their pipes are remembered here.
+ * mc->lock held.
+ */
+static void bury_sessions(struct mock_ctx *mc, struct vfiomig_mock *m)
+{
+	for (struct mock_session *s = m->sessions; s; s = s->next) {
+		mc->buried[mc->buried_next].dev = s->pipe_dev;
+		mc->buried[mc->buried_next].ino = s->pipe_ino;
+		mc->buried_next = (mc->buried_next + 1) % MOCK_BURIED_MAX;
+	}
+}
+
+bool mock_pipe_buried(struct vfiomig_ctx *ctx, dev_t dev, ino_t ino)
+{
+	struct mock_ctx *mc = mctx(ctx);
+	bool found = false;
+
+	pthread_mutex_lock(&mc->lock);
+	for (size_t i = 0; i < MOCK_BURIED_MAX && !found; i++)
+		found = mc->buried[i].ino == ino && mc->buried[i].dev == dev && ino;
+	pthread_mutex_unlock(&mc->lock);
+	return found;
+}
+
 /* The last handle unlinks the mock under the list's lock, so that an adopt
  * racing with it either finds it with a reference or not at all. */
 static void mock_release(struct vfiomig_dev *dev)
@@ -110,6 +142,8 @@ static void mock_release(struct vfiomig_dev *dev)
 			break;
 		}
 	}
+	if (last && !keep)
+		bury_sessions(mc, m);
 	pthread_mutex_unlock(&mc->lock);
 	if (keep)
 		mock_keep(mc, m);

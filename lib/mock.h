@@ -272,6 +272,8 @@ void mock_journal_add(struct vfiomig_mock *m, enum vfiomig_state from, enum vfio
 		      uint64_t begin_ns);
 /* Copies up to @max entries, oldest first; returns how many there are. */
 size_t vfiomig_mock_journal(struct vfiomig_ctx *ctx, struct mock_arc *out, size_t max);
+/* Whether the pipe is a session's of a mock of @ctx that was freed since. */
+bool mock_pipe_buried(struct vfiomig_ctx *ctx, dev_t dev, ino_t ino);
 void vfiomig_mock_journal_clear(struct vfiomig_ctx *ctx);
 
 /* mock-spec.c: parses "NAME[,key=value...]"; -EINVAL via vfiomig_fail(). */
