@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The checker's hands: single requests through the transport, so that the
- * driver answers each one.  A SET here is one ioctl whatever its target:
+ * driver answers each one.  Only getting back to a clean start goes
+ * through the library: its reset (retried, as PCI resets need) and its
+ * guarded path to RUNNING.  A SET here is one ioctl whatever its target:
  * the kernel walks multi-arc requests itself (every driver loops over
  * vfio_mig_get_next_state()), and refuses what has no path.
  */
@@ -34,9 +36,11 @@ int conf_get(struct vfiomig_dev *dev, enum vfiomig_state *ret)
 	return dev_read_state(dev, ret);
 }
 
+/* The library's reset: it retries a contended PCI reset (EAGAIN), and a
+ * reset ends the library's note of a stale session too. */
 int conf_reset(struct vfiomig_dev *dev)
 {
-	return dev->transport->device_ioctl(dev, VFIO_DEVICE_RESET, NULL);
+	return dev_reset(dev);
 }
 
 ssize_t conf_read(struct vfiomig_dev *dev, int fd, void *buf, size_t len)
@@ -78,8 +82,9 @@ int conf_fresh(struct vfiomig_dev *dev)
 
 	if (r == 0)
 		r = conf_get(dev, &s);
+	/* the library's guarded path: never on with a session a close left stale */
 	if (r == 0 && s != VFIOMIG_STATE_RUNNING) {
-		r = conf_set(dev, VFIOMIG_STATE_RUNNING, NULL);
+		r = dev_set_state(dev, VFIOMIG_STATE_RUNNING, NULL);
 		if (r == 0)
 			r = conf_get(dev, &s);
 	}

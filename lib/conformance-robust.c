@@ -15,12 +15,6 @@
 
 #define S(x) VFIOMIG_STATE_##x
 
-static bool in_session(enum vfiomig_state s)
-{
-	return s == S(STOP_COPY) || s == S(RESUMING) || s == S(PRE_COPY) ||
-	       s == S(PRE_COPY_P2P);
-}
-
 static int reopen(struct conf_run *run)
 {
 	run->dev = vfiomig_dev_unref(run->dev);
@@ -63,7 +57,7 @@ static int close_in(struct conf_run *run, enum vfiomig_state s, struct reopen_se
 	if (r < 0 || now != s)
 		conf_say(d, n, " (then %s)", r < 0 ? conf_errname(r, e, sizeof(e)) :
 			 vfiomig_state_str(now));
-	if (r == 0 && in_session(now) && !guard_holds(run, now)) {
+	if (r == 0 && vfiomig_state_in_session(now) && !guard_holds(run, now)) {
 		seen->guard_failed = true;
 		conf_say(d, n, " (the library's guard did not hold)");
 	}

@@ -8,12 +8,6 @@
 #include "private.h"
 #include "vfio-compat.h"
 
-static bool is_session_state(enum vfiomig_state s)
-{
-	return s == VFIOMIG_STATE_STOP_COPY || s == VFIOMIG_STATE_RESUMING ||
-	       s == VFIOMIG_STATE_PRE_COPY || s == VFIOMIG_STATE_PRE_COPY_P2P;
-}
-
 /* One SET request; *ret_fd gets the data fd the kernel returned, or -1. */
 static int dev_send_set(struct vfiomig_dev *dev, enum vfiomig_state target, int *ret_fd)
 {
@@ -61,7 +55,7 @@ static bool continues_session(const struct vfiomig_dev *dev, enum vfiomig_state 
 			      enum vfiomig_state next)
 {
 	return dev->stale_session &&
-	       (cur == VFIOMIG_STATE_RESUMING || is_session_state(next));
+	       (cur == VFIOMIG_STATE_RESUMING || vfiomig_state_in_session(next));
 }
 
 /* The kernel echoes the requested state on failure: the call's end reads
@@ -158,7 +152,7 @@ int dev_set_state(struct vfiomig_dev *dev, enum vfiomig_state target, int *ret_d
 				    vfiomig_state_str(target));
 	}
 	dev->needs_recovery = false;
-	dev->stale_session = dev->stale_session && is_session_state(target) && fd < 0;
+	dev->stale_session = dev->stale_session && vfiomig_state_in_session(target) && fd < 0;
 	dbg(dev->ctx, "%s: %s -> %s in %d arc(s)%s", dev->name, vfiomig_state_str(cur),
 	    vfiomig_state_str(target), n, fd >= 0 ? ", new data fd" : "");
 	if (ret_data_fd)

@@ -107,12 +107,6 @@ static int dev_probe(struct vfiomig_dev *dev)
 	return 0;
 }
 
-static bool is_session_state(enum vfiomig_state s)
-{
-	return s == VFIOMIG_STATE_STOP_COPY || s == VFIOMIG_STATE_RESUMING ||
-	       s == VFIOMIG_STATE_PRE_COPY || s == VFIOMIG_STATE_PRE_COPY_P2P;
-}
-
 /*
  * A device we just opened cannot have a live session: its group admits one
  * opener, and closing the device ended the last one's.  mtty keeps the
@@ -123,7 +117,7 @@ static void note_stale_session(struct vfiomig_dev *dev)
 {
 	enum vfiomig_state s;
 
-	if (dev_read_state(dev, &s) == 0 && is_session_state(s)) {
+	if (dev_read_state(dev, &s) == 0 && vfiomig_state_in_session(s)) {
 		dev->stale_session = true;
 		info(dev->ctx, "%s: opened in %s, a session of an earlier opener", dev->name,
 		     vfiomig_state_str(s));

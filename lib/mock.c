@@ -99,7 +99,8 @@ static void mock_keep(struct mock_ctx *mc, struct vfiomig_mock *m)
  * A closed device's files are disabled (mtty_disable_files(),
  * mlx5vf_disable_fds()): their fds give ENODEV, whichever handle asks.
  * The mock's sessions go with it, so their pipes are remembered here.
- * mc->lock held.
+ * mc->lock held; m->sessions is read without m's lock because the last
+ * handle is gone: no call can add a session any more.
  */
 static void bury_sessions(struct mock_ctx *mc, struct vfiomig_mock *m)
 {

@@ -147,6 +147,8 @@ int vfiomig_fail_at(struct vfiomig_ctx *ctx, int err, uint64_t offset,
 bool vfiomig_state_valid(enum vfiomig_state s);
 bool vfiomig_mig_flags_defined(uint64_t mig_flags);
 const char *vfiomig_state_str(enum vfiomig_state s);	/* never NULL */
+/* A state with a data transfer session: the saving group and RESUMING. */
+bool vfiomig_state_in_session(enum vfiomig_state s);
 
 /* ctx.c: @t's shared state in @ctx. */
 void *vfiomig_ctx_transport_state(struct vfiomig_ctx *ctx,

@@ -209,6 +209,12 @@ VFIOMIG_EXPORT int vfiomig_fsm_arc_opens_fd(enum vfiomig_state from,
 	       (from == S(STOP) && to == S(RESUMING));
 }
 
+bool vfiomig_state_in_session(enum vfiomig_state s)
+{
+	return s == VFIOMIG_STATE_STOP_COPY || s == VFIOMIG_STATE_RESUMING ||
+	       s == VFIOMIG_STATE_PRE_COPY || s == VFIOMIG_STATE_PRE_COPY_P2P;
+}
+
 const char *vfiomig_state_str(enum vfiomig_state s)
 {
 	return vfiomig_state_valid(s) ? state_names[s] : "(invalid state)";

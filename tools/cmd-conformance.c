@@ -169,17 +169,6 @@ static int report(struct ctl *ctl, const struct conf_args *a, const struct vfiom
 			   in.count[VFIOMIG_VERDICT_FAIL], vfiomig_conformance_get_count(rep));
 }
 
-/* As ctl_open(): a spec that cannot be parsed is a usage error. */
-static int run_failed(struct ctl *ctl, struct vfiomig_ctx *vctx, const char *spec, int r)
-{
-	struct ctl_lib_error e;
-
-	ctl_lib_error_take(vctx, r, &e);
-	if (e.bad_spec)
-		return ctl_usage(ctl, "%s", e.message);
-	return ctl_fail_lib_error(ctl, spec, &e);
-}
-
 int cmd_conformance(struct ctl *ctl, int argc, char **argv)
 {
 	struct conf_args a = { 0 };
@@ -201,7 +190,7 @@ int cmd_conformance(struct ctl *ctl, int argc, char **argv)
 	o.areas = a.areas;
 	r = vfiomig_conformance_run(vctx, a.device, &o, &rep);
 	if (r < 0)
-		r = run_failed(ctl, vctx, a.device, r);
+		r = ctl_fail_open(ctl, vctx, a.device, r);
 	else
 		r = report(ctl, &a, rep);
 	vfiomig_conformance_free(rep);

@@ -174,6 +174,8 @@ void ctl_message(struct ctl *ctl, const char *fmt, ...);
 int ctl_context_new(struct ctl *ctl, struct vfiomig_ctx **ret);
 
 /* device.c */
+/* Reports a failed open of @spec: a spec that cannot be parsed is a usage error. */
+int ctl_fail_open(struct ctl *ctl, struct vfiomig_ctx *vctx, const char *spec, int r);
 int ctl_open(struct ctl *ctl, struct vfiomig_ctx *vctx, const char *spec,
 	     struct vfiomig_dev **ret);
 /*

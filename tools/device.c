@@ -5,20 +5,23 @@
 
 #include "ctl.h"
 
-
-int ctl_open(struct ctl *ctl, struct vfiomig_ctx *vctx, const char *spec,
-	     struct vfiomig_dev **ret)
+int ctl_fail_open(struct ctl *ctl, struct vfiomig_ctx *vctx, const char *spec, int r)
 {
 	struct ctl_lib_error e;
-	int r = vfiomig_dev_open(vctx, spec, ret);
 
-	if (r >= 0)
-		return EXIT_OK;
 	ctl_lib_error_take(vctx, r, &e);
 	/* A mistake in what was typed, not a device's failure. */
 	if (e.bad_spec)
 		return ctl_usage(ctl, "'%s': %s", spec, e.message);
 	return ctl_fail_lib_error(ctl, spec, &e);
+}
+
+int ctl_open(struct ctl *ctl, struct vfiomig_ctx *vctx, const char *spec,
+	     struct vfiomig_dev **ret)
+{
+	int r = vfiomig_dev_open(vctx, spec, ret);
+
+	return r >= 0 ? EXIT_OK : ctl_fail_open(ctl, vctx, spec, r);
 }
 
 /*
