@@ -43,7 +43,7 @@ ssize_t load_in_read(void *ctx, void *buf, size_t len)
 	return n;
 }
 
-static void describe(const struct stream_identity *id, char *buf, size_t size)
+void load_describe(const struct stream_identity *id, char *buf, size_t size)
 {
 	const char *driver = id->dev.driver[0] ? id->dev.driver : "no driver";
 
@@ -59,16 +59,23 @@ static void describe(const struct stream_identity *id, char *buf, size_t size)
  * Two identities may describe alike ("15b3:101e (mlx5_vfio_pci)" twice)
  * and still differ: the sentence names the fields that do.
  */
+const struct stream_identity *load_identity(struct load *l)
+{
+	if (!l->have_ours)
+		xfer_identity(l->dev, &l->ours);
+	l->have_ours = true;
+	return &l->ours;
+}
+
 int load_check_identity(struct load *l, const struct stream_identity *theirs, uint64_t offset)
 {
-	struct stream_identity ours;
-	char t[2 * STREAM_STRING_MAX + 32], o[2 * STREAM_STRING_MAX + 32], d[512];
+	const struct stream_identity *ours = load_identity(l);
+	char t[LOAD_DESCRIBE_MAX], o[LOAD_DESCRIBE_MAX], d[512];
 
-	xfer_identity(l->dev, &ours);
-	if (stream_identity_differences(theirs, &ours, d, sizeof(d)) == 0)
+	if (stream_identity_differences(theirs, ours, d, sizeof(d)) == 0)
 		return 0;
-	describe(theirs, t, sizeof(t));
-	describe(&ours, o, sizeof(o));
+	load_describe(theirs, t, sizeof(t));
+	load_describe(ours, o, sizeof(o));
 	if (l->o.flags & VFIOMIG_XFER_FORCE) {
 		warn(l->dev->ctx, "%s: loading a stream for %s into %s (forced); %s differ",
 		     l->dev->name, t, o, d);
