@@ -367,14 +367,24 @@ int load_records(struct load *l)
 
 /*
  * A device that was given part of a state is reset, which discards it, and
- * stopped: it must not run with partial state.  The call's first failure
- * stays its message; the end of the call adds where the device is.
+ * stopped: a reset leaves it RUNNING, and a destination must not run until
+ * a whole state is loaded.  A failure of the stop is another fault on top
+ * of the load's: the device is reset and stopped once more.  A reset that
+ * fails leaves the device where it was (RESUMING or STOP, never running).
+ * The call's first failure stays its message; the end of the call adds
+ * where the device is.
  */
 void load_discard_partial(struct load *l)
 {
-	if (dev_reset(l->dev) == 0)
-		dev_set_state(l->dev, VFIOMIG_STATE_STOP, NULL);
-	info(l->dev->ctx, "%s: load failed; the partial state was discarded", l->dev->name);
+	for (int tries = 0; tries < 2; tries++) {
+		if (dev_reset(l->dev) < 0)
+			return;
+		if (dev_set_state(l->dev, VFIOMIG_STATE_STOP, NULL) == 0) {
+			info(l->dev->ctx, "%s: load failed; the partial state was discarded",
+			     l->dev->name);
+			return;
+		}
+	}
 }
 
 int load_opts_check(struct vfiomig_dev *dev, int r, bool have_fd, const struct vfiomig_load_opts *o)
