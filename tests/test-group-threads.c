@@ -182,6 +182,50 @@ START_TEST(test_thread_limit_sweep)
 }
 END_TEST
 
+/*
+ * The hang of old: one member whose worker did not start, and a stream of
+ * many records.  The reader queued records for the missing worker until
+ * the pool was empty, then waited for a buffer nobody would give back.
+ * Every pthread_create() of the load fails in turn (the mock's pump for
+ * RESUMING is one of them).
+ */
+START_TEST(test_reader_never_waits_for_a_missing_worker)
+{
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .buffer_size = 16384 };
+	struct side src;
+	int fd = memfd(), nth;
+
+	side_open(&src, 1, "s", ",size=1M");
+	arm(0);
+	ck_assert_int_eq(vfiomig_group_save(src.g, &fd, 1, &so), 0);
+	side_free(&src);
+	for (nth = 1; nth < 10; nth++) {
+		struct side dst;
+		uint64_t t0;
+		int r;
+
+		side_open(&dst, 1, "d", ",size=1M,state=stop");
+		ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+		arm(nth);
+		t0 = now_ns();
+		r = vfiomig_group_load(dst.g, &fd, 1, NULL);
+		atomic_store(&fail_at, 0);
+		ck_assert_msg(now_ns() - t0 < SECOND, "pthread_create %d failing: the load took "
+			      "%llu ms", nth, (unsigned long long)((now_ns() - t0) / 1000000));
+		if (!atomic_load(&fired)) {
+			ck_assert_int_eq(r, 0);
+			side_free(&dst);
+			break;
+		}
+		check_failure(&dst, r, "a load of one member", nth);
+		ck_assert_int_eq(state_of(dst.dev[0]), S(STOP));
+		side_free(&dst);
+	}
+	ck_assert_int_gt(nth, 2);	/* the worker's, and the pump's */
+	close(fd);
+}
+END_TEST
+
 /* 8 members, 16 pre-copy rounds: 8 workers, not a thread per round. */
 START_TEST(test_one_thread_per_member)
 {
@@ -217,6 +261,7 @@ int main(void)
 
 	tcase_set_timeout(tc, 240);
 	tcase_add_loop_test(tc, test_thread_limit_sweep, 0, N_OPS);
+	tcase_add_test(tc, test_reader_never_waits_for_a_missing_worker);
 	tcase_add_test(tc, test_one_thread_per_member);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
