@@ -297,6 +297,23 @@ void group_give_back_members(struct vfiomig_group *g)
 		owner_give_back(&g->m[i].dev->owner);
 }
 
+int group_drive_begin(struct vfiomig_group *g)
+{
+	int r = group_take_members(g);
+
+	if (r < 0)
+		return r;
+	r = crew_start(g);
+	if (r < 0)
+		group_give_back_members(g);
+	return r;
+}
+
+void group_drive_end(struct vfiomig_group *g)
+{
+	crew_stop(g);
+}
+
 VFIOMIG_EXPORT int vfiomig_group_set_state(struct vfiomig_group *g, enum vfiomig_state target,
 					   int *ret_data_fds)
 {
@@ -309,7 +326,7 @@ VFIOMIG_EXPORT int vfiomig_group_set_state(struct vfiomig_group *g, enum vfiomig
 		r = vfiomig_fail(g->ctx, -EINVAL, "%d is not a migration state (0 to %d)",
 				 (int)target, VFIOMIG_STATE_COUNT - 1);
 	if (r == 0)
-		r = group_take_members(g);
+		r = group_drive_begin(g);
 	if (r < 0)
 		return call_end(&c, r);
 	for (unsigned int i = 0; i < g->n; i++)
@@ -317,6 +334,7 @@ VFIOMIG_EXPORT int vfiomig_group_set_state(struct vfiomig_group *g, enum vfiomig
 	/* The members stay this thread's until the call's end has read the
 	 * failing one's state. */
 	r = group_transition(&c, g, targets, ret_data_fds, true, errs);
+	group_drive_end(g);
 	/* A refusal before anything moved, or the caller's hook: no news. */
 	if (r < 0 && group_members_failed(g, errs))
 		group_note_states(g);
