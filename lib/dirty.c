@@ -537,7 +537,7 @@ static void fill_dirty(uint64_t *bitmap, size_t size, uint64_t pages)
 	size_t tail = size % sizeof(*bitmap);
 	uint64_t last;
 
-	/* the range ends before @size does (full * 64 cannot wrap once pages / 64 >= full) */
+	/* the range ends first (once pages / 64 >= full, full * 64 cannot wrap) */
 	if (pages / 64 < full || pages == (uint64_t)full * 64) {
 		full = (size_t)(pages / 64);
 		tail = pages % 64 ? sizeof(*bitmap) : 0;

@@ -95,7 +95,6 @@ static void dirty_hwpt_destroy(struct vfiomig_ctx *ctx, const char *name, int io
 			       uint32_t hwpt)
 {
 	struct iommu_destroy destroy = { .size = sizeof(destroy), .id = hwpt };
-
 	int e = ioctl(iommufd, IOMMU_DESTROY, &destroy) < 0 ? errno : 0;
 
 	if (e)
