@@ -521,11 +521,13 @@ static void check_group_refused(struct vfiomig_ctx *ctx, struct vfiomig_dev *a,
 	close(mem);
 }
 
-/* The library's warnings: where it says which teardown step the kernel refused. */
+/* The library's last warning: where it says which teardown step the kernel refused. */
+#define WARNING_MAX 256
+
 static void keep_warning(void *userdata, int priority, const char *msg)
 {
 	if (priority <= LOG_WARNING)
-		snprintf(userdata, 256, "%s", msg);
+		snprintf(userdata, WARNING_MAX, "%s", msg);
 }
 
 /* Whether a new owner can take the device's group (a new container) or cdev (an iommufd). */
@@ -564,7 +566,7 @@ static int takes_new_owner(const char *uuid, int via_cdev)
  */
 static void check_teardown(const char *uuid, int via_cdev)
 {
-	char spec[PATH_MAX], warning[256] = "";
+	char spec[PATH_MAX], warning[WARNING_MAX] = "";
 	struct vfiomig_ctx *ctx;
 	struct vfiomig_dev *dev;
 
