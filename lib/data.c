@@ -179,10 +179,9 @@ static int check_write(struct vfiomig_dev *dev, int data_fd, const void *buf, si
 }
 
 /* Their sentence for a write the device refused. */
-static int rejected(struct vfiomig_dev *dev, int r)
+static void rejected(struct vfiomig_dev *dev, int r)
 {
-	return vfiomig_fail(dev->ctx, r, "%s: the device rejected the data: %s", dev->name,
-			    strerror(-r));
+	vfiomig_fail(dev->ctx, r, "%s: the device rejected the data: %s", dev->name, strerror(-r));
 }
 
 VFIOMIG_EXPORT int vfiomig_data_write(struct vfiomig_dev *dev, int data_fd,

@@ -436,10 +436,9 @@ START_TEST(test_event_loop)
 }
 END_TEST
 
-/* The device's bytes of a fresh mock:src@spec_tail (a raw save). */
-static size_t raw_stream(const char *spec_tail, char **ret)
+/* A save of a fresh mock:src@spec_tail with @so, in memory. */
+static size_t saved_bytes(const struct vfiomig_save_opts *so, const char *spec_tail, char **ret)
 {
-	struct vfiomig_save_opts raw = { .sz = sizeof(raw), .flags = VFIOMIG_XFER_RAW };
 	struct vfiomig_ctx *ctx;
 	struct vfiomig_dev *src;
 	size_t len;
@@ -447,7 +446,7 @@ static size_t raw_stream(const char *spec_tail, char **ret)
 
 	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
 	src = open_dev(ctx, "mock:src%s", spec_tail);
-	fd = save_to_memfd(src, &raw);
+	fd = save_to_memfd(src, so);
 	len = read_all(fd, ret);
 	close(fd);
 	vfiomig_dev_unref(src);
@@ -455,7 +454,20 @@ static size_t raw_stream(const char *spec_tail, char **ret)
 	return len;
 }
 
-/* A load of @buf into a fresh @spec through @some's call; its result and error facts. */
+/* A fresh stream of mock:src (size, flags) saved with pre-copy, in 16 KiB records. */
+static size_t make_stream(const char *spec_tail, char **ret)
+{
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_MODE_AUTO,
+					.buffer_size = 16 * 1024 };
+
+	return saved_bytes(&so, spec_tail, ret);
+}
+
+/*
+ * @buf written into a fresh @spec: by vfiomig_data_write_some() in a poll()
+ * loop if @some, else by vfiomig_data_write().  The result, the sentence
+ * into @msg and the facts into @info.
+ */
 static int load_raw_by(bool some, const char *buf, size_t len, const char *spec,
 		       char *msg, size_t msg_size, struct vfiomig_error *info)
 {
@@ -492,11 +504,12 @@ START_TEST(test_write_some_rejected)
 		"mock:dst,size=64K,short=write,fail=write:5:EIO",	/* a later write */
 		"mock:dst,size=64K,personality=mlx5",	/* mlx5's records refused */
 	};
+	struct vfiomig_save_opts raw = { .sz = sizeof(raw), .flags = VFIOMIG_XFER_RAW };
 	struct vfiomig_error a, b;
 	struct vfiomig_ctx *ctx;
 	struct vfiomig_dev *dev;
 	char *stream, ma[1024], mb[1024];
-	size_t len = raw_stream(",size=64K", &stream);
+	size_t len = saved_bytes(&raw, ",size=64K", &stream);
 
 	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
 		int ra = load_raw_by(false, stream, len, specs[i], ma, sizeof(ma), &a);
@@ -514,7 +527,8 @@ START_TEST(test_write_some_rejected)
 	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
 	dev = open_dev(ctx, "mock:args");
 	ck_assert_int_eq(vfiomig_data_write_some(dev, -1, "x", 1), -EINVAL);
-	ck_assert_str_eq(vfiomig_ctx_get_error(ctx), "mock:args: a write needs a data fd and a buffer");
+	ck_assert_str_eq(vfiomig_ctx_get_error(ctx),
+			 "mock:args: a write needs a data fd and a buffer");
 	ck_assert_int_eq(vfiomig_data_write_some(dev, 0, NULL, 1), -EINVAL);
 	ck_assert_int_eq(vfiomig_data_write_some(NULL, 0, "x", 1), -EINVAL);
 	ck_assert_int_eq(vfiomig_data_write_some(dev, 0, NULL, 0), 0);
@@ -523,26 +537,6 @@ START_TEST(test_write_some_rejected)
 	vfiomig_ctx_unref(ctx);
 }
 END_TEST
-
-/* A fresh stream of mock:src (size, flags) saved with pre-copy, in 16 KiB records. */
-static size_t make_stream(const char *spec_tail, char **ret)
-{
-	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_MODE_AUTO,
-					.buffer_size = 16 * 1024 };
-	struct vfiomig_ctx *ctx;
-	struct vfiomig_dev *src;
-	size_t len;
-	int fd;
-
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
-	src = open_dev(ctx, "mock:src%s", spec_tail);
-	fd = save_to_memfd(src, &so);
-	len = read_all(fd, ret);
-	close(fd);
-	vfiomig_dev_unref(src);
-	vfiomig_ctx_unref(ctx);
-	return len;
-}
 
 /* Loads @len bytes of @buf into a fresh destination and returns the result. */
 static int load_bytes(const char *buf, size_t len, const char *dst_spec,

@@ -30,7 +30,8 @@ from cli import Tap, CTL, TIMEOUT, base_env, run, one_line, tmpdir, catches  # n
 
 PROG = "vfiomig-ctl"
 REWORD = os.environ.get("VFIOMIG_REWORD", "")
-STATE_WORD = re.compile(r"\b(RUNNING_P2P|RUNNING|STOP_COPY|STOP|RESUMING|PRE_COPY_P2P|PRE_COPY|ERROR)\b")
+STATE_WORD = re.compile(r"\b(RUNNING_P2P|RUNNING|STOP_COPY|STOP|RESUMING|PRE_COPY_P2P|PRE_COPY|"
+                        r"ERROR)\b")
 
 
 def error(r):
