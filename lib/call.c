@@ -157,15 +157,16 @@ void call_report(struct call *c, struct vfiomig_dev *dev)
 	c->flags |= CALL_REPORT_STATE;
 }
 
-void call_note(struct vfiomig_ctx *ctx, const char *note)
+bool call_note(struct vfiomig_ctx *ctx, const char *note)
 {
 	struct err_slot *s = call_slot(ctx);
 	size_t len;
 
 	if (!s || !s->rec.failed)
-		return;
+		return false;
 	len = strlen(s->rec.msg);
-	snprintf(s->rec.msg + len, sizeof(s->rec.msg) - len, "; %s", note);
+	return (size_t)snprintf(s->rec.msg + len, sizeof(s->rec.msg) - len, "; %s", note) <
+	       sizeof(s->rec.msg) - len;
 }
 
 void call_note_fact(struct vfiomig_ctx *ctx, unsigned int fact)

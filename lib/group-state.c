@@ -175,19 +175,28 @@ int group_record_cause(struct call *c, struct vfiomig_group *g, const int *errs)
 	return vfiomig_fail(g->ctx, -errs[first], "%s", g->m[first].msg);
 }
 
-/* Where every member is after the rollback, after the cause. */
+/*
+ * Where every member is after the rollback, after the cause; and the fact
+ * that the sentence says so, where the list fit whole, for programs that
+ * would otherwise repeat it.
+ */
 void group_note_states(struct vfiomig_group *g)
 {
 	char states[768] = "members now:";
+	bool whole = true;
 
 	for (unsigned int i = 0; i < g->n; i++) {
 		const struct group_member *m = &g->m[i];
-		size_t len = strlen(states);
+		const char *now = m->result.has_state ? vfiomig_state_str(m->result.state) :
+							 "unknown";
+		size_t len = strlen(states), room = sizeof(states) - len;
 
-		snprintf(states + len, sizeof(states) - len, "%s %s %s", i ? "," : "", m->dev->name,
-			 m->result.has_state ? vfiomig_state_str(m->result.state) : "unknown");
+		if ((size_t)snprintf(states + len, room, "%s %s %s", i ? "," : "", m->dev->name,
+				     now) >= room)
+			whole = false;
 	}
-	call_note(g->ctx, states);
+	if (call_note(g->ctx, states) && whole)
+		call_note_fact(g->ctx, CALL_FACT_MEMBER_STATES);
 }
 
 bool group_members_failed(struct vfiomig_group *g, const int *errs)
