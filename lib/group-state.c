@@ -175,19 +175,27 @@ int group_record_cause(struct call *c, struct vfiomig_group *g, const int *errs)
 	return vfiomig_fail(g->ctx, -errs[first], "%s", g->m[first].msg);
 }
 
-/* Where every member is after the rollback, after the cause. */
+/* Where every member is after the rollback, after the cause; then what
+ * to do about each member that cannot stay where it is. */
 void group_note_states(struct vfiomig_group *g)
 {
-	char states[768] = "members now:";
+	char states[768] = "members now:", todos[768] = "", where[STATE_PHRASE_MAX], todo[256];
 
 	for (unsigned int i = 0; i < g->n; i++) {
 		const struct group_member *m = &g->m[i];
+		enum vfiomig_state st;
 		size_t len = strlen(states);
+		int r = dev_report_state(m->dev, &st, where, sizeof(where), todo, sizeof(todo));
 
 		snprintf(states + len, sizeof(states) - len, "%s %s %s", i ? "," : "", m->dev->name,
-			 m->result.has_state ? vfiomig_state_str(m->result.state) : "unknown");
+			 r == 0 || r == -EPROTO ? where : "unknown");
+		len = strlen(todos);
+		if ((r == 0 || r == -EPROTO) && todo[0])
+			snprintf(todos + len, sizeof(todos) - len, "; %s: %s", m->dev->name, todo);
 	}
 	call_note(g->ctx, states);
+	if (todos[0])
+		call_note(g->ctx, todos + 2);
 }
 
 bool group_members_failed(struct vfiomig_group *g, const int *errs)

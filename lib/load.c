@@ -361,13 +361,23 @@ int load_records(struct load *l)
 /*
  * A device that was given part of a state is reset, which discards it, and
  * stopped: it must not run with partial state.  The call's first failure
- * stays its message; the end of the call adds where the device is.
+ * stays its message; the end of the call adds where the device is.  If the
+ * kernel refuses the reset (a PF with VFs enabled may), nothing else is
+ * tried: RESUMING -> STOP would load the part, and a driver that validates
+ * nothing there would then be one SET from running with it.  RESUMING
+ * runs nothing; the end of the call says what to do.
  */
-void load_discard_partial(struct load *l)
+bool load_discard_partial(struct load *l)
 {
-	if (dev_reset(l->dev) == 0)
-		dev_set_state(l->dev, VFIOMIG_STATE_STOP, NULL);
+	if (dev_reset(l->dev) < 0) {
+		l->dev->needs_recovery = true;
+		info(l->dev->ctx, "%s: load failed; the reset that would discard the partial "
+		     "state was refused", l->dev->name);
+		return false;
+	}
+	dev_set_state(l->dev, VFIOMIG_STATE_STOP, NULL);
 	info(l->dev->ctx, "%s: load failed; the partial state was discarded", l->dev->name);
+	return true;
 }
 
 int load_opts_check(struct vfiomig_dev *dev, int r, bool have_fd, const struct vfiomig_load_opts *o)
@@ -468,10 +478,9 @@ static int load(struct load *l, struct load_in *in, struct vfiomig_dev *dev, int
 	if (l->data_fd >= 0)
 		close(l->data_fd);
 	l->data_fd = -1;
-	if (r < 0 && l->resuming) {
-		load_discard_partial(l);
-		call_note(dev->ctx, "the partial state was discarded");
-	}
+	if (r < 0 && l->resuming)
+		call_note(dev->ctx, load_discard_partial(l) ? "the partial state was discarded" :
+			  "the partial state could not be discarded");
 	if (r == 0) {
 		l->progress.p.phase = VFIOMIG_PHASE_DONE;
 		xfer_report(&l->progress, true);
