@@ -357,8 +357,8 @@ int dev_get_state(struct vfiomig_dev *dev, enum vfiomig_state *ret)
 		return vfiomig_fail(dev->ctx, r, "%s: reading the migration state failed: %s",
 				    dev->name, strerror(-r));
 	if (raw >= VFIOMIG_STATE_COUNT)
-		return vfiomig_fail(dev->ctx, -EPROTO, "%s: the device is in %s; only a reset "
-				    "leaves it (recovering the device does)", dev->name,
+		return vfiomig_fail(dev->ctx, -EPROTO, "%s: the device is in %s, which only a "
+				    "reset leaves: reset the device", dev->name,
 				    vfiomig_state_phrase(raw, words, sizeof(words)));
 	*ret = (enum vfiomig_state)raw;
 	return 0;
