@@ -153,6 +153,7 @@ int dev_set_state(struct vfiomig_dev *dev, enum vfiomig_state target, int *ret_d
 				    vfiomig_state_str(target));
 	}
 	dev->needs_recovery = false;
+	dev->reset_refused = 0;	/* where it is now, it needs none */
 	dev->stale_session = dev->stale_session && vfiomig_state_in_session(target) && fd < 0;
 	dbg(dev->ctx, "%s: %s -> %s in %d arc(s)%s", dev->name, vfiomig_state_str(cur),
 	    vfiomig_state_str(target), n, fd >= 0 ? ", new data fd" : "");
