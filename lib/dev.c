@@ -380,7 +380,7 @@ VFIOMIG_EXPORT int vfiomig_dev_get_state(struct vfiomig_dev *dev,
 /*
  * QEMU takes MIG_DATA_SIZE and PRECOPY_INFO to "report anything".  4 PiB
  * is more than a 400 Gb/s link moves in a day, so no device state of that
- * size could ever be migrated: a larger answer is no size.  And 64 members'
+ * size could ever be migrated: an answer that large is no size.  And 64 members'
  * worth of it, plus any byte count, still fits in 64 bits.
  */
 uint64_t dev_size_clamp(struct vfiomig_dev *dev, enum dev_size kind, uint64_t v)

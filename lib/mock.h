@@ -118,7 +118,7 @@ struct mock_fail {
 struct mock_spec {
 	char name[MOCK_NAME_MAX + 1];
 	uint64_t mig_flags;		/* as VFIO_DEVICE_FEATURE_MIGRATION reports them */
-	uint32_t state;			/* a state= number of 8 or more: a newer kernel's */
+	uint32_t state;			/* the initial one; 8 or more is a newer kernel's */
 	uint64_t size;
 	uint64_t dirty;
 	bool eom_zero;

@@ -182,13 +182,13 @@ int dev_read_state(struct vfiomig_dev *dev, enum vfiomig_state *ret);
 int dev_get_state(struct vfiomig_dev *dev, enum vfiomig_state *ret);
 /*
  * MIG_DATA_SIZE; -EOPNOTSUPP or -errno, nothing recorded.  -ERANGE for an
- * answer above VFIOMIG_SIZE_LIMIT: an estimate that means nothing, which
- * every caller takes as none (logged once).
+ * answer at or above VFIOMIG_SIZE_LIMIT: an estimate that means nothing,
+ * which every caller takes as none (logged once).
  */
 int dev_stop_copy_size(struct vfiomig_dev *dev, uint64_t *ret);
 /* Sizes a driver reports, for dev_size_clamp(). */
 enum dev_size { DEV_SIZE_DATA, DEV_SIZE_INITIAL, DEV_SIZE_DIRTY };
-/* @v, or VFIOMIG_SIZE_LIMIT (logged once per device and kind) if above it. */
+/* @v, or VFIOMIG_SIZE_LIMIT (logged once per device and kind) if at or above it. */
 uint64_t dev_size_clamp(struct vfiomig_dev *dev, enum dev_size kind, uint64_t v);
 
 /* dev-state.c: the internal side of the exported calls of the same names,
