@@ -181,18 +181,19 @@ void call_note_fact(struct vfiomig_ctx *ctx, unsigned int fact)
 static void add_final_state(struct err_record *e, struct vfiomig_dev *dev)
 {
 	size_t len = strlen(e->msg);
-	enum vfiomig_state now;
+	char where[STATE_PHRASE_MAX], todo[256];
+	int r = dev_report_state(dev, &e->state, where, sizeof(where), todo, sizeof(todo));
 
-	if (dev_read_state(dev, &now) < 0) {
+	if (r < 0 && r != -EPROTO) {
 		snprintf(e->msg + len, sizeof(e->msg) - len,
 			 "; its state cannot be read back: reset the device");
 		return;
 	}
-	e->has_state = true;
-	e->state = now;
-	snprintf(e->msg + len, sizeof(e->msg) - len, "; the device is now in %s%s",
-		 vfiomig_state_str(now),
-		 now == VFIOMIG_STATE_ERROR || dev->needs_recovery ? ": reset the device" : "");
+	e->has_state = r == 0;
+	if (strstr(e->msg, todo))
+		todo[0] = '\0';	/* a group's note of its members said it */
+	snprintf(e->msg + len, sizeof(e->msg) - len, "; the device is now in %s%s%s", where,
+		 todo[0] ? ": " : "", todo);
 }
 
 static void complete_failure(struct call *c, struct err_slot *s, int r)

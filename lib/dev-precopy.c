@@ -47,9 +47,9 @@ int dev_get_precopy_info(struct vfiomig_dev *dev, int data_fd, uint64_t *ret_ini
 		return vfiomig_fail(dev->ctx, r, "%s: VFIO_MIG_GET_PRECOPY_INFO failed: %s",
 				    dev->name, strerror(-r));
 	if (ret_initial)
-		*ret_initial = info.initial_bytes;
+		*ret_initial = dev_size_clamp(dev, DEV_SIZE_INITIAL, info.initial_bytes);
 	if (ret_dirty)
-		*ret_dirty = info.dirty_bytes;
+		*ret_dirty = dev_size_clamp(dev, DEV_SIZE_DIRTY, info.dirty_bytes);
 	if (ret_flags)
 		*ret_flags = dev->precopy_reinit ? (info.flags & VFIO_PRECOPY_INFO_REINIT) : 0;
 	return 0;

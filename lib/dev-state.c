@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Moving a device between states: transitions, reset and recovery. */
+#define _GNU_SOURCE	/* strerrorname_np() */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -152,6 +153,7 @@ int dev_set_state(struct vfiomig_dev *dev, enum vfiomig_state target, int *ret_d
 				    vfiomig_state_str(target));
 	}
 	dev->needs_recovery = false;
+	dev->reset_refused = 0;	/* where it is now, it needs none */
 	dev->stale_session = dev->stale_session && vfiomig_state_in_session(target) && fd < 0;
 	dbg(dev->ctx, "%s: %s -> %s in %d arc(s)%s", dev->name, vfiomig_state_str(cur),
 	    vfiomig_state_str(target), n, fd >= 0 ? ", new data fd" : "");
@@ -178,6 +180,39 @@ VFIOMIG_EXPORT void vfiomig_dev_set_stepwise(struct vfiomig_dev *dev, int enable
 		atomic_store(&dev->stepwise, enable != 0);
 }
 
+/*
+ * Why the kernel refused a reset, for the sentence.  A proposed vfio-pci
+ * change refuses VFIO_DEVICE_RESET on a PF whose VFs are enabled, since it
+ * would reset them too.
+ */
+static const char *reset_refusal(int err)
+{
+	switch (err) {
+	case EINVAL:
+		return "EINVAL: it has no working reset";
+	case EBUSY:
+		return "EBUSY: a PF with VFs enabled refuses it";
+	case EPERM:
+		return "EPERM: a PF with VFs enabled refuses it";
+	default:
+		return strerrorname_np(err) ? strerrorname_np(err) : strerror(err);
+	}
+}
+
+/* What gets the device reset despite the refusal. */
+static const char *reset_remedy(int err)
+{
+	switch (err) {
+	case EINVAL:
+		return "unbind its driver and bind it again";
+	case EBUSY:
+	case EPERM:
+		return "disable the PF's VFs and reset it again";
+	default:
+		return "reset it again";
+	}
+}
+
 int dev_reset(struct vfiomig_dev *dev)
 {
 	/* pci_try_reset_function() gives EAGAIN on lock contention. */
@@ -189,12 +224,10 @@ int dev_reset(struct vfiomig_dev *dev)
 			nanosleep(&backoff, NULL);
 		r = dev->transport->device_ioctl(dev, VFIO_DEVICE_RESET, NULL);
 	}
-	if (r == -EINVAL)
-		return vfiomig_fail(dev->ctx, r, "%s: the device has no working reset (VFIO_DEVICE_RESET: EINVAL)",
-				    dev->name);
+	dev->reset_refused = r < 0 ? -r : 0;
 	if (r < 0)
-		return vfiomig_fail(dev->ctx, r, "%s: VFIO_DEVICE_RESET failed: %s",
-				    dev->name, strerror(-r));
+		return vfiomig_fail(dev->ctx, r, "%s: VFIO_DEVICE_RESET failed (%s)",
+				    dev->name, reset_refusal(-r));
 	dev->needs_recovery = false;
 	dev->stale_session = false;
 	info(dev->ctx, "%s: reset", dev->name);
@@ -211,19 +244,27 @@ VFIOMIG_EXPORT int vfiomig_dev_reset(struct vfiomig_dev *dev)
 	return call_end(&c, r);
 }
 
+/* A state only a reset leaves: ERROR, and any a newer kernel defines. */
+static bool reset_only(uint32_t raw)
+{
+	return raw == VFIOMIG_STATE_ERROR || raw >= VFIOMIG_STATE_COUNT;
+}
+
 int dev_recover(struct vfiomig_dev *dev, enum vfiomig_state *ret_state)
 {
+	char words[STATE_PHRASE_MAX];
 	enum vfiomig_state st;
+	uint32_t raw;
 	int r;
 
-	r = dev_read_state(dev, &st);
-	if (r == 0 && st != VFIOMIG_STATE_ERROR && !dev->needs_recovery) {
+	r = dev_read_raw_state(dev, &raw);
+	if (r == 0 && !reset_only(raw) && !dev->needs_recovery) {
 		if (ret_state)
-			*ret_state = st;
+			*ret_state = (enum vfiomig_state)raw;
 		return 0;
 	}
 	info(dev->ctx, "%s: recovering from %s", dev->name,
-	     r < 0 ? "an unreadable state" : vfiomig_state_str(st));
+	     r < 0 ? "an unreadable state" : vfiomig_state_phrase(raw, words, sizeof(words)));
 	r = dev_reset(dev);
 	if (r == 0)
 		r = dev_get_state(dev, &st);
@@ -235,6 +276,45 @@ int dev_recover(struct vfiomig_dev *dev, enum vfiomig_state *ret_state)
 	if (ret_state)
 		*ret_state = st;
 	return 1;
+}
+
+/*
+ * What is left to do about a device that cannot stay where it is: a reset,
+ * and if the kernel refused the last one, what the sentence can say of the
+ * state the device keeps, and how to get the reset done anyway.
+ */
+static void what_to_do(const struct vfiomig_dev *dev, uint32_t raw, char *buf, size_t size)
+{
+	int err = dev->reset_refused;
+
+	buf[0] = '\0';
+	if (!reset_only(raw) && !dev->needs_recovery)
+		return;
+	if (!err)
+		snprintf(buf, size, "reset the device");
+	else if (raw == VFIOMIG_STATE_RESUMING)
+		snprintf(buf, size, "do not run it, it holds part of a state; its reset was "
+			 "refused (%s): %s", reset_refusal(err), reset_remedy(err));
+	else
+		snprintf(buf, size, "%sits reset was refused (%s): %s",
+			 reset_only(raw) ? "only a reset leaves that state, and " : "",
+			 reset_refusal(err), reset_remedy(err));
+}
+
+int dev_report_state(struct vfiomig_dev *dev, enum vfiomig_state *ret_state,
+		     char *where, size_t where_size, char *todo, size_t todo_size)
+{
+	uint32_t raw;
+	int r = dev_read_raw_state(dev, &raw);
+
+	if (r < 0)
+		return r;
+	vfiomig_state_phrase(raw, where, where_size);
+	what_to_do(dev, raw, todo, todo_size);
+	if (raw >= VFIOMIG_STATE_COUNT)
+		return -EPROTO;
+	*ret_state = (enum vfiomig_state)raw;
+	return 0;
 }
 
 VFIOMIG_EXPORT int vfiomig_dev_recover(struct vfiomig_dev *dev,

@@ -77,6 +77,21 @@ static unsigned int dev_probe_caps(struct vfiomig_dev *dev)
 	return caps;
 }
 
+/*
+ * Bits a newer kernel defines mean something we cannot honour, but nothing
+ * we must refuse: paths are planned without them (state.c), and the
+ * device reports them as they are (docs/states.md).
+ */
+static void note_unknown_flags(struct vfiomig_dev *dev)
+{
+	uint64_t unknown = vfiomig_mig_flags_unknown(dev->mig_flags);
+
+	if (unknown)
+		info(dev->ctx, "%s: migration flags 0x%llx include 0x%llx, which this library "
+		     "does not know (a newer kernel's?); they are ignored", dev->name,
+		     (unsigned long long)dev->mig_flags, (unsigned long long)unknown);
+}
+
 /* Reads the flags and capabilities once a transport has attached the device. */
 static int dev_probe(struct vfiomig_dev *dev)
 {
@@ -98,6 +113,7 @@ static int dev_probe(struct vfiomig_dev *dev)
 				    "%s: migration flags 0x%llx lack STOP_COPY; the device cannot migrate",
 				    dev->name, (unsigned long long)mig.flags);
 	dev->mig_flags = mig.flags;
+	note_unknown_flags(dev);
 	dev->caps = dev_probe_caps(dev);
 	if (!dev->backend)
 		dev->backend = vfiomig_vendor_for(&dev->id);
@@ -304,7 +320,7 @@ VFIOMIG_EXPORT int vfiomig_dev_get_caps(struct vfiomig_dev *dev, unsigned int *r
 	return call_end(&c, r);
 }
 
-int dev_read_state(struct vfiomig_dev *dev, enum vfiomig_state *ret)
+int dev_read_raw_state(struct vfiomig_dev *dev, uint32_t *ret)
 {
 	struct vfio_device_feature_mig_state st = { .data_fd = -1 };
 	int r;
@@ -313,22 +329,41 @@ int dev_read_state(struct vfiomig_dev *dev, enum vfiomig_state *ret)
 			&st, sizeof(st));
 	if (r < 0)
 		return r;
-	if (!vfiomig_state_valid((enum vfiomig_state)st.device_state))
-		return -EPROTO;
-	*ret = (enum vfiomig_state)st.device_state;
+	*ret = st.device_state;
 	return 0;
 }
 
+int dev_read_state(struct vfiomig_dev *dev, enum vfiomig_state *ret)
+{
+	uint32_t raw;
+	int r = dev_read_raw_state(dev, &raw);
+
+	if (r < 0)
+		return r;
+	if (raw >= VFIOMIG_STATE_COUNT)
+		return -EPROTO;
+	*ret = (enum vfiomig_state)raw;
+	return 0;
+}
+
+/*
+ * A state a newer kernel defines is one no path of ours leaves but a
+ * reset, as ERROR: the caller is told so, and dev_recover() resets it.
+ */
 int dev_get_state(struct vfiomig_dev *dev, enum vfiomig_state *ret)
 {
-	int r = dev_read_state(dev, ret);
+	char words[STATE_PHRASE_MAX];
+	uint32_t raw;
+	int r = dev_read_raw_state(dev, &raw);
 
-	if (r == -EPROTO)
-		return vfiomig_fail(dev->ctx, r, "%s: the kernel reported an unknown migration state",
-				    dev->name);
 	if (r < 0)
 		return vfiomig_fail(dev->ctx, r, "%s: reading the migration state failed: %s",
 				    dev->name, strerror(-r));
+	if (raw >= VFIOMIG_STATE_COUNT)
+		return vfiomig_fail(dev->ctx, -EPROTO, "%s: the device is in %s, which only a "
+				    "reset leaves: reset the device", dev->name,
+				    vfiomig_state_phrase(raw, words, sizeof(words)));
+	*ret = (enum vfiomig_state)raw;
 	return 0;
 }
 
@@ -345,6 +380,31 @@ VFIOMIG_EXPORT int vfiomig_dev_get_state(struct vfiomig_dev *dev,
 	return call_end(&c, r);
 }
 
+/*
+ * QEMU takes MIG_DATA_SIZE and PRECOPY_INFO to "report anything".  4 PiB
+ * is more than a 400 Gb/s link moves in a day, so no device state of that
+ * size could ever be migrated: an answer that large is no size.  And 64 members'
+ * worth of it, plus any byte count, still fits in 64 bits.
+ */
+uint64_t dev_size_clamp(struct vfiomig_dev *dev, enum dev_size kind, uint64_t v)
+{
+	static const char *const what[] = {
+		[DEV_SIZE_DATA] = "MIG_DATA_SIZE's stop-copy length",
+		[DEV_SIZE_INITIAL] = "PRECOPY_INFO's initial_bytes",
+		[DEV_SIZE_DIRTY] = "PRECOPY_INFO's dirty_bytes",
+	};
+
+	if (v < VFIOMIG_SIZE_LIMIT)
+		return v;
+	if (!(dev->sizes_warned & (1u << kind)))
+		warn(dev->ctx, "%s: %s is %llu bytes, at or above the %llu no device's state "
+		     "reaches: the driver's answer means nothing and counts as an unknown amount "
+		     "(said once for this device)", dev->name, what[kind], (unsigned long long)v,
+		     (unsigned long long)VFIOMIG_SIZE_LIMIT);
+	dev->sizes_warned |= 1u << kind;
+	return VFIOMIG_SIZE_LIMIT;
+}
+
 int dev_stop_copy_size(struct vfiomig_dev *dev, uint64_t *ret)
 {
 	struct vfio_device_feature_mig_data_size sz = { 0 };
@@ -354,9 +414,13 @@ int dev_stop_copy_size(struct vfiomig_dev *dev, uint64_t *ret)
 		return -EOPNOTSUPP;
 	r = vfiomig_dev_feature(dev, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DATA_SIZE,
 			&sz, sizeof(sz));
-	if (r == 0)
-		*ret = sz.stop_copy_length;
-	return r;
+	if (r < 0)
+		return r;
+	/* an estimate that means nothing is none: callers fall back as without one */
+	if (dev_size_clamp(dev, DEV_SIZE_DATA, sz.stop_copy_length) >= VFIOMIG_SIZE_LIMIT)
+		return -ERANGE;
+	*ret = sz.stop_copy_length;
+	return 0;
 }
 
 static int get_stop_copy_size(struct vfiomig_dev *dev, uint64_t *ret)
@@ -370,6 +434,11 @@ static int get_stop_copy_size(struct vfiomig_dev *dev, uint64_t *ret)
 		return vfiomig_fail(dev->ctx, r, "%s: the device cannot estimate its state's size "
 				    "(no VFIO_DEVICE_FEATURE_MIG_DATA_SIZE; Linux 6.2+ has it)",
 				    dev->name);
+	if (r == -ERANGE)
+		return vfiomig_fail(dev->ctx, r, "%s: the driver's estimate of its state's size "
+				    "(MIG_DATA_SIZE) is %llu bytes or more, which no device state "
+				    "can be: take the size as unknown", dev->name,
+				    (unsigned long long)VFIOMIG_SIZE_LIMIT);
 	if (r < 0)
 		return vfiomig_fail(dev->ctx, r, "%s: MIG_DATA_SIZE failed: %s", dev->name,
 				    strerror(-r));

@@ -444,16 +444,20 @@ static int load_group(struct gload *gl)
 	return r;
 }
 
-/* No member keeps part of a state: each is reset and stopped. */
+/* No member keeps part of a state: each is reset and stopped, or stays
+ * RESUMING where the kernel refused the reset (the states note says so). */
 static void discard_all(struct gload *gl)
 {
+	bool all = true;
+
 	for (unsigned int i = 0; i < gl->g->n; i++) {
 		if (gl->l[i].data_fd >= 0)
 			close(gl->l[i].data_fd);
 		gl->l[i].data_fd = -1;
-		load_discard_partial(&gl->l[i]);
+		all &= load_discard_partial(&gl->l[i]);
 	}
-	call_note(gl->g->ctx, "every member's partial state was discarded");
+	call_note(gl->g->ctx, all ? "every member's partial state was discarded" :
+		  "not every member's partial state could be discarded");
 }
 
 static int alloc_pool(struct gload *gl)

@@ -115,10 +115,10 @@ static bool converged(struct gsave *gs)
 	for (unsigned int i = 0; i < gs->g->n; i++) {
 		if (!gs->precopying[i])
 			continue;
-		if (gs->ready[i] && gs->initial[i])
+		if (gs->ready[i] && save_initial_pending(gs->initial[i]))
 			info(gs->g->ctx, "%s: new initial pre-copy data (REINIT): the group's "
 			     "switchover waits for it", gs->s[i].dev->name);
-		gs->ready[i] = gs->initial[i] == 0 && gs->rounds > 0;
+		gs->ready[i] = !save_initial_pending(gs->initial[i]) && gs->rounds > 0;
 		initial_sent &= gs->ready[i];
 		dirty += gs->dirty[i];
 		moved += gs->s[i].stats.precopy_bytes;

@@ -176,27 +176,33 @@ int group_record_cause(struct call *c, struct vfiomig_group *g, const int *errs)
 }
 
 /*
- * Where every member is after the rollback, after the cause; and the fact
- * that the sentence says so, where the list fit whole, for programs that
- * would otherwise repeat it.
+ * Where every member is after the rollback, after the cause, then what to
+ * do about each member that cannot stay where it is; and the fact that the
+ * sentence lists every member's state, where the list fit whole, for
+ * programs that would otherwise repeat it.
  */
 void group_note_states(struct vfiomig_group *g)
 {
-	char states[768] = "members now:";
+	char states[768] = "members now:", todos[768] = "", where[STATE_PHRASE_MAX], todo[256];
 	bool whole = true;
 
 	for (unsigned int i = 0; i < g->n; i++) {
 		const struct group_member *m = &g->m[i];
-		const char *now = m->result.has_state ? vfiomig_state_str(m->result.state) :
-							 "unknown";
+		enum vfiomig_state st;
 		size_t len = strlen(states), room = sizeof(states) - len;
+		int r = dev_report_state(m->dev, &st, where, sizeof(where), todo, sizeof(todo));
 
 		if ((size_t)snprintf(states + len, room, "%s %s %s", i ? "," : "", m->dev->name,
-				     now) >= room)
+				     r == 0 || r == -EPROTO ? where : "unknown") >= room)
 			whole = false;
+		len = strlen(todos);
+		if ((r == 0 || r == -EPROTO) && todo[0])
+			snprintf(todos + len, sizeof(todos) - len, "; %s: %s", m->dev->name, todo);
 	}
 	if (call_note(g->ctx, states) && whole)
 		call_note_fact(g->ctx, CALL_FACT_MEMBER_STATES);
+	if (todos[0])
+		call_note(g->ctx, todos + 2);
 }
 
 bool group_members_failed(struct vfiomig_group *g, const int *errs)

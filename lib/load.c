@@ -369,22 +369,28 @@ int load_records(struct load *l)
  * A device that was given part of a state is reset, which discards it, and
  * stopped: a reset leaves it RUNNING, and a destination must not run until
  * a whole state is loaded.  A failure of the stop is another fault on top
- * of the load's: the device is reset and stopped once more.  A reset that
- * fails leaves the device where it was (RESUMING or STOP, never running).
- * The call's first failure stays its message; the end of the call adds
- * where the device is.
+ * of the load's: the device is reset and stopped once more.  The call's
+ * first failure stays its message; the end of the call adds where the
+ * device is.  If the kernel refuses the reset (a PF with VFs enabled may),
+ * nothing else is tried: RESUMING -> STOP would load the part, and a
+ * driver that validates nothing there would then be one SET from running
+ * with it.  RESUMING runs nothing; the end of the call says what to do.
  */
-void load_discard_partial(struct load *l)
+bool load_discard_partial(struct load *l)
 {
 	for (int tries = 0; tries < 2; tries++) {
-		if (dev_reset(l->dev) < 0)
-			return;
-		if (dev_set_state(l->dev, VFIOMIG_STATE_STOP, NULL) == 0) {
-			info(l->dev->ctx, "%s: load failed; the partial state was discarded",
-			     l->dev->name);
-			return;
+		/* A second reset that fails finds the state discarded by the first. */
+		if (dev_reset(l->dev) < 0 && tries == 0) {
+			l->dev->needs_recovery = true;
+			info(l->dev->ctx, "%s: load failed; the reset that would discard the "
+			     "partial state was refused", l->dev->name);
+			return false;
 		}
+		if (dev_set_state(l->dev, VFIOMIG_STATE_STOP, NULL) == 0)
+			break;
 	}
+	info(l->dev->ctx, "%s: load failed; the partial state was discarded", l->dev->name);
+	return true;
 }
 
 int load_opts_check(struct vfiomig_dev *dev, int r, bool have_fd, const struct vfiomig_load_opts *o)
@@ -485,10 +491,9 @@ static int load(struct load *l, struct load_in *in, struct vfiomig_dev *dev, int
 	if (l->data_fd >= 0)
 		close(l->data_fd);
 	l->data_fd = -1;
-	if (r < 0 && l->resuming) {
-		load_discard_partial(l);
-		call_note(dev->ctx, "the partial state was discarded");
-	}
+	if (r < 0 && l->resuming)
+		call_note(dev->ctx, load_discard_partial(l) ? "the partial state was discarded" :
+			  "the partial state could not be discarded");
 	if (r == 0) {
 		l->progress.p.phase = VFIOMIG_PHASE_DONE;
 		xfer_report(&l->progress, true);

@@ -84,7 +84,9 @@ int load_records(struct load *l);
 /* The stream's account of the device's bytes against what was written,
  * and the backend's parser at the end of the device's bytes. */
 int load_check_totals(struct load *l);
-/* Resets a device given part of a state, and stops it. */
-void load_discard_partial(struct load *l);
+/* Resets a device given part of a state, and stops it: true.  false if
+ * the kernel refused the reset: the device stays where it is (RESUMING)
+ * and needs recovery. */
+bool load_discard_partial(struct load *l);
 
 #endif

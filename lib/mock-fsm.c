@@ -89,7 +89,9 @@ static const uint32_t state_flags[VFIOMIG_STATE_COUNT] = {
 	[S(ERROR)] = ~0u,
 };
 
-static bool state_ok(uint32_t flags, uint32_t s)
+/* As the kernel's: the u32 table against the driver's u64 flags, so
+ * that a bit it does not define changes nothing (flags=...+bitN). */
+static bool state_ok(uint64_t flags, uint32_t s)
 {
 	return s < VFIOMIG_STATE_COUNT &&
 	       (state_flags[s] & flags) == state_flags[s];
@@ -99,12 +101,14 @@ static bool state_ok(uint32_t flags, uint32_t s)
  * vfio_mig_get_next_state() of a kernel with the mid-2026 fix: a blocked
  * arc (STOP_COPY -> PRE_COPY*) is EINVAL instead of an endless loop.
  */
-static int next_hop(uint32_t flags, uint32_t cur, uint32_t target,
+static int next_hop(uint64_t flags, uint32_t cur, uint32_t target,
 		    uint32_t *ret)
 {
 	uint32_t next;
 
-	if (!state_ok(flags, cur))	/* the kernel WARNs here */
+	/* the kernel WARNs here; and it is how a state of a newer kernel
+	 * (fail=set:...:N, state=N) is left: only by a reset */
+	if (!state_ok(flags, cur))
 		return -EINVAL;
 	if (!state_ok(flags, target))
 		return -EINVAL;
@@ -140,7 +144,7 @@ static void arc_delay(const struct vfiomig_mock *m)
 }
 
 /* dirtyrate='s writes up to now happen in the state the device leaves. */
-static void set_recorded_state(struct vfiomig_mock *m, enum vfiomig_state s)
+static void set_recorded_state(struct vfiomig_mock *m, uint32_t s)
 {
 	mock_dirty_accrue(m);
 	mock_lock(m);
@@ -354,25 +358,33 @@ static void crash_if_fatal(struct vfiomig_mock *m, uint32_t target)
 	}
 }
 
+/*
+ * Where fail=set leaves the device: ERROR, or a state of a newer kernel;
+ * either way every data session dies, as in ERROR.
+ */
+static void leave_failed(struct vfiomig_mock *m, uint32_t state)
+{
+	mock_session_end(m, m->active);
+	set_recorded_state(m, state);
+}
+
 int mock_set_state(struct vfiomig_mock *m, uint32_t target, int *ret_fd)
 {
-	enum mock_leave leave = MOCK_LEAVE_UNCHANGED;
+	const struct mock_fail *rule = NULL;
 	unsigned int n;
 	int inj, r;
 
 	*ret_fd = -1;
 	crash_if_fatal(m, target);
-	inj = mock_inject(m, MOCK_K_SET, &leave);
+	inj = mock_inject(m, MOCK_K_SET, &rule);
 	if (!inj && broken_set(m, target, &r))
 		return r;
 	if (!inj)
 		return walk(m, target, UINT32_MAX, ret_fd);
-	if (leave == MOCK_LEAVE_UNCHANGED)
+	if (rule->leave == MOCK_LEAVE_UNCHANGED)
 		return inj;
-	if (leave == MOCK_LEAVE_ERROR) {
-		/* Every data session dies and the device records ERROR. */
-		mock_session_end(m, m->active);
-		set_recorded_state(m, S(ERROR));
+	if (rule->leave == MOCK_LEAVE_ERROR || rule->leave == MOCK_LEAVE_STATE) {
+		leave_failed(m, rule->leave == MOCK_LEAVE_ERROR ? S(ERROR) : rule->leave_state);
 		return inj;
 	}
 	/* mid: every arc of the path but the last, then fail on the last. */
@@ -401,7 +413,7 @@ static void forget_session(struct vfiomig_mock *m)
 int mock_reset(struct vfiomig_mock *m)
 {
 	uint64_t begin = now_ns();
-	enum vfiomig_state from;
+	uint32_t from;
 	int r = mock_inject(m, MOCK_K_RESET, NULL);
 
 	if (r)

@@ -20,31 +20,27 @@
 #define BUG_FLAG (1u << 8)	/* bug=flags: a bit the uAPI does not define */
 #define BUG_GROWTH 4096u	/* bug=initial-grows: bytes added per earlier answer */
 
-int mock_inject(struct vfiomig_mock *m, enum mock_kind kind, enum mock_leave *ret_leave)
+int mock_inject(struct vfiomig_mock *m, enum mock_kind kind, const struct mock_fail **ret_rule)
 {
-	enum mock_leave leave = MOCK_LEAVE_UNCHANGED;
+	const struct mock_fail *hit = NULL;
 	uint64_t n;
-	int err = 0;
 
 	mock_lock(m);
 	n = ++m->calls[kind];
-	for (unsigned int i = 0; i < m->spec.nfails; i++) {
+	for (unsigned int i = 0; i < m->spec.nfails && !hit; i++) {
 		const struct mock_fail *f = &m->spec.fails[i];
 
-		if (f->kind == kind && f->nth == n) {
-			err = f->err;
-			leave = f->leave;
-			break;
-		}
+		if (f->kind == kind && (f->nth == n || (f->every && n > f->nth)))
+			hit = f;
 	}
 	mock_unlock(m);
-	if (!err)
+	if (!hit)
 		return 0;
 	dbg(m->ctx, "mock %s: injecting errno %d into %s call %" PRIu64,
-	    m->spec.name, err, mock_kind_name(kind), n);
-	if (ret_leave)
-		*ret_leave = leave;
-	return -err;
+	    m->spec.name, hit->err, mock_kind_name(kind), n);
+	if (ret_rule)
+		*ret_rule = hit;
+	return -hit->err;
 }
 
 /* ---- device ioctls ---- */
@@ -256,6 +252,8 @@ static int feature_data_size(struct vfiomig_mock *m, uint32_t flags,
 	ds.stop_copy_length = mock_full_stream_size(m);
 	if (mock_bug(m, MOCK_BUG_SIZE_LIES))
 		ds.stop_copy_length /= 10;
+	if (m->spec.garbage_on[MOCK_G_DATASIZE])
+		ds.stop_copy_length = m->spec.garbage[MOCK_G_DATASIZE];
 	memcpy(data, &ds, sizeof(ds));
 	return 0;
 }
@@ -414,6 +412,11 @@ static void precopy_counters(struct vfiomig_mock *m, struct mock_session *s,
 	info->dirty_bytes = s->em.queued > from ? s->em.queued - from : 0;
 	if (m->infov2_on)
 		info->flags = reinit ? VFIO_PRECOPY_INFO_REINIT : 0;	/* else echoed */
+	/* garbage=: the counts say nothing, the data flows as before */
+	if (m->spec.garbage_on[MOCK_G_INITIAL])
+		info->initial_bytes = m->spec.garbage[MOCK_G_INITIAL];
+	if (m->spec.garbage_on[MOCK_G_DIRTY])
+		info->dirty_bytes = m->spec.garbage[MOCK_G_DIRTY];
 }
 
 /* bug=precopy-info-anywhere: the ioctl answers in STOP_COPY too. */

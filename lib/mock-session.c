@@ -346,7 +346,8 @@ static int session_stream(struct vfiomig_mock *m, struct mock_session *s,
 		return mock_parser_init(&s->parser, m->spec.size);
 	}
 	mock_lock(m);
-	mock_emit_init(&s->em, m->seed, m->spec.size, m->spec.mig_flags);
+	/* the header's field is u32 and informational: bits above 31 drop */
+	mock_emit_init(&s->em, m->seed, m->spec.size, (uint32_t)m->spec.mig_flags);
 	/* mlx5 starts every saving session with its stop-copy buffer's size. */
 	if (m->spec.mlx5)
 		mock_emit_mlx5(&s->em, mock_stream_size(m->spec.size));

@@ -15,7 +15,8 @@
 
 #define KEYS "flags, state, size, eom, dirty, datasize, dirtylog, resetflag, " \
 	     "infov2, reinit, pci, driver, mdev_type, fail, short, rate, arc, " \
-	     "personality, dirtyrate, dmafd, logranges, logspan, logpage, iovabitmap"
+	     "personality, dirtyrate, dmafd, logranges, logspan, logpage, iovabitmap, " \
+	     "garbage"
 #define FAIL_KINDS "set, get, reset, precopy, read, write, datasize, feature, " \
 		   "logstart, logreport, logstop, any"
 
@@ -212,13 +213,27 @@ static enum num parse_hex(const char *s, unsigned long max, unsigned long *ret)
 	return NUM_OK;
 }
 
-static int parse_flags(struct vfiomig_ctx *ctx, char *v, uint32_t *ret)
+/*
+ * bitN (3 to 63): a flag no kernel defines yet, as a newer one may; the
+ * state machine sees it as the kernel's does (it changes nothing there).
+ */
+static bool parse_flag_bit(const char *t, uint64_t *ret)
 {
-	uint32_t flags = 0;
+	uint64_t n;
+
+	if (strncasecmp(t, "bit", 3) || parse_u64(t + 3, &n) != NUM_OK || n < 3 || n > 63)
+		return false;
+	*ret = (uint64_t)1 << n;
+	return true;
+}
+
+static int parse_flags(struct vfiomig_ctx *ctx, char *v, uint64_t *ret)
+{
+	uint64_t flags = 0;
 	char *save = NULL;
 
 	for (char *t = strtok_r(v, "+", &save); t; t = strtok_r(NULL, "+", &save)) {
-		uint32_t bit;
+		uint64_t bit;
 
 		if (name_eq(t, "stop_copy"))
 			bit = VFIOMIG_MIG_STOP_COPY;
@@ -226,11 +241,12 @@ static int parse_flags(struct vfiomig_ctx *ctx, char *v, uint32_t *ret)
 			bit = VFIOMIG_MIG_P2P;
 		else if (name_eq(t, "pre_copy"))
 			bit = VFIOMIG_MIG_PRE_COPY;
-		else
+		else if (!parse_flag_bit(t, &bit))
 			return vfiomig_fail(ctx, -EINVAL, "mock spec: unknown "
 					    "migration flag '%s' in flags= (use "
 					    "stop_copy, p2p and pre_copy joined "
-					    "with '+')", t);
+					    "with '+', and bit3 to bit63 for flags "
+					    "no kernel defines yet)", t);
 		if (flags & bit)
 			return vfiomig_fail(ctx, -EINVAL, "mock spec: flag "
 					    "'%s' given twice in flags=", t);
@@ -265,6 +281,56 @@ static enum num parse_errno(const char *s, int *ret)
 	return r;
 }
 
+/* fail='s N: 1 or more, and N+ for call N and every one after it. */
+static enum num parse_nth(const char *s, uint64_t *ret, bool *ret_every)
+{
+	size_t len = strlen(s);
+	char digits[24];
+	enum num r;
+
+	*ret_every = len > 1 && s[len - 1] == '+';
+	if (*ret_every)
+		len--;
+	if (len >= sizeof(digits))
+		return strspn(s, "0123456789") == len ? NUM_RANGE : NUM_BAD;
+	memcpy(digits, s, len);
+	digits[len] = '\0';
+	r = parse_u64(digits, ret);
+	return r == NUM_OK && *ret == 0 ? NUM_RANGE : r;
+}
+
+/*
+ * A state number no kernel defines yet (8 to 2^32 - 1), as a newer
+ * kernel's driver may report one: for state= and fail=set's LEAVE.
+ */
+static enum num parse_future_state(const char *s, uint32_t *ret)
+{
+	uint64_t v;
+	enum num r = parse_u64(s, &v);
+
+	if (r == NUM_OK && (v < VFIOMIG_STATE_COUNT || v > UINT32_MAX))
+		r = NUM_RANGE;
+	if (r == NUM_OK)
+		*ret = (uint32_t)v;
+	return r;
+}
+
+/* fail=set's LEAVE: unchanged, mid, error, or a newer kernel's state. */
+static enum num parse_leave(const char *s, struct mock_fail *f)
+{
+	if (name_eq(s, "unchanged"))
+		f->leave = MOCK_LEAVE_UNCHANGED;
+	else if (name_eq(s, "mid"))
+		f->leave = MOCK_LEAVE_MID;
+	else if (name_eq(s, "error"))
+		f->leave = MOCK_LEAVE_ERROR;
+	else if (parse_future_state(s, &f->leave_state) == NUM_OK)
+		f->leave = MOCK_LEAVE_STATE;
+	else
+		return NUM_BAD;
+	return NUM_OK;
+}
+
 static int parse_fail_rule(struct vfiomig_ctx *ctx, char *v,
 			   struct mock_spec *spec)
 {
@@ -282,8 +348,8 @@ static int parse_fail_rule(struct vfiomig_ctx *ctx, char *v,
 				    "rules", MOCK_FAIL_MAX);
 	if (!kind || !nth || !err || strtok_r(NULL, ":", &save))
 		return vfiomig_fail(ctx, -EINVAL, "mock spec: fail= takes "
-				    "KIND:N:ERRNO[:LEAVE], e.g. fail=set:1:EIO "
-				    "or fail=set:2:EIO:mid");
+				    "KIND:N[+]:ERRNO[:LEAVE], e.g. fail=set:1:EIO, "
+				    "fail=set:2:EIO:mid or fail=reset:1+:EBUSY");
 	f = &spec->fails[spec->nfails];
 	for (k = 0; k < MOCK_K_COUNT; k++)
 		if (!strcasecmp(kind, kind_names[k]))
@@ -292,11 +358,12 @@ static int parse_fail_rule(struct vfiomig_ctx *ctx, char *v,
 		return vfiomig_fail(ctx, -EINVAL, "mock spec: unknown fail= kind "
 				    "'%s' (kinds: " FAIL_KINDS ")", kind);
 	f->kind = k;
-	n = parse_u64(nth, &f->nth);
+	n = parse_nth(nth, &f->nth, &f->every);
 	if (n == NUM_BAD)
 		return vfiomig_fail(ctx, -EINVAL, "mock spec: fail=%s:%s: the "
 				    "call number '%s' is not a number: give 1 or "
-				    "more (1 = the first call)", kind, nth, nth);
+				    "more (1 = the first call; N+ = call N and every "
+				    "one after it)", kind, nth, nth);
 	if (n == NUM_RANGE || f->nth == 0)
 		return vfiomig_fail(ctx, -EINVAL, "mock spec: fail=%s:%s: the "
 				    "call number %s is out of range: give 1 or more "
@@ -317,23 +384,16 @@ static int parse_fail_rule(struct vfiomig_ctx *ctx, char *v,
 				    "out of range: give a number 1..4095 or a name "
 				    "such as EIO, EINTR, EAGAIN, ENODEV, ENOMEM", err);
 	f->leave = MOCK_LEAVE_UNCHANGED;
-	if (leave) {
-		if (k != MOCK_K_SET)
-			return vfiomig_fail(ctx, -EINVAL, "mock spec: fail=%s "
-					    "takes no LEAVE part; LEAVE "
-					    "(unchanged, mid, error) applies to "
-					    "fail=set only", kind);
-		if (name_eq(leave, "unchanged"))
-			f->leave = MOCK_LEAVE_UNCHANGED;
-		else if (name_eq(leave, "mid"))
-			f->leave = MOCK_LEAVE_MID;
-		else if (name_eq(leave, "error"))
-			f->leave = MOCK_LEAVE_ERROR;
-		else
-			return vfiomig_fail(ctx, -EINVAL, "mock spec: fail= "
-					    "LEAVE '%s' unknown (use unchanged, "
-					    "mid or error)", leave);
-	}
+	if (leave && k != MOCK_K_SET)
+		return vfiomig_fail(ctx, -EINVAL, "mock spec: fail=%s "
+				    "takes no LEAVE part; LEAVE "
+				    "(unchanged, mid, error, or a state number "
+				    "of 8 or more) applies to fail=set only", kind);
+	if (leave && parse_leave(leave, f) != NUM_OK)
+		return vfiomig_fail(ctx, -EINVAL, "mock spec: fail= "
+				    "LEAVE '%s' unknown: use unchanged, mid, error, "
+				    "or a state no kernel defines yet, 8 to "
+				    "4294967295 (e.g. fail=set:1:EIO:9)", leave);
 	spec->nfails++;
 	return 0;
 }
@@ -378,8 +438,7 @@ bad:
 			    "pci=15b3:101e", copy);
 }
 
-static int parse_state(struct vfiomig_ctx *ctx, const char *v,
-		       enum vfiomig_state *ret)
+static int parse_state(struct vfiomig_ctx *ctx, const char *v, uint32_t *ret)
 {
 	for (unsigned int s = 0; s < VFIOMIG_STATE_COUNT; s++) {
 		if (!name_eq(v, vfiomig_state_str(s)))
@@ -387,12 +446,15 @@ static int parse_state(struct vfiomig_ctx *ctx, const char *v,
 		if (s != VFIOMIG_STATE_RUNNING && s != VFIOMIG_STATE_STOP &&
 		    s != VFIOMIG_STATE_RUNNING_P2P && s != VFIOMIG_STATE_ERROR)
 			break;
-		*ret = (enum vfiomig_state)s;
+		*ret = s;
 		return 0;
 	}
+	if (parse_future_state(v, ret) == NUM_OK)
+		return 0;
 	return vfiomig_fail(ctx, -EINVAL, "mock spec: state=%s cannot be the "
-			    "initial state: use RUNNING, STOP, RUNNING_P2P or "
-			    "ERROR, then move the device with a SET", v);
+			    "initial state: use RUNNING, STOP, RUNNING_P2P, "
+			    "ERROR, or a state no kernel defines yet (8 to "
+			    "4294967295), then move the device with a SET", v);
 }
 
 /* size=, dirty=, rate=, reinit=: bytes with the suffixes of parse_size(). */
@@ -603,6 +665,59 @@ static int parse_log_kv(struct vfiomig_ctx *ctx, const char *key, char *v,
 	return 1;
 }
 
+/* garbage='s VALUE: a number up to 2^64 - 1, max, or max-N. */
+static enum num parse_garbage_value(const char *s, uint64_t *ret)
+{
+	uint64_t below = 0;
+	enum num r = NUM_OK;
+
+	if (strncasecmp(s, "max", 3))
+		return parse_u64(s, ret);
+	if (s[3])
+		r = s[3] == '-' ? parse_u64(s + 4, &below) : NUM_BAD;
+	if (r == NUM_OK)
+		*ret = UINT64_MAX - below;
+	return r;
+}
+
+/*
+ * garbage=KIND:VALUE: what MIG_DATA_SIZE (datasize) or PRECOPY_INFO
+ * (initial, dirty) answers instead of the truth, every time: a driver's
+ * sizes "may report anything".  Repeatable, once per KIND.
+ */
+static int parse_garbage(struct vfiomig_ctx *ctx, char *v, struct mock_spec *spec)
+{
+	static const char *const kinds[MOCK_G_COUNT] = {
+		[MOCK_G_DATASIZE] = "datasize", [MOCK_G_INITIAL] = "initial",
+		[MOCK_G_DIRTY] = "dirty",
+	};
+	char *colon = strchr(v, ':');
+	unsigned int k = 0;
+	uint64_t value;
+	enum num r;
+
+	if (colon)
+		*colon = '\0';
+	while (k < MOCK_G_COUNT && !name_eq(v, kinds[k]))
+		k++;
+	if (!colon || k == MOCK_G_COUNT)
+		return vfiomig_fail(ctx, -EINVAL, "mock spec: garbage=%s%s: give "
+				    "KIND:VALUE, KIND datasize, initial or dirty, e.g. "
+				    "garbage=datasize:max or garbage=dirty:9223372036854775808",
+				    v, colon ? ":..." : "");
+	r = parse_garbage_value(colon + 1, &value);
+	if (r != NUM_OK)
+		return vfiomig_fail(ctx, -EINVAL, "mock spec: garbage=%s:%s %s: give a "
+				    "number up to 18446744073709551615, max, or max-N",
+				    v, colon + 1, r == NUM_BAD ? "is not a number" : "out of range");
+	if (spec->garbage_on[k])
+		return vfiomig_fail(ctx, -EINVAL, "mock spec: garbage=%s: given twice",
+				    kinds[k]);
+	spec->garbage_on[k] = true;
+	spec->garbage[k] = value;
+	return 0;
+}
+
 /* The valid bug= names, for the error that lists them. */
 static void bug_list(char *buf, size_t size)
 {
@@ -641,7 +756,7 @@ static int parse_bug(struct vfiomig_ctx *ctx, const char *v, struct mock_spec *s
 	return 0;
 }
 
-/* Every key but fail= and bug= may come once: -EINVAL for the second. */
+/* Every key but fail=, bug= and garbage= may come once: -EINVAL for the second. */
 static int check_once(struct vfiomig_ctx *ctx, const char *key, unsigned int *seen)
 {
 	static const char *const once[] = {
@@ -711,6 +826,8 @@ static int parse_kv(struct vfiomig_ctx *ctx, char *key, char *v,
 		return parse_fail_rule(ctx, v, spec);
 	if (!strcmp(key, "bug"))
 		return parse_bug(ctx, v, spec);
+	if (!strcmp(key, "garbage"))
+		return parse_garbage(ctx, v, spec);
 	if (!strcmp(key, "short"))
 		return parse_short(ctx, v, spec);
 	if (!strcmp(key, "personality"))

@@ -321,8 +321,8 @@ int vfiomig_mock_open(struct vfiomig_ctx *ctx, const char *params, struct vfiomi
 	m->next = mc->mocks;
 	mc->mocks = m;
 	pthread_mutex_unlock(&mc->lock);
-	dbg(ctx, "mock %s: %" PRIu64 " bytes, flags 0x%x, state %s",
-	    m->spec.name, m->spec.size, m->spec.mig_flags,
+	dbg(ctx, "mock %s: %" PRIu64 " bytes, flags 0x%" PRIx64 ", state %" PRIu32 " (%s)",
+	    m->spec.name, m->spec.size, m->spec.mig_flags, m->state,
 	    vfiomig_state_str(m->state));
 	return 0;
 }

@@ -90,8 +90,12 @@ enum mock_bug {
 	MOCK_BUG_COUNT
 };
 
-/* Where a failed SET leaves the device. */
-enum mock_leave { MOCK_LEAVE_UNCHANGED, MOCK_LEAVE_MID, MOCK_LEAVE_ERROR };
+/* Where a failed SET leaves the device: MOCK_LEAVE_STATE is a number of
+ * mock_fail.leave_state, a state of a newer kernel (8 or more). */
+enum mock_leave { MOCK_LEAVE_UNCHANGED, MOCK_LEAVE_MID, MOCK_LEAVE_ERROR, MOCK_LEAVE_STATE };
+
+/* garbage=: the driver answers a size that means nothing. */
+enum mock_garbage { MOCK_G_DATASIZE, MOCK_G_INITIAL, MOCK_G_DIRTY, MOCK_G_COUNT };
 
 /* dirtylog=: no log_ops, mlx5's tracker, or mtty's stubs. */
 enum mock_log { MOCK_LOG_NONE, MOCK_LOG_TRACKER, MOCK_LOG_DUMMY };
@@ -104,15 +108,17 @@ struct mock_range {
 struct mock_fail {
 	enum mock_kind kind;
 	uint64_t nth;			/* 1-based */
+	bool every;			/* N+: call @nth and every one after it */
 	int err;			/* positive errno */
 	enum mock_leave leave;
+	uint32_t leave_state;		/* MOCK_LEAVE_STATE's number */
 };
 
 /* What the spec asks for; never changes once the mock is open. */
 struct mock_spec {
 	char name[MOCK_NAME_MAX + 1];
-	uint32_t mig_flags;
-	enum vfiomig_state state;
+	uint64_t mig_flags;		/* as VFIO_DEVICE_FEATURE_MIGRATION reports them */
+	uint32_t state;			/* the initial one; 8 or more is a newer kernel's */
 	uint64_t size;
 	uint64_t dirty;
 	bool eom_zero;
@@ -134,6 +140,9 @@ struct mock_spec {
 	bool mlx5;			/* personality=mlx5: mlx5_vfio_pci's records */
 	uint32_t bugs;			/* bug=: 1 << enum mock_bug */
 	unsigned int nbugs;		/* bug= keys given */
+	/* garbage=: what MIG_DATA_SIZE and PRECOPY_INFO answer instead */
+	bool garbage_on[MOCK_G_COUNT];
+	uint64_t garbage[MOCK_G_COUNT];
 };
 
 /*
@@ -214,7 +223,7 @@ struct vfiomig_mock {
 	uint64_t npages;
 
 	/* Changed with both locks held, so either one is enough to read them. */
-	enum vfiomig_state state;
+	uint32_t state;			/* the kernel's u32: 8 or more is a newer kernel's */
 	struct mock_session *active;	/* the live session, if any */
 	/* lock */
 	uint64_t seed;
@@ -288,8 +297,9 @@ int mock_precopy_info(struct vfiomig_dev *dev, int data_fd, unsigned long reques
 		      void *arg);
 ssize_t mock_data_read(struct vfiomig_dev *dev, int data_fd, void *buf, size_t len);
 ssize_t mock_data_write(struct vfiomig_dev *dev, int data_fd, const void *buf, size_t len);
-/* Counts a call of @kind; -errno if fail= picks it (and where a SET leaves). */
-int mock_inject(struct vfiomig_mock *m, enum mock_kind kind, enum mock_leave *ret_leave);
+/* Counts a call of @kind; -errno if fail= picks it, and the rule in
+ * *@ret_rule (where a SET leaves the device). */
+int mock_inject(struct vfiomig_mock *m, enum mock_kind kind, const struct mock_fail **ret_rule);
 
 /* mock-fsm.c, with op_lock held: SET MIG_DEVICE_STATE and VFIO_DEVICE_RESET. */
 int mock_set_state(struct vfiomig_mock *m, uint32_t target, int *ret_fd);

@@ -81,6 +81,11 @@ struct vfiomig_dev {
 	/* Opened in the middle of an earlier opener's session, whose data fd
 	 * went with it: arcs that need that fd must not be sent. */
 	bool stale_session;
+	/* The errno of the last VFIO_DEVICE_RESET if the kernel refused it (a
+	 * PF with VFs enabled may), 0 after one that worked. */
+	int reset_refused;
+	/* DEV_SIZE_*: which absurd sizes of the driver were logged. */
+	unsigned int sizes_warned;
 	/* A dirty-tracking session of this handle is on (dirty.c). */
 	bool dirty_active;
 };
@@ -148,7 +153,13 @@ int vfiomig_fail_at(struct vfiomig_ctx *ctx, int err, uint64_t offset,
 /* state.c */
 bool vfiomig_state_valid(enum vfiomig_state s);
 bool vfiomig_mig_flags_defined(uint64_t mig_flags);
+/* The bits of @mig_flags no kernel this library knows defines. */
+uint64_t vfiomig_mig_flags_unknown(uint64_t mig_flags);
 const char *vfiomig_state_str(enum vfiomig_state s);	/* never NULL */
+/* The kernel's state number in words: "STOP", or for a number a newer
+ * kernel may define "state 9 (unknown to this library: ...)". */
+#define STATE_PHRASE_MAX 80
+const char *vfiomig_state_phrase(uint32_t s, char *buf, size_t size);
 /* A state with a data transfer session: the saving group and RESUMING. */
 bool vfiomig_state_in_session(enum vfiomig_state s);
 
@@ -165,12 +176,22 @@ int vfiomig_dev_feature(struct vfiomig_dev *dev, uint32_t flags, void *payload,
 			size_t len);
 /* vfiomig_dev_open() within another call, whose failure it then records. */
 int dev_open_spec(struct vfiomig_ctx *ctx, const char *spec, struct vfiomig_dev **ret);
-/* The state the kernel reports; -errno, nothing recorded. */
+/* The state number the kernel reports, whatever it is; -errno, nothing recorded. */
+int dev_read_raw_state(struct vfiomig_dev *dev, uint32_t *ret);
+/* One the library knows; -EPROTO for a newer kernel's, nothing recorded. */
 int dev_read_state(struct vfiomig_dev *dev, enum vfiomig_state *ret);
 /* The same, recording a failure. */
 int dev_get_state(struct vfiomig_dev *dev, enum vfiomig_state *ret);
-/* MIG_DATA_SIZE; -EOPNOTSUPP or -errno, nothing recorded. */
+/*
+ * MIG_DATA_SIZE; -EOPNOTSUPP or -errno, nothing recorded.  -ERANGE for an
+ * answer at or above VFIOMIG_SIZE_LIMIT: an estimate that means nothing,
+ * which every caller takes as none (logged once).
+ */
 int dev_stop_copy_size(struct vfiomig_dev *dev, uint64_t *ret);
+/* Sizes a driver reports, for dev_size_clamp(). */
+enum dev_size { DEV_SIZE_DATA, DEV_SIZE_INITIAL, DEV_SIZE_DIRTY };
+/* @v, or VFIOMIG_SIZE_LIMIT (logged once per device and kind) if at or above it. */
+uint64_t dev_size_clamp(struct vfiomig_dev *dev, enum dev_size kind, uint64_t v);
 
 /* dev-state.c: the internal side of the exported calls of the same names,
  * and the path a transition would take (refused with the error recorded). */
@@ -179,6 +200,14 @@ int dev_plan(struct vfiomig_dev *dev, enum vfiomig_state cur, enum vfiomig_state
 int dev_set_state(struct vfiomig_dev *dev, enum vfiomig_state target, int *ret_data_fd);
 int dev_reset(struct vfiomig_dev *dev);
 int dev_recover(struct vfiomig_dev *dev, enum vfiomig_state *ret_state);
+/*
+ * What the end of a failed call says of @dev: @where gets its state
+ * ("STOP", "state 9 (unknown ...)"), @todo what to do if it cannot stay
+ * there, or "".  0 and *@ret_state for a state the library knows;
+ * -errno if it cannot be read (nothing written) or -EPROTO.
+ */
+int dev_report_state(struct vfiomig_dev *dev, enum vfiomig_state *ret_state,
+		     char *where, size_t where_size, char *todo, size_t todo_size);
 
 /* data.c: the internal side of the exported calls of the same names. */
 int data_begin_save(struct vfiomig_dev *dev, unsigned int flags, int *ret_data_fd,

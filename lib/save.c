@@ -230,6 +230,15 @@ bool save_round_pays(unsigned int rounds, uint64_t prev_dirty, uint64_t dirty)
 }
 
 /*
+ * A count at the limit is no count (dev_size_clamp()): waiting for it to
+ * reach 0 could last forever, so the initial-bytes rule cannot hold for it.
+ */
+bool save_initial_pending(uint64_t initial)
+{
+	return initial != 0 && initial < VFIOMIG_SIZE_LIMIT;
+}
+
+/*
  * AUTO honours the uAPI's initial-bytes rule, as a group does: no
  * switchover while the device has initial bytes to send (after a REINIT
  * too), whatever the limits say; a device that never sends them all is
@@ -242,7 +251,7 @@ static bool precopy_converged(const struct save *s, unsigned int rounds,
 
 	if (o->precopy == VFIOMIG_PRECOPY_MODE_ROUNDS)
 		return rounds >= o->precopy_rounds;
-	if (rounds == 0 || initial != 0)
+	if (rounds == 0 || save_initial_pending(initial))
 		return false;
 	return dirty <= o->precopy_dirty_threshold || !save_round_pays(rounds, s->prev_dirty, dirty) ||
 	       rounds >= o->precopy_rounds || s->stats.precopy_bytes >= o->precopy_max_bytes;
@@ -258,7 +267,9 @@ int save_precopy_info(struct save *s, uint64_t *initial, uint64_t *dirty, uint32
 	if (*flags & VFIOMIG_PRECOPY_INFO_REINIT)
 		info(s->dev->ctx, "%s: the device restarted its initial pre-copy data",
 		     s->dev->name);
-	if (*initial + *dirty + p->p.bytes > p->p.total_estimate)
+	/* Counts below the limit cannot wrap the sum; one at it says nothing. */
+	if (*initial < VFIOMIG_SIZE_LIMIT && *dirty < VFIOMIG_SIZE_LIMIT &&
+	    *initial + *dirty + p->p.bytes > p->p.total_estimate)
 		p->p.total_estimate = *initial + *dirty + p->p.bytes;
 	return 0;
 }

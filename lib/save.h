@@ -77,6 +77,9 @@ int save_precopy_info(struct save *s, uint64_t *initial, uint64_t *dirty, uint32
  * fast as it is copied, and more rounds would only send the same again.
  */
 bool save_round_pays(unsigned int rounds, uint64_t prev_dirty, uint64_t dirty);
+/* Whether PRECOPY_INFO's @initial holds a switchover back (the uAPI's
+ * initial-bytes rule): a count, not 0, and not the unknown amount. */
+bool save_initial_pending(uint64_t initial);
 /* One pre-copy round: what the device has for now, and the round's record. */
 int save_precopy_round(struct save *s, uint64_t initial, uint64_t dirty);
 /* The stopped device's data and the device's end record. */

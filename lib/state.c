@@ -2,6 +2,7 @@
 /* State names and the kernel's migration state machine. */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <ctype.h>
 #include <assert.h>
 
@@ -102,8 +103,12 @@ bool vfiomig_state_valid(enum vfiomig_state s)
 
 bool vfiomig_mig_flags_defined(uint64_t mig_flags)
 {
-	/* Bits above PRE_COPY are not defined yet; like the kernel, ignore them. */
 	return (mig_flags & VFIOMIG_MIG_STOP_COPY) != 0;
+}
+
+uint64_t vfiomig_mig_flags_unknown(uint64_t mig_flags)
+{
+	return mig_flags & ~(uint64_t)MIG_KNOWN;
 }
 
 VFIOMIG_EXPORT const char *vfiomig_state_name(enum vfiomig_state s)
@@ -151,6 +156,8 @@ VFIOMIG_EXPORT int vfiomig_fsm_next(uint64_t mig_flags, enum vfiomig_state cur,
 		return -EINVAL;
 	if (!vfiomig_mig_flags_defined(mig_flags))
 		return -EOPNOTSUPP;
+	/* Bits a newer kernel may define say nothing about these states. */
+	mig_flags &= MIG_KNOWN;
 	if (!state_supported(mig_flags, cur) || !state_supported(mig_flags, target))
 		return -EINVAL;
 	if (arc_blocked(cur, target))
@@ -218,4 +225,13 @@ bool vfiomig_state_in_session(enum vfiomig_state s)
 const char *vfiomig_state_str(enum vfiomig_state s)
 {
 	return vfiomig_state_valid(s) ? state_names[s] : "(invalid state)";
+}
+
+const char *vfiomig_state_phrase(uint32_t s, char *buf, size_t size)
+{
+	if (s < VFIOMIG_STATE_COUNT)
+		snprintf(buf, size, "%s", state_names[s]);
+	else
+		snprintf(buf, size, "state %u (unknown to this library: a newer kernel's?)", s);
+	return buf;
 }

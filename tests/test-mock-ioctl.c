@@ -546,6 +546,128 @@ out:
 }
 END_TEST
 
+/* ---- what a newer kernel, or a driver's garbage, answers (issue #22) ---- */
+
+static uint32_t raw_state(struct vfiomig_dev *dev)
+{
+	struct vfio_device_feature_mig_state mig = { .device_state = 99, .data_fd = 7 };
+
+	ck_assert_int_eq(feature(dev, FGET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &mig,
+				 sizeof(mig)), 0);
+	ck_assert_int_eq(mig.data_fd, -1);
+	return mig.device_state;
+}
+
+/*
+ * state=N and fail=set:...:N: GET reports N; no arc leaves it (the
+ * kernel's next-state finds no row for it), a reset does; the session a
+ * failed SET left it from is dead and PRECOPY_INFO refuses.
+ */
+START_TEST(test_newer_state)
+{
+	struct vfiomig_ctx *ctx = new_ctx(NULL);
+	struct vfiomig_dev *dev = mock_open(ctx, "nk,state=9");
+	uint64_t initial, dirty;
+	uint8_t byte;
+	int fd;
+
+	ck_assert_uint_eq(raw_state(dev), 9);
+	ck_assert_int_eq(set_nofd(dev, S(STOP)), -EINVAL);
+	ck_assert_int_eq(set_nofd(dev, S(ERROR)), -EINVAL);
+	ck_assert_int_eq(set_nofd(dev, 9), 0);	/* to where it is: nothing to do */
+	ck_assert_uint_eq(raw_state(dev), 9);
+	ck_assert_int_eq(reset(dev), 0);
+	ck_assert_uint_eq(raw_state(dev), S(RUNNING));
+	vfiomig_dev_unref(dev);
+
+	dev = mock_open(ctx, "nk,fail=set:2:EIO:4294967295");
+	ck_assert_int_eq(set_state(dev, S(PRE_COPY), &fd), 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(set_nofd(dev, S(STOP_COPY)), -EIO);
+	ck_assert_uint_eq(raw_state(dev), 4294967295u);
+	ck_assert_int_eq(dev->transport->data_read(dev, fd, &byte, 1), -ENODEV);
+	ck_assert_int_eq(precopy_info(dev, fd, &initial, &dirty), -EINVAL);
+	ck_assert_int_eq(reset(dev), 0);
+	ck_assert_uint_eq(raw_state(dev), S(RUNNING));
+	close(fd);
+	vfiomig_dev_unref(dev);
+	vfiomig_ctx_unref(ctx);
+}
+END_TEST
+
+/* flags=...+bitN: reported as given; the paths are the kernel's without it. */
+START_TEST(test_newer_flags)
+{
+	struct vfiomig_ctx *ctx = new_ctx(NULL);
+	struct vfiomig_dev *dev = mock_open(ctx, "nf,flags=stop_copy+p2p+bit9+bit63");
+	struct vfio_device_feature_migration mig = { 0 };
+	int fd;
+
+	ck_assert_int_eq(feature(dev, FGET | VFIO_DEVICE_FEATURE_MIGRATION, &mig, 8), 0);
+	ck_assert_uint_eq(mig.flags, VFIOMIG_MIG_STOP_COPY | VFIOMIG_MIG_P2P | (1ull << 9) |
+			  (1ull << 63));
+	ck_assert_int_eq(set_nofd(dev, S(PRE_COPY)), -EINVAL);	/* no PRE_COPY */
+	ck_assert_int_eq(set_nofd(dev, S(ERROR)), -EINVAL);
+	ck_assert_int_eq(set_state(dev, S(STOP_COPY), &fd), 0);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	vfiomig_dev_unref(dev);
+	vfiomig_ctx_unref(ctx);
+}
+END_TEST
+
+/* fail=KIND:N+: call N and every later one fail; those before do not. */
+START_TEST(test_fail_from_on)
+{
+	struct vfiomig_ctx *ctx = new_ctx(NULL);
+	struct vfiomig_dev *dev = mock_open(ctx, "nr,fail=reset:2+:EBUSY");
+
+	ck_assert_int_eq(reset(dev), 0);
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(reset(dev), -EBUSY);
+	vfiomig_dev_unref(dev);
+	vfiomig_ctx_unref(ctx);
+}
+END_TEST
+
+/* garbage=: the answers are the knob's, the data what it always is. */
+START_TEST(test_garbage_answers)
+{
+	struct vfiomig_ctx *ctx = new_ctx(NULL);
+	struct vfiomig_dev *dev = mock_open(ctx, "ng,size=128K,garbage=datasize:max,"
+					    "garbage=initial:7,garbage=dirty:max-1");
+	struct vfio_device_feature_mig_data_size ds = { 0 };
+	struct blob b = { 0 };
+	uint64_t initial, dirty;
+	int fd;
+
+	ck_assert_int_eq(feature(dev, FGET | VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, &ds, 8), 0);
+	ck_assert_uint_eq(ds.stop_copy_length, UINT64_MAX);
+	ck_assert_int_eq(set_state(dev, S(PRE_COPY), &fd), 0);
+	for (int round = 0; round < 3; round++) {
+		ck_assert_int_eq(precopy_info(dev, fd, &initial, &dirty), 0);
+		ck_assert_uint_eq(initial, 7);
+		ck_assert_uint_eq(dirty, UINT64_MAX - 1);
+		ck_assert_int_eq(drain(dev, fd, &b, 1 << 16), -ENOMSG);
+	}
+	ck_assert_uint_eq(b.len, mock_stream_size(128 << 10) - 24);	/* the initial image */
+	free(b.p);
+	close(fd);
+	vfiomig_dev_unref(dev);
+
+	static const char *const bad[] = {
+		"ng,garbage=size:1", "ng,garbage=dirty", "ng,garbage=dirty:max-x",
+		"ng,garbage=dirty:18446744073709551616", "ng,garbage=dirty:1,garbage=dirty:2",
+		"ng,fail=set:1:EIO:7", "ng,fail=reset:0+:EIO", "ng,fail=reset:1:EIO:9",
+		"ng,flags=stop_copy+bit2", "ng,flags=stop_copy+bit64", "ng,state=7",
+		"ng,state=4294967296",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		ck_assert_msg(vfiomig_mock_open(ctx, bad[i], &dev) == -EINVAL, "%s", bad[i]);
+	vfiomig_ctx_unref(ctx);
+}
+END_TEST
+
 static Suite *ioctl_suite(void)
 {
 	Suite *s = suite_create("mock-ioctl");
@@ -567,6 +689,13 @@ static Suite *ioctl_suite(void)
 	tcase_add_test(tc, test_fail_read_write);
 	tcase_add_test(tc, test_short_io);
 	tcase_add_test(tc, test_fail_any_sweep);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("newer-kernel");
+	tcase_add_test(tc, test_newer_state);
+	tcase_add_test(tc, test_newer_flags);
+	tcase_add_test(tc, test_fail_from_on);
+	tcase_add_test(tc, test_garbage_answers);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -24,6 +24,15 @@ struct vfiomig_dev;
 #define VFIOMIG_CAP_PRECOPY_INFO_V2  (1u << 3) /* MIG_PRECOPY_INFOv2 (Linux 7.1) */
 
 /*
+ * Sizes a driver reports (MIG_DATA_SIZE, PRECOPY_INFO) "may report
+ * anything".  One of 4 PiB or more, more than a 400 Gb/s link moves in a
+ * day, is no size: the library takes it as unknown, logs it once per
+ * device at LOG_WARNING, and reports it as exactly this (docs/migration.md).
+ * Since: 0.4
+ */
+#define VFIOMIG_SIZE_LIMIT (1ull << 52)
+
+/*
  * Threads: one device is driven by one thread at a time.  A call on a
  * device made while another thread is inside a call on the same device
  * fails with -EBUSY and changes nothing.  The accessors of what was learnt
@@ -133,7 +142,10 @@ VFIOMIG_API int vfiomig_dev_get_pci_ids(struct vfiomig_dev *dev,
 					uint8_t *ret_revision);
 
 /**
- * vfiomig_dev_get_mig_flags() - The VFIOMIG_MIG_* flags the device offers
+ * vfiomig_dev_get_mig_flags() - The flags VFIO_DEVICE_FEATURE_MIGRATION
+ * reported when the device opened: the VFIOMIG_MIG_* flags, and as they
+ * are any bits a newer kernel may define, which the library ignores when
+ * it plans paths (and logs at LOG_INFO when it opens the device).
  * Return: 0.  Since: 0.1
  */
 VFIOMIG_API int vfiomig_dev_get_mig_flags(struct vfiomig_dev *dev,
@@ -147,7 +159,15 @@ VFIOMIG_API int vfiomig_dev_get_caps(struct vfiomig_dev *dev, unsigned int *ret)
 
 /**
  * vfiomig_dev_get_state() - Ask the kernel for the device's state
- * Return: 0; -errno from the kernel.  Since: 0.1
+ *
+ * A kernel newer than the library may report a state it does not know (8
+ * or more: a failed arc may leave the device in one).  No value of enum
+ * vfiomig_state is made up for it: the call fails with -EPROTO, the
+ * sentence names the number, and vfiomig_dev_recover() resets the device,
+ * as from ERROR.
+ *
+ * Return: 0; -EPROTO for a state the library does not know; -errno from
+ *         the kernel.  Since: 0.1
  */
 VFIOMIG_API int vfiomig_dev_get_state(struct vfiomig_dev *dev,
 				      enum vfiomig_state *ret);
@@ -198,10 +218,13 @@ VFIOMIG_API int vfiomig_dev_reset(struct vfiomig_dev *dev);
  * vfiomig_dev_recover() - Bring the device out of a failed transition
  * @ret_state: may be NULL; the state the device is in afterwards
  *
- * A device in ERROR, or one whose last transition or data transfer through
- * this handle failed (stranded on a path, or RESUMING with partial state),
- * is reset and comes back RUNNING.  Any other device is left alone.  If the
- * reset fails the device is left as it is and the error returned.
+ * A device in ERROR or in a state the library does not know (a newer
+ * kernel's), or one whose last transition or data transfer through this
+ * handle failed (stranded on a path, or RESUMING with partial state), is
+ * reset and comes back RUNNING.  Any other device is left alone.  If the
+ * reset fails (a PF with VFs enabled may refuse it) the device is left as
+ * it is, the error returned, and the sentence says where the device is and
+ * what to do; the next call tries again.
  *
  * Return: 0 if nothing was needed, 1 if the device was reset; -errno.
  * Since: 0.1
@@ -212,7 +235,9 @@ VFIOMIG_API int vfiomig_dev_recover(struct vfiomig_dev *dev,
 /**
  * vfiomig_dev_get_stop_copy_size() - Estimated STOP_COPY stream length
  * (VFIO_DEVICE_FEATURE_MIG_DATA_SIZE; valid in any state).
- * Return: 0; -EOPNOTSUPP if the device cannot say.  Since: 0.1
+ * Return: 0; -EOPNOTSUPP if the device cannot say; -ERANGE if its answer
+ *         is VFIOMIG_SIZE_LIMIT or more, which is no size (since 0.4).
+ *         Since: 0.1
  */
 VFIOMIG_API int vfiomig_dev_get_stop_copy_size(struct vfiomig_dev *dev,
 					       uint64_t *ret);
@@ -222,7 +247,9 @@ VFIOMIG_API int vfiomig_dev_get_stop_copy_size(struct vfiomig_dev *dev,
  * @data_fd: the fd opened by RUNNING -> PRE_COPY (or RUNNING_P2P ->
  *           PRE_COPY_P2P)
  * Either out-pointer may be NULL.  Call it on every pre-copy iteration:
- * mlx5 only produces new pre-copy data from inside this ioctl.
+ * mlx5 only produces new pre-copy data from inside this ioctl.  A count of
+ * VFIOMIG_SIZE_LIMIT or more is reported as VFIOMIG_SIZE_LIMIT, an unknown
+ * amount (since 0.4), so that sums of counts cannot wrap.
  *
  * Return: 0; -EINVAL outside the PRE_COPY states; -ENODEV if the data fd's
  *         session has ended; -errno.  Since: 0.1

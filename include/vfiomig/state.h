@@ -61,8 +61,9 @@ VFIOMIG_API int vfiomig_state_parse(const char *name, enum vfiomig_state *ret);
 
 /**
  * vfiomig_fsm_next() - Next arc the kernel takes from @cur towards @target
- * @mig_flags: the device's VFIOMIG_MIG_* flags; must be one of the four
- *             defined sets (STOP_COPY, +P2P, +PRE_COPY, +P2P+PRE_COPY)
+ * @mig_flags: the device's VFIOMIG_MIG_* flags; must include STOP_COPY,
+ *             and bits the library does not know (a newer kernel's) are
+ *             ignored (since 0.4)
  * @cur: the current state
  * @target: the requested state
  * @ret_next: where the next state is stored on success (@cur if equal)
@@ -73,8 +74,8 @@ VFIOMIG_API int vfiomig_state_parse(const char *name, enum vfiomig_state *ret);
  * PRE_COPY and STOP_COPY -> PRE_COPY_P2P, which make kernels without the
  * mid-2026 fix spin forever.
  *
- * Return: 0; -EINVAL if the arc is not allowed; -EOPNOTSUPP if @mig_flags is
- *         not one of the defined sets.
+ * Return: 0; -EINVAL if the arc is not allowed; -EOPNOTSUPP if @mig_flags
+ *         lacks STOP_COPY.
  * Since: 0.1
  */
 VFIOMIG_API int vfiomig_fsm_next(uint64_t mig_flags, enum vfiomig_state cur,
