@@ -4,7 +4,7 @@
  * thread is driving a device.
  *
  * Errors are kept per (ctx, thread) in a slot that only its thread writes
- * or reads; the ctx's lock guards only the list.  A call's first failure is
+ * or reads, and that ends with its thread (below).  A call's first failure is
  * its cause and later ones (met while rolling back) do not overwrite it.
  * The state the device ends up in is read once, at the end of the call,
  * after any rollback, so the sentence never names a state that is no
@@ -15,79 +15,150 @@
  * failure or success is what the thread sees next, and the outer call's
  * own record, if it had one, comes back when it ends.
  */
-#define _GNU_SOURCE	/* gettid() */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "private.h"
 #include "call.h"
 
-/* The calling thread's slot, its link in the list if @ret_link; ctx->lock held. */
-static struct err_slot *slot_locked(struct vfiomig_ctx *ctx, struct err_slot ***ret_link)
-{
-	pthread_t self = pthread_self();
-	pid_t tid = gettid();
-	struct err_slot **p;
+/*
+ * Each thread's slots, one per ctx it called, hang off one process-wide
+ * thread-local key: the only object the library keeps outside a ctx.  It
+ * is made once and never changes; what it holds is each thread's own.
+ * Looking a slot up touches only the calling thread's slots, the one it
+ * used last first, and a thread's slots are freed when it ends.
+ *
+ * A slot names its ctx by the ctx's anchor, which the ctx and each of its
+ * slots hold a reference on, so that either may go first: a freed ctx
+ * marks its anchor dead, and its slots go at their thread's end, or when
+ * that thread next misses a slot.
+ */
+struct slot_anchor {
+	atomic_int refs;	/* the ctx's, and each slot's */
+	atomic_bool dead;	/* the ctx is freed */
+};
 
-	for (p = &ctx->slots; *p; p = &(*p)->next)
-		if (pthread_equal((*p)->thread, self) && (*p)->tid == tid)
-			break;
-	if (ret_link)
-		*ret_link = p;
-	return *p;
+static pthread_key_t slots_key;
+static bool slots_key_made;
+static pthread_once_t slots_once = PTHREAD_ONCE_INIT;
+
+static void anchor_unref(struct slot_anchor *a)
+{
+	if (atomic_fetch_sub(&a->refs, 1) == 1)
+		free(a);
 }
 
-static struct err_slot *slot_find(struct vfiomig_ctx *ctx, bool create)
+static void slot_free(struct err_slot *s)
 {
-	struct err_slot *s;
+	anchor_unref(s->anchor);
+	free(s);
+}
 
-	pthread_mutex_lock(&ctx->lock);
-	s = slot_locked(ctx, NULL);
-	if (!s && create && (s = calloc(1, sizeof(*s)))) {
-		s->thread = pthread_self();
-		s->tid = gettid();
-		s->next = ctx->slots;
-		ctx->slots = s;
+/* The key's destructor: a thread's slots end with it. */
+static void thread_end(void *head)
+{
+	struct err_slot *s = head, *next;
+
+	for (; s; s = next) {
+		next = s->next;
+		slot_free(s);
 	}
-	pthread_mutex_unlock(&ctx->lock);
+}
+
+static void make_key(void)
+{
+	slots_key_made = pthread_key_create(&slots_key, thread_end) == 0;
+}
+
+int call_slots_init(struct vfiomig_ctx *ctx)
+{
+	struct slot_anchor *a = malloc(sizeof(*a));
+
+	if (!a)
+		return -ENOMEM;
+	atomic_init(&a->refs, 1);
+	atomic_init(&a->dead, false);
+	ctx->anchor = a;
+	return 0;
+}
+
+void call_slots_fini(struct vfiomig_ctx *ctx)
+{
+	if (!ctx->anchor)
+		return;
+	atomic_store(&ctx->anchor->dead, true);
+	anchor_unref(ctx->anchor);
+}
+
+/*
+ * The calling thread's slot for @a, moved to the front of its list; or
+ * NULL.  Slots of freed contexts met on the way are dropped.
+ */
+static struct err_slot *slot_find(struct slot_anchor *a)
+{
+	struct err_slot *head, **p, *s;
+
+	if (pthread_once(&slots_once, make_key) != 0 || !slots_key_made)
+		return NULL;
+	head = pthread_getspecific(slots_key);
+	if (head && head->anchor == a)
+		return head;	/* the common case: the ctx of its last call */
+	for (p = &head; (s = *p) && s->anchor != a; ) {
+		if (atomic_load(&s->anchor->dead)) {
+			*p = s->next;
+			slot_free(s);
+		} else {
+			p = &s->next;
+		}
+	}
+	if (s) {
+		*p = s->next;
+		s->next = head;
+		head = s;
+	}
+	pthread_setspecific(slots_key, head);	/* no memory needed: the key exists */
 	return s;
 }
 
-void call_slot_release(struct vfiomig_ctx *ctx)
+static struct err_slot *slot_new(struct slot_anchor *a)
 {
-	struct err_slot **link, *s;
+	struct err_slot *s = calloc(1, sizeof(*s));
 
-	pthread_mutex_lock(&ctx->lock);
-	s = slot_locked(ctx, &link);
-	if (s)
-		*link = s->next;
-	pthread_mutex_unlock(&ctx->lock);
-	free(s);
+	if (!s)
+		return NULL;
+	s->next = pthread_getspecific(slots_key);
+	if (pthread_setspecific(slots_key, s) != 0) {
+		free(s);
+		return NULL;
+	}
+	s->anchor = a;
+	atomic_fetch_add(&a->refs, 1);
+	return s;
 }
 
 struct err_slot *call_slot(struct vfiomig_ctx *ctx)
 {
-	return slot_find(ctx, true);
+	struct err_slot *s = slot_find(ctx->anchor);
+
+	return s || !slots_key_made ? s : slot_new(ctx->anchor);
 }
 
 const struct err_slot *call_last_failure(struct vfiomig_ctx *ctx)
 {
-	const struct err_slot *s = slot_find(ctx, false);
+	const struct err_slot *s = slot_find(ctx->anchor);
 
 	return s && s->rec.failed ? s : NULL;
 }
 
-void call_free_slots(struct vfiomig_ctx *ctx)
+void call_slot_release(struct vfiomig_ctx *ctx)
 {
-	struct err_slot *s, *next;
+	struct err_slot *s = slot_find(ctx->anchor);
 
-	for (s = ctx->slots; s; s = next) {
-		next = s->next;
-		free(s);
+	if (s) {	/* now the head of the list */
+		pthread_setspecific(slots_key, s->next);
+		slot_free(s);
 	}
-	ctx->slots = NULL;
 }
 
 int call_begin_ctx(struct call *c, struct vfiomig_ctx *ctx)

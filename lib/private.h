@@ -20,16 +20,18 @@
 
 struct err_record;
 struct err_slot;
+struct slot_anchor;
 struct vfiomig_vendor_ops;
 
 struct vfiomig_ctx {
 	atomic_int refcount;
-	/* The log settings and the list of error slots. */
+	/* The log settings. */
 	pthread_mutex_t lock;
 	void (*log_fn)(void *userdata, int priority, const char *msg);
 	void *log_data;
 	int log_priority;
-	struct err_slot *slots;		/* one per thread that made a call */
+	/* What its threads' error slots hold on to (call.c). */
+	struct slot_anchor *anchor;
 	/* Each transport's shared state (its own lock inside), in the order of
 	 * vfiomig_transports[]. */
 	void *transport_state[TRANSPORT_COUNT];
