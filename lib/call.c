@@ -170,8 +170,10 @@ int call_begin_ctx(struct call *c, struct vfiomig_ctx *ctx)
 	c->slot = call_slot(ctx);
 	if (!c->slot)
 		return 0;
-	if (c->slot->depth++ && c->slot->rec.failed)
-		c->stash = malloc(sizeof(*c->stash));	/* without it, the outer's is lost */
+	/* An outer call's own failure is kept (without memory for it, it is
+	 * lost); an ended inner call's, at this call's depth, is not its. */
+	if (c->slot->depth++ && c->slot->rec.failed && c->slot->rec.depth < c->slot->depth)
+		c->stash = malloc(sizeof(*c->stash));
 	if (c->stash)
 		*c->stash = c->slot->rec;
 	c->slot->rec = (struct err_record){ .offset = UINT64_MAX };
@@ -181,33 +183,85 @@ int call_begin_ctx(struct call *c, struct vfiomig_ctx *ctx)
 void owner_init(struct owner *o)
 {
 	pthread_mutex_init(&o->lock, NULL);
+	pthread_cond_init(&o->idle, NULL);
 	o->depth = 0;
 }
 
-bool owner_take(struct owner *o)
+void owner_fini(struct owner *o)
+{
+	pthread_cond_destroy(&o->idle);
+	pthread_mutex_destroy(&o->lock);
+}
+
+int owner_take(struct owner *o, bool nest)
 {
 	pthread_t self = pthread_self();
-	bool ok;
+	int r = 0;
 
 	pthread_mutex_lock(&o->lock);
-	ok = o->depth == 0 || pthread_equal(o->thread, self);
-	if (ok) {
+	if (o->depth && !pthread_equal(o->thread, self))
+		r = -EBUSY;
+	else if (o->depth && !nest)
+		r = -EDEADLK;
+	if (r == 0) {
 		o->thread = self;
 		o->depth++;
 	}
 	pthread_mutex_unlock(&o->lock);
-	return ok;
+	return r;
 }
 
 void owner_give_back(struct owner *o)
 {
 	pthread_mutex_lock(&o->lock);
-	o->depth--;
+	if (--o->depth == 0)
+		pthread_cond_broadcast(&o->idle);
 	pthread_mutex_unlock(&o->lock);
+}
+
+/* Until no other thread is inside a call on @o. */
+static void owner_wait_idle(struct owner *o)
+{
+	pthread_t self = pthread_self();
+
+	pthread_mutex_lock(&o->lock);
+	while (o->depth && !pthread_equal(o->thread, self))
+		pthread_cond_wait(&o->idle, &o->lock);
+	pthread_mutex_unlock(&o->lock);
+}
+
+/*
+ * Takes all or none and waits holding none, so that two threads each
+ * waiting for what the other holds cannot happen.
+ */
+void owners_take_waiting(struct owner *const *o, unsigned int n)
+{
+	for (;;) {
+		unsigned int i = 0;
+
+		while (i < n && owner_take(o[i], true) == 0)
+			i++;
+		if (i == n)
+			return;
+		for (unsigned int k = 0; k < i; k++)
+			owner_give_back(o[k]);
+		owner_wait_idle(o[i]);
+	}
+}
+
+int call_fail_reentry(struct vfiomig_ctx *ctx, const char *name)
+{
+	return vfiomig_fail(ctx, -EDEADLK, "%s: this thread is inside a call on it already, "
+			    "and this call came from a callback of that call (a progress "
+			    "function or a group's hook); a callback must not drive what its "
+			    "call is moving: return from the callback, and make this call "
+			    "after that call has returned", name);
 }
 
 int call_begin_dev(struct call *c, struct vfiomig_dev *dev, unsigned int flags)
 {
+	int r;
+
 	if (!dev) {
 		*c = (struct call){ 0 };
 		return -EINVAL;
@@ -215,11 +269,12 @@ int call_begin_dev(struct call *c, struct vfiomig_dev *dev, unsigned int flags)
 	call_begin_ctx(c, dev->ctx);
 	c->dev = c->report = dev;
 	c->flags = flags;
-	c->owned = owner_take(&dev->owner) ? &dev->owner : NULL;
-	if (!c->owned)
-		return vfiomig_fail(dev->ctx, -EBUSY, "%s: another thread is driving the device; "
+	r = owner_take(&dev->owner, flags & CALL_QUERY);
+	c->owned = r == 0 ? &dev->owner : NULL;
+	if (r == -EBUSY)
+		return vfiomig_fail(dev->ctx, r, "%s: another thread is driving the device; "
 				    "one device takes one call at a time", dev->name);
-	return 0;
+	return r == -EDEADLK ? call_fail_reentry(dev->ctx, dev->name) : 0;
 }
 
 void call_report(struct call *c, struct vfiomig_dev *dev)
@@ -278,7 +333,8 @@ static void complete_failure(struct call *c, struct err_slot *s, int r)
 	e->err = -r;
 	if (c->report)
 		snprintf(e->device, sizeof(e->device), "%s", c->report->name);
-	/* Another thread's device is not ours to read (an -EBUSY). */
+	/* Another thread's device is not ours to read (an -EBUSY), nor is one
+	 * an outer call of this thread is moving (an -EDEADLK). */
 	if (c->report && (c->owned || c->report != c->dev) && (c->flags & CALL_REPORT_STATE))
 		add_final_state(e, c->report);
 }

@@ -208,7 +208,7 @@ VFIOMIG_EXPORT struct vfiomig_dev *vfiomig_dev_unref(struct vfiomig_dev *dev)
 		dev->transport->release(dev);
 	if (dev->owns_fd && dev->fd >= 0)
 		close(dev->fd);
-	pthread_mutex_destroy(&dev->owner.lock);
+	owner_fini(&dev->owner);
 	vfiomig_ctx_unref(dev->ctx);
 	free(dev);
 	return NULL;
@@ -333,7 +333,7 @@ VFIOMIG_EXPORT int vfiomig_dev_get_state(struct vfiomig_dev *dev,
 					 enum vfiomig_state *ret)
 {
 	struct call c;
-	int r = call_begin_dev(&c, dev, 0);
+	int r = call_begin_dev(&c, dev, CALL_QUERY);
 
 	if (r == 0 && !ret)
 		r = vfiomig_fail(dev->ctx, -EINVAL, "%s: no place to return the state", dev->name);
@@ -377,7 +377,7 @@ VFIOMIG_EXPORT int vfiomig_dev_get_stop_copy_size(struct vfiomig_dev *dev,
 						  uint64_t *ret)
 {
 	struct call c;
-	int r = call_begin_dev(&c, dev, 0);
+	int r = call_begin_dev(&c, dev, CALL_QUERY);
 
 	if (r == 0)
 		r = get_stop_copy_size(dev, ret);

@@ -31,7 +31,8 @@ struct vfiomig_group {
 	bool have_results;
 };
 
-/* group.c: a group call's start; call_end() ends it. */
+/* group.c: a group call's start (-EBUSY, -EDEADLK as call_begin_dev());
+ * call_end() ends it. */
 int group_call_begin(struct call *c, struct vfiomig_group *g);
 
 /* What the calling thread does while the members' jobs run. */
@@ -86,7 +87,7 @@ int group_transition(struct call *c, struct vfiomig_group *g,
 int group_transition_then(struct call *c, struct vfiomig_group *g,
 			  const enum vfiomig_state *targets, int *fds, bool hook, int *errs,
 			  const struct group_then *then);
-/* Every member for this call's thread, or none (-EBUSY, recorded). */
+/* Every member for this call's thread, or none (-EBUSY or -EDEADLK, recorded). */
 int group_take_members(struct vfiomig_group *g);
 void group_give_back_members(struct vfiomig_group *g);
 /* Back to m[].back, by way of m[].p2p when @second_phase; a member that
