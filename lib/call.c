@@ -13,7 +13,9 @@
  * A call made from inside another (a progress callback, a group's member
  * moved on the caller's thread) is a call of its own: it starts clean, its
  * failure or success is what the thread sees next, and the outer call's
- * own record, if it had one, comes back when it ends.
+ * own record, if it had one, comes back when it ends.  A callback's call
+ * that would take a device or group its outer call holds is refused
+ * (-EDEADLK, owner_take()), unless it only reads.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,11 +99,11 @@ void call_slots_fini(struct vfiomig_ctx *ctx)
  */
 static struct err_slot *slot_find(struct slot_anchor *a)
 {
-	struct err_slot *head, **p, *s;
+	struct err_slot *first, *head, **p, *s;
 
 	if (pthread_once(&slots_once, make_key) != 0 || !slots_key_made)
 		return NULL;
-	head = pthread_getspecific(slots_key);
+	first = head = pthread_getspecific(slots_key);
 	if (head && head->anchor == a)
 		return head;	/* the common case: the ctx of its last call */
 	for (p = &head; (s = *p) && s->anchor != a; ) {
@@ -117,7 +119,8 @@ static struct err_slot *slot_find(struct slot_anchor *a)
 		s->next = head;
 		head = s;
 	}
-	pthread_setspecific(slots_key, head);	/* no memory needed: the key exists */
+	if (head != first)	/* cannot fail: the thread has set the key before */
+		pthread_setspecific(slots_key, head);
 	return s;
 }
 

@@ -10,6 +10,8 @@
  * - a group's hook moving a member, or the group;
  * - a group save's progress function moving a member, or saving it;
  * - a save's progress function moving a group its device is a member of.
+ * And two calls from one callback: the second's outcome is its own, not
+ * the first's failure again.
  */
 #define _GNU_SOURCE
 #include <check.h>
@@ -285,6 +287,55 @@ START_TEST(test_save_progress_moves_its_group)
 }
 END_TEST
 
+/* ---- two calls from one callback: each one's own outcome ---- */
+
+struct two_in_callback {
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *other;
+	int calls;
+	char after_failure[256], after_success[256];
+};
+
+static void two_progress(void *userdata, const struct vfiomig_progress *p)
+{
+	struct two_in_callback *in = userdata;
+	const char *msg;
+	unsigned int caps;
+
+	(void)p;
+	if (in->calls++)
+		return;
+	vfiomig_dev_get_caps(in->other, NULL);
+	msg = vfiomig_ctx_get_error(in->ctx);
+	snprintf(in->after_failure, sizeof(in->after_failure), "%s", msg ? msg : "(none)");
+	vfiomig_dev_get_caps(in->other, &caps);
+	msg = vfiomig_ctx_get_error(in->ctx);
+	snprintf(in->after_success, sizeof(in->after_success), "%s", msg ? msg : "(none)");
+}
+
+START_TEST(test_two_calls_from_a_callback)
+{
+	struct two_in_callback in = { 0 };
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .progress = two_progress,
+					.userdata = &in };
+	struct vfiomig_dev *dev;
+	int out = memfd();
+
+	ck_assert_int_eq(vfiomig_ctx_new(&in.ctx), 0);
+	dev = open_dev(in.ctx, "mock:rt");
+	in.other = open_dev(in.ctx, "mock:ro");
+	ck_assert_int_eq(vfiomig_dev_save(dev, out, &so), 0);
+	ck_assert_msg(strstr(in.after_failure, "mock:ro: no place to return"), "%s",
+		      in.after_failure);
+	ck_assert_str_eq(in.after_success, "(none)");
+	ck_assert_ptr_null(vfiomig_ctx_get_error(in.ctx));
+	close(out);
+	vfiomig_dev_unref(in.other);
+	vfiomig_dev_unref(dev);
+	vfiomig_ctx_unref(in.ctx);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("reentry");
@@ -294,6 +345,7 @@ int main(void)
 	tcase_add_test(tc, test_group_hook);
 	tcase_add_test(tc, test_group_save_progress);
 	tcase_add_test(tc, test_save_progress_moves_its_group);
+	tcase_add_test(tc, test_two_calls_from_a_callback);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -43,7 +43,8 @@ struct vfiomig_group;
  *
  * Threads: a group is driven by one thread at a time, like a device; a
  * group call takes each member as a device call would, so a member's own
- * calls from another thread meanwhile get -EBUSY.  Inside a call the
+ * calls from another thread meanwhile get -EBUSY, and from the call's own
+ * callbacks -EDEADLK.  Inside a call the
  * library runs one thread per member and job (a phase, a pre-copy round, a
  * stop-copy, a load), and joins them all before the call returns.
  *
@@ -99,9 +100,11 @@ enum vfiomig_group_point {
 /**
  * vfiomig_group_set_hook() - Be called between the two phases
  * @fn: called on the calling thread at @point, with no member call in
- *      progress; it must not drive the group's members.  A negative return
- *      aborts the transition: the group rolls back and the call fails with
- *      that value.  NULL removes the hook.
+ *      progress.  It must not drive the group or its members: such a call
+ *      from it fails with -EDEADLK and changes nothing, while queries
+ *      (vfiomig_dev_get_state(), vfiomig_group_get_result()) work.  A
+ *      negative return aborts the transition: the group rolls back and the
+ *      call fails with that value.  NULL removes the hook.
  * Since: 0.3
  */
 VFIOMIG_API void vfiomig_group_set_hook(struct vfiomig_group *g,
@@ -133,7 +136,8 @@ VFIOMIG_API void vfiomig_group_set_hook(struct vfiomig_group *g,
  * Return: 0; -EINVAL if @target is not reachable on some member (nothing
  *         was sent); -EOPNOTSUPP for a group of several with a member
  *         without P2P states and no VFIOMIG_GROUP_ALLOW_NO_P2P (nothing
- *         was sent); -EBUSY if another thread drives a member; the first
+ *         was sent); -EBUSY if another thread drives a member; -EDEADLK
+ *         from a callback of a call on the group or a member; the first
  *         failure's -errno otherwise.
  * Since: 0.3
  */
