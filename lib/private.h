@@ -57,7 +57,7 @@ struct owner {
 	pthread_cond_t idle;	/* depth fell to 0: a destructor waits for it */
 	pthread_t thread;
 	/* That thread's calls in progress: one, and the queries (CALL_QUERY)
-	 * its callbacks make. */
+	 * and destructors its callbacks make. */
 	unsigned int depth;
 };
 
