@@ -41,9 +41,12 @@ struct slot_anchor {
 	atomic_bool dead;	/* the ctx is freed */
 };
 
-static pthread_key_t slots_key;
-static bool slots_key_made;
-static pthread_once_t slots_once = PTHREAD_ONCE_INIT;
+/* The process-wide object (tests/check-globals.sh allows it alone). */
+static struct {
+	pthread_once_t once;
+	bool made;		/* written once, under @once */
+	pthread_key_t key;
+} thread_slots = { .once = PTHREAD_ONCE_INIT };
 
 static void anchor_unref(struct slot_anchor *a)
 {
@@ -70,7 +73,7 @@ static void thread_end(void *head)
 
 static void make_key(void)
 {
-	slots_key_made = pthread_key_create(&slots_key, thread_end) == 0;
+	thread_slots.made = pthread_key_create(&thread_slots.key, thread_end) == 0;
 }
 
 int call_slots_init(struct vfiomig_ctx *ctx)
@@ -101,9 +104,9 @@ static struct err_slot *slot_find(struct slot_anchor *a)
 {
 	struct err_slot *first, *head, **p, *s;
 
-	if (pthread_once(&slots_once, make_key) != 0 || !slots_key_made)
+	if (pthread_once(&thread_slots.once, make_key) != 0 || !thread_slots.made)
 		return NULL;
-	first = head = pthread_getspecific(slots_key);
+	first = head = pthread_getspecific(thread_slots.key);
 	if (head && head->anchor == a)
 		return head;	/* the common case: the ctx of its last call */
 	for (p = &head; (s = *p) && s->anchor != a; ) {
@@ -120,7 +123,7 @@ static struct err_slot *slot_find(struct slot_anchor *a)
 		head = s;
 	}
 	if (head != first)	/* cannot fail: the thread has set the key before */
-		pthread_setspecific(slots_key, head);
+		pthread_setspecific(thread_slots.key, head);
 	return s;
 }
 
@@ -130,8 +133,8 @@ static struct err_slot *slot_new(struct slot_anchor *a)
 
 	if (!s)
 		return NULL;
-	s->next = pthread_getspecific(slots_key);
-	if (pthread_setspecific(slots_key, s) != 0) {
+	s->next = pthread_getspecific(thread_slots.key);
+	if (pthread_setspecific(thread_slots.key, s) != 0) {
 		free(s);
 		return NULL;
 	}
@@ -144,7 +147,7 @@ struct err_slot *call_slot(struct vfiomig_ctx *ctx)
 {
 	struct err_slot *s = slot_find(ctx->anchor);
 
-	return s || !slots_key_made ? s : slot_new(ctx->anchor);
+	return s || !thread_slots.made ? s : slot_new(ctx->anchor);
 }
 
 const struct err_slot *call_last_failure(struct vfiomig_ctx *ctx)
@@ -159,7 +162,7 @@ void call_slot_release(struct vfiomig_ctx *ctx)
 	struct err_slot *s = slot_find(ctx->anchor);
 
 	if (s) {	/* now the head of the list */
-		pthread_setspecific(slots_key, s->next);
+		pthread_setspecific(thread_slots.key, s->next);
 		slot_free(s);
 	}
 }
@@ -286,15 +289,16 @@ void call_report(struct call *c, struct vfiomig_dev *dev)
 	c->flags |= CALL_REPORT_STATE;
 }
 
-void call_note(struct vfiomig_ctx *ctx, const char *note)
+bool call_note(struct vfiomig_ctx *ctx, const char *note)
 {
 	struct err_slot *s = call_slot(ctx);
 	size_t len;
 
 	if (!s || !s->rec.failed)
-		return;
+		return false;
 	len = strlen(s->rec.msg);
-	snprintf(s->rec.msg + len, sizeof(s->rec.msg) - len, "; %s", note);
+	return (size_t)snprintf(s->rec.msg + len, sizeof(s->rec.msg) - len, "; %s", note) <
+	       sizeof(s->rec.msg) - len;
 }
 
 void call_note_fact(struct vfiomig_ctx *ctx, unsigned int fact)

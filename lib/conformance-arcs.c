@@ -172,17 +172,19 @@ static int failing_load(struct conf_run *run, const char *buf, size_t len,
 	return r;
 }
 
+/* A page of bytes no driver's stream starts with. */
+#define GARBAGE 4096u
+
 enum vfiomig_verdict conf_failed_set(struct conf_run *run, char *d, size_t n)
 {
-	static char junk[4096];
 	const struct conf_image *im = conf_image(run);
 	enum vfiomig_state now;
 	const char *what = "garbage";
 	char e[32];
 	int r;
 
-	memset(junk, 0x33, sizeof(junk));
-	r = failing_load(run, junk, sizeof(junk), &now);
+	memset(run->scratch, 0x33, GARBAGE);
+	r = failing_load(run, run->scratch, GARBAGE, &now);
 	if (r == 0 && !im->err) {
 		what = "half a stream";
 		r = failing_load(run, im->buf, im->len / 2, &now);

@@ -47,7 +47,7 @@ enum vfiomig_verdict conf_stop_copy_end(struct conf_run *run, char *d, size_t n)
 
 	if (r < 0)
 		return not_reached(S(STOP_COPY), r, d, n);
-	last = conf_drain(run->dev, fd, &len, STREAM_LIMIT);
+	last = conf_drain(run, fd, &len, STREAM_LIMIT);
 	conf_close(&fd);
 	conf_say(d, n, "%zu bytes, then %s", len, conf_errname(last, e, sizeof(e)));
 	return last == 0 ? VFIOMIG_VERDICT_PASS : VFIOMIG_VERDICT_FAIL;
@@ -62,7 +62,7 @@ enum vfiomig_verdict conf_precopy_end(struct conf_run *run, char *d, size_t n)
 
 	if (!precopy_session(run, &fd, d, n))
 		return VFIOMIG_VERDICT_SKIP;
-	last = conf_drain(run->dev, fd, &len, STREAM_LIMIT);
+	last = conf_drain(run, fd, &len, STREAM_LIMIT);
 	conf_close(&fd);
 	conf_say(d, n, "%zu bytes, then %s", len, conf_errname(last, e, sizeof(e)));
 	if (last == -ENOMSG)
@@ -103,7 +103,6 @@ enum vfiomig_verdict conf_precopy_info_outside(struct conf_run *run, char *d, si
 /* Reads the pre-copy stream, asking PRECOPY_INFO before each read. */
 static enum vfiomig_verdict watch_initial(struct conf_run *run, int fd, char *d, size_t n)
 {
-	static char buf[65536];
 	uint64_t initial, dirty, first = 0, prev = UINT64_MAX;
 	unsigned int reads = 0, reinits = 0;
 	uint32_t flags = 0;
@@ -122,7 +121,7 @@ static enum vfiomig_verdict watch_initial(struct conf_run *run, int fd, char *d,
 		}
 		reinits += initial > prev;
 		prev = initial;
-		got = conf_read(run->dev, fd, buf, sizeof(buf));
+		got = conf_read(run->dev, fd, run->scratch, CONF_SCRATCH);
 		if (got <= 0 || ++reads > 1000000)
 			break;
 	}
@@ -157,7 +156,7 @@ static int read_ended(struct conf_run *run, enum vfiomig_state from, enum vfiomi
 	int fd, r = conf_reach(run->dev, from, &fd);
 
 	if (r == 0) {
-		conf_drain(run->dev, fd, &len, STREAM_LIMIT);
+		conf_drain(run, fd, &len, STREAM_LIMIT);
 		r = conf_set(run->dev, to, NULL);
 	}
 	if (r == 0)

@@ -103,13 +103,12 @@ int conf_reach(struct vfiomig_dev *dev, enum vfiomig_state s, int *ret_fd)
 	return r;
 }
 
-ssize_t conf_drain(struct vfiomig_dev *dev, int fd, size_t *ret_len, uint64_t limit)
+ssize_t conf_drain(struct conf_run *run, int fd, size_t *ret_len, uint64_t limit)
 {
-	static char sink[65536];	/* contents unused: racing writers are harmless */
 	ssize_t n;
 
 	*ret_len = 0;
-	while ((n = conf_read(dev, fd, sink, sizeof(sink))) > 0 && *ret_len < limit)
+	while ((n = conf_read(run->dev, fd, run->scratch, CONF_SCRATCH)) > 0 && *ret_len < limit)
 		*ret_len += (size_t)n;
 	return n;
 }

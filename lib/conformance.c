@@ -357,14 +357,21 @@ VFIOMIG_EXPORT int vfiomig_conformance_run(struct vfiomig_ctx *ctx, const char *
 						  "0x%x", o.areas & ~(unsigned int)VFIOMIG_CONF_ALL));
 	run.twin_spec = o.twin;
 	run.report = calloc(1, sizeof(*run.report));
-	if (!run.report)
-		return call_end(&c, vfiomig_fail(ctx, -ENOMEM, "conformance: out of memory"));
+	run.scratch = malloc(CONF_SCRATCH);
+	if (!run.report || !run.scratch) {
+		free(run.report);
+		free(run.scratch);
+		return call_end(&c, vfiomig_fail(ctx, -ENOMEM, "conformance: out of memory for "
+						  "the report and a %u KiB buffer",
+						  CONF_SCRATCH >> 10));
+	}
 	r = open_devices(&run);
 	if (r == 0)
 		run_all(&run, o.areas ? o.areas : VFIOMIG_CONF_ALL);
 	vfiomig_dev_unref(run.dev);
 	vfiomig_dev_unref(run.twin);
 	free(run.image.buf);
+	free(run.scratch);
 	if (r < 0) {
 		free(run.report);
 		return call_end(&c, r);

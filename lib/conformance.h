@@ -24,6 +24,9 @@ struct conf_image {
 	int err;		/* why there is none: -errno, 0 when there is */
 };
 
+/* The bytes of conf_run.scratch. */
+#define CONF_SCRATCH (64u << 10)
+
 struct conf_run {
 	struct vfiomig_ctx *ctx;
 	const char *spec, *twin_spec;
@@ -33,6 +36,9 @@ struct conf_run {
 	struct vfiomig_conformance *report;
 	const struct vfiomig_conformance_opts *opts;
 	bool twin_loaded;		/* twin.load-and-run loaded the image */
+	/* What a check reads and throws away, or writes as garbage: the
+	 * run's own, since runs on other contexts may go on at once. */
+	char *scratch;
 };
 
 /* A check: fills @verdict and @detail (a sentence, no final period). */
@@ -77,7 +83,7 @@ int conf_fresh(struct vfiomig_dev *dev);
 /* From a fresh RUNNING to @s, with its data fd if the way opens one. */
 int conf_reach(struct vfiomig_dev *dev, enum vfiomig_state s, int *ret_fd);
 /* Read a save fd until it gives <= 0; the bytes in *ret_len, the last answer returned. */
-ssize_t conf_drain(struct vfiomig_dev *dev, int fd, size_t *ret_len, uint64_t limit);
+ssize_t conf_drain(struct conf_run *run, int fd, size_t *ret_len, uint64_t limit);
 /* All of @buf into a RESUMING fd, however much each write takes. */
 int conf_write_all(struct vfiomig_dev *dev, int fd, const char *buf, size_t len);
 /* A raw image of run->dev (made once). */

@@ -108,6 +108,19 @@ VFIOMIG_EXPORT const char *vfiomig_ctx_get_error(struct vfiomig_ctx *ctx)
 	return s ? s->rec.msg : NULL;
 }
 
+/*
+ * Whether the sentence leads with the device it is about.  The sentence is
+ * the library's own, finished: comparing it with the name here, once,
+ * spares every caller from comparing strings.
+ */
+static bool device_first(const struct err_record *rec)
+{
+	size_t n = strlen(rec->device);
+
+	return n && strncmp(rec->msg, rec->device, n) == 0 &&
+	       (rec->msg[n] == ':' || rec->msg[n] == ' ');
+}
+
 VFIOMIG_EXPORT int vfiomig_ctx_get_error_info(struct vfiomig_ctx *ctx,
 					      struct vfiomig_error *ret)
 {
@@ -126,6 +139,8 @@ VFIOMIG_EXPORT int vfiomig_ctx_get_error_info(struct vfiomig_ctx *ctx,
 		.stream_offset = s->rec.offset,
 		.first_data_rejected = !!(s->rec.facts & CALL_FACT_FIRST_DATA_REJECTED),
 		.bad_spec = !!(s->rec.facts & CALL_FACT_BAD_SPEC),
+		.device_first = device_first(&s->rec),
+		.member_states = !!(s->rec.facts & CALL_FACT_MEMBER_STATES),
 	};
 	sized_copy_out(ret, &e, sizeof(e));
 	return 0;

@@ -129,6 +129,22 @@ VFIOMIG_EXPORT int vfiomig_data_begin_load(struct vfiomig_dev *dev, int *ret_dat
 	return call_end(&c, r);
 }
 
+/*
+ * One write(2) as the driver answers it: the bytes it took, -EAGAIN when a
+ * non-blocking fd takes nothing now, or its refusal; EINTR is retried.
+ */
+static ssize_t write_once(struct vfiomig_dev *dev, int data_fd, const void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (!len)
+		return 0;
+	do
+		n = dev->transport->data_write(dev, data_fd, buf, len);
+	while (n == -EINTR);
+	return n == 0 ? -EIO : n;	/* write(2) of a non-zero length never returns 0 */
+}
+
 /* All of @buf, or -errno; nothing recorded (the caller knows the context). */
 int data_write(struct vfiomig_dev *dev, int data_fd, const void *buf, size_t len,
 	       struct vfiomig_cancel *cancel)
@@ -136,10 +152,8 @@ int data_write(struct vfiomig_dev *dev, int data_fd, const void *buf, size_t len
 	const char *p = buf;
 
 	while (len) {
-		ssize_t n = dev->transport->data_write(dev, data_fd, p, len);
+		ssize_t n = write_once(dev, data_fd, p, len);
 
-		if (n == -EINTR)
-			continue;
 		if (n == -EAGAIN) {
 			int r = wait_fd(data_fd, POLLOUT, cancel);
 
@@ -149,12 +163,25 @@ int data_write(struct vfiomig_dev *dev, int data_fd, const void *buf, size_t len
 		}
 		if (n < 0)
 			return (int)n;
-		if (n == 0)
-			return -EIO;	/* write(2) of a non-zero length never returns 0 */
 		p += n;
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/* The checks vfiomig_data_write() and vfiomig_data_write_some() share. */
+static int check_write(struct vfiomig_dev *dev, int data_fd, const void *buf, size_t len)
+{
+	if (data_fd < 0 || (!buf && len))
+		return vfiomig_fail(dev->ctx, -EINVAL, "%s: a write needs a data fd and a buffer",
+				    dev->name);
+	return 0;
+}
+
+/* Their sentence for a write the device refused. */
+static void rejected(struct vfiomig_dev *dev, int r)
+{
+	vfiomig_fail(dev->ctx, r, "%s: the device rejected the data: %s", dev->name, strerror(-r));
 }
 
 VFIOMIG_EXPORT int vfiomig_data_write(struct vfiomig_dev *dev, int data_fd,
@@ -163,13 +190,33 @@ VFIOMIG_EXPORT int vfiomig_data_write(struct vfiomig_dev *dev, int data_fd,
 	struct call c;
 	int r = call_begin_dev(&c, dev, 0);
 
-	if (r == 0 && (data_fd < 0 || (!buf && len)))
-		r = vfiomig_fail(dev->ctx, -EINVAL, "%s: a write needs a data fd and a buffer",
-				 dev->name);
+	if (r == 0)
+		r = check_write(dev, data_fd, buf, len);
 	if (r == 0 && (r = data_write(dev, data_fd, buf, len, NULL)) < 0)
-		vfiomig_fail(dev->ctx, r, "%s: the device rejected the data: %s", dev->name,
-			     strerror(-r));
+		rejected(dev, r);
 	return call_end(&c, r);
+}
+
+VFIOMIG_EXPORT ssize_t vfiomig_data_write_some(struct vfiomig_dev *dev, int data_fd,
+					       const void *buf, size_t len)
+{
+	struct call c;
+	ssize_t n = call_begin_dev(&c, dev, 0);
+
+	if (n == 0)
+		n = check_write(dev, data_fd, buf, len);
+	if (n == 0) {
+		n = write_once(dev, data_fd, buf, len);
+		if (n == -EAGAIN) {
+			/* The fd takes nothing for now: no failure, so no sentence. */
+			call_end(&c, 0);
+			return n;
+		}
+		if (n < 0)
+			rejected(dev, (int)n);
+	}
+	call_end(&c, n < 0 ? (int)n : 0);
+	return n;
 }
 
 int data_finish_load(struct vfiomig_dev *dev, enum vfiomig_state target)

@@ -204,10 +204,13 @@ VFIOMIG_EXPORT struct vfiomig_dev *vfiomig_dev_unref(struct vfiomig_dev *dev)
 {
 	if (!dev || atomic_fetch_sub(&dev->refcount, 1) != 1)
 		return NULL;
-	if (dev->transport->release)
-		dev->transport->release(dev);
+	/* The device first, then what holds it (QEMU's vfio_detach_device()):
+	 * the kernel refuses to unset a group's container while a device of
+	 * the group is open. */
 	if (dev->owns_fd && dev->fd >= 0)
 		close(dev->fd);
+	if (dev->transport->release)
+		dev->transport->release(dev);
 	owner_fini(&dev->owner);
 	vfiomig_ctx_unref(dev->ctx);
 	free(dev);

@@ -525,15 +525,27 @@ static int report_all(struct vfiomig_dirty *d, uint64_t iova, uint64_t length,
 	return 0;
 }
 
-/* Bits 0 .. @pages - 1 set, the rest of each word clear; returns the count. */
-static uint64_t fill_dirty(uint64_t *bitmap, uint64_t pages)
+/*
+ * Bits 0 .. @pages - 1 set and the rest of their last word clear, in the
+ * first @size bytes of @bitmap and not one byte more.  A word that @size
+ * ends inside is written through its bytes, so that the host's byte order
+ * decides which of its bits the caller's bytes hold.
+ */
+static void fill_dirty(uint64_t *bitmap, size_t size, uint64_t pages)
 {
-	size_t full = (size_t)(pages / 64);
+	size_t full = size / sizeof(*bitmap);
+	size_t tail = size % sizeof(*bitmap);
+	uint64_t last;
 
+	/* the range ends first (once pages / 64 >= full, full * 64 cannot wrap) */
+	if (pages / 64 < full || pages == (uint64_t)full * 64) {
+		full = (size_t)(pages / 64);
+		tail = pages % 64 ? sizeof(*bitmap) : 0;
+	}
 	memset(bitmap, 0xff, full * sizeof(*bitmap));
-	if (pages % 64)
-		bitmap[full] = (1ull << (pages % 64)) - 1;
-	return pages;
+	pages -= (uint64_t)full * 64;
+	last = pages >= 64 ? UINT64_MAX : (1ull << pages) - 1;
+	memcpy(&bitmap[full], &last, tail);
 }
 
 static uint64_t count_dirty(uint64_t *bitmap, uint64_t pages)
@@ -548,15 +560,14 @@ static uint64_t count_dirty(uint64_t *bitmap, uint64_t pages)
 	return n;
 }
 
-/* After a failure: as much of the range as @bitmap holds is dirty. */
+/* After a failure: every page of the range that @bitmap's bytes hold is dirty. */
 static uint64_t report_all_dirty(const struct vfiomig_dirty *d, uint64_t length,
 				 uint64_t *bitmap, size_t bitmap_size)
 {
 	uint64_t pages = length / d->page_size + (length % d->page_size != 0);
-	uint64_t room = (uint64_t)(bitmap_size / sizeof(*bitmap)) * 64;
 
 	if (bitmap)
-		fill_dirty(bitmap, pages < room ? pages : room);
+		fill_dirty(bitmap, bitmap_size, pages);
 	return pages;
 }
 

@@ -18,6 +18,7 @@
 
 #include "group-xfer.h"
 #include "load.h"
+#include "wait.h"
 
 struct slot {
 	struct slot *next;
@@ -55,6 +56,7 @@ struct gload {
 	unsigned int n_slots;
 	struct queue q[VFIOMIG_GROUP_MAX];
 	bool done, abort;
+	bool cancelled;			/* a wait saw the cancel object raised */
 	struct slot *pending;		/* the first record after the identities */
 	int read_r;
 };
@@ -148,31 +150,54 @@ static int read_identities(struct gload *gl)
 }
 
 /*
+ * Stream device @k fits no free member.  Fitting is equality of identity,
+ * so either the group has no device like it (its member in the same
+ * position says how they differ), or every member like it is taken: the
+ * stream holds more such devices than the group.
+ */
+static int unmatched(struct gload *gl, unsigned int k)
+{
+	const struct stream_identity *theirs = &gl->ids[k];
+	unsigned int in_group = 0, in_stream = 0;
+	char what[LOAD_DESCRIBE_MAX];
+
+	for (unsigned int j = 0; j < gl->g->n; j++)
+		in_group += stream_identity_matches(theirs, load_identity(&gl->l[j]));
+	if (!in_group) {
+		call_report(gl->c, gl->g->m[k].dev);
+		return load_check_identity(&gl->l[k], theirs, gl->id_offsets[k]);
+	}
+	for (unsigned int i = 0; i < gl->n_ids; i++)
+		in_stream += stream_identity_matches(theirs, &gl->ids[i]);
+	load_describe(theirs, what, sizeof(what));
+	return bad_stream(gl, -ENODEV, gl->id_offsets[k], "it holds %u devices like %s, the "
+			  "group %u; load it into a group of the devices it was saved from",
+			  in_stream, what, in_group);
+}
+
+/*
  * Stream device k goes to the first member not yet taken whose identity
  * fits it: by position among devices of one kind, by identity across
- * kinds.  Forced, by position alone.
+ * kinds.  Forced, by position alone.  Every stream device gets a member,
+ * or the load is refused here, before anything is sent.
  */
 static int match(struct gload *gl)
 {
 	bool taken[VFIOMIG_GROUP_MAX] = { false };
+	bool forced = gl->o.flags & VFIOMIG_XFER_FORCE;
 
 	for (unsigned int k = 0; k < gl->n_ids; k++) {
-		struct stream_identity ours;
 		unsigned int j = k;
 
-		if (!(gl->o.flags & VFIOMIG_XFER_FORCE))
-			for (j = 0; j < gl->g->n; j++) {
-				xfer_identity(gl->g->m[j].dev, &ours);
-				if (!taken[j] && stream_identity_matches(&gl->ids[k], &ours))
-					break;
-			}
-		if (j == gl->g->n) {
-			/* No member fits: the member in its position says why. */
-			call_report(gl->c, gl->g->m[k].dev);
-			return load_check_identity(&gl->l[k], &gl->ids[k], gl->id_offsets[k]);
-		}
-		if (gl->o.flags & VFIOMIG_XFER_FORCE)
+		if (forced)
 			load_check_identity(&gl->l[j], &gl->ids[k], gl->id_offsets[k]);
+		else
+			for (j = 0; j < gl->g->n; j++)
+				if (!taken[j] && stream_identity_matches(&gl->ids[k],
+									 load_identity(&gl->l[j])))
+					break;
+		if (j == gl->g->n)
+			return unmatched(gl, k);
 		taken[j] = true;
 		gl->member_of[k] = (int)j;
 		gl->device_of[j] = (int)k;
@@ -194,13 +219,31 @@ static int read_own_identities(struct gload *gl)
 	return r;
 }
 
+/*
+ * Waits on @cond, @gl->lock held, until woken or 100 ms pass; a raised
+ * cancel object aborts the load, so that no wait outlives it whatever the
+ * other side of the wait is doing.
+ */
+static void wait_locked(struct gload *gl, pthread_cond_t *cond)
+{
+	if (cancel_raised(gl->o.cancel) && !gl->abort) {
+		gl->abort = gl->cancelled = true;
+		for (unsigned int i = 0; i < gl->g->n; i++)
+			pthread_cond_broadcast(&gl->q[i].cond);
+		pthread_cond_broadcast(&gl->freed);
+		return;
+	}
+	cond_wait_ms(cond, &gl->lock, 100);
+}
+
+/* A free buffer for the reader; NULL once the load is aborted. */
 static struct slot *take_free(struct gload *gl)
 {
 	struct slot *sl;
 
 	pthread_mutex_lock(&gl->lock);
 	while (!gl->free && !gl->abort)
-		pthread_cond_wait(&gl->freed, &gl->lock);
+		wait_locked(gl, &gl->freed);
 	sl = gl->abort ? NULL : gl->free;
 	if (sl)
 		gl->free = sl->next;
@@ -215,9 +258,9 @@ static void give_back(struct gload *gl, struct slot *sl)
 	pthread_cond_signal(&gl->freed);
 }
 
-static void dispatch(struct gload *gl, struct slot *sl)
+static void dispatch(struct gload *gl, struct slot *sl, unsigned int member)
 {
-	struct queue *q = &gl->q[gl->member_of[sl->rec.device]];
+	struct queue *q = &gl->q[member];
 
 	sl->next = NULL;
 	pthread_mutex_lock(&gl->lock);
@@ -252,17 +295,19 @@ static int read_loop(struct gload *gl)
 
 	gl->pending = NULL;
 	while (r > 0) {
-		if (sl->rec.type == STREAM_IDENTITY || sl->rec.device >= gl->n_ids) {
+		/* Checked before it indexes anything: the stream is untrusted. */
+		if (sl->rec.type == STREAM_IDENTITY || sl->rec.device >= gl->n_ids ||
+		    gl->member_of[sl->rec.device] < 0) {
 			r = bad_stream(gl, -EBADMSG, sl->rec.offset, "record %u at offset %llu "
 				       "belongs to no device of the stream", sl->rec.seq,
 				       (unsigned long long)sl->rec.offset);
 			break;
 		}
-		dispatch(gl, sl);
+		dispatch(gl, sl, (unsigned int)gl->member_of[sl->rec.device]);
 		group_progress_report(&gl->progress, moved(gl), false);
 		sl = take_free(gl);
-		if (!sl)
-			return 0;	/* a worker failed: its failure is the cause */
+		if (!sl)	/* a worker failed, whose failure is the cause; or cancelled */
+			return gl->cancelled ? -ECANCELED : 0;
 		r = read_record(gl, sl);
 	}
 	if (sl) {
@@ -295,7 +340,7 @@ static int worker(struct vfiomig_group *g, unsigned int i, void *arg)
 		struct slot *sl;
 
 		while (!q->head && !gl->done && !gl->abort)
-			pthread_cond_wait(&q->cond, &gl->lock);
+			wait_locked(gl, &q->cond);
 		if (gl->abort || !q->head)
 			break;
 		sl = q->head;
@@ -531,9 +576,9 @@ static struct gload *gload_new(struct vfiomig_group *g, struct call *c)
 	gl->c = c;
 	gl->error_offset = UINT64_MAX;
 	pthread_mutex_init(&gl->lock, NULL);
-	pthread_cond_init(&gl->freed, NULL);
+	cond_init_monotonic(&gl->freed);
 	for (unsigned int i = 0; i < VFIOMIG_GROUP_MAX; i++) {
-		pthread_cond_init(&gl->q[i].cond, NULL);
+		cond_init_monotonic(&gl->q[i].cond);
 		gl->l[i].data_fd = -1;
 	}
 	return gl;
@@ -551,13 +596,14 @@ VFIOMIG_EXPORT int vfiomig_group_load(struct vfiomig_group *g, const int *in_fds
 	if (r == 0 && !gl)
 		r = vfiomig_fail(g->ctx, -ENOMEM, "out of memory for a group load");
 	if (r == 0)
-		r = group_take_members(g);
+		r = group_drive_begin(g);
 	if (r < 0) {
 		if (gl)
 			gload_free(gl);
 		return call_end(&c, r);
 	}
 	r = group_load(gl, in_fds, n_fds, opts_r);
+	group_drive_end(g);
 	finish(gl, r, begin);
 	gload_free(gl);
 	r = call_end(&c, r);

@@ -391,7 +391,7 @@ VFIOMIG_EXPORT int vfiomig_group_save(struct vfiomig_group *g, const int *out_fd
 	if (r == 0 && !gs)
 		r = vfiomig_fail(g->ctx, -ENOMEM, "out of memory for a group save");
 	if (r == 0)
-		r = group_take_members(g);
+		r = group_drive_begin(g);
 	if (r < 0) {
 		free(gs);
 		return call_end(&c, r);
@@ -401,6 +401,7 @@ VFIOMIG_EXPORT int vfiomig_group_save(struct vfiomig_group *g, const int *out_fd
 	for (unsigned int i = 0; i < g->n; i++)
 		gs->s[i].data_fd = -1;
 	r = group_save(gs, out_fds, n_fds, opts_r);
+	group_drive_end(g);
 	finish(gs, r, begin);
 	for (unsigned int i = 0; i < g->n; i++)
 		save_free(&gs->s[i]);

@@ -175,19 +175,28 @@ int group_record_cause(struct call *c, struct vfiomig_group *g, const int *errs)
 	return vfiomig_fail(g->ctx, -errs[first], "%s", g->m[first].msg);
 }
 
-/* Where every member is after the rollback, after the cause. */
+/*
+ * Where every member is after the rollback, after the cause; and the fact
+ * that the sentence says so, where the list fit whole, for programs that
+ * would otherwise repeat it.
+ */
 void group_note_states(struct vfiomig_group *g)
 {
 	char states[768] = "members now:";
+	bool whole = true;
 
 	for (unsigned int i = 0; i < g->n; i++) {
 		const struct group_member *m = &g->m[i];
-		size_t len = strlen(states);
+		const char *now = m->result.has_state ? vfiomig_state_str(m->result.state) :
+							 "unknown";
+		size_t len = strlen(states), room = sizeof(states) - len;
 
-		snprintf(states + len, sizeof(states) - len, "%s %s %s", i ? "," : "", m->dev->name,
-			 m->result.has_state ? vfiomig_state_str(m->result.state) : "unknown");
+		if ((size_t)snprintf(states + len, room, "%s %s %s", i ? "," : "", m->dev->name,
+				     now) >= room)
+			whole = false;
 	}
-	call_note(g->ctx, states);
+	if (call_note(g->ctx, states) && whole)
+		call_note_fact(g->ctx, CALL_FACT_MEMBER_STATES);
 }
 
 bool group_members_failed(struct vfiomig_group *g, const int *errs)
@@ -301,6 +310,23 @@ void group_give_back_members(struct vfiomig_group *g)
 		owner_give_back(&g->m[i].dev->owner);
 }
 
+int group_drive_begin(struct vfiomig_group *g)
+{
+	int r = group_take_members(g);
+
+	if (r < 0)
+		return r;
+	r = crew_start(g);
+	if (r < 0)
+		group_give_back_members(g);
+	return r;
+}
+
+void group_drive_end(struct vfiomig_group *g)
+{
+	crew_stop(g);
+}
+
 VFIOMIG_EXPORT int vfiomig_group_set_state(struct vfiomig_group *g, enum vfiomig_state target,
 					   int *ret_data_fds)
 {
@@ -313,7 +339,7 @@ VFIOMIG_EXPORT int vfiomig_group_set_state(struct vfiomig_group *g, enum vfiomig
 		r = vfiomig_fail(g->ctx, -EINVAL, "%d is not a migration state (0 to %d)",
 				 (int)target, VFIOMIG_STATE_COUNT - 1);
 	if (r == 0)
-		r = group_take_members(g);
+		r = group_drive_begin(g);
 	if (r < 0)
 		return call_end(&c, r);
 	for (unsigned int i = 0; i < g->n; i++)
@@ -321,6 +347,7 @@ VFIOMIG_EXPORT int vfiomig_group_set_state(struct vfiomig_group *g, enum vfiomig
 	/* The members stay this thread's until the call's end has read the
 	 * failing one's state. */
 	r = group_transition(&c, g, targets, ret_data_fds, true, errs);
+	group_drive_end(g);
 	/* A refusal before anything moved, or the caller's hook: no news. */
 	if (r < 0 && group_members_failed(g, errs))
 		group_note_states(g);

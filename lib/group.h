@@ -29,6 +29,7 @@ struct vfiomig_group {
 	int (*hook)(void *userdata, struct vfiomig_group *g, enum vfiomig_group_point point);
 	void *hook_data;
 	bool have_results;
+	struct crew *crew;		/* the workers of the call in progress */
 };
 
 /* group.c: a group call's start (-EBUSY, -EDEADLK as call_begin_dev());
@@ -43,12 +44,30 @@ struct group_lead {
 };
 
 /*
+ * group-crew.c: the call's workers, one thread per member, in g->crew.  A
+ * call that runs jobs starts them before it sends anything, all or none
+ * (-errno, recorded: the thread limit), and stops them before it ends.
+ */
+struct crew;
+struct crew_task {
+	void (*run)(void *arg);		/* NULL: this worker has nothing to do */
+	void *arg;
+};
+int crew_start(struct vfiomig_group *g);
+void crew_stop(struct vfiomig_group *g);
+/* Hands @tasks[i] to member i's worker, runs @lead (may be NULL) on the
+ * calling thread, and returns when every task has ended. */
+void crew_run(struct crew *cw, const struct crew_task *tasks, const struct group_lead *lead);
+/* A worker's thread function: its address tells the crew's threads apart
+ * from others (the tests count them). */
+void *crew_worker_main(void *arg);
+
+/*
  * group-phase.c: runs @fn for every member (where @which is NULL or true)
- * concurrently, a thread per member, all joined before this returns; a
- * job is a call of its own.  Each failing member gets its errno in @errs
- * and, when @record, its sentence in m[i].msg; returns the number of
- * members that failed.  Without @lead, the first job runs on the calling
- * thread.
+ * concurrently on the call's crew, all ended before this returns; a job
+ * is a call of its own.  Each failing member gets its errno in @errs and,
+ * when @record, its sentence in m[i].msg; returns the number of members
+ * that failed.
  */
 unsigned int group_run_each(struct vfiomig_group *g, const bool *which,
 			    int (*fn)(struct vfiomig_group *g, unsigned int index, void *arg),
@@ -90,6 +109,11 @@ int group_transition_then(struct call *c, struct vfiomig_group *g,
 /* Every member for this call's thread, or none (-EBUSY or -EDEADLK, recorded). */
 int group_take_members(struct vfiomig_group *g);
 void group_give_back_members(struct vfiomig_group *g);
+/* A call that drives the members: takes them, then starts its crew; -errno
+ * (recorded) with nothing taken.  group_drive_end() stops the crew; the
+ * members are given back by group_give_back_members() after call_end(). */
+int group_drive_begin(struct vfiomig_group *g);
+void group_drive_end(struct vfiomig_group *g);
 /* Back to m[].back, by way of m[].p2p when @second_phase; a member that
  * cannot make a step is reset and walked there. */
 void group_rollback(struct vfiomig_group *g, bool second_phase);

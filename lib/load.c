@@ -43,7 +43,7 @@ ssize_t load_in_read(void *ctx, void *buf, size_t len)
 	return n;
 }
 
-static void describe(const struct stream_identity *id, char *buf, size_t size)
+void load_describe(const struct stream_identity *id, char *buf, size_t size)
 {
 	const char *driver = id->dev.driver[0] ? id->dev.driver : "no driver";
 
@@ -59,16 +59,23 @@ static void describe(const struct stream_identity *id, char *buf, size_t size)
  * Two identities may describe alike ("15b3:101e (mlx5_vfio_pci)" twice)
  * and still differ: the sentence names the fields that do.
  */
+const struct stream_identity *load_identity(struct load *l)
+{
+	if (!l->have_ours)
+		xfer_identity(l->dev, &l->ours);
+	l->have_ours = true;
+	return &l->ours;
+}
+
 int load_check_identity(struct load *l, const struct stream_identity *theirs, uint64_t offset)
 {
-	struct stream_identity ours;
-	char t[2 * STREAM_STRING_MAX + 32], o[2 * STREAM_STRING_MAX + 32], d[512];
+	const struct stream_identity *ours = load_identity(l);
+	char t[LOAD_DESCRIBE_MAX], o[LOAD_DESCRIBE_MAX], d[512];
 
-	xfer_identity(l->dev, &ours);
-	if (stream_identity_differences(theirs, &ours, d, sizeof(d)) == 0)
+	if (stream_identity_differences(theirs, ours, d, sizeof(d)) == 0)
 		return 0;
-	describe(theirs, t, sizeof(t));
-	describe(&ours, o, sizeof(o));
+	load_describe(theirs, t, sizeof(t));
+	load_describe(ours, o, sizeof(o));
 	if (l->o.flags & VFIOMIG_XFER_FORCE) {
 		warn(l->dev->ctx, "%s: loading a stream for %s into %s (forced); %s differ",
 		     l->dev->name, t, o, d);
@@ -360,14 +367,24 @@ int load_records(struct load *l)
 
 /*
  * A device that was given part of a state is reset, which discards it, and
- * stopped: it must not run with partial state.  The call's first failure
- * stays its message; the end of the call adds where the device is.
+ * stopped: a reset leaves it RUNNING, and a destination must not run until
+ * a whole state is loaded.  A failure of the stop is another fault on top
+ * of the load's: the device is reset and stopped once more.  A reset that
+ * fails leaves the device where it was (RESUMING or STOP, never running).
+ * The call's first failure stays its message; the end of the call adds
+ * where the device is.
  */
 void load_discard_partial(struct load *l)
 {
-	if (dev_reset(l->dev) == 0)
-		dev_set_state(l->dev, VFIOMIG_STATE_STOP, NULL);
-	info(l->dev->ctx, "%s: load failed; the partial state was discarded", l->dev->name);
+	for (int tries = 0; tries < 2; tries++) {
+		if (dev_reset(l->dev) < 0)
+			return;
+		if (dev_set_state(l->dev, VFIOMIG_STATE_STOP, NULL) == 0) {
+			info(l->dev->ctx, "%s: load failed; the partial state was discarded",
+			     l->dev->name);
+			return;
+		}
+	}
 }
 
 int load_opts_check(struct vfiomig_dev *dev, int r, bool have_fd, const struct vfiomig_load_opts *o)

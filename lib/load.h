@@ -40,6 +40,8 @@ struct load {
 	bool have_end;
 	uint64_t end_bytes, end_precopy;
 	bool first_data_rejected;	/* the device refused the stream's first data */
+	struct stream_identity ours;	/* load_identity()'s */
+	bool have_ours;
 	/* The record after the identity (1), the trailer (0), or none (-1). */
 	struct stream_record ahead;
 	int ahead_r;
@@ -64,6 +66,12 @@ int load_fail(struct load *l, int err, uint64_t offset, const char *fmt, ...) PR
 int load_input_failed(struct load *l, struct load_in *in, int r);
 /* Reads the preamble and the first record, @l's identity, and checks it. */
 int load_read_identity(struct load *l);
+/* @l's device's identity, read once per load: MIG_DATA_SIZE behind it is
+ * a firmware command on mlx5. */
+const struct stream_identity *load_identity(struct load *l);
+/* "15b3:101e (mlx5_vfio_pci)", "an mdev of type mtty-2 (mtty)", ... */
+#define LOAD_DESCRIBE_MAX (2 * STREAM_STRING_MAX + 32)
+void load_describe(const struct stream_identity *id, char *buf, size_t size);
 /* Whether a stream of @theirs may go into @l's device; refused with the
  * reason unless forced.  @offset: the identity's record. */
 int load_check_identity(struct load *l, const struct stream_identity *theirs, uint64_t offset);

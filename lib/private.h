@@ -120,12 +120,14 @@ int call_begin_dev(struct call *c, struct vfiomig_dev *dev, unsigned int flags);
 /* Ends the call: a success clears the thread's error, a failure completes
  * it.  Returns @r. */
 int call_end(struct call *c, int r);
-/* Adds "; @note" to the failure the calling thread's call has recorded. */
-void call_note(struct vfiomig_ctx *ctx, const char *note);
+/* Adds "; @note" to the failure the calling thread's call has recorded;
+ * false if there is none, or the note did not fit whole. */
+bool call_note(struct vfiomig_ctx *ctx, const char *note);
 /* What kind of failure the calling thread's call recorded (struct
  * vfiomig_error's flags), for callers that act on it. */
 #define CALL_FACT_FIRST_DATA_REJECTED (1u << 0)	/* a load's device refused its first data */
 #define CALL_FACT_BAD_SPEC (1u << 1)		/* the device spec was malformed */
+#define CALL_FACT_MEMBER_STATES (1u << 2)	/* the sentence lists every member's state */
 void call_note_fact(struct vfiomig_ctx *ctx, unsigned int fact);
 /* A failure of the call is about @dev: its name and final state are the
  * facts reported (a group call names the member that failed). */

@@ -25,7 +25,10 @@ struct vfiomig_transport {
 	int (*open)(struct vfiomig_ctx *ctx, const char *spec, struct vfiomig_dev **ret);
 	/* Wraps a device fd the caller holds, the same way. */
 	int (*adopt)(struct vfiomig_ctx *ctx, int fd, struct vfiomig_dev **ret);
-	/* Frees what the transport attached to @dev; the device fd is dev.c's. */
+	/* Frees what the transport attached to @dev.  The device fd is
+	 * dev.c's, and already closed when it is dev.c's to close: the kernel
+	 * unbinds a device and detaches it from its IOMMU page table only at
+	 * its close, and refuses to unset a group's container before. */
 	void (*release)(struct vfiomig_dev *dev);
 
 	/* The transport's state shared by a ctx's devices (NULL: none). */

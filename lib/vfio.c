@@ -5,6 +5,7 @@
  * passing requests to the kernel.
  */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -83,18 +84,31 @@ struct kernel_dev {
 	uint32_t dirty_hwpt;
 };
 
-static void group_put(struct kernel_ctx *k, struct iommu_group_ref *group);
+static void group_put(struct vfiomig_ctx *ctx, struct kernel_ctx *k,
+		      struct iommu_group_ref *group, const char *name);
 
-/* A HWPT cannot go while a device is attached to it: detach first. */
-static void dirty_hwpt_free(struct vfiomig_dev *dev, struct kernel_ctx *k, uint32_t hwpt)
+/*
+ * A HWPT goes once no device is attached to it (iommufd answers EBUSY
+ * before).  Nothing can return a failure here: it is logged.
+ */
+static void dirty_hwpt_destroy(struct vfiomig_ctx *ctx, const char *name, int iommufd,
+			       uint32_t hwpt)
 {
-	struct vfio_device_detach_iommufd_pt detach = { .argsz = sizeof(detach) };
 	struct iommu_destroy destroy = { .size = sizeof(destroy), .id = hwpt };
+	int e = ioctl(iommufd, IOMMU_DESTROY, &destroy) < 0 ? errno : 0;
 
-	ioctl(dev->fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach);
-	ioctl(k->iommufd, IOMMU_DESTROY, &destroy);
+	if (e)
+		warn(ctx, "%s: IOMMU_DESTROY of its dirty-tracking HWPT %" PRIu32 " failed: %s%s",
+		     name, hwpt, strerror(e), e == EBUSY ? " (a copy of the device fd is "
+		     "still open, and the device still attached to it)" : "");
 }
 
+/*
+ * dev.c closed the device fd first.  That close unbound a cdev and
+ * detached it from its HWPT (vfio_iommufd_physical_unbind()), so the HWPT
+ * can go; it gave a group's container back its one user, so the container
+ * can be unset (vfio_group_ioctl_unset_container()).
+ */
 static void kernel_release(struct vfiomig_dev *dev)
 {
 	struct kernel_ctx *k = kctx(dev->ctx);
@@ -103,10 +117,10 @@ static void kernel_release(struct vfiomig_dev *dev)
 	if (!kd)
 		return;
 	if (kd->dirty_hwpt)
-		dirty_hwpt_free(dev, k, kd->dirty_hwpt);
+		dirty_hwpt_destroy(dev->ctx, dev->name, k->iommufd, kd->dirty_hwpt);
 	if (kd->group) {
 		pthread_mutex_lock(&k->lock);
-		group_put(k, kd->group);
+		group_put(dev->ctx, k, kd->group, dev->name);
 		pthread_mutex_unlock(&k->lock);
 	}
 	free(kd);
@@ -136,10 +150,8 @@ static int kernel_dirty_hwpt(struct vfiomig_dev *dev, int *ret_iommufd, uint32_t
 		if (r < 0)
 			return r;
 		if (ioctl(dev->fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach) < 0) {
-			struct iommu_destroy destroy = { .size = sizeof(destroy), .id = attach.pt_id };
-
 			r = -errno;
-			ioctl(k->iommufd, IOMMU_DESTROY, &destroy);
+			dirty_hwpt_destroy(dev->ctx, dev->name, k->iommufd, attach.pt_id);
 			return vfiomig_fail(dev->ctx, r, "%s: moving the device onto its dirty-"
 					    "tracking HWPT (VFIO_DEVICE_ATTACH_IOMMUFD_PT): %s",
 					    dev->name, strerror(-r));
@@ -258,6 +270,21 @@ static int group_check_viable(struct vfiomig_ctx *ctx, int gfd, int id, const ch
 			    blockers[0] ? blockers : "see /sys/kernel/iommu_groups");
 }
 
+/*
+ * As QEMU's vfio_disconnect_container(): an explicit unset, so that a
+ * refusal shows.  Closing the group would detach it anyway, but only once
+ * its last device fd is closed too.  Nothing can return a failure here.
+ */
+static void group_unset(struct vfiomig_ctx *ctx, int gfd, const char *name)
+{
+	int e = ioctl(gfd, VFIO_GROUP_UNSET_CONTAINER) < 0 ? errno : 0;
+
+	if (e)
+		warn(ctx, "%s: VFIO_GROUP_UNSET_CONTAINER failed: %s%s", name, strerror(e),
+		     e == EBUSY ? " (a device of its group is still open: a copy of the "
+		     "device fd?)" : "");
+}
+
 /* Attaches @gfd to the ctx's container; the first group also sets the IOMMU. */
 static int group_attach(struct vfiomig_ctx *ctx, struct kernel_ctx *k, int gfd,
 			const char *what)
@@ -271,7 +298,7 @@ static int group_attach(struct vfiomig_ctx *ctx, struct kernel_ctx *k, int gfd,
 	if (!k->groups && ioctl(cfd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) < 0) {
 		int r = -errno;
 
-		ioctl(gfd, VFIO_GROUP_UNSET_CONTAINER);
+		group_unset(ctx, gfd, what);
 		return vfiomig_fail(ctx, r, "%s: VFIO_SET_IOMMU(TYPE1v2): %s", what, strerror(-r));
 	}
 	return 0;
@@ -310,8 +337,9 @@ static int group_get(struct vfiomig_ctx *ctx, struct kernel_ctx *k, int id, cons
 	return 0;
 }
 
-/* k->lock held. */
-static void group_put(struct kernel_ctx *k, struct iommu_group_ref *group)
+/* k->lock held; the caller closed every device fd of @group it had. */
+static void group_put(struct vfiomig_ctx *ctx, struct kernel_ctx *k,
+		      struct iommu_group_ref *group, const char *name)
 {
 	struct iommu_group_ref **p;
 
@@ -320,7 +348,7 @@ static void group_put(struct kernel_ctx *k, struct iommu_group_ref *group)
 	for (p = &k->groups; *p != group; p = &(*p)->next)
 		;
 	*p = group->next;
-	ioctl(group->fd, VFIO_GROUP_UNSET_CONTAINER);
+	group_unset(ctx, group->fd, name);
 	close(group->fd);
 	free(group);
 	/* The container holds no IOMMU without groups; start afresh next time. */
@@ -343,7 +371,7 @@ static int open_in_group(struct vfiomig_ctx *ctx, struct kernel_ctx *k, int id,
 	fd = ioctl(group->fd, VFIO_GROUP_GET_DEVICE_FD, spec->name);
 	if (fd < 0) {
 		r = -errno;
-		group_put(k, group);
+		group_put(ctx, k, group, spec->name);
 		if (r == -EBUSY)
 			return vfiomig_fail(ctx, r, "%s: the device is busy, already opened elsewhere (a VMM?); "
 					    "adopt the device fd that process holds instead of opening the device", spec->name);
@@ -353,7 +381,7 @@ static int open_in_group(struct vfiomig_ctx *ctx, struct kernel_ctx *k, int id,
 			   ret);
 	if (r < 0) {
 		close(fd);
-		group_put(k, group);
+		group_put(ctx, k, group, spec->name);
 	}
 	return r;
 }

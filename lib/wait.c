@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Waiting for an fd, woken at once by a cancel object. */
+/* Waiting for an fd or on a condition variable (wait.h). */
 #include <poll.h>
+#include <time.h>
 
 #include "wait.h"
 
@@ -26,4 +27,23 @@ int wait_fd(int fd, short events, const struct vfiomig_cancel *cancel)
 		if (n < 0 && errno != EINTR)
 			return -errno;
 	}
+}
+
+void cond_init_monotonic(pthread_cond_t *cond)
+{
+	pthread_condattr_t a;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &a);
+	pthread_condattr_destroy(&a);
+}
+
+bool cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *lock, unsigned int ms)
+{
+	uint64_t at = now_ns() + (uint64_t)ms * 1000000u;
+	struct timespec t = { .tv_sec = (time_t)(at / 1000000000u),
+			      .tv_nsec = (long)(at % 1000000000u) };
+
+	return pthread_cond_timedwait(cond, lock, &t) != ETIMEDOUT;
 }

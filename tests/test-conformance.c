@@ -5,10 +5,12 @@
  * older eom=zero, resetflag=0, datasize=0) makes exactly its check fail or
  * deviate, while every other check passes.  And the requests the checker
  * must never send (STOP_COPY -> PRE_COPY*) are looked for in the mock's
- * arc journal.
+ * arc journal.  Two runs on two contexts at once share nothing: under
+ * ThreadSanitizer (suite threads) any memory they shared would show.
  */
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -179,6 +181,48 @@ START_TEST(test_stale_session_only_reset)
 }
 END_TEST
 
+/* One whole run on a context of its own; NULL, or why it did not pass. */
+static void *run_alone(void *name)
+{
+	struct vfiomig_conformance_opts o = { .sz = sizeof(o) };
+	struct vfiomig_conformance_info info = { .sz = sizeof(info) };
+	struct vfiomig_conformance *rep = NULL;
+	struct vfiomig_ctx *own;
+	char spec[64], twin[64];
+	const char *why = NULL;
+	size_t n;
+
+	snprintf(spec, sizeof(spec), "mock:%s", (const char *)name);
+	snprintf(twin, sizeof(twin), "mock:%s-twin", (const char *)name);
+	o.twin = twin;
+	vfiomig_conformance_catalogue(&n);
+	if (vfiomig_ctx_new(&own) < 0)
+		return "no context";
+	if (vfiomig_conformance_run(own, spec, &o, &rep) < 0)
+		why = "the run failed";
+	else if (vfiomig_conformance_get_info(rep, &info) < 0 || info.count[PASS] != n)
+		why = "not every check passed";
+	vfiomig_conformance_free(rep);
+	vfiomig_ctx_unref(own);
+	return (void *)why;
+}
+
+/* Two runs on two contexts in two threads at once, each passing every check. */
+START_TEST(test_two_runs_at_once)
+{
+	static const char *const names[2] = { "one", "two" };
+	pthread_t t[2];
+	void *why;
+
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, run_alone, (void *)names[i]), 0);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(pthread_join(t[i], &why), 0);
+		ck_assert_msg(!why, "mock:%s: %s", names[i], (const char *)why);
+	}
+}
+END_TEST
+
 START_TEST(test_refusals)
 {
 	struct vfiomig_conformance_opts o = { .sz = sizeof(o), .twin = "mock:t,flags=stop_copy" };
@@ -221,6 +265,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_every_check_has_a_knob);
 	tcase_add_test(tc, test_never_sends_the_hang);
 	tcase_add_test(tc, test_stale_session_only_reset);
+	tcase_add_test(tc, test_two_runs_at_once);
 	tcase_add_test(tc, test_refusals);
 	tcase_add_test(tc, test_names);
 	suite_add_tcase(s, tc);

@@ -330,14 +330,21 @@ END_TEST
 
 /* ---- failures report everything dirty ---- */
 
-static void check_all_dirty(const uint64_t *bm, size_t words, uint64_t pages)
+/*
+ * The first @size bytes of @bm say pages 0 .. @pages - 1 dirty, and no page
+ * past them: compared as memory, so that a word @size ends inside is judged
+ * by the bytes the caller gave, in the host's byte order.
+ */
+static void check_all_dirty(const uint64_t *bm, size_t size, uint64_t pages)
 {
-	for (size_t w = 0; w < words; w++) {
+	for (size_t w = 0; w * 8 < size; w++) {
 		uint64_t want = pages >= (w + 1) * 64 ? UINT64_MAX :
 				pages > w * 64 ? (1ull << (pages - w * 64)) - 1 : 0;
+		size_t n = size - w * 8 < 8 ? size - w * 8 : 8;
 
-		ck_assert_msg(bm[w] == want, "word %zu: %#llx, want %#llx", w,
-			      (unsigned long long)bm[w], (unsigned long long)want);
+		ck_assert_msg(!memcmp(&bm[w], &want, n), "word %zu: %#llx, want %#llx in its "
+			      "first %zu bytes", w, (unsigned long long)bm[w],
+			      (unsigned long long)want, n);
 	}
 }
 
@@ -352,7 +359,7 @@ START_TEST(test_error_all_dirty)
 	memset(bm, 0, sizeof(bm));
 	ck_assert_int_eq(vfiomig_dirty_report(d, 0, 100 * K4, bm, sizeof(bm), &dirty), -EIO);
 	ck_assert_uint_eq(dirty, 100);
-	check_all_dirty(bm, 4, 100);
+	check_all_dirty(bm, sizeof(bm), 100);
 	/* the next one works, and the write is still there: an EIO cleared nothing */
 	ck_assert_int_eq(vfiomig_dirty_report(d, 0, 100 * K4, bm, sizeof(bm), &dirty), 0);
 	ck_assert_uint_eq(dirty, 1);
@@ -360,18 +367,51 @@ START_TEST(test_error_all_dirty)
 	/* outside the session, misaligned, a short bitmap: all dirty, as far as it goes */
 	ck_assert_int_eq(vfiomig_dirty_report(d, M1, K4, bm, sizeof(bm), &dirty), -EINVAL);
 	ck_assert_uint_eq(dirty, 1);
-	check_all_dirty(bm, 4, 1);
+	check_all_dirty(bm, sizeof(bm), 1);
 	ck_assert_int_eq(vfiomig_dirty_report(d, 0x800, 2 * K4, bm, sizeof(bm), &dirty), -EINVAL);
 	ck_assert_uint_eq(dirty, 2);
 	bm[2] = 0x5a;
 	ck_assert_int_eq(vfiomig_dirty_report(d, 0, M1, bm, 16, &dirty), -EINVAL);
 	ck_assert_uint_eq(dirty, 256);
-	check_all_dirty(bm, 2, 128);
+	check_all_dirty(bm, 16, 128);
 	ck_assert_uint_eq(bm[2], 0x5a);	/* past the caller's 16 bytes: untouched */
 	ck_assert_int_eq(vfiomig_dirty_stop(d), 0);
 	ck_assert_int_eq(vfiomig_dirty_report(d, 0, 64 * K4, bm, sizeof(bm), &dirty), -ESRCH);
 	ck_assert_uint_eq(dirty, 64);
-	check_all_dirty(bm, 1, 64);
+	check_all_dirty(bm, 8, 64);
+	vfiomig_dirty_free(d);
+	vfiomig_dev_unref(dev);
+}
+END_TEST
+
+/* A bitmap whose bytes end inside a word: every page those bytes hold, and not a byte more. */
+START_TEST(test_error_all_dirty_partial_word)
+{
+	struct vfiomig_dev *dev = open_dev(ctx, "mock:p,dirtylog=1");
+	range r = { 0, M1 };
+	struct vfiomig_dirty *d = start(dev, &r, 1, K4);
+	const struct {
+		uint64_t iova, pages;
+		size_t written;	/* bytes of the caller's 12 that the range reaches */
+	} c[] = {
+		{ 0, 256, 12 },		/* too short: the 12 bytes are all dirty */
+		{ 0, 70, 12 },		/* too short: pages 64..69 in the word's first bytes */
+		{ 0x800, 64, 8 },	/* misaligned: the range ends with the first word */
+	};
+	uint8_t bm[32] __attribute__((aligned(8)));
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		uint64_t dirty = 0;
+
+		memset(bm, 0x5a, sizeof(bm));
+		ck_assert_int_eq(vfiomig_dirty_report(d, c[i].iova, c[i].pages * K4,
+						      (uint64_t *)bm, 12, &dirty), -EINVAL);
+		ck_assert_uint_eq(dirty, c[i].pages);
+		check_all_dirty((uint64_t *)bm, c[i].written, c[i].pages);
+		for (size_t b = c[i].written; b < sizeof(bm); b++)
+			ck_assert_msg(bm[b] == 0x5a, "%llu pages: byte %zu written",
+				      (unsigned long long)c[i].pages, b);
+	}
 	vfiomig_dirty_free(d);
 	vfiomig_dev_unref(dev);
 }
@@ -787,6 +827,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_iommu_refusals);
 	tcase_add_test(tc, test_one_session);
 	tcase_add_test(tc, test_error_all_dirty);
+	tcase_add_test(tc, test_error_all_dirty_partial_word);
 	tcase_add_test(tc, test_survives_reset_and_failed_save);
 	tcase_add_test(tc, test_last_report_after_stop);
 	suite_add_tcase(s, tc);

@@ -722,6 +722,103 @@ START_TEST(test_no_inherited_error)
 }
 END_TEST
 
+/* The facts of the calling thread's last failure on @ctx. */
+static struct vfiomig_error facts(struct vfiomig_ctx *ctx)
+{
+	struct vfiomig_error e = { .sz = sizeof(e) };
+
+	ck_assert_int_eq(vfiomig_ctx_get_error_info(ctx, &e), 0);
+	return e;
+}
+
+/*
+ * What the sentence itself says, as facts, so that a program that adds to
+ * it (vfiomig-ctl names a subject, and where each device is) never reads
+ * it: whether it leads with the device's name, and whether it lists every
+ * member of a group with its state, as vfiomig_group_get_result() has them;
+ * a list cut at the sentence's length is no such list.
+ */
+START_TEST(test_sentence_facts)
+{
+	static const struct vfiomig_iova_range misaligned = { .iova = 0x800, .length = 4096 },
+						aligned = { .iova = 0, .length = 4096 };
+	struct vfiomig_group_result res = { .sz = sizeof(res) };
+	struct vfiomig_dirty *d = NULL;
+	struct vfiomig_group *g;
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *dev;
+	struct vfiomig_error e;
+	char msg[1024];
+
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	dev = open_dev(ctx, "mock:a,dirtylog=1");
+	ck_assert_int_eq(vfiomig_dev_set_state(dev, (enum vfiomig_state)9, NULL), -EINVAL);
+	e = facts(ctx);
+	ck_assert_int_eq(e.device_first, 1);	/* "mock:a: 9 is not ..." */
+	ck_assert_int_eq(e.member_states, 0);
+	/* About the range it was given: the device is in the facts, not first. */
+	ck_assert_int_eq(vfiomig_dirty_start(dev, &misaligned, 1, NULL, &d), -EINVAL);
+	e = facts(ctx);
+	ck_assert_str_eq(e.device, "mock:a");
+	ck_assert_msg(strncmp(e.message, "range 0 ", 8) == 0, "%s", e.message);
+	ck_assert_int_eq(e.device_first, 0);
+	vfiomig_dev_unref(dev);
+	dev = open_dev(ctx, "mock:a");	/* no DMA logging: "mock:a has no ..." */
+	ck_assert_int_eq(vfiomig_dirty_start(dev, &aligned, 1, NULL, &d), -ENOTTY);
+	e = facts(ctx);
+	ck_assert_msg(strncmp(e.message, "mock:a has ", 11) == 0, "%s", e.message);
+	ck_assert_int_eq(e.device_first, 1);
+	vfiomig_dev_unref(dev);
+	ck_assert_int_lt(vfiomig_dev_open(ctx, "mock:a,nosuchkey=1", &dev), 0);
+	e = facts(ctx);
+	ck_assert_ptr_null(e.device);
+	ck_assert_int_eq(e.device_first, 0);
+
+	/* A member fails: the sentence lists every member where it is now. */
+	ck_assert_int_eq(vfiomig_group_new(ctx, 0, &g), 0);
+	for (int i = 0; i < 3; i++) {
+		dev = open_dev(ctx, "mock:m%d%s", i, i == 1 ? ",fail=set:1:EIO" : "");
+		ck_assert_int_eq(vfiomig_group_add(g, dev), 0);
+		vfiomig_dev_unref(dev);
+	}
+	ck_assert_int_eq(vfiomig_group_set_state(g, S(STOP), NULL), -EIO);
+	message(ctx, msg, sizeof(msg));
+	e = facts(ctx);
+	ck_assert_str_eq(e.device, "mock:m1");
+	ck_assert_int_eq(e.device_first, 1);
+	ck_assert_int_eq(e.member_states, 1);
+	for (unsigned int i = 0; i < 3; i++) {
+		char said[64];
+
+		ck_assert_int_eq(vfiomig_group_get_result(g, i, &res), 0);
+		snprintf(said, sizeof(said), "%s mock:m%u %s", i ? "," : "members now:", i,
+			 vfiomig_state_name(res.state));
+		ck_assert_msg(strstr(msg, said), "'%s' is not in: %s", said, msg);
+	}
+	/* Refused before any member was asked: the sentence lists none. */
+	ck_assert_int_eq(vfiomig_group_set_state(g, (enum vfiomig_state)9, NULL), -EINVAL);
+	e = facts(ctx);
+	ck_assert_msg(!strstr(e.message, "members now"), "%s", e.message);
+	ck_assert_int_eq(e.member_states, 0);
+	vfiomig_group_unref(g);
+
+	/* 64 members of 58-character names: the list cannot fit, so no fact. */
+	ck_assert_int_eq(vfiomig_group_new(ctx, 0, &g), 0);
+	for (int i = 0; i < VFIOMIG_GROUP_MAX; i++) {
+		dev = open_dev(ctx, "mock:%02d%056d%s", i, 0, i == 0 ? ",fail=set:1:EIO" : "");
+		ck_assert_int_eq(vfiomig_group_add(g, dev), 0);
+		vfiomig_dev_unref(dev);
+	}
+	ck_assert_int_eq(vfiomig_group_set_state(g, S(STOP), NULL), -EIO);
+	e = facts(ctx);
+	ck_assert_msg(strstr(e.message, "members now: mock:00"), "%s", e.message);
+	ck_assert_int_eq(e.device_first, 1);
+	ck_assert_int_eq(e.member_states, 0);
+	vfiomig_group_unref(g);
+	vfiomig_ctx_unref(ctx);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("errors");
@@ -740,6 +837,7 @@ int main(void)
 	tcase_add_test(tc, test_nested_call_keeps_the_cause);
 	tcase_add_test(tc, test_null_device);
 	tcase_add_test(tc, test_no_inherited_error);
+	tcase_add_test(tc, test_sentence_facts);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -294,6 +294,144 @@ START_TEST(test_refused_before_any_write)
 }
 END_TEST
 
+/*
+ * Every group of up to 4 devices of up to 3 kinds (driver=p, q, r), loading
+ * the stream of every such group: the load matches every stream device to
+ * a member of its kind, or refuses before anything reaches any member.
+ * A composition is a number: its length and its kinds in base 3.
+ */
+#define KINDS 3
+#define COMPOSITIONS (3 + 9 + 27 + 81)
+
+struct composition {
+	unsigned int n;
+	unsigned int kind[MAXM];
+};
+
+static struct composition composition(unsigned int c)
+{
+	struct composition k = { .n = 1 };
+
+	for (unsigned int span = KINDS; c >= span; span *= KINDS) {
+		c -= span;
+		k.n++;
+	}
+	for (unsigned int i = 0; i < k.n; i++, c /= KINDS)
+		k.kind[i] = c % KINDS;
+	return k;
+}
+
+static void open_composition(struct side *s, const struct composition *k, const char *prefix,
+			     const char *more)
+{
+	char keys[MAXM][64];
+	const char *kp[MAXM];
+
+	for (unsigned int i = 0; i < k->n; i++) {
+		snprintf(keys[i], sizeof(keys[i]), ",size=4K,driver=%c%s", "pqr"[k->kind[i]], more);
+		kp[i] = keys[i];
+	}
+	side_open(s, k->n, prefix, kp, k->n);
+}
+
+static bool same_kinds(const struct composition *a, const struct composition *b)
+{
+	unsigned int count[KINDS] = { 0 };
+
+	for (unsigned int i = 0; i < a->n; i++)
+		count[a->kind[i]]++;
+	for (unsigned int i = 0; i < b->n; i++)
+		count[b->kind[i]]--;
+	for (unsigned int i = 0; i < KINDS; i++)
+		if (count[i])
+			return false;
+	return a->n == b->n;
+}
+
+static void load_composition(struct side *dst, const struct composition *d,
+			     const struct composition *s, const char *stream, size_t len)
+{
+	struct vfiomig_group_result res = { .sz = sizeof(res) };
+	enum vfiomig_state before[MAXM];
+	int fd = memfd_of(stream, len), r;
+
+	for (unsigned int i = 0; i < d->n; i++)
+		before[i] = state_of(dst->dev[i]);
+	vfiomig_mock_journal_clear(dst->ctx);
+	r = vfiomig_group_load(dst->g, &fd, 1, NULL);
+	close(fd);
+	if (!same_kinds(d, s)) {
+		ck_assert_msg(r == -ENODEV || r == -EBADMSG, "a stream of other devices: %d", r);
+		ck_assert_uint_eq(vfiomig_mock_journal(dst->ctx, NULL, 0), 0);
+		for (unsigned int i = 0; i < d->n; i++)
+			ck_assert_int_eq(state_of(dst->dev[i]), before[i]);
+		return;
+	}
+	ck_assert_msg(r == 0, "%s", vfiomig_ctx_get_error(dst->ctx));
+	for (unsigned int i = 0; i < d->n; i++) {
+		ck_assert_int_eq(vfiomig_group_get_result(dst->g, i, &res), 0);
+		ck_assert_int_ge(res.stream_device, 0);
+		ck_assert_int_lt(res.stream_device, (int)s->n);
+		ck_assert_uint_eq(s->kind[res.stream_device], d->kind[i]);
+		ck_assert_int_eq(state_of(dst->dev[i]), S(RUNNING));
+	}
+}
+
+START_TEST(test_every_composition)
+{
+	char *streams[COMPOSITIONS];
+	size_t lens[COMPOSITIONS];
+
+	for (unsigned int c = 0; c < COMPOSITIONS; c++) {
+		struct composition k = composition(c);
+		struct side src;
+		int fd = memfd();
+
+		open_composition(&src, &k, "s", "");
+		ck_assert_int_eq(vfiomig_group_save(src.g, &fd, 1, NULL), 0);
+		lens[c] = read_all(fd, &streams[c]);
+		close(fd);
+		side_free(&src);
+	}
+	for (unsigned int dc = 0; dc < COMPOSITIONS; dc++) {
+		struct composition d = composition(dc);
+		struct side dst;
+
+		open_composition(&dst, &d, "d", ",state=stop");
+		for (unsigned int sc = 0; sc < COMPOSITIONS; sc++) {
+			struct composition k = composition(sc);
+
+			load_composition(&dst, &d, &k, streams[sc], lens[sc]);
+		}
+		side_free(&dst);
+	}
+	for (unsigned int c = 0; c < COMPOSITIONS; c++)
+		free(streams[c]);
+}
+END_TEST
+
+/* The case that wrote through member_of[-1]: group [q, p], stream [p, p]. */
+START_TEST(test_second_of_a_kind_refused)
+{
+	static const char *const pp[] = { ",driver=p" };
+	static const char *const qp[] = { ",driver=q,state=stop", ",driver=p,state=stop" };
+	struct side src, dst;
+	int fd = memfd();
+
+	side_open(&src, 2, "s", pp, 1);
+	side_open(&dst, 2, "d", qp, 2);
+	ck_assert_int_eq(vfiomig_group_save(src.g, &fd, 1, NULL), 0);
+	rewind_fds(&fd, 1);
+	ck_assert_int_eq(vfiomig_group_load(dst.g, &fd, 1, NULL), -ENODEV);
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(dst.ctx), "it holds 2 devices like"));
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(dst.ctx), "the group 1"));
+	assert_untouched(&dst, S(STOP));
+	close(fd);
+	side_free(&src);
+	side_free(&dst);
+}
+END_TEST
+
 static size_t stream_of_two(char **ret)
 {
 	static const char *const keys[] = { ",size=200K" };
@@ -783,6 +921,8 @@ int main(void)
 	tcase_add_test(tc, test_matched_by_identity);
 	tcase_add_test(tc, test_read_by_one_device);
 	tcase_add_loop_test(tc, test_refused_before_any_write, 0, 3);
+	tcase_add_test(tc, test_second_of_a_kind_refused);
+	tcase_add_test(tc, test_every_composition);
 	tcase_add_test(tc, test_corrupt_member_record);
 	tcase_add_test(tc, test_truncated);
 	tcase_add_test(tc, test_no_p2p_member);

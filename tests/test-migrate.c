@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "test-xfer.h"
@@ -303,11 +305,140 @@ START_TEST(test_building_blocks)
 }
 END_TEST
 
-/* A fresh stream of mock:src (size, flags) saved with pre-copy, in 16 KiB records. */
-static size_t make_stream(const char *spec_tail, char **ret)
+static uint64_t mono_ns(void)
 {
-	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_MODE_AUTO,
-					.buffer_size = 16 * 1024 };
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* What an event loop saw of one side: its calls' longest time, its -EAGAINs. */
+struct loop_side {
+	uint64_t longest_ns;
+	unsigned int again;
+};
+
+static void set_nonblock(int fd)
+{
+	ck_assert_int_eq(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK), 0);
+}
+
+static void wait_for(int fd, short events)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+
+	ck_assert_int_eq(poll(&p, 1, 10000), 1);
+}
+
+/* A whole saving fd, read as an event loop does: poll(), then vfiomig_data_read(). */
+static size_t loop_read_all(struct vfiomig_ctx *ctx, struct vfiomig_dev *dev, int fd,
+			    char *buf, size_t size, struct loop_side *side)
+{
+	size_t got = 0;
+
+	for (;;) {
+		uint64_t t = mono_ns();
+		ssize_t n = vfiomig_data_read(dev, fd, buf + got, size - got, 0);
+
+		t = mono_ns() - t;
+		side->longest_ns = t > side->longest_ns ? t : side->longest_ns;
+		if (n == 0)
+			return got;
+		if (n == -EAGAIN) {
+			ck_assert_ptr_null(vfiomig_ctx_get_error(ctx));	/* no failure */
+			side->again++;
+			wait_for(fd, POLLIN);
+			continue;
+		}
+		ck_assert_msg(n > 0, "read: %zd (%s)", n, vfiomig_ctx_get_error(ctx));
+		got += (size_t)n;
+		ck_assert_uint_lt(got, size);	/* room left: the end is seen */
+	}
+}
+
+/*
+ * All of @buf into a resuming fd, as an event loop does: poll(), then
+ * vfiomig_data_write_some() with everything still to go.  Returns 0 or the
+ * first failure.
+ */
+static int loop_write_all(struct vfiomig_ctx *ctx, struct vfiomig_dev *dev, int fd,
+			  const char *buf, size_t len, struct loop_side *side)
+{
+	while (len) {
+		uint64_t t = mono_ns();
+		ssize_t n = vfiomig_data_write_some(dev, fd, buf, len);
+
+		t = mono_ns() - t;
+		side->longest_ns = t > side->longest_ns ? t : side->longest_ns;
+		if (n == -EAGAIN) {
+			ck_assert_ptr_null(vfiomig_ctx_get_error(ctx));	/* no failure */
+			side->again++;
+			wait_for(fd, POLLOUT);
+			continue;
+		}
+		if (n < 0)
+			return (int)n;
+		ck_assert_uint_le((size_t)n, len);
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * A VMM's event loop on non-blocking data fds of slow devices (rate=): no
+ * call waits (each returns within 50 ms, though the whole transfer takes
+ * hundreds), each side says -EAGAIN when its fd is not ready, and the
+ * destination ends up with the source's exact state.
+ */
+START_TEST(test_event_loop)
+{
+	struct loop_side rd = { 0 }, wr = { 0 };
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *src, *dst;
+	size_t size = 8 << 20, len;
+	char *buf = malloc(size);
+	uint64_t t;
+	int sfd, dfd;
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	src = open_dev(ctx, "mock:el,size=3M,rate=24M");
+	dst = open_dev(ctx, "mock:el2,size=3M,rate=8M");
+	ck_assert_int_eq(vfiomig_data_begin_save(src, 0, &sfd, NULL), 0);
+	set_nonblock(sfd);
+	len = loop_read_all(ctx, src, sfd, buf, size, &rd);
+	close(sfd);
+	ck_assert_uint_gt(len, 3 << 20);
+	ck_assert_int_eq(vfiomig_dev_set_state(src, S(RUNNING), NULL), 0);
+
+	ck_assert_int_eq(vfiomig_data_begin_load(dst, &dfd), 0);
+	set_nonblock(dfd);
+	t = mono_ns();
+	ck_assert_int_eq(loop_write_all(ctx, dst, dfd, buf, len, &wr), 0);
+	t = mono_ns() - t;
+	close(dfd);
+	ck_assert_int_eq(vfiomig_data_finish_load(dst, S(RUNNING)), 0);
+	assert_same_state(ctx, src, dst);
+
+	/* The device is slow: the loop waited for it, never a call. */
+	ck_assert_msg(rd.longest_ns < 50000000u && wr.longest_ns < 50000000u,
+		      "a call waited: read %llu ns, write_some %llu ns",
+		      (unsigned long long)rd.longest_ns, (unsigned long long)wr.longest_ns);
+	ck_assert_msg(t > 100000000u, "the load took only %llu ns", (unsigned long long)t);
+	ck_assert_uint_gt(rd.again, 0);
+	ck_assert_uint_gt(wr.again, 0);
+	vfiomig_dev_unref(src);
+	vfiomig_dev_unref(dst);
+	vfiomig_ctx_unref(ctx);
+	free(buf);
+}
+END_TEST
+
+/* A save of a fresh mock:src@spec_tail with @so, in memory. */
+static size_t saved_bytes(const struct vfiomig_save_opts *so, const char *spec_tail, char **ret)
+{
 	struct vfiomig_ctx *ctx;
 	struct vfiomig_dev *src;
 	size_t len;
@@ -315,13 +446,97 @@ static size_t make_stream(const char *spec_tail, char **ret)
 
 	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
 	src = open_dev(ctx, "mock:src%s", spec_tail);
-	fd = save_to_memfd(src, &so);
+	fd = save_to_memfd(src, so);
 	len = read_all(fd, ret);
 	close(fd);
 	vfiomig_dev_unref(src);
 	vfiomig_ctx_unref(ctx);
 	return len;
 }
+
+/* A fresh stream of mock:src (size, flags) saved with pre-copy, in 16 KiB records. */
+static size_t make_stream(const char *spec_tail, char **ret)
+{
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_MODE_AUTO,
+					.buffer_size = 16 * 1024 };
+
+	return saved_bytes(&so, spec_tail, ret);
+}
+
+/*
+ * @buf written into a fresh @spec: by vfiomig_data_write_some() in a poll()
+ * loop if @some, else by vfiomig_data_write().  The result, the sentence
+ * into @msg and the facts into @info.
+ */
+static int load_raw_by(bool some, const char *buf, size_t len, const char *spec,
+		       char *msg, size_t msg_size, struct vfiomig_error *info)
+{
+	struct loop_side side = { 0 };
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *dst;
+	int fd, r;
+
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	dst = open_dev(ctx, "%s", spec);
+	ck_assert_int_eq(vfiomig_data_begin_load(dst, &fd), 0);
+	set_nonblock(fd);
+	r = some ? loop_write_all(ctx, dst, fd, buf, len, &side) :
+		   vfiomig_data_write(dst, fd, buf, len);
+	*info = (struct vfiomig_error){ .sz = sizeof(*info) };
+	ck_assert_int_eq(vfiomig_ctx_get_error_info(ctx, info), r < 0 ? 0 : -ENOENT);
+	snprintf(msg, msg_size, "%s", r < 0 ? info->message : "");
+	info->message = info->device = NULL;	/* borrowed from ctx */
+	close(fd);
+	vfiomig_dev_unref(dst);
+	vfiomig_ctx_unref(ctx);
+	return r;
+}
+
+/*
+ * A device's refusal reaches an event loop's vfiomig_data_write_some() as it
+ * reaches vfiomig_data_write(): the same -errno, sentence and facts; and
+ * the arguments are checked alike.
+ */
+START_TEST(test_write_some_rejected)
+{
+	static const char *const specs[] = {
+		"mock:dst,size=128K",			/* another size: the header, EFAULT */
+		"mock:dst,size=64K,short=write,fail=write:5:EIO",	/* a later write */
+		"mock:dst,size=64K,personality=mlx5",	/* mlx5's records refused */
+	};
+	struct vfiomig_save_opts raw = { .sz = sizeof(raw), .flags = VFIOMIG_XFER_RAW };
+	struct vfiomig_error a, b;
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *dev;
+	char *stream, ma[1024], mb[1024];
+	size_t len = saved_bytes(&raw, ",size=64K", &stream);
+
+	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+		int ra = load_raw_by(false, stream, len, specs[i], ma, sizeof(ma), &a);
+		int rb = load_raw_by(true, stream, len, specs[i], mb, sizeof(mb), &b);
+
+		ck_assert_msg(ra < 0 && ra != -EAGAIN && ra == rb, "%s: write %d, write_some %d",
+			      specs[i], ra, rb);
+		ck_assert_str_eq(ma, mb);
+		ck_assert_msg(strstr(ma, "mock:dst: the device rejected the data: "), "%s", ma);
+		ck_assert_int_eq(a.err, b.err);
+		ck_assert_int_eq(a.has_state, b.has_state);
+	}
+	free(stream);
+
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	dev = open_dev(ctx, "mock:args");
+	ck_assert_int_eq(vfiomig_data_write_some(dev, -1, "x", 1), -EINVAL);
+	ck_assert_str_eq(vfiomig_ctx_get_error(ctx),
+			 "mock:args: a write needs a data fd and a buffer");
+	ck_assert_int_eq(vfiomig_data_write_some(dev, 0, NULL, 1), -EINVAL);
+	ck_assert_int_eq(vfiomig_data_write_some(NULL, 0, "x", 1), -EINVAL);
+	ck_assert_int_eq(vfiomig_data_write_some(dev, 0, NULL, 0), 0);
+	ck_assert_ptr_null(vfiomig_ctx_get_error(ctx));
+	vfiomig_dev_unref(dev);
+	vfiomig_ctx_unref(ctx);
+}
+END_TEST
 
 /* Loads @len bytes of @buf into a fresh destination and returns the result. */
 static int load_bytes(const char *buf, size_t len, const char *dst_spec,
@@ -973,6 +1188,8 @@ int main(void)
 	tcase_add_test(tc, test_precopy_initial_rule);
 	tcase_add_test(tc, test_options);
 	tcase_add_loop_test(tc, test_building_blocks, 0, 2);
+	tcase_add_test(tc, test_event_loop);
+	tcase_add_test(tc, test_write_some_rejected);
 	tcase_add_test(tc, test_corrupt_every_byte);
 	tcase_add_test(tc, test_truncate_every_length);
 	tcase_add_test(tc, test_identity_mismatch);

@@ -455,29 +455,15 @@ static void print_report(struct run *u, const struct vfiomig_iova_range *rg, uin
 	json_object_end(w);
 }
 
-/*
- * A library failure about @subject.  The library's range and page-size
- * errors name the device in the error's facts but not in the sentence:
- * then the line names it, as for a failure without a device.
- */
-static int fail_lib(struct ctl *ctl, struct vfiomig_ctx *vctx, const char *subject, int r)
-{
-	struct ctl_lib_error e;
-
-	ctl_lib_error_take(vctx, r, &e);
-	if (e.device[0] && strncmp(e.message, e.device, strlen(e.device)) != 0)
-		e.device[0] = '\0';
-	return ctl_fail_lib_error(ctl, subject, &e);
-}
-
 /* ---- the rounds ---- */
 
 static void take_failure(struct vfiomig_ctx *vctx, int r, struct failure *f)
 {
-	const char *msg = vfiomig_ctx_get_error(vctx);
+	struct ctl_lib_error e;
 
-	f->err = r < 0 ? -r : r;
-	snprintf(f->message, sizeof(f->message), "%s", msg && *msg ? msg : strerror(f->err));
+	ctl_lib_error_take(vctx, r, &e);
+	f->err = e.err;
+	snprintf(f->message, sizeof(f->message), "%s", e.message[0] ? e.message : strerror(e.err));
 }
 
 /* The pages of a report of @length (whole pages, rounded up). */
@@ -663,7 +649,7 @@ static int track(struct ctl *ctl, struct vfiomig_ctx *vctx, struct vfiomig_dev *
 
 	r = vfiomig_dirty_start(dev, a->ranges, a->n_ranges, &opts, &u.d);
 	if (r < 0)
-		return fail_lib(ctl, vctx, a->device, r);
+		return ctl_fail_lib(ctl, vctx, a->device, r);
 	r = vfiomig_dirty_get_info(u.d, &u.info);
 	if (r < 0) {
 		vfiomig_dirty_free(u.d);

@@ -72,7 +72,7 @@ static void probe(struct vfiomig_ctx *vctx, struct entry *e)
 	if (r < 0) {
 		const char *msg = vfiomig_ctx_get_error(vctx);
 
-		e->error = strdup(*msg ? msg : strerror(-r));
+		e->error = strdup(msg && *msg ? msg : strerror(-r));
 		return;
 	}
 	e->opened = e->migratable = true;

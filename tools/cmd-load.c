@@ -123,16 +123,18 @@ static int verify(struct ctl *ctl, struct vfiomig_ctx *vctx, struct stream_file 
 	return r == 1 && sum->problem_offset < PREAMBLE_SIZE ? 0 : r;
 }
 
-/* What the check found, and where (the caller adds where the devices are). */
-static void refusal(struct ctl_lib_error *e, const struct stream_file *in,
+/* What the check found, and where (the caller adds where the devices are);
+ * whether the sentence holds all of @now. */
+static bool refusal(struct ctl_lib_error *e, const struct stream_file *in,
 		    const struct vfiomig_stream_summary *sum, const char *prefix, const char *now)
 {
 	e->err = EBADMSG;
 	e->has_offset = true;
 	e->offset = sum->problem_offset;
-	snprintf(e->message, sizeof(e->message), "%s%.200s: %s at stream offset %" PRIu64 "; "
-		 "found before loading, so nothing was written; %s", prefix,
-		 in->is_std ? "stdin" : in->path, sum->problem, sum->problem_offset, now);
+	return (size_t)snprintf(e->message, sizeof(e->message), "%s%.200s: %s at stream offset %"
+				PRIu64 "; found before loading, so nothing was written; %s",
+				prefix, in->is_std ? "stdin" : in->path, sum->problem,
+				sum->problem_offset, now) < sizeof(e->message);
 }
 
 static int refuse(struct ctl *ctl, struct vfiomig_dev *dev, const struct stream_file *in,
@@ -143,6 +145,7 @@ static int refuse(struct ctl *ctl, struct vfiomig_dev *dev, const struct stream_
 	char prefix[80], now[96];
 
 	e.has_state = vfiomig_dev_get_state(dev, &e.state) == 0;
+	e.device_first = true;
 	snprintf(e.device, sizeof(e.device), "%s", name);
 	snprintf(prefix, sizeof(prefix), "%.64s: ", name);
 	snprintf(now, sizeof(now), "the device is now in %s",
@@ -231,18 +234,21 @@ static int refuse_group(struct ctl *ctl, struct vfiomig_group *g, int n,
 	struct ctl_lib_error e = { 0 };
 	char subject[32], now[768] = "members now:";
 	int r = xfer_take_group(ctl, g, true);
+	bool whole = true;
 
 	if (r != EXIT_OK)
 		return r;
 	for (int i = 0; i < ctl->nmembers; i++) {
 		const struct xfer_member *m = &ctl->members[i];
-		size_t len = strlen(now);
+		size_t len = strlen(now), room = sizeof(now) - len;
 
-		snprintf(now + len, sizeof(now) - len, "%s %s %s", i ? "," : "", m->device,
-			 m->has_state ? vfiomig_state_name(m->state) : "unknown");
+		if ((size_t)snprintf(now + len, room, "%s %s %s", i ? "," : "", m->device,
+				     m->has_state ? vfiomig_state_name(m->state) : "unknown") >= room)
+			whole = false;
 	}
 	snprintf(subject, sizeof(subject), "%d devices", n);
-	refusal(&e, in, sum, "", now);
+	/* as the library's group sentence: the states it lists are its facts */
+	e.member_states = refusal(&e, in, sum, "", now) && whole;
 	r = ctl_fail_lib_error(ctl, subject, &e);
 	xfer_members_message(ctl);
 	return r;

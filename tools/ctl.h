@@ -67,6 +67,7 @@ struct ctl {
 	int err;			/* positive errno */
 	char err_msg[1536];
 	char err_device[64];		/* the device that failed, "" if none */
+	bool err_member_states;		/* err_msg says where every member is */
 	bool have_error_offset;
 	uint64_t error_offset;
 	/* where each device of the command ended up (ctl_note_state()) */
@@ -141,6 +142,8 @@ struct ctl_lib_error {
 	uint64_t offset;		/* where in the stream */
 	bool first_data_rejected;	/* a load's device refused the stream's first data */
 	bool bad_spec;			/* the device spec was malformed: a usage error */
+	bool device_first;		/* the message begins with @device's name */
+	bool member_states;		/* the message lists every group member's state */
 };
 void ctl_lib_error_take(struct vfiomig_ctx *vctx, int r, struct ctl_lib_error *e);
 /* Reports @e about @subject (the spec the user typed); keeps its facts for

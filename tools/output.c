@@ -126,6 +126,8 @@ void ctl_lib_error_take(struct vfiomig_ctx *vctx, int r, struct ctl_lib_error *e
 	e->offset = info.stream_offset;
 	e->first_data_rejected = info.first_data_rejected;
 	e->bad_spec = info.bad_spec;
+	e->device_first = info.device_first;
+	e->member_states = info.member_states;
 }
 
 void ctl_note_state(struct ctl *ctl, const char *device, enum vfiomig_state state)
@@ -195,9 +197,10 @@ void ctl_fail_hint(struct ctl *ctl, const char *fmt, ...)
 }
 
 /*
- * A failure of a call on a device starts with the device's name (the
- * library's convention), so it follows the command's name directly:
- * "save mock:a: ...".  Other failures get the subject the user typed.
+ * A sentence that leads with the device's name follows the command's name
+ * directly: "save mock:a: ...".  Others get the subject the user typed,
+ * such as the library's range and page-size errors, which name the device
+ * in the facts only.
  */
 int ctl_fail_lib_error(struct ctl *ctl, const char *subject, const struct ctl_lib_error *e)
 {
@@ -205,11 +208,12 @@ int ctl_fail_lib_error(struct ctl *ctl, const char *subject, const struct ctl_li
 
 	if (!e->message[0])
 		r = ctl_fail_on(ctl, e->err, subject, "%s", strerror(e->err));
-	else if (e->device[0])
+	else if (e->device[0] && e->device_first)
 		r = fail_text(ctl, e->err, " ", e->message);
 	else
 		r = ctl_fail_on(ctl, e->err, subject, "%s", e->message);
 	snprintf(ctl->err_device, sizeof(ctl->err_device), "%s", e->device);
+	ctl->err_member_states = e->member_states;
 	if (e->has_offset) {
 		ctl->have_error_offset = true;
 		ctl->error_offset = e->offset;
@@ -340,22 +344,6 @@ static void print_json_error(struct ctl *ctl, int fd)
 		fprintf(stderr, "%s: %s\n", PROGRAM, ctl->err_msg);
 }
 
-/*
- * Whether the message already says where @device is: a group's sentence
- * lists its members ("members now: mock:a RUNNING, mock:b STOP; ...").
- */
-static bool message_says(const struct ctl *ctl, const char *device, enum vfiomig_state state)
-{
-	char words[96];
-	size_t n = (size_t)snprintf(words, sizeof(words), " %s %s", device,
-				    vfiomig_state_name(state));
-
-	for (const char *p = strstr(ctl->err_msg, words); p; p = strstr(p + 1, words))
-		if (p[n] == ',' || p[n] == ';' || p[n] == '\0')
-			return true;
-	return false;
-}
-
 /* "; mock:b is in STOP", and for migrate "; source mock:a is RUNNING again". */
 static void print_state(FILE *f, const struct ctl_state *s)
 {
@@ -375,13 +363,13 @@ static bool has_role(const struct ctl_state *s, const char *role)
 	return role && s->role ? strcmp(s->role, role) == 0 : role == s->role;
 }
 
-/* The library's message says where the failing device is, or a group's
- * members are, though not which are migrate's sources and destinations:
+/* The library's message says where the failing device is, and where a
+ * group's members are when its facts say so (the devices without a role are
+ * the group's), though not which are migrate's sources and destinations:
  * those are all named, by role. */
 static bool already_said(const struct ctl *ctl, const struct ctl_state *s)
 {
-	return !s->role && (strcmp(s->device, ctl->err_device) == 0 ||
-			    message_says(ctl, s->device, s->state));
+	return !s->role && (ctl->err_member_states || strcmp(s->device, ctl->err_device) == 0);
 }
 
 /* One line: the message, then where the other devices of the command are

@@ -123,6 +123,17 @@ struct vfiomig_error {
 	 * mock spec's unknown key or bad value): a mistake in what was typed,
 	 * refused before anything was opened */
 	int bad_spec;
+	/* 1 if @message begins with @device's name ("mock:a: ...", "mock:a has
+	 * ..."), as a sentence about that device does; 0 if it begins with
+	 * something else (a range or a page size the call was given), or
+	 * @device is NULL.  A caller that leads its own line with a subject
+	 * adds one only where this is 0.  Since: 0.4 */
+	int device_first;
+	/* 1 if @message lists every member of the group with the state it is
+	 * in after the call ("members now: mock:a RUNNING, mock:b STOP"), the
+	 * states vfiomig_group_get_result() gives; 0 if it lists none, or not
+	 * all of them (a sentence cut at its length).  Since: 0.4 */
+	int member_states;
 };
 
 /**
@@ -133,8 +144,10 @@ struct vfiomig_error {
  *
  * The same failure vfiomig_ctx_get_error() describes, as data: which device
  * failed, the state it is in after the call (read from the device after any
- * rollback, never parsed from a sentence), and for a load, the stream
- * offset where the failure was found.
+ * rollback, never parsed from a sentence), for a load, the stream offset
+ * where the failure was found, and what the sentence itself says (whether
+ * it leads with the device, whether it lists a group's states), so that a
+ * program that adds to it never has to read it.
  *
  * Return: 0; -ENOENT if this thread's last call succeeded or it made none;
  *         -EINVAL for a NULL argument or a @ret->sz too small to hold @sz.

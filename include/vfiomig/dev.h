@@ -84,7 +84,10 @@ VFIOMIG_API struct vfiomig_dev *vfiomig_dev_ref(struct vfiomig_dev *dev);
 /**
  * vfiomig_dev_unref() - Drop a reference; the last one closes what the
  * library opened (never an adopted fd).  Data fds handed out stay open:
- * they belong to the caller.
+ * they belong to the caller.  The device fd goes first, then its group's
+ * container or its cdev's dirty-tracking HWPT, the kernel's order; a step
+ * the kernel refuses (a copy of the device fd still open, say) is logged
+ * at LOG_WARNING.
  * Return: NULL (NULL-safe).  Since: 0.1
  */
 VFIOMIG_API struct vfiomig_dev *vfiomig_dev_unref(struct vfiomig_dev *dev);

@@ -159,9 +159,12 @@ VFIOMIG_API int vfiomig_dirty_get_info(const struct vfiomig_dirty *d,
  * @ret_dirty: may be NULL; the number of dirty pages
  *
  * The library zeroes the bitmap first (the kernel only sets bits).  After
- * any failure, every page of the range is reported dirty, in @bitmap and
- * in *@ret_dirty, as far as @bitmap_size goes: a lost dirty bit corrupts
- * the guest, an extra one only costs a copy.
+ * any failure, every page of the range is reported dirty: *@ret_dirty is
+ * the range's page count, and every bit of the range that @bitmap's
+ * @bitmap_size bytes hold is set, a last word's bytes included even when
+ * @bitmap_size is not a multiple of 8; no byte past @bitmap_size is
+ * written.  A lost dirty bit corrupts the guest, an extra one only costs
+ * a copy.
  *
  * Return: 0; -EINVAL for a range outside the session or a short bitmap;
  *         -ESRCH after vfiomig_dirty_stop(); other -errno from the

@@ -44,9 +44,12 @@ struct vfiomig_group;
  * Threads: a group is driven by one thread at a time, like a device; a
  * group call takes each member as a device call would, so a member's own
  * calls from another thread meanwhile get -EBUSY, and from the call's own
- * callbacks -EDEADLK.  Inside a call the
- * library runs one thread per member and job (a phase, a pre-copy round, a
- * stop-copy, a load), and joins them all before the call returns.
+ * callbacks -EDEADLK.  A call that drives the
+ * members (set_state, save, load) starts one worker thread per member, all
+ * or none, before it sends anything, runs every phase, round and transfer
+ * of the call on them, and joins them before it returns.  If a thread
+ * cannot be started (a thread limit: RLIMIT_NPROC, pids.max, TasksMax=),
+ * the call fails with -EAGAIN and nothing was sent.
  *
  * Return: 0; -EINVAL for a NULL argument or an unknown flag; -ENOMEM.
  * Since: 0.3
@@ -137,8 +140,9 @@ VFIOMIG_API void vfiomig_group_set_hook(struct vfiomig_group *g,
  *         was sent); -EOPNOTSUPP for a group of several with a member
  *         without P2P states and no VFIOMIG_GROUP_ALLOW_NO_P2P (nothing
  *         was sent); -EBUSY if another thread drives a member; -EDEADLK
- *         from a callback of a call on the group or a member; the first
- *         failure's -errno otherwise.
+ *         from a callback of a call on the group or a member; -EAGAIN if
+ *         the call's worker threads cannot be started (nothing was sent);
+ *         the first failure's -errno otherwise.
  * Since: 0.3
  */
 VFIOMIG_API int vfiomig_group_set_state(struct vfiomig_group *g, enum vfiomig_state target,
@@ -191,9 +195,9 @@ struct vfiomig_group_result {
  * back, and the error says so.  vfiomig_group_get_result() gives each member's figures.
  *
  * Return: 0; -EINVAL for bad options, a count of fds that is neither 1 nor
- *         the group's size, or RAW with one fd; -EOPNOTSUPP as for
- *         vfiomig_group_set_state(); -EBUSY; -ECANCELED; the first failure's
- *         -errno.  Since: 0.3
+ *         the group's size, or RAW with one fd; -EOPNOTSUPP and -EAGAIN as
+ *         for vfiomig_group_set_state(); -EBUSY; -ECANCELED; the first
+ *         failure's -errno.  Since: 0.3
  */
 VFIOMIG_API int vfiomig_group_save(struct vfiomig_group *g, const int *out_fds,
 				   unsigned int n_fds, const struct vfiomig_save_opts *opts);
@@ -210,7 +214,8 @@ VFIOMIG_API int vfiomig_group_save(struct vfiomig_group *g, const int *out_fds,
  * goes to the k-th member of that kind), so "load B A" of a stream of A
  * and B still gives each its own state.  A stream with another number of
  * devices than the group has members, or a device that no member fits, is
- * refused (VFIOMIG_XFER_FORCE: by position only, whatever the identities).
+ * refused, and so is a stream with more devices of a kind than the group
+ * has (VFIOMIG_XFER_FORCE: by position only, whatever the identities).
  * One fd per member: stream i goes to member i.
  *
  * Every member then enters RESUMING, and each member's records are
@@ -220,9 +225,12 @@ VFIOMIG_API int vfiomig_group_save(struct vfiomig_group *g, const int *out_fds,
  * VFIOMIG_GROUP_READY, then every member to RUNNING (or every member to
  * STOP with VFIOMIG_LEAVE_STOP).  If anything fails after the first
  * write, every member's partial state is discarded (reset) and every
- * member is left in STOP: no member runs with partial state.
+ * member is left in STOP: no member runs with partial state, even when a
+ * second fault hits the discarding (a reset that fails leaves the member
+ * where it was, RESUMING or STOP).
  *
- * Return: as vfiomig_dev_load(); -EINVAL as for vfiomig_group_save().
+ * Return: as vfiomig_dev_load(); -EINVAL and -EAGAIN as for
+ * vfiomig_group_save().
  * Since: 0.3
  */
 VFIOMIG_API int vfiomig_group_load(struct vfiomig_group *g, const int *in_fds,

@@ -152,7 +152,10 @@ VFIOMIG_API int vfiomig_dev_save(struct vfiomig_dev *dev, int out_fd,
  * corrupt, truncated or for another device, or the device rejects it, the
  * error names the reason and the stream offset (stats->error_offset), and
  * the device is reset (discarding the partial state) and left in STOP; if
- * nothing had been written yet, it is left as it was.
+ * nothing had been written yet, it is left as it was.  A stop that fails
+ * after the reset (a second fault) is tried once more after another reset;
+ * a reset that fails leaves the device where it was (RESUMING or STOP),
+ * never running, and the error says where.
  *
  * Return: 0; -EBADMSG for a corrupt or truncated stream; -EPROTO for a
  *         stream that is not one or is of a newer format; -ENODEV for a

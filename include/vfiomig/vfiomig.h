@@ -50,8 +50,8 @@
  *   (vfiomig/cancel.h).
  * - vfiomig_dev_save() and vfiomig_dev_load() move the data on the
  *   calling thread.  The library starts threads only inside a group call
- *   (vfiomig/group.h): one per member and job (a phase of a transition, a
- *   pre-copy round, a stop-copy, a member's load), with every signal
+ *   (vfiomig/group.h): one per member for the whole call, all or none
+ *   before anything is sent (-EAGAIN at a thread limit), with every signal
  *   blocked, all joined before the call returns.  Callbacks (hook,
  *   progress, log) of a group call come on the calling thread, except the
  *   log function, which workers may call too.  A mock device runs a

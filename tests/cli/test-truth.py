@@ -11,7 +11,11 @@
   a raw load speaks of no records;
 - inspect says that input which is not a stream is none, gives a damaged
   stream's real size and how far it is valid, and counts a raw stream's
-  devices in text as JSON does."""
+  devices in text as JSON does;
+- what the line adds to the library's sentence (a subject, where each
+  device is) follows the error's facts, never the sentence's words: with
+  the sentences reworded (tests/cli/reword.c, LD_PRELOAD), the line changes
+  in those words alone."""
 
 import json
 import os
@@ -25,6 +29,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cli import Tap, CTL, TIMEOUT, base_env, run, one_line, tmpdir, catches  # noqa: E402
 
 PROG = "vfiomig-ctl"
+REWORD = os.environ.get("VFIOMIG_REWORD", "")
+STATE_WORD = re.compile(r"\b(RUNNING_P2P|RUNNING|STOP_COPY|STOP|RESUMING|PRE_COPY_P2P|PRE_COPY|"
+                        r"ERROR)\b")
 
 
 def error(r):
@@ -293,6 +300,55 @@ def test_inspect(t, tmp):
          "inspect --raw of a damaged raw stream: its whole size", j)
 
 
+def lower_states(text):
+    """@text with every state in lower case, as reword.c writes the library's."""
+    return STATE_WORD.sub(lambda m: m.group(0).lower(), text)
+
+
+def test_facts_not_words(t, tmp):
+    """The line from facts: a group's sentence that lists every member says
+    where each is, whatever its words, so nothing is added; a list cut at
+    the sentence's length is completed; a sentence that does not lead with
+    the device gets the spec typed as its subject."""
+    g = os.path.join(tmp, "facts.vfm")
+    run("-q", "save", "mock:a,size=1M", "mock:b,size=1M", "-o", g)
+    cases = [
+        ("a group's state change", ["state", "mock:a", "mock:b,fail=set:1:EIO", "STOP"]),
+        ("a group's save", ["save", "mock:a,size=1M", "mock:b,size=1M,fail=read:2:EIO", "-o",
+                            os.path.join(tmp, "failed.vfm")]),
+        ("a group's load", ["load", "mock:a,size=1M", "mock:b,size=1M,fail=write:2:EIO",
+                            "-i", g]),
+        ("dirty's range error", ["dirty", "mock:a,dirtylog=1", "start", "0x800:4K",
+                                 "--count", "1"]),
+        # reword.c lowers the state word in the name too: the sentence
+        # still leads with the device, though no longer with the same bytes
+        ("dirty, a device named with a state word", ["dirty", "mock:STOP", "start", "0:4K",
+                                                     "--count", "1"]),
+    ]
+    if not REWORD or not os.path.exists(REWORD):
+        t.skip("the line follows the facts, not the words", "no reword shim (VFIOMIG_REWORD)")
+    else:
+        for what, args in cases:
+            plain = run(*args)
+            other = run(*args, env=base_env(LD_PRELOAD=REWORD))
+            t.ok(plain.rc == 1 and one_line(plain.err) and " is in " not in plain.errtext and
+                 other.rc == plain.rc and other.errtext == lower_states(plain.errtext),
+                 "%s: the same line, however the library words it" % what,
+                 (plain.errtext, other.errtext))
+    # "members now:" lists both: each member said once, by the library.
+    r = run("state", "mock:a", "mock:b,fail=set:1:EIO", "STOP")
+    t.ok(r.errtext.count("mock:a") == 1 and "members now: mock:a RUNNING, mock:b RUNNING" in
+         r.errtext, "a group's state change: each member's state said once", r)
+    # 64 members of long names: the library's list is cut, the line says the rest.
+    names = ["mock:%02d%s" % (i, "x" * 56) for i in range(64)]
+    r = run("state", names[0] + ",fail=set:1:EIO", *names[1:], "STOP")
+    t.ok(r.rc == 1 and one_line(r.err) and
+         all(("%s RUNNING" % n) in r.errtext or ("%s is in RUNNING" % n) in r.errtext
+             for n in names[1:]),
+         "64 members, a cut list: the line still says where every member is", r.errtext[-300:])
+    os.unlink(g)
+
+
 def main():
     t = Tap()
     tmp = tmpdir()
@@ -301,6 +357,7 @@ def main():
     test_identity(t, tmp)
     test_first_data(t, tmp)
     test_inspect(t, tmp)
+    test_facts_not_words(t, tmp)
     for name in os.listdir(tmp):
         os.unlink(os.path.join(tmp, name))
     os.rmdir(tmp)

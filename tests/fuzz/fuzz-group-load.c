@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * libFuzzer harness: vfiomig_group_load() (lib/group-load.c, lib/load.c)
- * of an untrusted stream into a group of two mock devices: the identity
- * prefix, the matching of stream devices to members, the dispatch of each
- * record to its member's worker, the per-member totals, and the discarding
- * of every member's state on failure.
+ * of an untrusted stream into a group of two or three mock devices: the
+ * identity prefix, the matching of stream devices to members, the dispatch
+ * of each record to its member's worker, the per-member totals, and the
+ * discarding of every member's state on failure.
  *
  * Input: one configuration byte, then the stream.
  *   bit 0     VFIOMIG_XFER_FORCE
- *   bit 1     members of two kinds (PCI 15b3:101e, 8086:1234), else one kind
+ *   bits 1,3  the group, of kinds P (PCI 15b3:101e) and Q (8086:1234):
+ *             00 [P, P] (one kind), 01 [P, Q], 10 [Q, P], 11 [Q, P, P]
+ *             (a kind repeated beside another: a stream with more of one
+ *             kind than the group has must be refused before any write)
  *   bit 2     VFIOMIG_LEAVE_STOP
- *   bit 3     unused
  *   bits 4-6  the stream repairs of fuzz-fixup.h
  *   bit 7     unused
  *
@@ -20,6 +22,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -30,8 +33,14 @@
 #include "fuzz-fixup.h"
 
 #define CFG_FORCE 0x01u
-#define CFG_KINDS 0x02u
 #define CFG_LEAVE_STOP 0x04u
+#define MAX_MEMBERS 3
+
+/* Bits 1 and 3: which group. */
+static unsigned int group_of(unsigned int cfg)
+{
+	return (cfg >> 1 & 1u) | (cfg >> 2 & 2u);
+}
 
 static int stream_fd(const uint8_t *s, size_t size)
 {
@@ -45,24 +54,30 @@ static int stream_fd(const uint8_t *s, size_t size)
 
 static void load(const uint8_t *s, size_t size, unsigned int cfg)
 {
-	static const char *const specs[2][2] = {
-		{ "mock:f0,size=4K,state=stop", "mock:f1,size=4K,state=stop" },
-		{ "mock:f0,size=4K,state=stop,pci=15b3:101e", "mock:f1,size=4K,state=stop,pci=8086:1234" },
+	static const char *const p = "size=4K,state=stop,pci=15b3:101e";
+	static const char *const q = "size=4K,state=stop,pci=8086:1234";
+	const char *const groups[4][MAX_MEMBERS] = {
+		{ p, p }, { p, q }, { q, p }, { q, p, p },
 	};
+	const char *const *kinds = groups[group_of(cfg)];
 	struct vfiomig_load_opts o = {
 		.sz = sizeof(o), .flags = cfg & CFG_FORCE ? VFIOMIG_XFER_FORCE : 0,
 		.leave = cfg & CFG_LEAVE_STOP ? VFIOMIG_LEAVE_STOP : VFIOMIG_LEAVE_RUNNING,
 	};
 	enum vfiomig_state want = cfg & CFG_LEAVE_STOP ? VFIOMIG_STATE_STOP : VFIOMIG_STATE_RUNNING;
+	unsigned int n = kinds[2] ? 3 : 2;
 	struct vfiomig_ctx *ctx;
 	struct vfiomig_group *g;
-	struct vfiomig_dev *dev[2];
+	struct vfiomig_dev *dev[MAX_MEMBERS];
 	int fd = stream_fd(s, size), r;
 
 	FUZZ_CHECK(vfiomig_ctx_new(&ctx) == 0);
 	FUZZ_CHECK(vfiomig_group_new(ctx, 0, &g) == 0);
-	for (int i = 0; i < 2; i++) {
-		FUZZ_CHECK(vfiomig_dev_open(ctx, specs[!!(cfg & CFG_KINDS)][i], &dev[i]) == 0);
+	for (unsigned int i = 0; i < n; i++) {
+		char spec[64];
+
+		snprintf(spec, sizeof(spec), "mock:f%u,%s", i, kinds[i]);
+		FUZZ_CHECK(vfiomig_dev_open(ctx, spec, &dev[i]) == 0);
 		FUZZ_CHECK(vfiomig_group_add(g, dev[i]) == 0);
 	}
 	r = vfiomig_group_load(g, &fd, 1, &o);
@@ -71,7 +86,7 @@ static void load(const uint8_t *s, size_t size, unsigned int cfg)
 			r < 0 ? vfiomig_ctx_get_error(ctx) : "loaded");
 	/* Every failure says why. */
 	FUZZ_CHECK(r == 0 || (vfiomig_ctx_get_error(ctx) && *vfiomig_ctx_get_error(ctx)));
-	for (int i = 0; i < 2; i++) {
+	for (unsigned int i = 0; i < n; i++) {
 		enum vfiomig_state st;
 
 		FUZZ_CHECK(vfiomig_dev_get_state(dev[i], &st) == 0);

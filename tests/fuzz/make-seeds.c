@@ -751,26 +751,25 @@ static void mock_seeds(void)
 
 /* ---- group-load seeds ---- */
 
-/* A group save of @a and @b into one stream, read back. */
-static struct buf save_group(const char *a, const char *b, enum vfiomig_precopy_mode pre)
+/* A group save of the devices @specs (NULL-terminated) into one stream, read back. */
+static struct buf save_group(const char *const *specs, enum vfiomig_precopy_mode pre)
 {
 	struct vfiomig_save_opts o = { .sz = sizeof(o), .precopy = pre, .precopy_rounds = 2,
 				       .buffer_size = 4 << 10 };
-	const char *specs[2] = { a, b };
 	struct vfiomig_ctx *ctx;
 	struct vfiomig_group *g;
-	struct vfiomig_dev *dev[2];
+	struct vfiomig_dev *dev[4];
 	struct buf out = { 0 };
 	struct stat st;
-	int fd, r;
+	int fd, r, n = 0;
 
 	r = vfiomig_ctx_new(&ctx);
 	if (r == 0)
 		r = vfiomig_group_new(ctx, 0, &g);
-	for (int i = 0; i < 2 && r == 0; i++) {
-		r = vfiomig_dev_open(ctx, specs[i], &dev[i]);
+	for (; specs[n] && n < 4 && r == 0; n++) {
+		r = vfiomig_dev_open(ctx, specs[n], &dev[n]);
 		if (r == 0)
-			r = vfiomig_group_add(g, dev[i]);
+			r = vfiomig_group_add(g, dev[n]);
 	}
 	fd = memfd_create("seed", MFD_CLOEXEC);
 	if (r < 0 || fd < 0)
@@ -788,21 +787,33 @@ static struct buf save_group(const char *a, const char *b, enum vfiomig_precopy_
 		die("reading a group save back", errno);
 	close(fd);
 	vfiomig_group_unref(g);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < n; i++)
 		vfiomig_dev_unref(dev[i]);
 	vfiomig_ctx_unref(ctx);
 	return out;
 }
 
-/* Configs as in fuzz-group-load.c: 0x01 force, 0x02 two kinds, 0x04 leave STOP. */
+#define GP "mock:s0,size=4K,pci=15b3:101e"
+#define GQ "mock:s1,size=4K,pci=8086:1234"
+#define GP2 "mock:s2,size=4K,pci=15b3:101e"
+#define GP3 "mock:s3,size=4K,pci=15b3:101e"
+
+/*
+ * Configs as in fuzz-group-load.c: 0x01 force, 0x04 leave STOP; the group
+ * (bits 1 and 3): 0x00 [P, P], 0x02 [P, Q], 0x08 [Q, P], 0x0a [Q, P, P].
+ */
 static void group_seeds(void)
 {
-	struct buf one = save_group("mock:s0,size=4K,dirty=4K", "mock:s1,size=4K",
-				    VFIOMIG_PRECOPY_MODE_ROUNDS);
-	struct buf kinds = save_group("mock:s0,size=4K,pci=15b3:101e", "mock:s1,size=4K,pci=8086:1234",
-				      VFIOMIG_PRECOPY_MODE_NEVER);
-	struct buf swapped = save_group("mock:s0,size=4K,pci=8086:1234", "mock:s1,size=4K,pci=15b3:101e",
-					VFIOMIG_PRECOPY_MODE_NEVER);
+	static const char *const one_kind[] = { "mock:s0,size=4K,dirty=4K", "mock:s1,size=4K", NULL };
+	static const char *const pq[] = { GP, GQ, NULL }, *const qp[] = { GQ, GP, NULL };
+	static const char *const pp[] = { GP, GP2, NULL }, *const ppq[] = { GP, GP2, GQ, NULL };
+	static const char *const ppp[] = { GP, GP2, GP3, NULL };
+	struct buf one = save_group(one_kind, VFIOMIG_PRECOPY_MODE_ROUNDS);
+	struct buf kinds = save_group(pq, VFIOMIG_PRECOPY_MODE_NEVER);
+	struct buf swapped = save_group(qp, VFIOMIG_PRECOPY_MODE_NEVER);
+	struct buf twice = save_group(pp, VFIOMIG_PRECOPY_MODE_NEVER);
+	struct buf three = save_group(ppq, VFIOMIG_PRECOPY_MODE_ROUNDS);
+	struct buf thrice = save_group(ppp, VFIOMIG_PRECOPY_MODE_NEVER);
 	struct buf single = save_mock("mock:s0,size=4K", 0, VFIOMIG_PRECOPY_MODE_NEVER, 0);
 
 	put_seed("group-load", "valid-one-kind-precopy2", 0, one.p, one.len);
@@ -810,12 +821,21 @@ static void group_seeds(void)
 	put_seed("group-load", "valid-one-kind-leave-stop", 0x04, one.p, one.len);
 	put_seed("group-load", "valid-two-kinds", 0x02, kinds.p, kinds.len);
 	put_seed("group-load", "valid-two-kinds-in-the-other-order", 0x02, swapped.p, swapped.len);
+	put_seed("group-load", "valid-two-kinds-into-swapped-group", 0x08, kinds.p, kinds.len);
 	put_seed("group-load", "two-kinds-into-one-kind", 0x00, kinds.p, kinds.len);
+	put_seed("group-load", "repeated-kind-into-two-kinds", 0x08, twice.p, twice.len);
+	put_seed("group-load", "repeated-kind-into-two-kinds-forced", 0x09, twice.p, twice.len);
+	put_seed("group-load", "valid-repeated-kind-beside-another", 0x0a, three.p, three.len);
+	put_seed("group-load", "three-of-a-kind-into-two-and-one", 0x0a, thrice.p, thrice.len);
+	put_seed("group-load", "three-into-two", 0x02, three.p, three.len);
 	put_seed("group-load", "cut-in-the-records", 0x00, one.p, one.len - 300);
 	put_seed("group-load", "one-device-into-two", 0x00, single.p, single.len);
 	free(one.p);
 	free(kinds.p);
 	free(swapped.p);
+	free(twice.p);
+	free(three.p);
+	free(thrice.p);
 	free(single.p);
 }
 

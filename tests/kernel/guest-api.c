@@ -4,9 +4,11 @@
  * device fds this program opened itself (legacy group and container) and
  * handed to the library with vfiomig_dev_adopt(), as a VMM would.
  *
- *   guest-api UUID_A UUID_B UUID_C UUID_D UUID_E
- *                                     (A, B, D, E: mtty-2; C: mtty-1; D and
- *                                     E are the group tests' destinations)
+ *   guest-api UUID_A UUID_B UUID_C UUID_D UUID_E UUID_F
+ *                                     (A, B, D, E: mtty-2; C, F: mtty-1; D
+ *                                     and E are the group tests'
+ *                                     destinations; F the library opens
+ *                                     and closes itself)
  *   guest-api poke UUID REG VALUE     write a UART register of port 0 (BAR0)
  *   guest-api peek UUID REG           print it
  *   guest-api flip FILE DEVICE        flip a byte of the device's end record
@@ -29,6 +31,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/utsname.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <vfiomig/vfiomig.h>
@@ -36,7 +39,7 @@
 #define S(x) VFIOMIG_STATE_##x
 
 /* The plan, printed first: run.sh fails the suite when fewer checks report. */
-#define PLAN 30
+#define PLAN 32
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static int tests, failures;
@@ -56,20 +59,28 @@ static void ok(int cond, const char *fmt, ...)
 		failures++;
 }
 
-/* The legacy path by hand: container, group, device fd. */
-static int open_device(int container, const char *uuid, int first)
+/* The device's group, /dev/vfio/N. */
+static void group_node(const char *uuid, char *node, size_t size)
 {
-	char link[PATH_MAX], target[PATH_MAX], node[64];
-	struct vfio_group_status status = { .argsz = sizeof(status) };
+	char link[PATH_MAX], target[PATH_MAX];
 	ssize_t n;
-	int group, fd;
 
 	snprintf(link, sizeof(link), "/sys/bus/mdev/devices/%s/iommu_group", uuid);
 	n = readlink(link, target, sizeof(target) - 1);
 	if (n < 0)
 		die(link);
 	target[n] = '\0';
-	snprintf(node, sizeof(node), "/dev/vfio/%s", strrchr(target, '/') + 1);
+	snprintf(node, size, "/dev/vfio/%s", strrchr(target, '/') + 1);
+}
+
+/* The legacy path by hand: container, group, device fd. */
+static int open_device(int container, const char *uuid, int first)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	char node[64];
+	int group, fd;
+
+	group_node(uuid, node, sizeof(node));
 	group = open(node, O_RDWR | O_CLOEXEC);
 	if (group < 0 || ioctl(group, VFIO_GROUP_GET_STATUS, &status) < 0)
 		die(node);
@@ -510,6 +521,75 @@ static void check_group_refused(struct vfiomig_ctx *ctx, struct vfiomig_dev *a,
 	close(mem);
 }
 
+/* The library's last warning: where it says which teardown step the kernel refused. */
+#define WARNING_MAX 256
+
+static void keep_warning(void *userdata, int priority, const char *msg)
+{
+	if (priority <= LOG_WARNING)
+		snprintf(userdata, WARNING_MAX, "%s", msg);
+}
+
+/* Whether a new owner can take the device's group (a new container) or cdev (an iommufd). */
+static int takes_new_owner(const char *uuid, int via_cdev)
+{
+	char node[PATH_MAX];
+	int fd, owner, r;
+
+	if (via_cdev)
+		cdev_node(uuid, node, sizeof(node));
+	else
+		group_node(uuid, node, sizeof(node));
+	fd = open(node, O_RDWR | O_CLOEXEC);
+	owner = open(via_cdev ? "/dev/iommu" : "/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	if (fd < 0 || owner < 0)
+		r = -1;
+	else if (via_cdev)
+		r = ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &(struct vfio_device_bind_iommufd){
+			.argsz = sizeof(struct vfio_device_bind_iommufd), .iommufd = owner });
+	else
+		r = ioctl(fd, VFIO_GROUP_SET_CONTAINER, &owner);
+	if (r < 0)
+		printf("# %s: %s\n", node, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	if (owner >= 0)
+		close(owner);
+	return r == 0;
+}
+
+/*
+ * A device the library opened itself, let go of in the kernel's order:
+ * the device fd first, then its group's container (VFIO_GROUP_UNSET_CONTAINER
+ * is EBUSY while a device of the group is open) or, for a cdev, its HWPT.
+ * The library logs a refused step as a warning.
+ */
+static void check_teardown(const char *uuid, int via_cdev)
+{
+	char spec[PATH_MAX], warning[WARNING_MAX] = "";
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *dev;
+
+	if (via_cdev)
+		cdev_node(uuid, spec, sizeof(spec));
+	else
+		snprintf(spec, sizeof(spec), "%s", uuid);
+	if (vfiomig_ctx_new(&ctx) < 0)
+		die("vfiomig_ctx_new");
+	vfiomig_ctx_set_log_fn(ctx, keep_warning, warning);
+	vfiomig_ctx_set_log_priority(ctx, LOG_WARNING);
+	if (vfiomig_dev_open(ctx, spec, &dev) < 0) {
+		printf("# %s\n", vfiomig_ctx_get_error(ctx));
+		die("the library opens F");
+	}
+	vfiomig_dev_unref(dev);
+	vfiomig_ctx_unref(ctx);
+	ok(!warning[0], "the library lets go of a device it opened (%s) with no step "
+	   "refused%s%s", spec, warning[0] ? ": " : "", warning);
+	ok(takes_new_owner(uuid, via_cdev), "then its %s takes a new owner",
+	   via_cdev ? "cdev" : "group");
+}
+
 static int poke_or_peek(int container, int argc, char **argv)
 {
 	int fd = open_device(container, argv[2], 1);
@@ -542,8 +622,8 @@ int main(int argc, char **argv)
 
 	if (argc == 4 && strcmp(argv[1], "flip") == 0)
 		return flip(argv[2], argv[3]);
-	if (argc != 6 && !tool) {
-		fprintf(stderr, "usage: %s UUID_A UUID_B UUID_C UUID_D UUID_E | "
+	if (argc != 7 && !tool) {
+		fprintf(stderr, "usage: %s UUID_A UUID_B UUID_C UUID_D UUID_E UUID_F | "
 			"poke UUID REG VALUE | peek UUID REG | flip FILE DEVICE\n", argv[0]);
 		return 2;
 	}
@@ -624,5 +704,6 @@ int main(int argc, char **argv)
 	vfiomig_ctx_unref(ctx);
 	ok(fcntl(afd, F_GETFD) >= 0 && fcntl(bfd, F_GETFD) >= 0 && fcntl(dfd, F_GETFD) >= 0 &&
 	   fcntl(efd, F_GETFD) >= 0, "adopted fds still open after unref");
+	check_teardown(argv[6], getenv("VFIOMIG_VIA_CDEV") != NULL);
 	return failures || tests != PLAN ? 1 : 0;
 }

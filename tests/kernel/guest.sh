@@ -18,7 +18,7 @@ done
 echo "# kernel $(cat /VERSION), instances $A $B $D $E (mtty-2), $C $F (mtty-1)"
 
 export LD_LIBRARY_PATH=/lib/vfiomig
-guest-api $A $B $C $D $E
+guest-api $A $B $C $D $E $F
 # The behaviour transcript the host compares with its mock (run.sh).
 conformance $A $B || echo "Bail out! conformance could not run"
 for t in /tests/guest-*.sh; do
@@ -31,7 +31,7 @@ if [ -e /dev/iommu ] && [ -d /dev/vfio/devices ]; then
 	for d in $A $B $C $D $E $F; do
 		vfiomig-ctl -q reset $d >/dev/null || echo "Bail out! cannot reset $d"
 	done
-	VFIOMIG_VIA_CDEV=1 guest-api $A $B $C $D $E
+	VFIOMIG_VIA_CDEV=1 guest-api $A $B $C $D $E $F
 	guest-scm $A $D
 	guest-hwpt $A
 	for t in /tests/guest-*.sh; do

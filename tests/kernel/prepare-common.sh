@@ -16,6 +16,18 @@ quiet() {
     fi
 }
 
+# One preparation per cache folder at a time, of both kernels: fd 9 holds
+# an exclusive flock on $1/.lock until the process ends.  prepare.sh execs
+# prepare-iommufd.sh with fd 9 open and locked, so an fd 9 already on that
+# file is kept (locking it again is a no-op); opening the file anew would
+# make a second lock, which would wait for the first forever.
+lock_cache() {
+    [[ /proc/self/fd/9 -ef $1/.lock ]] || exec 9>"$1/.lock"
+    flock -n 9 && return 0
+    log "waiting for the preparation already running in $1"
+    flock 9 || die "cannot lock $1/.lock"
+}
+
 # Installs the Debian packages given that are missing (root only).
 install_host_packages() {
     local p st

@@ -10,7 +10,9 @@
 #   .ready.  The source tree is removed again.
 #
 # About 3 minutes on 2 cores (docs/testing.md).  Idempotent: once
-# CACHE_DIR/iommufd/.ready exists, it exits 0 at once.
+# CACHE_DIR/iommufd/.ready exists, it exits 0 at once.  It takes
+# prepare.sh's lock on CACHE_DIR, so that two preparations never share
+# CACHE_DIR/work-iommufd.
 set -Eeuo pipefail
 
 CACHE=${1:?usage: $0 CACHE_DIR}
@@ -24,6 +26,9 @@ source "$(dirname "$FRAGMENT")/prepare-common.sh"
 [[ -f $OUT/.ready ]] && exit 0
 [[ -f $CACHE/MANIFEST && -f $CACHE/apt/sources.list ]] ||
     die "$CACHE has no stock kernel yet: run tests/kernel/prepare.sh"
+# prepare.sh's lock (held already when it execs this), before anything is touched.
+lock_cache "$CACHE"
+[[ -f $OUT/.ready ]] && exit 0
 : >"$LOG"
 START=$SECONDS
 

@@ -6,6 +6,8 @@
 # CACHE_DIR defaults to ${VFIOMIG_KERNEL_CACHE:-$HOME/.cache/vfiomig-kernel}.
 # Idempotent: once CACHE_DIR/.ready exists, it goes straight to the second
 # kernel (prepare-iommufd.sh, cached in CACHE_DIR/iommufd the same way).
+# One preparation of a CACHE_DIR runs at a time, both kernels under one
+# lock (CACHE_DIR/.lock); a second one waits, then finds the work done.
 #
 # Result (see tests/kernel/run-guest.sh, which consumes it):
 #   vmlinuz          the kernel
@@ -45,9 +47,7 @@ mkdir -p "$CACHE" || die "cannot create $CACHE"
 CACHE=$(cd "$CACHE" && pwd -P)
 LOG=$CACHE/prepare.log
 
-# One preparation at a time per cache folder.
-exec 9>"$CACHE/.lock"
-flock 9 || die "cannot lock $CACHE/.lock"
+lock_cache "$CACHE"
 if [[ -f $CACHE/.ready ]]; then
     exec "$IOMMUFD_PART" "$CACHE"
 fi
