@@ -4,7 +4,7 @@
  * thread is driving a device.
  *
  * Errors are kept per (ctx, thread) in a slot that only its thread writes
- * or reads; the ctx's lock guards only the list.  A call's first failure is
+ * or reads, and that ends with its thread (below).  A call's first failure is
  * its cause and later ones (met while rolling back) do not overwrite it.
  * The state the device ends up in is read once, at the end of the call,
  * after any rollback, so the sentence never names a state that is no
@@ -13,81 +13,158 @@
  * A call made from inside another (a progress callback, a group's member
  * moved on the caller's thread) is a call of its own: it starts clean, its
  * failure or success is what the thread sees next, and the outer call's
- * own record, if it had one, comes back when it ends.
+ * own record, if it had one, comes back when it ends.  A callback's call
+ * that would take a device or group its outer call holds is refused
+ * (-EDEADLK, owner_take()), unless it only reads.
  */
-#define _GNU_SOURCE	/* gettid() */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "private.h"
 #include "call.h"
 
-/* The calling thread's slot, its link in the list if @ret_link; ctx->lock held. */
-static struct err_slot *slot_locked(struct vfiomig_ctx *ctx, struct err_slot ***ret_link)
-{
-	pthread_t self = pthread_self();
-	pid_t tid = gettid();
-	struct err_slot **p;
+/*
+ * Each thread's slots, one per ctx it called, hang off one process-wide
+ * thread-local key: the only object the library keeps outside a ctx.  It
+ * is made once and never changes; what it holds is each thread's own.
+ * Looking a slot up touches only the calling thread's slots, the one it
+ * used last first, and a thread's slots are freed when it ends.
+ *
+ * A slot names its ctx by the ctx's anchor, which the ctx and each of its
+ * slots hold a reference on, so that either may go first: a freed ctx
+ * marks its anchor dead, and its slots go at their thread's end, or when
+ * that thread next misses a slot.
+ */
+struct slot_anchor {
+	atomic_int refs;	/* the ctx's, and each slot's */
+	atomic_bool dead;	/* the ctx is freed */
+};
 
-	for (p = &ctx->slots; *p; p = &(*p)->next)
-		if (pthread_equal((*p)->thread, self) && (*p)->tid == tid)
-			break;
-	if (ret_link)
-		*ret_link = p;
-	return *p;
+/* The process-wide object (tests/check-globals.sh allows it alone). */
+static struct {
+	pthread_once_t once;
+	bool made;		/* written once, under @once */
+	pthread_key_t key;
+} thread_slots = { .once = PTHREAD_ONCE_INIT };
+
+static void anchor_unref(struct slot_anchor *a)
+{
+	if (atomic_fetch_sub(&a->refs, 1) == 1)
+		free(a);
 }
 
-static struct err_slot *slot_find(struct vfiomig_ctx *ctx, bool create)
+static void slot_free(struct err_slot *s)
 {
-	struct err_slot *s;
+	anchor_unref(s->anchor);
+	free(s);
+}
 
-	pthread_mutex_lock(&ctx->lock);
-	s = slot_locked(ctx, NULL);
-	if (!s && create && (s = calloc(1, sizeof(*s)))) {
-		s->thread = pthread_self();
-		s->tid = gettid();
-		s->next = ctx->slots;
-		ctx->slots = s;
+/* The key's destructor: a thread's slots end with it. */
+static void thread_end(void *head)
+{
+	struct err_slot *s = head, *next;
+
+	for (; s; s = next) {
+		next = s->next;
+		slot_free(s);
 	}
-	pthread_mutex_unlock(&ctx->lock);
+}
+
+static void make_key(void)
+{
+	thread_slots.made = pthread_key_create(&thread_slots.key, thread_end) == 0;
+}
+
+int call_slots_init(struct vfiomig_ctx *ctx)
+{
+	struct slot_anchor *a = malloc(sizeof(*a));
+
+	if (!a)
+		return -ENOMEM;
+	atomic_init(&a->refs, 1);
+	atomic_init(&a->dead, false);
+	ctx->anchor = a;
+	return 0;
+}
+
+void call_slots_fini(struct vfiomig_ctx *ctx)
+{
+	if (!ctx->anchor)
+		return;
+	atomic_store(&ctx->anchor->dead, true);
+	anchor_unref(ctx->anchor);
+}
+
+/*
+ * The calling thread's slot for @a, moved to the front of its list; or
+ * NULL.  Slots of freed contexts met on the way are dropped.
+ */
+static struct err_slot *slot_find(struct slot_anchor *a)
+{
+	struct err_slot *first, *head, **p, *s;
+
+	if (pthread_once(&thread_slots.once, make_key) != 0 || !thread_slots.made)
+		return NULL;
+	first = head = pthread_getspecific(thread_slots.key);
+	if (head && head->anchor == a)
+		return head;	/* the common case: the ctx of its last call */
+	for (p = &head; (s = *p) && s->anchor != a; ) {
+		if (atomic_load(&s->anchor->dead)) {
+			*p = s->next;
+			slot_free(s);
+		} else {
+			p = &s->next;
+		}
+	}
+	if (s) {
+		*p = s->next;
+		s->next = head;
+		head = s;
+	}
+	if (head != first)	/* cannot fail: the thread has set the key before */
+		pthread_setspecific(thread_slots.key, head);
 	return s;
 }
 
-void call_slot_release(struct vfiomig_ctx *ctx)
+static struct err_slot *slot_new(struct slot_anchor *a)
 {
-	struct err_slot **link, *s;
+	struct err_slot *s = calloc(1, sizeof(*s));
 
-	pthread_mutex_lock(&ctx->lock);
-	s = slot_locked(ctx, &link);
-	if (s)
-		*link = s->next;
-	pthread_mutex_unlock(&ctx->lock);
-	free(s);
+	if (!s)
+		return NULL;
+	s->next = pthread_getspecific(thread_slots.key);
+	if (pthread_setspecific(thread_slots.key, s) != 0) {
+		free(s);
+		return NULL;
+	}
+	s->anchor = a;
+	atomic_fetch_add(&a->refs, 1);
+	return s;
 }
 
 struct err_slot *call_slot(struct vfiomig_ctx *ctx)
 {
-	return slot_find(ctx, true);
+	struct err_slot *s = slot_find(ctx->anchor);
+
+	return s || !thread_slots.made ? s : slot_new(ctx->anchor);
 }
 
 const struct err_slot *call_last_failure(struct vfiomig_ctx *ctx)
 {
-	const struct err_slot *s = slot_find(ctx, false);
+	const struct err_slot *s = slot_find(ctx->anchor);
 
 	return s && s->rec.failed ? s : NULL;
 }
 
-void call_free_slots(struct vfiomig_ctx *ctx)
+void call_slot_release(struct vfiomig_ctx *ctx)
 {
-	struct err_slot *s, *next;
+	struct err_slot *s = slot_find(ctx->anchor);
 
-	for (s = ctx->slots; s; s = next) {
-		next = s->next;
-		free(s);
+	if (s) {	/* now the head of the list */
+		pthread_setspecific(thread_slots.key, s->next);
+		slot_free(s);
 	}
-	ctx->slots = NULL;
 }
 
 int call_begin_ctx(struct call *c, struct vfiomig_ctx *ctx)
@@ -99,8 +176,10 @@ int call_begin_ctx(struct call *c, struct vfiomig_ctx *ctx)
 	c->slot = call_slot(ctx);
 	if (!c->slot)
 		return 0;
-	if (c->slot->depth++ && c->slot->rec.failed)
-		c->stash = malloc(sizeof(*c->stash));	/* without it, the outer's is lost */
+	/* An outer call's own failure is kept (without memory for it, it is
+	 * lost); an ended inner call's, at this call's depth, is not its. */
+	if (c->slot->depth++ && c->slot->rec.failed && c->slot->rec.depth < c->slot->depth)
+		c->stash = malloc(sizeof(*c->stash));
 	if (c->stash)
 		*c->stash = c->slot->rec;
 	c->slot->rec = (struct err_record){ .offset = UINT64_MAX };
@@ -110,33 +189,85 @@ int call_begin_ctx(struct call *c, struct vfiomig_ctx *ctx)
 void owner_init(struct owner *o)
 {
 	pthread_mutex_init(&o->lock, NULL);
+	pthread_cond_init(&o->idle, NULL);
 	o->depth = 0;
 }
 
-bool owner_take(struct owner *o)
+void owner_fini(struct owner *o)
+{
+	pthread_cond_destroy(&o->idle);
+	pthread_mutex_destroy(&o->lock);
+}
+
+int owner_take(struct owner *o, bool nest)
 {
 	pthread_t self = pthread_self();
-	bool ok;
+	int r = 0;
 
 	pthread_mutex_lock(&o->lock);
-	ok = o->depth == 0 || pthread_equal(o->thread, self);
-	if (ok) {
+	if (o->depth && !pthread_equal(o->thread, self))
+		r = -EBUSY;
+	else if (o->depth && !nest)
+		r = -EDEADLK;
+	if (r == 0) {
 		o->thread = self;
 		o->depth++;
 	}
 	pthread_mutex_unlock(&o->lock);
-	return ok;
+	return r;
 }
 
 void owner_give_back(struct owner *o)
 {
 	pthread_mutex_lock(&o->lock);
-	o->depth--;
+	if (--o->depth == 0)
+		pthread_cond_broadcast(&o->idle);
 	pthread_mutex_unlock(&o->lock);
+}
+
+/* Until no other thread is inside a call on @o. */
+static void owner_wait_idle(struct owner *o)
+{
+	pthread_t self = pthread_self();
+
+	pthread_mutex_lock(&o->lock);
+	while (o->depth && !pthread_equal(o->thread, self))
+		pthread_cond_wait(&o->idle, &o->lock);
+	pthread_mutex_unlock(&o->lock);
+}
+
+/*
+ * Takes all or none and waits holding none, so that two threads each
+ * waiting for what the other holds cannot happen.
+ */
+void owners_take_waiting(struct owner *const *o, unsigned int n)
+{
+	for (;;) {
+		unsigned int i = 0;
+
+		while (i < n && owner_take(o[i], true) == 0)
+			i++;
+		if (i == n)
+			return;
+		for (unsigned int k = 0; k < i; k++)
+			owner_give_back(o[k]);
+		owner_wait_idle(o[i]);
+	}
+}
+
+int call_fail_reentry(struct vfiomig_ctx *ctx, const char *name)
+{
+	return vfiomig_fail(ctx, -EDEADLK, "%s: this thread is inside a call on it already, "
+			    "and this call came from a callback of that call (a progress "
+			    "function or a group's hook); a callback must not drive what its "
+			    "call is moving: return from the callback, and make this call "
+			    "after that call has returned", name);
 }
 
 int call_begin_dev(struct call *c, struct vfiomig_dev *dev, unsigned int flags)
 {
+	int r;
+
 	if (!dev) {
 		*c = (struct call){ 0 };
 		return -EINVAL;
@@ -144,11 +275,12 @@ int call_begin_dev(struct call *c, struct vfiomig_dev *dev, unsigned int flags)
 	call_begin_ctx(c, dev->ctx);
 	c->dev = c->report = dev;
 	c->flags = flags;
-	c->owned = owner_take(&dev->owner) ? &dev->owner : NULL;
-	if (!c->owned)
-		return vfiomig_fail(dev->ctx, -EBUSY, "%s: another thread is driving the device; "
+	r = owner_take(&dev->owner, flags & CALL_QUERY);
+	c->owned = r == 0 ? &dev->owner : NULL;
+	if (r == -EBUSY)
+		return vfiomig_fail(dev->ctx, r, "%s: another thread is driving the device; "
 				    "one device takes one call at a time", dev->name);
-	return 0;
+	return r == -EDEADLK ? call_fail_reentry(dev->ctx, dev->name) : 0;
 }
 
 void call_report(struct call *c, struct vfiomig_dev *dev)
@@ -209,7 +341,8 @@ static void complete_failure(struct call *c, struct err_slot *s, int r)
 	e->err = -r;
 	if (c->report)
 		snprintf(e->device, sizeof(e->device), "%s", c->report->name);
-	/* Another thread's device is not ours to read (an -EBUSY). */
+	/* Another thread's device is not ours to read (an -EBUSY), nor is one
+	 * an outer call of this thread is moving (an -EDEADLK). */
 	if (c->report && (c->owned || c->report != c->dev) && (c->flags & CALL_REPORT_STATE))
 		add_final_state(e, c->report);
 }

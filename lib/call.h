@@ -18,13 +18,10 @@ struct err_record {
 	unsigned int facts;		/* CALL_FACT_*: what the failure was */
 };
 
+/* A thread's account on one ctx, on that thread's list (call.c). */
 struct err_slot {
-	struct err_slot *next;
-	/* The thread, by both of its names: glibc reuses pthread_t values of
-	 * ended threads, the kernel its thread ids; a new thread must not find
-	 * an old one's failure. */
-	pthread_t thread;
-	pid_t tid;
+	struct err_slot *next;		/* the thread's slot on another ctx */
+	struct slot_anchor *anchor;	/* which ctx: a reference */
 	unsigned int depth;	/* calls of this thread in progress (callbacks nest) */
 	struct err_record rec;
 };
@@ -33,8 +30,11 @@ struct err_slot {
 struct err_slot *call_slot(struct vfiomig_ctx *ctx);
 /* The calling thread's slot if its last call failed, else NULL. */
 const struct err_slot *call_last_failure(struct vfiomig_ctx *ctx);
-void call_free_slots(struct vfiomig_ctx *ctx);
-/* Frees the calling thread's slot: a library thread about to end. */
+/* A ctx's side of its slots: made with the ctx (-ENOMEM), let go when it
+ * is freed; the slots of threads still alive go later, with their thread. */
+int call_slots_init(struct vfiomig_ctx *ctx);
+void call_slots_fini(struct vfiomig_ctx *ctx);
+/* Frees the calling thread's slot on @ctx now rather than at its end. */
 void call_slot_release(struct vfiomig_ctx *ctx);
 
 #endif

@@ -11,7 +11,7 @@ static void ctx_free(struct vfiomig_ctx *ctx)
 	for (size_t i = 0; i < TRANSPORT_COUNT; i++)
 		if (ctx->transport_state[i])
 			vfiomig_transports[i]->ctx_free(ctx->transport_state[i]);
-	call_free_slots(ctx);
+	call_slots_fini(ctx);
 	pthread_mutex_destroy(&ctx->lock);
 	free(ctx);
 }
@@ -28,6 +28,10 @@ VFIOMIG_EXPORT int vfiomig_ctx_new(struct vfiomig_ctx **ret)
 	atomic_init(&ctx->refcount, 1);
 	pthread_mutex_init(&ctx->lock, NULL);
 	ctx->log_priority = LOG_ERR;
+	if (call_slots_init(ctx) < 0) {
+		ctx_free(ctx);
+		return -ENOMEM;
+	}
 	for (size_t i = 0; i < TRANSPORT_COUNT; i++) {
 		const struct vfiomig_transport *t = vfiomig_transports[i];
 

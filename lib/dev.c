@@ -227,7 +227,7 @@ VFIOMIG_EXPORT struct vfiomig_dev *vfiomig_dev_unref(struct vfiomig_dev *dev)
 		close(dev->fd);
 	if (dev->transport->release)
 		dev->transport->release(dev);
-	pthread_mutex_destroy(&dev->owner.lock);
+	owner_fini(&dev->owner);
 	vfiomig_ctx_unref(dev->ctx);
 	free(dev);
 	return NULL;
@@ -371,7 +371,7 @@ VFIOMIG_EXPORT int vfiomig_dev_get_state(struct vfiomig_dev *dev,
 					 enum vfiomig_state *ret)
 {
 	struct call c;
-	int r = call_begin_dev(&c, dev, 0);
+	int r = call_begin_dev(&c, dev, CALL_QUERY);
 
 	if (r == 0 && !ret)
 		r = vfiomig_fail(dev->ctx, -EINVAL, "%s: no place to return the state", dev->name);
@@ -449,7 +449,7 @@ VFIOMIG_EXPORT int vfiomig_dev_get_stop_copy_size(struct vfiomig_dev *dev,
 						  uint64_t *ret)
 {
 	struct call c;
-	int r = call_begin_dev(&c, dev, 0);
+	int r = call_begin_dev(&c, dev, CALL_QUERY);
 
 	if (r == 0)
 		r = get_stop_copy_size(dev, ret);

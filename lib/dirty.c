@@ -596,20 +596,30 @@ VFIOMIG_EXPORT int vfiomig_dirty_report(struct vfiomig_dirty *d, uint64_t iova, 
 	return session_call_end(&sc, r);
 }
 
-/* Every device is asked, whatever the others answer; the first failure is kept. */
-static int stop_all(struct vfiomig_dirty *d)
+/*
+ * Every device is asked, whatever the others answer; the first failure is
+ * kept, and recorded when @record, else logged (a destructor's: it leaves
+ * the thread's error as it found it).
+ */
+static int stop_all(struct vfiomig_dirty *d, bool record)
 {
+	bool iommu = d->mechanism == VFIOMIG_DIRTY_IOMMU;
 	int first = 0;
 
 	for (unsigned int i = 0; i < d->n_devs; i++) {
-		bool iommu = d->mechanism == VFIOMIG_DIRTY_IOMMU;
 		int r = iommu ? iommu_track_stop(d->iommufd, d->hwpt_id) : log_stop(d->devs[i]);
+		char why[256];
 
 		d->devs[i]->dirty_active = false;
-		if (r < 0 && !first)
-			first = vfiomig_fail(d->ctx, r, "%s: %s failed: %s", d->devs[i]->name,
-					     iommu ? "IOMMU_HWPT_SET_DIRTY_TRACKING (off)" :
-					     "DMA logging STOP", strerror(-r));
+		if (r == 0)
+			continue;
+		snprintf(why, sizeof(why), "%s: %s failed: %s", d->devs[i]->name,
+			 iommu ? "IOMMU_HWPT_SET_DIRTY_TRACKING (off)" : "DMA logging STOP",
+			 strerror(-r));
+		if (!record)
+			warn(d->ctx, "%s", why);
+		else if (!first)
+			first = vfiomig_fail(d->ctx, r, "%s", why);
 	}
 	d->stopped = true;
 	return first;
@@ -621,21 +631,41 @@ VFIOMIG_EXPORT int vfiomig_dirty_stop(struct vfiomig_dirty *d)
 	int r = session_call_begin(&sc, d);
 
 	if (r == 0 && !d->stopped)
-		r = stop_all(d);
+		r = stop_all(d, true);
 	return session_call_end(&sc, r);
 }
 
+/* What a session's calls take: its device, or its group and its devices. */
+static unsigned int session_owners(struct vfiomig_dirty *d, struct owner **o)
+{
+	unsigned int n = 0;
+
+	if (d->group)
+		o[n++] = &d->group->owner;
+	for (unsigned int i = 0; i < d->n_devs; i++)
+		o[n++] = &d->devs[i]->owner;
+	return n;
+}
+
+/*
+ * A destructor cannot be refused: it waits for another thread's call on
+ * the devices to end, and from a callback of this thread's own call on
+ * them (which is paused in the callback) it stops them there and then.
+ */
 VFIOMIG_EXPORT struct vfiomig_dirty *vfiomig_dirty_free(struct vfiomig_dirty *d)
 {
-	struct session_call sc;
-	int r;
+	struct owner *o[VFIOMIG_GROUP_MAX + 1];
+	unsigned int n;
 
 	if (!d)
 		return NULL;
-	r = session_call_begin(&sc, d);
-	if (r == 0 && !d->stopped)
-		stop_all(d);
-	session_call_end(&sc, 0);
+	if (!d->stopped) {
+		n = session_owners(d, o);
+		owners_take_waiting(o, n);
+		stop_all(d, false);
+		while (n--)
+			owner_give_back(o[n]);
+	}
 	session_free(d);
 	return NULL;
 }

@@ -296,11 +296,15 @@ int group_transition_then(struct call *c, struct vfiomig_group *g,
 int group_take_members(struct vfiomig_group *g)
 {
 	for (unsigned int i = 0; i < g->n; i++) {
-		if (owner_take(&g->m[i].dev->owner))
+		int r = owner_take(&g->m[i].dev->owner, false);
+
+		if (r == 0)
 			continue;
 		for (unsigned int k = 0; k < i; k++)
 			owner_give_back(&g->m[k].dev->owner);
-		return vfiomig_fail(g->ctx, -EBUSY, "another thread is driving %s, a member of the "
+		if (r == -EDEADLK)
+			return call_fail_reentry(g->ctx, g->m[i].dev->name);
+		return vfiomig_fail(g->ctx, r, "another thread is driving %s, a member of the "
 				    "group", g->m[i].dev->name);
 	}
 	return 0;

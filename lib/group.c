@@ -39,7 +39,7 @@ VFIOMIG_EXPORT struct vfiomig_group *vfiomig_group_unref(struct vfiomig_group *g
 		return NULL;
 	for (unsigned int i = 0; i < g->n; i++)
 		vfiomig_dev_unref(g->m[i].dev);
-	pthread_mutex_destroy(&g->owner.lock);
+	owner_fini(&g->owner);
 	vfiomig_ctx_unref(g->ctx);
 	free(g);
 	return NULL;
@@ -62,18 +62,25 @@ static int group_add(struct vfiomig_group *g, struct vfiomig_dev *dev)
 	return 0;
 }
 
-/* Group calls take the group for the calling thread, as device calls do. */
-int group_call_begin(struct call *c, struct vfiomig_group *g)
+/* Group calls take the group for the calling thread, as device calls do;
+ * a @query only reads it, so a callback of a call on it may make it. */
+static int group_begin(struct call *c, struct vfiomig_group *g, bool query)
 {
 	int r = call_begin_ctx(c, g ? g->ctx : NULL);
 
 	if (r < 0)
 		return r;
-	c->owned = owner_take(&g->owner) ? &g->owner : NULL;
-	if (!c->owned)
-		return vfiomig_fail(g->ctx, -EBUSY, "another thread is driving the group; "
+	r = owner_take(&g->owner, query);
+	c->owned = r == 0 ? &g->owner : NULL;
+	if (r == -EBUSY)
+		return vfiomig_fail(g->ctx, r, "another thread is driving the group; "
 				    "one group takes one call at a time");
-	return 0;
+	return r == -EDEADLK ? call_fail_reentry(g->ctx, "the group") : 0;
+}
+
+int group_call_begin(struct call *c, struct vfiomig_group *g)
+{
+	return group_begin(c, g, false);
 }
 
 VFIOMIG_EXPORT int vfiomig_group_add(struct vfiomig_group *g, struct vfiomig_dev *dev)
@@ -125,7 +132,7 @@ VFIOMIG_EXPORT int vfiomig_group_get_result(struct vfiomig_group *g, unsigned in
 					    struct vfiomig_group_result *ret)
 {
 	struct call c;
-	int r = group_call_begin(&c, g);
+	int r = group_begin(&c, g, true);
 
 	if (r == 0)
 		r = get_result(g, index, ret);

@@ -32,7 +32,8 @@ struct vfiomig_group {
 	struct crew *crew;		/* the workers of the call in progress */
 };
 
-/* group.c: a group call's start; call_end() ends it. */
+/* group.c: a group call's start (-EBUSY, -EDEADLK as call_begin_dev());
+ * call_end() ends it. */
 int group_call_begin(struct call *c, struct vfiomig_group *g);
 
 /* What the calling thread does while the members' jobs run. */
@@ -105,7 +106,7 @@ int group_transition(struct call *c, struct vfiomig_group *g,
 int group_transition_then(struct call *c, struct vfiomig_group *g,
 			  const enum vfiomig_state *targets, int *fds, bool hook, int *errs,
 			  const struct group_then *then);
-/* Every member for this call's thread, or none (-EBUSY, recorded). */
+/* Every member for this call's thread, or none (-EBUSY or -EDEADLK, recorded). */
 int group_take_members(struct vfiomig_group *g);
 void group_give_back_members(struct vfiomig_group *g);
 /* A call that drives the members: takes them, then starts its crew; -errno

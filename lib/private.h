@@ -20,16 +20,18 @@
 
 struct err_record;
 struct err_slot;
+struct slot_anchor;
 struct vfiomig_vendor_ops;
 
 struct vfiomig_ctx {
 	atomic_int refcount;
-	/* The log settings and the list of error slots. */
+	/* The log settings. */
 	pthread_mutex_t lock;
 	void (*log_fn)(void *userdata, int priority, const char *msg);
 	void *log_data;
 	int log_priority;
-	struct err_slot *slots;		/* one per thread that made a call */
+	/* What its threads' error slots hold on to (call.c). */
+	struct slot_anchor *anchor;
 	/* Each transport's shared state (its own lock inside), in the order of
 	 * vfiomig_transports[]. */
 	void *transport_state[TRANSPORT_COUNT];
@@ -52,8 +54,11 @@ struct vfiomig_identity {
 /* Which thread is inside a call on a device or group (call.c). */
 struct owner {
 	pthread_mutex_t lock;
+	pthread_cond_t idle;	/* depth fell to 0: a destructor waits for it */
 	pthread_t thread;
-	unsigned int depth;	/* that thread's calls in progress (callbacks nest) */
+	/* That thread's calls in progress: one, and the queries (CALL_QUERY)
+	 * and destructors its callbacks make. */
+	unsigned int depth;
 };
 
 struct vfiomig_dev {
@@ -109,10 +114,13 @@ struct call {
 
 /* call_begin_dev() flags */
 #define CALL_REPORT_STATE (1u << 0)	/* a failure says where the device ends up */
+/* It only reads the device, so a callback of a call on it may make it. */
+#define CALL_QUERY (1u << 1)
 
 /* -EINVAL for a NULL @ctx (nothing recorded: there is nowhere to). */
 int call_begin_ctx(struct call *c, struct vfiomig_ctx *ctx);
-/* -EINVAL for a NULL @dev; -EBUSY (recorded) if another thread is inside. */
+/* -EINVAL for a NULL @dev; -EBUSY (recorded) if another thread is inside;
+ * -EDEADLK (recorded) if this thread is, unless CALL_QUERY. */
 int call_begin_dev(struct call *c, struct vfiomig_dev *dev, unsigned int flags);
 /* Ends the call: a success clears the thread's error, a failure completes
  * it.  Returns @r. */
@@ -129,11 +137,22 @@ void call_note_fact(struct vfiomig_ctx *ctx, unsigned int fact);
 /* A failure of the call is about @dev: its name and final state are the
  * facts reported (a group call names the member that failed). */
 void call_report(struct call *c, struct vfiomig_dev *dev);
-/* Taking a device or group for the calling thread: false if another
- * thread is inside a call on it. */
+/*
+ * Taking a device or group for the calling thread: -EBUSY if another
+ * thread is inside a call on it; -EDEADLK if this thread is (the call
+ * comes from a callback of that call), unless @nest (a query, or a
+ * destructor).
+ */
 void owner_init(struct owner *o);
-bool owner_take(struct owner *o);
+void owner_fini(struct owner *o);
+int owner_take(struct owner *o, bool nest);
 void owner_give_back(struct owner *o);
+/* A destructor's take: every one of @o, waiting as long as another thread
+ * is inside a call on any (nested where this thread is). */
+void owners_take_waiting(struct owner *const *o, unsigned int n);
+/* Records why owner_take() gave -EDEADLK for @name (a device's, or "the
+ * group"), and returns -EDEADLK. */
+int call_fail_reentry(struct vfiomig_ctx *ctx, const char *name);
 
 /*
  * log.c.  vfiomig_fail() records @fmt as the calling thread's error on

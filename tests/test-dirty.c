@@ -12,10 +12,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "test-util.h"
@@ -613,6 +617,192 @@ START_TEST(test_busy_device)
 }
 END_TEST
 
+/* ---- freeing a session while its devices are busy ---- */
+
+/* A save held inside its first progress report until released. */
+struct holder {
+	struct vfiomig_dev *dev;
+	sem_t inside, release;
+	int reports, r;
+};
+
+static void hold_progress(void *data, const struct vfiomig_progress *p)
+{
+	struct holder *h = data;
+
+	(void)p;
+	if (h->reports++ == 0) {
+		sem_post(&h->inside);
+		sem_wait(&h->release);
+	}
+}
+
+static void *hold_save(void *arg)
+{
+	struct holder *h = arg;
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .progress = hold_progress,
+					.userdata = h };
+	int fd = memfd_create("save", MFD_CLOEXEC);
+
+	h->r = vfiomig_dev_save(h->dev, fd, &so);
+	close(fd);
+	return NULL;
+}
+
+struct freer {
+	struct vfiomig_dirty *d;
+	atomic_int tid;
+	atomic_bool done;
+};
+
+static void *free_session(void *arg)
+{
+	struct freer *f = arg;
+
+	atomic_store(&f->tid, gettid());
+	vfiomig_dirty_free(f->d);
+	atomic_store(&f->done, true);
+	return NULL;
+}
+
+/* Whether thread @tid sleeps in futex(2) (a condition wait): false once
+ * @done, or after 10 s without either. */
+static bool sleeps_in_futex(const atomic_int *tid, const atomic_bool *done)
+{
+	static const struct timespec ms = { .tv_nsec = 1000000 };
+	char path[64], buf[64];
+
+	for (int i = 0; i < 10000 && !atomic_load(done); i++) {
+		int fd;
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", atomic_load(tid));
+		fd = atomic_load(tid) ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+		n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (n > 0 && buf[0] >= '0' && buf[0] <= '9' && strtol(buf, NULL, 10) == SYS_futex)
+			return true;
+		nanosleep(&ms, NULL);
+	}
+	return false;
+}
+
+/*
+ * vfiomig_dirty_free() while another thread is inside a save of the
+ * device (_i 0: a device's session) or of a member (_i 1: a group's): it
+ * waits for the save to end, then stops tracking on every device, and a
+ * new session starts.
+ */
+START_TEST(test_free_waits_for_busy_device)
+{
+	struct holder h = { 0 };
+	struct freer f = { 0 };
+	struct vfiomig_dirty_opts o = page_opts(K4);
+	range r = { 0, 64 * K4 };
+	struct vfiomig_dev *dev[3] = { NULL };
+	unsigned int n = _i ? 3 : 1;
+	struct trio t = { 0 };
+	pthread_t saver, freer;
+	bool waited;
+
+	if (_i) {
+		trio_open(&t, NULL);
+		memcpy(dev, t.dev, sizeof(dev));
+		ck_assert_int_eq(vfiomig_group_dirty_start(t.g, &r, 1, &o, &f.d), 0);
+	} else {
+		dev[0] = open_dev(ctx, "mock:fz,dirtylog=1");
+		f.d = start(dev[0], &r, 1, K4);
+	}
+	h.dev = dev[n - 1];
+	sem_init(&h.inside, 0, 0);
+	sem_init(&h.release, 0, 0);
+	ck_assert_int_eq(pthread_create(&saver, NULL, hold_save, &h), 0);
+	sem_wait(&h.inside);
+	ck_assert_int_eq(pthread_create(&freer, NULL, free_session, &f), 0);
+	waited = sleeps_in_futex(&f.tid, &f.done);
+	ck_assert_msg(!atomic_load(&f.done), "the session was freed while another thread "
+		      "was inside a save of its device");
+	ck_assert_msg(waited, "the free neither waited nor returned");
+	sem_post(&h.release);
+	pthread_join(saver, NULL);
+	pthread_join(freer, NULL);
+	ck_assert_int_eq(h.r, 0);
+	for (unsigned int i = 0; i < n; i++)
+		ck_assert_msg(!tracking(dev[i]), "device %u still tracks", i);
+	if (_i) {
+		ck_assert_int_eq(vfiomig_group_dirty_start(t.g, &r, 1, &o, &f.d), 0);
+	} else {
+		ck_assert_int_eq(vfiomig_dirty_start(dev[0], &r, 1, &o, &f.d), 0);
+	}
+	vfiomig_dirty_free(f.d);
+	sem_destroy(&h.inside);
+	sem_destroy(&h.release);
+	if (_i)
+		trio_free(&t);
+	else
+		vfiomig_dev_unref(dev[0]);
+}
+END_TEST
+
+/* Freed from a progress report of a save of its own device, on that
+ * thread: no wait for itself; tracking stops there and then. */
+struct free_inside {
+	struct vfiomig_dev *dev;
+	struct vfiomig_dirty *d;
+	bool tracked;
+};
+
+static void free_progress(void *data, const struct vfiomig_progress *p)
+{
+	struct free_inside *fi = data;
+
+	(void)p;
+	fi->d = vfiomig_dirty_free(fi->d);
+	fi->tracked = fi->d || tracking(fi->dev);
+}
+
+START_TEST(test_free_from_callback)
+{
+	struct free_inside fi = { .dev = open_dev(ctx, "mock:fc,dirtylog=1") };
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .progress = free_progress,
+					.userdata = &fi };
+	range r = { 0, 64 * K4 };
+	int fd = memfd_create("save", MFD_CLOEXEC);
+
+	fi.d = start(fi.dev, &r, 1, K4);
+	ck_assert_int_eq(vfiomig_dev_save(fi.dev, fd, &so), 0);
+	ck_assert(!fi.tracked);
+	vfiomig_dirty_free(start(fi.dev, &r, 1, K4));
+	close(fd);
+	vfiomig_dev_unref(fi.dev);
+}
+END_TEST
+
+/* A destructor neither sets nor clears the thread's error, whether its
+ * STOP fails (a) or not (b). */
+START_TEST(test_free_keeps_error)
+{
+	struct vfiomig_dev *a = open_dev(ctx, "mock:fa,dirtylog=1,fail=logstop:1:EIO");
+	struct vfiomig_dev *b = open_dev(ctx, "mock:fb,dirtylog=1");
+	range r = { 0, 64 * K4 };
+	struct vfiomig_dirty *da = start(a, &r, 1, K4), *db = start(b, &r, 1, K4);
+	char before[1024];
+
+	ck_assert_int_eq(vfiomig_dev_set_state(b, (enum vfiomig_state)99, NULL), -EINVAL);
+	snprintf(before, sizeof(before), "%s", vfiomig_ctx_get_error(ctx));
+	vfiomig_dirty_free(da);
+	ck_assert_ptr_nonnull(vfiomig_ctx_get_error(ctx));
+	ck_assert_str_eq(vfiomig_ctx_get_error(ctx), before);
+	vfiomig_dirty_free(db);
+	ck_assert_ptr_nonnull(vfiomig_ctx_get_error(ctx));
+	ck_assert_str_eq(vfiomig_ctx_get_error(ctx), before);
+	ck_assert(!tracking(b));
+	vfiomig_dev_unref(a);
+	vfiomig_dev_unref(b);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("dirty");
@@ -649,6 +839,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_group_member_failures);
 	tcase_add_test(tc, test_iommu_group_refused);
 	tcase_add_test(tc, test_busy_device);
+	tcase_add_loop_test(tc, test_free_waits_for_busy_device, 0, 2);
+	tcase_add_test(tc, test_free_from_callback);
+	tcase_add_test(tc, test_free_keeps_error);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * libvfiomig: the library context.  A context holds the log function, each
- * thread's account of its last failure, and the kernel objects that devices
- * opened through it share (one VFIO container, one iommufd), as a VMM
- * shares them.  There is no process-global state.
+ * libvfiomig: the library context.  A context holds the log function and
+ * the kernel objects that devices opened through it share (one VFIO
+ * container, one iommufd), as a VMM shares them.  Each thread's account of
+ * its last failure on it is that thread's own: the library keeps it under
+ * its one process-wide object, a thread-local key made once (no shared
+ * mutable data), and frees it when the thread ends, or after the context
+ * is freed.  Nothing else outlives a context.
  */
 #ifndef VFIOMIG_CTX_H
 #define VFIOMIG_CTX_H
@@ -91,7 +94,8 @@ VFIOMIG_API int vfiomig_ctx_get_log_priority(struct vfiomig_ctx *ctx);
  * after any rollback or reset the call made.  Each thread has its own: a
  * thread sees only its own calls' failures.  Accessors that return a name,
  * an fd or a handle (vfiomig_dev_get_name(), vfiomig_dev_get_fd(), ...),
- * reference counting and the log settings neither set nor clear it.
+ * reference counting, destructors (vfiomig_dirty_free(), ...) and the log
+ * settings neither set nor clear it.
  *
  * Return: a borrowed string, valid until this thread's next call on @ctx
  *         or one of its devices; NULL if this thread's last call succeeded
@@ -105,8 +109,9 @@ struct vfiomig_error {
 	int err;			/* the errno of the failure (positive) */
 	const char *message;		/* as vfiomig_ctx_get_error() */
 	const char *device;		/* the name of the device that failed, or NULL */
-	int has_state;			/* 1 if @state is known (0 for -EBUSY: the
-					   device was another thread's to read) */
+	int has_state;			/* 1 if @state is known (0 for -EBUSY and
+					   -EDEADLK: the device was another call's
+					   to read) */
 	enum vfiomig_state state;	/* where that device is after the call */
 	uint64_t stream_offset;		/* where in the stream (as stats.error_offset),
 					   or UINT64_MAX */

@@ -35,9 +35,12 @@ struct vfiomig_dev;
 /*
  * Threads: one device is driven by one thread at a time.  A call on a
  * device made while another thread is inside a call on the same device
- * fails with -EBUSY and changes nothing.  The accessors of what was learnt
- * at open (name, fd, transport, driver, PCI IDs, flags, caps, backend) and
- * reference counting may be used from any thread at any time.
+ * fails with -EBUSY and changes nothing; made from a callback of this
+ * thread's own call on it, -EDEADLK (vfiomig_dev_get_state() and
+ * vfiomig_dev_get_stop_copy_size() excepted: they only read).  The
+ * accessors of what was learnt at open (name, fd, transport, driver, PCI
+ * IDs, flags, caps, backend) and reference counting may be used from any
+ * thread at any time.
  */
 
 /**

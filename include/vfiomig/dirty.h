@@ -27,10 +27,10 @@ extern "C" {
  * A tracking session over one device or every member of a group.
  * Threads: a session is driven by one thread at a time.  Its calls take
  * its device (or its group and every member) as a device call would, so
- * they get -EBUSY while another thread is inside a call on one of them,
- * and a save or load of a member meanwhile gets -EBUSY from a session
- * call of another thread.  Free it when no other thread drives its
- * devices.
+ * they get -EBUSY while another thread is inside a call on one of them
+ * (-EDEADLK from a callback of this thread's own), and a save or load of
+ * a member meanwhile gets -EBUSY from a session call of another thread.
+ * vfiomig_dirty_free() is no such call: it waits.
  */
 struct vfiomig_dirty;
 
@@ -188,6 +188,15 @@ VFIOMIG_API int vfiomig_dirty_stop(struct vfiomig_dirty *d);
 
 /**
  * vfiomig_dirty_free() - Stop tracking if still on, and free the session
+ *
+ * While another thread is inside a call on one of the session's devices
+ * (or its group), it waits for that call to end, however long it takes,
+ * then stops tracking; from a callback of this thread's own call on them
+ * it stops tracking there and then.  A device that refuses to stop is
+ * logged at LOG_WARNING.  Like reference counting, it neither sets nor
+ * clears the thread's error.  Do not free a session while another thread
+ * makes a call on the session itself.
+ *
  * Return: NULL (NULL-safe).  Since: 0.3
  */
 VFIOMIG_API struct vfiomig_dirty *vfiomig_dirty_free(struct vfiomig_dirty *d);

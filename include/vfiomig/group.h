@@ -43,7 +43,8 @@ struct vfiomig_group;
  *
  * Threads: a group is driven by one thread at a time, like a device; a
  * group call takes each member as a device call would, so a member's own
- * calls from another thread meanwhile get -EBUSY.  A call that drives the
+ * calls from another thread meanwhile get -EBUSY, and from the call's own
+ * callbacks -EDEADLK.  A call that drives the
  * members (set_state, save, load) starts one worker thread per member, all
  * or none, before it sends anything, runs every phase, round and transfer
  * of the call on them, and joins them before it returns.  If a thread
@@ -102,9 +103,11 @@ enum vfiomig_group_point {
 /**
  * vfiomig_group_set_hook() - Be called between the two phases
  * @fn: called on the calling thread at @point, with no member call in
- *      progress; it must not drive the group's members.  A negative return
- *      aborts the transition: the group rolls back and the call fails with
- *      that value.  NULL removes the hook.
+ *      progress.  It must not drive the group or its members: such a call
+ *      from it fails with -EDEADLK and changes nothing, while queries
+ *      (vfiomig_dev_get_state(), vfiomig_group_get_result()) work.  A
+ *      negative return aborts the transition: the group rolls back and the
+ *      call fails with that value.  NULL removes the hook.
  * Since: 0.3
  */
 VFIOMIG_API void vfiomig_group_set_hook(struct vfiomig_group *g,
@@ -136,7 +139,8 @@ VFIOMIG_API void vfiomig_group_set_hook(struct vfiomig_group *g,
  * Return: 0; -EINVAL if @target is not reachable on some member (nothing
  *         was sent); -EOPNOTSUPP for a group of several with a member
  *         without P2P states and no VFIOMIG_GROUP_ALLOW_NO_P2P (nothing
- *         was sent); -EBUSY if another thread drives a member; -EAGAIN if
+ *         was sent); -EBUSY if another thread drives a member; -EDEADLK
+ *         from a callback of a call on the group or a member; -EAGAIN if
  *         the call's worker threads cannot be started (nothing was sent);
  *         the first failure's -errno otherwise.
  * Since: 0.3

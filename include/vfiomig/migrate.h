@@ -41,7 +41,13 @@ enum vfiomig_phase {
 	VFIOMIG_PHASE_DONE = 4,
 };
 
-/* Reported to a progress callback; valid only during the call. */
+/*
+ * Reported to a progress callback; valid only during the call.  The
+ * callback runs on the calling thread, inside the call: a call from it on
+ * the device being moved (a group's call: the group or a member) fails
+ * with -EDEADLK and changes nothing; queries such as
+ * vfiomig_dev_get_state() work there (vfiomig/vfiomig.h, Threads).
+ */
 struct vfiomig_progress {
 	enum vfiomig_phase phase;
 	uint64_t bytes;			/* device bytes moved so far, all phases */

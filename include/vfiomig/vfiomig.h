@@ -18,7 +18,12 @@
  *   vfiomig_ctx_set_log_fn().  Every fd it opens is O_CLOEXEC.
  *
  * Threads:
- * - There is no global state: separate contexts are independent.
+ * - Separate contexts are independent.  The one process-wide object is a
+ *   thread-local key, made once, under which each thread keeps its own
+ *   error slots (one per context it called); no thread reads another's,
+ *   and a thread's slots are freed when it ends (so the library, once
+ *   loaded, stays: dlclose() does not unload it).  A context and the
+ *   slots of threads that called it may end in either order.
  * - Any number of threads may drive different devices of one context at
  *   once.  What the devices share (the context's container, iommufd and
  *   groups, its log settings, its list of mock devices) is behind the
@@ -26,7 +31,16 @@
  * - One device is driven by one thread at a time: a call on a device that
  *   another thread is inside a call on fails with -EBUSY and changes
  *   nothing.  The accessors of what was learnt at open, and reference
- *   counting, are safe from any thread.
+ *   counting, are safe from any thread.  vfiomig_dirty_free() waits for
+ *   such a call to end instead.
+ * - A callback (a progress function, a group's hook) must not drive what
+ *   its own call is moving.  A call made from it on that device, that
+ *   group or one of its members fails with -EDEADLK and a sentence that
+ *   says so, and changes nothing; the outer call goes on, and its own
+ *   outcome is what the thread sees after it returns.  Queries stay
+ *   allowed there: vfiomig_dev_get_state(), vfiomig_dev_get_stop_copy_size(),
+ *   vfiomig_group_get_result() and the accessors; so do calls on other
+ *   devices, and vfiomig_dirty_free(), which stops tracking there and then.
  * - Errors are per thread: vfiomig_ctx_get_error() shows the calling
  *   thread's own last failure on that context.
  * - The log function may be called from several threads at once.
