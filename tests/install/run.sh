@@ -1,8 +1,11 @@
 #!/bin/sh
 # Install into a scratch root, then build and run an outside program with
-# nothing but pkg-config's answers.
+# nothing but pkg-config's answers (and -pthread, which a program that
+# starts threads adds itself).  run.sh BUILD SOURCE [tap]: with "tap", the
+# program's own output is the TAP stream; without, its output is shown as
+# comments and its exit status is the second test.
 set -eu
-build=$1 src=$2 cc=${CC:-cc}
+build=$1 src=$2 mode=${3:-} cc=${CC:-cc}
 dest=$(mktemp -d)
 trap 'rm -rf "$dest"' EXIT
 
@@ -14,9 +17,21 @@ prefix=$(pkg-config --variable=prefix "$pc")
 export PKG_CONFIG_PATH="$(dirname "$pc")"
 flags=$(pkg-config --define-variable=prefix="$dest$prefix" --cflags --libs vfiomig)
 libdir=$(pkg-config --define-variable=prefix="$dest$prefix" --variable=libdir vfiomig)
+if [ "$mode" = tap ]; then
+	# shellcheck disable=SC2086
+	"$cc" -std=c11 -Wall -Werror -pthread -o "$dest/prog" "$src" $flags ||
+		{ echo "Bail out! $(basename "$src") does not build from pkg-config ($flags)"; exit 1; }
+	LD_LIBRARY_PATH="$libdir" exec "$dest/prog"
+fi
 # shellcheck disable=SC2086
-"$cc" -std=c99 -Wall -Werror -o "$dest/consumer" "$src" $flags
+"$cc" -std=c99 -Wall -Werror -o "$dest/prog" "$src" $flags
 echo "1..2"
-echo "ok 1 - consumer builds from pkg-config ($flags)"
-LD_LIBRARY_PATH="$libdir" "$dest/consumer" | sed 's/^/# /'
-echo "ok 2 - consumer runs against the installed library"
+echo "ok 1 - $(basename "$src") builds from pkg-config ($flags)"
+status=0
+LD_LIBRARY_PATH="$libdir" "$dest/prog" >"$dest/out" 2>&1 || status=$?
+sed 's/^/# /' "$dest/out"
+if [ "$status" = 0 ]; then
+	echo "ok 2 - $(basename "$src") runs against the installed library"
+else
+	echo "not ok 2 - $(basename "$src") exits with status $status"
+fi
