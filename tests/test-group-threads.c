@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "test-group-side.h"
 #include "test-xfer.h"
 #include "group.h"
 
@@ -54,41 +55,6 @@ static void arm(int nth)
 	atomic_store(&fail_at, nth);
 }
 
-struct side {
-	struct vfiomig_ctx *ctx;
-	struct vfiomig_group *g;
-	struct vfiomig_dev *dev[16];
-	unsigned int n;
-};
-
-static void side_open(struct side *s, unsigned int n, const char *prefix, const char *keys)
-{
-	memset(s, 0, sizeof(*s));
-	ck_assert_int_eq(vfiomig_ctx_new(&s->ctx), 0);
-	ck_assert_int_eq(vfiomig_group_new(s->ctx, 0, &s->g), 0);
-	for (unsigned int i = 0; i < n; i++) {
-		s->dev[i] = open_dev(s->ctx, "mock:%s%u%s", prefix, i, keys);
-		ck_assert_int_eq(vfiomig_group_add(s->g, s->dev[i]), 0);
-	}
-	s->n = n;
-}
-
-static void side_free(struct side *s)
-{
-	vfiomig_group_unref(s->g);
-	for (unsigned int i = 0; i < s->n; i++)
-		vfiomig_dev_unref(s->dev[i]);
-	vfiomig_ctx_unref(s->ctx);
-}
-
-static int memfd(void)
-{
-	int fd = memfd_create("group", MFD_CLOEXEC);
-
-	ck_assert_int_ge(fd, 0);
-	return fd;
-}
-
 /* The failure, when the armed call failed, says what it was. */
 static void check_failure(struct side *s, int r, const char *what, int nth)
 {
@@ -113,7 +79,7 @@ static void make_streams(int *fds, unsigned int n_fds)
 					.precopy = VFIOMIG_PRECOPY_MODE_ROUNDS };
 	struct side src;
 
-	side_open(&src, N, "s", ",size=64K,dirty=16K");
+	side_open(&src, N, "s", (const char *const[]){ ",size=64K,dirty=16K" }, 1);
 	ck_assert_int_eq(vfiomig_group_save(src.g, fds, n_fds, &so), 0);
 	for (unsigned int i = 0; i < n_fds; i++)
 		ck_assert_int_eq(lseek(fds[i], 0, SEEK_SET), 0);
@@ -134,7 +100,7 @@ static bool try_once(enum op op, int nth)
 
 	if (load)
 		make_streams(fds, n_fds);
-	side_open(&s, N, "m", load ? ",size=64K,state=stop" : ",size=64K,dirty=16K");
+	side_open(&s, N, "m", (const char *const[]){ load ? ",size=64K,state=stop" : ",size=64K,dirty=16K" }, 1);
 	arm(nth);
 	t0 = now_ns();
 	if (op == TRANSITION)
@@ -195,7 +161,7 @@ START_TEST(test_reader_never_waits_for_a_missing_worker)
 	struct side src;
 	int fd = memfd(), nth;
 
-	side_open(&src, 1, "s", ",size=1M");
+	side_open(&src, 1, "s", (const char *const[]){ ",size=1M" }, 1);
 	arm(0);
 	ck_assert_int_eq(vfiomig_group_save(src.g, &fd, 1, &so), 0);
 	side_free(&src);
@@ -204,7 +170,7 @@ START_TEST(test_reader_never_waits_for_a_missing_worker)
 		uint64_t t0;
 		int r;
 
-		side_open(&dst, 1, "d", ",size=1M,state=stop");
+		side_open(&dst, 1, "d", (const char *const[]){ ",size=1M,state=stop" }, 1);
 		ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
 		arm(nth);
 		t0 = now_ns();
@@ -235,8 +201,8 @@ START_TEST(test_one_thread_per_member)
 	struct side src, dst;
 	int fd = memfd();
 
-	side_open(&src, 8, "s", ",size=64K,dirty=16K");
-	side_open(&dst, 8, "d", ",size=64K,state=stop");
+	side_open(&src, 8, "s", (const char *const[]){ ",size=64K,dirty=16K" }, 1);
+	side_open(&dst, 8, "d", (const char *const[]){ ",size=64K,state=stop" }, 1);
 	arm(0);
 	ck_assert_int_eq(vfiomig_group_save(src.g, &fd, 1, &so), 0);
 	ck_assert_uint_eq(st.precopy_rounds, 16);

@@ -20,50 +20,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "test-group-side.h"
 #include "test-journal.h"
 #include "test-xfer.h"
 
 #define S(x) VFIOMIG_STATE_##x
 #define MS 1000000ull
-#define MAXM 4
-
-struct side {
-	struct vfiomig_ctx *ctx;
-	struct vfiomig_group *g;
-	struct vfiomig_dev *dev[MAXM];
-	unsigned int n;
-};
-
-/* A group of @n devices "mock:PREFIXi" + @keys[i] (or @keys[0] for all). */
-static void side_open(struct side *s, unsigned int n, const char *prefix,
-		      const char *const *keys, unsigned int nkeys)
-{
-	memset(s, 0, sizeof(*s));
-	ck_assert_int_eq(vfiomig_ctx_new(&s->ctx), 0);
-	ck_assert_int_eq(vfiomig_group_new(s->ctx, 0, &s->g), 0);
-	for (unsigned int i = 0; i < n; i++) {
-		s->dev[i] = open_dev(s->ctx, "mock:%s%u%s", prefix, i, keys[i < nkeys ? i : 0]);
-		ck_assert_int_eq(vfiomig_group_add(s->g, s->dev[i]), 0);
-	}
-	s->n = n;
-	vfiomig_mock_journal_clear(s->ctx);
-}
-
-static void side_free(struct side *s)
-{
-	vfiomig_group_unref(s->g);
-	for (unsigned int i = 0; i < s->n; i++)
-		vfiomig_dev_unref(s->dev[i]);
-	vfiomig_ctx_unref(s->ctx);
-}
-
-static int memfd(void)
-{
-	int fd = memfd_create("group", MFD_CLOEXEC);
-
-	ck_assert_int_ge(fd, 0);
-	return fd;
-}
+#define MAXM 4		/* the most members of a composition */
 
 static void rewind_fds(const int *fds, unsigned int n)
 {
