@@ -216,6 +216,8 @@ VFIOMIG_API int vfiomig_group_save(struct vfiomig_group *g, const int *out_fds,
  * devices than the group has members, or a device that no member fits, is
  * refused, and so is a stream with more devices of a kind than the group
  * has (VFIOMIG_XFER_FORCE: by position only, whatever the identities).
+ * The error of a stream device that fits no member is about the member
+ * that no stream device took, and names both.
  * One fd per member: stream i goes to member i.
  *
  * Every member then enters RESUMING, and each member's records are
