@@ -559,8 +559,10 @@ static int kernel_open(struct vfiomig_ctx *ctx, const char *text, struct vfiomig
 		return open_by_sysfs(ctx, &spec, ret);
 
 	r = open_cdev(ctx, spec.path, spec.name, ret);
-	if (r == 0 && vfiomig_sysfs_from_cdev(spec.name, sys, sizeof(sys)) == 0)
+	if (r == 0 && vfiomig_sysfs_from_cdev(spec.name, sys, sizeof(sys)) == 0) {
 		vfiomig_sysfs_identity(sys, &(*ret)->id);
+		snprintf((*ret)->key, sizeof((*ret)->key), "%s", strrchr(sys, '/') + 1);
+	}
 	return r;
 }
 
