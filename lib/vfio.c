@@ -579,7 +579,7 @@ static int kernel_adopt(struct vfiomig_ctx *ctx, int fd, struct vfiomig_dev **re
 		return vfiomig_fail(ctx, errno == ENOTTY || errno == EINVAL ? -ENOTTY : -errno,
 				    "fd %d is not a VFIO device fd (VFIO_DEVICE_GET_INFO: %s)",
 				    fd, strerror(errno));
-	/* Before Linux 6.9 the fdinfo names no sysfs path: sys stays "". */
+	/* A group's device fd, where the fdinfo names no sysfs path (6.12): sys stays "". */
 	vfiomig_sysfs_from_fd(fd, sys, sizeof(sys));
 	base = strrchr(sys, '/');
 	if (base)
