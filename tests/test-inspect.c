@@ -2,7 +2,7 @@
 /*
  * Stream inspection without a device: the container's verdicts, and the
  * mlx5 backend's record parser against streams built by hand from the
- * driver's format (lib/vendor-mlx5.c cites it).
+ * driver's format (lib/vendor/vendor-mlx5.c cites it).
  */
 #define _GNU_SOURCE
 #include <check.h>

@@ -2,7 +2,7 @@
 /*
  * personality=mlx5: the mock's stream framed as mlx5_vfio_pci frames its
  * own (uAPI reference 5.2).  The saved bytes are checked with the
- * library's parser of that framing (lib/vendor-mlx5.c) and unwrapped into
+ * library's parser of that framing (lib/vendor/vendor-mlx5.c) and unwrapped into
  * the mock's own stream; the resume side must fail write() the way the
  * driver does.
  */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The mock's stream as a vendor backend (lib/vendor-mock.c): real streams
+ * The mock's stream as a vendor backend (mock/vendor-mock.c): real streams
  * read from mock devices, fed in any split, and damaged ones, each of
  * which must be refused with what and where.
  */

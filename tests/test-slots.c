@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Each thread's error slots (lib/call.c): they live and die with their
+ * Each thread's error slots (lib/core/call.c): they live and die with their
  * thread, and finding one costs the same however many threads have made
  * calls before.
  * - 20,000 short-lived threads, each making a failing and a succeeding

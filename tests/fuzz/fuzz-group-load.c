@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * libFuzzer harness: vfiomig_group_load() (lib/group-load.c, lib/load.c)
+ * libFuzzer harness: vfiomig_group_load() (lib/group/group-load.c, lib/xfer/load.c)
  * of an untrusted stream into a group of two or three mock devices: the
  * identity prefix, the matching of stream devices to members, the dispatch
  * of each record to its member's worker, the per-member totals, and the

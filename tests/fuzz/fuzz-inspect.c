@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * libFuzzer harness: vfiomig_stream_inspect() (lib/inspect.c), which
+ * libFuzzer harness: vfiomig_stream_inspect() (lib/xfer/inspect.c), which
  * verifies and describes an untrusted saved stream without a device, and
- * the vendor record parsers behind it (lib/vendor.c, lib/vendor-mlx5.c).
+ * the vendor record parsers behind it (lib/vendor/vendor.c, lib/vendor/vendor-mlx5.c).
  *
  * Input: one configuration byte, then the stream.
  *   bit 0     raw mode (VFIOMIG_INSPECT_RAW): a bare vendor stream

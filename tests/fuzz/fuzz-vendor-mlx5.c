@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * libFuzzer harness: the mlx5_vfio_pci stream parser (lib/vendor-mlx5.c),
+ * libFuzzer harness: the mlx5_vfio_pci stream parser (lib/vendor/vendor-mlx5.c),
  * which inspection runs over untrusted saved streams, a save over what the
  * device gives, and a load over the bytes before the device sees them.
  *

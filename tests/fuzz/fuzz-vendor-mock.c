@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * libFuzzer harness: the mock device's stream as a vendor backend
- * (lib/vendor-mock.c), which inspection runs over an untrusted saved
+ * (mock/vendor-mock.c), which inspection runs over an untrusted saved
  * stream without a device.
  *
  * Input: one configuration byte, then the stream.
@@ -12,7 +12,7 @@
  *
  * Each input is parsed in the configured pieces and in one piece, and both
  * parses must end the same: a vendor parser accepts any split.  The mock's
- * own load (lib/mock-parser.c) then reads the stream for a device of the
+ * own load (mock/mock-parser.c) then reads the stream for a device of the
  * size its header declares, and must reach the end segment exactly when
  * the backend accepts the stream: the two share the record decoders, not
  * the loop around them.

@@ -3,7 +3,7 @@
  * personality=mlx5 on the resume side: the record framing read the way
  * mlx5_vfio_pci's mlx5vf_resume_write() reads it (uAPI reference 5.2),
  * written from that description and sharing no code with the library's
- * lib/vendor-mlx5.c, so that a bug in one cannot hide in the other.  The
+ * lib/vendor/vendor-mlx5.c, so that a bug in one cannot hide in the other.  The
  * FW_DATA payload, the mock's own stream, goes on to mock-parser.c.
  */
 #include <errno.h>
