@@ -7,6 +7,7 @@ the source root as argv[2] where it needs one)."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -117,6 +118,25 @@ def shell(cmd, env=None):
     status = os.read(r, 4096).decode().split()
     os.close(r)
     return [int(x) for x in status], out, err.decode("utf-8", "replace")
+
+
+def fenced_blocks(text):
+    """A Markdown page's fenced blocks: (line of the opening fence, the
+    "## " section it is in, its language, its body)."""
+    out, section = [], ""
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("## "):
+            section = line[3:].strip()
+        m = re.match(r"^```(\w*)$", line)
+        if m:
+            j = lines.index("```", i + 1)
+            out.append((i + 1, section, m.group(1), "\n".join(lines[i + 1:j]) + "\n"))
+            i = j
+        i += 1
+    return out
 
 
 def one_line(err):

@@ -18,7 +18,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli import Tap, SRC, CTL, base_env  # noqa: E402
+from cli import Tap, SRC, CTL, base_env, fenced_blocks  # noqa: E402
 
 BUILD = os.path.abspath(os.environ.get("VFIOMIG_BUILD_ROOT") or
                         os.path.dirname(os.path.dirname(CTL)))
@@ -28,20 +28,7 @@ EXAMPLE = "examples/short-example.c"
 
 def blocks(text):
     """The README's fenced blocks: (section heading, language, body)."""
-    out, section = [], ""
-    lines = text.split("\n")
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if line.startswith("## "):
-            section = line[3:].strip()
-        m = re.match(r"^```(\w*)$", line)
-        if m:
-            j = lines.index("```", i + 1)
-            out.append((section, m.group(1), "\n".join(lines[i + 1:j]) + "\n"))
-            i = j
-        i += 1
-    return out
+    return [(section, lang, body) for _, section, lang, body in fenced_blocks(text)]
 
 
 def section_text(text, heading):
