@@ -32,7 +32,9 @@ if [ "$file" = "$want" ]; then
 else
 	say no 2 "file $file, not $want (soname $soname, project $version)"
 fi
-links="libvfiomig.so -> $(readlink "$dir/libvfiomig.so" || true), $soname -> $(readlink "$dir/$soname" || true)"
+dev_link=$(readlink "$dir/libvfiomig.so" || true)
+so_link=$(readlink "$dir/$soname" || true)
+links="libvfiomig.so -> $dev_link, $soname -> $so_link"
 if [ "$links" = "libvfiomig.so -> $soname, $soname -> $file" ]; then
 	say ok 3 "$links"
 else
