@@ -264,31 +264,6 @@ int call_fail_reentry(struct vfiomig_ctx *ctx, const char *name)
 			    "after that call has returned", name);
 }
 
-int call_begin_dev(struct call *c, struct vfiomig_dev *dev, unsigned int flags)
-{
-	int r;
-
-	if (!dev) {
-		*c = (struct call){ 0 };
-		return -EINVAL;
-	}
-	call_begin_ctx(c, dev->ctx);
-	c->dev = c->report = dev;
-	c->flags = flags;
-	r = owner_take(&dev->owner, flags & CALL_QUERY);
-	c->owned = r == 0 ? &dev->owner : NULL;
-	if (r == -EBUSY)
-		return vfiomig_fail(dev->ctx, r, "%s: another thread is driving the device; "
-				    "one device takes one call at a time", dev->name);
-	return r == -EDEADLK ? call_fail_reentry(dev->ctx, dev->name) : 0;
-}
-
-void call_report(struct call *c, struct vfiomig_dev *dev)
-{
-	c->report = dev;
-	c->flags |= CALL_REPORT_STATE;
-}
-
 bool call_note(struct vfiomig_ctx *ctx, const char *note)
 {
 	struct err_slot *s = call_slot(ctx);
@@ -309,42 +284,25 @@ void call_note_fact(struct vfiomig_ctx *ctx, unsigned int fact)
 		s->rec.facts |= fact;
 }
 
-/* Appends where the device is now; read here, after everything the call did. */
-static void add_final_state(struct err_record *e, struct vfiomig_dev *dev)
-{
-	size_t len = strlen(e->msg);
-	char where[STATE_PHRASE_MAX], todo[256];
-	int r = dev_report_state(dev, &e->state, where, sizeof(where), todo, sizeof(todo));
-
-	if (r < 0 && r != -EPROTO) {
-		snprintf(e->msg + len, sizeof(e->msg) - len,
-			 "; its state cannot be read back: reset the device");
-		return;
-	}
-	e->has_state = r == 0;
-	if (strstr(e->msg, todo))
-		todo[0] = '\0';	/* a group's note of its members said it */
-	snprintf(e->msg + len, sizeof(e->msg) - len, "; the device is now in %s%s%s", where,
-		 todo[0] ? ": " : "", todo);
-}
-
 static void complete_failure(struct call *c, struct err_slot *s, int r)
 {
 	struct err_record *e = &s->rec;
+	const char *name = c->report ? c->reporter->name(c->report) : NULL;
 
 	if (!e->failed || e->depth != s->depth) {
 		/* A failure that said nothing itself: say at least what and where. */
 		*e = (struct err_record){ .failed = true, .depth = s->depth, .offset = UINT64_MAX };
-		snprintf(e->msg, sizeof(e->msg), "%s%s%s", c->report ? c->report->name : "",
-			 c->report ? ": " : "", strerror(-r));
+		snprintf(e->msg, sizeof(e->msg), "%s%s%s", name ? name : "", name ? ": " : "",
+			 strerror(-r));
 	}
 	e->err = -r;
-	if (c->report)
-		snprintf(e->device, sizeof(e->device), "%s", c->report->name);
+	if (name)
+		snprintf(e->device, sizeof(e->device), "%s", name);
 	/* Another thread's device is not ours to read (an -EBUSY), nor is one
 	 * an outer call of this thread is moving (an -EDEADLK). */
 	if (c->report && (c->owned || c->report != c->dev) && (c->flags & CALL_REPORT_STATE))
-		add_final_state(e, c->report);
+		c->reporter->last_words(c->report, e->msg, sizeof(e->msg), &e->has_state,
+					&e->state);
 }
 
 int call_end(struct call *c, int r)

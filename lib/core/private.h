@@ -106,10 +106,22 @@ struct vfiomig_dev {
  * calls the internal functions, so a best-effort step inside a call leaves
  * no trace.
  */
+/*
+ * What a failure is about, as the device layer knows it (device/dev-call.c):
+ * its name, and the last words of the sentence, where it ends up, read at
+ * the end of the call.
+ */
+struct call_reporter {
+	const char *(*name)(const struct vfiomig_dev *dev);
+	void (*last_words)(struct vfiomig_dev *dev, char *msg, size_t size, bool *has_state,
+			   enum vfiomig_state *state);
+};
+
 struct call {
 	struct vfiomig_ctx *ctx;
 	struct vfiomig_dev *dev;	/* the device the call is on */
 	struct vfiomig_dev *report;	/* whose state a failure reports */
+	const struct call_reporter *reporter;	/* set with @report */
 	struct err_slot *slot;
 	unsigned int flags;
 	struct owner *owned;		/* the device or group it took, given back at the end */

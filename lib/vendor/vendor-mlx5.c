@@ -39,6 +39,7 @@ struct mlx5_state {
 	uint8_t value[8];	/* a STOP_COPY_SIZE payload so far */
 	bool opaque;		/* headerless: the rest is only counted */
 	struct mlx5_summary sum;
+	uint64_t precopy_fw_records, precopy_fw_bytes;	/* when stop-copy began */
 };
 
 /* The driver's VF, bound to the variant driver: only it speaks this stream
@@ -262,11 +263,39 @@ static int mlx5_finish(struct vendor_parser *p)
 	return 0;
 }
 
+/* Where pre-copy's FW_DATA ends and stop-copy's begins. */
+static void mlx5_mark_stop_copy(struct vendor_parser *p)
+{
+	struct mlx5_state *m = p->state;
+
+	m->precopy_fw_records = m->sum.fw_records;
+	m->precopy_fw_bytes = m->sum.fw_bytes;
+}
+
+/* VENDOR_SUMMARY's payload: what the parser saw, per phase. */
+static void mlx5_summary(const struct vendor_parser *p, bool failed, uint8_t *payload)
+{
+	const struct mlx5_state *m = p->state;
+
+	memset(payload, 0, STREAM_VENDOR_SUMMARY_SIZE);
+	memcpy(payload, "mlx5", 4);
+	put_le32(payload + 8, m->sum.generation);
+	put_le32(payload + 12, (m->sum.have_stop_copy_size ? 1u : 0) | (failed ? 2u : 0));
+	put_le64(payload + 16, m->sum.stop_copy_size);
+	put_le64(payload + 24, m->precopy_fw_records);
+	put_le64(payload + 32, m->precopy_fw_bytes);
+	put_le64(payload + 40, m->sum.fw_records - m->precopy_fw_records);
+	put_le64(payload + 48, m->sum.fw_bytes - m->precopy_fw_bytes);
+	put_le64(payload + 56, m->sum.skipped);
+}
+
 const struct vfiomig_vendor_ops vfiomig_vendor_mlx5 = {
 	.name = "mlx5",
 	.match = mlx5_match,
 	.state_size = sizeof(struct mlx5_state),
 	.feed = mlx5_feed,
 	.finish = mlx5_finish,
+	.mark_stop_copy = mlx5_mark_stop_copy,
+	.summary = mlx5_summary,
 	.checks_load = true,
 };

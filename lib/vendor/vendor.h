@@ -43,6 +43,14 @@ struct vfiomig_vendor_ops {
 	int (*feed)(struct vendor_parser *p, const uint8_t *buf, size_t len);
 	/* At the end of the stream: -EBADMSG if it stopped inside a record. */
 	int (*finish)(struct vendor_parser *p);
+	/*
+	 * A save's VENDOR_SUMMARY record (docs/stream-format.md), for a
+	 * backend that has one (NULL: none): mark_stop_copy() where the
+	 * device stopped, summary() its payload of STREAM_VENDOR_SUMMARY_SIZE bytes
+	 * at the end, @failed if the bytes did not parse.
+	 */
+	void (*mark_stop_copy)(struct vendor_parser *p);
+	void (*summary)(const struct vendor_parser *p, bool failed, uint8_t *payload);
 	/* The backend's checks are the target driver's own: a load refuses
 	 * what they refuse before the device sees it.  (The mock checks its
 	 * stream itself, and its tests expect its own errors.) */

@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "save.h"
-#include "vendor-mlx5.h"
 #include "wait.h"
 
 static int out_write(void *ctx, const void *a, size_t alen, const void *b, size_t blen)
@@ -157,8 +156,7 @@ static void vendor_feed(struct save *s, const uint8_t *buf, size_t len)
 static int vendor_summary(struct save *s)
 {
 	struct vendor_parser *v = &s->vendor;
-	uint8_t p[STREAM_VENDOR_SUMMARY_SIZE] = { 0 };
-	struct mlx5_summary sum;
+	uint8_t p[STREAM_VENDOR_SUMMARY_SIZE];
 
 	if (!s->vendor_on)
 		return 0;
@@ -167,29 +165,15 @@ static int vendor_summary(struct save *s)
 		warn(s->dev->ctx, "%s: the device's bytes end inside an %s record: %s",
 		     s->dev->name, v->ops->name, v->problem);
 	}
-	mlx5_parser_summary(v, &sum);
-	memcpy(p, "mlx5", 4);
-	put_le32(p + 8, sum.generation);
-	put_le32(p + 12, (sum.have_stop_copy_size ? 1u : 0) | (s->vendor_failed ? 2u : 0));
-	put_le64(p + 16, sum.stop_copy_size);
-	put_le64(p + 24, s->precopy_fw_records);
-	put_le64(p + 32, s->precopy_fw_bytes);
-	put_le64(p + 40, sum.fw_records - s->precopy_fw_records);
-	put_le64(p + 48, sum.fw_bytes - s->precopy_fw_bytes);
-	put_le64(p + 56, sum.skipped);
+	v->ops->summary(v, s->vendor_failed, p);
 	return control_record(s, STREAM_VENDOR_SUMMARY, p, sizeof(p));
 }
 
-/* Where pre-copy's FW_DATA ends and stop-copy's begins. */
+/* Where pre-copy's data ends and stop-copy's begins. */
 static void vendor_phase_mark(struct save *s)
 {
-	struct mlx5_summary sum;
-
-	if (!s->vendor_on)
-		return;
-	mlx5_parser_summary(&s->vendor, &sum);
-	s->precopy_fw_records = sum.fw_records;
-	s->precopy_fw_bytes = sum.fw_bytes;
+	if (s->vendor_on)
+		s->vendor.ops->mark_stop_copy(&s->vendor);
 }
 
 /*
@@ -440,11 +424,12 @@ int save_init(struct save *s, struct vfiomig_dev *dev, const struct vfiomig_save
 	s->buf_size = xfer_buffer_size(o->buffer_size, !out->raw);
 	r = xfer_alloc_buffer(dev, s->buf_size, &s->buf);
 	/* Only framed streams have a place for the summary. */
-	if (r == 0 && !out->raw && dev->backend == vfiomig_vendor_find("mlx5")) {
+	if (r == 0 && !out->raw && dev->backend->summary) {
 		s->vendor_on = true;
 		r = vendor_parser_init(&s->vendor, dev->backend, index, NULL, NULL);
 		if (r < 0)
-			vfiomig_fail(dev->ctx, r, "%s: out of memory for the mlx5 parser", dev->name);
+			vfiomig_fail(dev->ctx, r, "%s: out of memory for the %s parser", dev->name,
+				     dev->backend->name);
 	}
 	if (r < 0)
 		save_free(s);

@@ -54,7 +54,6 @@ struct save {
 	 * the VENDOR_SUMMARY record (docs/mlx5.md). */
 	struct vendor_parser vendor;
 	bool vendor_on, vendor_failed;
-	uint64_t precopy_fw_records, precopy_fw_bytes;	/* when stop-copy began */
 };
 
 /* Checks the caller's options (@r: how copying them went) into @o with
