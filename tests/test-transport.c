@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * dev.c's side of the transport seam (lib/device/transport.h): the order in which
+ * dev.c's side of the transport seam (lib/core/transport.h): the order in which
  * the last unref lets go of a device.  A transport of this test's own
  * records what its release() finds.  The kernel needs the device fd closed
  * before the transport lets go of what holds the device: it refuses

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The library context: references, log settings, errors, transport state. */
+/* The library context: references, log settings, errors, its transports. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,21 +8,18 @@
 
 static void ctx_free(struct vfiomig_ctx *ctx)
 {
-	for (size_t i = 0; i < TRANSPORT_COUNT; i++)
-		if (ctx->transport_state[i])
-			vfiomig_transports[i]->ctx_free(ctx->transport_state[i]);
+	for (unsigned int i = 0; i < ctx->n_transports; i++)
+		if (ctx->transports[i].state)
+			ctx->transports[i].t->ctx_free(ctx->transports[i].state);
 	call_slots_fini(ctx);
 	pthread_mutex_destroy(&ctx->lock);
 	free(ctx);
 }
 
-VFIOMIG_EXPORT int vfiomig_ctx_new(struct vfiomig_ctx **ret)
+int ctx_alloc(struct vfiomig_ctx **ret)
 {
-	struct vfiomig_ctx *ctx;
+	struct vfiomig_ctx *ctx = calloc(1, sizeof(*ctx));
 
-	if (!ret)
-		return -EINVAL;
-	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return -ENOMEM;
 	atomic_init(&ctx->refcount, 1);
@@ -32,23 +29,27 @@ VFIOMIG_EXPORT int vfiomig_ctx_new(struct vfiomig_ctx **ret)
 		ctx_free(ctx);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < TRANSPORT_COUNT; i++) {
-		const struct vfiomig_transport *t = vfiomig_transports[i];
-
-		if (t->ctx_new && !(ctx->transport_state[i] = t->ctx_new())) {
-			ctx_free(ctx);
-			return -ENOMEM;
-		}
-	}
 	*ret = ctx;
+	return 0;
+}
+
+int ctx_attach_transport(struct vfiomig_ctx *ctx, const struct vfiomig_transport *t)
+{
+	void *state = NULL;
+
+	if (ctx->n_transports == CTX_TRANSPORTS_MAX)
+		return -E2BIG;
+	if (t->ctx_new && !(state = t->ctx_new()))
+		return -ENOMEM;
+	ctx->transports[ctx->n_transports++] = (struct ctx_transport){ t, state };
 	return 0;
 }
 
 void *vfiomig_ctx_transport_state(struct vfiomig_ctx *ctx, const struct vfiomig_transport *t)
 {
-	for (size_t i = 0; i < TRANSPORT_COUNT; i++)
-		if (vfiomig_transports[i] == t)
-			return ctx->transport_state[i];
+	for (unsigned int i = 0; i < ctx->n_transports; i++)
+		if (ctx->transports[i].t == t)
+			return ctx->transports[i].state;
 	return NULL;
 }
 

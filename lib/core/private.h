@@ -23,6 +23,8 @@ struct err_slot;
 struct slot_anchor;
 struct vfiomig_vendor_ops;
 
+#define CTX_TRANSPORTS_MAX 4
+
 struct vfiomig_ctx {
 	atomic_int refcount;
 	/* The log settings. */
@@ -32,9 +34,14 @@ struct vfiomig_ctx {
 	int log_priority;
 	/* What its threads' error slots hold on to (call.c). */
 	struct slot_anchor *anchor;
-	/* Each transport's shared state (its own lock inside), in the order of
-	 * vfiomig_transports[]. */
-	void *transport_state[TRANSPORT_COUNT];
+	/* The transports attached (ctx_attach_transport()), in the order they
+	 * are asked to open a spec, each with its shared state (its own lock
+	 * inside).  Written before the ctx is handed out, read-only after. */
+	struct ctx_transport {
+		const struct vfiomig_transport *t;
+		void *state;
+	} transports[CTX_TRANSPORTS_MAX];
+	unsigned int n_transports;
 };
 
 /*
@@ -198,7 +205,14 @@ const char *vfiomig_state_phrase(uint32_t s, char *buf, size_t size);
 /* A state with a data transfer session: the saving group and RESUMING. */
 bool vfiomig_state_in_session(enum vfiomig_state s);
 
-/* ctx.c: @t's shared state in @ctx. */
+/*
+ * ctx.c.  A context with no transport yet (-ENOMEM), to which the
+ * constructor attaches them (kernel/context.c); @t's shared state is made
+ * then (-ENOMEM), -E2BIG past CTX_TRANSPORTS_MAX.
+ */
+int ctx_alloc(struct vfiomig_ctx **ret);
+int ctx_attach_transport(struct vfiomig_ctx *ctx, const struct vfiomig_transport *t);
+/* @t's shared state in @ctx; NULL if not attached or it has none. */
 void *vfiomig_ctx_transport_state(struct vfiomig_ctx *ctx,
 				  const struct vfiomig_transport *t);
 

@@ -163,8 +163,8 @@ int dev_open_spec(struct vfiomig_ctx *ctx, const char *spec, struct vfiomig_dev 
 	if (!spec || !ret)
 		return vfiomig_fail(ctx, -EINVAL, "opening a device needs a spec and somewhere "
 				    "to return the device");
-	for (size_t i = 0; i < TRANSPORT_COUNT && r == TRANSPORT_PASS; i++)
-		r = vfiomig_transports[i]->open(ctx, spec, &dev);
+	for (unsigned int i = 0; i < ctx->n_transports && r == TRANSPORT_PASS; i++)
+		r = ctx->transports[i].t->open(ctx, spec, &dev);
 	if (r == TRANSPORT_PASS)
 		r = vfiomig_fail(ctx, -EINVAL, "'%s' is not a device: expected a PCI address "
 				 "(0000:3b:00.1), an mdev UUID, /dev/vfio/devices/vfioN, "
@@ -192,8 +192,8 @@ static int dev_adopt(struct vfiomig_ctx *ctx, int fd, struct vfiomig_dev **ret)
 		return vfiomig_fail(ctx, -EINVAL, "adopting a device needs somewhere to return it");
 	if (fd < 0 || fcntl(fd, F_GETFD) < 0)
 		return vfiomig_fail(ctx, -EBADF, "fd %d is not open", fd);
-	for (size_t i = 0; i < TRANSPORT_COUNT && r == TRANSPORT_PASS; i++)
-		r = vfiomig_transports[i]->adopt(ctx, fd, &dev);
+	for (unsigned int i = 0; i < ctx->n_transports && r == TRANSPORT_PASS; i++)
+		r = ctx->transports[i].t->adopt(ctx, fd, &dev);
 	if (r == TRANSPORT_PASS)
 		r = vfiomig_fail(ctx, -ENOTTY, "fd %d is not a VFIO device fd", fd);
 	return r < 0 ? r : dev_finish_open(dev, false, ret);

@@ -57,9 +57,6 @@ struct vfiomig_transport {
 };
 
 /* transport.c: every transport, in the order open() and adopt() ask them. */
-#define TRANSPORT_COUNT 2
-extern const struct vfiomig_transport *const vfiomig_transports[TRANSPORT_COUNT];
-
 extern const struct vfiomig_transport vfiomig_mock_transport;
 extern const struct vfiomig_transport vfiomig_kernel_transport;
 
