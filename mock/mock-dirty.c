@@ -254,7 +254,7 @@ static void dma_words(struct vfiomig_mock *m, uint64_t first, uint64_t nwords)
 	}
 }
 
-int vfiomig_mock_dma(struct vfiomig_dev *dev, uint64_t iova, uint64_t len)
+VFIOMIG_MOCK_API int vfiomig_mock_dma(struct vfiomig_dev *dev, uint64_t iova, uint64_t len)
 {
 	struct vfiomig_mock *m;
 	struct mock_dirty *d;

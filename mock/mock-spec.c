@@ -931,7 +931,7 @@ int mock_spec_parse(struct vfiomig_ctx *ctx, const char *params,
 				 "pick another state");
 out:
 	if (r == -EINVAL)
-		call_note_fact(ctx, CALL_FACT_BAD_SPEC);
+		vfiomig_note_fact(ctx, CALL_FACT_BAD_SPEC);
 	free(copy);
 	return r;
 }

@@ -19,8 +19,6 @@
 #include "mock.h"
 #include "vendor.h"
 
-extern const struct vfiomig_vendor_ops vfiomig_vendor_mock;
-
 /* The pipes of the newest sessions of freed mocks (mock_pipe_buried()). */
 #define MOCK_BURIED_MAX 64
 
@@ -28,7 +26,7 @@ extern const struct vfiomig_vendor_ops vfiomig_vendor_mock;
 struct mock_ctx {
 	pthread_mutex_t lock;		/* all of it, and every mock's refcount */
 	struct vfiomig_mock *mocks;
-	struct mock_arc journal[MOCK_JOURNAL_MAX];	/* a ring */
+	struct vfiomig_mock_arc journal[VFIOMIG_MOCK_JOURNAL_MAX];	/* a ring */
 	size_t journal_next, journal_count;
 	struct { dev_t dev; ino_t ino; } buried[MOCK_BURIED_MAX];	/* a ring */
 	size_t buried_next;
@@ -185,7 +183,7 @@ static void attach(struct vfiomig_dev *dev, struct vfiomig_mock *m)
 	 * The mock's bytes are its own, whatever identity it pretends, except
 	 * with personality=mlx5: its stream is then mlx5_vfio_pci's records.
 	 */
-	dev->backend = m->spec.mlx5 ? vfiomig_vendor_find("mlx5") : &vfiomig_vendor_mock;
+	dev->backend = m->spec.mlx5 ? vfiomig_vendor_find(NULL, "mlx5") : &vfiomig_vendor_mock;
 	dev->id = m->spec.id;
 }
 
@@ -213,7 +211,7 @@ static int mock_new(struct vfiomig_ctx *ctx, const char *params,
 	r = mock_dirty_init(m);
 	if (r) {
 		if (r == -EINVAL)
-			call_note_fact(ctx, CALL_FACT_BAD_SPEC);
+			vfiomig_note_fact(ctx, CALL_FACT_BAD_SPEC);
 		free(m->gen);
 		free(m);
 		return r;
@@ -362,45 +360,53 @@ void mock_journal_add(struct vfiomig_mock *m, enum vfiomig_state from, enum vfio
 		      uint64_t begin_ns)
 {
 	struct mock_ctx *mc = mctx(m->ctx);
-	struct mock_arc a = { .from = from, .to = to, .begin_ns = begin_ns, .end_ns = now_ns() };
+	struct vfiomig_mock_arc a = { .from = from, .to = to, .begin_ns = begin_ns, .end_ns = now_ns() };
 
 	snprintf(a.device, sizeof(a.device), "%s", m->devname);
 	pthread_mutex_lock(&mc->lock);
 	mc->journal[mc->journal_next] = a;
-	mc->journal_next = (mc->journal_next + 1) % MOCK_JOURNAL_MAX;
-	if (mc->journal_count < MOCK_JOURNAL_MAX)
+	mc->journal_next = (mc->journal_next + 1) % VFIOMIG_MOCK_JOURNAL_MAX;
+	if (mc->journal_count < VFIOMIG_MOCK_JOURNAL_MAX)
 		mc->journal_count++;
 	pthread_mutex_unlock(&mc->lock);
 }
 
-size_t vfiomig_mock_journal(struct vfiomig_ctx *ctx, struct mock_arc *out, size_t max)
+VFIOMIG_MOCK_API size_t vfiomig_mock_journal(struct vfiomig_ctx *ctx,
+					     struct vfiomig_mock_arc *out, size_t max)
 {
-	struct mock_ctx *mc = mctx(ctx);
+	struct mock_ctx *mc = ctx ? mctx(ctx) : NULL;
 	size_t n, first;
 
+	if (!mc)
+		return 0;
 	pthread_mutex_lock(&mc->lock);
 	n = mc->journal_count;
-	first = (mc->journal_next + MOCK_JOURNAL_MAX - n) % MOCK_JOURNAL_MAX;
+	first = (mc->journal_next + VFIOMIG_MOCK_JOURNAL_MAX - n) % VFIOMIG_MOCK_JOURNAL_MAX;
 	for (size_t i = 0; i < n && i < max; i++)
-		out[i] = mc->journal[(first + i) % MOCK_JOURNAL_MAX];
+		if (out)
+			out[i] = mc->journal[(first + i) % VFIOMIG_MOCK_JOURNAL_MAX];
 	pthread_mutex_unlock(&mc->lock);
 	return n;
 }
 
-void vfiomig_mock_journal_clear(struct vfiomig_ctx *ctx)
+VFIOMIG_MOCK_API void vfiomig_mock_journal_clear(struct vfiomig_ctx *ctx)
 {
-	struct mock_ctx *mc = mctx(ctx);
+	struct mock_ctx *mc = ctx ? mctx(ctx) : NULL;
 
+	if (!mc)
+		return;
 	pthread_mutex_lock(&mc->lock);
 	mc->journal_next = mc->journal_count = 0;
 	pthread_mutex_unlock(&mc->lock);
 }
 
-unsigned int vfiomig_mock_count(struct vfiomig_ctx *ctx)
+VFIOMIG_MOCK_API unsigned int vfiomig_mock_count(struct vfiomig_ctx *ctx)
 {
-	struct mock_ctx *mc = mctx(ctx);
+	struct mock_ctx *mc = ctx ? mctx(ctx) : NULL;
 	unsigned int n = 0;
 
+	if (!mc)
+		return 0;
 	pthread_mutex_lock(&mc->lock);
 	for (struct vfiomig_mock *m = mc->mocks; m; m = m->next)
 		n += m->refcount > 0;	/* not the closed ones keeps-state keeps */
@@ -433,3 +439,15 @@ const struct vfiomig_transport vfiomig_mock_transport = {
 	.data_read = mock_data_read,
 	.data_write = mock_data_write,
 };
+
+VFIOMIG_MOCK_API int vfiomig_mock_attach(struct vfiomig_ctx *ctx)
+{
+	int r;
+
+	if (!ctx)
+		return -EINVAL;
+	r = vfiomig_ctx_attach_transport(ctx, &vfiomig_mock_transport);
+	if (r == 0)
+		r = vfiomig_ctx_attach_backend(ctx, &vfiomig_vendor_mock);
+	return r;
+}

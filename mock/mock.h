@@ -19,18 +19,21 @@
  * what the pumps and the data-fd reads and writes share with it, and is
  * never held across a sleep or a blocking call.
  */
-#ifndef VFIOMIG_MOCK_H
-#define VFIOMIG_MOCK_H
+#ifndef VFIOMIG_MOCK_INTERNAL_H
+#define VFIOMIG_MOCK_INTERNAL_H
 
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <vfiomig/mock.h>
+
 #include "private.h"
+#include "transport.h"
 #include "mock-content.h"
 
-#define MOCK_NAME_MAX 58	/* "mock:" + NAME must fit dev->name[64] */
+#define MOCK_NAME_MAX VFIOMIG_MOCK_NAME_MAX
 #define MOCK_DRIVER_MAX 63	/* driver=, as documented */
 #define MOCK_FAIL_MAX 8
 #define MOCK_BUG_MAX 8		/* bug= keys in one spec */
@@ -260,30 +263,23 @@ static inline void mock_unlock(struct vfiomig_mock *m)
 	pthread_mutex_unlock(&m->lock);
 }
 
+extern const struct vfiomig_transport vfiomig_mock_transport;
+/* vendor-mock.c: the parser of the mock's stream, attached with the transport. */
+extern const struct vfiomig_vendor_ops vfiomig_vendor_mock;
+
 /* mock.c: the transport's open (@params after "mock:") and adopt (-ENOENT
- * for an fd that is no mock of @ctx); the number of mocks alive in @ctx. */
+ * for an fd that is no mock of @ctx). */
 int vfiomig_mock_open(struct vfiomig_ctx *ctx, const char *params, struct vfiomig_dev **ret);
 int vfiomig_mock_adopt(struct vfiomig_ctx *ctx, int fd, struct vfiomig_dev **ret);
-unsigned int vfiomig_mock_count(struct vfiomig_ctx *ctx);
 
 /*
- * The journal: every arc any mock of a ctx completed, and when, on the
- * monotonic clock, so that tests can check the order of arcs across
- * devices (docs/mock.md).  The newest MOCK_JOURNAL_MAX are kept.
+ * The journal (vfiomig_mock_journal()): every arc any mock of a ctx
+ * completed, and when, the newest VFIOMIG_MOCK_JOURNAL_MAX.
  */
-#define MOCK_JOURNAL_MAX 4096
-struct mock_arc {
-	char device[MOCK_NAME_MAX + 6];	/* "mock:NAME" */
-	enum vfiomig_state from, to;
-	uint64_t begin_ns, end_ns;	/* the arc's command started, ended */
-};
 void mock_journal_add(struct vfiomig_mock *m, enum vfiomig_state from, enum vfiomig_state to,
 		      uint64_t begin_ns);
-/* Copies up to @max entries, oldest first; returns how many there are. */
-size_t vfiomig_mock_journal(struct vfiomig_ctx *ctx, struct mock_arc *out, size_t max);
 /* Whether the pipe is a session's of a mock of @ctx that was freed since. */
 bool mock_pipe_buried(struct vfiomig_ctx *ctx, dev_t dev, ino_t ino);
-void vfiomig_mock_journal_clear(struct vfiomig_ctx *ctx);
 
 /* mock-spec.c: parses "NAME[,key=value...]"; -EINVAL via vfiomig_fail(). */
 int mock_spec_parse(struct vfiomig_ctx *ctx, const char *params,
@@ -338,14 +334,6 @@ int mock_log_start(struct vfiomig_mock *m, const struct mock_range *r, uint32_t 
 int mock_log_stop(struct vfiomig_mock *m);
 int mock_log_report(struct vfiomig_mock *m, uint64_t iova, uint64_t length,
 		    uint64_t page_size, uint64_t *bitmap);
-
-/*
- * Test commands, not public API.  vfiomig_mock_dma(): the device writes
- * [iova, iova + len) now (docs/mock.md, *DMA logging*): 0, -EPERM if it is
- * not running, -EINVAL if @dev is no mock, @len is 0, the range wraps, or a
- * session is active and the range is not inside the ranges START asked for.
- */
-int vfiomig_mock_dma(struct vfiomig_dev *dev, uint64_t iova, uint64_t len);
 
 /* What the tracker holds, for tests; a look only, nothing is accrued. */
 struct mock_dirty_view {

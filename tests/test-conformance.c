@@ -25,7 +25,7 @@ static struct vfiomig_ctx *ctx;
 
 static void setup(void)
 {
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 }
 
 static void teardown(void)
@@ -196,7 +196,7 @@ static void *run_alone(void *name)
 	snprintf(twin, sizeof(twin), "mock:%s-twin", (const char *)name);
 	o.twin = twin;
 	vfiomig_conformance_catalogue(&n);
-	if (vfiomig_ctx_new(&own) < 0)
+	if (test_ctx_new(&own) < 0)
 		return "no context";
 	if (vfiomig_conformance_run(own, spec, &o, &rep) < 0)
 		why = "the run failed";

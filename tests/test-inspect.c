@@ -79,7 +79,7 @@ static void inspect(const void *buf, size_t len, unsigned int flags, const char 
 	memset(seen, 0, sizeof(*seen));
 	memset(sum, 0, sizeof(*sum));
 	sum->sz = sizeof(*sum);
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	ck_assert_int_eq(vfiomig_stream_inspect(ctx, fd, flags, backend, &ops, seen, sum), 0);
 	vfiomig_ctx_unref(ctx);
 	close(fd);
@@ -94,7 +94,7 @@ static size_t mock_stream(const char *spec, char **ret)
 	int fd = memfd_create("m", MFD_CLOEXEC);
 	off_t len;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	ck_assert_int_eq(vfiomig_dev_open(ctx, spec, &dev), 0);
 	ck_assert_int_eq(vfiomig_dev_save(dev, fd, &so), 0);
 	len = lseek(fd, 0, SEEK_CUR);
@@ -313,7 +313,7 @@ START_TEST(test_mlx5_any_split)
 	struct seen seen = { 0 };
 	size_t len = mlx5_stream(buf);
 
-	ck_assert_int_eq(vendor_parser_init(&p, vfiomig_vendor_find("mlx5"), 0, on_record, &seen), 0);
+	ck_assert_int_eq(vendor_parser_init(&p, vfiomig_vendor_find(NULL, "mlx5"), 0, on_record, &seen), 0);
 	for (size_t i = 0; i < len; i++)
 		ck_assert_int_eq(p.ops->feed(&p, buf + i, 1), 0);
 	ck_assert_int_eq(p.ops->finish(&p), 0);
@@ -411,7 +411,7 @@ START_TEST(test_empty_container)
 	ck_assert(!sum.valid);
 	ck_assert_str_eq(sum.problem, "the stream holds no device");
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	ck_assert_int_eq(vfiomig_dev_open(ctx, "mock:dst,size=1,state=stop", &dst), 0);
 	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
 	ck_assert_int_eq(vfiomig_dev_load(dst, fd, &lo), -EBADMSG);
@@ -428,7 +428,7 @@ START_TEST(test_arguments)
 	struct vfiomig_ctx *ctx;
 	int fd = memfd_of("x", 1);
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	ck_assert_int_eq(vfiomig_stream_inspect(ctx, fd, VFIOMIG_INSPECT_RAW, "qlogic", NULL, NULL, &sum),
 			 -EINVAL);
 	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "unknown backend"));
@@ -472,7 +472,7 @@ START_TEST(test_cancel)
 	struct seen seen = { 0 };
 	int p[2];
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	ck_assert_int_eq(vfiomig_cancel_new(&alarm_cancel), 0);
 	o.cancel = alarm_cancel;
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);

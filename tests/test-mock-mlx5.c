@@ -38,7 +38,7 @@ static void on_record(void *userdata, const struct vfiomig_stream_record *rec)
 /* The library's mlx5 parser over @b, fed in @split-byte pieces. */
 static void parse_mlx5(const struct blob *b, size_t split, struct recs *r)
 {
-	const struct vfiomig_vendor_ops *ops = vfiomig_vendor_find("mlx5");
+	const struct vfiomig_vendor_ops *ops = vfiomig_vendor_find(NULL, "mlx5");
 	struct vendor_parser p;
 
 	memset(r, 0, sizeof(*r));

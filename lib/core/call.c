@@ -276,7 +276,7 @@ bool call_note(struct vfiomig_ctx *ctx, const char *note)
 	       sizeof(s->rec.msg) - len;
 }
 
-void call_note_fact(struct vfiomig_ctx *ctx, unsigned int fact)
+void vfiomig_note_fact(struct vfiomig_ctx *ctx, unsigned int fact)
 {
 	struct err_slot *s = call_slot(ctx);
 

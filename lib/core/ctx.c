@@ -33,15 +33,29 @@ int ctx_alloc(struct vfiomig_ctx **ret)
 	return 0;
 }
 
-int ctx_attach_transport(struct vfiomig_ctx *ctx, const struct vfiomig_transport *t)
+int vfiomig_ctx_attach_transport(struct vfiomig_ctx *ctx, const struct vfiomig_transport *t)
 {
 	void *state = NULL;
 
+	for (unsigned int i = 0; i < ctx->n_transports; i++)
+		if (ctx->transports[i].t == t)
+			return -EEXIST;
 	if (ctx->n_transports == CTX_TRANSPORTS_MAX)
 		return -E2BIG;
 	if (t->ctx_new && !(state = t->ctx_new()))
 		return -ENOMEM;
-	ctx->transports[ctx->n_transports++] = (struct ctx_transport){ t, state };
+	memmove(&ctx->transports[1], &ctx->transports[0],
+		ctx->n_transports * sizeof(ctx->transports[0]));
+	ctx->transports[0] = (struct ctx_transport){ t, state };
+	ctx->n_transports++;
+	return 0;
+}
+
+int vfiomig_ctx_attach_backend(struct vfiomig_ctx *ctx, const struct vfiomig_vendor_ops *ops)
+{
+	if (ctx->n_backends == CTX_BACKENDS_MAX)
+		return -E2BIG;
+	ctx->backends[ctx->n_backends++] = ops;
 	return 0;
 }
 

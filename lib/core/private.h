@@ -16,6 +16,14 @@
 #include "util.h"
 
 #define VFIOMIG_EXPORT __attribute__((visibility("default")))
+/*
+ * The library's internal interface for the mock (libvfiomig-mock, which
+ * plugs into the transport and vendor seams): exported in the symbol map's
+ * LIBVFIOMIG_PRIVATE node, for that library of this same build alone, as
+ * systemd exports its internal symbols to its own tools.  No header of
+ * include/ declares them, and their signatures change when they must.
+ */
+#define VFIOMIG_PRIVATE __attribute__((visibility("default")))
 #define PRINTF(f, a) __attribute__((format(printf, f, a)))
 
 struct err_record;
@@ -24,6 +32,7 @@ struct slot_anchor;
 struct vfiomig_vendor_ops;
 
 #define CTX_TRANSPORTS_MAX 4
+#define CTX_BACKENDS_MAX 4
 
 struct vfiomig_ctx {
 	atomic_int refcount;
@@ -34,7 +43,7 @@ struct vfiomig_ctx {
 	int log_priority;
 	/* What its threads' error slots hold on to (call.c). */
 	struct slot_anchor *anchor;
-	/* The transports attached (ctx_attach_transport()), in the order they
+	/* The transports attached (vfiomig_ctx_attach_transport()), in the order they
 	 * are asked to open a spec, each with its shared state (its own lock
 	 * inside).  Written before the ctx is handed out, read-only after. */
 	struct ctx_transport {
@@ -42,6 +51,8 @@ struct vfiomig_ctx {
 		void *state;
 	} transports[CTX_TRANSPORTS_MAX];
 	unsigned int n_transports;
+	const struct vfiomig_vendor_ops *backends[CTX_BACKENDS_MAX];
+	unsigned int n_backends;
 };
 
 /*
@@ -156,7 +167,7 @@ bool call_note(struct vfiomig_ctx *ctx, const char *note);
 #define CALL_FACT_FIRST_DATA_REJECTED (1u << 0)	/* a load's device refused its first data */
 #define CALL_FACT_BAD_SPEC (1u << 1)		/* the device spec was malformed */
 #define CALL_FACT_MEMBER_STATES (1u << 2)	/* the sentence lists every member's state */
-void call_note_fact(struct vfiomig_ctx *ctx, unsigned int fact);
+VFIOMIG_PRIVATE void vfiomig_note_fact(struct vfiomig_ctx *ctx, unsigned int fact);
 /* A failure of the call is about @dev: its name and final state are the
  * facts reported (a group call names the member that failed). */
 void call_report(struct call *c, struct vfiomig_dev *dev);
@@ -183,8 +194,9 @@ int call_fail_reentry(struct vfiomig_ctx *ctx, const char *name);
  * what a rollback meets afterwards is not), and returns @err.  It also
  * logs the sentence at LOG_DEBUG, never at LOG_ERR.
  */
-void vfiomig_log(struct vfiomig_ctx *ctx, int prio, const char *fmt, ...) PRINTF(3, 4);
-int vfiomig_fail(struct vfiomig_ctx *ctx, int err, const char *fmt, ...) PRINTF(3, 4);
+VFIOMIG_PRIVATE void vfiomig_log(struct vfiomig_ctx *ctx, int prio, const char *fmt, ...)
+	PRINTF(3, 4);
+VFIOMIG_PRIVATE int vfiomig_fail(struct vfiomig_ctx *ctx, int err, const char *fmt, ...) PRINTF(3, 4);
 /* The same, with the stream offset at which the failure was found. */
 int vfiomig_fail_at(struct vfiomig_ctx *ctx, int err, uint64_t offset,
 		    const char *fmt, ...) PRINTF(4, 5);
@@ -197,7 +209,7 @@ bool vfiomig_state_valid(enum vfiomig_state s);
 bool vfiomig_mig_flags_defined(uint64_t mig_flags);
 /* The bits of @mig_flags no kernel this library knows defines. */
 uint64_t vfiomig_mig_flags_unknown(uint64_t mig_flags);
-const char *vfiomig_state_str(enum vfiomig_state s);	/* never NULL */
+VFIOMIG_PRIVATE const char *vfiomig_state_str(enum vfiomig_state s);	/* never NULL */
 /* The kernel's state number in words: "STOP", or for a number a newer
  * kernel may define "state 9 (unknown to this library: ...)". */
 #define STATE_PHRASE_MAX 80
@@ -207,17 +219,26 @@ bool vfiomig_state_in_session(enum vfiomig_state s);
 
 /*
  * ctx.c.  A context with no transport yet (-ENOMEM), to which the
- * constructor attaches them (kernel/context.c); @t's shared state is made
- * then (-ENOMEM), -E2BIG past CTX_TRANSPORTS_MAX.
+ * constructor attaches them (kernel/context.c), and the mock its own
+ * (vfiomig_mock_attach()).  A transport attached later is asked first (the
+ * kernel's takes every spec and fd it is given, so it is attached first);
+ * @t's shared state is made then (-ENOMEM); -E2BIG past CTX_TRANSPORTS_MAX,
+ * -EEXIST if @t is attached already.  Before the ctx is used: the list is
+ * read without a lock.
  */
 int ctx_alloc(struct vfiomig_ctx **ret);
-int ctx_attach_transport(struct vfiomig_ctx *ctx, const struct vfiomig_transport *t);
+VFIOMIG_PRIVATE int vfiomig_ctx_attach_transport(struct vfiomig_ctx *ctx,
+						 const struct vfiomig_transport *t);
 /* @t's shared state in @ctx; NULL if not attached or it has none. */
-void *vfiomig_ctx_transport_state(struct vfiomig_ctx *ctx,
-				  const struct vfiomig_transport *t);
+VFIOMIG_PRIVATE void *vfiomig_ctx_transport_state(struct vfiomig_ctx *ctx,
+						  const struct vfiomig_transport *t);
+/* A vendor backend beyond the library's own (the mock's), found by name in
+ * @ctx; -E2BIG past CTX_BACKENDS_MAX.  Before the ctx is used, likewise. */
+VFIOMIG_PRIVATE int vfiomig_ctx_attach_backend(struct vfiomig_ctx *ctx,
+					       const struct vfiomig_vendor_ops *ops);
 
 /* dev.c */
-int vfiomig_dev_new(struct vfiomig_ctx *ctx, const struct vfiomig_transport *t,
+VFIOMIG_PRIVATE int vfiomig_dev_new(struct vfiomig_ctx *ctx, const struct vfiomig_transport *t,
 		    const char *transport_name, int fd, bool owns_fd,
 		    const char *name, struct vfiomig_dev **ret);
 /* One VFIO_DEVICE_FEATURE call with @len bytes of payload, copied back. */

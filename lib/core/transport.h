@@ -57,7 +57,6 @@ struct vfiomig_transport {
 };
 
 /* transport.c: every transport, in the order open() and adopt() ask them. */
-extern const struct vfiomig_transport vfiomig_mock_transport;
 extern const struct vfiomig_transport vfiomig_kernel_transport;
 
 #endif

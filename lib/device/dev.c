@@ -165,10 +165,15 @@ int dev_open_spec(struct vfiomig_ctx *ctx, const char *spec, struct vfiomig_dev 
 				    "to return the device");
 	for (unsigned int i = 0; i < ctx->n_transports && r == TRANSPORT_PASS; i++)
 		r = ctx->transports[i].t->open(ctx, spec, &dev);
-	if (r == TRANSPORT_PASS)
+	if (r == TRANSPORT_PASS && strncmp(spec, "mock:", 5) == 0)
+		r = vfiomig_fail(ctx, -EINVAL, "'%s' is a mock device, which this context does "
+				 "not open: the mock is a library of its own for tests; link "
+				 "libvfiomig-mock (pkg-config vfiomig-mock) and call "
+				 "vfiomig_mock_attach() on the context first", spec);
+	else if (r == TRANSPORT_PASS)
 		r = vfiomig_fail(ctx, -EINVAL, "'%s' is not a device: expected a PCI address "
-				 "(0000:3b:00.1), an mdev UUID, /dev/vfio/devices/vfioN, "
-				 "a /sys device path or mock:NAME", spec);
+				 "(0000:3b:00.1), an mdev UUID, /dev/vfio/devices/vfioN "
+				 "or a /sys device path", spec);
 	return r < 0 ? r : dev_finish_open(dev, true, ret);
 }
 

@@ -414,7 +414,7 @@ static int record_cause(struct gload *gl)
 		if (!gl->errs[i] || gl->errs[i] == ECANCELED)
 			continue;
 		if (gl->l[i].first_data_rejected)
-			call_note_fact(gl->g->ctx, CALL_FACT_FIRST_DATA_REJECTED);
+			vfiomig_note_fact(gl->g->ctx, CALL_FACT_FIRST_DATA_REJECTED);
 		break;
 	}
 	return r;

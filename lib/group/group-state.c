@@ -200,7 +200,7 @@ void group_note_states(struct vfiomig_group *g)
 			snprintf(todos + len, sizeof(todos) - len, "; %s: %s", m->dev->name, todo);
 	}
 	if (call_note(g->ctx, states) && whole)
-		call_note_fact(g->ctx, CALL_FACT_MEMBER_STATES);
+		vfiomig_note_fact(g->ctx, CALL_FACT_MEMBER_STATES);
 	if (todos[0])
 		call_note(g->ctx, todos + 2);
 }

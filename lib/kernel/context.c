@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * A new context and the transports it starts with: the one place that
- * names them.  The mock claims "mock:" specs and its own placeholder fds;
- * the kernel takes everything else, so it comes last.  (The mock is
- * attached here until it is a library of its own, issue #24.)
+ * A new context and the transport it starts with, the kernel's: what a
+ * VMM needs, and all it pays for.  Others attach themselves later
+ * (libvfiomig-mock's vfiomig_mock_attach()), and are asked first.
  */
 #include "private.h"
 
@@ -16,9 +15,7 @@ VFIOMIG_EXPORT int vfiomig_ctx_new(struct vfiomig_ctx **ret)
 		return -EINVAL;
 	r = ctx_alloc(&ctx);
 	if (r == 0)
-		r = ctx_attach_transport(ctx, &vfiomig_mock_transport);
-	if (r == 0)
-		r = ctx_attach_transport(ctx, &vfiomig_kernel_transport);
+		r = vfiomig_ctx_attach_transport(ctx, &vfiomig_kernel_transport);
 	if (r < 0) {
 		vfiomig_ctx_unref(ctx);
 		return r;

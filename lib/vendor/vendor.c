@@ -8,7 +8,6 @@
 #include "vendor.h"
 
 extern const struct vfiomig_vendor_ops vfiomig_vendor_mlx5;
-extern const struct vfiomig_vendor_ops vfiomig_vendor_mock;
 
 static int generic_feed(struct vendor_parser *p, const uint8_t *buf, size_t len)
 {
@@ -32,12 +31,14 @@ static const struct vfiomig_vendor_ops vendor_generic = {
 
 static const struct vfiomig_vendor_ops *const backends[] = {
 	&vfiomig_vendor_mlx5,
-	&vfiomig_vendor_mock,
 	&vendor_generic,
 };
 
-const struct vfiomig_vendor_ops *vfiomig_vendor_find(const char *name)
+const struct vfiomig_vendor_ops *vfiomig_vendor_find(struct vfiomig_ctx *ctx, const char *name)
 {
+	for (unsigned int i = 0; ctx && i < ctx->n_backends; i++)
+		if (strcmp(ctx->backends[i]->name, name) == 0)
+			return ctx->backends[i];
 	for (size_t i = 0; i < ARRAY_SIZE(backends); i++)
 		if (strcmp(backends[i]->name, name) == 0)
 			return backends[i];

@@ -57,8 +57,9 @@ struct vfiomig_vendor_ops {
 	bool checks_load;
 };
 
-/* By name ("generic", "mlx5"); NULL if unknown. */
-const struct vfiomig_vendor_ops *vfiomig_vendor_find(const char *name);
+/* By name ("generic", "mlx5", or one attached to @ctx); NULL if unknown. */
+VFIOMIG_PRIVATE const struct vfiomig_vendor_ops *vfiomig_vendor_find(struct vfiomig_ctx *ctx,
+								     const char *name);
 /* The backend for a device: the first whose match() accepts it, else generic. */
 const struct vfiomig_vendor_ops *vfiomig_vendor_for(const struct vfiomig_identity *id);
 

@@ -17,6 +17,7 @@
 #define INSPECT_MAX_DEVICES 64
 
 struct inspect {
+	struct vfiomig_ctx *ctx;	/* whose backends the stream may name */
 	const struct vfiomig_inspect_ops *ops;
 	void *userdata;
 	int fd;
@@ -88,8 +89,9 @@ static void take_identity(struct inspect *in, const struct stream_record *rec)
 		return;
 	}
 	/* The writer named the backend; one this library lacks means opaque bytes. */
-	vendor = vfiomig_vendor_find(id.backend);
-	if (vendor_parser_init(&in->vendor[rec->device], vendor ? vendor : vfiomig_vendor_find("generic"),
+	vendor = vfiomig_vendor_find(in->ctx, id.backend);
+	if (vendor_parser_init(&in->vendor[rec->device],
+			       vendor ? vendor : vfiomig_vendor_find(NULL, "generic"),
 			       rec->device, in->ops ? in->ops->record : NULL, in->userdata) < 0) {
 		in->vendor[rec->device].ops = NULL;	/* its records go unparsed */
 		problem(in, rec->offset, "device %u: out of memory for its backend's parser",
@@ -270,7 +272,7 @@ static int stream_inspect(struct vfiomig_ctx *ctx, int fd, unsigned int flags,
 			  const char *backend, const struct vfiomig_inspect_ops *ops,
 			  void *userdata, struct vfiomig_stream_summary *ret)
 {
-	const struct vfiomig_vendor_ops *vendor = vfiomig_vendor_find(backend ? backend : "generic");
+	const struct vfiomig_vendor_ops *vendor = vfiomig_vendor_find(ctx, backend ? backend : "generic");
 	struct vfiomig_inspect_ops o;
 	struct vfiomig_stream_summary sum = { .sz = sizeof(sum), .problem_offset = UINT64_MAX };
 	struct inspect *in;
@@ -281,12 +283,12 @@ static int stream_inspect(struct vfiomig_ctx *ctx, int fd, unsigned int flags,
 		return vfiomig_fail(ctx, -EINVAL, "inspecting a stream needs an fd, a summary "
 				    "whose sz is set, known flags and callbacks whose sz is set");
 	if (!vendor)
-		return vfiomig_fail(ctx, -EINVAL, "unknown backend '%s'; use generic, mlx5 or mock",
-				    backend);
+		return vfiomig_fail(ctx, -EINVAL, "unknown backend '%s'; use generic or mlx5 (or "
+				    "mock, on a context the mock is attached to)", backend);
 	in = calloc(1, sizeof(*in));
 	if (!in)
 		return vfiomig_fail(ctx, -ENOMEM, "out of memory for the inspector");
-	*in = (struct inspect){ .ops = ops ? &o : NULL, .userdata = userdata, .fd = fd, .sum = &sum };
+	*in = (struct inspect){ .ctx = ctx, .ops = ops ? &o : NULL, .userdata = userdata, .fd = fd, .sum = &sum };
 	r = flags & VFIOMIG_INSPECT_RAW ? inspect_raw(in, vendor) : inspect_framed(in);
 	free(in);
 	sum.valid = !sum.problem[0];

@@ -133,7 +133,7 @@ static int data_rejected(struct load *l, const struct stream_record *rec, int r)
 			      "incompatible device (another model, firmware or configuration): "
 			      "compare the device with the stream's identity", at, strerror(-r));
 	l->first_data_rejected = true;
-	call_note_fact(l->dev->ctx, CALL_FACT_FIRST_DATA_REJECTED);
+	vfiomig_note_fact(l->dev->ctx, CALL_FACT_FIRST_DATA_REJECTED);
 	return r;
 }
 

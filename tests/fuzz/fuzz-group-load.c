@@ -27,6 +27,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <vfiomig/mock.h>
 #include <vfiomig/vfiomig.h>
 
 #include "fuzz-common.h"
@@ -71,7 +72,7 @@ static void load(const uint8_t *s, size_t size, unsigned int cfg)
 	struct vfiomig_dev *dev[MAX_MEMBERS];
 	int fd = stream_fd(s, size), r;
 
-	FUZZ_CHECK(vfiomig_ctx_new(&ctx) == 0);
+	FUZZ_CHECK(vfiomig_ctx_new(&ctx) == 0 && vfiomig_mock_attach(ctx) == 0);
 	FUZZ_CHECK(vfiomig_group_new(ctx, 0, &g) == 0);
 	for (unsigned int i = 0; i < n; i++) {
 		char spec[64];

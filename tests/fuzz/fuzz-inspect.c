@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <vfiomig/mock.h>
 #include <vfiomig/vfiomig.h>
 
 #include "fuzz-common.h"
@@ -175,7 +176,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	if (!ctx)
-		FUZZ_CHECK(vfiomig_ctx_new(&ctx) == 0);
+		FUZZ_CHECK(vfiomig_ctx_new(&ctx) == 0 && vfiomig_mock_attach(ctx) == 0);
 	cfg = data[0];
 	data++;
 	size--;

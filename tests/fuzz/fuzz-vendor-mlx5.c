@@ -69,7 +69,7 @@ static uint32_t target_of(unsigned int cfg)
 static void parse(const uint8_t *s, size_t size, unsigned int split, uint32_t target,
 		  struct outcome *o)
 {
-	const struct vfiomig_vendor_ops *ops = vfiomig_vendor_find("mlx5");
+	const struct vfiomig_vendor_ops *ops = vfiomig_vendor_find(NULL, "mlx5");
 	struct vendor_parser v;
 	int r;
 

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "fuzz-vendor.h"
+#include "mock.h"
 #include "mock-content.h"
 #include "vendor.h"
 
@@ -68,7 +69,7 @@ static void on_record(void *data, const struct vfiomig_stream_record *rec)
 
 static void parse(const uint8_t *s, size_t size, unsigned int split, struct outcome *o)
 {
-	const struct vfiomig_vendor_ops *ops = vfiomig_vendor_find("mock");
+	const struct vfiomig_vendor_ops *ops = &vfiomig_vendor_mock;
 	struct vendor_parser v;
 	int r;
 
