@@ -31,8 +31,10 @@ fi
 api=$1 conformance=$2
 shift 2
 files=("$api:/bin/guest-api" "$conformance:/bin/conformance")
-lib=$(ldd "$api" | awk '/libvfiomig/ { print $3 }')
-files+=("$lib:/lib/vfiomig/$(basename "$lib")")
+# libvfiomig and libvfiomig-mock
+for lib in $(ldd "$api" | awk '/libvfiomig/ { print $3 }'); do
+	files+=("$lib:/lib/vfiomig/$(basename "$lib")")
+done
 for f in "$@"; do
 	case $f in
 	*.sh) files+=("$f:/tests/$(basename "$f")") ;;
