@@ -31,7 +31,7 @@ static int refuse_target(struct vfiomig_dev *dev, enum vfiomig_state cur,
 	const char *why;
 
 	if (cur == VFIOMIG_STATE_ERROR)
-		why = "the device is in ERROR, and only a reset leaves it";
+		why = "the device is in ERROR, which only a reset leaves: reset the device";
 	else if (target == VFIOMIG_STATE_ERROR)
 		why = "ERROR cannot be requested";
 	else if (vfiomig_fsm_next(dev->mig_flags, target, target, &probe) < 0)
