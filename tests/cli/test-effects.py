@@ -63,13 +63,17 @@ def test_unusable_output(t, tmp):
                  "debug: mock" not in err and listing(work) == before,
                  "save of %d -o %r: exit 2 before any device opens, no file" %
                  (len(devices), path), (p.returncode, err, listing(work)))
-    r = run("--json", "save", "mock:a", "-o", "")
+    # in a scratch directory: the code before this left a hidden file where it ran
+    p = subprocess.run([CTL, "--json", "save", "mock:a", "-o", ""], cwd=work,
+                       stdin=subprocess.DEVNULL, capture_output=True, env=base_env(),
+                       timeout=TIMEOUT)
     try:
-        doc = json.loads(r.err.decode())
+        doc = json.loads(p.stderr.decode())
     except ValueError:
         doc = {}
-    t.ok(r.rc == 2 and r.out == b"" and doc.get("error", {}).get("errno") == 22,
-         "save --json -o '': the usage error's document on stderr", r)
+    t.ok(p.returncode == 2 and p.stdout == b"" and doc.get("error", {}).get("errno") == 22 and
+         listing(work) == ["a-file"],
+         "save --json -o '': the usage error's document on stderr", (p.returncode, p.stderr))
 
 
 def test_unwritable_directory(t, tmp):
