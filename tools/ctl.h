@@ -170,6 +170,9 @@ void ctl_note_state(struct ctl *ctl, const char *device, enum vfiomig_state stat
 void ctl_note_role(struct ctl *ctl, const char *device, const char *role, bool again);
 /* @s as one word for a shell: as it is, or in single quotes. */
 const char *ctl_shell_word(char *buf, size_t size, const char *s);
+/* Adds "; MESSAGE" to the failure being reported. */
+__attribute__((format(printf, 2, 3)))
+void ctl_fail_append(struct ctl *ctl, const char *fmt, ...);
 /* Ends the error with what to run to look closer ("to compare them, run ..."). */
 __attribute__((format(printf, 2, 3)))
 void ctl_fail_hint(struct ctl *ctl, const char *fmt, ...);
