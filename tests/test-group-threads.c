@@ -22,7 +22,7 @@
 
 #include "test-group-side.h"
 #include "test-xfer.h"
-#include "group.h"
+#include "group-internal.h"
 
 #define S(x) VFIOMIG_STATE_##x
 #define N 3

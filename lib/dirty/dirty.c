@@ -360,15 +360,15 @@ VFIOMIG_EXPORT int vfiomig_group_dirty_start(struct vfiomig_group *g,
 	struct call c;
 	int r = group_call_begin(&c, g);
 
-	if (r == 0 && (!ret || !g->n))
-		r = vfiomig_fail(g->ctx, -EINVAL, !ret ? "ret is NULL" : "the group is empty");
+	if (r == 0 && (!ret || !group_size(g)))
+		r = vfiomig_fail(group_ctx(g), -EINVAL, !ret ? "ret is NULL" : "the group is empty");
 	if (r == 0)
 		r = group_take_members(g);
 	if (r < 0)
 		return call_end(&c, r);
-	for (unsigned int i = 0; i < g->n; i++)
-		devs[i] = g->m[i].dev;
-	r = start(g->ctx, devs, g->n, ranges, n, opts, ret);
+	for (unsigned int i = 0; i < group_size(g); i++)
+		devs[i] = group_dev(g, i);
+	r = start(group_ctx(g), devs, group_size(g), ranges, n, opts, ret);
 	if (r == 0)
 		(*ret)->group = vfiomig_group_ref(g);
 	group_give_back_members(g);
@@ -641,7 +641,7 @@ static unsigned int session_owners(struct vfiomig_dirty *d, struct owner **o)
 	unsigned int n = 0;
 
 	if (d->group)
-		o[n++] = &d->group->owner;
+		o[n++] = group_owner(d->group);
 	for (unsigned int i = 0; i < d->n_devs; i++)
 		o[n++] = &d->devs[i]->owner;
 	return n;

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "call.h"
-#include "group.h"
+#include "group-internal.h"
 #include "wait.h"
 
 struct crew_worker {

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "call.h"
-#include "group.h"
+#include "group-internal.h"
 
 struct job {
 	struct vfiomig_group *g;

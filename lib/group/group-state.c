@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "group.h"
+#include "group-internal.h"
 
 enum direction { DIR_NONE, DIR_DOWN, DIR_UP };
 

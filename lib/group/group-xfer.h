@@ -3,7 +3,7 @@
 #ifndef VFIOMIG_GROUP_XFER_H
 #define VFIOMIG_GROUP_XFER_H
 
-#include "group.h"
+#include "group-internal.h"
 #include "xfer.h"
 
 /*

@@ -2,7 +2,7 @@
 /* The group object: members, the hook, the results of the last call. */
 #include <stdlib.h>
 
-#include "group.h"
+#include "group-internal.h"
 
 VFIOMIG_EXPORT int vfiomig_group_new(struct vfiomig_ctx *ctx, unsigned int flags,
 				     struct vfiomig_group **ret)
@@ -92,6 +92,26 @@ VFIOMIG_EXPORT int vfiomig_group_add(struct vfiomig_group *g, struct vfiomig_dev
 	if (r == 0)
 		r = group_add(g, dev);
 	return call_end(&c, r);
+}
+
+struct vfiomig_ctx *group_ctx(const struct vfiomig_group *g)
+{
+	return g->ctx;
+}
+
+unsigned int group_size(const struct vfiomig_group *g)
+{
+	return g->n;
+}
+
+struct vfiomig_dev *group_dev(const struct vfiomig_group *g, unsigned int i)
+{
+	return g->m[i].dev;
+}
+
+struct owner *group_owner(struct vfiomig_group *g)
+{
+	return &g->owner;
 }
 
 VFIOMIG_EXPORT int vfiomig_group_get_size(struct vfiomig_group *g)
