@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "conformance.h"
+#include "states.h"
+#include "util.h"
 
 #define S(x) VFIOMIG_STATE_##x
 #define NAME(s) vfiomig_state_str(s)

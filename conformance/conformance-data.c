@@ -5,6 +5,8 @@
 
 #include "conformance.h"
 #include "vfio-compat.h"
+#include "states.h"
+#include "dev.h"
 
 #define S(x) VFIOMIG_STATE_##x
 #define STREAM_LIMIT (4ull << 30)	/* a stream longer than this has no end */

@@ -5,6 +5,7 @@
 
 #include "conformance.h"
 #include "vfio-compat.h"
+#include "dev.h"
 
 #define DEFINED_FLAGS (VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P | VFIO_MIGRATION_PRE_COPY)
 

@@ -17,6 +17,9 @@
 
 #include "conformance.h"
 #include "vfio-compat.h"
+#include "states.h"
+#include "dev.h"
+#include "util.h"
 
 int conf_set(struct vfiomig_dev *dev, enum vfiomig_state target, int *ret_fd)
 {

@@ -4,6 +4,8 @@
 #include <stdio.h>
 
 #include "conformance.h"
+#include "states.h"
+#include "dev.h"
 
 #define S(x) VFIOMIG_STATE_##x
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "conformance.h"
+#include "states.h"
 
 #define S(x) VFIOMIG_STATE_##x
 

@@ -11,6 +11,13 @@
 
 #include "conformance.h"
 #include "xfer.h"
+#include "export.h"
+#include "identity.h"
+#include "call.h"
+#include "log.h"
+#include "sized.h"
+#include "dev.h"
+#include "util.h"
 
 #define VFIO_H "include/uapi/linux/vfio.h: "
 

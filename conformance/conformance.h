@@ -9,13 +9,14 @@
 #ifndef VFIOMIG_CONFORMANCE_INT_H
 #define VFIOMIG_CONFORMANCE_INT_H
 
+#include "export.h"
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
 #include <vfiomig/conformance.h>
 
-#include "private.h"
 
 /* A device state image saved from the device under test, raw. */
 struct conf_image {

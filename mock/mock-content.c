@@ -12,6 +12,7 @@
 
 #include "mock-content.h"
 #include "util.h"
+#include "dev.h"
 
 #define GOLDEN 0x9e3779b97f4a7c15ull
 

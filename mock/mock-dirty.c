@@ -22,6 +22,9 @@
 #include <unistd.h>
 
 #include "mock.h"
+#include "dev.h"
+#include "log.h"
+#include "util.h"
 
 #define NSEC 1000000000ull
 #define EMPTY UINT64_MAX		/* hash slots; page numbers are < 2^52 */

@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include "mock.h"
+#include "log.h"
+#include "states.h"
+#include "util.h"
 
 #define S(x) VFIOMIG_STATE_##x
 #define F_STOP_COPY VFIOMIG_MIG_STOP_COPY

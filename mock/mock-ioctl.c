@@ -13,6 +13,8 @@
 
 #include "mock.h"
 #include "vfio-compat.h"
+#include "log.h"
+#include "dev.h"
 
 #define FEAT_HDR 8u	/* struct vfio_device_feature without data[] */
 #define INFO_MINSZ 16u	/* offsetofend(struct vfio_device_info, num_irqs) */

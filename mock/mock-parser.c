@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "mock-content.h"
+#include "dev.h"
 
 int mock_parser_init(struct mock_parser *p, uint64_t size)
 {

@@ -30,6 +30,8 @@
 #include <unistd.h>
 
 #include "mock.h"
+#include "log.h"
+#include "util.h"
 
 #define PUMP_BUF (1u << 20)
 #define PIPE_SIZE (1 << 20)

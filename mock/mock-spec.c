@@ -12,6 +12,11 @@
 #include <strings.h>
 
 #include "mock.h"
+#include "call.h"
+#include "log.h"
+#include "states.h"
+#include "dev.h"
+#include "util.h"
 
 #define KEYS "flags, state, size, eom, dirty, datasize, dirtylog, resetflag, " \
 	     "infov2, reinit, pci, driver, mdev_type, fail, short, rate, arc, " \

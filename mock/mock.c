@@ -18,6 +18,13 @@
 
 #include "mock.h"
 #include "vendor.h"
+#include "context.h"
+#include "call.h"
+#include "log.h"
+#include "states.h"
+#include "dev.h"
+#include "util.h"
+#include "transport.h"
 
 /* The pipes of the newest sessions of freed mocks (mock_pipe_buried()). */
 #define MOCK_BURIED_MAX 64

@@ -29,7 +29,8 @@
 
 #include <vfiomig/mock.h>
 
-#include "private.h"
+#include "identity.h"
+#include "transport.h"
 #include "transport.h"
 #include "mock-content.h"
 

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "test-util.h"
+#include "util.h"
 #include "mock.h"
 
 #define PASS VFIOMIG_VERDICT_PASS

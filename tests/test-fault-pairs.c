@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include "test-xfer.h"
+#include "dev.h"
+#include "util.h"
 #include "mock.h"
 
 #define S(x) VFIOMIG_STATE_##x

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "test-group-side.h"
+#include "util.h"
 #include "test-journal.h"
 #include "test-xfer.h"
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "test-util.h"
+#include "util.h"
 #include "stream.h"
 #include "vendor.h"
 

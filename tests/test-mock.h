@@ -18,7 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "private.h"
+#include "dev.h"
+#include "states.h"
+#include "util.h"
 #include "vfio-compat.h"
 #include "mock.h"
 #include "mock-content.h"

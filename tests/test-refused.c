@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "dev.h"
 #include "test-xfer.h"
 #include "mock.h"
 

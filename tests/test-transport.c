@@ -15,7 +15,8 @@
 #include <unistd.h>
 
 #include "test-util.h"
-#include "private.h"
+#include "dev.h"
+#include "transport.h"
 
 /* What release() found; setup() clears it. */
 static struct {

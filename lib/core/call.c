@@ -21,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "private.h"
+#include "call.h"
+#include "context.h"
+#include "log.h"
 #include "call.h"
 
 /*

@@ -8,7 +8,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "private.h"
+#include "cancel.h"
+#include "export.h"
 
 struct vfiomig_cancel {
 	atomic_int refcount;

@@ -3,7 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "private.h"
+#include "call.h"
+#include "context.h"
+#include "export.h"
+#include "sized.h"
+#include "transport.h"
 #include "call.h"
 
 static void ctx_free(struct vfiomig_ctx *ctx)

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "private.h"
+#include "call.h"
+#include "context.h"
+#include "log.h"
 #include "call.h"
 
 /* The user's function is called without the ctx's lock, though maybe

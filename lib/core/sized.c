@@ -2,7 +2,7 @@
 /* The one growth rule of the public structs that start with a size_t sz. */
 #include <string.h>
 
-#include "private.h"
+#include "sized.h"
 
 int sized_copy_in(void *dst, size_t dst_size, const void *src)
 {

@@ -6,7 +6,8 @@
 #include <ctype.h>
 #include <assert.h>
 
-#include "private.h"
+#include "export.h"
+#include "states.h"
 
 #define S(x) VFIOMIG_STATE_##x
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "sysfs.h"
+#include "identity.h"
 
 int vfiomig_sysfs_link_base(const char *dir, const char *link, char *buf, size_t size)
 {

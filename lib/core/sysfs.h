@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "private.h"
+#include "identity.h"
 
 /* Driver name and PCI IDs of the device directory @devdir (best effort). */
 /* The basename of the link @dir/@link points to, into @buf: 0 or -errno. */

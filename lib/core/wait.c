@@ -4,6 +4,8 @@
 #include <time.h>
 
 #include "wait.h"
+#include "cancel.h"
+#include "util.h"
 
 int wait_fd(int fd, short events, const struct vfiomig_cancel *cancel)
 {

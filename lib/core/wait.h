@@ -7,9 +7,10 @@
 #ifndef VFIOMIG_WAIT_H
 #define VFIOMIG_WAIT_H
 
+#include "export.h"
+
 #include <pthread.h>
 
-#include "private.h"
 
 /*
  * Waits in poll(2) until @fd is ready for @events: 0, -ECANCELED once

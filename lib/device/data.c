@@ -3,7 +3,11 @@
 #include <poll.h>
 #include <string.h>
 
-#include "private.h"
+#include "call.h"
+#include "cancel.h"
+#include "dev.h"
+#include "export.h"
+#include "log.h"
 #include "wait.h"
 
 int data_begin_save(struct vfiomig_dev *dev, unsigned int flags, int *ret_data_fd,

@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "private.h"
+#include "call.h"
+#include "dev.h"
+#include "log.h"
+#include "states.h"
 
 static const char *dev_name(const struct vfiomig_dev *dev)
 {

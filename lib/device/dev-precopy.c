@@ -2,7 +2,10 @@
 /* The pre-copy queries of a device (dev.h): PRECOPY_INFO and its v2 opt-in. */
 #include <string.h>
 
-#include "private.h"
+#include "call.h"
+#include "dev.h"
+#include "export.h"
+#include "log.h"
 #include "vfio-compat.h"
 
 int dev_enable_precopy_reinit(struct vfiomig_dev *dev)

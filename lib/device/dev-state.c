@@ -6,7 +6,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "private.h"
+#include "call.h"
+#include "dev.h"
+#include "export.h"
+#include "log.h"
+#include "states.h"
+#include "util.h"
 #include "vfio-compat.h"
 
 /* One SET request; *ret_fd gets the data fd the kernel returned, or -1. */

@@ -10,7 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "private.h"
+#include "call.h"
+#include "context.h"
+#include "dev.h"
+#include "export.h"
+#include "log.h"
+#include "states.h"
+#include "transport.h"
 #include "vendor.h"
 #include "vfio-compat.h"
 

@@ -12,6 +12,9 @@
 
 #include "dirty-iommu.h"
 #include "vfio-compat.h"
+#include "log.h"
+#include "dev.h"
+#include "util.h"
 
 static int set_tracking(int iommufd, uint32_t hwpt_id, bool on)
 {

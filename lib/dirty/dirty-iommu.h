@@ -9,9 +9,10 @@
 #ifndef VFIOMIG_DIRTY_IOMMU_H
 #define VFIOMIG_DIRTY_IOMMU_H
 
+#include "export.h"
+
 #include <stdint.h>
 
-#include "private.h"
 
 int iommu_track_start(struct vfiomig_dev *dev, int iommufd, uint32_t hwpt_id);
 int iommu_track_report(struct vfiomig_dev *dev, int iommufd, uint32_t hwpt_id, uint64_t iova,

@@ -10,7 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "private.h"
+#include "call.h"
+#include "dev.h"
+#include "export.h"
+#include "log.h"
+#include "sized.h"
 #include "group.h"
 #include "dirty-ranges.h"
 #include "dirty-iommu.h"

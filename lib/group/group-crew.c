@@ -19,6 +19,7 @@
 #include "call.h"
 #include "group-internal.h"
 #include "wait.h"
+#include "log.h"
 
 struct crew_worker {
 	struct crew *crew;

@@ -19,6 +19,13 @@
 #include "group-xfer.h"
 #include "load.h"
 #include "wait.h"
+#include "export.h"
+#include "call.h"
+#include "log.h"
+#include "cancel.h"
+#include "sized.h"
+#include "dev.h"
+#include "util.h"
 
 struct slot {
 	struct slot *next;

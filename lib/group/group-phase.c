@@ -12,6 +12,8 @@
 
 #include "call.h"
 #include "group-internal.h"
+#include "dev.h"
+#include "util.h"
 
 struct job {
 	struct vfiomig_group *g;

@@ -12,6 +12,12 @@
 
 #include "group-xfer.h"
 #include "save.h"
+#include "export.h"
+#include "call.h"
+#include "log.h"
+#include "sized.h"
+#include "dev.h"
+#include "util.h"
 
 struct gsave {
 	struct vfiomig_group *g;

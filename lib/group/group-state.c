@@ -9,6 +9,12 @@
 #include <unistd.h>
 
 #include "group-internal.h"
+#include "export.h"
+#include "call.h"
+#include "log.h"
+#include "states.h"
+#include "dev.h"
+#include "util.h"
 
 enum direction { DIR_NONE, DIR_DOWN, DIR_UP };
 

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "group-xfer.h"
+#include "log.h"
 
 void group_progress_init(struct group_progress *gp,
 			 void (*fn)(void *userdata, const struct vfiomig_progress *p),

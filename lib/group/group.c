@@ -3,6 +3,11 @@
 #include <stdlib.h>
 
 #include "group-internal.h"
+#include "export.h"
+#include "call.h"
+#include "log.h"
+#include "sized.h"
+#include "dev.h"
 
 VFIOMIG_EXPORT int vfiomig_group_new(struct vfiomig_ctx *ctx, unsigned int flags,
 				     struct vfiomig_group **ret)

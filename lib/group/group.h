@@ -9,7 +9,7 @@
 
 #include <vfiomig/group.h>
 
-#include "private.h"
+#include "call.h"
 
 /* group.c: a group call's start (-EBUSY, -EDEADLK as call_begin_dev());
  * call_end() ends it. */

@@ -4,7 +4,9 @@
  * VMM needs, and all it pays for.  Others attach themselves later
  * (libvfiomig-mock's vfiomig_mock_attach()), and are asked first.
  */
-#include "private.h"
+#include "context.h"
+#include "export.h"
+#include "transport.h"
 
 VFIOMIG_EXPORT int vfiomig_ctx_new(struct vfiomig_ctx **ret)
 {

@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "private.h"
+#include "call.h"
+#include "export.h"
+#include "identity.h"
+#include "log.h"
 #include "sysfs.h"
 
 /* Walks one bus directory; unless @any_driver, only VFIO drivers count. A count or -errno. */

@@ -16,7 +16,12 @@
 #include <unistd.h>
 
 #include "dirty-iommu.h"
-#include "private.h"
+#include "context.h"
+#include "dev.h"
+#include "identity.h"
+#include "log.h"
+#include "transport.h"
+#include "util.h"
 #include "spec.h"
 #include "sysfs.h"
 #include "vfio-compat.h"

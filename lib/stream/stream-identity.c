@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "stream.h"
+#include "identity.h"
+#include "util.h"
 
 static const size_t string_offsets[] = {
 	offsetof(struct stream_identity, name),

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "stream.h"
+#include "util.h"
 
 __attribute__((format(printf, 4, 5)))
 static int reader_fail(struct stream_reader *r, int err, uint64_t offset, const char *fmt, ...)

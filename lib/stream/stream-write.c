@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "stream.h"
+#include "util.h"
 
 /* Every header byte enters the chain, so the trailer covers the whole stream. */
 static int emit(struct stream_writer *w, const uint8_t *head, size_t hlen,

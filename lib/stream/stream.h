@@ -14,7 +14,7 @@
 #include <sys/types.h>
 #include <xxhash.h>
 
-#include "private.h"
+#include "identity.h"
 #ifdef HAVE_XXH_X86DISPATCH
 /* XXH3_64bits() and XXH3_64bits_update() become the dispatching ones: AVX2
  * or AVX-512 where the CPU has them (3-4x the SSE2 default on hot data). */

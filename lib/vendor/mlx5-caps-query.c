@@ -27,6 +27,7 @@
 
 #include "mlx5-caps.h"
 #include "sysfs.h"
+#include "log.h"
 
 #define QUERY_HCA_CAP		0x100
 #define CAP_TYPE_GENERAL	0x00

@@ -16,6 +16,10 @@
 #include <sys/utsname.h>
 
 #include "mlx5-caps.h"
+#include "export.h"
+#include "call.h"
+#include "log.h"
+#include "sized.h"
 #include <vfiomig/state.h>
 
 /* cmd_hca_cap (reference 5.1: "cmd_hca_cap.migration (bit 0x68d)") */

@@ -7,10 +7,11 @@
 #ifndef VFIOMIG_MLX5_CAPS_H
 #define VFIOMIG_MLX5_CAPS_H
 
+#include "export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
-#include "private.h"
 #include <vfiomig/mlx5.h>
 
 /*

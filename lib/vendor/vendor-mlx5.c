@@ -20,6 +20,8 @@
 
 #include "stream.h"
 #include "vendor-mlx5.h"
+#include "identity.h"
+#include "util.h"
 
 #define MLX5_HEADER 16
 #define MLX5_FLAG_OPTIONAL (1u << 0)

@@ -6,6 +6,9 @@
 #include <sys/utsname.h>
 
 #include "vendor.h"
+#include "identity.h"
+#include "context.h"
+#include "util.h"
 
 extern const struct vfiomig_vendor_ops vfiomig_vendor_mlx5;
 

@@ -14,7 +14,8 @@
 
 #include <vfiomig/inspect.h>
 
-#include "private.h"
+#include "export.h"
+#include "identity.h"
 
 struct vendor_parser {
 	const struct vfiomig_vendor_ops *ops;

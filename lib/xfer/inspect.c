@@ -13,6 +13,12 @@
 #include "stream.h"
 #include "vendor.h"
 #include "xfer.h"
+#include "export.h"
+#include "call.h"
+#include "log.h"
+#include "sized.h"
+#include "dev.h"
+#include "util.h"
 
 #define INSPECT_MAX_DEVICES 64
 

@@ -10,6 +10,14 @@
 #include <unistd.h>
 
 #include "load.h"
+#include "export.h"
+#include "call.h"
+#include "log.h"
+#include "states.h"
+#include "cancel.h"
+#include "sized.h"
+#include "dev.h"
+#include "util.h"
 
 void load_in_init(struct load_in *in, int fd, const struct vfiomig_cancel *cancel)
 {

@@ -11,6 +11,14 @@
 
 #include "save.h"
 #include "wait.h"
+#include "export.h"
+#include "call.h"
+#include "log.h"
+#include "states.h"
+#include "cancel.h"
+#include "sized.h"
+#include "dev.h"
+#include "util.h"
 
 static int out_write(void *ctx, const void *a, size_t alen, const void *b, size_t blen)
 {

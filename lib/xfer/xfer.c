@@ -16,6 +16,10 @@
 #include "vendor.h"
 #include "wait.h"
 #include "xfer.h"
+#include "log.h"
+#include "cancel.h"
+#include "dev.h"
+#include "util.h"
 
 size_t xfer_buffer_size(size_t buffer_size, bool framed)
 {

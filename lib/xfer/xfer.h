@@ -9,7 +9,6 @@
 #include <signal.h>
 #include <sys/types.h>
 
-#include "private.h"
 #include "stream.h"
 
 /*

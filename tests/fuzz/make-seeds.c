@@ -26,6 +26,7 @@
 #include <vfiomig/vfiomig.h>
 
 #include "mock-content.h"
+#include "util.h"
 #include "stream.h"
 
 /* Seeds stay small: fuzzing is fast on small inputs, and they are committed. */
