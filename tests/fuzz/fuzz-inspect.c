@@ -212,7 +212,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(sum.bytes == size);
 		if (!(cfg & CFG_NO_OPS))
 			FUZZ_CHECK(seen.vendor_records == sum.records);
-		vendor_direct(vfiomig_vendor_find(sum.backend), s, size, CFG_RAW_SPLIT(cfg), &sum,
+		vendor_direct(vfiomig_vendor_find(ctx, sum.backend), s, size, CFG_RAW_SPLIT(cfg), &sum,
 			      &seen, !(cfg & CFG_NO_OPS));
 	} else {
 		/* A valid stream is of this major version; an invalid input

@@ -24,6 +24,7 @@
 #include "fuzz-vendor.h"
 #include "mock.h"
 #include "mock-content.h"
+#include "util.h"
 #include "vendor.h"
 
 #define CFG_SPLIT 0x07u
