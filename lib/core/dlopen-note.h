@@ -32,13 +32,23 @@
  * The note, as the static object @name (kept by "used", though nothing
  * reads it).  An ELF note is its header, the owner and the payload, the
  * last two each padded with zeros to 4 bytes; "FDO" with its NUL is 4.
+ * Clang's AddressSanitizer would align it to 32 and pad it with a redzone,
+ * which breaks the note (GCC's leaves objects of a named section alone,
+ * and takes no such attribute on a variable).
  */
+#ifdef __clang__
+#define DLOPEN_NOTE_NO_ASAN __attribute__((no_sanitize("address")))
+#else
+#define DLOPEN_NOTE_NO_ASAN
+#endif
+
 #define DLOPEN_NOTE(name, json)							\
 	static const struct {							\
 		uint32_t namesz, descsz, type;					\
 		char owner[sizeof(DLOPEN_NOTE_OWNER)];				\
 		char desc[(sizeof(json) + 3) & ~(sizeof(uint32_t) - 1)];	\
-	} name __attribute__((used, section(".note.dlopen"), aligned(4))) = {	\
+	} name DLOPEN_NOTE_NO_ASAN						\
+		__attribute__((used, section(".note.dlopen"), aligned(4))) = {	\
 		.namesz = sizeof(DLOPEN_NOTE_OWNER),				\
 		.descsz = sizeof(json),						\
 		.type = DLOPEN_NOTE_TYPE,					\

@@ -57,7 +57,10 @@ static int load_lib(struct vfiomig_ctx *ctx, struct rdma_core *rc, unsigned int 
 	const char *why;
 
 	dlerror();
-	rc->lib[i] = dlopen(libs[i].soname, RTLD_NOW | RTLD_LOCAL);
+	/* Loaded once, kept: libibverbs drops what its start allocated when
+	 * unloaded (LeakSanitizer sees it), and it never closes the providers
+	 * it opens itself, which hold it anyway once a device was listed. */
+	rc->lib[i] = dlopen(libs[i].soname, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 	if (rc->lib[i])
 		return 0;
 	why = dlerror();

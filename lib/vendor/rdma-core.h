@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * rdma-core's calls that the mlx5 capability query makes, loaded with
- * dlopen() for each query and closed after it: libvfiomig.so has no
- * DT_NEEDED on rdma-core, which only this diagnostic uses (built with
- * -Dmlx5, which needs rdma-core's headers, not its libraries).
+ * rdma-core's calls that the mlx5 capability query makes, opened with
+ * dlopen() for each query and closed after it (the libraries stay loaded
+ * once loaded): libvfiomig.so has no DT_NEEDED on rdma-core, which only
+ * this diagnostic uses (built with -Dmlx5, which needs rdma-core's
+ * headers, not its libraries).
  */
 #ifndef VFIOMIG_RDMA_CORE_H
 #define VFIOMIG_RDMA_CORE_H
