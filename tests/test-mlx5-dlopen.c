@@ -72,9 +72,9 @@ static const struct {
 	{ "libibverbs.so.1", NULL, { "libibverbs.so.1", "cannot be loaded", "package libibverbs1" } },
 	{ "libmlx5.so.1", NULL, { "libmlx5.so.1", "cannot be loaded", "package ibverbs-providers" } },
 	{ NULL, "ibv_close_device", { "libibverbs.so.1 has no ibv_close_device@IBVERBS_1.1",
-				      "older", "package libibverbs1" } },
+				      "too old", "package libibverbs1" } },
 	{ NULL, "mlx5dv_devx_general_cmd", { "libmlx5.so.1 has no mlx5dv_devx_general_cmd@MLX5_1.7",
-					     "older", "package ibverbs-providers" } },
+					     "too old", "package ibverbs-providers" } },
 };
 
 START_TEST(test_missing)

@@ -74,9 +74,9 @@ static int load_sym(struct vfiomig_ctx *ctx, struct rdma_core *rc, unsigned int 
 	void *sym = dlvsym(rc->lib[syms[i].lib], syms[i].name, syms[i].version);
 
 	if (!sym)
-		return vfiomig_fail(ctx, -EOPNOTSUPP, "%s has no %s@%s: rdma-core is older than "
-				    "reading mlx5 firmware capabilities needs; upgrade it (Debian: "
-				    "package %s)", libs[syms[i].lib].soname, syms[i].name,
+		return vfiomig_fail(ctx, -EOPNOTSUPP, "%s has no %s@%s, which reading mlx5 firmware "
+				    "capabilities needs: this rdma-core is too old; upgrade it "
+				    "(Debian: package %s)", libs[syms[i].lib].soname, syms[i].name,
 				    syms[i].version, libs[syms[i].lib].package);
 	memcpy((char *)rc + syms[i].offset, &sym, sizeof(sym));
 	return 0;
