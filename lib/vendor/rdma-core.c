@@ -16,7 +16,9 @@
 #include <string.h>
 
 #include "dlopen-note.h"
+#include "log.h"
 #include "rdma-core.h"
+#include "util.h"
 
 #define VERBS_SONAME "libibverbs.so.1"
 #define MLX5_SONAME "libmlx5.so.1"

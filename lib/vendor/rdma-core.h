@@ -12,7 +12,7 @@
 #include <infiniband/mlx5dv.h>
 #include <infiniband/verbs.h>
 
-#include "private.h"
+#include "export.h"
 
 enum { RDMA_VERBS, RDMA_MLX5, RDMA_LIBS };
 
