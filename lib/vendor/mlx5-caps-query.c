@@ -3,7 +3,8 @@
  * The libmlx5 side of the mlx5 capability diagnostics, kept thin: find the
  * PF's RDMA device, open it with DEVX, and send QUERY_HCA_CAP through
  * mlx5dv_devx_general_cmd() (a command the kernel's DEVX general-command
- * list allows).  Built only with -Dmlx5=enabled; mlx5-caps.c decodes.
+ * list allows).  Built only with -Dmlx5; rdma-core is reached through the
+ * pointers rdma-core.c loads; mlx5-caps.c decodes.
  *
  * Command layouts (the kernel's and rdma-core's mlx5_ifc.h, not the
  * reference; untested on hardware here):
@@ -22,10 +23,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <infiniband/mlx5dv.h>
-#include <infiniband/verbs.h>
-
 #include "mlx5-caps.h"
+#include "rdma-core.h"
 #include "sysfs.h"
 #include "log.h"
 
@@ -70,10 +69,11 @@ static int find_pf(struct vfiomig_ctx *ctx, const char *addr, char *pf, size_t s
 	return 0;
 }
 
-static struct ibv_context *open_pf(struct vfiomig_ctx *ctx, const char *pf, int *ret_err)
+static struct ibv_context *open_pf(struct vfiomig_ctx *ctx, const struct rdma_core *rc,
+				   const char *pf, int *ret_err)
 {
 	struct mlx5dv_context_attr attr = { .flags = MLX5DV_CONTEXT_FLAGS_DEVX };
-	struct ibv_device **list = ibv_get_device_list(NULL);
+	struct ibv_device **list = rc->get_device_list(NULL);
 	struct ibv_context *ibctx = NULL;
 	char name[64];
 
@@ -82,20 +82,20 @@ static struct ibv_context *open_pf(struct vfiomig_ctx *ctx, const char *pf, int 
 		if (vfiomig_sysfs_link_base(list[i]->ibdev_path, "device", name, sizeof(name)) < 0 ||
 		    strcmp(name, pf) != 0)
 			continue;
-		if (!mlx5dv_is_supported(list[i])) {
+		if (!rc->is_supported(list[i])) {
 			*ret_err = vfiomig_fail(ctx, -ENODEV, "%s: RDMA device %s is not an mlx5 "
-						"device", pf, ibv_get_device_name(list[i]));
+						"device", pf, rc->get_device_name(list[i]));
 			break;
 		}
-		ibctx = mlx5dv_open_device(list[i], &attr);
+		ibctx = rc->open_device(list[i], &attr);
 		if (!ibctx)
 			*ret_err = vfiomig_fail(ctx, errno ? -errno : -EIO,
 						"%s: opening RDMA device %s with DEVX failed: %s",
-						pf, ibv_get_device_name(list[i]), strerror(errno));
+						pf, rc->get_device_name(list[i]), strerror(errno));
 		break;
 	}
 	if (list)
-		ibv_free_device_list(list);
+		rc->free_device_list(list);
 	if (!ibctx && *ret_err == -ENODEV)
 		vfiomig_fail(ctx, -ENODEV, "%s: no RDMA device belongs to this PF (it must be "
 			     "bound to mlx5_core with mlx5_ib loaded)", pf);
@@ -103,7 +103,8 @@ static struct ibv_context *open_pf(struct vfiomig_ctx *ctx, const char *pf, int 
 }
 
 /* QUERY_HCA_CAP of @type; @vport > 0 asks for that function's (other_function). */
-static int query_cap(struct ibv_context *ibctx, unsigned int type, int vport, uint8_t *cap)
+static int query_cap(const struct rdma_core *rc, struct ibv_context *ibctx, unsigned int type,
+		     int vport, uint8_t *cap)
 {
 	uint8_t in[CMD_IN_BYTES] = { 0 };
 	uint8_t *out = calloc(1, CMD_OUT_HEADER + MLX5_CAP_BYTES);
@@ -121,7 +122,7 @@ static int query_cap(struct ibv_context *ibctx, unsigned int type, int vport, ui
 		in[10] = vport >> 8;
 		in[11] = vport & 0xff;
 	}
-	r = mlx5dv_devx_general_cmd(ibctx, in, sizeof(in), out, CMD_OUT_HEADER + MLX5_CAP_BYTES);
+	r = rc->devx_general_cmd(ibctx, in, sizeof(in), out, CMD_OUT_HEADER + MLX5_CAP_BYTES);
 	if (r > 0)
 		r = -r;
 	if (r == 0 && out[0] != 0)
@@ -132,8 +133,8 @@ static int query_cap(struct ibv_context *ibctx, unsigned int type, int vport, ui
 	return r;
 }
 
-int mlx5_caps_read(struct vfiomig_ctx *ctx, const char *pci_address,
-		   struct mlx5_caps_raw *raw)
+static int read_caps(struct vfiomig_ctx *ctx, const struct rdma_core *rc,
+		     const char *pci_address, struct mlx5_caps_raw *raw)
 {
 	struct ibv_context *ibctx;
 	uint8_t *vf_cap2;
@@ -143,21 +144,21 @@ int mlx5_caps_read(struct vfiomig_ctx *ctx, const char *pci_address,
 	r = find_pf(ctx, pci_address, pf, sizeof(pf), &vf);
 	if (r < 0)
 		return r;
-	ibctx = open_pf(ctx, pf, &r);
+	ibctx = open_pf(ctx, rc, pf, &r);
 	if (!ibctx)
 		return r;
-	r = query_cap(ibctx, CAP_TYPE_GENERAL, 0, raw->cap);
+	r = query_cap(rc, ibctx, CAP_TYPE_GENERAL, 0, raw->cap);
 	if (r < 0) {
 		r = vfiomig_fail(ctx, r, "%s: QUERY_HCA_CAP (general) failed: %s", pf,
 				 strerror(-r));
 		goto out;
 	}
 	/* Firmware without cap_2 refuses the query: its bits read as clear. */
-	raw->have_cap2 = query_cap(ibctx, CAP_TYPE_GENERAL_2, 0, raw->cap2) == 0;
+	raw->have_cap2 = query_cap(rc, ibctx, CAP_TYPE_GENERAL_2, 0, raw->cap2) == 0;
 	/* The firmware has this type only with adv_virtualization set. */
 	if ((raw->cap[MLX5_CAP_ADV_VIRTUALIZATION_BIT / 8] >>
 	     (7 - MLX5_CAP_ADV_VIRTUALIZATION_BIT % 8)) & 1) {
-		raw->have_adv = query_cap(ibctx, CAP_TYPE_ADV_VIRTUALIZATION, 0, raw->adv) == 0;
+		raw->have_adv = query_cap(rc, ibctx, CAP_TYPE_ADV_VIRTUALIZATION, 0, raw->adv) == 0;
 		if (!raw->have_adv)
 			dbg(ctx, "%s: the firmware did not give its ADV_VIRTUALIZATION "
 			    "capability", pf);
@@ -166,7 +167,7 @@ int mlx5_caps_read(struct vfiomig_ctx *ctx, const char *pci_address,
 	if (vf >= 0) {
 		vf_cap2 = malloc(MLX5_CAP_BYTES);
 		/* function_id of a VF = its vport = VF index + 1 (mlx5_vfio_pci's). */
-		if (vf_cap2 && query_cap(ibctx, CAP_TYPE_GENERAL_2, vf + 1, vf_cap2) == 0)
+		if (vf_cap2 && query_cap(rc, ibctx, CAP_TYPE_GENERAL_2, vf + 1, vf_cap2) == 0)
 			raw->vf_migratable = (vf_cap2[MLX5_CAP2_MIGRATABLE / 8] >>
 					     (7 - MLX5_CAP2_MIGRATABLE % 8)) & 1;
 		else
@@ -174,6 +175,21 @@ int mlx5_caps_read(struct vfiomig_ctx *ctx, const char *pci_address,
 		free(vf_cap2);
 	}
 out:
-	ibv_close_device(ibctx);
+	rc->close_device(ibctx);
+	return r;
+}
+
+int mlx5_caps_read(struct vfiomig_ctx *ctx, const char *pci_address,
+		   struct mlx5_caps_raw *raw)
+{
+	struct rdma_core rc;
+	int r;
+
+	/* First: without rdma-core, no address can be read. */
+	r = rdma_core_open(ctx, &rc);
+	if (r < 0)
+		return r;
+	r = read_caps(ctx, &rc, pci_address, raw);
+	rdma_core_close(&rc);
 	return r;
 }

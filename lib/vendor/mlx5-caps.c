@@ -253,7 +253,8 @@ int mlx5_caps_read(struct vfiomig_ctx *ctx, const char *pci_address,
 	(void)raw;
 	return vfiomig_fail(ctx, -EOPNOTSUPP,
 			    "%s: reading mlx5 firmware capabilities needs libvfiomig built "
-			    "with libmlx5 (meson -Dmlx5=enabled); this build has none",
+			    "with rdma-core's headers (meson -Dmlx5=enabled, Debian: "
+			    "libibverbs-dev); this build has none",
 			    pci_address);
 }
 #endif

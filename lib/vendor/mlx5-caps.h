@@ -2,7 +2,7 @@
 /*
  * mlx5 firmware capability diagnostics: the decoding (mlx5-caps.c, pure)
  * and the one libmlx5 call that reads the bits (mlx5-caps-query.c, built
- * only with -Dmlx5=enabled).
+ * only with -Dmlx5, through the rdma-core that rdma-core.c loads).
  */
 #ifndef VFIOMIG_MLX5_CAPS_H
 #define VFIOMIG_MLX5_CAPS_H
@@ -41,7 +41,7 @@ struct mlx5_caps_raw {
 /* Reads the PF's general and cap_2 capabilities, its ADV_VIRTUALIZATION
  * capability when adv_virtualization is set, and the VF's cap_2
  * migratable bit when @pci_address is a VF.  -EOPNOTSUPP (recorded on
- * @ctx) without libmlx5. */
+ * @ctx) in a build without libmlx5, or without rdma-core installed. */
 int mlx5_caps_read(struct vfiomig_ctx *ctx, const char *pci_address,
 		   struct mlx5_caps_raw *raw);
 
