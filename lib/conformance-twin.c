@@ -31,7 +31,7 @@ static int load(struct conf_run *run, const char *buf, size_t len, const char *w
 {
 	const char *stage;
 	char e[32];
-	int r = conf_load(run->twin, buf, len, &stage);
+	int r = conf_load(run, run->twin, buf, len, &stage);
 
 	conf_say(d, n, "%s%s: ", d[0] ? "; " : "", what);
 	if (r < 0)

@@ -333,11 +333,6 @@ static void text(struct run *u, const char *fmt, ...)
 	va_end(ap);
 }
 
-static const char *plural(uint64_t n, const char *one, const char *many)
-{
-	return n == 1 ? one : many;
-}
-
 static void print_tracked(struct run *u)
 {
 	const struct vfiomig_dirty_info *in = &u->info;
