@@ -316,6 +316,7 @@ static int run_group(struct ctl *ctl, struct vfiomig_ctx *vctx, struct load_args
 
 int cmd_load(struct ctl *ctl, int argc, char **argv)
 {
+	char names[1024];
 	struct load_args a = { .input = "-" };
 	struct vfiomig_ctx *vctx = NULL;
 	struct vfiomig_dev *dev = NULL;
@@ -325,6 +326,8 @@ int cmd_load(struct ctl *ctl, int argc, char **argv)
 		return r;
 	/* Before any device opens: a failure's message starts a clean row. */
 	ctl->progress = xfer_progress_new(ctl, "load", a.ndevices, a.input);
+	ctl_set_at_stake(ctl, "%s may be left holding part of the stream: reset before running",
+			 ctl_join_names(names, sizeof(names), a.devices, a.ndevices));
 	r = stream_check_input(ctl, a.input);
 	if (r == EXIT_OK)
 		r = ctl_context_new(ctl, &vctx);

@@ -97,11 +97,22 @@ struct ctl {
 struct vfiomig_cancel *ctl_cancel(void);
 /* The signal that interrupted the command (SIGINT, SIGTERM, SIGHUP), or 0. */
 int ctl_interrupt_signal(void);
+/* "SIGINT", "SIGTERM", "SIGHUP" (async-signal-safe). */
+const char *ctl_signal_name(int sig);
 /*
  * The temporary file of a save under way, which a second interrupt, the
  * one that kills, removes first (vfiomig-ctl.c); NULL: none any more.
  */
 void ctl_set_temporary(const char *path);
+/*
+ * What a second interrupt, the one that kills, would leave where: while a
+ * command moves devices, the line it prints as it kills, "vfiomig-ctl:
+ * CMD: killed by a second SIGINT: " and @fmt ("mock:a may be left ...").
+ * Device and file names in it go through describe_printable().  NULL: nothing
+ * is at stake any more.
+ */
+__attribute__((format(printf, 2, 3)))
+void ctl_set_at_stake(const struct ctl *ctl, const char *fmt, ...);
 
 /* The commands (cmd-*.c). */
 int cmd_list(struct ctl *ctl, int argc, char **argv);
@@ -158,6 +169,8 @@ void ctl_note_state(struct ctl *ctl, const char *device, enum vfiomig_state stat
  * error line names the sources, then the destinations, in this call's
  * order. */
 void ctl_note_role(struct ctl *ctl, const char *device, const char *role, bool again);
+/* "mock:a", "mock:a and mock:b", "mock:a, mock:b and mock:c", each printable. */
+const char *ctl_join_names(char *buf, size_t size, char *const *names, int n);
 /* @s as one word for a shell: as it is, or in single quotes. */
 const char *ctl_shell_word(char *buf, size_t size, const char *s);
 /* Ends the error with what to run to look closer ("to compare them, run ..."). */

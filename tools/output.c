@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "describe.h"
 #include "json-writer.h"
 #include "progress.h"
 #include "xfer-report.h"
@@ -184,6 +185,21 @@ const char *ctl_shell_word(char *buf, size_t size, const char *s)
 	}
 	buf[n++] = '\'';
 	buf[n] = '\0';
+	return buf;
+}
+
+const char *ctl_join_names(char *buf, size_t size, char *const *names, int n)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < n && used < size; i++) {
+		char name[256];
+
+		used += (size_t)snprintf(buf + used, size - used, "%s%s",
+					 i == 0 ? "" : i == n - 1 ? " and " : ", ",
+					 describe_printable(name, sizeof(name), names[i]));
+	}
 	return buf;
 }
 

@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -269,10 +271,50 @@ static volatile sig_atomic_t interrupt_signal;
 static char temporary[PATH_MAX];
 static volatile sig_atomic_t have_temporary;
 
+/* What the devices would be left in (ctl_set_at_stake()): the line the
+ * killing signal prints, around the signal's name. */
+static char stake_head[128], stake_tail[1024];
+static volatile sig_atomic_t have_stake;
+
+const char *ctl_signal_name(int sig)
+{
+	switch (sig) {
+	case SIGINT:
+		return "SIGINT";
+	case SIGTERM:
+		return "SIGTERM";
+	case SIGHUP:
+		return "SIGHUP";
+	default:
+		return "a signal";
+	}
+}
+
+/* Appends @s at @n of @buf (async-signal-safe, unlike the str*() family). */
+static size_t put(char *buf, size_t size, size_t n, const char *s)
+{
+	while (*s && n < size)
+		buf[n++] = *s++;
+	return n;
+}
+
+/* "vfiomig-ctl: save: killed by a second SIGINT: mock:a may be ...", in one write. */
+static void say_stake(int sig)
+{
+	char line[sizeof(stake_head) + 16 + sizeof(stake_tail)];
+	size_t n = put(line, sizeof(line), 0, stake_head);
+
+	n = put(line, sizeof(line), n, ctl_signal_name(sig));
+	n = put(line, sizeof(line), n, stake_tail);
+	while (write(STDERR_FILENO, line, n) < 0 && errno == EINTR)
+		;
+}
+
 /*
  * The first interrupt asks the library to stop and put the devices back
  * (a source keeps running); a second one, of any of these signals, kills
- * by that signal, as usual, once it has removed a save's temporary file.
+ * by that signal, as usual, once it has removed a save's temporary file
+ * and said what the devices may be left in.
  */
 static void on_interrupt(int sig)
 {
@@ -286,6 +328,8 @@ static void on_interrupt(int sig)
 	}
 	if (have_temporary)
 		unlink(temporary);
+	if (have_stake)
+		say_stake(sig);
 	signal(sig, SIG_DFL);
 	raise(sig);	/* delivered when this handler returns */
 	errno = saved;
@@ -310,6 +354,28 @@ void ctl_set_temporary(const char *path)
 	}
 }
 
+void ctl_set_at_stake(const struct ctl *ctl, const char *fmt, ...)
+{
+	bool drawn = ctl->progress && progress_enabled(ctl->progress) && isatty(STDERR_FILENO);
+	size_t n;
+	va_list ap;
+
+	have_stake = 0;
+	atomic_signal_fence(memory_order_seq_cst);	/* no handler reads it half written */
+	if (!fmt)
+		return;
+	/* a progress line may be on the row: start below it */
+	snprintf(stake_head, sizeof(stake_head), "%s%s: %s: killed by a second ",
+		 drawn ? "\n" : "", PROGRAM, ctl->cmd->name);
+	n = (size_t)snprintf(stake_tail, sizeof(stake_tail) - 1, ": ");
+	va_start(ap, fmt);
+	vsnprintf(stake_tail + n, sizeof(stake_tail) - 1 - n, fmt, ap);
+	va_end(ap);
+	strcat(stake_tail, "\n");	/* the room was kept */
+	atomic_signal_fence(memory_order_seq_cst);
+	have_stake = 1;
+}
+
 static const int interrupt_signals[] = { SIGINT, SIGTERM, SIGHUP };
 
 static void catch_interrupts(void)
@@ -321,20 +387,6 @@ static void catch_interrupts(void)
 		sigaddset(&sa.sa_mask, interrupt_signals[i]);
 	for (size_t i = 0; i < ARRAY_SIZE(interrupt_signals); i++)
 		sigaction(interrupt_signals[i], &sa, NULL);
-}
-
-static const char *signal_name(int sig)
-{
-	switch (sig) {
-	case SIGINT:
-		return "SIGINT";
-	case SIGTERM:
-		return "SIGTERM";
-	case SIGHUP:
-		return "SIGHUP";
-	default:
-		return "a signal";
-	}
 }
 
 /*
@@ -355,7 +407,7 @@ static int interrupted_status(const struct ctl *ctl, int status)
 		return status;
 	if (status == EXIT_OK && !ctl->interrupt_said)
 		fprintf(stderr, "%s: %s%sinterrupted by %s once it had completed\n", PROGRAM,
-			ctl->cmd ? ctl->cmd->name : "", ctl->cmd ? ": " : "", signal_name(sig));
+			ctl->cmd ? ctl->cmd->name : "", ctl->cmd ? ": " : "", ctl_signal_name(sig));
 	return 128 + sig;
 }
 
