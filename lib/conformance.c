@@ -272,6 +272,10 @@ static int open_devices(struct conf_run *run)
 	r = open_free_device(run->ctx, run->twin_spec, "twin", &run->twin);
 	if (r < 0)
 		return r;
+	if (vfiomig_dev_is_same(run->dev, run->twin) == 1)
+		return vfiomig_fail(run->ctx, -EINVAL, "the twin %s is the device %s itself; give "
+				    "a second device of the same model and driver",
+				    run->twin->name, run->dev->name);
 	twin_flags = run->twin->mig_flags;
 	if (twin_flags != run->flags)
 		return vfiomig_fail(run->ctx, -EINVAL, "the twin %s is not of the same kind as "

@@ -30,6 +30,7 @@ int vfiomig_dev_new(struct vfiomig_ctx *ctx, const struct vfiomig_transport *t,
 	dev->fd = fd;
 	dev->owns_fd = owns_fd;
 	snprintf(dev->name, sizeof(dev->name), "%s", name);
+	snprintf(dev->key, sizeof(dev->key), "%s", name);
 	*ret = dev;
 	return 0;
 }
@@ -231,6 +232,13 @@ VFIOMIG_EXPORT struct vfiomig_dev *vfiomig_dev_unref(struct vfiomig_dev *dev)
 	vfiomig_ctx_unref(dev->ctx);
 	free(dev);
 	return NULL;
+}
+
+VFIOMIG_EXPORT int vfiomig_dev_is_same(struct vfiomig_dev *a, struct vfiomig_dev *b)
+{
+	if (!a || !b)
+		return -EINVAL;
+	return a == b || strcmp(a->key, b->key) == 0;
 }
 
 VFIOMIG_EXPORT int vfiomig_dev_get_fd(struct vfiomig_dev *dev)

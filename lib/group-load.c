@@ -150,22 +150,44 @@ static int read_identities(struct gload *gl)
 }
 
 /*
- * Stream device @k fits no free member.  Fitting is equality of identity,
- * so either the group has no device like it (its member in the same
- * position says how they differ), or every member like it is taken: the
- * stream holds more such devices than the group.
+ * Stream device @k fits no member at all, and the member @j was left
+ * without a stream device: the two are the misfits (each other device
+ * found its own), so the sentence names both and how they differ.
  */
-static int unmatched(struct gload *gl, unsigned int k)
+static int misfit(struct gload *gl, unsigned int k, unsigned int j)
+{
+	char theirs[LOAD_DESCRIBE_MAX], ours[LOAD_DESCRIBE_MAX], d[512];
+
+	load_describe(&gl->ids[k], theirs, sizeof(theirs));
+	load_describe(load_identity(&gl->l[j]), ours, sizeof(ours));
+	stream_identity_differences(&gl->ids[k], load_identity(&gl->l[j]), d, sizeof(d));
+	call_report(gl->c, gl->g->m[j].dev);
+	gl->error_offset = gl->id_offsets[k];
+	return vfiomig_fail_at(gl->g->ctx, -ENODEV, gl->error_offset, "%s (member %u, %s) fits "
+			       "no device of the group's stream, and the stream's device %u (%s) "
+			       "fits no member; %s differ; load the stream into the devices it "
+			       "was saved from, or use --force", gl->g->m[j].dev->name, j, ours, k,
+			       theirs, d);
+}
+
+/*
+ * Stream device @k fits no free member.  Fitting is equality of identity,
+ * so either every member like it is taken (the stream holds more such
+ * devices than the group), or the group has none like it: then the first
+ * member that no stream device took is its misfit.
+ */
+static int unmatched(struct gload *gl, unsigned int k, const bool *taken)
 {
 	const struct stream_identity *theirs = &gl->ids[k];
-	unsigned int in_group = 0, in_stream = 0;
+	unsigned int in_group = 0, in_stream = 0, j = 0;
 	char what[LOAD_DESCRIBE_MAX];
 
-	for (unsigned int j = 0; j < gl->g->n; j++)
-		in_group += stream_identity_matches(theirs, load_identity(&gl->l[j]));
+	for (unsigned int i = 0; i < gl->g->n; i++)
+		in_group += stream_identity_matches(theirs, load_identity(&gl->l[i]));
 	if (!in_group) {
-		call_report(gl->c, gl->g->m[k].dev);
-		return load_check_identity(&gl->l[k], theirs, gl->id_offsets[k]);
+		while (taken[j])	/* as many members as stream devices: one is free */
+			j++;
+		return misfit(gl, k, j);
 	}
 	for (unsigned int i = 0; i < gl->n_ids; i++)
 		in_stream += stream_identity_matches(theirs, &gl->ids[i]);
@@ -175,34 +197,46 @@ static int unmatched(struct gload *gl, unsigned int k)
 			  in_stream, what, in_group);
 }
 
+/* The first member not yet taken whose identity fits stream device @k; n if none. */
+static unsigned int free_fit(struct gload *gl, const bool *taken, unsigned int k)
+{
+	unsigned int j;
+
+	for (j = 0; j < gl->g->n; j++)
+		if (!taken[j] && stream_identity_matches(&gl->ids[k], load_identity(&gl->l[j])))
+			break;
+	return j;
+}
+
 /*
  * Stream device k goes to the first member not yet taken whose identity
  * fits it: by position among devices of one kind, by identity across
  * kinds.  Forced, by position alone.  Every stream device gets a member,
- * or the load is refused here, before anything is sent.
+ * or the load is refused here, before anything is sent; the refusal waits
+ * until every device that fits has its member, so that the members left
+ * over are the misfits.
  */
 static int match(struct gload *gl)
 {
 	bool taken[VFIOMIG_GROUP_MAX] = { false };
 	bool forced = gl->o.flags & VFIOMIG_XFER_FORCE;
+	int first_unfit = -1;
 
 	for (unsigned int k = 0; k < gl->n_ids; k++) {
-		unsigned int j = k;
+		unsigned int j = forced ? k : free_fit(gl, taken, k);
 
 		if (forced)
 			load_check_identity(&gl->l[j], &gl->ids[k], gl->id_offsets[k]);
-		else
-			for (j = 0; j < gl->g->n; j++)
-				if (!taken[j] && stream_identity_matches(&gl->ids[k],
-									 load_identity(&gl->l[j])))
-					break;
-		if (j == gl->g->n)
-			return unmatched(gl, k);
+		if (j == gl->g->n) {
+			if (first_unfit < 0)
+				first_unfit = (int)k;
+			continue;
+		}
 		taken[j] = true;
 		gl->member_of[k] = (int)j;
 		gl->device_of[j] = (int)k;
 	}
-	return 0;
+	return first_unfit < 0 ? 0 : unmatched(gl, (unsigned int)first_unfit, taken);
 }
 
 /* One stream per member: each begins with its member's identity. */

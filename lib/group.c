@@ -51,9 +51,10 @@ static int group_add(struct vfiomig_group *g, struct vfiomig_dev *dev)
 		return vfiomig_fail(g->ctx, -EINVAL, "a group member must be a device of the "
 				    "group's own context");
 	for (unsigned int i = 0; i < g->n; i++)
-		if (g->m[i].dev == dev)
-			return vfiomig_fail(g->ctx, -EEXIST, "%s is already a member of the group",
-					    dev->name);
+		if (vfiomig_dev_is_same(g->m[i].dev, dev) == 1)
+			return vfiomig_fail(g->ctx, -EEXIST, "%s is already a member of the group%s%s",
+					    dev->name, g->m[i].dev == dev ? "" : " as ",
+					    g->m[i].dev == dev ? "" : g->m[i].dev->name);
 	if (g->n == VFIOMIG_GROUP_MAX)
 		return vfiomig_fail(g->ctx, -E2BIG, "a group takes at most %d devices",
 				    VFIOMIG_GROUP_MAX);

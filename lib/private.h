@@ -70,6 +70,10 @@ struct vfiomig_dev {
 	int fd;
 	bool owns_fd;
 	char name[64];
+	/* The device itself, whatever spec reached it: its sysfs name where the
+	 * transport knows it ("vfio3" and "3b:00.1" may be one device), else
+	 * the name.  vfiomig_dev_is_same() compares it. */
+	char key[64];
 	struct vfiomig_identity id;
 	/* What understands its data stream; chosen at open. */
 	const struct vfiomig_vendor_ops *backend;

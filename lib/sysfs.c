@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Reading device identity and VFIO topology from sysfs and procfs. */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "sysfs.h"
@@ -136,15 +139,14 @@ void vfiomig_sysfs_group_blockers(int group, char *buf, size_t size)
 	closedir(d);
 }
 
-int vfiomig_sysfs_from_fd(int fd, char *path, size_t size)
+/* The fdinfo's "vfio-device-syspath:" line, which later kernels than 6.12 print. */
+static int sysfs_from_fdinfo(int fd, char *path, size_t size)
 {
 	static const char key[] = "vfio-device-syspath:";
 	char fdinfo[64], line[PATH_MAX + 64];
 	int r = -ENOENT;
 	FILE *f;
 
-	if (size)
-		path[0] = '\0';
 	snprintf(fdinfo, sizeof(fdinfo), "/proc/self/fdinfo/%d", fd);
 	f = fopen(fdinfo, "re");
 	if (!f)
@@ -161,6 +163,36 @@ int vfiomig_sysfs_from_fd(int fd, char *path, size_t size)
 	}
 	fclose(f);
 	return r;
+}
+
+/* An fd of /dev/vfio/devices/vfioN: its char device's class device is a vfio-dev. */
+static int sysfs_from_chardev(int fd, char *path, size_t size)
+{
+	char dir[64], link[PATH_MAX], subsystem[32], real[PATH_MAX];
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISCHR(st.st_mode))
+		return -ENOENT;
+	snprintf(dir, sizeof(dir), "/sys/dev/char/%u:%u", major(st.st_rdev), minor(st.st_rdev));
+	if (vfiomig_sysfs_link_base(dir, "subsystem", subsystem, sizeof(subsystem)) < 0 ||
+	    strcmp(subsystem, "vfio-dev") != 0)
+		return -ENOENT;
+	snprintf(link, sizeof(link), "%s/device", dir);
+	if (!realpath(link, real))
+		return -errno;
+	snprintf(path, size, "%s", real);
+	return 0;
+}
+
+int vfiomig_sysfs_from_fd(int fd, char *path, size_t size)
+{
+	if (size)
+		path[0] = '\0';
+	if (sysfs_from_fdinfo(fd, path, size) == 0)
+		return 0;
+	return sysfs_from_chardev(fd, path, size);
 }
 
 int vfiomig_sysfs_from_cdev(const char *cdev_name, char *path, size_t size)

@@ -17,8 +17,12 @@ int vfiomig_sysfs_group(const char *devdir);
 int vfiomig_sysfs_cdev_name(const char *devdir, char *name, size_t size);
 /* The devices of @group not bound to a VFIO driver, as "a (drv), b (none)". */
 void vfiomig_sysfs_group_blockers(int group, char *buf, size_t size);
-/* The sysfs directory of a VFIO device fd, from its fdinfo (Linux 6.9+);
- * -ENOENT with @path "" where the fdinfo does not name one. */
+/*
+ * The sysfs directory of a VFIO device fd: from its fdinfo, where the
+ * kernel prints it (not 6.12), else, for an fd of a vfio cdev, from the
+ * char device's number; -ENOENT with @path "" for a group's device fd on a
+ * kernel whose fdinfo does not name the device.
+ */
 int vfiomig_sysfs_from_fd(int fd, char *path, size_t size);
 /* The sysfs directory of cdev "vfioN". */
 int vfiomig_sysfs_from_cdev(const char *cdev_name, char *path, size_t size);

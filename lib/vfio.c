@@ -559,8 +559,10 @@ static int kernel_open(struct vfiomig_ctx *ctx, const char *text, struct vfiomig
 		return open_by_sysfs(ctx, &spec, ret);
 
 	r = open_cdev(ctx, spec.path, spec.name, ret);
-	if (r == 0 && vfiomig_sysfs_from_cdev(spec.name, sys, sizeof(sys)) == 0)
+	if (r == 0 && vfiomig_sysfs_from_cdev(spec.name, sys, sizeof(sys)) == 0) {
 		vfiomig_sysfs_identity(sys, &(*ret)->id);
+		snprintf((*ret)->key, sizeof((*ret)->key), "%s", strrchr(sys, '/') + 1);
+	}
 	return r;
 }
 
@@ -577,7 +579,7 @@ static int kernel_adopt(struct vfiomig_ctx *ctx, int fd, struct vfiomig_dev **re
 		return vfiomig_fail(ctx, errno == ENOTTY || errno == EINVAL ? -ENOTTY : -errno,
 				    "fd %d is not a VFIO device fd (VFIO_DEVICE_GET_INFO: %s)",
 				    fd, strerror(errno));
-	/* Before Linux 6.9 the fdinfo names no sysfs path: sys stays "". */
+	/* A group's device fd, where the fdinfo names no sysfs path (6.12): sys stays "". */
 	vfiomig_sysfs_from_fd(fd, sys, sizeof(sys));
 	base = strrchr(sys, '/');
 	if (base)

@@ -428,6 +428,37 @@ START_TEST(test_feature_faults)
 }
 END_TEST
 
+/* One device under several handles, specs and contexts; another is not it. */
+START_TEST(test_is_same)
+{
+	struct vfiomig_ctx *ctx, *other;
+	struct vfiomig_dev *a, *a2, *adopted, *elsewhere, *b;
+
+	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(vfiomig_ctx_new(&other), 0);
+	a = open_dev(ctx, "mock:a");
+	a2 = open_dev(ctx, "mock:a,size=1M");
+	elsewhere = open_dev(other, "mock:a");
+	b = open_dev(ctx, "mock:b");
+	ck_assert_int_eq(vfiomig_dev_adopt(ctx, vfiomig_dev_get_fd(a), &adopted), 0);
+	ck_assert_int_eq(vfiomig_dev_is_same(a, a), 1);
+	ck_assert_int_eq(vfiomig_dev_is_same(a, a2), 1);
+	ck_assert_int_eq(vfiomig_dev_is_same(a2, adopted), 1);
+	ck_assert_int_eq(vfiomig_dev_is_same(a, elsewhere), 1);
+	ck_assert_int_eq(vfiomig_dev_is_same(a, b), 0);
+	ck_assert_int_eq(vfiomig_dev_is_same(b, adopted), 0);
+	ck_assert_int_eq(vfiomig_dev_is_same(a, NULL), -EINVAL);
+	ck_assert_int_eq(vfiomig_dev_is_same(NULL, a), -EINVAL);
+	vfiomig_dev_unref(adopted);
+	vfiomig_dev_unref(a);
+	vfiomig_dev_unref(a2);
+	vfiomig_dev_unref(b);
+	vfiomig_dev_unref(elsewhere);
+	vfiomig_ctx_unref(other);
+	vfiomig_ctx_unref(ctx);
+}
+END_TEST
+
 START_TEST(test_adopt)
 {
 	struct vfiomig_ctx *ctx;
@@ -569,6 +600,7 @@ int main(void)
 	tcase_add_test(tc, test_resuming_without_data);
 	tcase_add_test(tc, test_feature_faults);
 	tcase_add_test(tc, test_adopt);
+	tcase_add_test(tc, test_is_same);
 	tcase_add_test(tc, test_open_errors);
 	tcase_add_test(tc, test_log_and_lifetime);
 	tcase_add_test(tc, test_no_fd_leak);

@@ -395,6 +395,39 @@ START_TEST(test_second_of_a_kind_refused)
 }
 END_TEST
 
+/*
+ * A stream of [A, B] into [B', A''], where A'' is another model than A:
+ * the sentence is about A'' (member 1), which fits no stream device, and
+ * names stream device 0, which fits no member; B' found its own.
+ */
+START_TEST(test_misfit_named)
+{
+	static const char *const ab[] = { ",size=128K,pci=8086:1889", ",size=64K,pci=15b3:101e" };
+	static const char *const ba[] = { ",size=64K,pci=15b3:101e,state=stop",
+					  ",size=128K,pci=8086:1890,state=stop" };
+	struct vfiomig_error e = { .sz = sizeof(e) };
+	struct side src, dst;
+	int fd = memfd();
+
+	side_open(&src, 2, "s", ab, 2);
+	side_open(&dst, 2, "d", ba, 2);
+	ck_assert_int_eq(vfiomig_group_save(src.g, &fd, 1, NULL), 0);
+	rewind_fds(&fd, 1);
+	ck_assert_int_eq(vfiomig_group_load(dst.g, &fd, 1, NULL), -ENODEV);
+	ck_assert_int_eq(vfiomig_ctx_get_error_info(dst.ctx, &e), 0);
+	ck_assert_str_eq(e.device, "mock:d1");
+	ck_assert_int_eq(e.device_first, 1);
+	ck_assert_msg(strstr(e.message, "member 1") && strstr(e.message, "8086:1890") &&
+		      strstr(e.message, "stream's device 0 (8086:1889") &&
+		      strstr(e.message, "PCI IDs differ") && !strstr(e.message, "mock:d0"),
+		      "%s", e.message);
+	assert_untouched(&dst, S(STOP));
+	close(fd);
+	side_free(&src);
+	side_free(&dst);
+}
+END_TEST
+
 static size_t stream_of_two(char **ret)
 {
 	static const char *const keys[] = { ",size=200K" };
@@ -885,6 +918,7 @@ int main(void)
 	tcase_add_test(tc, test_read_by_one_device);
 	tcase_add_loop_test(tc, test_refused_before_any_write, 0, 3);
 	tcase_add_test(tc, test_second_of_a_kind_refused);
+	tcase_add_test(tc, test_misfit_named);
 	tcase_add_test(tc, test_every_composition);
 	tcase_add_test(tc, test_corrupt_member_record);
 	tcase_add_test(tc, test_truncated);

@@ -231,6 +231,16 @@ START_TEST(test_arguments)
 	group_of(&f, 2, "", -1, "", 0);
 	ck_assert_int_eq(vfiomig_group_get_result(f.g, 0, &res), -ENODATA);
 	ck_assert_int_eq(vfiomig_group_add(f.g, f.dev[0]), -EEXIST);
+	/* another handle of a member's device: another open, an adopted fd */
+	stranger = open_dev(f.ctx, "mock:g1,size=1M");
+	ck_assert_int_eq(vfiomig_group_add(f.g, stranger), -EEXIST);
+	ck_assert_str_eq(vfiomig_ctx_get_error(f.ctx),
+			 "mock:g1 is already a member of the group as mock:g1");
+	vfiomig_dev_unref(stranger);
+	ck_assert_int_eq(vfiomig_dev_adopt(f.ctx, vfiomig_dev_get_fd(f.dev[0]), &stranger), 0);
+	ck_assert_int_eq(vfiomig_group_add(f.g, stranger), -EEXIST);
+	vfiomig_dev_unref(stranger);
+	ck_assert_int_eq(vfiomig_group_get_size(f.g), 2);
 	ck_assert_int_eq(vfiomig_ctx_new(&other), 0);
 	ck_assert_int_eq(vfiomig_dev_open(other, "mock:x", &stranger), 0);
 	ck_assert_int_eq(vfiomig_group_add(f.g, stranger), -EINVAL);

@@ -54,10 +54,10 @@ int args_positional(struct ctl *ctl, int argc, char **argv, int min, int max,
 
 /*
  * The @n devices of one group (save, load, each side of migrate): at most
- * VFIOMIG_GROUP_MAX, and no spec given twice.  Returns ARGS_CONTINUE or
- * EXIT_USAGE.
+ * VFIOMIG_GROUP_MAX (a device named twice is ctl_open()'s to refuse).
+ * Returns ARGS_CONTINUE or EXIT_USAGE.
  */
-int args_group(struct ctl *ctl, char *const *specs, int n);
+int args_group(struct ctl *ctl, int n);
 
 /*
  * --precopy[=auto|never|N]: @s NULL means auto, unless the next word of

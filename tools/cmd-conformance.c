@@ -65,9 +65,6 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct conf_args *a)
 	r = args_positional(ctl, argc, argv, a->list ? 0 : 1, a->list ? 0 : 1, names);
 	if (r == ARGS_CONTINUE && !a->list)
 		a->device = argv[optind];
-	if (r == ARGS_CONTINUE && a->twin && a->device && !strcmp(a->twin, a->device))
-		return ctl_usage(ctl, "--twin names DEVICE itself; give a second device of the "
-				 "same kind");
 	return r;
 }
 
@@ -241,6 +238,25 @@ static void set_at_stake(struct ctl *ctl, const struct conf_args *a)
 				 describe_printable(dev, sizeof(dev), a->device));
 }
 
+/*
+ * A twin that is the device itself (under another spec) is the usage
+ * error every command gives a device named twice (ctl_open()).  The
+ * checker opens both itself, and runs only on devices nothing else holds:
+ * they are closed again here.
+ */
+static int check_twin(struct ctl *ctl, struct vfiomig_ctx *vctx, const struct conf_args *a)
+{
+	struct vfiomig_dev *dev, *twin = NULL;
+	int r = ctl_open(ctl, vctx, a->device, &dev);
+
+	if (r == EXIT_OK)
+		r = ctl_open(ctl, vctx, a->twin, &twin);
+	vfiomig_dev_unref(twin);
+	vfiomig_dev_unref(dev);
+	ctl_forget_devices(ctl);
+	return r;
+}
+
 int cmd_conformance(struct ctl *ctl, int argc, char **argv)
 {
 	struct conf_args a = { 0 };
@@ -256,8 +272,12 @@ int cmd_conformance(struct ctl *ctl, int argc, char **argv)
 		return EXIT_OK;
 	}
 	r = ctl_context_new(ctl, &vctx);
-	if (r != EXIT_OK)
+	if (r == EXIT_OK && a.twin)
+		r = check_twin(ctl, vctx, &a);
+	if (r != EXIT_OK) {
+		vfiomig_ctx_unref(vctx);
 		return r;
+	}
 	o.twin = a.twin;
 	o.areas = a.areas;
 	o.cancel = ctl_cancel();	/* an interrupt stops it at the next step */

@@ -87,7 +87,7 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct load_args *a)
 		return ctl_usage(ctl, "--raw reads bare device bytes, in which one stream cannot "
 				 "carry the devices of a group; load each device's raw stream on "
 				 "its own");
-	return a->ndevices > 1 ? args_group(ctl, a->devices, a->ndevices) : ARGS_CONTINUE;
+	return a->ndevices > 1 ? args_group(ctl, a->ndevices) : ARGS_CONTINUE;
 }
 
 static void setup_opts(struct ctl *ctl, struct load_args *a, struct vfiomig_stats *stats)

@@ -94,19 +94,11 @@ static int check_counts(struct ctl *ctl, struct migrate *m)
 	return ARGS_CONTINUE;
 }
 
-/* A device of both lists would be saved into itself. */
 static int check_group_specs(struct ctl *ctl, struct migrate *m)
 {
-	int r = args_group(ctl, m->src.specs, m->src.n);
+	int r = args_group(ctl, m->src.n);
 
-	if (r == ARGS_CONTINUE)
-		r = args_group(ctl, m->dst.specs, m->dst.n);
-	for (int i = 0; r == ARGS_CONTINUE && i < m->src.n; i++)
-		for (int j = 0; r == ARGS_CONTINUE && j < m->dst.n; j++)
-			if (strcmp(m->src.specs[i], m->dst.specs[j]) == 0)
-				r = ctl_usage(ctl, "'%s' is both a source and a destination; a "
-					      "device cannot migrate into itself", m->src.specs[i]);
-	return r;
+	return r == ARGS_CONTINUE ? args_group(ctl, m->dst.n) : r;
 }
 
 static int parse_option(struct ctl *ctl, struct migrate *m, int c, char **argv)
@@ -226,26 +218,6 @@ static void close_side(struct side *s)
 	vfiomig_group_unref(s->group);
 	vfiomig_dev_unref(s->dev);
 	vfiomig_ctx_unref(s->vctx);
-}
-
-/*
- * Specs that differ may name one device ("3b:00.1", "0000:3b:00.1"): one
- * device on both sides would be saved into itself.
- */
-static int check_sides(struct ctl *ctl, struct migrate *m)
-{
-	for (int i = 0; i < m->src.n; i++) {
-		const char *a = vfiomig_dev_get_name(vfiomig_group_get_member(m->src.group,
-									      (unsigned int)i));
-
-		for (int j = 0; j < m->dst.n; j++)
-			if (strcmp(a, vfiomig_dev_get_name(vfiomig_group_get_member(
-					m->dst.group, (unsigned int)j))) == 0)
-				return ctl_usage(ctl, "'%s' and '%s' both name %s; a device cannot "
-						 "migrate into itself", m->src.specs[i],
-						 m->dst.specs[j], a);
-	}
-	return EXIT_OK;
 }
 
 static int run(struct migrate *m)
@@ -541,8 +513,6 @@ static int prepare(struct ctl *ctl, struct migrate *m)
 
 	if (r == EXIT_OK)
 		r = open_side(ctl, &m->dst, m->group_flags);
-	if (r == EXIT_OK && is_group(m))
-		r = check_sides(ctl, m);
 	if (r != EXIT_OK)
 		return r;
 	ctl->progress = xfer_progress_new(ctl, "migrate", m->src.n, NULL);

@@ -79,7 +79,7 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct save_args *a)
 		return ctl_usage(ctl, "--raw writes bare device bytes, which cannot tell the devices "
 				 "of a group apart in one stream; save each device on its own to "
 				 "use --raw");
-	return a->ndevices > 1 ? args_group(ctl, a->devices, a->ndevices) : ARGS_CONTINUE;
+	return a->ndevices > 1 ? args_group(ctl, a->ndevices) : ARGS_CONTINUE;
 }
 
 static void setup_opts(struct ctl *ctl, struct save_args *a, struct vfiomig_stats *stats)

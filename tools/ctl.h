@@ -87,6 +87,16 @@ struct ctl {
 	struct xfer_member *members;
 	int nmembers;
 
+	/*
+	 * Every device the command opened, with a reference, and the spec
+	 * that named it (device.c): a second spec of one of them is refused.
+	 */
+	struct ctl_opened {
+		struct vfiomig_dev *dev;
+		const char *spec;
+	} opened[CTL_MAX_STATES];
+	int nopened;
+
 	struct progress *progress;
 	/* dirty: its output already says that an interrupt ended it, so no
 	 * "interrupted once it had completed" note (vfiomig-ctl.c) */
@@ -192,12 +202,16 @@ int ctl_context_new(struct ctl *ctl, struct vfiomig_ctx **ret);
 /* device.c */
 /* Reports a failed open of @spec: a spec that cannot be parsed is a usage error. */
 int ctl_fail_open(struct ctl *ctl, struct vfiomig_ctx *vctx, const char *spec, int r);
+/*
+ * Opens @spec.  A device the command already opened, under whatever spec
+ * (vfiomig_dev_is_same()), is a usage error: one command moves a device
+ * once.  The command's devices stay open until ctl_forget_devices().
+ */
 int ctl_open(struct ctl *ctl, struct vfiomig_ctx *vctx, const char *spec,
 	     struct vfiomig_dev **ret);
-/*
- * Opens @specs[0..n) as a new group, in that order (@flags as for
- * vfiomig_group_new()).  Two specs that name one device are a usage error.
- */
+/* Drops the references ctl_open() keeps: the devices close with their last. */
+void ctl_forget_devices(struct ctl *ctl);
+/* Opens @specs[0..n) as a new group, in that order (@flags as for vfiomig_group_new()). */
 int ctl_open_group(struct ctl *ctl, struct vfiomig_ctx *vctx, char *const *specs, int n,
 		   unsigned int flags, struct vfiomig_group **ret);
 

@@ -16,38 +16,59 @@ int ctl_fail_open(struct ctl *ctl, struct vfiomig_ctx *vctx, const char *spec, i
 	return ctl_fail_lib_error(ctl, spec, &e);
 }
 
+/*
+ * Specs that differ can name one device ("3b:00.1", "0000:3b:00.1",
+ * "vfio3"; "mock:a" and "mock:a,size=1M"), so the devices are compared,
+ * not the specs: a command would drive such a device twice, or save it
+ * into itself.
+ */
+static int remember(struct ctl *ctl, struct vfiomig_dev *dev, const char *spec)
+{
+	for (int i = 0; i < ctl->nopened; i++) {
+		const char *other = ctl->opened[i].spec;
+
+		if (vfiomig_dev_is_same(ctl->opened[i].dev, dev) != 1)
+			continue;
+		if (strcmp(other, spec) == 0)
+			return ctl_usage(ctl, "'%s' is named twice; name each device once", spec);
+		return ctl_usage(ctl, "'%s' and '%s' both name %s; name each device once", other,
+				 spec, vfiomig_dev_get_name(dev));
+	}
+	if (ctl->nopened == CTL_MAX_STATES)
+		return ctl_usage(ctl, "more than %d devices given", CTL_MAX_STATES);
+	ctl->opened[ctl->nopened++] = (struct ctl_opened){ vfiomig_dev_ref(dev), spec };
+	return EXIT_OK;
+}
+
 int ctl_open(struct ctl *ctl, struct vfiomig_ctx *vctx, const char *spec,
 	     struct vfiomig_dev **ret)
 {
 	int r = vfiomig_dev_open(vctx, spec, ret);
 
-	return r >= 0 ? EXIT_OK : ctl_fail_open(ctl, vctx, spec, r);
+	if (r < 0)
+		return ctl_fail_open(ctl, vctx, spec, r);
+	r = remember(ctl, *ret, spec);
+	if (r != EXIT_OK)
+		*ret = vfiomig_dev_unref(*ret);
+	return r;
 }
 
-/*
- * Member @i of @specs, checked against the members before it by the name
- * the library gives it, since specs that differ can name one device
- * ("3b:00.1" and "0000:3b:00.1"; "mock:a" and "mock:a,size=1M").  A group
- * would drive such a device twice; two mocks of one name would give a
- * stream whose devices no reader could tell apart.
- */
+void ctl_forget_devices(struct ctl *ctl)
+{
+	while (ctl->nopened > 0)
+		vfiomig_dev_unref(ctl->opened[--ctl->nopened].dev);
+}
+
 static int add_member(struct ctl *ctl, struct vfiomig_ctx *vctx, struct vfiomig_group *g,
-		      char *const *specs, int i)
+		      const char *spec)
 {
 	struct vfiomig_dev *dev;
-	const char *name;
-	int r = ctl_open(ctl, vctx, specs[i], &dev), e;
+	int r = ctl_open(ctl, vctx, spec, &dev), e;
 
 	if (r != EXIT_OK)
 		return r;
-	name = vfiomig_dev_get_name(dev);
-	for (int j = 0; j < i && r == EXIT_OK; j++)
-		if (strcmp(vfiomig_dev_get_name(vfiomig_group_get_member(g, (unsigned int)j)),
-			   name) == 0)
-			r = ctl_usage(ctl, "'%s' and '%s' both name %s; name each device of the "
-				      "group once", specs[j], specs[i], name);
-	if (r == EXIT_OK && (e = vfiomig_group_add(g, dev)) < 0)
-		r = ctl_fail_lib(ctl, vctx, specs[i], e);
+	if ((e = vfiomig_group_add(g, dev)) < 0)
+		r = ctl_fail_lib(ctl, vctx, spec, e);
 	vfiomig_dev_unref(dev);	/* the group holds its own reference */
 	return r;
 }
@@ -62,7 +83,7 @@ int ctl_open_group(struct ctl *ctl, struct vfiomig_ctx *vctx, char *const *specs
 	if (e < 0)
 		return ctl_fail_lib(ctl, vctx, specs[0], e);
 	for (int i = 0; r == EXIT_OK && i < n; i++)
-		r = add_member(ctl, vctx, g, specs, i);
+		r = add_member(ctl, vctx, g, specs[i]);
 	if (r != EXIT_OK)
 		g = vfiomig_group_unref(g);
 	*ret = g;

@@ -428,6 +428,7 @@ int main(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	r = run(&ctl, argc, argv);
+	ctl_forget_devices(&ctl);
 	r = ctl_output_end(&ctl, r);
 	progress_free(ctl.progress);
 	/* No handler may raise it once it is gone. */

@@ -117,6 +117,25 @@ VFIOMIG_API int vfiomig_dev_get_fd(struct vfiomig_dev *dev);
 VFIOMIG_API const char *vfiomig_dev_get_name(struct vfiomig_dev *dev);
 
 /**
+ * vfiomig_dev_is_same() - Whether two handles drive one device
+ *
+ * Specs that differ can name one device: "3b:00.1", "0000:3b:00.1", its
+ * /sys path and its vfio cdev ("vfio3", by the cdev's sysfs link); so can
+ * an adopted fd of its cdev, or of its group where the kernel names the
+ * device in the fd's fdinfo (kernels after 6.12; on 6.12 an adopted group
+ * device fd is a device of its own, "fd:N").  Two mock devices of one
+ * name are one device, as two opens of one PCI address are, whatever
+ * their contexts.  A group refuses a second handle of a member's device
+ * (-EEXIST); a program that drives several devices at once (a source and
+ * its destination) asks this first.  A query: no call is made, and the
+ * thread's error is kept.
+ *
+ * Return: 1 if they are one device, 0 if not; -EINVAL if either is NULL.
+ * Since: 0.4
+ */
+VFIOMIG_API int vfiomig_dev_is_same(struct vfiomig_dev *a, struct vfiomig_dev *b);
+
+/**
  * vfiomig_dev_get_transport() - How the library reaches the device:
  * "vfio-group", "vfio-cdev", "adopted" or "mock".
  * Return: static string; NULL if @dev is NULL.  Since: 0.1

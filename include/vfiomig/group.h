@@ -73,9 +73,10 @@ VFIOMIG_API struct vfiomig_group *vfiomig_group_unref(struct vfiomig_group *g);
  * The order of adding is the group's order: results are reported in it,
  * and a group's stream lists its devices in it.  The group takes a
  * reference on @dev.  A device of another context, or one already in the
- * group, is refused.
+ * group, is refused, also through another handle of it (since 0.4; see
+ * vfiomig_dev_is_same()): a group would drive it twice.
  *
- * Return: 0; -EINVAL; -EEXIST if @dev is already a member; -E2BIG past
+ * Return: 0; -EINVAL; -EEXIST if @dev's device is already a member; -E2BIG past
  *         VFIOMIG_GROUP_MAX.  Since: 0.3
  */
 VFIOMIG_API int vfiomig_group_add(struct vfiomig_group *g, struct vfiomig_dev *dev);
@@ -216,6 +217,8 @@ VFIOMIG_API int vfiomig_group_save(struct vfiomig_group *g, const int *out_fds,
  * devices than the group has members, or a device that no member fits, is
  * refused, and so is a stream with more devices of a kind than the group
  * has (VFIOMIG_XFER_FORCE: by position only, whatever the identities).
+ * The error of a stream device that fits no member is about the member
+ * that no stream device took, and names both.
  * One fd per member: stream i goes to member i.
  *
  * Every member then enters RESUMING, and each member's records are

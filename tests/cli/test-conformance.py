@@ -114,7 +114,7 @@ def test_usage(t):
     usage_error(t, run("conformance"), ["missing DEVICE"], "no device: usage error")
     usage_error(t, run("conformance", "mock:a", "--only", "bogus"),
                 ["unknown area 'bogus'", "features"], "--only bogus: usage error naming the areas")
-    usage_error(t, run("conformance", "mock:a", "--twin", "mock:a"), ["--twin names DEVICE"],
+    usage_error(t, run("conformance", "mock:a", "--twin", "mock:a"), ["'mock:a' is named twice"],
                 "--twin DEVICE itself: usage error")
     usage_error(t, run("conformance", "--list", "mock:a"), ["unexpected argument"],
                 "--list takes no device")

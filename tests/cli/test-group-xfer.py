@@ -195,6 +195,17 @@ def test_identity(t, tmp):
          [("mock:a", "mock:x"), ("mock:b", "mock:y")] and
          all(x["destination_state"] == "RUNNING" for x in m),
          "migrate A B --to B' A': each source reaches the destination of its kind", r)
+    # B' fits stream device 1; A'' is another model than A and fits nothing:
+    # the error is about A'', and names stream device 0.
+    r = run("--json", "migrate", "mock:a,size=1M,pci=8086:1889", "mock:b,size=512K,pci=15b3:101e",
+            "--to", "mock:b2,size=512K,pci=15b3:101e", "mock:a2,size=1M,pci=8086:1890")
+    try:
+        msg = r.json()["error"]["message"]
+    except (ValueError, KeyError):
+        msg = ""
+    t.ok(r.rc == 1 and "mock:a2 (member 1, 8086:1890" in msg and
+         "the stream's device 0 (8086:1889" in msg and "mock:b2" not in msg,
+         "a misfit destination: the error names it and the stream device it fits not", r)
 
 
 def test_counts(t, tmp, f):

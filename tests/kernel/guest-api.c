@@ -39,7 +39,7 @@
 #define S(x) VFIOMIG_STATE_##x
 
 /* The plan, printed first: run.sh fails the suite when fewer checks report. */
-#define PLAN 32
+#define PLAN 34
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static int tests, failures;
@@ -590,6 +590,40 @@ static void check_teardown(const char *uuid, int via_cdev)
 	   via_cdev ? "cdev" : "group");
 }
 
+/*
+ * The device F opened by the spec a user would type (its UUID, or its cdev
+ * node), and adopted through that fd: one device to vfiomig_dev_is_same()
+ * by the sysfs name the kernel gives both (the cdev's links), though the
+ * names differ for a cdev.  A group's device fd names no device on 6.12
+ * (no "vfio-device-syspath" in its fdinfo): adopted, it is "fd:N", a
+ * device of its own.
+ */
+static void check_same(const char *uuid, int via_cdev)
+{
+	char spec[PATH_MAX];
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *dev, *adopted, *mock;
+	int known;
+
+	if (via_cdev)
+		cdev_node(uuid, spec, sizeof(spec));
+	else
+		snprintf(spec, sizeof(spec), "%s", uuid);
+	if (vfiomig_ctx_new(&ctx) < 0 || vfiomig_dev_open(ctx, spec, &dev) < 0 ||
+	    vfiomig_dev_adopt(ctx, vfiomig_dev_get_fd(dev), &adopted) < 0 ||
+	    vfiomig_dev_open(ctx, "mock:other", &mock) < 0)
+		die("open, adopt");
+	known = strncmp(vfiomig_dev_get_name(adopted), "fd:", 3) != 0;
+	ok(vfiomig_dev_is_same(dev, adopted) == known && known == via_cdev,
+	   "%s (%s) and its adopted fd (%s) are %s", spec, vfiomig_dev_get_name(dev),
+	   vfiomig_dev_get_name(adopted), known ? "one device" : "not known to be one device");
+	ok(vfiomig_dev_is_same(dev, mock) == 0, "and another device is not");
+	vfiomig_dev_unref(mock);
+	vfiomig_dev_unref(adopted);
+	vfiomig_dev_unref(dev);
+	vfiomig_ctx_unref(ctx);
+}
+
 static int poke_or_peek(int container, int argc, char **argv)
 {
 	int fd = open_device(container, argv[2], 1);
@@ -705,5 +739,6 @@ int main(int argc, char **argv)
 	ok(fcntl(afd, F_GETFD) >= 0 && fcntl(bfd, F_GETFD) >= 0 && fcntl(dfd, F_GETFD) >= 0 &&
 	   fcntl(efd, F_GETFD) >= 0, "adopted fds still open after unref");
 	check_teardown(argv[6], getenv("VFIOMIG_VIA_CDEV") != NULL);
+	check_same(argv[6], getenv("VFIOMIG_VIA_CDEV") != NULL);
 	return failures || tests != PLAN ? 1 : 0;
 }
