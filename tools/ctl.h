@@ -188,6 +188,8 @@ __attribute__((format(printf, 2, 3)))
 void ctl_fail_hint(struct ctl *ctl, const char *fmt, ...);
 __attribute__((format(printf, 2, 3)))
 void ctl_printf(struct ctl *ctl, const char *fmt, ...);
+/* --json: the member "text", what @write_text prints (a help's text). */
+void ctl_json_text(struct ctl *ctl, void (*write_text)(FILE *f, const void *arg), const void *arg);
 void ctl_guard_std_fds(struct ctl *ctl);
 int ctl_output_begin(struct ctl *ctl);
 /* Writes the output or the error; returns the process exit status. */

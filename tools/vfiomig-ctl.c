@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "json-writer.h"
 #include "progress.h"
 
 #ifndef CTL_VERSION
@@ -148,28 +149,70 @@ static const struct ctl_cmd commands[] = {
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+#define USAGE PROGRAM " [--json] [-v|--verbose] [-q|--quiet] COMMAND [ARGS]"
+
+static void help_text(FILE *f, const void *unused)
+{
+	(void)unused;
+	fprintf(f, "Usage: " USAGE "\n\n"
+		"Drive VFIO devices through the kernel's migration protocol v2.\n\n"
+		"Commands:\n");
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].brief);
+	fprintf(f, "\nDEVICE: a PCI address (0000:3b:00.1), an mdev UUID, a VFIO cdev\n"
+		"(/dev/vfio/devices/vfio3), a sysfs path, or mock:NAME[,key=value...].\n"
+		"State names: RUNNING, STOP, RUNNING_P2P, STOP_COPY, RESUMING, PRE_COPY,\n"
+		"PRE_COPY_P2P, ERROR (any case, '-' for '_').\n\n"
+		"Options:\n"
+		"      --json       print one JSON document: on stdout; on stderr for a\n"
+		"                   usage error, and when stdout is the stream (save -o -)\n"
+		"  -v, --verbose    more messages on stderr (-vv: debugging)\n"
+		"  -q, --quiet      no progress line, no warnings\n"
+		"  -h, --help       this help\n"
+		"      --version    the version\n\n"
+		"Exit status: 0 success, 1 failure, 2 usage error, 128 + N interrupted by\n"
+		"signal N (130 SIGINT, 143 SIGTERM).\n"
+		"'%s help COMMAND' shows a command's arguments; see %s(1).\n",
+		PROGRAM, PROGRAM);
+}
+
+/* The help: its text, or with --json, the commands and the same text. */
 static void help(struct ctl *ctl)
 {
-	ctl_printf(ctl, "Usage: %s [--json] [-v|--verbose] [-q|--quiet] COMMAND [ARGS]\n\n"
-		   "Drive VFIO devices through the kernel's migration protocol v2.\n\n"
-		   "Commands:\n", PROGRAM);
-	for (size_t i = 0; i < N_COMMANDS; i++)
-		ctl_printf(ctl, "  %-8s %s\n", commands[i].name, commands[i].brief);
-	ctl_printf(ctl, "\nDEVICE: a PCI address (0000:3b:00.1), an mdev UUID, a VFIO cdev\n"
-		   "(/dev/vfio/devices/vfio3), a sysfs path, or mock:NAME[,key=value...].\n"
-		   "State names: RUNNING, STOP, RUNNING_P2P, STOP_COPY, RESUMING, PRE_COPY,\n"
-		   "PRE_COPY_P2P, ERROR (any case, '-' for '_').\n\n"
-		   "Options:\n"
-		   "      --json       print one JSON document: on stdout; on stderr for a\n"
-		   "                   usage error, and when stdout is the stream (save -o -)\n"
-		   "  -v, --verbose    more messages on stderr (-vv: debugging)\n"
-		   "  -q, --quiet      no progress line, no warnings\n"
-		   "  -h, --help       this help\n"
-		   "      --version    the version\n\n"
-		   "Exit status: 0 success, 1 failure, 2 usage error, 128 + N interrupted by\n"
-		   "signal N (130 SIGINT, 143 SIGTERM).\n"
-		   "'%s help COMMAND' shows a command's arguments; see %s(1).\n",
-		   PROGRAM, PROGRAM);
+	struct json_writer *w = ctl->jw;
+
+	if (!ctl->json) {
+		help_text(ctl->out, NULL);
+		return;
+	}
+	json_object_begin(w);
+	json_member_string(w, "program", PROGRAM);
+	json_member_string(w, "version", CTL_VERSION);
+	json_member_string(w, "usage", USAGE);
+	json_name(w, "commands");
+	json_array_begin(w);
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		json_object_begin(w);
+		json_member_string(w, "name", commands[i].name);
+		json_member_string(w, "arguments", commands[i].args);
+		json_member_string(w, "brief", commands[i].brief);
+		json_object_end(w);
+	}
+	json_array_end(w);
+	ctl_json_text(ctl, help_text, NULL);
+	json_object_end(w);
+}
+
+static void version(struct ctl *ctl)
+{
+	if (!ctl->json) {
+		ctl_printf(ctl, "%s %s\n", PROGRAM, CTL_VERSION);
+		return;
+	}
+	json_object_begin(ctl->jw);
+	json_member_string(ctl->jw, "program", PROGRAM);
+	json_member_string(ctl->jw, "version", CTL_VERSION);
+	json_object_end(ctl->jw);
 }
 
 static const struct ctl_cmd *find_command(const char *name)
@@ -237,7 +280,7 @@ static int parse_global(struct ctl *ctl, int argc, char **argv)
 			return EXIT_OK;
 		}
 		if (c == OPT_VERSION) {
-			ctl_printf(ctl, "%s %s\n", PROGRAM, CTL_VERSION);
+			version(ctl);
 			return EXIT_OK;
 		}
 		if ((r = args_common(ctl, c, argv)) != ARGS_CONTINUE)
