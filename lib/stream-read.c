@@ -91,10 +91,37 @@ static int read_payload(struct stream_reader *r, uint8_t *buf, size_t len, uint6
 	return e;
 }
 
+/*
+ * The preamble, its magic compared as each read brings bytes: input that is
+ * no stream is refused at the read that brought its first wrong byte, not
+ * after 16 bytes that a FIFO may never send.  0, with *@ret_got bytes read
+ * (fewer than the preamble at the end of the input or at a wrong byte),
+ * or -errno.
+ */
+static int read_preamble(struct stream_reader *r, uint8_t *pre, size_t *ret_got)
+{
+	size_t got = 0;
+
+	while (got < STREAM_PREAMBLE_SIZE) {
+		ssize_t n = r->read(r->ctx, pre + got, STREAM_PREAMBLE_SIZE - got);
+
+		if (n < 0)
+			return reader_fail(r, (int)n, got, "reading the stream: %s", strerror((int)-n));
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		if (memcmp(pre, STREAM_MAGIC, got < 8 ? got : 8) != 0)
+			break;
+	}
+	*ret_got = got;
+	r->offset = got;
+	return 0;
+}
+
 int stream_reader_begin(struct stream_reader *r)
 {
 	uint8_t pre[STREAM_PREAMBLE_SIZE];
-	size_t got;
+	size_t got = 0;
 	int e;
 
 	r->seq = 0;
@@ -110,13 +137,12 @@ int stream_reader_begin(struct stream_reader *r)
 	if (!r->chain || !r->payload)
 		return -ENOMEM;
 	XXH3_64bits_reset(r->chain);
-	e = read_exact(r, pre, sizeof(pre), "the preamble", NULL);
-	if (e == 1)
-		return reader_fail(r, -EBADMSG, 0, "the stream is empty");
-	if (e < 0 && e != -EBADMSG)
+	e = read_preamble(r, pre, &got);
+	if (e < 0)
 		return e;
+	if (got == 0)
+		return reader_fail(r, -EBADMSG, 0, "the stream is empty");
 	/* A few bytes that do not begin as a stream are no cut stream. */
-	got = e < 0 ? (size_t)r->error_offset : sizeof(pre);
 	if (memcmp(pre, STREAM_MAGIC, got < 8 ? got : 8) != 0)
 		return reader_fail(r, -EPROTO, 0, "not a vfiomig stream (bad magic); "
 				   "for a bare device stream (save --raw), use --raw");
@@ -124,8 +150,9 @@ int stream_reader_begin(struct stream_reader *r)
 		r->major = get_le16(pre + 8);
 		r->minor = get_le16(pre + 10);
 	}
-	if (e < 0)
-		return e;
+	if (got < sizeof(pre))
+		return reader_fail(r, -EBADMSG, got, "stream truncated inside the preamble "
+				   "(%zu of %zu bytes)", got, sizeof(pre));
 	if (get_le16(pre + 8) != STREAM_VERSION_MAJOR)
 		return reader_fail(r, -EPROTO, 8, "stream format %u.%u is not readable by this "
 				   "library (format %u.%u); use a matching vfiomig version",

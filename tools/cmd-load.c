@@ -131,10 +131,10 @@ static bool refusal(struct ctl_lib_error *e, const struct stream_file *in,
 	e->err = EBADMSG;
 	e->has_offset = true;
 	e->offset = sum->problem_offset;
-	return (size_t)snprintf(e->message, sizeof(e->message), "%s%.200s: %s at stream offset %"
-				PRIu64 "; found before loading, so nothing was written; %s",
-				prefix, in->is_std ? "stdin" : in->path, sum->problem,
-				sum->problem_offset, now) < sizeof(e->message);
+	return (size_t)snprintf(e->message, sizeof(e->message), "%s%.200s: at stream offset %"
+				PRIu64 ": %s; found before loading, so nothing was written; %s",
+				prefix, in->is_std ? "stdin" : in->path, sum->problem_offset,
+				sum->problem, now) < sizeof(e->message);
 }
 
 static int refuse(struct ctl *ctl, struct vfiomig_dev *dev, const struct stream_file *in,

@@ -304,7 +304,7 @@ def test_options(t, tmp):
     t.ok(r.rc == 1 and one_line(r.err) and "use --raw" in r.errtext and
          "raw mode" not in r.errtext, "load of a raw stream without --raw: use --raw", r)
     r = run("inspect", raw)
-    t.ok(r.rc == 1 and "valid:         no: " in r.text and "use --raw" in r.text,
+    t.ok(r.rc == 1 and "valid:         no, at offset 0: " in r.text and "use --raw" in r.text,
          "inspect of a raw stream without --raw: use --raw", r)
 
 
