@@ -49,7 +49,8 @@ enum vfiomig_verdict conf_stop_copy_end(struct conf_run *run, char *d, size_t n)
 		return not_reached(S(STOP_COPY), r, d, n);
 	last = conf_drain(run, fd, &len, STREAM_LIMIT);
 	conf_close(&fd);
-	conf_say(d, n, "%zu bytes, then %s", len, conf_errname(last, e, sizeof(e)));
+	conf_say(d, n, "%zu %s, then %s", len, plural(len, "byte", "bytes"),
+		 conf_errname(last, e, sizeof(e)));
 	return last == 0 ? VFIOMIG_VERDICT_PASS : VFIOMIG_VERDICT_FAIL;
 }
 
@@ -64,7 +65,8 @@ enum vfiomig_verdict conf_precopy_end(struct conf_run *run, char *d, size_t n)
 		return VFIOMIG_VERDICT_SKIP;
 	last = conf_drain(run, fd, &len, STREAM_LIMIT);
 	conf_close(&fd);
-	conf_say(d, n, "%zu bytes, then %s", len, conf_errname(last, e, sizeof(e)));
+	conf_say(d, n, "%zu %s, then %s", len, plural(len, "byte", "bytes"),
+		 conf_errname(last, e, sizeof(e)));
 	if (last == -ENOMSG)
 		return VFIOMIG_VERDICT_PASS;
 	if (last == 0) {
@@ -114,9 +116,9 @@ static enum vfiomig_verdict watch_initial(struct conf_run *run, int fd, char *d,
 		if (prev == UINT64_MAX)
 			first = initial;
 		else if (initial > prev && !(flags & VFIO_PRECOPY_INFO_REINIT)) {
-			conf_say(d, n, "initial_bytes grew from %llu to %llu after %u reads, "
+			conf_say(d, n, "initial_bytes grew from %llu to %llu after %u %s, "
 				 "without REINIT", (unsigned long long)prev,
-				 (unsigned long long)initial, reads);
+				 (unsigned long long)initial, reads, plural(reads, "read", "reads"));
 			return VFIOMIG_VERDICT_FAIL;
 		}
 		reinits += initial > prev;
@@ -194,7 +196,8 @@ static int write_split(struct conf_run *run, int fd, const char *buf, size_t len
 					 want < len - off ? want : len - off);
 
 		if (got <= 0) {
-			conf_say(d, n, "a write of %zu bytes at offset %zu: %s", want, off,
+			conf_say(d, n, "a write of %zu %s at offset %zu: %s", want,
+				 plural(want, "byte", "bytes"), off,
 				 conf_errname(got ? got : -EIO, e, sizeof(e)));
 			return -1;
 		}
@@ -231,6 +234,7 @@ enum vfiomig_verdict conf_resume_split(struct conf_run *run, char *d, size_t n)
 	conf_close(&fd);
 	if (r < 0)
 		return VFIOMIG_VERDICT_FAIL;
-	conf_say(d, n, "%zu bytes in writes of 1, 7, 2, 4093, 1 and 65541 bytes", im->len);
+	conf_say(d, n, "%zu %s in writes of 1, 7, 2, 4093, 1 and 65541 bytes", im->len,
+		 plural(im->len, "byte", "bytes"));
 	return VFIOMIG_VERDICT_PASS;
 }

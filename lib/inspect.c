@@ -138,8 +138,10 @@ static void take_end(struct inspect *in, const struct stream_record *rec)
 	}
 	in->ended[d] = true;
 	if (get_le64(rec->payload) != in->data[d] || get_le64(rec->payload + 8) != in->precopy[d])
-		problem(in, rec->offset, "device %u: DEVICE_END counts %llu bytes, the records carried %llu",
-			d, (unsigned long long)get_le64(rec->payload), (unsigned long long)in->data[d]);
+		problem(in, rec->offset, "device %u: DEVICE_END counts %llu %s, the records "
+			"carried %llu", d, (unsigned long long)get_le64(rec->payload),
+			plural(get_le64(rec->payload), "byte", "bytes"),
+			(unsigned long long)in->data[d]);
 	if (v->ops && !v->problem[0] && v->ops->finish(v) < 0)
 		problem(in, rec->offset, "device %u: %s", d, v->problem);
 }

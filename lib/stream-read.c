@@ -62,8 +62,8 @@ static int read_exact(struct stream_reader *r, uint8_t *buf, size_t len, const c
 			if (got == 0)
 				return 1;
 			return reader_fail(r, -EBADMSG, r->offset + got,
-					   "stream truncated inside %s (%zu of %zu bytes)",
-					   what, got, len);
+					   "stream truncated inside %s (%zu of %zu %s)",
+					   what, got, len, plural(len, "byte", "bytes"));
 		}
 		if ((size_t)n > want) {
 			r->ahead_len = (uint8_t)((size_t)n - want);
@@ -201,12 +201,15 @@ static int check_trailer(struct stream_reader *r, const struct stream_record *re
 	int e;
 
 	if (rec->length != STREAM_TRAILER_SIZE)
-		return reader_fail(r, -EBADMSG, rec->offset, "trailer of %u bytes, expected %u",
-				   rec->length, STREAM_TRAILER_SIZE);
+		return reader_fail(r, -EBADMSG, rec->offset, "trailer of %u %s, expected %u",
+				   rec->length, plural(rec->length, "byte", "bytes"),
+				   STREAM_TRAILER_SIZE);
 	if (get_le64(p) != bytes_before || get_le64(p + 8) != rec->seq)
 		return reader_fail(r, -EBADMSG, rec->offset,
-				   "trailer counts %llu bytes in %llu records, the stream had %llu in %u",
-				   (unsigned long long)get_le64(p), (unsigned long long)get_le64(p + 8),
+				   "trailer counts %llu %s in %llu %s, the stream had %llu in %u",
+				   (unsigned long long)get_le64(p), plural(get_le64(p), "byte", "bytes"),
+				   (unsigned long long)get_le64(p + 8),
+				   plural(get_le64(p + 8), "record", "records"),
 				   (unsigned long long)bytes_before, rec->seq);
 	if (get_le64(p + 16) != chain)
 		return reader_fail(r, -EBADMSG, rec->offset, "whole-stream check mismatch");
@@ -234,8 +237,8 @@ int stream_read_record(struct stream_reader *r, struct stream_record *rec, uint8
 		bytes_before = at;
 		e = read_exact(r, h, sizeof(h), "a record header", NULL);
 		if (e == 1)
-			return reader_fail(r, -EBADMSG, at, "stream truncated: no trailer after %u records",
-					   r->seq);
+			return reader_fail(r, -EBADMSG, at, "stream truncated: no trailer after %u %s",
+					   r->seq, plural(r->seq, "record", "records"));
 		if (e < 0)
 			return e;
 		e = check_header(r, h, at, rec);

@@ -172,8 +172,9 @@ static void text_size(struct ctl *ctl, const struct result *res)
 	if (s->problem_offset >= s->bytes)
 		ctl_printf(ctl, "valid part:    all of it, but incomplete\n");
 	else if (s->problem_offset)
-		ctl_printf(ctl, "valid part:    the first %s (%" PRIu64 " bytes)\n",
-			   format_bytes(a, s->problem_offset), s->problem_offset);
+		ctl_printf(ctl, "valid part:    the first %s (%" PRIu64 " %s)\n",
+			   format_bytes(a, s->problem_offset), s->problem_offset,
+			   plural(s->problem_offset, "byte", "bytes"));
 	else
 		ctl_printf(ctl, "valid part:    none\n");
 }

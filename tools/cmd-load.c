@@ -117,8 +117,9 @@ static int verify(struct ctl *ctl, struct vfiomig_ctx *vctx, struct stream_file 
 		return 0;
 	r = stream_verify_input(ctl, vctx, in, sum);
 	if (r == 0 && sum->bytes && ctl->verbose)
-		ctl_message(ctl, "%s: the whole stream (%" PRIu64 " bytes) verified in %.3f s, "
+		ctl_message(ctl, "%s: the whole stream (%" PRIu64 " %s) verified in %.3f s, "
 			    "before loading", in->is_std ? "stdin" : in->path, sum->bytes,
+			    plural(sum->bytes, "byte", "bytes"),
 			    (double)(now_ns() - begin) / 1e9);
 	return r == 1 && sum->problem_offset < PREAMBLE_SIZE ? 0 : r;
 }

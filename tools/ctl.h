@@ -181,7 +181,8 @@ void ctl_note_state(struct ctl *ctl, const char *device, enum vfiomig_state stat
 void ctl_note_role(struct ctl *ctl, const char *device, const char *role, bool again);
 /* "mock:a", "mock:a and mock:b", "mock:a, mock:b and mock:c", each printable. */
 const char *ctl_join_names(char *buf, size_t size, char *const *names, int n);
-/* @s as one word for a shell: as it is, or in single quotes. */
+/* @s as one word for a shell: as it is, in single quotes, or with control
+ * characters as $'a\nb'. */
 const char *ctl_shell_word(char *buf, size_t size, const char *s);
 /* Ends the error with what to run to look closer ("to compare them, run ..."). */
 __attribute__((format(printf, 2, 3)))
