@@ -114,7 +114,6 @@ static int read_preamble(struct stream_reader *r, uint8_t *pre, size_t *ret_got)
 			break;
 	}
 	*ret_got = got;
-	r->offset = got;
 	return 0;
 }
 
@@ -161,6 +160,7 @@ int stream_reader_begin(struct stream_reader *r)
 	if (get_le32(pre + 12) != 0)
 		return reader_fail(r, -EPROTO, 12, "unknown preamble flags 0x%x",
 				   get_le32(pre + 12));
+	r->offset = sizeof(pre);	/* the reader's place, however the reads split it */
 	XXH3_64bits_update(r->chain, pre, sizeof(pre));
 	return 0;
 }
