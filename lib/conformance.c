@@ -325,7 +325,7 @@ static void note_devices(struct conf_run *run)
 		snprintf(c->twin, sizeof(c->twin), "%s", run->twin->name);
 }
 
-/* "the device is back in RUNNING (reset)", or why it is not, for a cancelled run's error. */
+/* "; the device is back in RUNNING (reset)", or why it is not. */
 static void say_put_back(char *buf, size_t size, const char *who, const struct vfiomig_dev *dev,
 			 int r)
 {
@@ -342,16 +342,28 @@ static void say_put_back(char *buf, size_t size, const char *who, const struct v
 		snprintf(buf + used, size - used, "; %s is back in RUNNING (reset)", who);
 }
 
+/* A cancelled run's error: the checks it ran, and where each device was put back. */
+static int say_cancelled(struct conf_run *run, size_t chosen, int dev_r, int twin_r)
+{
+	char fate[512] = "", twin[96];
+
+	say_put_back(fate, sizeof(fate), "the device", run->dev, dev_r);
+	snprintf(twin, sizeof(twin), "its twin %s", run->report->twin);
+	if (run->twin)
+		say_put_back(fate, sizeof(fate), twin, run->twin, twin_r);
+	return vfiomig_fail(run->ctx, -ECANCELED, "cancelled after %zu of %zu %s%s",
+			    run->report->n, chosen, plural(chosen, "check", "checks"), fate);
+}
+
 /*
  * Mock data fds are pipes: a write after their reader went must not kill
- * the caller.  Returns 0, or -ECANCELED with the checks left out and
- * where the devices were put back said.
+ * the caller.  Returns 0, or -ECANCELED when the cancel left checks out
+ * (one after the last check left none).
  */
 static int run_all(struct conf_run *run, unsigned int areas)
 {
 	struct xfer_sigpipe sigpipe;
 	size_t chosen = 0;
-	char fate[512] = "", twin[96];
 	int dev_r = 0, twin_r = 0;
 
 	xfer_sigpipe_block(&sigpipe);
@@ -368,14 +380,9 @@ static int run_all(struct conf_run *run, unsigned int areas)
 	if (run->twin)
 		twin_r = conf_fresh(run->twin);
 	xfer_sigpipe_restore(&sigpipe);
-	if (!conf_cancelled(run))
+	if (run->report->n == chosen)
 		return 0;
-	say_put_back(fate, sizeof(fate), "the device", run->dev, dev_r);
-	snprintf(twin, sizeof(twin), "its twin %s", run->report->twin);
-	if (run->twin)
-		say_put_back(fate, sizeof(fate), twin, run->twin, twin_r);
-	return vfiomig_fail(run->ctx, -ECANCELED, "cancelled after %zu of %zu %s%s",
-			    run->report->n, chosen, plural(chosen, "check", "checks"), fate);
+	return say_cancelled(run, chosen, dev_r, twin_r);
 }
 
 VFIOMIG_EXPORT int vfiomig_conformance_run(struct vfiomig_ctx *ctx, const char *spec,

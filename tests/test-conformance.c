@@ -294,6 +294,15 @@ START_TEST(test_cancel_between_checks)
 	check_put_back("mock:dev");
 	check_put_back("mock:twin");
 	vfiomig_conformance_free(rep);
+
+	/* Raised after the last check: nothing was left out, so the run finished. */
+	ck_assert_int_eq(vfiomig_cancel_clear(ra.cancel), 0);
+	ra = (struct raise_after){ .cancel = ra.cancel, .after = 4 };
+	o.areas = VFIOMIG_CONF_FEATURES;
+	rep = NULL;
+	ck_assert_int_eq(vfiomig_conformance_run(ctx, "mock:dev", &o, &rep), 0);
+	ck_assert_uint_eq(vfiomig_conformance_get_count(rep), 4);
+	vfiomig_conformance_free(rep);
 	vfiomig_cancel_unref(ra.cancel);
 }
 END_TEST

@@ -117,7 +117,8 @@ struct vfiomig_conformance;
  *
  * Threads: the run takes no lock of its own; its devices are its own.
  * Return: 0 when the run finished, whatever the verdicts; -ECANCELED when
- *         @opts->cancel was raised (since 0.4): *@ret is set all the
+ *         @opts->cancel was raised before the last check ended (since
+ *         0.4): *@ret is set all the
  *         same, to a report of the checks that ended before (the one the
  *         cancel cut short is left out), which the caller frees, and the
  *         error (vfiomig_ctx_get_error()) says how many checks ran and
