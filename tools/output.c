@@ -25,23 +25,6 @@
  * could become "stdout".  Park /dev/null there, and remember that stdout
  * was closed, so that output to it fails as it should.
  */
-void ctl_json_text(struct ctl *ctl, void (*write_text)(FILE *f, const void *arg), const void *arg)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	if (f) {
-		write_text(f, arg);
-		if (fclose(f) != 0) {
-			free(buf);
-			buf = NULL;
-		}
-	}
-	json_member_string(ctl->jw, "text", buf);	/* null without memory */
-	free(buf);
-}
-
 void ctl_guard_std_fds(struct ctl *ctl)
 {
 	for (int fd = 0; fd <= 2; fd++) {
@@ -75,6 +58,23 @@ void ctl_printf(struct ctl *ctl, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(ctl->out, fmt, ap);
 	va_end(ap);
+}
+
+void ctl_json_text(struct ctl *ctl, void (*write_text)(FILE *f, const void *arg), const void *arg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f) {
+		write_text(f, arg);
+		if (fclose(f) != 0) {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	json_member_string(ctl->jw, "text", buf);	/* null without memory */
+	free(buf);
 }
 
 static int fail_text(struct ctl *ctl, int err, const char *sep, const char *text)

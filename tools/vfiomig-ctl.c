@@ -399,7 +399,7 @@ void ctl_set_temporary(const char *path)
 
 void ctl_set_at_stake(const struct ctl *ctl, const char *fmt, ...)
 {
-	bool drawn = ctl->progress && progress_enabled(ctl->progress) && isatty(STDERR_FILENO);
+	bool drawn;
 	size_t n;
 	va_list ap;
 
@@ -408,6 +408,7 @@ void ctl_set_at_stake(const struct ctl *ctl, const char *fmt, ...)
 	if (!fmt)
 		return;
 	/* a progress line may be on the row: start below it */
+	drawn = ctl->progress && progress_enabled(ctl->progress) && isatty(STDERR_FILENO);
 	snprintf(stake_head, sizeof(stake_head), "%s%s: %s: killed by a second ",
 		 drawn ? "\n" : "", PROGRAM, ctl->cmd->name);
 	n = (size_t)snprintf(stake_tail, sizeof(stake_tail) - 1, ": ");
