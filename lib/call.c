@@ -277,6 +277,8 @@ int call_begin_dev(struct call *c, struct vfiomig_dev *dev, unsigned int flags)
 	c->flags = flags;
 	r = owner_take(&dev->owner, flags & CALL_QUERY);
 	c->owned = r == 0 ? &dev->owner : NULL;
+	if (r == 0 && !(flags & CALL_QUERY))
+		dev_drive_begin(dev);
 	if (r == -EBUSY)
 		return vfiomig_fail(dev->ctx, r, "%s: another thread is driving the device; "
 				    "one device takes one call at a time", dev->name);

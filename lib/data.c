@@ -6,24 +6,6 @@
 #include "private.h"
 #include "wait.h"
 
-static bool state_is_session(enum vfiomig_state s)
-{
-	return s == VFIOMIG_STATE_STOP_COPY || s == VFIOMIG_STATE_PRE_COPY ||
-	       s == VFIOMIG_STATE_PRE_COPY_P2P || s == VFIOMIG_STATE_RESUMING;
-}
-
-/* The current state, which must not be inside a migration session. */
-static int idle_state(struct vfiomig_dev *dev, enum vfiomig_state *ret)
-{
-	int r = dev_get_state(dev, ret);
-
-	if (r == 0 && state_is_session(*ret))
-		return vfiomig_fail(dev->ctx, -EBUSY,
-				    "%s: the device is in %s: a migration is already in progress; "
-				    "finish it or reset the device", dev->name, vfiomig_state_str(*ret));
-	return r;
-}
-
 int data_begin_save(struct vfiomig_dev *dev, unsigned int flags, int *ret_data_fd,
 		    enum vfiomig_state *ret_state)
 {
@@ -33,7 +15,7 @@ int data_begin_save(struct vfiomig_dev *dev, unsigned int flags, int *ret_data_f
 	if (!ret_data_fd || (flags & ~VFIOMIG_SAVE_PRECOPY))
 		return vfiomig_fail(dev->ctx, -EINVAL, "%s: saving needs somewhere to return the "
 				    "data fd, and takes no flag but VFIOMIG_SAVE_PRECOPY", dev->name);
-	r = idle_state(dev, &cur);
+	r = dev_check_ready(dev, &cur);
 	if (r < 0)
 		return r;
 	if ((flags & VFIOMIG_SAVE_PRECOPY) && (dev->mig_flags & VFIOMIG_MIG_PRE_COPY)) {
@@ -113,7 +95,7 @@ int data_begin_load(struct vfiomig_dev *dev, int *ret_data_fd)
 	if (!ret_data_fd)
 		return vfiomig_fail(dev->ctx, -EINVAL, "%s: loading needs somewhere to return "
 				    "the data fd", dev->name);
-	r = idle_state(dev, &cur);
+	r = dev_check_ready(dev, &cur);
 	if (r < 0)
 		return r;
 	return dev_set_state(dev, VFIOMIG_STATE_RESUMING, ret_data_fd);

@@ -31,7 +31,7 @@ static int refuse_target(struct vfiomig_dev *dev, enum vfiomig_state cur,
 	const char *why;
 
 	if (cur == VFIOMIG_STATE_ERROR)
-		why = "the device is in ERROR, and only a reset leaves it";
+		why = "the device is in ERROR, which only a reset leaves: reset the device";
 	else if (target == VFIOMIG_STATE_ERROR)
 		why = "ERROR cannot be requested";
 	else if (vfiomig_fsm_next(dev->mig_flags, target, target, &probe) < 0)
@@ -130,10 +130,15 @@ int dev_set_state(struct vfiomig_dev *dev, enum vfiomig_state target, int *ret_d
 	if (r < 0)
 		return r;
 	n = dev_plan(dev, cur, target, path, ARRAY_SIZE(path));
-	if (n <= 0) {
-		if (n == 0 && ret_data_fd)
-			*ret_data_fd = -1;
+	if (n < 0)
 		return n;
+	if (n == 0) {
+		/* Where it was asked to be: a failed arc before left it no worse. */
+		dev->needs_recovery = false;
+		dev->reset_refused = 0;
+		if (ret_data_fd)
+			*ret_data_fd = -1;
+		return 0;
 	}
 	opens_fd = vfiomig_fsm_arc_opens_fd(n > 1 ? path[n - 2] : cur, target);
 	if (opens_fd && !ret_data_fd)
@@ -279,27 +284,48 @@ int dev_recover(struct vfiomig_dev *dev, enum vfiomig_state *ret_state)
 	return 1;
 }
 
-/*
- * What is left to do about a device that cannot stay where it is: a reset,
- * and if the kernel refused the last one, what the sentence can say of the
- * state the device keeps, and how to get the reset done anyway.
- */
-static void what_to_do(const struct vfiomig_dev *dev, uint32_t raw, char *buf, size_t size)
+/* What gets the device out of @raw when the kernel refused its reset. */
+static void refused_reset(const struct vfiomig_dev *dev, uint32_t raw, const char *before,
+			  char *buf, size_t size)
 {
 	int err = dev->reset_refused;
 
+	snprintf(buf, size, "%s%sits reset was refused (%s): %s", before,
+		 reset_only(raw) ? "only a reset leaves that state, and " : "",
+		 reset_refusal(err), reset_remedy(err));
+}
+
+/*
+ * What to do about the device a failed call leaves in @raw, from the
+ * facts: where the call found it, whether a failed arc left it elsewhere
+ * with nothing since making that good (needs_recovery), and whether the
+ * kernel refused its last reset.  A device where the call found it needs
+ * nothing, whatever failed on the way: a reset would only stop what it
+ * runs.  One left on a path can go back, except from RESUMING, where
+ * only a reset drops what was written.  The table is docs/states.md's
+ * ("What to do").
+ */
+static void what_to_do(const struct vfiomig_dev *dev, uint32_t raw, char *buf, size_t size)
+{
+	uint32_t start = dev->call_start;
+	bool stranded = dev->needs_recovery && !(dev->call_start_known && start == raw);
+	bool way_back = stranded && dev->call_start_known && !reset_only(start) &&
+			!reset_only(raw) && raw != VFIOMIG_STATE_RESUMING;
+	char back[96] = "";
+
 	buf[0] = '\0';
-	if (!reset_only(raw) && !dev->needs_recovery)
+	if (!reset_only(raw) && !stranded)
 		return;
-	if (!err)
-		snprintf(buf, size, "reset the device");
+	if (way_back)
+		snprintf(back, sizeof(back), "a failed arc left it on the way from %s: move it "
+			 "back there, or on%s", vfiomig_state_str((enum vfiomig_state)start),
+			 dev->reset_refused ? "; " : ", or reset the device");
+	if (!dev->reset_refused)
+		snprintf(buf, size, "%s", way_back ? back : "reset the device");
 	else if (raw == VFIOMIG_STATE_RESUMING)
-		snprintf(buf, size, "do not run it, it holds part of a state; its reset was "
-			 "refused (%s): %s", reset_refusal(err), reset_remedy(err));
+		refused_reset(dev, raw, "do not run it, it holds part of a state; ", buf, size);
 	else
-		snprintf(buf, size, "%sits reset was refused (%s): %s",
-			 reset_only(raw) ? "only a reset leaves that state, and " : "",
-			 reset_refusal(err), reset_remedy(err));
+		refused_reset(dev, raw, back, buf, size);
 }
 
 int dev_report_state(struct vfiomig_dev *dev, enum vfiomig_state *ret_state,

@@ -331,6 +331,12 @@ VFIOMIG_EXPORT int vfiomig_dev_get_caps(struct vfiomig_dev *dev, unsigned int *r
 	return call_end(&c, r);
 }
 
+void dev_drive_begin(struct vfiomig_dev *dev)
+{
+	dev->call_start_known = false;
+	dev->call_start_pending = !dev->needs_recovery;
+}
+
 int dev_read_raw_state(struct vfiomig_dev *dev, uint32_t *ret)
 {
 	struct vfio_device_feature_mig_state st = { .data_fd = -1 };
@@ -341,6 +347,11 @@ int dev_read_raw_state(struct vfiomig_dev *dev, uint32_t *ret)
 	if (r < 0)
 		return r;
 	*ret = st.device_state;
+	if (dev->call_start_pending) {
+		dev->call_start = st.device_state;
+		dev->call_start_known = true;
+		dev->call_start_pending = false;
+	}
 	return 0;
 }
 
@@ -388,6 +399,39 @@ VFIOMIG_EXPORT int vfiomig_dev_get_state(struct vfiomig_dev *dev,
 		r = vfiomig_fail(dev->ctx, -EINVAL, "%s: no place to return the state", dev->name);
 	if (r == 0)
 		r = dev_get_state(dev, ret);
+	return call_end(&c, r);
+}
+
+/*
+ * A save or a load starts only where the library can put the device back:
+ * RUNNING, RUNNING_P2P or STOP.  A session is its opener's to finish, and
+ * ERROR or a newer kernel's state is left only by a reset, which is the
+ * user's to decide: each is refused before anything is sent.
+ */
+int dev_check_ready(struct vfiomig_dev *dev, enum vfiomig_state *ret)
+{
+	int r = dev_get_state(dev, ret);
+
+	if (r < 0)
+		return r;
+	if (*ret == VFIOMIG_STATE_ERROR)
+		return vfiomig_fail(dev->ctx, -EINVAL, "%s: the device is in ERROR, which only a "
+				    "reset leaves: reset the device", dev->name);
+	if (vfiomig_state_in_session(*ret))
+		return vfiomig_fail(dev->ctx, -EBUSY, "%s: the device is in %s: a migration is "
+				    "already in progress; finish it or reset the device",
+				    dev->name, vfiomig_state_str(*ret));
+	return 0;
+}
+
+VFIOMIG_EXPORT int vfiomig_dev_check_ready(struct vfiomig_dev *dev)
+{
+	enum vfiomig_state st;
+	struct call c;
+	int r = call_begin_dev(&c, dev, CALL_REPORT_STATE);
+
+	if (r == 0)
+		r = dev_check_ready(dev, &st);
 	return call_end(&c, r);
 }
 

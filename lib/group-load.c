@@ -528,7 +528,9 @@ static int setup(struct gload *gl, const int *fds, unsigned int n_fds, int opts_
 		enum vfiomig_state start;
 
 		load_init(&gl->l[i], g->m[i].dev, &gl->o, n_fds == 1 ? NULL : &gl->ins[i]);
-		r = group_xfer_start_state(g->m[i].dev, false, &start);
+		r = dev_check_ready(g->m[i].dev, &start);
+		if (r < 0)
+			call_report(gl->c, g->m[i].dev);	/* its failure, its state */
 		if (r == 0 && n_fds > 1)
 			r = load_alloc_buffer(&gl->l[i]);
 	}

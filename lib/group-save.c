@@ -312,8 +312,11 @@ static int setup(struct gsave *gs, unsigned int n_fds, int opts_r)
 		struct vfiomig_save_opts o = asked;
 
 		r = save_opts_check(g->m[i].dev, opts_r, true, &o);
-		if (r == 0)
-			r = group_xfer_start_state(g->m[i].dev, true, &gs->s[i].start);
+		if (r == 0) {
+			r = dev_check_ready(g->m[i].dev, &gs->s[i].start);
+			if (r < 0)
+				call_report(gs->c, g->m[i].dev);	/* its failure, its state */
+		}
 		if (r == 0)
 			r = save_init(&gs->s[i], g->m[i].dev, &o, &gs->outs[n_fds == 1 ? 0 : i],
 				      n_fds == 1 ? i : 0);

@@ -300,8 +300,10 @@ int group_take_members(struct vfiomig_group *g)
 	for (unsigned int i = 0; i < g->n; i++) {
 		int r = owner_take(&g->m[i].dev->owner, false);
 
-		if (r == 0)
+		if (r == 0) {
+			dev_drive_begin(g->m[i].dev);
 			continue;
+		}
 		for (unsigned int k = 0; k < i; k++)
 			owner_give_back(&g->m[k].dev->owner);
 		if (r == -EDEADLK)

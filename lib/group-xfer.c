@@ -41,31 +41,6 @@ int group_xfer_check(struct vfiomig_group *g, const int *fds, unsigned int n_fds
 	return 0;
 }
 
-int group_xfer_start_state(struct vfiomig_dev *dev, bool saving, enum vfiomig_state *ret)
-{
-	int r = dev_get_state(dev, ret);
-
-	if (r < 0)
-		return r;
-	switch (*ret) {
-	case VFIOMIG_STATE_RUNNING:
-	case VFIOMIG_STATE_RUNNING_P2P:
-	case VFIOMIG_STATE_STOP:
-		return 0;
-	case VFIOMIG_STATE_STOP_COPY:
-	case VFIOMIG_STATE_PRE_COPY:
-	case VFIOMIG_STATE_PRE_COPY_P2P:
-	case VFIOMIG_STATE_RESUMING:
-		return vfiomig_fail(dev->ctx, -EBUSY, "%s: the device is in %s: a migration is "
-				    "already in progress; finish it or reset the device",
-				    dev->name, vfiomig_state_str(*ret));
-	default:
-		return vfiomig_fail(dev->ctx, -EINVAL, "%s: a %s cannot start in %s; reset the "
-				    "device first", dev->name, saving ? "save" : "load",
-				    vfiomig_state_str(*ret));
-	}
-}
-
 void group_xfer_result(struct vfiomig_group *g, unsigned int i, const struct vfiomig_stats *st,
 		       uint64_t downtime_ns, int stream_device)
 {

@@ -24,9 +24,6 @@ void group_progress_phase(struct group_progress *gp, enum vfiomig_phase phase, u
 /* The fds of a group save or load: one, or one per member; -EINVAL
  * (recorded) otherwise, or for raw with one fd for several members. */
 int group_xfer_check(struct vfiomig_group *g, const int *fds, unsigned int n_fds, bool raw);
-/* Where @dev starts: for a save RUNNING, RUNNING_P2P or STOP; for a load
- * anything outside a migration session. */
-int group_xfer_start_state(struct vfiomig_dev *dev, bool saving, enum vfiomig_state *ret);
 /* Member @i's figures into its result. */
 void group_xfer_result(struct vfiomig_group *g, unsigned int i, const struct vfiomig_stats *st,
 		       uint64_t downtime_ns, int stream_device);

@@ -393,6 +393,21 @@ bool load_discard_partial(struct load *l)
 	return true;
 }
 
+/*
+ * A load that failed before any data went in leaves the device where it
+ * found it: a failed arc towards RESUMING may have left it on the way.
+ */
+static void put_back(struct load *l)
+{
+	struct vfiomig_dev *dev = l->dev;
+
+	if (dev->needs_recovery && dev->call_start_known &&
+	    dev_set_state(dev, (enum vfiomig_state)dev->call_start, NULL) == 0)
+		info(dev->ctx, "%s: load failed before any data; the device is in %s, where "
+		     "the load found it", dev->name,
+		     vfiomig_state_str((enum vfiomig_state)dev->call_start));
+}
+
 int load_opts_check(struct vfiomig_dev *dev, int r, bool have_fd, const struct vfiomig_load_opts *o)
 {
 	if (r < 0 || !have_fd || o->flags & ~(VFIOMIG_XFER_RAW | VFIOMIG_XFER_FORCE) ||
@@ -494,6 +509,8 @@ static int load(struct load *l, struct load_in *in, struct vfiomig_dev *dev, int
 	if (r < 0 && l->resuming)
 		call_note(dev->ctx, load_discard_partial(l) ? "the partial state was discarded" :
 			  "the partial state could not be discarded");
+	else if (r < 0)
+		put_back(l);
 	if (r == 0) {
 		l->progress.p.phase = VFIOMIG_PHASE_DONE;
 		xfer_report(&l->progress, true);

@@ -93,6 +93,12 @@ struct vfiomig_dev {
 	/* The errno of the last VFIO_DEVICE_RESET if the kernel refused it (a
 	 * PF with VFs enabled may), 0 after one that worked. */
 	int reset_refused;
+	/* Where the call driving the device found it, for the advice at its
+	 * end: the first state read since the call took it (dev_drive_begin()),
+	 * unless a failed arc had left the device on a path by then, which is
+	 * no place to go back to (@call_start_pending false from the start). */
+	uint32_t call_start;
+	bool call_start_pending, call_start_known;
 	/* DEV_SIZE_*: which absurd sizes of the driver were logged. */
 	unsigned int sizes_warned;
 	/* A dirty-tracking session of this handle is on (dirty.c). */
@@ -202,12 +208,17 @@ int vfiomig_dev_feature(struct vfiomig_dev *dev, uint32_t flags, void *payload,
 			size_t len);
 /* vfiomig_dev_open() within another call, whose failure it then records. */
 int dev_open_spec(struct vfiomig_ctx *ctx, const char *spec, struct vfiomig_dev **ret);
-/* The state number the kernel reports, whatever it is; -errno, nothing recorded. */
+/* A call that may move @dev takes it: where it finds the device is read anew. */
+void dev_drive_begin(struct vfiomig_dev *dev);
+/* The state number the kernel reports, whatever it is; -errno, nothing
+ * recorded.  The first one a call reads is where it found the device. */
 int dev_read_raw_state(struct vfiomig_dev *dev, uint32_t *ret);
 /* One the library knows; -EPROTO for a newer kernel's, nothing recorded. */
 int dev_read_state(struct vfiomig_dev *dev, enum vfiomig_state *ret);
 /* The same, recording a failure. */
 int dev_get_state(struct vfiomig_dev *dev, enum vfiomig_state *ret);
+/* The state, if a save or a load may start in it (vfiomig_dev_check_ready()). */
+int dev_check_ready(struct vfiomig_dev *dev, enum vfiomig_state *ret);
 /*
  * MIG_DATA_SIZE; -EOPNOTSUPP or -errno, nothing recorded.  -ERANGE for an
  * answer at or above VFIOMIG_SIZE_LIMIT: an estimate that means nothing,

@@ -194,20 +194,22 @@ static void vendor_phase_mark(struct save *s)
 
 /*
  * Moves device data out until the device has no more for now (pre-copy)
- * or for good (stop-copy).  Returns bytes moved or -errno.
+ * or for good (stop-copy): 0 or -errno.  The phase's stats count each
+ * read as it goes out, so that a save that fails halfway says what had
+ * left the device.
  */
-static int64_t drain(struct save *s, bool precopy)
+static int drain(struct save *s, bool precopy)
 {
-	int64_t moved = 0;
+	uint64_t *phase_bytes = precopy ? &s->stats.precopy_bytes : &s->stats.stop_copy_bytes;
 
 	for (;;) {
 		ssize_t n = cancel_raised(s->o.cancel) ? -ECANCELED : read_device(s, precopy);
 		int r;
 
 		if (n == 0 || (n == -EAGAIN && precopy))
-			return moved;
+			return 0;
 		if (n == -ECANCELED)
-			return n;
+			return (int)n;
 		if (n < 0)
 			return vfiomig_fail(s->dev->ctx, (int)n, "%s: reading device data failed: %s",
 					    s->dev->name, strerror((int)-n));
@@ -215,7 +217,7 @@ static int64_t drain(struct save *s, bool precopy)
 		if (r < 0)
 			return r;
 		vendor_feed(s, s->buf, (size_t)n);
-		moved += n;
+		*phase_bytes += (uint64_t)n;
 		atomic_fetch_add_explicit(&s->moved, (uint64_t)n, memory_order_relaxed);
 		s->progress.p.bytes += (uint64_t)n;
 		if (s->progress.p.bytes > s->progress.p.total_estimate)
@@ -277,11 +279,10 @@ int save_precopy_info(struct save *s, uint64_t *initial, uint64_t *dirty, uint32
 int save_precopy_round(struct save *s, uint64_t initial, uint64_t dirty)
 {
 	uint8_t rec[STREAM_PRECOPY_ROUND_SIZE];
-	int64_t moved = drain(s, true);
+	int r = drain(s, true);
 
-	if (moved < 0)
-		return (int)moved;
-	s->stats.precopy_bytes += (uint64_t)moved;
+	if (r < 0)
+		return r;
 	s->progress.p.precopy_round = ++s->stats.precopy_rounds;
 	put_le32(rec, s->stats.precopy_rounds);
 	put_le32(rec + 4, 0);
@@ -314,19 +315,16 @@ static int precopy(struct save *s)
 int save_stop_copy(struct save *s)
 {
 	uint8_t p[STREAM_DEVICE_END_SIZE];
-	int64_t moved;
 	int r;
 
 	s->progress.p.phase = VFIOMIG_PHASE_STOP_COPY;
 	xfer_report(&s->progress, true);
 	vendor_phase_mark(s);
-	moved = drain(s, false);
-	if (moved < 0)
-		return (int)moved;
-	r = vendor_summary(s);
+	r = drain(s, false);
+	if (r == 0)
+		r = vendor_summary(s);
 	if (r < 0)
 		return r;
-	s->stats.stop_copy_bytes = (uint64_t)moved;
 	put_le64(p, s->stats.precopy_bytes + s->stats.stop_copy_bytes);
 	put_le64(p + 8, s->stats.precopy_bytes);
 	put_le32(p + 16, s->stats.precopy_rounds);
@@ -485,7 +483,7 @@ static int save(struct save *s, struct save_out *out, struct vfiomig_dev *dev, i
 	int r = save_opts_check(dev, opts_r, out_fd >= 0, &s->o);
 
 	if (r == 0)
-		r = dev_get_state(dev, &s->start);
+		r = dev_check_ready(dev, &s->start);
 	if (r < 0)
 		return r;
 	save_out_init(out, out_fd, s->o.flags & VFIOMIG_XFER_RAW, s->o.cancel);

@@ -8,6 +8,8 @@
  *   - a source whose save failed is back in the state it started in;
  *   - a destination whose load failed is untouched if nothing reached it,
  *     and otherwise not RUNNING: it never runs with part of a state;
+ *   - a failure that leaves every device where it started advises nothing
+ *     (no reset of a device that may run a guest);
  *   - no fd leaks.
  * The same for one device, and for each member of a group of three.  The
  * states are read from the mock itself, so reading them takes no step.
@@ -148,10 +150,29 @@ static bool resumed(struct run *u)
 	return false;
 }
 
+/*
+ * Every device is where it started: the sentence tells no one to reset or
+ * move one (docs/states.md, "What to do"), unless a state could not be
+ * read back, which says so.
+ */
+static void check_advice(struct run *u, const struct scenario *w, const char *faults)
+{
+	const char *msg = vfiomig_ctx_get_error(u->ctx);
+
+	for (unsigned int i = 0; i < u->n; i++)
+		if (mock_state(u->dev[i]) != u->start[i])
+			return;
+	ck_assert_msg(!msg || strstr(msg, "cannot be read back") ||
+		      (!strstr(msg, "reset the device") && !strstr(msg, "move it back")),
+		      "%s%s: every device is where it started, yet: %s", w->name, faults, msg);
+}
+
 static void check_after(struct run *u, const struct scenario *w, int r, const char *faults)
 {
 	bool any_data = w->load && resumed(u);
 
+	if (r < 0)
+		check_advice(u, w, faults);
 	for (unsigned int i = 0; i < u->n; i++) {
 		enum vfiomig_state now = mock_state(u->dev[i]);
 

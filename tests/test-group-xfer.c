@@ -523,7 +523,9 @@ END_TEST
 
 struct points {
 	int quiesced, ready;
-	enum vfiomig_state seen[2];
+	enum vfiomig_state seen[2];		/* at the last call */
+	enum vfiomig_state seen_quiesced[2];
+	enum vfiomig_group_point refuse;	/* -EPERM there; 0: never */
 };
 
 static int on_point(void *userdata, struct vfiomig_group *g, enum vfiomig_group_point point)
@@ -537,7 +539,9 @@ static int on_point(void *userdata, struct vfiomig_group *g, enum vfiomig_group_
 	for (unsigned int i = 0; i < 2; i++)
 		p->seen[i] = vfiomig_dev_get_state(vfiomig_group_get_member(g, i), &p->seen[i]) ?
 			     S(ERROR) : p->seen[i];
-	return 0;
+	if (point == VFIOMIG_GROUP_QUIESCED)
+		memcpy(p->seen_quiesced, p->seen, sizeof(p->seen));
+	return point == p->refuse ? -EPERM : 0;
 }
 
 /*
@@ -571,6 +575,50 @@ START_TEST(test_hook_points)
 	ck_assert_int_eq(pl.ready, 1);
 	ck_assert_int_eq(pl.seen[0], S(RUNNING_P2P));
 	ck_assert_int_eq(pl.seen[1], S(RUNNING_P2P));
+	close(fd);
+	side_free(&src);
+	side_free(&dst);
+}
+END_TEST
+
+/*
+ * A load into members that run (group.h): they go down to RESUMING through
+ * the two phases, so the hook is called at QUIESCED, every member in
+ * RUNNING_P2P and nothing written yet, and then at READY on the way up.
+ * _i: 0 the default, RUNNING at the end; 1 VFIOMIG_LEAVE_STOP, which ends
+ * crossing no running boundary, so no READY; 2 the hook refuses at
+ * QUIESCED: the load fails with its value, every member runs again, and
+ * none ever entered RESUMING.
+ */
+START_TEST(test_hook_load_into_running)
+{
+	static const char *const keys[] = { ",size=64K" };
+	struct vfiomig_load_opts lo = { .sz = sizeof(lo),
+					 .leave = _i == 1 ? VFIOMIG_LEAVE_STOP : VFIOMIG_LEAVE_DEFAULT };
+	struct points pl = { .refuse = _i == 2 ? VFIOMIG_GROUP_QUIESCED : 0 };
+	struct mock_arc j[64];
+	struct side src, dst;
+	int fd = memfd(), r;
+	size_t n;
+
+	side_open(&src, 2, "s", keys, 1);
+	side_open(&dst, 2, "d", keys, 1);
+	vfiomig_group_set_hook(dst.g, on_point, &pl);
+	ck_assert_int_eq(vfiomig_group_save(src.g, &fd, 1, NULL), 0);
+	rewind_fds(&fd, 1);
+	r = vfiomig_group_load(dst.g, &fd, 1, &lo);
+	ck_assert_int_eq(pl.quiesced, 1);
+	ck_assert_int_eq(pl.seen_quiesced[0], S(RUNNING_P2P));
+	ck_assert_int_eq(pl.seen_quiesced[1], S(RUNNING_P2P));
+	ck_assert_int_eq(pl.ready, _i == 0);
+	ck_assert_int_eq(r, _i == 2 ? -EPERM : 0);
+	states_are(&dst, _i == 1 ? S(STOP) : S(RUNNING));
+	if (_i == 2) {
+		n = vfiomig_mock_journal(dst.ctx, j, ARRAY_SIZE(j));
+		ck_assert_uint_lt(n, ARRAY_SIZE(j));
+		for (size_t k = 0; k < n; k++)
+			ck_assert_int_ne(j[k].to, S(RESUMING));
+	}
 	close(fd);
 	side_free(&src);
 	side_free(&dst);
@@ -924,6 +972,7 @@ int main(void)
 	tcase_add_test(tc, test_truncated);
 	tcase_add_test(tc, test_no_p2p_member);
 	tcase_add_test(tc, test_hook_points);
+	tcase_add_loop_test(tc, test_hook_load_into_running, 0, 3);
 	tcase_add_test(tc, test_arguments);
 	tcase_add_loop_test(tc, test_cancel, 0, 2);
 	tcase_add_test(tc, test_switchover_is_the_groups);

@@ -19,6 +19,7 @@
 
 #include "args.h"
 #include "progress.h"
+#include "put-back.h"
 #include "util.h"
 #include "xfer-report.h"
 
@@ -186,14 +187,20 @@ static void *save_thread(void *arg)
 	return NULL;
 }
 
-/* Where each device starts: a source that completed goes back there. */
+/*
+ * Where each device starts: a source that completed goes back there.  A
+ * device no save or load may start on is refused here, on either side,
+ * with the library's words: once the source has stopped, a destination
+ * that refuses would have cost it a stop for nothing.
+ */
 static int read_starts(struct ctl *ctl, struct side *s)
 {
 	for (int i = 0; i < s->n; i++) {
-		struct vfiomig_dev *dev = s->group ?
-			vfiomig_group_get_member(s->group, (unsigned int)i) : s->dev;
-		int e = vfiomig_dev_get_state(dev, &s->start[i]);
+		struct vfiomig_dev *dev = ctl_member(s->dev, s->group, i);
+		int e = vfiomig_dev_check_ready(dev);
 
+		if (e == 0)
+			e = vfiomig_dev_get_state(dev, &s->start[i]);
 		if (e < 0)
 			return ctl_fail_lib(ctl, s->vctx, vfiomig_dev_get_name(dev), e);
 	}
@@ -251,81 +258,27 @@ static int run(struct migrate *m)
 	return EXIT_OK;
 }
 
-/* The source completed but the destination did not: the source runs on. */
-static void restore_source(struct migrate *m)
-{
-	const char *name = vfiomig_dev_get_name(m->src.dev);
-	int fd = -1;
-
-	if (vfiomig_dev_set_state(m->src.dev, m->src.start[0], &fd) < 0)
-		ctl_message(m->ctl, "warning: %s: the destination failed and the source could not "
-			    "go back to %s: %s", name, vfiomig_state_name(m->src.start[0]),
-			    vfiomig_ctx_get_error(m->src.vctx));
-	else if (m->ctl->verbose)
-		ctl_message(m->ctl, "%s: the destination failed; the source is back in %s", name,
-			    vfiomig_state_name(m->src.start[0]));
-	if (fd >= 0)
-		close(fd);
-}
-
 /*
- * Moves to @target, as a group of their own, the sources for which @pick
- * says so; nothing if none does.
- */
-static int move_sources(struct migrate *m, bool (*pick)(struct vfiomig_dev *, enum vfiomig_state),
-			enum vfiomig_state target)
-{
-	struct vfiomig_group *g;
-	int e = vfiomig_group_new(m->src.vctx, m->group_flags, &g);
-
-	for (int i = 0; e == 0 && i < m->src.n; i++) {
-		struct vfiomig_dev *dev = vfiomig_group_get_member(m->src.group, (unsigned int)i);
-
-		if (pick(dev, m->src.start[i]))
-			e = vfiomig_group_add(g, dev);
-	}
-	if (e == 0 && vfiomig_group_get_size(g) > 0)
-		e = vfiomig_group_set_state(g, target, NULL);
-	if (e < 0)
-		ctl_message(m->ctl, "warning: the destinations failed and the sources could not "
-			    "go back to where they started: %s", vfiomig_ctx_get_error(m->src.vctx));
-	vfiomig_group_unref(g);
-	return e;
-}
-
-static bool has_p2p(struct vfiomig_dev *dev)
-{
-	uint64_t flags = 0;
-
-	vfiomig_dev_get_mig_flags(dev, &flags);
-	return flags & VFIOMIG_MIG_P2P;
-}
-
-/* Phase 1: each source that ran (or was in RUNNING_P2P) to RUNNING_P2P. */
-static bool goes_p2p(struct vfiomig_dev *dev, enum vfiomig_state start)
-{
-	return start == VFIOMIG_STATE_RUNNING_P2P ||
-	       (start == VFIOMIG_STATE_RUNNING && has_p2p(dev));
-}
-
-/* Phase 2: each source that ran, once no peer stops any more. */
-static bool goes_running(struct vfiomig_dev *dev, enum vfiomig_state start)
-{
-	(void)dev;
-	return start == VFIOMIG_STATE_RUNNING;
-}
-
-/*
- * The sources of a group, stopped by a complete save, back to where each
- * started, in the group's two phases: none runs while a peer may still be
- * stopped (docs/groups.md).  Those that started in STOP stay there.
+ * The source completed but the destination did not: the source, or each
+ * of a group's, goes back to where it started (a running one runs on).
  */
 static void restore_sources(struct migrate *m)
 {
-	if (move_sources(m, goes_p2p, VFIOMIG_STATE_RUNNING_P2P) == 0 &&
-	    move_sources(m, goes_running, VFIOMIG_STATE_RUNNING) == 0 && m->ctl->verbose)
+	const char *name = side_name(&m->src), *start = vfiomig_state_name(m->src.start[0]);
+	int e = ctl_put_back(m->src.vctx, m->src.dev, m->src.group, m->group_flags, m->src.start);
+
+	if (e < 0 && is_group(m))
+		ctl_message(m->ctl, "warning: the destinations failed and the sources could not "
+			    "go back to where they started: %s", vfiomig_ctx_get_error(m->src.vctx));
+	else if (e < 0)
+		ctl_message(m->ctl, "warning: %s: the destination failed and the source could not "
+			    "go back to %s: %s", name, start, vfiomig_ctx_get_error(m->src.vctx));
+	else if (m->ctl->verbose && is_group(m))
 		ctl_message(m->ctl, "the destinations failed; the sources are back where they "
 			    "started");
+	else if (m->ctl->verbose)
+		ctl_message(m->ctl, "%s: the destination failed; the source is back in %s", name,
+			    start);
 }
 
 /*
@@ -348,8 +301,7 @@ static bool source_again(const struct migrate *m, int i, enum vfiomig_state now)
 static const char *spec_of(const struct side *s, const char *name)
 {
 	for (int i = 0; i < s->n; i++) {
-		struct vfiomig_dev *dev = s->group ?
-			vfiomig_group_get_member(s->group, (unsigned int)i) : s->dev;
+		struct vfiomig_dev *dev = ctl_member(s->dev, s->group, i);
 
 		if (strcmp(vfiomig_dev_get_name(dev), name) == 0)
 			return s->specs[i];
@@ -400,6 +352,7 @@ static void take_pair(struct migrate *m)
 	p->stop_copy_bytes = m->src.stats.stop_copy_bytes;
 	p->precopy_rounds = m->src.stats.precopy_rounds;
 	p->downtime_ns = m->src.stats.downtime_ns;
+	p->destination_bytes = m->dst.stats.precopy_bytes + m->dst.stats.stop_copy_bytes;
 	p->has_state = vfiomig_dev_get_state(m->src.dev, &p->state) == 0;
 	p->has_destination_state = vfiomig_dev_get_state(m->dst.dev, &p->destination_state) == 0;
 	ctl->nmembers = 1;
@@ -423,6 +376,7 @@ static int report_failure(struct migrate *m)
 			      i == 0 && source_again(m, 0, st));
 	}
 	take_pair(m);
+	xfer_fail_crossed(m->ctl);
 	hint_compare(m, &s->error);
 	return r;
 }
@@ -441,6 +395,7 @@ static int report_group_failure(struct migrate *m)
 	if (xfer_take_group(m->ctl, m->src.group, true) == EXIT_OK) {
 		xfer_take_destinations(m->ctl, m->dst.group, true);
 		xfer_members_message(m->ctl);
+		xfer_fail_crossed(m->ctl);
 	}
 	for (int i = 0; i < m->ctl->nmembers; i++) {
 		const struct xfer_member *p = &m->ctl->members[i];
@@ -527,7 +482,7 @@ static int finish(struct migrate *m)
 		return group ? report_group(m) : report(m);
 	/* a failed save has put the source back itself */
 	if (m->src.r == 0)
-		(group ? restore_sources : restore_source)(m);
+		restore_sources(m);
 	return group ? report_group_failure(m) : report_failure(m);
 }
 

@@ -9,6 +9,7 @@
  */
 #include "args.h"
 #include "progress.h"
+#include "put-back.h"
 #include "stream-file.h"
 #include "xfer-report.h"
 
@@ -91,14 +92,53 @@ static void setup_opts(struct ctl *ctl, struct save_args *a, struct vfiomig_stat
 	a->opts.userdata = ctl;
 }
 
+/*
+ * Where each device starts, for undo().  A state that cannot be read is
+ * the save's to refuse, in its own words, before it moves anything.
+ */
+static void read_starts(struct vfiomig_dev *dev, struct vfiomig_group *g, int n,
+			enum vfiomig_state *starts)
+{
+	for (int i = 0; i < n; i++)
+		if (vfiomig_dev_get_state(ctl_member(dev, g, i), &starts[i]) < 0)
+			starts[i] = VFIOMIG_STATE_ERROR;
+}
+
+/*
+ * The stream was complete, but it cannot be kept (stream_close() said why
+ * and removed it): the devices go back to where they started, as after
+ * any failed save, and the error says where each one is.
+ */
+static int undo(struct ctl *ctl, struct vfiomig_ctx *vctx, struct vfiomig_dev *dev,
+		struct vfiomig_group *g, const struct save_args *a,
+		const enum vfiomig_state *starts)
+{
+	if (ctl_put_back(vctx, dev, g, a->group_flags, starts) < 0)
+		ctl_message(ctl, "warning: the save is undone, but not every device could go "
+			    "back to where it started: %s", vfiomig_ctx_get_error(vctx));
+	for (int i = 0; i < a->ndevices; i++) {
+		struct vfiomig_dev *m = ctl_member(dev, g, i);
+		enum vfiomig_state now;
+
+		if (vfiomig_dev_get_state(m, &now) < 0)
+			continue;
+		ctl_note_state(ctl, vfiomig_dev_get_name(m), now);
+		ctl_note_role(ctl, vfiomig_dev_get_name(m), NULL,
+			      now == starts[i] && now != VFIOMIG_STATE_STOP);
+	}
+	return EXIT_FAIL;
+}
+
 static int save(struct ctl *ctl, struct vfiomig_ctx *vctx, struct vfiomig_dev *dev,
 		struct save_args *a)
 {
 	struct vfiomig_stats stats = { .sz = sizeof(stats) };
+	enum vfiomig_state start;
 	struct stream_file out;
 	struct xfer_report x = { 0 };
 	int r, e;
 
+	read_starts(dev, NULL, 1, &start);
 	r = stream_open_output(ctl, a->output, &out);
 	if (r != EXIT_OK)
 		return r;
@@ -109,7 +149,7 @@ static int save(struct ctl *ctl, struct vfiomig_ctx *vctx, struct vfiomig_dev *d
 	if (e < 0)
 		return ctl_fail_lib(ctl, vctx, vfiomig_dev_get_name(dev), e);
 	if (r != EXIT_OK)
-		return r;
+		return undo(ctl, vctx, dev, NULL, a, &start);
 	x = (struct xfer_report){ .device = vfiomig_dev_get_name(dev), .file = a->output,
 				  .raw = a->opts.flags & VFIOMIG_XFER_RAW, .stats = &stats,
 				  .downtime_ns = stats.downtime_ns };
@@ -128,9 +168,11 @@ static int save_group(struct ctl *ctl, struct vfiomig_ctx *vctx, struct vfiomig_
 		      struct save_args *a)
 {
 	struct vfiomig_stats stats = { .sz = sizeof(stats) };
+	enum vfiomig_state starts[VFIOMIG_GROUP_MAX];
 	struct stream_file out;
 	int r, e;
 
+	read_starts(NULL, g, a->ndevices, starts);
 	r = stream_open_output(ctl, a->output, &out);
 	if (r != EXIT_OK)
 		return r;
@@ -140,7 +182,9 @@ static int save_group(struct ctl *ctl, struct vfiomig_ctx *vctx, struct vfiomig_
 	r = stream_close(ctl, &out, e < 0);
 	if (e < 0)
 		return xfer_fail_group(ctl, vctx, g, a->ndevices, e);
-	return r == EXIT_OK ? xfer_report_group(ctl, g, a->output, &stats) : r;
+	if (r != EXIT_OK)
+		return undo(ctl, vctx, NULL, g, a, starts);
+	return xfer_report_group(ctl, g, a->output, &stats);
 }
 
 static int run_group(struct ctl *ctl, struct vfiomig_ctx *vctx, struct save_args *a)

@@ -184,6 +184,9 @@ const char *ctl_join_names(char *buf, size_t size, char *const *names, int n);
 /* @s as one word for a shell: as it is, in single quotes, or with control
  * characters as $'a\nb'. */
 const char *ctl_shell_word(char *buf, size_t size, const char *s);
+/* Adds "; MESSAGE" to the failure being reported. */
+__attribute__((format(printf, 2, 3)))
+void ctl_fail_append(struct ctl *ctl, const char *fmt, ...);
 /* Ends the error with what to run to look closer ("to compare them, run ..."). */
 __attribute__((format(printf, 2, 3)))
 void ctl_fail_hint(struct ctl *ctl, const char *fmt, ...);

@@ -250,6 +250,19 @@ const char *ctl_join_names(char *buf, size_t size, char *const *names, int n)
 	return buf;
 }
 
+void ctl_fail_append(struct ctl *ctl, const char *fmt, ...)
+{
+	size_t len = strlen(ctl->err_msg);
+	va_list ap;
+
+	if (len + 2 >= sizeof(ctl->err_msg))
+		return;
+	memcpy(ctl->err_msg + len, "; ", 3);
+	va_start(ap, fmt);
+	vsnprintf(ctl->err_msg + len + 2, sizeof(ctl->err_msg) - len - 2, fmt, ap);
+	va_end(ap);
+}
+
 void ctl_fail_hint(struct ctl *ctl, const char *fmt, ...)
 {
 	va_list ap;
@@ -341,9 +354,11 @@ static int flush_output(struct ctl *ctl, int status)
 		r = write_out(ctl, ctl->out_fd, ctl->out_buf, ctl->out_len);
 	if (r == 0)
 		return status;
-	/* stdout is gone: say so on stderr, even with --json. */
-	fprintf(stderr, "%s: writing to %s failed: %s\n", PROGRAM,
-		ctl->out_fd == STDOUT_FILENO ? "stdout" : "stderr", strerror(-r));
+	/* stdout is gone: say so on stderr, even with --json, and that what
+	 * the command did, it did. */
+	fprintf(stderr, "%s: writing to %s failed: %s%s\n", PROGRAM,
+		ctl->out_fd == STDOUT_FILENO ? "stdout" : "stderr", strerror(-r),
+		status == EXIT_OK ? "; the command itself succeeded" : "");
 	return status == EXIT_OK ? EXIT_FAIL : status;
 }
 

@@ -18,11 +18,47 @@ static bool is_std(const char *path)
 	return strcmp(path, "-") == 0;
 }
 
+/*
+ * A file name that cannot be written is a mistake in what was typed,
+ * refused before any device is opened.  The kernel still has the last
+ * word when the file is opened, which is before the device is touched
+ * too.  A dangling symlink is left to open(), which creates its target.
+ */
+static int check_output_file(struct ctl *ctl, const char *path)
+{
+	struct stat st;
+	char *copy, *dir;
+	int e = 0;
+
+	if (!path[0])
+		return ctl_usage(ctl, "the output file name is empty (an unset variable in "
+				 "-o \"$VAR\"?); give -o FILE, or -o - for standard output");
+	if (path[strlen(path) - 1] == '/' || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
+		return ctl_usage(ctl, "'%s' is a directory; give -o the name of a file to write",
+				 path);
+	if (lstat(path, &st) == 0)
+		return access(path, W_OK) == 0 || errno == ENOENT ? EXIT_OK :
+		       ctl_usage(ctl, "'%s' cannot be written: %s", path, strerror(errno));
+	if (errno != ENOENT)
+		return ctl_usage(ctl, "'%s' cannot be written: %s", path, strerror(errno));
+	copy = strdup(path);
+	dir = copy ? dirname(copy) : NULL;
+	if (dir && (stat(dir, &st) < 0 || access(dir, W_OK | X_OK) < 0))
+		e = errno;
+	if (e == ENOENT)
+		ctl_usage(ctl, "'%s' cannot be created: its directory '%s' does not exist", path,
+			  dir);
+	else if (e)
+		ctl_usage(ctl, "'%s' cannot be created in '%s': %s", path, dir, strerror(e));
+	free(copy);
+	return e ? EXIT_USAGE : EXIT_OK;
+}
+
 int stream_check_output(struct ctl *ctl, const char *path)
 {
 	if (!is_std(path))
-		return EXIT_OK;
-	if (!ctl->stdout_closed && isatty(STDOUT_FILENO))
+		return check_output_file(ctl, path);
+	if (isatty(STDOUT_FILENO))
 		return ctl_usage(ctl, "refusing to write a binary stream to a terminal; "
 				 "give -o FILE or redirect stdout");
 	ctl->out_fd = STDERR_FILENO;	/* the summary, --json's too, and any error */
@@ -114,7 +150,7 @@ int stream_open_output(struct ctl *ctl, const char *path, struct stream_file *f)
 
 	*f = (struct stream_file){ .path = path, .fd = STDOUT_FILENO, .is_std = is_std(path) };
 	if (f->is_std)
-		return ctl->stdout_closed ? ctl_fail(ctl, EBADF, "stdout is closed") : EXIT_OK;
+		return EXIT_OK;	/* a closed stdout was refused before any command ran */
 	final = final_path(path);
 	if (final && open_temporary(f, final) == 0)
 		return EXIT_OK;
@@ -156,19 +192,27 @@ static int sync_directory(struct ctl *ctl, struct stream_file *f)
 	free(d);
 	if (e == 0 || e == EINVAL)	/* EINVAL: a file system that cannot sync one */
 		return EXIT_OK;
-	return ctl_fail_on(ctl, e, f->path, "the stream is complete, but syncing its "
-			   "directory failed, so it may not survive a crash: %s", strerror(e));
+	unlink(f->final);
+	return ctl_fail_on(ctl, e, f->path, "the stream was complete, but syncing its "
+			   "directory failed, so it might not survive a crash: %s; it was "
+			   "removed", strerror(e));
 }
 
-/* The complete stream takes the file's name; an incomplete one goes. */
+/*
+ * The complete stream takes the file's name; an incomplete one goes, and
+ * so does one that cannot take the name: no state is left in a file the
+ * user did not name.
+ */
 static int finish_temporary(struct ctl *ctl, struct stream_file *f, bool failed)
 {
 	int r = EXIT_OK;
 
-	if (!failed && rename(f->tmp, f->final) < 0)
-		r = ctl_fail_on(ctl, errno, f->path, "cannot replace it with the saved stream "
-				"(left in %s): %s", f->tmp, strerror(errno));
-	else if (failed)
+	if (!failed && rename(f->tmp, f->final) < 0) {
+		r = ctl_fail_on(ctl, errno, f->path, "the stream was complete, but it cannot "
+				"take this name: %s; it was removed", strerror(errno));
+		failed = true;
+	}
+	if (failed)
 		unlink(f->tmp);
 	else
 		r = sync_directory(ctl, f);

@@ -23,8 +23,10 @@ struct stream_file {
 
 /*
  * The checks that are usage errors (exit status 2), made before any device
- * is opened: "-" must not be a terminal.  A stream on stdout sends the
- * summary to stderr, text or --json, and any error with it.
+ * is opened: "-" must not be a terminal, and a FILE must be one that can
+ * be written: a name that is not empty, not a directory, in a directory
+ * that exists and can be written.  A stream on stdout sends the summary
+ * to stderr, text or --json, and any error with it.
  */
 int stream_check_output(struct ctl *ctl, const char *path);
 int stream_check_input(struct ctl *ctl, const char *path);
@@ -54,8 +56,10 @@ int stream_verify_input(struct ctl *ctl, struct vfiomig_ctx *vctx, struct stream
 
 /*
  * Closes the file (never stdin or stdout).  After a failure (@failed) the
- * temporary file, or an output written in place, is removed; otherwise a
- * failing close() or rename is reported.
+ * temporary file, or a regular file written in place, is removed.
+ * Otherwise a complete stream that cannot be kept (fsync(), close(), the
+ * rename or the directory's sync fails) is reported and removed as well:
+ * the caller then puts the devices back, as after a failed save.
  */
 int stream_close(struct ctl *ctl, struct stream_file *f, bool failed);
 

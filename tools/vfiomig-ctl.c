@@ -300,6 +300,12 @@ static int run(struct ctl *ctl, int argc, char **argv)
 	ctl->cmd = find_command(argv[optind]);
 	if (!ctl->cmd)
 		return ctl_usage(ctl, "unknown command '%s'", argv[optind]);
+	/* Every command prints: with nowhere to, it would move a device and
+	 * then have only an error to show for it. */
+	if (ctl->stdout_closed)
+		return ctl_fail(ctl, EBADF, "stdout is closed, so what the command prints would be "
+				"lost; nothing was done: run it with stdout open (>/dev/null to "
+				"discard what it prints)");
 	return ctl->cmd->fn(ctl, argc - optind, argv + optind);
 }
 

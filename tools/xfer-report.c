@@ -207,6 +207,7 @@ static void json_member(struct json_writer *w, const struct xfer_member *m)
 	json_member_uint(w, "device_bytes", m->precopy_bytes + m->stop_copy_bytes);
 	json_member_uint(w, "downtime_ns", m->downtime_ns);
 	if (migrate) {
+		json_member_uint(w, "destination_bytes", m->destination_bytes);
 		json_state(w, "source_state", m->has_state, m->state);
 		json_state(w, "destination_state", m->has_destination_state, m->destination_state);
 		json_error(w, "source_error", m->err);
@@ -357,6 +358,7 @@ void xfer_take_destinations(struct ctl *ctl, struct vfiomig_group *dst, bool now
 			return;	/* more destinations than sources: refused before */
 		snprintf(m->destination, sizeof(m->destination), "%s", vfiomig_dev_get_name(dev));
 		m->destination_err = have ? res.err : 0;
+		m->destination_bytes = res.precopy_bytes + res.stop_copy_bytes;
 		take_state(dev, &res, have, now, &m->has_destination_state, &m->destination_state);
 		if (m->has_destination_state)
 			ctl_note_state(ctl, m->destination, m->destination_state);
@@ -388,6 +390,22 @@ int xfer_report_group(struct ctl *ctl, struct vfiomig_group *g, const char *file
 			.file = file, .stats = stats, .downtime_ns = stats->downtime_ns,
 			.group = true });
 	return r;
+}
+
+void xfer_fail_crossed(struct ctl *ctl)
+{
+	uint64_t sent = 0, taken = 0;
+	const char *s = ctl->nmembers > 1 ? "s" : "";
+	char a[UNITS_BUF], b[UNITS_BUF];
+
+	for (int i = 0; i < ctl->nmembers; i++) {
+		sent += ctl->members[i].precopy_bytes + ctl->members[i].stop_copy_bytes;
+		taken += ctl->members[i].destination_bytes;
+	}
+	if (sent || taken)
+		ctl_fail_append(ctl, "%s of device state had left the source%s, and the "
+				"destination%s had taken %s", format_bytes(a, sent), s, s,
+				format_bytes(b, taken));
 }
 
 static void message_member(struct ctl *ctl, const char *name, int err, bool has,

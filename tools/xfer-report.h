@@ -29,6 +29,7 @@ struct xfer_member {
 	enum vfiomig_state state, destination_state;
 	uint64_t precopy_bytes, stop_copy_bytes, downtime_ns;	/* migrate: the source's */
 	unsigned int precopy_rounds;
+	uint64_t destination_bytes;	/* migrate: what its destination took */
 };
 
 void xfer_report_print(struct ctl *ctl, const struct xfer_report *x);
@@ -55,6 +56,10 @@ int xfer_fail_group(struct ctl *ctl, struct vfiomig_ctx *vctx, struct vfiomig_gr
 /* save, load: the summary of a group's call that succeeded. */
 int xfer_report_group(struct ctl *ctl, struct vfiomig_group *g, const char *file,
 		      const struct vfiomig_stats *stats);
+
+/* A failed migrate: how much device state its members had sent and their
+ * destinations had taken, at the end of the error, once any had. */
+void xfer_fail_crossed(struct ctl *ctl);
 
 /* A failed group's members: "devices" of the JSON error (output.c), and
  * with -v a line each on stderr. */

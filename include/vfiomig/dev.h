@@ -195,6 +195,26 @@ VFIOMIG_API int vfiomig_dev_get_state(struct vfiomig_dev *dev,
 				      enum vfiomig_state *ret);
 
 /**
+ * vfiomig_dev_check_ready() - Whether a save or a load may start on the device now
+ *
+ * Reads the device's state (one GET, nothing else is sent) and answers as
+ * vfiomig_dev_save(), vfiomig_dev_load() and the group calls do before
+ * they send anything: a transfer starts in RUNNING, RUNNING_P2P or STOP,
+ * the states it can put the device back in.  A migration session (a
+ * saving state, or RESUMING) is its opener's to finish, and ERROR or a
+ * newer kernel's state is left only by a reset, which is the caller's to
+ * decide: each is refused, with a sentence that says which.  A migration
+ * between two devices checks the destination this way before the source
+ * stops, so that a destination that cannot load never costs the source
+ * its downtime.
+ *
+ * Return: 0 if a save or a load may start; -EBUSY in a migration
+ *         session; -EINVAL in ERROR; -EPROTO in a state the library does
+ *         not know; -errno from the kernel.  Since: 0.4
+ */
+VFIOMIG_API int vfiomig_dev_check_ready(struct vfiomig_dev *dev);
+
+/**
  * vfiomig_dev_set_state() - Move the device to @target
  * @ret_data_fd: may be NULL only when the final arc opens no data fd; gets
  *               the new data fd (caller owns and closes it) or -1

@@ -104,11 +104,17 @@ enum vfiomig_group_point {
 /**
  * vfiomig_group_set_hook() - Be called between the two phases
  * @fn: called on the calling thread at @point, with no member call in
- *      progress.  It must not drive the group or its members: such a call
- *      from it fails with -EDEADLK and changes nothing, while queries
- *      (vfiomig_dev_get_state(), vfiomig_group_get_result()) work.  A
- *      negative return aborts the transition: the group rolls back and the
- *      call fails with that value.  NULL removes the hook.
+ *      progress, in every transition that crosses a running boundary,
+ *      whichever call makes it: vfiomig_group_set_state();
+ *      vfiomig_group_save() at its switchover (and at READY to leave the
+ *      members running); vfiomig_group_load() at QUIESCED if members are
+ *      running when it begins, and at READY before it runs them.  A
+ *      rollback does not call it.  It must not drive the group or its
+ *      members: such a call from it fails with -EDEADLK and changes
+ *      nothing, while queries (vfiomig_dev_get_state(),
+ *      vfiomig_group_get_result()) work.  A negative return aborts the
+ *      transition: the group rolls back and the call fails with that
+ *      value.  NULL removes the hook.
  * Since: 0.3
  */
 VFIOMIG_API void vfiomig_group_set_hook(struct vfiomig_group *g,
@@ -221,12 +227,18 @@ VFIOMIG_API int vfiomig_group_save(struct vfiomig_group *g, const int *out_fds,
  * that no stream device took, and names both.
  * One fd per member: stream i goes to member i.
  *
- * Every member then enters RESUMING, and each member's records are
- * written to it by a worker of its own, as the verified records arrive.
- * After the trailer and every member's totals are verified, the group
- * resumes in two phases: every member to RUNNING_P2P, the hook at
- * VFIOMIG_GROUP_READY, then every member to RUNNING (or every member to
- * STOP with VFIOMIG_LEAVE_STOP).  If anything fails after the first
+ * Every member then enters RESUMING, as vfiomig_group_set_state() takes
+ * it there.  If any member runs, that is two phases, and the hook is
+ * called at VFIOMIG_GROUP_QUIESCED too: every running member in its P2P
+ * state (RUNNING_P2P), nothing written yet; a hook that refuses there
+ * fails the load with its value, every member back where it was.  Stopped
+ * members (a destination's usual state) enter RESUMING in one phase,
+ * without the hook.  Each member's records are then written to it by a
+ * worker of its own, as the verified records arrive.  After the trailer
+ * and every member's totals are verified, the group resumes in two
+ * phases: every member to RUNNING_P2P, the hook at VFIOMIG_GROUP_READY,
+ * then every member to RUNNING; or, with VFIOMIG_LEAVE_STOP, every member
+ * to STOP in one phase, without the hook.  If anything fails after the first
  * write, every member's partial state is discarded (reset) and every
  * member is left in STOP: no member runs with partial state, even when a
  * second fault hits the discarding (a reset that fails leaves the member

@@ -58,7 +58,8 @@ struct vfiomig_progress {
 
 /*
  * What a save or load did; filled in on every return, success or failure,
- * as far as the caller's sz reaches.
+ * as far as the caller's sz reaches.  The bytes of a phase are counted as
+ * they move: a transfer that failed halfway reports what had moved.
  */
 struct vfiomig_stats {
 	size_t sz;			/* set to sizeof(struct vfiomig_stats) */
@@ -125,16 +126,19 @@ struct vfiomig_load_opts {
  *        a newer caller's longer struct is accepted when the bytes past
  *        this library's end are zero (-EINVAL otherwise).
  *
- * The device must be RUNNING, RUNNING_P2P or STOP.  With pre-copy it runs
+ * The device must be RUNNING, RUNNING_P2P or STOP; in any other state the
+ * save is refused before anything is sent, and the device is left as it
+ * was (vfiomig_dev_check_ready()).  With pre-copy it runs
  * on while the bulk of its state moves, and stops only for the rest.  The
  * stream ends with a trailer; a reader treats a stream without one as
  * truncated.  If anything fails before the stream is complete (the device,
  * a write to @out_fd, a peer that hangs up), the device is returned to the
  * state it started in: a running VM keeps running.  SIGPIPE is not raised.
  *
- * Return: 0; -EINVAL for bad options; -EBUSY if the device is already
- *         saving or resuming; -EPIPE if the reader went away; -ECANCELED
- *         if @opts->cancel was raised; -errno.
+ * Return: 0; -EINVAL for bad options or a device in ERROR; -EBUSY if the
+ *         device is already saving or resuming; -EPROTO in a state the
+ *         library does not know; -EPIPE if the reader went away;
+ *         -ECANCELED if @opts->cancel was raised; -errno.
  * Since: 0.3
  */
 VFIOMIG_API int vfiomig_dev_save(struct vfiomig_dev *dev, int out_fd,
@@ -152,7 +156,9 @@ VFIOMIG_API int vfiomig_dev_save(struct vfiomig_dev *dev, int out_fd,
  * corrupt, truncated or for another device, or the device rejects it, the
  * error names the reason and the stream offset (stats->error_offset), and
  * the device is reset (discarding the partial state) and left in STOP; if
- * nothing had been written yet, it is left as it was.  A stop that fails
+ * nothing had been written yet, it is put back where it was.  A device
+ * that is not RUNNING, RUNNING_P2P or STOP is refused before anything is
+ * sent, as for a save.  A stop that fails
  * after the reset (a second fault) is tried once more after another reset;
  * a reset that fails leaves the device where it was (RESUMING or STOP),
  * never running, and the error says where.

@@ -7,6 +7,7 @@ the source root as argv[2] where it needs one)."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -59,6 +60,14 @@ class Tap:
         self.n += 1
         print("ok %d - %s # SKIP %s" % (self.n, name, why))
 
+    def missing(self, name, why):
+        """A tool the test needs is missing: a SKIP, but a failure in CI
+        (VFIOMIG_CI=1, .ci/run), which installs every tool a test needs."""
+        if os.environ.get("VFIOMIG_CI") == "1":
+            self.ok(False, "%s (VFIOMIG_CI=1): %s" % (name, why))
+        else:
+            self.skip(name, why)
+
     def done(self):
         print("1..%d" % self.n)
         sys.exit(1 if self.failed else 0)
@@ -109,6 +118,25 @@ def shell(cmd, env=None):
     status = os.read(r, 4096).decode().split()
     os.close(r)
     return [int(x) for x in status], out, err.decode("utf-8", "replace")
+
+
+def fenced_blocks(text):
+    """A Markdown page's fenced blocks: (line of the opening fence, the
+    "## " section it is in, its language, its body)."""
+    out, section = [], ""
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("## "):
+            section = line[3:].strip()
+        m = re.match(r"^```(\w*)$", line)
+        if m:
+            j = lines.index("```", i + 1)
+            out.append((i + 1, section, m.group(1), "\n".join(lines[i + 1:j]) + "\n"))
+            i = j
+        i += 1
+    return out
 
 
 def one_line(err):

@@ -115,7 +115,7 @@ def test_state(t):
         ("mock:a", "ERROR", "cannot go from RUNNING to ERROR"),
         ("mock:a,flags=stop_copy", "PRE_COPY", "does not offer"),
         ("mock:a,flags=stop_copy", "RUNNING_P2P", "does not offer"),
-        ("mock:a,state=error", "RUNNING", "only a reset leaves it"),
+        ("mock:a,state=error", "RUNNING", "which only a reset leaves: reset the device"),
         ("mock:a,fail=set:1:EIO", "STOP", "failed"),
         ("mock:a,fail=set:1:EIO:error", "STOP", "ERROR"),
     ]

@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """vfiomig-ctl(1) and the bash completion: the man page renders without a
-warning and documents every command and option the binary accepts, and the
+warning, documents every command and option the binary accepts, carries the
+tool's version and, read with man, runs no two words together; and the
 completion script completes commands, options, states and values (with and
-without bash-completion's helpers)."""
+without bash-completion's helpers).
+
+The page tested is the one meson configures and installs: VFIOMIG_MAN
+(tests/cli/meson.build), or docs/vfiomig-ctl.1 of the build tree."""
 
 import os
 import re
@@ -12,9 +16,11 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli import Tap, SRC, COMMANDS, run, base_env  # noqa: E402
+from cli import Tap, SRC, CTL, COMMANDS, run, base_env  # noqa: E402
 
 BASH_COMPLETION = "/usr/share/bash-completion/bash_completion"
+MAN = os.environ.get("VFIOMIG_MAN") or \
+    os.path.join(os.path.dirname(os.path.dirname(CTL)), "docs", "vfiomig-ctl.1")
 
 
 def options_of(command):
@@ -25,7 +31,7 @@ def options_of(command):
 
 def check_man(t, man):
     if not shutil.which("groff"):
-        t.skip("man page renders without warnings", "no groff")
+        t.missing("man page renders without warnings", "groff is not installed (groff-base)")
         return
     p = subprocess.run(["groff", "-man", "-ww", "-z", man], capture_output=True)
     t.ok(p.returncode == 0 and p.stderr == b"", "groff -man -ww: no warnings", p.stderr.decode())
@@ -44,6 +50,64 @@ def check_man(t, man):
         t.ok(words in text.split("EXAMPLES")[1], "man page examples: %s" % words)
     t.ok(not re.search(r"\w[\u2010-]$", raw.split("DESCRIPTION")[1], re.M),
          "man page: no hyphenated line breaks")
+
+
+def source_text(source):
+    """What the page's source says, macro names, comments and the escapes
+    that print nothing taken out: the words and tokens it was written with."""
+    out = []
+    for line in source.splitlines():
+        if line.startswith('.\\"'):
+            continue
+        if line.startswith("."):
+            line = line.split(None, 1)[1] if " " in line else ""
+        line = re.sub(r"\\f(\[[^]]*\]|\(..|.)|\\[&%:]", "", line)
+        line = re.sub(r"\\(\(..|\[[^]]*\]|[^-])", " ", line.replace("\\-", "-"))
+        out.append(line.replace('"', " "))
+    return "\n".join(out)
+
+
+def run_together(rendered, source):
+    """Words of the rendered page that its source never wrote: two or more
+    words an alternating macro (.BR, .RB, ...) joined because it was given
+    more arguments than the text had fonts, "(dirty),astreamthat...".
+    Also a comma or semicolon glued to the next word ("save,and"), unless
+    the source wrote that token so (mock:a,size=16M) or it opens a list
+    ("[,key=value...]")."""
+    text = source_text(source)
+    words, tokens = set(re.findall(r"[A-Za-z0-9]+", text)), set(text.split())
+    found = []
+    for line in rendered.splitlines():
+        for tok in line.split():
+            new = [w for w in re.findall(r"[A-Za-z0-9]+", tok) if w not in words]
+            if new or (re.search(r"(?<!\[)[,;][A-Za-z]", tok) and tok not in tokens):
+                found.append("%s (in: %s)" % (tok, line.strip()))
+    return found
+
+
+def check_man_read(t, man):
+    """The page as a user reads it, with man(1): no words run together, and
+    the footer names the version the tool reports."""
+    if not shutil.which("man"):
+        t.missing("man -l: the page as read", "man is not installed (man-db)")
+        return
+    # UTF-8, so that the special characters the source names (\\(mu, \\(bu)
+    # render as themselves, not as the letters x and o.
+    p = subprocess.run(["man", "-l", man], capture_output=True,
+                       env=base_env(LC_ALL="C.UTF-8", MANWIDTH="80", MANPAGER="cat",
+                                    PAGER="cat"))
+    rendered = re.sub(r".\x08", "", p.stdout.decode("utf-8", "replace"))
+    rendered = rendered.replace("\u2010", "-").replace("\u2212", "-")
+    if not t.ok(p.returncode == 0 and "EXIT STATUS" in rendered, "man -l renders the page",
+                p.stderr.decode()):
+        return
+    found = run_together(rendered, open(man).read())
+    t.ok(not found, "man -l: no words run together", "\n".join(found))
+    version = run("--version").text.split()[-1]
+    footer = [l for l in rendered.splitlines() if l.strip()][-1]
+    t.ok(re.match(r"^libvfiomig %s\s" % re.escape(version), footer) is not None,
+         "man -l: the footer names libvfiomig %s, as vfiomig-ctl --version does" % version,
+         footer)
 
 
 def complete(script, line, helpers):
@@ -124,9 +188,9 @@ def check_completion(t, script, helpers):
 
 def main():
     t = Tap()
-    man = os.path.join(SRC, "docs", "vfiomig-ctl.1")
     script = os.path.join(SRC, "shell-completion", "bash", "vfiomig-ctl")
-    check_man(t, man)
+    check_man(t, MAN)
+    check_man_read(t, MAN)
     p = subprocess.run(["bash", "-n", script], capture_output=True)
     t.ok(p.returncode == 0, "completion: bash -n", p.stderr.decode())
     check_completion(t, script, helpers=False)

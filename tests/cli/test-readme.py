@@ -3,13 +3,16 @@
 """The README's commands, run as the README writes them: its example is
 examples/short-example.c word for word, builds against the build tree with
 the README's two commands (meson's uninstalled pkg-config file) and with
-`meson devenv`, and prints what the README says it prints; and its
-`apt-get install` line names the packages .ci/run installs.
+`meson devenv`, and prints what the README says it prints; its quick start
+builds the tool alone (a target of the build tree) and migrates with it;
+and its install block is `apt-get update`, then an `apt-get install -y`
+of the packages .ci/run installs.
 
 Environment (tests/cli/meson.build): VFIOMIG_BUILD_ROOT, the build tree;
 VFIOMIG_SANITIZE, its b_sanitize (a sanitized library cannot be linked by
 a plain `cc` command)."""
 
+import json
 import os
 import re
 import shutil
@@ -18,7 +21,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli import Tap, SRC, CTL, base_env  # noqa: E402
+from cli import Tap, SRC, CTL, base_env, fenced_blocks  # noqa: E402
 
 BUILD = os.path.abspath(os.environ.get("VFIOMIG_BUILD_ROOT") or
                         os.path.dirname(os.path.dirname(CTL)))
@@ -28,20 +31,7 @@ EXAMPLE = "examples/short-example.c"
 
 def blocks(text):
     """The README's fenced blocks: (section heading, language, body)."""
-    out, section = [], ""
-    lines = text.split("\n")
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if line.startswith("## "):
-            section = line[3:].strip()
-        m = re.match(r"^```(\w*)$", line)
-        if m:
-            j = lines.index("```", i + 1)
-            out.append((section, m.group(1), "\n".join(lines[i + 1:j]) + "\n"))
-            i = j
-        i += 1
-    return out
+    return [(section, lang, body) for _, section, lang, body in fenced_blocks(text)]
 
 
 def section_text(text, heading):
@@ -54,12 +44,18 @@ def check_packages(t, readme):
     ci = open(os.path.join(SRC, ".ci", "run")).read()
     m = re.search(r"^packages=\(([^)]*)\)", ci, re.M)
     ci_pkgs = m.group(1).split() if m else None
-    lines = [l for _, lang, body in blocks(readme) if lang == "sh"
-             for l in body.splitlines() if l.startswith("apt-get install ")]
-    readme_pkgs = lines[0].split()[2:] if len(lines) == 1 else None
+    found = [body.splitlines() for _, lang, body in blocks(readme) if lang == "sh"
+             and "apt-get install " in body]
+    lines = found[0] if len(found) == 1 else []
+    install = [l.split() for l in lines if l.startswith("apt-get install ")]
+    readme_pkgs = [w for w in install[0][2:] if not w.startswith("-")] if install else None
     t.ok(ci_pkgs and readme_pkgs == ci_pkgs,
          "README: its apt-get install line names exactly the packages .ci/run installs",
          "README: %s\n.ci/run: %s" % (readme_pkgs, ci_pkgs))
+    # As written, on a fresh machine: apt's lists are empty until an update,
+    # and without -y apt asks, which a pasted block answers with its next line.
+    t.ok(len(lines) == 2 and lines[0] == "apt-get update" and install and "-y" in install[0],
+         "README: the install block is apt-get update, then apt-get install -y", lines)
     quick = section_text(readme, "Quick start")
     t.ok(quick.find("apt-get install") < quick.find("meson setup build") and
          quick.find("apt-get install") < quick.find("./run-tests"),
@@ -70,6 +66,33 @@ def run_sh(script, cwd, env):
     p = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], cwd=cwd, env=env,
                        stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def check_quick_start(t, readme):
+    """The quick start's first line, as written: it sets up the build, builds
+    a target that is the tool (and so the library it links) and nothing
+    else, and migrates with the tool it built."""
+    lines = [l for s, lang, body in blocks(readme) if s == "Quick start" and lang == "sh"
+             for l in body.splitlines() if l.startswith("meson setup build && ")]
+    steps = lines[0].split(" && ") if len(lines) == 1 else []
+    m = re.match(r"^meson compile -C build (\S+)$", steps[1]) if len(steps) == 3 else None
+    if not t.ok(m and steps[2].startswith("build/tools/vfiomig-ctl "),
+                "README: the quick start builds one target, then runs build/tools/vfiomig-ctl",
+                lines):
+        return
+    intro = json.load(open(os.path.join(BUILD, "meson-info", "intro-targets.json")))
+    named = [x["filename"] for x in intro if m.group(1) in (x["name"], x["id"])]
+    t.ok(named == [[os.path.join(BUILD, "tools", "vfiomig-ctl")]],
+         "README: `meson compile -C build %s` builds the tool alone" % m.group(1), named)
+    tmp = tempfile.mkdtemp(prefix="vfiomig-readme-")
+    try:
+        os.symlink(BUILD, os.path.join(tmp, "build"))
+        rc, out, err = run_sh(steps[2], tmp, base_env())
+        done = re.search(r"^state: +source STOP, destination RUNNING$", out, re.M)
+        t.ok(rc == 0 and done, "README: the quick start's migration runs as written",
+             "rc %d\nstdout:\n%s\nstderr:\n%s" % (rc, out, err))
+    finally:
+        shutil.rmtree(tmp)
 
 
 def check_example(t, readme):
@@ -144,6 +167,7 @@ def main():
     t = Tap()
     readme = open(os.path.join(SRC, "README.md")).read()
     check_packages(t, readme)
+    check_quick_start(t, readme)
     check_example(t, readme)
     t.done()
 

@@ -269,7 +269,8 @@ def test_failures(t, tmp):
     r = run("-v", "save", "mock:a,fail=read:1:EIO", "-o", f)
     t.ok(r.rc == 1 and "the device is back in RUNNING" in r.errtext, "save -v: the source is put back", r)
     r = run("save", "mock:a", "-o", os.path.join(tmp, "no/such/dir/x.bin"))
-    t.ok(r.rc == 1 and one_line(r.err) and "cannot create" in r.errtext, "save to a bad path", r)
+    t.ok(r.rc == 2 and one_line(r.err) and "does not exist" in r.errtext,
+         "save to a bad path: a usage error", r)
     r = run("load", "mock:b", "-i", os.path.join(tmp, "missing.bin"))
     t.ok(r.rc == 1 and one_line(r.err) and "cannot open" in r.errtext, "load from a missing file", r)
     r = run("save", "mock:a,size=1M", "-o", f)

@@ -9,7 +9,7 @@
 #   vmlinuz, config, VERSION, MANIFEST, an empty modules.order and modules/,
 #   .ready.  The source tree is removed again.
 #
-# About 3 minutes on 2 cores (docs/testing.md).  Idempotent: once
+# 18.5 minutes on a busy 2-core machine (README).  Idempotent: once
 # CACHE_DIR/iommufd/.ready exists, it exits 0 at once.  It takes
 # prepare.sh's lock on CACHE_DIR, so that two preparations never share
 # CACHE_DIR/work-iommufd.
