@@ -118,7 +118,8 @@ static enum vfiomig_verdict watch_initial(struct conf_run *run, int fd, char *d,
 		else if (initial > prev && !(flags & VFIO_PRECOPY_INFO_REINIT)) {
 			conf_say(d, n, "initial_bytes grew from %llu to %llu after %u %s, "
 				 "without REINIT", (unsigned long long)prev,
-				 (unsigned long long)initial, reads, plural(reads, "read", "reads"));
+				 (unsigned long long)initial, reads,
+				 plural(reads, "read", "reads"));
 			return VFIOMIG_VERDICT_FAIL;
 		}
 		reinits += initial > prev;

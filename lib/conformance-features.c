@@ -59,7 +59,8 @@ enum vfiomig_verdict conf_data_size(struct conf_run *run, char *d, size_t n)
 		return VFIOMIG_VERDICT_SKIP;
 	}
 	conf_say(d, n, "estimate %llu %s, stream %zu %s: ratio %.2f",
-		 (unsigned long long)ds.stop_copy_length, plural(ds.stop_copy_length, "byte", "bytes"),
+		 (unsigned long long)ds.stop_copy_length,
+		 plural(ds.stop_copy_length, "byte", "bytes"),
 		 im->len, plural(im->len, "byte", "bytes"),
 		 (double)ds.stop_copy_length / (double)im->len);
 	if (ds.stop_copy_length < im->len) {

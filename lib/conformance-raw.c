@@ -147,7 +147,8 @@ ssize_t conf_drain(struct conf_run *run, int fd, size_t *ret_len, uint64_t limit
 	ssize_t n;
 
 	*ret_len = 0;
-	while ((n = conf_read(run, run->dev, fd, run->scratch, CONF_SCRATCH)) > 0 && *ret_len < limit)
+	while ((n = conf_read(run, run->dev, fd, run->scratch, CONF_SCRATCH)) > 0 &&
+	       *ret_len < limit)
 		*ret_len += (size_t)n;
 	return n;
 }

@@ -35,7 +35,7 @@ struct conf_run {
 	struct conf_image image;	/* a STOP_COPY image of dev, made on first use */
 	struct vfiomig_conformance *report;
 	const struct vfiomig_conformance_opts *opts;
-	const struct vfiomig_cancel *cancel;	/* opts->cancel: every step and wait watches it */
+	const struct vfiomig_cancel *cancel;	/* opts->cancel: each step and wait watch it */
 	bool twin_loaded;		/* twin.load-and-run loaded the image */
 	/* What a check reads and throws away, or writes as garbage: the
 	 * run's own, since runs on other contexts may go on at once. */

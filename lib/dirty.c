@@ -465,8 +465,8 @@ static int report_check(struct vfiomig_dirty *d, uint64_t iova, uint64_t length,
 	if (!inside_session(d, iova, length))
 		return vfiomig_fail(d->ctx, -EINVAL, "report range [0x%" PRIx64 ", +0x%" PRIx64
 				    ") is not inside the session's %zu %s "
-				    "(vfiomig_dirty_get_info() lists them)", iova, length, d->n_ranges,
-				    plural(d->n_ranges, "range", "ranges"));
+				    "(vfiomig_dirty_get_info() lists them)", iova, length,
+				    d->n_ranges, plural(d->n_ranges, "range", "ranges"));
 	if (!bitmap || bitmap_size < bitmap_bytes(pages))
 		return vfiomig_fail(d->ctx, -EINVAL, "the bitmap has %zu %s; %" PRIu64
 				    " %s %s %zu", bitmap ? bitmap_size : 0,

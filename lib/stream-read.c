@@ -106,7 +106,8 @@ static int read_preamble(struct stream_reader *r, uint8_t *pre, size_t *ret_got)
 		ssize_t n = r->read(r->ctx, pre + got, STREAM_PREAMBLE_SIZE - got);
 
 		if (n < 0)
-			return reader_fail(r, (int)n, got, "reading the stream: %s", strerror((int)-n));
+			return reader_fail(r, (int)n, got, "reading the stream: %s",
+					   strerror((int)-n));
 		if (n == 0)
 			break;
 		got += (size_t)n;
@@ -207,7 +208,8 @@ static int check_trailer(struct stream_reader *r, const struct stream_record *re
 	if (get_le64(p) != bytes_before || get_le64(p + 8) != rec->seq)
 		return reader_fail(r, -EBADMSG, rec->offset,
 				   "trailer counts %llu %s in %llu %s, the stream had %llu in %u",
-				   (unsigned long long)get_le64(p), plural(get_le64(p), "byte", "bytes"),
+				   (unsigned long long)get_le64(p),
+				   plural(get_le64(p), "byte", "bytes"),
 				   (unsigned long long)get_le64(p + 8),
 				   plural(get_le64(p + 8), "record", "records"),
 				   (unsigned long long)bytes_before, rec->seq);
@@ -237,8 +239,8 @@ int stream_read_record(struct stream_reader *r, struct stream_record *rec, uint8
 		bytes_before = at;
 		e = read_exact(r, h, sizeof(h), "a record header", NULL);
 		if (e == 1)
-			return reader_fail(r, -EBADMSG, at, "stream truncated: no trailer after %u %s",
-					   r->seq, plural(r->seq, "record", "records"));
+			return reader_fail(r, -EBADMSG, at, "stream truncated: no trailer after "
+					   "%u %s", r->seq, plural(r->seq, "record", "records"));
 		if (e < 0)
 			return e;
 		e = check_header(r, h, at, rec);

@@ -289,8 +289,9 @@ START_TEST(test_cancel_between_checks)
 	ck_assert_uint_eq(vfiomig_conformance_get_count(rep), 3);
 	ck_assert_int_eq(vfiomig_conformance_get_info(rep, &info), 0);
 	ck_assert_uint_eq(info.count[PASS], 3);
-	ck_assert_str_eq(vfiomig_ctx_get_error(ctx), "cancelled after 3 of 23 checks; the device "
-			 "is back in RUNNING (reset); its twin mock:twin is back in RUNNING (reset)");
+	ck_assert_str_eq(vfiomig_ctx_get_error(ctx), "cancelled after 3 of 23 checks; the "
+			 "device is back in RUNNING (reset); its twin mock:twin is back in "
+			 "RUNNING (reset)");
 	check_put_back("mock:dev");
 	check_put_back("mock:twin");
 	vfiomig_conformance_free(rep);

@@ -90,7 +90,8 @@ START_TEST(test_f1_every_failure_its_own_message)
 
 	ck_assert_int_eq(vfiomig_dev_open(ctx, "bogus", &bad), -EINVAL);
 	ck_assert_ptr_null(bad);
-	ck_assert_ptr_nonnull(strstr(message(ctx, seen[n++], sizeof(seen[0])), "not a device spec"));
+	ck_assert_ptr_nonnull(strstr(message(ctx, seen[n++], sizeof(seen[0])),
+				     "not a device spec"));
 
 	ck_assert_int_eq(vfiomig_dev_set_state(dev, (enum vfiomig_state)42, NULL), -EINVAL);
 	message(ctx, seen[n++], sizeof(seen[0]));

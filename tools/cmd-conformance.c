@@ -114,7 +114,8 @@ static void print_text(struct ctl *ctl, const struct vfiomig_conformance *rep,
 	unsigned int total = in->count[0] + in->count[1] + in->count[2] + in->count[3];
 	char flags[96], a[256], b[256];
 
-	ctl_printf(ctl, "device:  %s (driver %s, %s)\n", describe_printable(a, sizeof(a), in->device),
+	ctl_printf(ctl, "device:  %s (driver %s, %s)\n",
+		   describe_printable(a, sizeof(a), in->device),
 		   in->driver[0] ? describe_printable(b, sizeof(b), in->driver) : "unknown",
 		   describe_flags(flags, sizeof(flags), in->mig_flags));
 	ctl_printf(ctl, "twin:    %s\n\n", in->twin ? describe_printable(a, sizeof(a), in->twin) :

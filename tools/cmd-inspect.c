@@ -162,9 +162,11 @@ static void text_size(struct ctl *ctl, const struct result *res)
 		if (not_a_stream(res))
 			return;
 	} else {
-		ctl_printf(ctl, ", %" PRIu64 " %s", s->records, plural(s->records, "record", "records"));
+		ctl_printf(ctl, ", %" PRIu64 " %s", s->records,
+			   plural(s->records, "record", "records"));
 		if (!res->raw)
-			ctl_printf(ctl, ", %u %s", s->devices, plural(s->devices, "device", "devices"));
+			ctl_printf(ctl, ", %u %s", s->devices,
+				   plural(s->devices, "device", "devices"));
 		ctl_printf(ctl, "%s\n", s->valid ? "" : " read");
 	}
 	if (s->valid)

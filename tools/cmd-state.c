@@ -181,9 +181,9 @@ int cmd_state(struct ctl *ctl, int argc, char **argv)
 		return r;
 	if (set)
 		ctl_set_at_stake(ctl, "%s may be left anywhere on the way to %s; see where with "
-				 PROGRAM " state", ctl_join_names(names, sizeof(names), argv + optind,
-								   argc - optind - 1),
-				 vfiomig_state_name(target));
+				 PROGRAM " state",
+				 ctl_join_names(names, sizeof(names), argv + optind,
+						argc - optind - 1), vfiomig_state_name(target));
 	if (argc - optind > 2) {
 		r = ctl_context_new(ctl, &vctx);
 		if (r == EXIT_OK)

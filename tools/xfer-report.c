@@ -155,8 +155,8 @@ static void print_text(struct ctl *ctl, const struct xfer_report *x)
 
 	text_head(ctl, x);
 	if (x->file)
-		ctl_printf(ctl, "%-13s %s%s\n", "file:", describe_printable(file, sizeof(file), x->file),
-			   x->raw ? " (raw)" : "");
+		ctl_printf(ctl, "%-13s %s%s\n", "file:",
+			   describe_printable(file, sizeof(file), x->file), x->raw ? " (raw)" : "");
 	ctl_printf(ctl, "%-13s %s\n", "pre-copy:",
 		   format_precopy(pre, sizeof(pre), s->precopy_bytes, s->precopy_rounds));
 	ctl_printf(ctl, "%-13s %s\n", "stop-copy:", format_bytes(a, s->stop_copy_bytes));

@@ -13,7 +13,8 @@ import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli import Tap, Result, CTL, base_env, run, one_line, tmpdir, stream_size, MLX5, ICE  # noqa: E402
+from cli import (Tap, Result, CTL, base_env, run, one_line, tmpdir, stream_size,  # noqa: E402
+                 MLX5, ICE)
 
 
 def save(t, tmp, name, spec, *opts):
