@@ -311,6 +311,14 @@ void call_note_fact(struct vfiomig_ctx *ctx, unsigned int fact)
 		s->rec.facts |= fact;
 }
 
+void call_note_device(struct vfiomig_ctx *ctx, const char *name)
+{
+	struct err_slot *s = call_slot(ctx);
+
+	if (s && s->rec.failed && s->rec.depth == s->depth && !s->rec.device[0])
+		snprintf(s->rec.device, sizeof(s->rec.device), "%s", name);
+}
+
 /* Appends where the device is now; read here, after everything the call did. */
 static void add_final_state(struct err_record *e, struct vfiomig_dev *dev)
 {

@@ -146,6 +146,7 @@ static int dev_finish_open(struct vfiomig_dev *dev, bool opened, struct vfiomig_
 	int r = dev_probe(dev);
 
 	if (r < 0) {
+		call_note_device(dev->ctx, dev->name);
 		vfiomig_dev_unref(dev);
 		return r;
 	}
@@ -165,10 +166,12 @@ int dev_open_spec(struct vfiomig_ctx *ctx, const char *spec, struct vfiomig_dev 
 				    "to return the device");
 	for (size_t i = 0; i < TRANSPORT_COUNT && r == TRANSPORT_PASS; i++)
 		r = vfiomig_transports[i]->open(ctx, spec, &dev);
-	if (r == TRANSPORT_PASS)
-		r = vfiomig_fail(ctx, -EINVAL, "'%s' is not a device: expected a PCI address "
+	if (r == TRANSPORT_PASS) {
+		r = vfiomig_fail(ctx, -EINVAL, "not a device spec: expected a PCI address "
 				 "(0000:3b:00.1), an mdev UUID, /dev/vfio/devices/vfioN, "
-				 "a /sys device path or mock:NAME", spec);
+				 "a /sys device path or mock:NAME");
+		call_note_fact(ctx, CALL_FACT_BAD_SPEC);	/* what was typed, as mock: specs */
+	}
 	return r < 0 ? r : dev_finish_open(dev, true, ret);
 }
 
