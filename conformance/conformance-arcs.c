@@ -53,10 +53,10 @@ static int reach_with_data(struct conf_run *run, struct vfiomig_dev *dev,
 			   enum vfiomig_state from, int *fd)
 {
 	const struct conf_image *im = from == S(RESUMING) ? conf_image(run) : NULL;
-	int r = conf_reach(dev, from, fd);
+	int r = conf_reach(run, dev, from, fd);
 
 	if (r == 0 && im && !im->err)
-		r = conf_write_all(dev, *fd, im->buf, im->len);
+		r = conf_write_all(run, dev, *fd, im->buf, im->len);
 	return r;
 }
 
@@ -114,7 +114,7 @@ static void try_refusal(struct conf_run *run, enum vfiomig_state from, enum vfio
 	int fd = -1, r;
 
 	t->tried++;
-	r = conf_reach(run->dev, from, &fd);
+	r = conf_reach(run, run->dev, from, &fd);
 	conf_close(&fd);
 	if (r < 0) {
 		bad(t, d, n, "%s not reached from a reset (%s)", NAME(from),
@@ -162,11 +162,11 @@ enum vfiomig_verdict conf_unreachable(struct conf_run *run, char *d, size_t n)
 static int failing_load(struct conf_run *run, const char *buf, size_t len,
 			enum vfiomig_state *now)
 {
-	int fd = -1, r = conf_reach(run->dev, S(RESUMING), &fd);
+	int fd = -1, r = conf_reach(run, run->dev, S(RESUMING), &fd);
 
 	if (r < 0)
 		return 0;	/* not the SET under test */
-	conf_write(run->dev, fd, buf, len);	/* a refusal here is allowed too */
+	conf_write_all(run, run->dev, fd, buf, len);	/* a refusal here is allowed too */
 	r = conf_set(run->dev, S(STOP), NULL);
 	conf_close(&fd);
 	if (conf_get(run->dev, now) < 0)

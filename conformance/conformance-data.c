@@ -7,6 +7,7 @@
 #include "vfio-compat.h"
 #include "states.h"
 #include "dev.h"
+#include "util.h"
 
 #define S(x) VFIOMIG_STATE_##x
 #define STREAM_LIMIT (4ull << 30)	/* a stream longer than this has no end */
@@ -34,7 +35,7 @@ static bool precopy_session(struct conf_run *run, int *fd, char *d, size_t n)
 		no_precopy(d, n);
 		return false;
 	}
-	r = conf_reach(run->dev, S(PRE_COPY), fd);
+	r = conf_reach(run, run->dev, S(PRE_COPY), fd);
 	if (r < 0)
 		not_reached(S(PRE_COPY), r, d, n);
 	return r == 0;
@@ -42,7 +43,7 @@ static bool precopy_session(struct conf_run *run, int *fd, char *d, size_t n)
 
 enum vfiomig_verdict conf_stop_copy_end(struct conf_run *run, char *d, size_t n)
 {
-	int fd, r = conf_reach(run->dev, S(STOP_COPY), &fd);
+	int fd, r = conf_reach(run, run->dev, S(STOP_COPY), &fd);
 	size_t len;
 	ssize_t last;
 	char e[32];
@@ -51,7 +52,8 @@ enum vfiomig_verdict conf_stop_copy_end(struct conf_run *run, char *d, size_t n)
 		return not_reached(S(STOP_COPY), r, d, n);
 	last = conf_drain(run, fd, &len, STREAM_LIMIT);
 	conf_close(&fd);
-	conf_say(d, n, "%zu bytes, then %s", len, conf_errname(last, e, sizeof(e)));
+	conf_say(d, n, "%zu %s, then %s", len, plural(len, "byte", "bytes"),
+		 conf_errname(last, e, sizeof(e)));
 	return last == 0 ? VFIOMIG_VERDICT_PASS : VFIOMIG_VERDICT_FAIL;
 }
 
@@ -66,7 +68,8 @@ enum vfiomig_verdict conf_precopy_end(struct conf_run *run, char *d, size_t n)
 		return VFIOMIG_VERDICT_SKIP;
 	last = conf_drain(run, fd, &len, STREAM_LIMIT);
 	conf_close(&fd);
-	conf_say(d, n, "%zu bytes, then %s", len, conf_errname(last, e, sizeof(e)));
+	conf_say(d, n, "%zu %s, then %s", len, plural(len, "byte", "bytes"),
+		 conf_errname(last, e, sizeof(e)));
 	if (last == -ENOMSG)
 		return VFIOMIG_VERDICT_PASS;
 	if (last == 0) {
@@ -90,7 +93,7 @@ enum vfiomig_verdict conf_precopy_info_outside(struct conf_run *run, char *d, si
 	if (after == 0)
 		after = conf_precopy_info(run->dev, fd, &initial, &dirty, NULL);
 	conf_close(&fd);
-	fresh = conf_reach(run->dev, S(STOP_COPY), &fd);
+	fresh = conf_reach(run, run->dev, S(STOP_COPY), &fd);
 	if (fresh == 0)
 		fresh = conf_precopy_info(run->dev, fd, &initial, &dirty, NULL);
 	conf_close(&fd);
@@ -116,14 +119,15 @@ static enum vfiomig_verdict watch_initial(struct conf_run *run, int fd, char *d,
 		if (prev == UINT64_MAX)
 			first = initial;
 		else if (initial > prev && !(flags & VFIO_PRECOPY_INFO_REINIT)) {
-			conf_say(d, n, "initial_bytes grew from %llu to %llu after %u reads, "
+			conf_say(d, n, "initial_bytes grew from %llu to %llu after %u %s, "
 				 "without REINIT", (unsigned long long)prev,
-				 (unsigned long long)initial, reads);
+				 (unsigned long long)initial, reads,
+				 plural(reads, "read", "reads"));
 			return VFIOMIG_VERDICT_FAIL;
 		}
 		reinits += initial > prev;
 		prev = initial;
-		got = conf_read(run->dev, fd, run->scratch, CONF_SCRATCH);
+		got = conf_read(run, run->dev, fd, run->scratch, CONF_SCRATCH);
 		if (got <= 0 || ++reads > 1000000)
 			break;
 	}
@@ -155,14 +159,14 @@ static int read_ended(struct conf_run *run, enum vfiomig_state from, enum vfiomi
 {
 	char buf[64];
 	size_t len;
-	int fd, r = conf_reach(run->dev, from, &fd);
+	int fd, r = conf_reach(run, run->dev, from, &fd);
 
 	if (r == 0) {
 		conf_drain(run, fd, &len, STREAM_LIMIT);
 		r = conf_set(run->dev, to, NULL);
 	}
 	if (r == 0)
-		*ret = conf_read(run->dev, fd, buf, sizeof(buf));
+		*ret = conf_read(run, run->dev, fd, buf, sizeof(buf));
 	conf_close(&fd);
 	return r;
 }
@@ -185,17 +189,19 @@ enum vfiomig_verdict conf_ended_fd(struct conf_run *run, char *d, size_t n)
 /* Write sizes, in turn: a byte, odd ones, a page and a bit. */
 static const size_t splits[] = { 1, 7, 2, 4093, 1, 65536 + 5 };
 
-static int write_split(struct vfiomig_dev *dev, int fd, const char *buf, size_t len,
+static int write_split(struct conf_run *run, int fd, const char *buf, size_t len,
 		       char *d, size_t n)
 {
 	char e[32];
 
 	for (size_t off = 0, i = 0; off < len; i++) {
 		size_t want = splits[i % (sizeof(splits) / sizeof(splits[0]))];
-		ssize_t got = conf_write(dev, fd, buf + off, want < len - off ? want : len - off);
+		ssize_t got = conf_write(run, run->dev, fd, buf + off,
+					 want < len - off ? want : len - off);
 
 		if (got <= 0) {
-			conf_say(d, n, "a write of %zu bytes at offset %zu: %s", want, off,
+			conf_say(d, n, "a write of %zu %s at offset %zu: %s", want,
+				 plural(want, "byte", "bytes"), off,
 				 conf_errname(got ? got : -EIO, e, sizeof(e)));
 			return -1;
 		}
@@ -215,16 +221,16 @@ enum vfiomig_verdict conf_resume_split(struct conf_run *run, char *d, size_t n)
 		conf_say(d, n, "no image of the device: %s", conf_errname(im->err, e, sizeof(e)));
 		return VFIOMIG_VERDICT_SKIP;
 	}
-	r = conf_load(run->dev, im->buf, im->len, &stage);
+	r = conf_load(run, run->dev, im->buf, im->len, &stage);
 	if (r < 0) {
 		conf_say(d, n, "the device does not load its own %zu-byte image even in one "
 			 "write (%s at %s)", im->len, conf_errname(r, e, sizeof(e)), stage);
 		return VFIOMIG_VERDICT_SKIP;
 	}
-	r = conf_reach(run->dev, S(RESUMING), &fd);
+	r = conf_reach(run, run->dev, S(RESUMING), &fd);
 	if (r < 0)
 		return not_reached(S(RESUMING), r, d, n);
-	if (write_split(run->dev, fd, im->buf, im->len, d, n) < 0)
+	if (write_split(run, fd, im->buf, im->len, d, n) < 0)
 		r = -EIO;
 	else if ((r = conf_set(run->dev, S(STOP), NULL)) < 0)
 		conf_say(d, n, "RESUMING -> STOP refused the split stream: %s",
@@ -232,6 +238,7 @@ enum vfiomig_verdict conf_resume_split(struct conf_run *run, char *d, size_t n)
 	conf_close(&fd);
 	if (r < 0)
 		return VFIOMIG_VERDICT_FAIL;
-	conf_say(d, n, "%zu bytes in writes of 1, 7, 2, 4093, 1 and 65541 bytes", im->len);
+	conf_say(d, n, "%zu %s in writes of 1, 7, 2, 4093, 1 and 65541 bytes", im->len,
+		 plural(im->len, "byte", "bytes"));
 	return VFIOMIG_VERDICT_PASS;
 }

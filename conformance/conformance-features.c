@@ -6,6 +6,7 @@
 #include "conformance.h"
 #include "vfio-compat.h"
 #include "dev.h"
+#include "util.h"
 
 #define DEFINED_FLAGS (VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P | VFIO_MIGRATION_PRE_COPY)
 
@@ -53,13 +54,16 @@ enum vfiomig_verdict conf_data_size(struct conf_run *run, char *d, size_t n)
 	}
 	im = conf_image(run);
 	if (im->err) {
-		conf_say(d, n, "estimate %llu bytes, but no stream to compare: saving failed "
+		conf_say(d, n, "estimate %llu %s, but no stream to compare: saving failed "
 			 "(%s)", (unsigned long long)ds.stop_copy_length,
+			 plural(ds.stop_copy_length, "byte", "bytes"),
 			 conf_errname(im->err, e, sizeof(e)));
 		return VFIOMIG_VERDICT_SKIP;
 	}
-	conf_say(d, n, "estimate %llu bytes, stream %zu bytes: ratio %.2f",
-		 (unsigned long long)ds.stop_copy_length, im->len,
+	conf_say(d, n, "estimate %llu %s, stream %zu %s: ratio %.2f",
+		 (unsigned long long)ds.stop_copy_length,
+		 plural(ds.stop_copy_length, "byte", "bytes"),
+		 im->len, plural(im->len, "byte", "bytes"),
 		 (double)ds.stop_copy_length / (double)im->len);
 	if (ds.stop_copy_length < im->len) {
 		conf_say(d, n, "; the estimate is below the stream");

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,8 @@
 #include "states.h"
 #include "dev.h"
 #include "util.h"
+#include "wait.h"
+#include "cancel.h"
 
 int conf_set(struct vfiomig_dev *dev, enum vfiomig_state target, int *ret_fd)
 {
@@ -31,6 +34,9 @@ int conf_set(struct vfiomig_dev *dev, enum vfiomig_state target, int *ret_fd)
 		*ret_fd = r < 0 ? -1 : st.data_fd;
 	else if (r == 0 && st.data_fd >= 0)
 		close(st.data_fd);
+	/* Best effort: a driver that ignores O_NONBLOCK blocks as before. */
+	if (ret_fd && *ret_fd >= 0)
+		fd_set_nonblock(*ret_fd);
 	return r;
 }
 
@@ -46,14 +52,48 @@ int conf_reset(struct vfiomig_dev *dev)
 	return dev_reset(dev);
 }
 
-ssize_t conf_read(struct vfiomig_dev *dev, int fd, void *buf, size_t len)
+bool conf_cancelled(const struct conf_run *run)
 {
-	return dev->transport->data_read(dev, fd, buf, len);
+	return cancel_raised(run->cancel);
 }
 
-ssize_t conf_write(struct vfiomig_dev *dev, int fd, const void *buf, size_t len)
+/*
+ * What the driver answers, as a blocking fd would have: EAGAIN waits for
+ * the fd, and EINTR is asked again, both beside the cancel object.  At the
+ * temporary end of pre-copy a driver answers ENOMSG at once (mlx5 before
+ * it looks at O_NONBLOCK), so no poll waits for data that comes only later.
+ */
+static ssize_t answer(struct conf_run *run, int fd, short events, ssize_t n)
 {
-	return dev->transport->data_write(dev, fd, buf, len);
+	int r;
+
+	if (n != -EAGAIN && n != -EINTR)
+		return n;
+	if (conf_cancelled(run))
+		return -ECANCELED;
+	r = n == -EAGAIN ? wait_fd(fd, events, run->cancel) : 0;
+	return r < 0 ? r : -EAGAIN;	/* -EAGAIN: ask again */
+}
+
+ssize_t conf_read(struct conf_run *run, struct vfiomig_dev *dev, int fd, void *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = answer(run, fd, POLLIN, dev->transport->data_read(dev, fd, buf, len));
+	while (n == -EAGAIN);
+	return n;
+}
+
+ssize_t conf_write(struct conf_run *run, struct vfiomig_dev *dev, int fd, const void *buf,
+		   size_t len)
+{
+	ssize_t n;
+
+	do
+		n = answer(run, fd, POLLOUT, dev->transport->data_write(dev, fd, buf, len));
+	while (n == -EAGAIN);
+	return n;
 }
 
 int conf_precopy_info(struct vfiomig_dev *dev, int fd, uint64_t *initial, uint64_t *dirty,
@@ -96,9 +136,9 @@ int conf_fresh(struct vfiomig_dev *dev)
 	return r;
 }
 
-int conf_reach(struct vfiomig_dev *dev, enum vfiomig_state s, int *ret_fd)
+int conf_reach(struct conf_run *run, struct vfiomig_dev *dev, enum vfiomig_state s, int *ret_fd)
 {
-	int r = conf_fresh(dev);
+	int r = conf_cancelled(run) ? -ECANCELED : conf_fresh(dev);
 
 	*ret_fd = -1;
 	if (r == 0 && s != VFIOMIG_STATE_RUNNING)
@@ -111,7 +151,8 @@ ssize_t conf_drain(struct conf_run *run, int fd, size_t *ret_len, uint64_t limit
 	ssize_t n;
 
 	*ret_len = 0;
-	while ((n = conf_read(run->dev, fd, run->scratch, CONF_SCRATCH)) > 0 && *ret_len < limit)
+	while ((n = conf_read(run, run->dev, fd, run->scratch, CONF_SCRATCH)) > 0 &&
+	       *ret_len < limit)
 		*ret_len += (size_t)n;
 	return n;
 }
@@ -119,7 +160,7 @@ ssize_t conf_drain(struct conf_run *run, int fd, size_t *ret_len, uint64_t limit
 /* Whole images are kept below this: a larger device's arcs are still checked. */
 #define IMAGE_MAX (256u << 20)
 
-static int image_read(struct vfiomig_dev *dev, int fd, struct conf_image *im)
+static int image_read(struct conf_run *run, int fd, struct conf_image *im)
 {
 	size_t cap = 1 << 20;
 	ssize_t n;
@@ -134,7 +175,7 @@ static int image_read(struct vfiomig_dev *dev, int fd, struct conf_image *im)
 			im->buf = more;
 			cap *= 2;
 		}
-		n = conf_read(dev, fd, im->buf + im->len, cap - im->len);
+		n = conf_read(run, run->dev, fd, im->buf + im->len, cap - im->len);
 		/* ENOMSG at the end is data.stop-copy-end's to report; the image is whole */
 		if (n <= 0)
 			return n == -ENOMSG && im->len ? 0 : (int)n;
@@ -150,9 +191,9 @@ const struct conf_image *conf_image(struct conf_run *run)
 
 	if (im->buf || im->err)
 		return im;
-	r = conf_reach(run->dev, VFIOMIG_STATE_STOP_COPY, &fd);
+	r = conf_reach(run, run->dev, VFIOMIG_STATE_STOP_COPY, &fd);
 	if (r == 0)
-		r = image_read(run->dev, fd, im);
+		r = image_read(run, fd, im);
 	conf_close(&fd);
 	conf_fresh(run->dev);
 	if (r < 0 || !im->len) {
@@ -163,10 +204,11 @@ const struct conf_image *conf_image(struct conf_run *run)
 }
 
 /* Writes until done; a driver may take less than offered, as write(2) may. */
-int conf_write_all(struct vfiomig_dev *dev, int fd, const char *buf, size_t len)
+int conf_write_all(struct conf_run *run, struct vfiomig_dev *dev, int fd, const char *buf,
+		   size_t len)
 {
 	while (len) {
-		ssize_t n = conf_write(dev, fd, buf, len);
+		ssize_t n = conf_write(run, dev, fd, buf, len);
 
 		if (n < 0)
 			return (int)n;
@@ -178,15 +220,16 @@ int conf_write_all(struct vfiomig_dev *dev, int fd, const char *buf, size_t len)
 	return 0;
 }
 
-int conf_load(struct vfiomig_dev *dev, const char *buf, size_t len, const char **ret_stage)
+int conf_load(struct conf_run *run, struct vfiomig_dev *dev, const char *buf, size_t len,
+	      const char **ret_stage)
 {
 	int fd, r;
 
 	*ret_stage = "entering RESUMING";
-	r = conf_reach(dev, VFIOMIG_STATE_RESUMING, &fd);
+	r = conf_reach(run, dev, VFIOMIG_STATE_RESUMING, &fd);
 	if (r == 0) {
 		*ret_stage = "write";
-		r = conf_write_all(dev, fd, buf, len);
+		r = conf_write_all(run, dev, fd, buf, len);
 	}
 	if (r == 0) {
 		*ret_stage = "RESUMING -> STOP";
@@ -262,13 +305,14 @@ static int session_then(struct conf_run *run, enum vfiomig_state s, conf_end_fn 
 			ssize_t *ret)
 {
 	char buf[64] = { 0 };
-	int fd, r = conf_reach(run->dev, s, &fd);
+	int fd, r = conf_reach(run, run->dev, s, &fd);
 
 	if (r == 0)
 		r = end(run);
 	if (r == 0)
-		*ret = s == VFIOMIG_STATE_RESUMING ? conf_write(run->dev, fd, buf, sizeof(buf)) :
-						     conf_read(run->dev, fd, buf, sizeof(buf));
+		*ret = s == VFIOMIG_STATE_RESUMING ?
+		       conf_write(run, run->dev, fd, buf, sizeof(buf)) :
+		       conf_read(run, run->dev, fd, buf, sizeof(buf));
 	conf_close(&fd);
 	if (run->dev)
 		dev_reset(run->dev);

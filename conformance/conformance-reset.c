@@ -14,7 +14,7 @@ static int reset_in(struct conf_run *run, enum vfiomig_state s, char *d, size_t 
 {
 	enum vfiomig_state now = S(ERROR);
 	char e[32];
-	int fd, r = conf_reach(run->dev, s, &fd);
+	int fd, r = conf_reach(run, run->dev, s, &fd);
 
 	if (r < 0) {
 		conf_say(d, n, "%s%s not reached (%s)", d[0] ? "; " : "", vfiomig_state_str(s),
@@ -68,7 +68,7 @@ enum vfiomig_verdict conf_reset_flag(struct conf_run *run, char *d, size_t n)
 {
 	bool advertised = run->dev->caps & VFIOMIG_CAP_RESET_ADVERTISED;
 	enum vfiomig_state now = S(ERROR);
-	int fd, r = conf_reach(run->dev, S(STOP), &fd);
+	int fd, r = conf_reach(run, run->dev, S(STOP), &fd);
 	bool works;
 
 	conf_close(&fd);

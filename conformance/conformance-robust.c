@@ -42,7 +42,7 @@ static int close_in(struct conf_run *run, enum vfiomig_state s, struct reopen_se
 {
 	enum vfiomig_state now = S(ERROR);
 	char e[32];
-	int fd, r = conf_reach(run->dev, s, &fd);
+	int fd, r = conf_reach(run, run->dev, s, &fd);
 
 	conf_close(&fd);
 	if (r < 0)

@@ -10,6 +10,7 @@
 
 #include "conformance.h"
 #include "states.h"
+#include "util.h"
 
 #define S(x) VFIOMIG_STATE_##x
 
@@ -32,7 +33,7 @@ static int load(struct conf_run *run, const char *buf, size_t len, const char *w
 {
 	const char *stage;
 	char e[32];
-	int r = conf_load(run->twin, buf, len, &stage);
+	int r = conf_load(run, run->twin, buf, len, &stage);
 
 	conf_say(d, n, "%s%s: ", d[0] ? "; " : "", what);
 	if (r < 0)
@@ -62,7 +63,7 @@ enum vfiomig_verdict conf_twin_load(struct conf_run *run, char *d, size_t n)
 			 conf_errname(r, e, sizeof(e)) : vfiomig_state_str(now));
 		return VFIOMIG_VERDICT_FAIL;
 	}
-	conf_say(d, n, " (%zu bytes) and RUNNING", im->len);
+	conf_say(d, n, " (%zu %s) and RUNNING", im->len, plural(im->len, "byte", "bytes"));
 	return VFIOMIG_VERDICT_PASS;
 }
 
@@ -90,7 +91,8 @@ enum vfiomig_verdict conf_twin_truncated(struct conf_run *run, char *d, size_t n
 
 	if (!im)
 		return VFIOMIG_VERDICT_SKIP;
-	snprintf(what, sizeof(what), "%zu of %zu bytes", im->len / 2, im->len);
+	snprintf(what, sizeof(what), "%zu of %zu %s", im->len / 2, im->len,
+		 plural(im->len, "byte", "bytes"));
 	if (load(run, im->buf, im->len / 2, what, d, n) == 0)
 		return VFIOMIG_VERDICT_FAIL;
 	return VFIOMIG_VERDICT_PASS;

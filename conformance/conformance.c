@@ -293,6 +293,7 @@ static int open_devices(struct conf_run *run)
 	return 0;
 }
 
+/* A check the cancel cut short is left out: its verdict would judge the cancel. */
 static void run_check(struct conf_run *run, size_t i)
 {
 	struct vfiomig_conformance *c = run->report;
@@ -312,6 +313,8 @@ static void run_check(struct conf_run *run, size_t i)
 	} else {
 		res->verdict = check_fns[i](run, detail, DETAIL_MAX);
 	}
+	if (conf_cancelled(run))
+		return;
 	c->n++;
 	if (run->opts->on_result)
 		run->opts->on_result(res, run->opts->userdata);
@@ -329,21 +332,64 @@ static void note_devices(struct conf_run *run)
 		snprintf(c->twin, sizeof(c->twin), "%s", run->twin->name);
 }
 
-/* Mock data fds are pipes: a write after their reader went must not kill the caller. */
-static void run_all(struct conf_run *run, unsigned int areas)
+/* "; the device is back in RUNNING (reset)", or why it is not. */
+static void say_put_back(char *buf, size_t size, const char *who, const struct vfiomig_dev *dev,
+			 int r)
+{
+	size_t used = strlen(buf);
+	char e[32];
+
+	if (!dev)
+		snprintf(buf + used, size - used, "; %s could not be opened again to put it back: "
+			 "reset it before use", who);
+	else if (r < 0)
+		snprintf(buf + used, size - used, "; %s could not be put back in RUNNING (%s): "
+			 "reset it before use", who, conf_errname(r, e, sizeof(e)));
+	else
+		snprintf(buf + used, size - used, "; %s is back in RUNNING (reset)", who);
+}
+
+/* A cancelled run's error: the checks it ran, and where each device was put back. */
+static int say_cancelled(struct conf_run *run, size_t chosen, int dev_r, int twin_r)
+{
+	char fate[512] = "", twin[96];
+
+	say_put_back(fate, sizeof(fate), "the device", run->dev, dev_r);
+	snprintf(twin, sizeof(twin), "its twin %s", run->report->twin);
+	if (run->twin)
+		say_put_back(fate, sizeof(fate), twin, run->twin, twin_r);
+	return vfiomig_fail(run->ctx, -ECANCELED, "cancelled after %zu of %zu %s%s",
+			    run->report->n, chosen, plural(chosen, "check", "checks"), fate);
+}
+
+/*
+ * Mock data fds are pipes: a write after their reader went must not kill
+ * the caller.  Returns 0, or -ECANCELED when the cancel left checks out
+ * (one after the last check left none).
+ */
+static int run_all(struct conf_run *run, unsigned int areas)
 {
 	struct xfer_sigpipe sigpipe;
+	size_t chosen = 0;
+	int dev_r = 0, twin_r = 0;
 
 	xfer_sigpipe_block(&sigpipe);
 	note_devices(run);
-	for (size_t i = 0; i < N_CHECKS; i++)
-		if (areas & catalogue[i].area)
+	for (size_t i = 0; i < N_CHECKS; i++) {
+		if (!(areas & catalogue[i].area))
+			continue;
+		chosen++;
+		if (!conf_cancelled(run))
 			run_check(run, i);
+	}
 	if (run->dev)
-		conf_fresh(run->dev);
+		dev_r = conf_fresh(run->dev);
 	if (run->twin)
-		conf_fresh(run->twin);
+		twin_r = conf_fresh(run->twin);
 	xfer_sigpipe_restore(&sigpipe);
+	if (run->report->n == chosen)
+		return 0;
+	return say_cancelled(run, chosen, dev_r, twin_r);
 }
 
 VFIOMIG_EXPORT int vfiomig_conformance_run(struct vfiomig_ctx *ctx, const char *spec,
@@ -376,19 +422,20 @@ VFIOMIG_EXPORT int vfiomig_conformance_run(struct vfiomig_ctx *ctx, const char *
 						  "the report and a %u KiB buffer",
 						  CONF_SCRATCH >> 10));
 	}
+	run.cancel = o.cancel;
 	r = open_devices(&run);
 	if (r == 0)
-		run_all(&run, o.areas ? o.areas : VFIOMIG_CONF_ALL);
+		r = run_all(&run, o.areas ? o.areas : VFIOMIG_CONF_ALL);
 	vfiomig_dev_unref(run.dev);
 	vfiomig_dev_unref(run.twin);
 	free(run.image.buf);
 	free(run.scratch);
-	if (r < 0) {
+	if (r < 0 && r != -ECANCELED) {
 		free(run.report);
 		return call_end(&c, r);
 	}
-	*ret = run.report;
-	return call_end(&c, 0);
+	*ret = run.report;	/* cancelled: the checks that ended before */
+	return call_end(&c, r);
 }
 
 VFIOMIG_EXPORT size_t vfiomig_conformance_get_count(const struct vfiomig_conformance *c)

@@ -36,6 +36,7 @@ struct conf_run {
 	struct conf_image image;	/* a STOP_COPY image of dev, made on first use */
 	struct vfiomig_conformance *report;
 	const struct vfiomig_conformance_opts *opts;
+	const struct vfiomig_cancel *cancel;	/* opts->cancel: each step and wait watch it */
 	bool twin_loaded;		/* twin.load-and-run loaded the image */
 	/* What a check reads and throws away, or writes as garbage: the
 	 * run's own, since runs on other contexts may go on at once. */
@@ -70,28 +71,39 @@ enum vfiomig_verdict conf_twin_p2p(struct conf_run *run, char *d, size_t n);
 enum vfiomig_verdict conf_reopen_state(struct conf_run *run, char *d, size_t n);
 enum vfiomig_verdict conf_reopen_session(struct conf_run *run, char *d, size_t n);
 
-/* conformance-raw.c: one request each, answered by the driver. */
+/*
+ * conformance-raw.c: one request each, answered by the driver.  A data fd
+ * conf_set() returns is non-blocking: a read or write that would block
+ * waits in poll(2) beside the run's cancel object instead (-ECANCELED).
+ */
 int conf_set(struct vfiomig_dev *dev, enum vfiomig_state target, int *ret_fd);
 int conf_get(struct vfiomig_dev *dev, enum vfiomig_state *ret);
 int conf_reset(struct vfiomig_dev *dev);
-ssize_t conf_read(struct vfiomig_dev *dev, int fd, void *buf, size_t len);
-ssize_t conf_write(struct vfiomig_dev *dev, int fd, const void *buf, size_t len);
+ssize_t conf_read(struct conf_run *run, struct vfiomig_dev *dev, int fd, void *buf, size_t len);
+ssize_t conf_write(struct conf_run *run, struct vfiomig_dev *dev, int fd, const void *buf,
+		   size_t len);
 int conf_precopy_info(struct vfiomig_dev *dev, int fd, uint64_t *initial, uint64_t *dirty,
 		      uint32_t *flags);
 bool conf_has(const struct conf_run *run, enum vfiomig_state s);
-/* Reset, and make sure it is RUNNING (a SET if the reset did not). */
+/* Reset, and make sure it is RUNNING (a SET if the reset did not); never
+ * cancelled: it is also how a run puts its devices back. */
 int conf_fresh(struct vfiomig_dev *dev);
-/* From a fresh RUNNING to @s, with its data fd if the way opens one. */
-int conf_reach(struct vfiomig_dev *dev, enum vfiomig_state s, int *ret_fd);
+/* Whether the run was cancelled: the check under way stops at its next step. */
+bool conf_cancelled(const struct conf_run *run);
+/* From a fresh RUNNING to @s, with its data fd if the way opens one;
+ * -ECANCELED, the device untouched, once the run is cancelled. */
+int conf_reach(struct conf_run *run, struct vfiomig_dev *dev, enum vfiomig_state s, int *ret_fd);
 /* Read a save fd until it gives <= 0; the bytes in *ret_len, the last answer returned. */
 ssize_t conf_drain(struct conf_run *run, int fd, size_t *ret_len, uint64_t limit);
 /* All of @buf into a RESUMING fd, however much each write takes. */
-int conf_write_all(struct vfiomig_dev *dev, int fd, const char *buf, size_t len);
+int conf_write_all(struct conf_run *run, struct vfiomig_dev *dev, int fd, const char *buf,
+		   size_t len);
 /* A raw image of run->dev (made once). */
 const struct conf_image *conf_image(struct conf_run *run);
 /* Load @len bytes of @buf into @dev through RESUMING; *ret_stage says
  * where it was refused. */
-int conf_load(struct vfiomig_dev *dev, const char *buf, size_t len, const char **ret_stage);
+int conf_load(struct conf_run *run, struct vfiomig_dev *dev, const char *buf, size_t len,
+	      const char **ret_stage);
 /* "EINVAL", "0", "errno 123": a driver's answer for a detail. */
 const char *conf_errname(long r, char *buf, size_t size);
 /*

@@ -220,11 +220,13 @@ static int end_decode(const struct mock_seg *seg, uint64_t nsegs, uint64_t at,
 	if (seg->gen)
 		snprintf(why, len, "end segment with non-zero reserved field");
 	else if (seg->offset != nsegs)
-		snprintf(why, len, "end segment counts %" PRIu64 " page segments, "
-			 "the stream had %" PRIu64, seg->offset, nsegs);
+		snprintf(why, len, "end segment counts %" PRIu64 " page %s, "
+			 "the stream had %" PRIu64, seg->offset,
+			 plural(seg->offset, "segment", "segments"), nsegs);
 	else if (seg->length != at)
 		snprintf(why, len, "end segment says the stream before it has %"
-			 PRIu64 " bytes, it had %" PRIu64, seg->length, at);
+			 PRIu64 " %s, it had %" PRIu64, seg->length,
+			 plural(seg->length, "byte", "bytes"), at);
 	else
 		return 0;
 	return -EBADMSG;

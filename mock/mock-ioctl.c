@@ -428,11 +428,15 @@ static bool stop_copy_info(const struct vfiomig_mock *m)
 	       m->state == VFIOMIG_STATE_STOP_COPY;
 }
 
-/* ...with no initial data and what the reader has not consumed as dirty. */
-static int stop_copy_counters(struct vfiomig_mock *m, struct mock_session *s,
+/*
+ * ...with no initial data and what the reader has not consumed as dirty.
+ * The pipe is measured from the reader's end, @data_fd: the pump closes its
+ * own end once it has written the whole stream, which may be before this.
+ */
+static int stop_copy_counters(struct vfiomig_mock *m, struct mock_session *s, int data_fd,
 			      struct vfio_precopy_info *info)
 {
-	uint64_t in_pipe = pipe_bytes(s->fd);
+	uint64_t in_pipe = pipe_bytes(data_fd);
 	uint64_t consumed = s->written > in_pipe ? s->written - in_pipe : 0;
 
 	info->initial_bytes = 0;
@@ -471,7 +475,7 @@ int mock_precopy_info(struct vfiomig_dev *dev, int data_fd, unsigned long reques
 	}
 	mock_lock(m);
 	if (stop_copy_info(m))
-		r = s->dead ? -ENODEV : stop_copy_counters(m, s, &info);
+		r = s->dead ? -ENODEV : stop_copy_counters(m, s, data_fd, &info);
 	else if (m->state != VFIOMIG_STATE_PRE_COPY &&
 		 m->state != VFIOMIG_STATE_PRE_COPY_P2P)
 		r = -EINVAL;

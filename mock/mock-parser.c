@@ -14,6 +14,7 @@
 
 #include "mock-content.h"
 #include "dev.h"
+#include "util.h"
 
 int mock_parser_init(struct mock_parser *p, uint64_t size)
 {
@@ -72,8 +73,8 @@ static void parse_header(struct mock_parser *p)
 	}
 	if (h.size != p->size) {
 		parse_fail(p, at, "stream holds a %" PRIu64 "-byte device, this "
-			   "device has %" PRIu64 " bytes (size= must match)",
-			   h.size, p->size);
+			   "device has %" PRIu64 " %s (size= must match)",
+			   h.size, p->size, plural(p->size, "byte", "bytes"));
 		return;
 	}
 	p->mig_flags = h.mig_flags;
@@ -173,8 +174,8 @@ void mock_parser_feed(struct mock_parser *p, const void *data, size_t len)
 			break;
 		case MOCK_PARSE_DONE:
 			p->past_end = true;
-			parse_fail(p, p->pos, "%zu bytes after the end segment",
-				   len);
+			parse_fail(p, p->pos, "%zu %s after the end segment",
+				   len, plural(len, "byte", "bytes"));
 			return;
 		default:
 			return;
@@ -200,7 +201,7 @@ int mock_parser_finish(struct mock_parser *p)
 	case MOCK_PARSE_SEGHDR:
 	case MOCK_PARSE_CONTENT:
 		snprintf(p->err, sizeof(p->err), "stream truncated after %"
-			 PRIu64 " bytes: no end segment", p->pos);
+			 PRIu64 " %s: no end segment", p->pos, plural(p->pos, "byte", "bytes"));
 		return -EINVAL;
 	case MOCK_PARSE_DONE:
 		break;

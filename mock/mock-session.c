@@ -582,8 +582,8 @@ int mock_session_finish_resume(struct vfiomig_mock *m, struct mock_session *s)
 	}
 	m->loads++;
 	m->loaded_stop = true;	/* bug=no-run-after-load */
-	dbg(m->ctx, "mock %s: loaded %" PRIu64 " stream bytes", m->spec.name,
-	    s->consumed);
+	dbg(m->ctx, "mock %s: loaded %" PRIu64 " stream %s", m->spec.name,
+	    s->consumed, plural(s->consumed, "byte", "bytes"));
 	mock_session_end(m, s);
 	return 0;
 }

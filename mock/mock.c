@@ -326,8 +326,9 @@ int vfiomig_mock_open(struct vfiomig_ctx *ctx, const char *params, struct vfiomi
 	m->next = mc->mocks;
 	mc->mocks = m;
 	pthread_mutex_unlock(&mc->lock);
-	dbg(ctx, "mock %s: %" PRIu64 " bytes, flags 0x%" PRIx64 ", state %" PRIu32 " (%s)",
-	    m->spec.name, m->spec.size, m->spec.mig_flags, m->state,
+	dbg(ctx, "mock %s: %" PRIu64 " %s, flags 0x%" PRIx64 ", state %" PRIu32 " (%s)",
+	    m->spec.name, m->spec.size, plural(m->spec.size, "byte", "bytes"), m->spec.mig_flags,
+	    m->state,
 	    vfiomig_state_str(m->state));
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "test-util.h"
 #include "util.h"
@@ -224,6 +225,130 @@ START_TEST(test_two_runs_at_once)
 }
 END_TEST
 
+/* The last arc the journal has for @device ends in RUNNING: the run put it back. */
+static void check_put_back(const char *device)
+{
+	static struct vfiomig_mock_arc j[VFIOMIG_MOCK_JOURNAL_MAX];
+	size_t n = vfiomig_mock_journal(ctx, j, VFIOMIG_MOCK_JOURNAL_MAX);
+	const struct vfiomig_mock_arc *last = NULL;
+
+	for (size_t i = 0; i < n && i < VFIOMIG_MOCK_JOURNAL_MAX; i++)
+		if (!strcmp(j[i].device, device))
+			last = &j[i];
+	ck_assert_msg(last, "%s: nothing journaled", device);
+	ck_assert_msg(last->to == VFIOMIG_STATE_RUNNING, "%s: left in %s", device,
+		      vfiomig_state_name(last->to));
+}
+
+struct raise_after {
+	struct vfiomig_cancel *cancel;
+	unsigned int results, after;	/* on_result: raise after this many */
+	unsigned int ms;		/* raiser(): raise after this long */
+};
+
+static void raise_on_result(const struct vfiomig_conformance_result *r, void *userdata)
+{
+	struct raise_after *ra = userdata;
+
+	(void)r;
+	if (++ra->results == ra->after)
+		vfiomig_cancel_raise(ra->cancel);
+}
+
+static void *raiser(void *arg)
+{
+	struct raise_after *ra = arg;
+	struct timespec ts = { .tv_sec = ra->ms / 1000, .tv_nsec = (ra->ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+	vfiomig_cancel_raise(ra->cancel);
+	return NULL;
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Raised from on_result after the third check: no fourth runs, both devices go back. */
+START_TEST(test_cancel_between_checks)
+{
+	struct raise_after ra = { .after = 3 };
+	struct vfiomig_conformance_opts o = {
+		.sz = sizeof(o), .twin = "mock:twin", .on_result = raise_on_result, .userdata = &ra,
+	};
+	struct vfiomig_conformance *rep = NULL;
+	struct vfiomig_conformance_info info = { .sz = sizeof(info) };
+
+	ck_assert_int_eq(vfiomig_cancel_new(&ra.cancel), 0);
+	o.cancel = ra.cancel;
+	ck_assert_int_eq(vfiomig_conformance_run(ctx, "mock:dev", &o, &rep), -ECANCELED);
+	ck_assert_ptr_nonnull(rep);
+	ck_assert_uint_eq(vfiomig_conformance_get_count(rep), 3);
+	ck_assert_int_eq(vfiomig_conformance_get_info(rep, &info), 0);
+	ck_assert_uint_eq(info.count[PASS], 3);
+	ck_assert_str_eq(vfiomig_ctx_get_error(ctx), "cancelled after 3 of 23 checks; the "
+			 "device is back in RUNNING (reset); its twin mock:twin is back in "
+			 "RUNNING (reset)");
+	check_put_back("mock:dev");
+	check_put_back("mock:twin");
+	vfiomig_conformance_free(rep);
+
+	/* Raised after the last check: nothing was left out, so the run finished. */
+	ck_assert_int_eq(vfiomig_cancel_clear(ra.cancel), 0);
+	ra = (struct raise_after){ .cancel = ra.cancel, .after = 4 };
+	o.areas = VFIOMIG_CONF_FEATURES;
+	rep = NULL;
+	ck_assert_int_eq(vfiomig_conformance_run(ctx, "mock:dev", &o, &rep), 0);
+	ck_assert_uint_eq(vfiomig_conformance_get_count(rep), 4);
+	vfiomig_conformance_free(rep);
+	vfiomig_cancel_unref(ra.cancel);
+}
+END_TEST
+
+/*
+ * Raised from another thread while a check waits: for a slow device's data
+ * (its image takes 64 s at rate=16K), or for slow arcs (arcs.accepted
+ * takes some 25 s at arc=200ms).  The run ends within a step; the check
+ * under way is left out.
+ */
+START_TEST(test_cancel_in_a_wait)
+{
+	static const struct {
+		const char *spec;
+		unsigned int areas;
+		size_t done;	/* checks that end before the raise */
+	} slow[] = {
+		{ "mock:dev,size=1M,rate=16K", VFIOMIG_CONF_FEATURES, 1 },
+		{ "mock:dev,arc=200ms", VFIOMIG_CONF_ARCS, 0 },
+	};
+	struct raise_after ra = { .ms = 300 };
+	struct vfiomig_conformance_opts o = { .sz = sizeof(o), .areas = slow[_i].areas };
+	struct vfiomig_conformance *rep = NULL;
+	struct timespec t0;
+	pthread_t t;
+	double took;
+
+	ck_assert_int_eq(vfiomig_cancel_new(&ra.cancel), 0);
+	o.cancel = ra.cancel;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(pthread_create(&t, NULL, raiser, &ra), 0);
+	ck_assert_int_eq(vfiomig_conformance_run(ctx, slow[_i].spec, &o, &rep), -ECANCELED);
+	took = seconds_since(&t0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	/* a step: a reset and a SET of up to 4 arcs of 200 ms, on a loaded machine */
+	ck_assert_msg(took < 3.0, "%s: the run took %.1f s", slow[_i].spec, took);
+	ck_assert_uint_eq(vfiomig_conformance_get_count(rep), slow[_i].done);
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "the device is back in RUNNING"));
+	check_put_back("mock:dev");
+	vfiomig_conformance_free(rep);
+	vfiomig_cancel_unref(ra.cancel);
+}
+END_TEST
+
 START_TEST(test_refusals)
 {
 	struct vfiomig_conformance_opts o = { .sz = sizeof(o), .twin = "mock:t,flags=stop_copy" };
@@ -267,6 +392,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_never_sends_the_hang);
 	tcase_add_test(tc, test_stale_session_only_reset);
 	tcase_add_test(tc, test_two_runs_at_once);
+	tcase_add_test(tc, test_cancel_between_checks);
+	tcase_add_loop_test(tc, test_cancel_in_a_wait, 0, 2);
 	tcase_add_test(tc, test_refusals);
 	tcase_add_test(tc, test_names);
 	suite_add_tcase(s, tc);

@@ -74,7 +74,7 @@ static bool all_bytes(const void *p, size_t len, unsigned char value)
 /*
  * F1: stale messages.  Before, argument checks returned -EINVAL without a
  * word, so the context still said what the last *other* failure had said
- * ("'bogus' is not a device").  Now each check leaves its own sentence.
+ * ("not a device spec", of "bogus").  Now each check leaves its own sentence.
  */
 START_TEST(test_f1_every_failure_its_own_message)
 {
@@ -90,7 +90,8 @@ START_TEST(test_f1_every_failure_its_own_message)
 
 	ck_assert_int_eq(vfiomig_dev_open(ctx, "bogus", &bad), -EINVAL);
 	ck_assert_ptr_null(bad);
-	ck_assert_ptr_nonnull(strstr(message(ctx, seen[n++], sizeof(seen[0])), "'bogus'"));
+	ck_assert_ptr_nonnull(strstr(message(ctx, seen[n++], sizeof(seen[0])),
+				     "not a device spec"));
 
 	ck_assert_int_eq(vfiomig_dev_set_state(dev, (enum vfiomig_state)42, NULL), -EINVAL);
 	message(ctx, seen[n++], sizeof(seen[0]));
@@ -819,6 +820,45 @@ START_TEST(test_sentence_facts)
 }
 END_TEST
 
+/*
+ * Opens that fail say which device they tried, so that the sentence that
+ * leads with its name is known to (vfiomig-ctl printed it twice: "info
+ * 0000:ff:1f.7: 0000:ff:1f.7: no such device"); and a spec of no known
+ * form is a malformed spec, as a mock spec that cannot be parsed is.
+ */
+START_TEST(test_open_facts)
+{
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *dev = NULL;
+	struct vfiomig_error e;
+
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
+	ck_assert_int_eq(vfiomig_dev_open(ctx, "0000:ff:1f.7", &dev), -ENODEV);
+	e = facts(ctx);
+	ck_assert_str_eq(e.device, "0000:ff:1f.7");
+	ck_assert_int_eq(e.device_first, 1);
+	ck_assert_int_eq(e.bad_spec, 0);
+	ck_assert_int_eq(vfiomig_dev_open(ctx, "/sys/bus/pci/devices/0000:ff:1f.6", &dev), -ENODEV);
+	e = facts(ctx);
+	ck_assert_str_eq(e.device, "0000:ff:1f.6");	/* the name, not the path typed */
+	ck_assert_int_eq(e.device_first, 1);
+	ck_assert_int_eq(vfiomig_dev_open(ctx, "mock:a,fail=feature:1:EINVAL", &dev), -EINVAL);
+	e = facts(ctx);
+	ck_assert_str_eq(e.device, "mock:a");
+	ck_assert_int_eq(e.device_first, 1);
+	ck_assert_int_eq(e.bad_spec, 0);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(vfiomig_dev_open(ctx, i ? "mock" : "bogus", &dev), -EINVAL);
+		e = facts(ctx);
+		ck_assert_int_eq(e.bad_spec, 1);
+		ck_assert_ptr_null(e.device);
+		ck_assert_msg(!strncmp(e.message, "not a device spec: ", 19), "%s", e.message);
+	}
+	ck_assert_ptr_null(dev);
+	vfiomig_ctx_unref(ctx);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("errors");
@@ -838,6 +878,7 @@ int main(void)
 	tcase_add_test(tc, test_null_device);
 	tcase_add_test(tc, test_no_inherited_error);
 	tcase_add_test(tc, test_sentence_facts);
+	tcase_add_test(tc, test_open_facts);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

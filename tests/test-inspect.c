@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "test-util.h"
@@ -222,6 +223,93 @@ START_TEST(test_whole_input_described)
 	ck_assert(!sum.valid);
 	ck_assert_uint_eq(sum.bytes, len);
 	ck_assert_uint_eq(sum.version_major, 0);
+	free(s);
+}
+END_TEST
+
+/*
+ * Input that may never end: a pipe whose writer stays and has sent one
+ * wrong byte, or a stream's start and then damage.  The call returns at
+ * the read that brought the problem, with the bytes read; on e7d8a00 it
+ * waited for the rest, for ever.
+ */
+START_TEST(test_endless_input)
+{
+	struct vfiomig_stream_summary sum = { .sz = sizeof(sum) };
+	struct vfiomig_ctx *ctx;
+	char *s;
+	size_t len = mock_stream("mock:i,size=32K", &s);
+	int p[2];
+
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	ck_assert_int_eq(write(p[1], "X", 1), 1);
+	ck_assert_int_eq(vfiomig_stream_inspect(ctx, p[0], 0, NULL, NULL, NULL, &sum), 0);
+	ck_assert(!sum.valid);
+	ck_assert_ptr_nonnull(strstr(sum.problem, "not a vfiomig stream"));
+	ck_assert_uint_eq(sum.problem_offset, 0);
+	ck_assert_uint_eq(sum.bytes, 1);
+	ck_assert_int_eq(sum.bytes_whole, 0);
+	close(p[0]);
+	close(p[1]);
+
+	/* a stream with a byte flipped in its second record, and no end */
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	s[len / 2] ^= 1;
+	ck_assert_int_eq(write(p[1], s, len), (ssize_t)len);	/* a pipe holds 64 KiB */
+	ck_assert_int_eq(vfiomig_stream_inspect(ctx, p[0], 0, NULL, NULL, NULL, &sum), 0);
+	ck_assert(!sum.valid);
+	ck_assert_uint_le(sum.problem_offset, len / 2);
+	ck_assert_uint_le(sum.bytes, len);
+	ck_assert_int_eq(sum.bytes_whole, 0);
+	close(p[0]);
+	close(p[1]);
+	vfiomig_ctx_unref(ctx);
+	free(s);
+}
+END_TEST
+
+/*
+ * A sparse file of 1 TiB: refused at its first bytes, its size from
+ * fstat(), at once (e7d8a00 read the terabyte of holes: 3 minutes here).
+ */
+START_TEST(test_huge_sparse_file)
+{
+	struct vfiomig_stream_summary sum = { .sz = sizeof(sum) };
+	struct vfiomig_ctx *ctx;
+	int fd = memfd_create("sparse", MFD_CLOEXEC);
+	time_t t0 = time(NULL);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, 1ll << 40), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
+	ck_assert_int_eq(vfiomig_stream_inspect(ctx, fd, 0, NULL, NULL, NULL, &sum), 0);
+	ck_assert_int_le(time(NULL) - t0, 5);
+	ck_assert(!sum.valid);
+	ck_assert_uint_eq(sum.problem_offset, 0);
+	ck_assert_uint_eq(sum.bytes, 1ull << 40);
+	ck_assert_int_eq(sum.bytes_whole, 1);
+	vfiomig_ctx_unref(ctx);
+	close(fd);
+}
+END_TEST
+
+/* --raw on a framed stream: valid as bare bytes, and the summary says what it begins as. */
+START_TEST(test_raw_of_a_stream)
+{
+	struct vfiomig_stream_summary sum;
+	struct seen seen;
+	char *s;
+	size_t len = mock_stream("mock:i,size=64K", &s);
+
+	inspect(s, len, VFIOMIG_INSPECT_RAW, NULL, &seen, &sum);
+	ck_assert(sum.valid);
+	ck_assert_int_eq(sum.begins_as_stream, 1);
+	ck_assert_int_eq(sum.bytes_whole, 1);
+	inspect(s + 1, len - 1, VFIOMIG_INSPECT_RAW, NULL, &seen, &sum);
+	ck_assert_int_eq(sum.begins_as_stream, 0);
+	inspect(s, len, 0, NULL, &seen, &sum);
+	ck_assert_int_eq(sum.begins_as_stream, 0);	/* framed: nothing to say */
 	free(s);
 }
 END_TEST
@@ -529,6 +617,9 @@ int main(void)
 	tcase_add_test(tc, test_valid_stream);
 	tcase_add_test(tc, test_damaged_stream);
 	tcase_add_test(tc, test_whole_input_described);
+	tcase_add_test(tc, test_endless_input);
+	tcase_add_test(tc, test_huge_sparse_file);
+	tcase_add_test(tc, test_raw_of_a_stream);
 	tcase_add_test(tc, test_mlx5_raw);
 	tcase_add_test(tc, test_mlx5_refusals);
 	tcase_add_test(tc, test_mlx5_any_split);

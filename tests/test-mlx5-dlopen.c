@@ -85,7 +85,7 @@ START_TEST(test_missing)
 	const char *err;
 
 	refuse(missing[_i].lib, missing[_i].sym);
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	/* An address that does not exist: the libraries come first. */
 	ck_assert_int_eq(vfiomig_mlx5_caps_query(ctx, "0000:ff:1f.7", &c), -EOPNOTSUPP);
 	err = vfiomig_ctx_get_error(ctx);
@@ -106,7 +106,7 @@ START_TEST(test_opened_per_query)
 	struct vfiomig_ctx *ctx;
 
 	refuse(NULL, NULL);
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	for (int n = 1; n <= 2; n++) {
 		ck_assert_int_eq(vfiomig_mlx5_caps_query(ctx, "0000:ff:1f.7", &c), -ENODEV);
 		ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "no such PCI device"));

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "args.h"
+#include "json-writer.h"
 
 void args_begin(void)
 {
@@ -151,18 +152,44 @@ int args_state(struct ctl *ctl, const char *s, enum vfiomig_state *ret)
 	return ARGS_CONTINUE;
 }
 
+static void usage_line(char *buf, size_t size, const struct ctl_cmd *c)
+{
+	snprintf(buf, size, "%s [OPTIONS] %s%s%s", PROGRAM, c->name, *c->args ? " " : "", c->args);
+}
+
+static void help_text(FILE *f, const void *arg)
+{
+	const struct ctl_cmd *c = arg;
+	char usage[512];
+
+	usage_line(usage, sizeof(usage), c);
+	fprintf(f, "Usage: %s\n\n%s\n", usage, c->summary);
+	if (c->options)
+		fprintf(f, "\nOptions:\n%s", c->options);
+	fprintf(f, "\nCommon options (before or after the command):\n"
+		"      --json       print one JSON document on stdout\n"
+		"  -v, --verbose    more messages on stderr (-vv: debugging)\n"
+		"  -q, --quiet      no progress line, no warnings\n"
+		"  -h, --help       this help\n"
+		"\nSee " PROGRAM "(1) for more.\n");
+}
+
 void args_help_command(struct ctl *ctl)
 {
 	const struct ctl_cmd *c = ctl->cmd;
+	struct json_writer *w = ctl->jw;
+	char usage[512];
 
-	ctl_printf(ctl, "Usage: %s [OPTIONS] %s%s%s\n\n%s\n", PROGRAM, c->name, *c->args ? " " : "",
-		   c->args, c->summary);
-	if (c->options)
-		ctl_printf(ctl, "\nOptions:\n%s", c->options);
-	ctl_printf(ctl, "\nCommon options (before or after the command):\n"
-		   "      --json       print one JSON document on stdout\n"
-		   "  -v, --verbose    more messages on stderr (-vv: debugging)\n"
-		   "  -q, --quiet      no progress line, no warnings\n"
-		   "  -h, --help       this help\n"
-		   "\nSee " PROGRAM "(1) for more.\n");
+	if (!ctl->json) {
+		help_text(ctl->out, c);
+		return;
+	}
+	usage_line(usage, sizeof(usage), c);
+	json_object_begin(w);
+	json_member_string(w, "command", c->name);
+	json_member_string(w, "usage", usage);
+	json_member_string(w, "summary", c->summary);
+	json_member_string(w, "options", c->options);
+	ctl_json_text(ctl, help_text, c);
+	json_object_end(w);
 }

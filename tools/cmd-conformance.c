@@ -10,6 +10,7 @@
 #include "args.h"
 #include "describe.h"
 #include "json-writer.h"
+#include "util.h"
 
 enum { OPT_TWIN = 0x200, OPT_ONLY, OPT_LIST };
 
@@ -99,15 +100,26 @@ static void print_list(struct ctl *ctl)
 
 static const char *const verdict_words[] = { "PASS", "FAIL", "DEVIATION", "SKIP" };
 
-static void print_text(struct ctl *ctl, const struct vfiomig_conformance *rep,
-		       const struct vfiomig_conformance_info *in)
-{
-	char flags[96];
+/* What an interrupt cut short: the checks not run, and the library's word
+ * on where the devices are. */
+struct cut {
+	const char *signal;	/* NULL: the run finished */
+	size_t not_run;
+	const char *message;
+};
 
-	ctl_printf(ctl, "device:  %s (driver %s, %s)\n", in->device,
-		   in->driver[0] ? in->driver : "unknown", describe_flags(flags, sizeof(flags),
-									  in->mig_flags));
-	ctl_printf(ctl, "twin:    %s\n\n", in->twin ? in->twin : "none");
+static void print_text(struct ctl *ctl, const struct vfiomig_conformance *rep,
+		       const struct vfiomig_conformance_info *in, const struct cut *cut)
+{
+	unsigned int total = in->count[0] + in->count[1] + in->count[2] + in->count[3];
+	char flags[96], a[256], b[256];
+
+	ctl_printf(ctl, "device:  %s (driver %s, %s)\n",
+		   describe_printable(a, sizeof(a), in->device),
+		   in->driver[0] ? describe_printable(b, sizeof(b), in->driver) : "unknown",
+		   describe_flags(flags, sizeof(flags), in->mig_flags));
+	ctl_printf(ctl, "twin:    %s\n\n", in->twin ? describe_printable(a, sizeof(a), in->twin) :
+		   "none");
 	for (size_t i = 0; i < vfiomig_conformance_get_count(rep); i++) {
 		const struct vfiomig_conformance_result *r = vfiomig_conformance_get_result(rep, i);
 
@@ -116,13 +128,30 @@ static void print_text(struct ctl *ctl, const struct vfiomig_conformance *rep,
 			ctl_printf(ctl, "           rule: %s (%s)\n           for a VMM: %s\n",
 				   r->check->rule, r->check->source, r->check->impact);
 	}
-	ctl_printf(ctl, "\n%u checks: %u pass, %u fail, %u deviation, %u skipped\n",
-		   in->count[0] + in->count[1] + in->count[2] + in->count[3], in->count[0],
-		   in->count[1], in->count[2], in->count[3]);
+	ctl_printf(ctl, "\n%u %s: %u pass, %u fail, %u deviation, %u skipped", total,
+		   plural(total, "check", "checks"), in->count[0], in->count[1], in->count[2],
+		   in->count[3]);
+	if (cut->signal)
+		ctl_printf(ctl, "; %zu not run: interrupted by %s", cut->not_run, cut->signal);
+	ctl_printf(ctl, "\n");
+}
+
+static void json_cut(struct json_writer *w, const struct cut *cut)
+{
+	json_name(w, "interrupted");
+	if (!cut->signal) {
+		json_null(w);
+		return;
+	}
+	json_object_begin(w);
+	json_member_string(w, "signal", cut->signal);
+	json_member_uint(w, "not_run", cut->not_run);
+	json_member_string(w, "message", cut->message);
+	json_object_end(w);
 }
 
 static void print_json(struct ctl *ctl, const struct vfiomig_conformance *rep,
-		       const struct vfiomig_conformance_info *in)
+		       const struct vfiomig_conformance_info *in, const struct cut *cut)
 {
 	struct json_writer *w = ctl->jw;
 
@@ -149,21 +178,65 @@ static void print_json(struct ctl *ctl, const struct vfiomig_conformance *rep,
 	for (int v = 0; v < 4; v++)
 		json_member_uint(w, vfiomig_verdict_name(v), in->count[v]);
 	json_object_end(w);
+	json_cut(w, cut);
 	json_object_end(w);
 }
 
-static int report(struct ctl *ctl, const struct conf_args *a, const struct vfiomig_conformance *rep)
+/* The checks of @areas (0: all). */
+static size_t chosen(unsigned int areas)
+{
+	size_t n, k = 0;
+	const struct vfiomig_conformance_check *c = vfiomig_conformance_catalogue(&n);
+
+	for (size_t i = 0; i < n; i++)
+		k += !areas || (areas & c[i].area);
+	return k;
+}
+
+/*
+ * The report; @r: the run's return, -ECANCELED when an interrupt cut it
+ * short: the checks that ended are printed, and the error says where the
+ * devices were put back.
+ */
+static int report(struct ctl *ctl, const struct conf_args *a, const struct vfiomig_conformance *rep,
+		  struct vfiomig_ctx *vctx, int r)
 {
 	struct vfiomig_conformance_info in = { .sz = sizeof(in) };
+	struct cut cut = { NULL, 0, NULL };
+	size_t count = vfiomig_conformance_get_count(rep);
+	unsigned int failed;
+	struct ctl_lib_error e;
 
 	vfiomig_conformance_get_info(rep, &in);
-	(ctl->json ? print_json : print_text)(ctl, rep, &in);
-	if (!in.count[VFIOMIG_VERDICT_FAIL])
+	failed = in.count[VFIOMIG_VERDICT_FAIL];
+	if (r == -ECANCELED) {
+		ctl_lib_error_take(vctx, r, &e);
+		cut = (struct cut){ ctl_signal_name(ctl_interrupt_signal()),
+				    chosen(a->areas) - count, e.message };
+	}
+	(ctl->json ? print_json : print_text)(ctl, rep, &in, &cut);
+	if (!failed && !cut.signal)
 		return EXIT_OK;
 	ctl->print_on_failure = true;
-	return ctl_fail_on(ctl, EPROTO, a->device, "%u of %zu checks failed: the driver does "
-			   "not do what the protocol's documentation says",
-			   in.count[VFIOMIG_VERDICT_FAIL], vfiomig_conformance_get_count(rep));
+	if (cut.signal)
+		return ctl_fail_lib_error(ctl, a->device, &e);
+	return ctl_fail_on(ctl, EPROTO, a->device, "%u of %zu %s failed: the driver does "
+			   "not do what the protocol's documentation says", failed, count,
+			   plural(count, "check", "checks"));
+}
+
+/* Said as a second interrupt kills: the run was putting them back. */
+static void set_at_stake(struct ctl *ctl, const struct conf_args *a)
+{
+	char dev[256], twin[256];
+
+	if (a->twin)
+		ctl_set_at_stake(ctl, "%s and its twin %s may be left in any state: reset both "
+				 "before use", describe_printable(dev, sizeof(dev), a->device),
+				 describe_printable(twin, sizeof(twin), a->twin));
+	else
+		ctl_set_at_stake(ctl, "%s may be left in any state: reset it before use",
+				 describe_printable(dev, sizeof(dev), a->device));
 }
 
 /*
@@ -208,11 +281,14 @@ int cmd_conformance(struct ctl *ctl, int argc, char **argv)
 	}
 	o.twin = a.twin;
 	o.areas = a.areas;
+	o.cancel = ctl_cancel();	/* an interrupt stops it at the next step */
+	set_at_stake(ctl, &a);
 	r = vfiomig_conformance_run(vctx, a.device, &o, &rep);
-	if (r < 0)
+	ctl_set_at_stake(ctl, NULL);
+	if (r < 0 && r != -ECANCELED)
 		r = ctl_fail_open(ctl, vctx, a.device, r);
 	else
-		r = report(ctl, &a, rep);
+		r = report(ctl, &a, rep, vctx, r);
 	vfiomig_conformance_free(rep);
 	vfiomig_ctx_unref(vctx);
 	return r;

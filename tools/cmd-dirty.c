@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "describe.h"
 #include "json-writer.h"
 #include "units.h"
 #include "util.h"
@@ -178,7 +179,8 @@ static int parse_ranges(struct ctl *ctl, const char *list_name, const char *list
 					len - head - 1, e);
 		grown = realloc(*ranges, (*n + 1) * sizeof(**ranges));
 		if (!grown)
-			return ctl_fail(ctl, ENOMEM, "out of memory for %zu ranges", *n + 1);
+			return ctl_fail(ctl, ENOMEM, "out of memory for %zu %s", *n + 1,
+					plural(*n + 1, "range", "ranges"));
 		*ranges = grown;
 		(*ranges)[(*n)++] = r;
 		if (!p[len])
@@ -333,15 +335,10 @@ static void text(struct run *u, const char *fmt, ...)
 	va_end(ap);
 }
 
-static const char *plural(uint64_t n, const char *one, const char *many)
-{
-	return n == 1 ? one : many;
-}
-
 static void print_tracked(struct run *u)
 {
 	const struct vfiomig_dirty_info *in = &u->info;
-	char size[UNITS_BUF];
+	char size[UNITS_BUF], name[256];
 	uint64_t total = 0, asked;
 
 	if (u->ctl->json) {
@@ -363,7 +360,7 @@ static void print_tracked(struct run *u)
 	}
 	for (size_t i = 0; i < in->n_ranges; i++)
 		total += in->ranges[i].length;
-	text(u, "device:        %s\n", u->name);
+	text(u, "device:        %s\n", describe_printable(name, sizeof(name), u->name));
 	asked = u->a->page_size ? u->a->page_size : (uint64_t)sysconf(_SC_PAGESIZE);
 	text(u, "page size:     %" PRIu64 " bytes (%s)", in->page_size,
 	     format_bytes(size, in->page_size));
@@ -376,12 +373,14 @@ static void print_tracked(struct run *u)
 		text(u, "  [0x%" PRIx64 ", +0x%" PRIx64 ")  %s\n", in->ranges[i].iova,
 		     in->ranges[i].length, format_bytes(size, in->ranges[i].length));
 	if (in->over_reports)
-		text(u, "over-reports:  yes: the %zu ranges given were collapsed into %zu, which "
+		text(u, "over-reports:  yes: the %zu %s given were collapsed into %zu, which "
 		     "also span the gaps between them; a report may set bits there, which a VMM "
-		     "skips\n", u->a->n_ranges, in->n_ranges);
+		     "skips\n", u->a->n_ranges, plural(u->a->n_ranges, "range", "ranges"),
+		     in->n_ranges);
 	else if (in->n_ranges < u->a->n_ranges)
-		text(u, "over-reports:  no: the %zu ranges given were merged into %zu without "
-		     "gaps\n", u->a->n_ranges, in->n_ranges);
+		text(u, "over-reports:  no: the %zu %s given were merged into %zu without "
+		     "gaps\n", u->a->n_ranges, plural(u->a->n_ranges, "range", "ranges"),
+		     in->n_ranges);
 	else
 		text(u, "over-reports:  no\n");
 	text_flush(u);

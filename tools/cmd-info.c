@@ -8,6 +8,7 @@
 #include "describe.h"
 #include "json-writer.h"
 #include "units.h"
+#include "util.h"
 
 struct info {
 	const char *name, *transport, *driver, *backend;
@@ -74,9 +75,9 @@ static int gather(struct ctl *ctl, struct vfiomig_ctx *vctx, struct vfiomig_dev 
 
 static void print_text(struct ctl *ctl, const struct info *in)
 {
-	char flags[96], pci[96], size[UNITS_BUF];
+	char flags[96], pci[96], size[UNITS_BUF], name[256];
 
-	ctl_printf(ctl, "device:           %s\n", in->name);
+	ctl_printf(ctl, "device:           %s\n", describe_printable(name, sizeof(name), in->name));
 	ctl_printf(ctl, "transport:        %s\n", in->transport);
 	ctl_printf(ctl, "driver:           %s\n", in->driver ? in->driver : "unknown");
 	ctl_printf(ctl, "backend:          %s\n", in->backend);
@@ -84,8 +85,9 @@ static void print_text(struct ctl *ctl, const struct info *in)
 	ctl_printf(ctl, "migration flags:  %s\n", describe_flags(flags, sizeof(flags), in->flags));
 	ctl_printf(ctl, "state:            %s\n", vfiomig_state_name(in->state));
 	if (in->have_size)
-		ctl_printf(ctl, "stop-copy size:   %s (%" PRIu64 " bytes)\n",
-			   format_bytes(size, in->stop_copy_size), in->stop_copy_size);
+		ctl_printf(ctl, "stop-copy size:   %s (%" PRIu64 " %s)\n",
+			   format_bytes(size, in->stop_copy_size), in->stop_copy_size,
+			   plural(in->stop_copy_size, "byte", "bytes"));
 	else
 		ctl_printf(ctl, "stop-copy size:   unknown\n");
 	ctl_printf(ctl, "dirty tracking:   %s\n", in->caps & VFIOMIG_CAP_DMA_LOGGING ? "yes" : "no");

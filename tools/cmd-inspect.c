@@ -16,6 +16,7 @@
 #include "json-writer.h"
 #include "stream-file.h"
 #include "units.h"
+#include "util.h"
 
 #define MAX_KINDS 64
 #define MAX_DEVICES VFIOMIG_GROUP_MAX	/* the most a group's stream carries */
@@ -143,24 +144,29 @@ static bool not_a_stream(const struct result *res)
 }
 
 /*
- * The input's whole size (the library reads it to its end), what was read
- * of it, and for a damaged stream how far it is valid.  A raw stream has
- * no identity, so no device is counted (as in JSON, "devices": []).
+ * The input's size (a regular file's whole, or what was read of another
+ * up to the problem), what was read of it, and for a damaged stream how
+ * far it is valid.  A raw stream has no identity, so no device is
+ * counted (as in JSON, "devices": []).
  */
 static void text_size(struct ctl *ctl, const struct result *res)
 {
 	const struct vfiomig_stream_summary *s = &res->sum;
 	char a[UNITS_BUF];
 
-	ctl_printf(ctl, "size:          %s (%" PRIu64 " bytes)", format_bytes(a, s->bytes), s->bytes);
+	ctl_printf(ctl, "size:          %s%s (%" PRIu64 " %s%s)", s->bytes_whole ? "" : "at least ",
+		   format_bytes(a, s->bytes), s->bytes, plural(s->bytes, "byte", "bytes"),
+		   s->bytes_whole ? "" : " read: it was not read past the problem");
 	if (!res->raw && !s->version_major) {	/* no record could be read */
 		ctl_printf(ctl, "\n");
 		if (not_a_stream(res))
 			return;
 	} else {
-		ctl_printf(ctl, ", %" PRIu64 " record%s", s->records, s->records == 1 ? "" : "s");
+		ctl_printf(ctl, ", %" PRIu64 " %s", s->records,
+			   plural(s->records, "record", "records"));
 		if (!res->raw)
-			ctl_printf(ctl, ", %u device%s", s->devices, s->devices == 1 ? "" : "s");
+			ctl_printf(ctl, ", %u %s", s->devices,
+				   plural(s->devices, "device", "devices"));
 		ctl_printf(ctl, "%s\n", s->valid ? "" : " read");
 	}
 	if (s->valid)
@@ -168,8 +174,9 @@ static void text_size(struct ctl *ctl, const struct result *res)
 	if (s->problem_offset >= s->bytes)
 		ctl_printf(ctl, "valid part:    all of it, but incomplete\n");
 	else if (s->problem_offset)
-		ctl_printf(ctl, "valid part:    the first %s (%" PRIu64 " bytes)\n",
-			   format_bytes(a, s->problem_offset), s->problem_offset);
+		ctl_printf(ctl, "valid part:    the first %s (%" PRIu64 " %s)\n",
+			   format_bytes(a, s->problem_offset), s->problem_offset,
+			   plural(s->problem_offset, "byte", "bytes"));
 	else
 		ctl_printf(ctl, "valid part:    none\n");
 }
@@ -180,7 +187,8 @@ static void print_text(struct ctl *ctl, const struct result *res)
 	char a[UNITS_BUF], b[UNITS_BUF];
 
 	if (res->raw)
-		ctl_printf(ctl, "stream:        raw, backend %s\n", s->backend);
+		ctl_printf(ctl, "stream:        raw, backend %s: read as a device's bare bytes\n",
+			   s->backend);
 	else if (not_a_stream(res))
 		ctl_printf(ctl, "stream:        not a vfiomig stream\n");
 	else if (!s->version_major)
@@ -198,15 +206,19 @@ static void print_text(struct ctl *ctl, const struct result *res)
 	if (!res->raw && s->version_major) {
 		uint64_t rounds = kind_count(res, "PRECOPY_ROUND");
 
-		ctl_printf(ctl, "phases:        pre-copy %s in %" PRIu64 " round%s, stop-copy %s\n",
+		ctl_printf(ctl, "phases:        pre-copy %s in %" PRIu64 " %s, stop-copy %s\n",
 			   format_bytes(a, kind_bytes(res, "DATA_PRECOPY")), rounds,
-			   rounds == 1 ? "" : "s", format_bytes(b, kind_bytes(res, "DATA_STOP_COPY")));
+			   plural(rounds, "round", "rounds"),
+			   format_bytes(b, kind_bytes(res, "DATA_STOP_COPY")));
 	}
+	if (res->raw && s->begins_as_stream)
+		ctl_printf(ctl, "note:          it begins as a vfiomig stream: inspect it without "
+			   "--raw to verify it as one\n");
 	if (s->valid)
-		ctl_printf(ctl, "valid:         yes\n");
+		ctl_printf(ctl, "valid:         yes%s\n", res->raw ? ", as raw device data" : "");
 	else
-		ctl_printf(ctl, "valid:         no: %s (offset %" PRIu64 ")\n", s->problem,
-			   s->problem_offset);
+		ctl_printf(ctl, "valid:         no, at offset %" PRIu64 ": %s\n", s->problem_offset,
+			   s->problem);
 }
 
 static void json_device(struct json_writer *w, const struct device *d)
@@ -282,6 +294,7 @@ static void print_json(struct ctl *ctl, const struct result *res)
 	json_format(w, res);
 	json_member_string(w, "backend", res->raw ? s->backend : NULL);
 	json_member_uint(w, "bytes", s->bytes);
+	json_member_bool(w, "bytes_whole", s->bytes_whole);
 	json_member_uint(w, "records", s->records);
 	json_name(w, "devices");
 	json_array_begin(w);
@@ -289,6 +302,10 @@ static void print_json(struct ctl *ctl, const struct result *res)
 		json_device(w, &res->devices[i]);
 	json_array_end(w);
 	json_records(w, res);
+	if (res->raw)
+		json_member_bool(w, "begins_as_stream", s->begins_as_stream);
+	else
+		json_member_null(w, "begins_as_stream");
 	json_member_bool(w, "valid", s->valid);
 	json_member_string(w, "problem", s->valid ? NULL : s->problem);
 	if (s->valid)
@@ -362,8 +379,8 @@ static int inspect(struct ctl *ctl, struct vfiomig_ctx *vctx, struct result *res
 	if (res->sum.valid)
 		return EXIT_OK;
 	ctl->print_on_failure = true;
-	return ctl_fail_on(ctl, EBADMSG, subject, "invalid stream: %s (offset %" PRIu64 ")",
-			   res->sum.problem, res->sum.problem_offset);
+	return ctl_fail_on(ctl, EBADMSG, subject, "invalid stream at offset %" PRIu64 ": %s",
+			   res->sum.problem_offset, res->sum.problem);
 }
 
 static int run(struct ctl *ctl, struct result *res, const char *backend)

@@ -117,8 +117,9 @@ static int verify(struct ctl *ctl, struct vfiomig_ctx *vctx, struct stream_file 
 		return 0;
 	r = stream_verify_input(ctl, vctx, in, sum);
 	if (r == 0 && sum->bytes && ctl->verbose)
-		ctl_message(ctl, "%s: the whole stream (%" PRIu64 " bytes) verified in %.3f s, "
+		ctl_message(ctl, "%s: the whole stream (%" PRIu64 " %s) verified in %.3f s, "
 			    "before loading", in->is_std ? "stdin" : in->path, sum->bytes,
+			    plural(sum->bytes, "byte", "bytes"),
 			    (double)(now_ns() - begin) / 1e9);
 	return r == 1 && sum->problem_offset < PREAMBLE_SIZE ? 0 : r;
 }
@@ -131,10 +132,10 @@ static bool refusal(struct ctl_lib_error *e, const struct stream_file *in,
 	e->err = EBADMSG;
 	e->has_offset = true;
 	e->offset = sum->problem_offset;
-	return (size_t)snprintf(e->message, sizeof(e->message), "%s%.200s: %s at stream offset %"
-				PRIu64 "; found before loading, so nothing was written; %s",
-				prefix, in->is_std ? "stdin" : in->path, sum->problem,
-				sum->problem_offset, now) < sizeof(e->message);
+	return (size_t)snprintf(e->message, sizeof(e->message), "%s%.200s: at stream offset %"
+				PRIu64 ": %s; found before loading, so nothing was written; %s",
+				prefix, in->is_std ? "stdin" : in->path, sum->problem_offset,
+				sum->problem, now) < sizeof(e->message);
 }
 
 static int refuse(struct ctl *ctl, struct vfiomig_dev *dev, const struct stream_file *in,
@@ -316,6 +317,7 @@ static int run_group(struct ctl *ctl, struct vfiomig_ctx *vctx, struct load_args
 
 int cmd_load(struct ctl *ctl, int argc, char **argv)
 {
+	char names[1024];
 	struct load_args a = { .input = "-" };
 	struct vfiomig_ctx *vctx = NULL;
 	struct vfiomig_dev *dev = NULL;
@@ -325,6 +327,8 @@ int cmd_load(struct ctl *ctl, int argc, char **argv)
 		return r;
 	/* Before any device opens: a failure's message starts a clean row. */
 	ctl->progress = xfer_progress_new(ctl, "load", a.ndevices, a.input);
+	ctl_set_at_stake(ctl, "%s may be left holding part of the stream: reset before running",
+			 ctl_join_names(names, sizeof(names), a.devices, a.ndevices));
 	r = stream_check_input(ctl, a.input);
 	if (r == EXIT_OK)
 		r = ctl_context_new(ctl, &vctx);

@@ -486,6 +486,17 @@ static int finish(struct migrate *m)
 	return group ? report_group_failure(m) : report_failure(m);
 }
 
+/* Said as a second interrupt kills. */
+static void set_at_stake(struct migrate *m)
+{
+	char src[1024], dst[1024];
+
+	ctl_set_at_stake(m->ctl, "%s may be left stopped, or on the way back to where it "
+			 "started; %s may be left holding part of the stream: reset before running",
+			 ctl_join_names(src, sizeof(src), m->src.specs, m->src.n),
+			 ctl_join_names(dst, sizeof(dst), m->dst.specs, m->dst.n));
+}
+
 int cmd_migrate(struct ctl *ctl, int argc, char **argv)
 {
 	struct migrate m = { .ctl = ctl };
@@ -493,6 +504,7 @@ int cmd_migrate(struct ctl *ctl, int argc, char **argv)
 
 	if (r != ARGS_CONTINUE)
 		return r;
+	set_at_stake(&m);
 	setup_opts(&m);
 	r = prepare(ctl, &m);
 	if (r == EXIT_OK)

@@ -201,6 +201,7 @@ static int run_group(struct ctl *ctl, struct vfiomig_ctx *vctx, struct save_args
 
 int cmd_save(struct ctl *ctl, int argc, char **argv)
 {
+	char names[1024];
 	struct save_args a = { .output = "-" };
 	struct vfiomig_ctx *vctx = NULL;
 	struct vfiomig_dev *dev = NULL;
@@ -210,6 +211,9 @@ int cmd_save(struct ctl *ctl, int argc, char **argv)
 		return r;
 	/* Before any device opens: a failure's message starts a clean row. */
 	ctl->progress = xfer_progress_new(ctl, "save", a.ndevices, NULL);
+	ctl_set_at_stake(ctl, "%s may be left stopped, or on the way back to where it started; "
+			 "see where with " PROGRAM " state",
+			 ctl_join_names(names, sizeof(names), a.devices, a.ndevices));
 	r = stream_check_output(ctl, a.output);
 	if (r == EXIT_OK)
 		r = ctl_context_new(ctl, &vctx);

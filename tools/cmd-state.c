@@ -165,6 +165,7 @@ static int move_group(struct ctl *ctl, struct vfiomig_ctx *vctx, char **specs, i
 
 int cmd_state(struct ctl *ctl, int argc, char **argv)
 {
+	char names[1024];
 	struct vfiomig_ctx *vctx = NULL;
 	struct vfiomig_dev *dev = NULL;
 	enum vfiomig_state target = VFIOMIG_STATE_ERROR, now;
@@ -178,6 +179,11 @@ int cmd_state(struct ctl *ctl, int argc, char **argv)
 	set = optind + 1 < argc;
 	if (set && (r = args_state(ctl, argv[argc - 1], &target)) != ARGS_CONTINUE)
 		return r;
+	if (set)
+		ctl_set_at_stake(ctl, "%s may be left anywhere on the way to %s; see where with "
+				 PROGRAM " state",
+				 ctl_join_names(names, sizeof(names), argv + optind,
+						argc - optind - 1), vfiomig_state_name(target));
 	if (argc - optind > 2) {
 		r = ctl_context_new(ctl, &vctx);
 		if (r == EXIT_OK)

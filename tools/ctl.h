@@ -107,11 +107,22 @@ struct ctl {
 struct vfiomig_cancel *ctl_cancel(void);
 /* The signal that interrupted the command (SIGINT, SIGTERM, SIGHUP), or 0. */
 int ctl_interrupt_signal(void);
+/* "SIGINT", "SIGTERM", "SIGHUP" (async-signal-safe). */
+const char *ctl_signal_name(int sig);
 /*
  * The temporary file of a save under way, which a second interrupt, the
  * one that kills, removes first (vfiomig-ctl.c); NULL: none any more.
  */
 void ctl_set_temporary(const char *path);
+/*
+ * What a second interrupt, the one that kills, would leave where: while a
+ * command moves devices, the line it prints as it kills, "vfiomig-ctl:
+ * CMD: killed by a second SIGINT: " and @fmt ("mock:a may be left ...").
+ * Device and file names in it go through describe_printable().  NULL: nothing
+ * is at stake any more.
+ */
+__attribute__((format(printf, 2, 3)))
+void ctl_set_at_stake(const struct ctl *ctl, const char *fmt, ...);
 
 /* The commands (cmd-*.c). */
 int cmd_list(struct ctl *ctl, int argc, char **argv);
@@ -168,7 +179,10 @@ void ctl_note_state(struct ctl *ctl, const char *device, enum vfiomig_state stat
  * error line names the sources, then the destinations, in this call's
  * order. */
 void ctl_note_role(struct ctl *ctl, const char *device, const char *role, bool again);
-/* @s as one word for a shell: as it is, or in single quotes. */
+/* "mock:a", "mock:a and mock:b", "mock:a, mock:b and mock:c", each printable. */
+const char *ctl_join_names(char *buf, size_t size, char *const *names, int n);
+/* @s as one word for a shell: as it is, in single quotes, or with control
+ * characters as $'a\nb'. */
 const char *ctl_shell_word(char *buf, size_t size, const char *s);
 /* Adds "; MESSAGE" to the failure being reported. */
 __attribute__((format(printf, 2, 3)))
@@ -178,6 +192,8 @@ __attribute__((format(printf, 2, 3)))
 void ctl_fail_hint(struct ctl *ctl, const char *fmt, ...);
 __attribute__((format(printf, 2, 3)))
 void ctl_printf(struct ctl *ctl, const char *fmt, ...);
+/* --json: the member "text", what @write_text prints (a help's text). */
+void ctl_json_text(struct ctl *ctl, void (*write_text)(FILE *f, const void *arg), const void *arg);
 void ctl_guard_std_fds(struct ctl *ctl);
 int ctl_output_begin(struct ctl *ctl);
 /* Writes the output or the error; returns the process exit status. */

@@ -2,6 +2,7 @@
 /* Migration flags and PCI identities, as text and as JSON. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <vfiomig/state.h>
 
@@ -53,13 +54,37 @@ const char *describe_pci(char *buf, size_t size, const struct pci_ids *ids)
 	return buf;
 }
 
+/* C's escape of a control character: "\n", or "\x1b" where C has no letter. */
+static int escape(char *out, size_t size, unsigned char c)
+{
+	static const char letters[] = { ['\a'] = 'a', ['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n',
+					 ['\v'] = 'v', ['\f'] = 'f', ['\r'] = 'r' };
+
+	if (c < sizeof(letters) && letters[c])
+		return snprintf(out, size, "\\%c", letters[c]);
+	return snprintf(out, size, "\\x%02x", c);
+}
+
 const char *describe_printable(char *buf, size_t size, const char *s)
 {
-	size_t i;
+	size_t n = 0;
 
-	for (i = 0; s[i] && i + 1 < size; i++)
-		buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
-	buf[i] = '\0';
+	for (; *s && n + 1 < size; s++) {
+		unsigned char c = (unsigned char)*s;
+		char e[8];
+		int len;
+
+		if (c >= 0x20 && c != 0x7f) {
+			buf[n++] = *s;
+			continue;
+		}
+		len = escape(e, sizeof(e), c);
+		if (n + (size_t)len + 1 > size)
+			break;
+		memcpy(buf + n, e, (size_t)len);
+		n += (size_t)len;
+	}
+	buf[n] = '\0';
 	return buf;
 }
 

@@ -21,7 +21,13 @@ struct pci_ids {
 const char *describe_flags(char *buf, size_t size, uint64_t flags);
 /* "15b3:101e (subsystem 15b3:0047, revision 0x00)", or "none" */
 const char *describe_pci(char *buf, size_t size, const struct pci_ids *ids);
-/* Copies @s for a terminal: control characters become '?'. */
+/*
+ * Copies @s for a line of text: control characters become C's escapes
+ * ("\n", "\t", "\x1b"), so that a newline in a file name cannot
+ * break a line and an escape sequence cannot reach the terminal.  Every
+ * name and every error line is shown this way, in text and in JSON's
+ * messages.
+ */
 const char *describe_printable(char *buf, size_t size, const char *s);
 
 /* ["STOP_COPY", "P2P", "PRE_COPY"]; unknown bits as "0x..." strings */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "describe.h"
 #include "json-writer.h"
 #include "progress.h"
 #include "xfer-report.h"
@@ -57,6 +58,23 @@ void ctl_printf(struct ctl *ctl, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(ctl->out, fmt, ap);
 	va_end(ap);
+}
+
+void ctl_json_text(struct ctl *ctl, void (*write_text)(FILE *f, const void *arg), const void *arg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f) {
+		write_text(f, arg);
+		if (fclose(f) != 0) {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	json_member_string(ctl->jw, "text", buf);	/* null without memory */
+	free(buf);
 }
 
 static int fail_text(struct ctl *ctl, int err, const char *sep, const char *text)
@@ -163,6 +181,34 @@ void ctl_note_role(struct ctl *ctl, const char *device, const char *role, bool a
 	}
 }
 
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+/* $'a\nb': bash's quoting with C's escapes, for a word with control characters. */
+static const char *shell_escaped(char *buf, size_t size, const char *s)
+{
+	size_t n = 2;
+
+	memcpy(buf, "$'", 2);
+	for (const char *p = s; *p; p++) {
+		char one[2] = { *p, '\0' }, e[8];
+		const char *out = *p == '\'' ? "\\'" : *p == '\\' ? "\\\\" :
+				  describe_printable(e, sizeof(e), one);
+
+		if (n + strlen(out) + 2 > size)
+			break;
+		memcpy(buf + n, out, strlen(out));
+		n += strlen(out);
+	}
+	memcpy(buf + n, "'", 2);
+	return buf;
+}
+
 const char *ctl_shell_word(char *buf, size_t size, const char *s)
 {
 	size_t n = 0;
@@ -172,6 +218,8 @@ const char *ctl_shell_word(char *buf, size_t size, const char *s)
 		snprintf(buf, size, "%s", s);
 		return buf;
 	}
+	if (has_control(s))
+		return shell_escaped(buf, size, s);
 	/* 'it'\''s': a quote ends, an escaped quote, a quote begins again */
 	buf[n++] = '\'';
 	for (const char *p = s; *p && n + 6 < size; p++) {
@@ -184,6 +232,21 @@ const char *ctl_shell_word(char *buf, size_t size, const char *s)
 	}
 	buf[n++] = '\'';
 	buf[n] = '\0';
+	return buf;
+}
+
+const char *ctl_join_names(char *buf, size_t size, char *const *names, int n)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < n && used < size; i++) {
+		char name[256];
+
+		used += (size_t)snprintf(buf + used, size - used, "%s%s",
+					 i == 0 ? "" : i == n - 1 ? " and " : ", ",
+					 describe_printable(name, sizeof(name), names[i]));
+	}
 	return buf;
 }
 
@@ -246,14 +309,15 @@ int ctl_fail_lib(struct ctl *ctl, struct vfiomig_ctx *vctx, const char *subject,
 
 void ctl_message(struct ctl *ctl, const char *fmt, ...)
 {
-	char line[2048];
+	char line[2048], shown[4 * sizeof(line)];
 	int n = snprintf(line, sizeof(line), "%s: ", PROGRAM);
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);
-	progress_print(ctl->progress, line);
+	/* one line, whatever the names in it hold */
+	progress_print(ctl->progress, describe_printable(shown, sizeof(shown), line));
 }
 
 /*
@@ -310,14 +374,26 @@ static int json_error_fd(const struct ctl *ctl, int status)
 								       STDOUT_FILENO;
 }
 
-/* The message, and what to run to look closer. */
+/* @s with its control characters escaped (describe_printable()), or NULL. */
+static char *printable_dup(const char *s)
+{
+	size_t size = 4 * strlen(s) + 1;	/* "\x1b" for each byte, at most */
+	char *p = malloc(size);
+
+	return p ? (char *)describe_printable(p, size, s) : NULL;
+}
+
+/* The message, and what to run to look closer: the text's line, escaped the same way. */
 static void json_message(struct json_writer *w, const struct ctl *ctl)
 {
 	char msg[sizeof(ctl->err_msg) + sizeof(ctl->err_hint) + 2];
+	char *shown;
 
 	snprintf(msg, sizeof(msg), "%s%s%s", ctl->err_msg, ctl->err_hint[0] ? "; " : "",
 		 ctl->err_hint);
-	json_member_string(w, "message", msg);
+	shown = printable_dup(msg);
+	json_member_string(w, "message", shown ? shown : msg);
+	free(shown);
 }
 
 static void print_json_error(struct ctl *ctl, int fd)
@@ -392,7 +468,7 @@ static bool already_said(const struct ctl *ctl, const struct ctl_state *s)
  * what to run to look closer. */
 static void print_text_error(struct ctl *ctl)
 {
-	char *buf = NULL;
+	char *buf = NULL, *line = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
@@ -406,10 +482,18 @@ static void print_text_error(struct ctl *ctl)
 				print_state(f, &ctl->states[i]);
 	if (ctl->err_hint[0])
 		fprintf(f, "; %s", ctl->err_hint);
-	fputc('\n', f);
-	/* one write, so that it never mixes with another process's line */
-	if (f != stderr && fclose(f) == 0)
-		write_out(ctl, STDERR_FILENO, buf, len);
+	if (f == stderr) {
+		fputc('\n', f);
+		return;
+	}
+	/* one line: a newline in a name is shown "\n", as everywhere */
+	if (fclose(f) == 0 && (line = printable_dup(buf)) != NULL) {
+		len = strlen(line);
+		line[len++] = '\n';	/* over its NUL: the room is there */
+		/* one write, so that it never mixes with another process's line */
+		write_out(ctl, STDERR_FILENO, line, len);
+	}
+	free(line);
 	free(buf);
 }
 

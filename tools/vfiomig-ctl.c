@@ -12,10 +12,13 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "args.h"
+#include "json-writer.h"
 #include "progress.h"
 
 #ifndef CTL_VERSION
@@ -146,28 +149,70 @@ static const struct ctl_cmd commands[] = {
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+#define USAGE PROGRAM " [--json] [-v|--verbose] [-q|--quiet] COMMAND [ARGS]"
+
+static void help_text(FILE *f, const void *unused)
+{
+	(void)unused;
+	fprintf(f, "Usage: " USAGE "\n\n"
+		"Drive VFIO devices through the kernel's migration protocol v2.\n\n"
+		"Commands:\n");
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].brief);
+	fprintf(f, "\nDEVICE: a PCI address (0000:3b:00.1), an mdev UUID, a VFIO cdev\n"
+		"(/dev/vfio/devices/vfio3), a sysfs path, or mock:NAME[,key=value...].\n"
+		"State names: RUNNING, STOP, RUNNING_P2P, STOP_COPY, RESUMING, PRE_COPY,\n"
+		"PRE_COPY_P2P, ERROR (any case, '-' for '_').\n\n"
+		"Options:\n"
+		"      --json       print one JSON document: on stdout; on stderr for a\n"
+		"                   usage error, and when stdout is the stream (save -o -)\n"
+		"  -v, --verbose    more messages on stderr (-vv: debugging)\n"
+		"  -q, --quiet      no progress line, no warnings\n"
+		"  -h, --help       this help\n"
+		"      --version    the version\n\n"
+		"Exit status: 0 success, 1 failure, 2 usage error, 128 + N interrupted by\n"
+		"signal N (130 SIGINT, 143 SIGTERM).\n"
+		"'%s help COMMAND' shows a command's arguments; see %s(1).\n",
+		PROGRAM, PROGRAM);
+}
+
+/* The help: its text, or with --json, the commands and the same text. */
 static void help(struct ctl *ctl)
 {
-	ctl_printf(ctl, "Usage: %s [--json] [-v|--verbose] [-q|--quiet] COMMAND [ARGS]\n\n"
-		   "Drive VFIO devices through the kernel's migration protocol v2.\n\n"
-		   "Commands:\n", PROGRAM);
-	for (size_t i = 0; i < N_COMMANDS; i++)
-		ctl_printf(ctl, "  %-8s %s\n", commands[i].name, commands[i].brief);
-	ctl_printf(ctl, "\nDEVICE: a PCI address (0000:3b:00.1), an mdev UUID, a VFIO cdev\n"
-		   "(/dev/vfio/devices/vfio3), a sysfs path, or mock:NAME[,key=value...].\n"
-		   "State names: RUNNING, STOP, RUNNING_P2P, STOP_COPY, RESUMING, PRE_COPY,\n"
-		   "PRE_COPY_P2P, ERROR (any case, '-' for '_').\n\n"
-		   "Options:\n"
-		   "      --json       print one JSON document: on stdout; on stderr for a\n"
-		   "                   usage error, and when stdout is the stream (save -o -)\n"
-		   "  -v, --verbose    more messages on stderr (-vv: debugging)\n"
-		   "  -q, --quiet      no progress line, no warnings\n"
-		   "  -h, --help       this help\n"
-		   "      --version    the version\n\n"
-		   "Exit status: 0 success, 1 failure, 2 usage error, 128 + N interrupted by\n"
-		   "signal N (130 SIGINT, 143 SIGTERM).\n"
-		   "'%s help COMMAND' shows a command's arguments; see %s(1).\n",
-		   PROGRAM, PROGRAM);
+	struct json_writer *w = ctl->jw;
+
+	if (!ctl->json) {
+		help_text(ctl->out, NULL);
+		return;
+	}
+	json_object_begin(w);
+	json_member_string(w, "program", PROGRAM);
+	json_member_string(w, "version", CTL_VERSION);
+	json_member_string(w, "usage", USAGE);
+	json_name(w, "commands");
+	json_array_begin(w);
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		json_object_begin(w);
+		json_member_string(w, "name", commands[i].name);
+		json_member_string(w, "arguments", commands[i].args);
+		json_member_string(w, "brief", commands[i].brief);
+		json_object_end(w);
+	}
+	json_array_end(w);
+	ctl_json_text(ctl, help_text, NULL);
+	json_object_end(w);
+}
+
+static void version(struct ctl *ctl)
+{
+	if (!ctl->json) {
+		ctl_printf(ctl, "%s %s\n", PROGRAM, CTL_VERSION);
+		return;
+	}
+	json_object_begin(ctl->jw);
+	json_member_string(ctl->jw, "program", PROGRAM);
+	json_member_string(ctl->jw, "version", CTL_VERSION);
+	json_object_end(ctl->jw);
 }
 
 static const struct ctl_cmd *find_command(const char *name)
@@ -235,7 +280,7 @@ static int parse_global(struct ctl *ctl, int argc, char **argv)
 			return EXIT_OK;
 		}
 		if (c == OPT_VERSION) {
-			ctl_printf(ctl, "%s %s\n", PROGRAM, CTL_VERSION);
+			version(ctl);
 			return EXIT_OK;
 		}
 		if ((r = args_common(ctl, c, argv)) != ARGS_CONTINUE)
@@ -275,10 +320,50 @@ static volatile sig_atomic_t interrupt_signal;
 static char temporary[PATH_MAX];
 static volatile sig_atomic_t have_temporary;
 
+/* What the devices would be left in (ctl_set_at_stake()): the line the
+ * killing signal prints, around the signal's name. */
+static char stake_head[128], stake_tail[1024];
+static volatile sig_atomic_t have_stake;
+
+const char *ctl_signal_name(int sig)
+{
+	switch (sig) {
+	case SIGINT:
+		return "SIGINT";
+	case SIGTERM:
+		return "SIGTERM";
+	case SIGHUP:
+		return "SIGHUP";
+	default:
+		return "a signal";
+	}
+}
+
+/* Appends @s at @n of @buf (async-signal-safe, unlike the str*() family). */
+static size_t put(char *buf, size_t size, size_t n, const char *s)
+{
+	while (*s && n < size)
+		buf[n++] = *s++;
+	return n;
+}
+
+/* "vfiomig-ctl: save: killed by a second SIGINT: mock:a may be ...", in one write. */
+static void say_stake(int sig)
+{
+	char line[sizeof(stake_head) + 16 + sizeof(stake_tail)];
+	size_t n = put(line, sizeof(line), 0, stake_head);
+
+	n = put(line, sizeof(line), n, ctl_signal_name(sig));
+	n = put(line, sizeof(line), n, stake_tail);
+	while (write(STDERR_FILENO, line, n) < 0 && errno == EINTR)
+		;
+}
+
 /*
  * The first interrupt asks the library to stop and put the devices back
  * (a source keeps running); a second one, of any of these signals, kills
- * by that signal, as usual, once it has removed a save's temporary file.
+ * by that signal, as usual, once it has removed a save's temporary file
+ * and said what the devices may be left in.
  */
 static void on_interrupt(int sig)
 {
@@ -292,6 +377,8 @@ static void on_interrupt(int sig)
 	}
 	if (have_temporary)
 		unlink(temporary);
+	if (have_stake)
+		say_stake(sig);
 	signal(sig, SIG_DFL);
 	raise(sig);	/* delivered when this handler returns */
 	errno = saved;
@@ -316,6 +403,29 @@ void ctl_set_temporary(const char *path)
 	}
 }
 
+void ctl_set_at_stake(const struct ctl *ctl, const char *fmt, ...)
+{
+	bool drawn;
+	size_t n;
+	va_list ap;
+
+	have_stake = 0;
+	atomic_signal_fence(memory_order_seq_cst);	/* no handler reads it half written */
+	if (!fmt)
+		return;
+	/* a progress line may be on the row: start below it */
+	drawn = ctl->progress && progress_enabled(ctl->progress) && isatty(STDERR_FILENO);
+	snprintf(stake_head, sizeof(stake_head), "%s%s: %s: killed by a second ",
+		 drawn ? "\n" : "", PROGRAM, ctl->cmd->name);
+	n = (size_t)snprintf(stake_tail, sizeof(stake_tail) - 1, ": ");
+	va_start(ap, fmt);
+	vsnprintf(stake_tail + n, sizeof(stake_tail) - 1 - n, fmt, ap);
+	va_end(ap);
+	strcat(stake_tail, "\n");	/* the room was kept */
+	atomic_signal_fence(memory_order_seq_cst);
+	have_stake = 1;
+}
+
 static const int interrupt_signals[] = { SIGINT, SIGTERM, SIGHUP };
 
 static void catch_interrupts(void)
@@ -327,20 +437,6 @@ static void catch_interrupts(void)
 		sigaddset(&sa.sa_mask, interrupt_signals[i]);
 	for (size_t i = 0; i < ARRAY_SIZE(interrupt_signals); i++)
 		sigaction(interrupt_signals[i], &sa, NULL);
-}
-
-static const char *signal_name(int sig)
-{
-	switch (sig) {
-	case SIGINT:
-		return "SIGINT";
-	case SIGTERM:
-		return "SIGTERM";
-	case SIGHUP:
-		return "SIGHUP";
-	default:
-		return "a signal";
-	}
 }
 
 /*
@@ -361,7 +457,7 @@ static int interrupted_status(const struct ctl *ctl, int status)
 		return status;
 	if (status == EXIT_OK && !ctl->interrupt_said)
 		fprintf(stderr, "%s: %s%sinterrupted by %s once it had completed\n", PROGRAM,
-			ctl->cmd ? ctl->cmd->name : "", ctl->cmd ? ": " : "", signal_name(sig));
+			ctl->cmd ? ctl->cmd->name : "", ctl->cmd ? ": " : "", ctl_signal_name(sig));
 	return 128 + sig;
 }
 

@@ -2,14 +2,17 @@
 /* What save, load and migrate print when they are done. */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "describe.h"
 #include "json-writer.h"
 #include "progress.h"
 #include "units.h"
+#include "util.h"
 #include "xfer-report.h"
 
 void xfer_progress(void *userdata, const struct vfiomig_progress *p)
@@ -94,12 +97,12 @@ static const char *state_text(const struct ctl *ctl, bool destination)
 
 static void text_member(struct ctl *ctl, int i, const struct xfer_member *m)
 {
-	char label[32], pre[64], a[UNITS_BUF], b[UNITS_BUF];
+	char label[32], pre[64], a[UNITS_BUF], b[UNITS_BUF], name[256];
 
 	snprintf(label, sizeof(label), "device %d:", i);
-	ctl_printf(ctl, "%-13s %s", label, m->device);
+	ctl_printf(ctl, "%-13s %s", label, describe_printable(name, sizeof(name), m->device));
 	if (m->destination[0])
-		ctl_printf(ctl, " -> %s", m->destination);
+		ctl_printf(ctl, " -> %s", describe_printable(name, sizeof(name), m->destination));
 	else if (m->stream_device != i)	/* a load that matched by identity */
 		ctl_printf(ctl, " (stream device %d)", m->stream_device);
 	ctl_printf(ctl, ": pre-copy %s, stop-copy %s, downtime %s, ",
@@ -116,13 +119,17 @@ static void text_member(struct ctl *ctl, int i, const struct xfer_member *m)
 
 static void text_head(struct ctl *ctl, const struct xfer_report *x)
 {
+	char name[256];
+
 	if (x->group) {
 		ctl_printf(ctl, "%-13s %d devices\n", "group:", ctl->nmembers);
 		return;
 	}
-	ctl_printf(ctl, "%-13s %s\n", x->destination ? "source:" : "device:", x->device);
+	ctl_printf(ctl, "%-13s %s\n", x->destination ? "source:" : "device:",
+		   describe_printable(name, sizeof(name), x->device));
 	if (x->destination)
-		ctl_printf(ctl, "%-13s %s\n", "destination:", x->destination);
+		ctl_printf(ctl, "%-13s %s\n", "destination:",
+			   describe_printable(name, sizeof(name), x->destination));
 }
 
 static void text_state(struct ctl *ctl, const struct xfer_report *x)
@@ -144,16 +151,18 @@ static void text_state(struct ctl *ctl, const struct xfer_report *x)
 static void print_text(struct ctl *ctl, const struct xfer_report *x)
 {
 	const struct vfiomig_stats *s = x->stats;
-	char a[UNITS_BUF], b[UNITS_BUF], pre[64];
+	char a[UNITS_BUF], b[UNITS_BUF], pre[64], file[4 * PATH_MAX];
 
 	text_head(ctl, x);
 	if (x->file)
-		ctl_printf(ctl, "%-13s %s%s\n", "file:", x->file, x->raw ? " (raw)" : "");
+		ctl_printf(ctl, "%-13s %s%s\n", "file:",
+			   describe_printable(file, sizeof(file), x->file), x->raw ? " (raw)" : "");
 	ctl_printf(ctl, "%-13s %s\n", "pre-copy:",
 		   format_precopy(pre, sizeof(pre), s->precopy_bytes, s->precopy_rounds));
 	ctl_printf(ctl, "%-13s %s\n", "stop-copy:", format_bytes(a, s->stop_copy_bytes));
-	ctl_printf(ctl, "%-13s %s (%" PRIu64 " bytes)\n", "stream:",
-		   format_bytes(a, s->stream_bytes), s->stream_bytes);
+	ctl_printf(ctl, "%-13s %s (%" PRIu64 " %s)\n", "stream:",
+		   format_bytes(a, s->stream_bytes), s->stream_bytes,
+		   plural(s->stream_bytes, "byte", "bytes"));
 	ctl_printf(ctl, "%-13s %s\n", "downtime:", format_duration(a, x->downtime_ns));
 	ctl_printf(ctl, "%-13s %s, %s\n", "elapsed:", format_duration(a, s->elapsed_ns),
 		   format_rate(b, rate_of(device_bytes(s), s->elapsed_ns)));

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <vfiomig/cancel.h>
 #include <vfiomig/common.h>
 #include <vfiomig/ctx.h>
 
@@ -89,6 +90,13 @@ struct vfiomig_conformance_opts {
 	/* Called after each check, from the calling thread (may be NULL). */
 	void (*on_result)(const struct vfiomig_conformance_result *r, void *userdata);
 	void *userdata;
+	/*
+	 * Optional: raising it (from a signal handler, another thread, or
+	 * on_result) stops the run at the next step of the check under way,
+	 * or before the next check; every wait for a data fd watches it.
+	 * The devices are put back as at the end of a run.  Since: 0.4
+	 */
+	struct vfiomig_cancel *cancel;
 };
 
 /* A finished run: its results, in catalogue order. */
@@ -108,10 +116,16 @@ struct vfiomig_conformance;
  * STOP on a stale session oopses mtty 6.12).
  *
  * Threads: the run takes no lock of its own; its devices are its own.
- * Return: 0 when the run finished, whatever the verdicts; -EBUSY, -ENODEV
- *         and other -errno when a device could not be opened or the twin
- *         is not of the same kind (flags); -EINVAL for bad @opts.
- *         Since: 0.3
+ * Return: 0 when the run finished, whatever the verdicts; -ECANCELED when
+ *         @opts->cancel was raised before the last check ended (since
+ *         0.4): *@ret is set all the
+ *         same, to a report of the checks that ended before (the one the
+ *         cancel cut short is left out), which the caller frees, and the
+ *         error (vfiomig_ctx_get_error()) says how many checks ran and
+ *         whether each device is back in RUNNING; -EBUSY, -ENODEV and
+ *         other -errno when a device could not be opened or the twin is
+ *         not of the same kind (flags), *@ret untouched; -EINVAL for bad
+ *         @opts.  Since: 0.3
  */
 VFIOMIG_API int vfiomig_conformance_run(struct vfiomig_ctx *ctx, const char *spec,
 					const struct vfiomig_conformance_opts *opts,

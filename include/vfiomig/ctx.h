@@ -108,7 +108,9 @@ struct vfiomig_error {
 	size_t sz;			/* set to sizeof(struct vfiomig_error) */
 	int err;			/* the errno of the failure (positive) */
 	const char *message;		/* as vfiomig_ctx_get_error() */
-	const char *device;		/* the name of the device that failed, or NULL */
+	/* the name of the device that failed, or NULL; for an open, the
+	 * device it tried, once the spec named one (since 0.4) */
+	const char *device;
 	int has_state;			/* 1 if @state is known (0 for -EBUSY and
 					   -EDEADLK: the device was another call's
 					   to read) */
@@ -120,7 +122,8 @@ struct vfiomig_error {
 	 * incompatible device (another model, firmware or configuration) */
 	int first_data_rejected;
 	/* 1 if an open failed because the device spec itself is malformed (a
-	 * mock spec's unknown key or bad value): a mistake in what was typed,
+	 * mock spec's unknown key or bad value; since 0.4 also a spec of no
+	 * known form, "not a device spec"): a mistake in what was typed,
 	 * refused before anything was opened */
 	int bad_spec;
 	/* 1 if @message begins with @device's name ("mock:a: ...", "mock:a has

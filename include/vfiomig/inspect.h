@@ -67,10 +67,21 @@ struct vfiomig_stream_summary {
 	/* 0 in raw mode, and for input that is not a vfiomig stream (or is
 	 * cut before its version) */
 	unsigned int version_major, version_minor;
-	uint64_t bytes;		/* the input's bytes: all of them, even past a problem */
+	/*
+	 * The input's bytes.  Reading stops at the first problem (an input
+	 * that is no stream may never end: /dev/zero, a FIFO); a regular
+	 * file's size is known all the same, past the problem too.
+	 */
+	uint64_t bytes;
 	uint64_t records;
 	uint32_t devices;
 	char backend[32];	/* the backend that described a raw stream */
+	/* 1: @bytes is the whole input (a regular file, or input read to
+	 * its end); 0: the bytes read up to the problem.  Since: 0.4 */
+	int bytes_whole;
+	/* Raw mode: 1 if the input begins as a vfiomig stream, which
+	 * inspecting without VFIOMIG_INSPECT_RAW verifies.  Since: 0.4 */
+	int begins_as_stream;
 };
 
 #define VFIOMIG_INSPECT_RAW (1u << 0) /* a bare device stream, no container */
@@ -83,8 +94,11 @@ struct vfiomig_stream_summary {
  * @ops: callbacks, may be NULL
  * @ret: filled with the verdict; on a damaged stream it says what and where
  *
- * Reads @fd to its end (a pipe is fine) with bounded memory.  A stream that
- * fails a check is not an error of this call: @ret->valid says so.
+ * Reads @fd to its end (a pipe is fine) with bounded memory, or to its
+ * first problem: bytes that are no stream's are refused at the first read
+ * that brings one, so an endless input (/dev/zero, a FIFO whose writer
+ * stays) ends the call too.  A stream that fails a check is not an error
+ * of this call: @ret->valid says so.
  *
  * Return: 0 (see @ret->valid); -EINVAL for bad arguments or an unknown
  *         backend; -ECANCELED if @ops->cancel was raised; -errno if @fd

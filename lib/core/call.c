@@ -286,6 +286,14 @@ void vfiomig_note_fact(struct vfiomig_ctx *ctx, unsigned int fact)
 		s->rec.facts |= fact;
 }
 
+void call_note_device(struct vfiomig_ctx *ctx, const char *name)
+{
+	struct err_slot *s = call_slot(ctx);
+
+	if (s && s->rec.failed && s->rec.depth == s->depth && !s->rec.device[0])
+		snprintf(s->rec.device, sizeof(s->rec.device), "%s", name);
+}
+
 static void complete_failure(struct call *c, struct err_slot *s, int r)
 {
 	struct err_record *e = &s->rec;

@@ -77,6 +77,9 @@ bool call_note(struct vfiomig_ctx *ctx, const char *note);
 #define CALL_FACT_BAD_SPEC (1u << 1)		/* the device spec was malformed */
 #define CALL_FACT_MEMBER_STATES (1u << 2)	/* the sentence lists every member's state */
 VFIOMIG_PRIVATE void vfiomig_note_fact(struct vfiomig_ctx *ctx, unsigned int fact);
+/* An open that failed before there was a device to report: the name of the
+ * device it tried, for the failure's facts (vfiomig_error.device). */
+void call_note_device(struct vfiomig_ctx *ctx, const char *name);
 /*
  * Taking a device or group for the calling thread: -EBUSY if another
  * thread is inside a call on it; -EDEADLK if this thread is (the call

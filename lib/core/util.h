@@ -32,6 +32,12 @@ static inline uint16_t get_le16(const uint8_t *p) { uint16_t v; memcpy(&v, p, si
 static inline uint32_t get_le32(const uint8_t *p) { uint32_t v; memcpy(&v, p, sizeof(v)); return le32toh(v); }
 static inline uint64_t get_le64(const uint8_t *p) { uint64_t v; memcpy(&v, p, sizeof(v)); return le64toh(v); }
 
+/* The noun that goes with @n: "1 record", "0 records", "2 entries". */
+static inline const char *plural(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
 /* Sets O_NONBLOCK on @fd: 0 or -errno. */
 int fd_set_nonblock(int fd);
 

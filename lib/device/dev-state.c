@@ -165,8 +165,9 @@ int dev_set_state(struct vfiomig_dev *dev, enum vfiomig_state target, int *ret_d
 	dev->needs_recovery = false;
 	dev->reset_refused = 0;	/* where it is now, it needs none */
 	dev->stale_session = dev->stale_session && vfiomig_state_in_session(target) && fd < 0;
-	dbg(dev->ctx, "%s: %s -> %s in %d arc(s)%s", dev->name, vfiomig_state_str(cur),
-	    vfiomig_state_str(target), n, fd >= 0 ? ", new data fd" : "");
+	dbg(dev->ctx, "%s: %s -> %s in %d %s%s", dev->name, vfiomig_state_str(cur),
+	    vfiomig_state_str(target), n, plural((uint64_t)n, "arc", "arcs"),
+	    fd >= 0 ? ", new data fd" : "");
 	if (ret_data_fd)
 		*ret_data_fd = fd;
 	return 0;

@@ -152,6 +152,7 @@ static int dev_finish_open(struct vfiomig_dev *dev, bool opened, struct vfiomig_
 	int r = dev_probe(dev);
 
 	if (r < 0) {
+		call_note_device(dev->ctx, dev->name);
 		vfiomig_dev_unref(dev);
 		return r;
 	}
@@ -171,15 +172,17 @@ int dev_open_spec(struct vfiomig_ctx *ctx, const char *spec, struct vfiomig_dev 
 				    "to return the device");
 	for (unsigned int i = 0; i < ctx->n_transports && r == TRANSPORT_PASS; i++)
 		r = ctx->transports[i].t->open(ctx, spec, &dev);
-	if (r == TRANSPORT_PASS && strncmp(spec, "mock:", 5) == 0)
-		r = vfiomig_fail(ctx, -EINVAL, "'%s' is a mock device, which this context does "
-				 "not open: the mock is a library of its own for tests; link "
-				 "libvfiomig-mock (pkg-config vfiomig-mock) and call "
-				 "vfiomig_mock_attach() on the context first", spec);
-	else if (r == TRANSPORT_PASS)
-		r = vfiomig_fail(ctx, -EINVAL, "'%s' is not a device: expected a PCI address "
-				 "(0000:3b:00.1), an mdev UUID, /dev/vfio/devices/vfioN "
-				 "or a /sys device path", spec);
+	if (r == TRANSPORT_PASS && strncmp(spec, "mock:", 5) == 0) {
+		r = vfiomig_fail(ctx, -EINVAL, "a mock device, which this context does not open: "
+				 "the mock is a library of its own for tests; link libvfiomig-mock "
+				 "(pkg-config vfiomig-mock) and call vfiomig_mock_attach() on the "
+				 "context first");
+	} else if (r == TRANSPORT_PASS) {
+		r = vfiomig_fail(ctx, -EINVAL, "not a device spec: expected a PCI address "
+				 "(0000:3b:00.1), an mdev UUID, /dev/vfio/devices/vfioN or a /sys "
+				 "device path");
+		vfiomig_note_fact(ctx, CALL_FACT_BAD_SPEC);	/* what was typed, as mock: specs */
+	}
 	return r < 0 ? r : dev_finish_open(dev, true, ret);
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "dirty-ranges.h"
+#include "util.h"
 
 #define FOUR_GIB (1ull << 32)
 
@@ -31,8 +32,8 @@ static int check_one(const struct vfiomig_iova_range *r, size_t i, uint64_t page
 	if (!what)
 		return 0;
 	snprintf(why, why_len, "range %zu (iova 0x%" PRIx64 ", length 0x%" PRIx64 ") %s "
-		 "(%" PRIu64 " bytes): give page-aligned, non-empty ranges", i, r->iova,
-		 r->length, what, page_size);
+		 "(%" PRIu64 " %s): give page-aligned, non-empty ranges", i, r->iova,
+		 r->length, what, page_size, plural(page_size, "byte", "bytes"));
 	return -EINVAL;
 }
 

@@ -19,6 +19,7 @@
 #include "dirty-ranges.h"
 #include "dirty-iommu.h"
 #include "vfio-compat.h"
+#include "util.h"
 
 struct vfiomig_dirty {
 	struct vfiomig_ctx *ctx;
@@ -108,7 +109,8 @@ static int plan_make(struct vfiomig_ctx *ctx, const struct vfiomig_iova_range *r
 				    "IOVA ranges");
 	p->ranges = calloc(n, sizeof(*p->ranges));
 	if (!p->ranges)
-		return vfiomig_fail(ctx, -ENOMEM, "out of memory for %zu ranges", n);
+		return vfiomig_fail(ctx, -ENOMEM, "out of memory for %zu %s", n,
+				    plural(n, "range", "ranges"));
 	memcpy(p->ranges, ranges, n * sizeof(*p->ranges));
 	p->n = n;
 	if (dirty_ranges_sort_check(p->ranges, n, p->opts.page_size, why, sizeof(why)) < 0)
@@ -153,11 +155,12 @@ static int start_failed(struct vfiomig_dev *dev, const struct plan *p, int r)
 				    "session per device, ended by STOP or by closing its fd)",
 				    dev->name);
 	case -EOPNOTSUPP:
-		return vfiomig_fail(dev->ctx, r, "%s cannot track this address span: %zu ranges "
-				    "of %" PRIu64 " bytes in all (mlx5: the sum, rounded up to a "
+		return vfiomig_fail(dev->ctx, r, "%s cannot track this address span: %zu %s "
+				    "of %" PRIu64 " %s in all (mlx5: the sum, rounded up to a "
 				    "power of two, must lie within its pg_track_log_{min,max}_"
 				    "addr_space): track less memory, or fewer, tighter ranges",
-				    dev->name, p->n, bytes);
+				    dev->name, p->n, plural(p->n, "range", "ranges"), bytes,
+				    plural(bytes, "byte", "bytes"));
 	default:
 		return vfiomig_fail(dev->ctx, r, "%s: DMA logging START failed: %s", dev->name,
 				    strerror(-r));
@@ -466,11 +469,14 @@ static int report_check(struct vfiomig_dirty *d, uint64_t iova, uint64_t length,
 				    " bytes, the driver's)", iova, length, d->page_size);
 	if (!inside_session(d, iova, length))
 		return vfiomig_fail(d->ctx, -EINVAL, "report range [0x%" PRIx64 ", +0x%" PRIx64
-				    ") is not inside one of the session's %zu ranges "
-				    "(vfiomig_dirty_get_info() lists them)", iova, length, d->n_ranges);
+				    ") is not inside the session's %zu %s "
+				    "(vfiomig_dirty_get_info() lists them)", iova, length,
+				    d->n_ranges, plural(d->n_ranges, "range", "ranges"));
 	if (!bitmap || bitmap_size < bitmap_bytes(pages))
-		return vfiomig_fail(d->ctx, -EINVAL, "the bitmap has %zu bytes; %" PRIu64
-				    " pages need %zu", bitmap ? bitmap_size : 0, pages,
+		return vfiomig_fail(d->ctx, -EINVAL, "the bitmap has %zu %s; %" PRIu64
+				    " %s %s %zu", bitmap ? bitmap_size : 0,
+				    plural(bitmap ? bitmap_size : 0, "byte", "bytes"), pages,
+				    plural(pages, "page", "pages"), plural(pages, "needs", "need"),
 				    bitmap_bytes(pages));
 	return 0;
 }

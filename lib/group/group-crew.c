@@ -20,6 +20,7 @@
 #include "group-internal.h"
 #include "wait.h"
 #include "log.h"
+#include "util.h"
 
 struct crew_worker {
 	struct crew *crew;
@@ -122,10 +123,10 @@ int crew_start(struct vfiomig_group *g)
 
 		crew_free(cw);
 		return vfiomig_fail(g->ctx, r, "cannot start a worker thread for each of the "
-				    "group's %u members (%u started, then pthread_create: %s): the "
+				    "group's %u %s (%u started, then pthread_create: %s): the "
 				    "process is at its thread limit (RLIMIT_NPROC, a cgroup's "
 				    "pids.max, systemd's TasksMax=); nothing was sent to any member",
-				    g->n, started, strerror(-r));
+				    g->n, plural(g->n, "member", "members"), started, strerror(-r));
 	}
 	g->crew = cw;
 	return 0;

@@ -32,6 +32,9 @@ struct vfiomig_group {
 	void *hook_data;
 	bool have_results;
 	struct crew *crew;		/* the workers of the call in progress */
+	/* The call in progress said it rolled back: a save's own rollback
+	 * after its transition's is not news (group_rollback()). */
+	bool said_rollback;
 };
 
 /* What the calling thread does while the members' jobs run. */
@@ -110,7 +113,7 @@ int group_transition_then(struct call *c, struct vfiomig_group *g,
 int group_drive_begin(struct vfiomig_group *g);
 void group_drive_end(struct vfiomig_group *g);
 /* Back to m[].back, by way of m[].p2p when @second_phase; a member that
- * cannot make a step is reset and walked there. */
+ * cannot make a step is reset and walked there.  Said once a call. */
 void group_rollback(struct vfiomig_group *g, bool second_phase);
 /* The call's cause: the first failing member's sentence (@errs); or
  * -ECANCELED, unrecorded, if cancelling is all that happened. */

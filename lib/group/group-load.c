@@ -199,9 +199,9 @@ static int unmatched(struct gload *gl, unsigned int k, const bool *taken)
 	for (unsigned int i = 0; i < gl->n_ids; i++)
 		in_stream += stream_identity_matches(theirs, &gl->ids[i]);
 	load_describe(theirs, what, sizeof(what));
-	return bad_stream(gl, -ENODEV, gl->id_offsets[k], "it holds %u devices like %s, the "
+	return bad_stream(gl, -ENODEV, gl->id_offsets[k], "it holds %u %s like %s, the "
 			  "group %u; load it into a group of the devices it was saved from",
-			  in_stream, what, in_group);
+			  in_stream, plural(in_stream, "device", "devices"), what, in_group);
 }
 
 /* The first member not yet taken whose identity fits stream device @k; n if none. */

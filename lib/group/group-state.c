@@ -160,7 +160,9 @@ void group_rollback(struct vfiomig_group *g, bool second_phase)
 		back[i] = g->m[i].back;
 	group_run_phase(g, back, NULL, errs, false, NULL);
 	bring_back(g, back, errs);
-	info(g->ctx, "group of %u: rolled back", g->n);
+	if (!g->said_rollback)
+		info(g->ctx, "group of %u: rolled back", g->n);
+	g->said_rollback = true;
 }
 
 /*
@@ -333,6 +335,7 @@ int group_drive_begin(struct vfiomig_group *g)
 	r = crew_start(g);
 	if (r < 0)
 		group_give_back_members(g);
+	g->said_rollback = false;
 	return r;
 }
 

@@ -560,14 +560,17 @@ static int kernel_open(struct vfiomig_ctx *ctx, const char *text, struct vfiomig
 
 	if (vfiomig_spec_parse(text, &spec) < 0)
 		return TRANSPORT_PASS;
-	if (spec.kind != VFIOMIG_SPEC_CDEV)
-		return open_by_sysfs(ctx, &spec, ret);
-
-	r = open_cdev(ctx, spec.path, spec.name, ret);
-	if (r == 0 && vfiomig_sysfs_from_cdev(spec.name, sys, sizeof(sys)) == 0) {
-		vfiomig_sysfs_identity(sys, &(*ret)->id);
-		snprintf((*ret)->key, sizeof((*ret)->key), "%s", strrchr(sys, '/') + 1);
+	if (spec.kind != VFIOMIG_SPEC_CDEV) {
+		r = open_by_sysfs(ctx, &spec, ret);
+	} else {
+		r = open_cdev(ctx, spec.path, spec.name, ret);
+		if (r == 0 && vfiomig_sysfs_from_cdev(spec.name, sys, sizeof(sys)) == 0) {
+			vfiomig_sysfs_identity(sys, &(*ret)->id);
+			snprintf((*ret)->key, sizeof((*ret)->key), "%s", strrchr(sys, '/') + 1);
+		}
 	}
+	if (r < 0)
+		call_note_device(ctx, spec.name);
 	return r;
 }
 

@@ -63,8 +63,8 @@ static int read_exact(struct stream_reader *r, uint8_t *buf, size_t len, const c
 			if (got == 0)
 				return 1;
 			return reader_fail(r, -EBADMSG, r->offset + got,
-					   "stream truncated inside %s (%zu of %zu bytes)",
-					   what, got, len);
+					   "stream truncated inside %s (%zu of %zu %s)",
+					   what, got, len, plural(len, "byte", "bytes"));
 		}
 		if ((size_t)n > want) {
 			r->ahead_len = (uint8_t)((size_t)n - want);
@@ -92,10 +92,37 @@ static int read_payload(struct stream_reader *r, uint8_t *buf, size_t len, uint6
 	return e;
 }
 
+/*
+ * The preamble, its magic compared as each read brings bytes: input that is
+ * no stream is refused at the read that brought its first wrong byte, not
+ * after 16 bytes that a FIFO may never send.  0, with *@ret_got bytes read
+ * (fewer than the preamble at the end of the input or at a wrong byte),
+ * or -errno.
+ */
+static int read_preamble(struct stream_reader *r, uint8_t *pre, size_t *ret_got)
+{
+	size_t got = 0;
+
+	while (got < STREAM_PREAMBLE_SIZE) {
+		ssize_t n = r->read(r->ctx, pre + got, STREAM_PREAMBLE_SIZE - got);
+
+		if (n < 0)
+			return reader_fail(r, (int)n, got, "reading the stream: %s",
+					   strerror((int)-n));
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		if (memcmp(pre, STREAM_MAGIC, got < 8 ? got : 8) != 0)
+			break;
+	}
+	*ret_got = got;
+	return 0;
+}
+
 int stream_reader_begin(struct stream_reader *r)
 {
 	uint8_t pre[STREAM_PREAMBLE_SIZE];
-	size_t got;
+	size_t got = 0;
 	int e;
 
 	r->seq = 0;
@@ -111,13 +138,12 @@ int stream_reader_begin(struct stream_reader *r)
 	if (!r->chain || !r->payload)
 		return -ENOMEM;
 	XXH3_64bits_reset(r->chain);
-	e = read_exact(r, pre, sizeof(pre), "the preamble", NULL);
-	if (e == 1)
-		return reader_fail(r, -EBADMSG, 0, "the stream is empty");
-	if (e < 0 && e != -EBADMSG)
+	e = read_preamble(r, pre, &got);
+	if (e < 0)
 		return e;
+	if (got == 0)
+		return reader_fail(r, -EBADMSG, 0, "the stream is empty");
 	/* A few bytes that do not begin as a stream are no cut stream. */
-	got = e < 0 ? (size_t)r->error_offset : sizeof(pre);
 	if (memcmp(pre, STREAM_MAGIC, got < 8 ? got : 8) != 0)
 		return reader_fail(r, -EPROTO, 0, "not a vfiomig stream (bad magic); "
 				   "for a bare device stream (save --raw), use --raw");
@@ -125,8 +151,9 @@ int stream_reader_begin(struct stream_reader *r)
 		r->major = get_le16(pre + 8);
 		r->minor = get_le16(pre + 10);
 	}
-	if (e < 0)
-		return e;
+	if (got < sizeof(pre))
+		return reader_fail(r, -EBADMSG, got, "stream truncated inside the preamble "
+				   "(%zu of %zu bytes)", got, sizeof(pre));
 	if (get_le16(pre + 8) != STREAM_VERSION_MAJOR)
 		return reader_fail(r, -EPROTO, 8, "stream format %u.%u is not readable by this "
 				   "library (format %u.%u); use a matching vfiomig version",
@@ -135,6 +162,7 @@ int stream_reader_begin(struct stream_reader *r)
 	if (get_le32(pre + 12) != 0)
 		return reader_fail(r, -EPROTO, 12, "unknown preamble flags 0x%x",
 				   get_le32(pre + 12));
+	r->offset = sizeof(pre);	/* the reader's place, however the reads split it */
 	XXH3_64bits_update(r->chain, pre, sizeof(pre));
 	return 0;
 }
@@ -175,12 +203,16 @@ static int check_trailer(struct stream_reader *r, const struct stream_record *re
 	int e;
 
 	if (rec->length != STREAM_TRAILER_SIZE)
-		return reader_fail(r, -EBADMSG, rec->offset, "trailer of %u bytes, expected %u",
-				   rec->length, STREAM_TRAILER_SIZE);
+		return reader_fail(r, -EBADMSG, rec->offset, "trailer of %u %s, expected %u",
+				   rec->length, plural(rec->length, "byte", "bytes"),
+				   STREAM_TRAILER_SIZE);
 	if (get_le64(p) != bytes_before || get_le64(p + 8) != rec->seq)
 		return reader_fail(r, -EBADMSG, rec->offset,
-				   "trailer counts %llu bytes in %llu records, the stream had %llu in %u",
-				   (unsigned long long)get_le64(p), (unsigned long long)get_le64(p + 8),
+				   "trailer counts %llu %s in %llu %s, the stream had %llu in %u",
+				   (unsigned long long)get_le64(p),
+				   plural(get_le64(p), "byte", "bytes"),
+				   (unsigned long long)get_le64(p + 8),
+				   plural(get_le64(p + 8), "record", "records"),
 				   (unsigned long long)bytes_before, rec->seq);
 	if (get_le64(p + 16) != chain)
 		return reader_fail(r, -EBADMSG, rec->offset, "whole-stream check mismatch");
@@ -208,8 +240,8 @@ int stream_read_record(struct stream_reader *r, struct stream_record *rec, uint8
 		bytes_before = at;
 		e = read_exact(r, h, sizeof(h), "a record header", NULL);
 		if (e == 1)
-			return reader_fail(r, -EBADMSG, at, "stream truncated: no trailer after %u records",
-					   r->seq);
+			return reader_fail(r, -EBADMSG, at, "stream truncated: no trailer after "
+					   "%u %s", r->seq, plural(r->seq, "record", "records"));
 		if (e < 0)
 			return e;
 		e = check_header(r, h, at, rec);

@@ -261,7 +261,8 @@ static int mlx5_finish(struct vendor_parser *p)
 				    "(%zu of %u bytes)", m->have, MLX5_HEADER);
 	if (m->remaining)
 		return mlx5_problem(p, -EBADMSG, p->records - 1, "stream ends inside a record payload "
-				    "(%llu bytes missing)", (unsigned long long)m->remaining);
+				    "(%llu %s missing)", (unsigned long long)m->remaining,
+				    plural(m->remaining, "byte", "bytes"));
 	return 0;
 }
 

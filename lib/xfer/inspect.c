@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "stream.h"
 #include "vendor.h"
@@ -31,6 +33,8 @@ struct inspect {
 	struct vendor_parser vendor[INSPECT_MAX_DEVICES];
 	bool seen[INSPECT_MAX_DEVICES], ended[INSPECT_MAX_DEVICES];
 	uint64_t data[INSPECT_MAX_DEVICES], precopy[INSPECT_MAX_DEVICES];
+	uint8_t head[sizeof(STREAM_MAGIC) - 1];	/* raw mode: the input's first bytes */
+	size_t head_len;
 };
 
 static ssize_t fd_read(void *ctx, void *buf, size_t len)
@@ -142,8 +146,10 @@ static void take_end(struct inspect *in, const struct stream_record *rec)
 	}
 	in->ended[d] = true;
 	if (get_le64(rec->payload) != in->data[d] || get_le64(rec->payload + 8) != in->precopy[d])
-		problem(in, rec->offset, "device %u: DEVICE_END counts %llu bytes, the records carried %llu",
-			d, (unsigned long long)get_le64(rec->payload), (unsigned long long)in->data[d]);
+		problem(in, rec->offset, "device %u: DEVICE_END counts %llu %s, the records "
+			"carried %llu", d, (unsigned long long)get_le64(rec->payload),
+			plural(get_le64(rec->payload), "byte", "bytes"),
+			(unsigned long long)in->data[d]);
 	if (v->ops && !v->problem[0] && v->ops->finish(v) < 0)
 		problem(in, rec->offset, "device %u: %s", d, v->problem);
 }
@@ -183,14 +189,20 @@ static void take_record(struct inspect *in, const struct stream_record *rec)
 		take_end(in, rec);
 }
 
-/* Reads the rest of the input, counting it: 0 at its end, or -errno. */
-static int drain(struct inspect *in, void *buf, size_t size)
+/*
+ * Past a problem nothing more is read: a pipe or a device may never end.
+ * A regular file's size is known without reading it (a huge sparse one's
+ * too), so the summary still has it whole.
+ */
+static void size_rest(struct inspect *in)
 {
-	ssize_t n;
+	off_t at = lseek(in->fd, 0, SEEK_CUR);
+	struct stat st;
 
-	while ((n = fd_read(in, buf, size)) > 0)
-		;
-	return (int)n;
+	if (at >= 0 && fstat(in->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= at) {
+		in->sum->bytes += (uint64_t)(st.st_size - at);
+		in->sum->bytes_whole = 1;
+	}
 }
 
 static int inspect_framed(struct inspect *in)
@@ -224,18 +236,30 @@ static int inspect_framed(struct inspect *in)
 		problem(in, in->sum->bytes, "the stream holds no device");
 	if (r < 0 && reader.error[0])
 		problem(in, reader.error_offset, "%s", reader.error);
-	/* The reader stops at damage; the summary's size is the whole input's. */
-	if (r == -EBADMSG || r == -EPROTO || r == -E2BIG) {
-		int e = drain(in, buf, STREAM_READ_BUFFER);
-
-		r = e < 0 ? e : r;
-	}
+	if (r == 0)
+		in->sum->bytes_whole = 1;	/* read to the trailer, and the end after it */
+	else if (r == -EBADMSG || r == -EPROTO || r == -E2BIG)
+		size_rest(in);
 	stream_reader_free(&reader);
 	for (uint32_t d = 0; d < INSPECT_MAX_DEVICES; d++)
 		vendor_parser_fini(&in->vendor[d]);
 	free(buf);
 	/* A damaged stream is a verdict, not a failure; unreadable input is. */
 	return r == -EBADMSG || r == -EPROTO || r == -E2BIG ? 0 : r;
+}
+
+/* Raw mode: whether the input's first bytes, however the reads split them,
+ * are a vfiomig stream's magic, which only a raw reader takes for data. */
+static void note_head(struct inspect *in, const uint8_t *buf, size_t n)
+{
+	size_t want = sizeof(in->head) - in->head_len;
+
+	if (!want)
+		return;
+	memcpy(in->head + in->head_len, buf, n < want ? n : want);
+	in->head_len += n < want ? n : want;
+	in->sum->begins_as_stream = in->head_len == sizeof(in->head) &&
+				    !memcmp(in->head, STREAM_MAGIC, sizeof(in->head));
 }
 
 static int inspect_raw(struct inspect *in, const struct vfiomig_vendor_ops *vendor)
@@ -257,10 +281,12 @@ static int inspect_raw(struct inspect *in, const struct vfiomig_vendor_ops *vend
 
 		if (n <= 0) {
 			r = (int)n;
+			in->sum->bytes_whole = n == 0;
 			break;
 		}
+		note_head(in, buf, (size_t)n);
 		if (vendor->feed(v, buf, (size_t)n) < 0) {
-			r = drain(in, buf, STREAM_MAX_PAYLOAD);	/* to the input's size */
+			size_rest(in);
 			break;
 		}
 	}

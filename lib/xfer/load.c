@@ -270,8 +270,8 @@ int load_input_failed(struct load *l, struct load_in *in, int r)
 	if (r == -ECANCELED)
 		return r;
 	if (in->reader.error[0])
-		return load_fail(l, r, in->reader.error_offset, "%s at stream offset %llu",
-				 in->reader.error, (unsigned long long)in->reader.error_offset);
+		return load_fail(l, r, in->reader.error_offset, "at stream offset %llu: %s",
+				 (unsigned long long)in->reader.error_offset, in->reader.error);
 	return load_fail(l, r, in->bytes, "reading the stream failed: %s", strerror(-r));
 }
 

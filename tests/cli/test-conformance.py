@@ -4,15 +4,20 @@
 text and JSON; a device that keeps the rules, one like mtty (deviations,
 exit 0), one that breaks a rule (a failure, exit 1, the report still
 printed); --only, --list, the usage errors, and docs/conformance.md
-against the catalogue."""
+against the catalogue.  And Ctrl-C: a run that would take a minute stops
+within 2 s, puts both devices back, prints the checks it ran and exits
+130; a second SIGINT says what may be left where and kills."""
 
 import json
 import os
 import re
+import signal
+import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli import Tap, SRC, run, one_line, complete  # noqa: E402
+from cli import Tap, CTL, SRC, base_env, catches, run, one_line, complete  # noqa: E402
 
 MTTY = "resetflag=0,eom=zero,dirtylog=dummy,size=96"
 AREAS = ["features", "arcs", "data", "reset", "twin", "robustness"]
@@ -120,6 +125,79 @@ def test_usage(t):
     t.ok(r.rc == 2 and b"size" in r.err, "a bad mock spec: usage error", r)
 
 
+# Every arc takes 200 ms: a whole run with a twin takes about a minute.
+SLOW = "mock:a,arc=200ms"
+SLOW_TWIN = "mock:b,arc=200ms"
+
+
+def interrupted(args, sigs, gap=0.1):
+    """Runs vfiomig-ctl ARGS; once it catches SIGINT and has run a second,
+    sends @sigs (@gap apart).  Returns (rc, stdout, stderr, the seconds from
+    the first signal to its end); a run still going 20 s later is killed."""
+    p = subprocess.Popen([CTL] + args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=base_env())
+    deadline = time.monotonic() + 30
+    while not catches(p.pid, signal.SIGINT) and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(1)  # some checks done, one under way
+    sent = time.monotonic()
+    for i, sig in enumerate(sigs):
+        if i:
+            time.sleep(gap)
+        p.send_signal(sig)
+    try:
+        out, err = p.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        err += b"\n(killed: still running 20 s after the signal)"
+    return p.returncode, out, err, time.monotonic() - sent
+
+
+def test_interrupt(t, cat):
+    rc, out, err, took = interrupted(["conformance", SLOW, "--twin", SLOW_TWIN], [signal.SIGINT])
+    diag = "rc %s, %.1f s\nstdout %s\nstderr %s" % (rc, took, out.decode(), err.decode())
+    t.ok(rc == 130 and took < 2, "SIGINT: the run stops within 2 s and exits 130", diag)
+    done = re.findall(rb"^(?:PASS|FAIL|DEVIATION|SKIP) +(\S+):", out, re.M)
+    ids = [c["id"].encode() for c in cat]
+    t.ok(0 < len(done) < len(ids) and done == ids[:len(done)] and
+         ("%d %s: %d pass, 0 fail, 0 deviation, 0 skipped; %d not run: interrupted by SIGINT\n" %
+          (len(done), "check" if len(done) == 1 else "checks", len(done),
+           len(ids) - len(done))).encode() in out,
+         "SIGINT: the checks that ran are printed, and how many did not", diag)
+    t.ok(one_line(err) and err.decode().startswith(
+        "vfiomig-ctl: conformance %s: cancelled after %d of %d checks; the device is back in "
+        "RUNNING (reset); its twin %s is back in RUNNING (reset)" %
+        (SLOW, len(done), len(ids), "mock:b")), "SIGINT: one line says where both devices are",
+         diag)
+    rc, out, err, took = interrupted(["--json", "conformance", SLOW, "--only", "arcs,reset"],
+                                     [signal.SIGTERM])
+    try:
+        doc = json.loads(out)
+    except ValueError:
+        doc = {}
+    cut = doc.get("interrupted") or {}
+    t.ok(rc == 143 and took < 2 and err == b"" and cut.get("signal") == "SIGTERM" and
+         cut.get("not_run") == 6 - len(doc.get("checks", [])) and
+         "the device is back in RUNNING" in cut.get("message", ""),
+         "SIGTERM, --json: the report of the checks that ran, with what cut it short",
+         (rc, took, out, err))
+    r, doc = report("mock:a", "--only", "features")
+    t.ok(r.rc == 0 and doc and doc.get("interrupted", 0) is None,
+         "--json: a run that finished says interrupted: null", r)
+
+
+def test_second_interrupt(t):
+    # arc=1s: a step takes seconds, so the second signal lands before the end
+    rc, out, err, took = interrupted(["conformance", "mock:a,arc=1s", "--twin", "mock:b,arc=1s"],
+                                     [signal.SIGINT, signal.SIGINT])
+    t.ok(rc == -signal.SIGINT and one_line(err) and err == (
+        b"vfiomig-ctl: conformance: killed by a second SIGINT: mock:a,arc=1s and its twin "
+        b"mock:b,arc=1s may be left in any state: reset both before use\n") and out == b"",
+         "a second SIGINT: one line says what may be left where, and it kills by SIGINT",
+         (rc, out, err))
+
+
 def test_docs(t, cat):
     path = os.path.join(SRC, "docs", "conformance.md")
     text = open(path).read() if os.path.exists(path) else ""
@@ -147,6 +225,8 @@ def main():
     test_failure(t)
     test_only(t)
     test_usage(t)
+    test_interrupt(t, cat)
+    test_second_interrupt(t)
     test_docs(t, cat)
     test_completion(t)
     t.done()

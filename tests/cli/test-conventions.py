@@ -169,6 +169,47 @@ def test_interrupt_inspect(t, tmp):
              "inspect FIFO --json, %s: exit %d, one JSON error" % (sig_name(sig), rc), r)
 
 
+def test_second_interrupt(t, tmp):
+    """A second interrupt kills by its signal, as it always did, but first
+    says in one line what it may leave where.  Every arc takes a while
+    (arc=), so the second signal lands while the devices move."""
+    stream = os.path.join(tmp, "second.vfm")
+    r = run("save", "mock:s,size=1M", "-o", stream)
+    t.ok(r.rc == 0, "a stream to load", r)
+    stopped = "may be left stopped, or on the way back to where it started"
+    back = stopped + "; see where with vfiomig-ctl state"
+    loaded = "may be left holding part of the stream: reset before running"
+    cases = [
+        (["save", "mock:a,size=1M,arc=500ms", "-o", os.path.join(tmp, "k.vfm")],
+         "save", "mock:a,size=1M,arc=500ms " + back),
+        (["save", "mock:a,arc=500ms", "mock:b,arc=500ms", "-o", os.path.join(tmp, "k.vfm")],
+         "save", "mock:a,arc=500ms and mock:b,arc=500ms " + back),
+        (["load", "mock:s,size=1M,arc=500ms", "-i", stream], "load",
+         "mock:s,size=1M,arc=500ms " + loaded),
+        (["migrate", "mock:a,arc=500ms", "mock:b,arc=500ms"], "migrate",
+         "mock:a,arc=500ms %s; mock:b,arc=500ms %s" % (stopped, loaded)),
+        (["state", "mock:a,arc=1s", "stop_copy"], "state",
+         "mock:a,arc=1s may be left anywhere on the way to STOP_COPY; see where with "
+         "vfiomig-ctl state"),
+    ]
+    for args, cmd, what in cases:
+        p = subprocess.Popen([CTL] + args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=base_env())
+        deadline = time.monotonic() + TIMEOUT / 2
+        while not catches(p.pid, signal.SIGINT) and p.poll() is None and \
+                time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)
+        p.send_signal(signal.SIGINT)
+        time.sleep(0.1)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=TIMEOUT / 4)
+        line = "vfiomig-ctl: %s: killed by a second SIGINT: %s\n" % (cmd, what)
+        t.ok(p.returncode == -signal.SIGINT and err.decode() == line,
+             "%s, a second SIGINT: one line of what may be left where, killed by SIGINT" %
+             " ".join(args[:2]), (p.returncode, err, line))
+
+
 def test_interrupt_uncancellable(t):
     """A state move is not cut short halfway: it completes, prints where the
     devices are, and still exits 128 + the signal."""
@@ -263,7 +304,7 @@ def test_options(t, tmp):
     t.ok(r.rc == 1 and one_line(r.err) and "use --raw" in r.errtext and
          "raw mode" not in r.errtext, "load of a raw stream without --raw: use --raw", r)
     r = run("inspect", raw)
-    t.ok(r.rc == 1 and "valid:         no: " in r.text and "use --raw" in r.text,
+    t.ok(r.rc == 1 and "valid:         no, at offset 0: " in r.text and "use --raw" in r.text,
          "inspect of a raw stream without --raw: use --raw", r)
 
 
@@ -303,6 +344,7 @@ def main():
     test_help(t)
     test_completion(t)
     test_interrupt_uncancellable(t)
+    test_second_interrupt(t, tmp)
     test_interrupt_inspect(t, tmp)
     test_interrupts(t, tmp)
     t.done()

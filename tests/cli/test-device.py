@@ -170,7 +170,9 @@ def test_bad_devices(t):
         ("mock:a,foo=1", "unknown key 'foo'", 2),
         ("mock:a,size=lots", "size=lots", 2),
         ("mock:", "name ''", 2),
-        ("bogus", "'bogus' is not a device", 1),
+        # a spec of no known form is as much a typo as a bad mock spec
+        ("bogus", "'bogus': not a device spec", 2),
+        ("mock", "'mock': not a device spec", 2),
         ("0000:ff:1f.7", "0000:ff:1f.7", 1),
         ("/dev/vfio/devices/vfio4242", "vfio4242", 1),
     ]

@@ -2,13 +2,19 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """vfiomig-ctl inspect: valid, corrupted and truncated streams, in text and
 JSON.  A stream that fails a check is still described, with valid=false,
-the first problem and its offset, and the exit status is 1."""
+the first problem and its offset, and the exit status is 1.  Input that
+never ends (/dev/zero, /dev/urandom, a FIFO whose writer stays) is refused
+at the bytes that rule it out, and a huge sparse file at once; --raw says
+that a framed stream was read as a device's bare bytes."""
 
 import os
+import subprocess
 import sys
+import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli import Tap, run, one_line, tmpdir, stream_size, MLX5, ICE  # noqa: E402
+from cli import (Tap, Result, CTL, base_env, run, one_line, tmpdir, stream_size,  # noqa: E402
+                 MLX5, ICE)
 
 
 def save(t, tmp, name, spec, *opts):
@@ -91,8 +97,9 @@ def check_invalid(t, tmp, name, data, words=None):
         good = False
     t.ok(good, "inspect --json: %s is invalid, exit 1, with problem and offset" % name, r)
     r = run("inspect", f)
-    t.ok(r.rc == 1 and "valid:         no: " in r.text and one_line(r.err) and
-         ("inspect %s: invalid stream: " % f) in r.errtext,
+    t.ok(r.rc == 1 and "valid:         no, at offset %d: " % d.get("offset", -1) in r.text and
+         one_line(r.err) and ("inspect %s: invalid stream at offset %d: " %
+                              (f, d.get("offset", -1))) in r.errtext,
          "inspect: %s described on stdout, one error line on stderr" % name, r)
 
 
@@ -139,9 +146,85 @@ def check_raw(t, tmp):
          "mock record 0" in r.json()["problem"],
          "inspect --raw --backend mock: a damaged header is found at offset 0", r)
     r = run("inspect", f.replace("raw.bin", "plain.bin"), "--raw")
-    t.ok(r.rc == 0, "inspect --raw of a framed stream: opaque bytes to the generic backend", r)
+    t.ok(r.rc == 0 and "\nnote:          it begins as a vfiomig stream: inspect it without --raw "
+         "to verify it as one\nvalid:         yes, as raw device data\n" in r.text,
+         "inspect --raw of a framed stream: valid as raw device data, and a note that it is "
+         "a vfiomig stream", r)
+    r = run("--json", "inspect", f.replace("raw.bin", "plain.bin"), "--raw")
+    t.ok(r.rc == 0 and r.json().get("begins_as_stream") is True,
+         "inspect --raw --json of a framed stream: begins_as_stream", r)
+    r = run("--json", "inspect", "--raw", f)
+    t.ok(r.rc == 0 and r.json().get("begins_as_stream") is False and
+         run("inspect", "--raw", f).text.count("note:") == 0,
+         "inspect --raw of a raw stream: no such note", r)
     r = run("inspect", f)
     t.ok(r.rc == 1, "inspect without --raw refuses a raw stream", r)
+
+
+def bounded(args, stdin=subprocess.DEVNULL):
+    """vfiomig-ctl ARGS, given 10 s: an input that never ends must not hold it."""
+    try:
+        p = subprocess.run([CTL] + args, stdin=stdin, capture_output=True, env=base_env(),
+                           timeout=10)
+        return Result(args, p.returncode, p.stdout, p.stderr)
+    except subprocess.TimeoutExpired:
+        return Result(args, None, b"", b"(still reading after 10 s)")
+
+
+def check_endless(t, tmp):
+    """Item 8 of issue #23: byte 0 of /dev/zero already shows it is no
+    stream; e7d8a00 read on for ever (and a sparse file's holes, a TiB)."""
+    for dev in ("/dev/zero", "/dev/urandom"):
+        r = bounded(["inspect", dev])
+        t.ok(r.rc == 1 and r.text.startswith(
+            "stream:        not a vfiomig stream\nsize:          at least ") and
+             "valid:         no, at offset 0: not a vfiomig stream" in r.text and one_line(r.err),
+             "inspect %s: refused at its first bytes" % dev, r)
+    r = bounded(["--json", "inspect", "/dev/zero"])
+    t.ok(r.rc == 1 and r.json().get("bytes_whole") is False and r.json()["bytes"] <= 16,
+         "inspect --json /dev/zero: the bytes read, and that they are not the whole input", r)
+
+    # A FIFO whose writer sends one wrong byte, or a stream that goes bad, and stays.
+    plain = open(os.path.join(tmp, "plain.bin"), "rb").read()
+    bad = bytearray(plain)
+    bad[20] ^= 1  # in the first record's header, checked when its 32 bytes are in
+    for name, data in (("one byte", b"X"), ("a damaged stream", bytes(bad[:65536]))):
+        fifo = os.path.join(tmp, "endless.fifo")
+        os.mkfifo(fifo)
+        done = threading.Event()
+
+        def writer():
+            with open(fifo, "wb", buffering=0) as w:
+                w.write(data)
+                done.wait(15)	# the writer stays: no end of input
+
+        th = threading.Thread(target=writer)
+        th.start()
+        r = bounded(["--json", "inspect", fifo])
+        done.set()
+        th.join()
+        os.unlink(fifo)
+        try:
+            d = r.json()
+        except ValueError:
+            d = {}
+        t.ok(r.rc == 1 and d.get("valid") is False and d.get("bytes_whole") is False and
+             0 <= d.get("offset", -1) <= 20, "inspect of a FIFO that never ends, %s: refused at "
+             "the problem" % name, r)
+
+    sparse = os.path.join(tmp, "sparse.bin")
+    with open(sparse, "wb") as f:
+        try:
+            f.truncate(1 << 40)
+        except OSError as e:
+            t.skip("inspect of a 1 TiB sparse file", "this file system: %s" % e)
+            os.unlink(sparse)
+            return
+    r = bounded(["inspect", sparse])
+    t.ok(r.rc == 1 and "size:          1.0 TiB (1099511627776 bytes)\n" in r.text and
+         "valid:         no, at offset 0: not a vfiomig stream" in r.text,
+         "inspect of a 1 TiB sparse file: refused at once, with its whole size", r)
+    os.unlink(sparse)
 
 
 def main():
@@ -150,6 +233,7 @@ def main():
     plain = check_valid(t, tmp)
     check_damage(t, tmp, plain)
     check_raw(t, tmp)
+    check_endless(t, tmp)
     r = run("inspect", os.path.join(tmp, "missing.bin"))
     t.ok(r.rc == 1 and one_line(r.err) and "cannot open" in r.errtext, "inspect: a missing file", r)
     r = run("inspect", tmp)

@@ -9,10 +9,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli import Tap, run, one_line  # noqa: E402
-
-COMMANDS = ["list", "info", "state", "reset", "save", "load", "migrate", "inspect", "dirty",
-            "help"]
+from cli import Tap, COMMANDS, run, one_line  # noqa: E402
 
 USAGE_ERRORS = [
     ([], "no command given"),
@@ -90,6 +87,41 @@ USAGE_ERRORS = [
 ]
 
 
+def one_document(r):
+    """The one JSON document on stdout of a run that succeeded, or None."""
+    try:
+        return r.json() if r.rc == 0 and r.err == b"" else None
+    except ValueError:
+        return None
+
+
+def test_json_help(t):
+    """--json applies to every command: help and --version too, each one
+    document whose "text" is what the plain form prints."""
+    text = run("--help").text
+    for args in (["--json", "help"], ["--json", "--help"], ["-h", "--json"], ["help", "--json"]):
+        doc = one_document(run(*args))
+        t.ok(doc and doc["program"] == "vfiomig-ctl" and doc["text"] == text and
+             [c["name"] for c in doc["commands"]] == COMMANDS and
+             all(c["brief"] and "arguments" in c for c in doc["commands"]),
+             "%s: one JSON document, every command, and the text of --help" % " ".join(args),
+             run(*args))
+    version = run("--version").text
+    for args in (["--json", "--version"], ["--version", "--json"]):
+        doc = one_document(run(*args))
+        t.ok(doc == {"program": "vfiomig-ctl", "version": version.split()[1]},
+             "%s: {program, version}" % " ".join(args), run(*args))
+    for c in COMMANDS:
+        text = run("help", c).text
+        for args in (["--json", "help", c], [c, "--help", "--json"]):
+            doc = one_document(run(*args))
+            t.ok(doc and doc["command"] == c and doc["text"] == text and
+                 text.startswith("Usage: " + doc["usage"] + "\n") and
+                 doc["summary"] in text and (doc["options"] is None or doc["options"] in text),
+                 "%s: the command's usage, summary, options and text" % " ".join(args),
+                 run(*args))
+
+
 def main():
     t = Tap()
 
@@ -128,6 +160,8 @@ def main():
         except ValueError as e:
             good, r.err = False, r.err + str(e).encode()
         t.ok(good, name, r)
+
+    test_json_help(t)
 
     # Global options work after the command too, and before it.
     r = run("info", "mock:a", "--json")

@@ -203,7 +203,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(memchr(sum.backend, '\0', sizeof(sum.backend)));
 	FUZZ_CHECK(sum.valid == !sum.problem[0]);
 	FUZZ_CHECK(sum.valid ? sum.problem_offset == UINT64_MAX : sum.problem_offset <= size);
-	FUZZ_CHECK(sum.bytes <= size && sum.devices <= 64);
+	/* A memfd is a regular file: its size, whether or not it was read to the end. */
+	FUZZ_CHECK(sum.bytes_whole && sum.bytes == size && sum.devices <= 64);
+	FUZZ_CHECK(!sum.begins_as_stream || (raw && size >= 8 && !memcmp(s, "VFIOMIG\n", 8)));
 	if (raw) {
 		FUZZ_CHECK(sum.version_major == 0 && sum.devices == 1);
 		FUZZ_CHECK(strcmp(sum.backend, backends[CFG_BACKEND(cfg)] ?

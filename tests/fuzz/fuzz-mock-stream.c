@@ -184,12 +184,13 @@ static void parse_framing(const uint8_t *s, size_t size, uint64_t dev_size, unsi
 }
 
 /*
- * "N bytes after the end segment" counts what was left of the write that
- * went too far, which depends on the split; compare only the position.
+ * "N bytes after the end segment" (or "1 byte") counts what was left of the
+ * write that went too far, which depends on the split; compare only the
+ * position.
  */
 static bool same_error(const char *a, const char *b)
 {
-	static const char after[] = " bytes after the end segment";
+	static const char after[] = " after the end segment";
 	const char *ca = strchr(a, ':'), *cb = strchr(b, ':');
 
 	if (ca && cb && strstr(a, after) && strstr(b, after))
