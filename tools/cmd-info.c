@@ -141,21 +141,17 @@ static int parse(struct ctl *ctl, int argc, char **argv)
 
 int cmd_info(struct ctl *ctl, int argc, char **argv)
 {
-	struct vfiomig_ctx *vctx = NULL;
-	struct vfiomig_dev *dev = NULL;
+	struct ctl_devices d = { 0 };
 	struct info in = { 0 };
 	int r = parse(ctl, argc, argv);
 
 	if (r != ARGS_CONTINUE)
 		return r;
-	r = ctl_context_new(ctl, &vctx);
+	r = ctl_open_devices(ctl, argv + optind, 1, 0, &d);
 	if (r == EXIT_OK)
-		r = ctl_open(ctl, vctx, argv[optind], &dev);
-	if (r == EXIT_OK)
-		r = gather(ctl, vctx, dev, &in);
+		r = gather(ctl, d.vctx, d.dev, &in);
 	if (r == EXIT_OK)
 		(ctl->json ? print_json : print_text)(ctl, &in);
-	vfiomig_dev_unref(dev);
-	vfiomig_ctx_unref(vctx);
+	ctl_close_devices(&d);
 	return r;
 }

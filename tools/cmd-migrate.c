@@ -26,9 +26,7 @@
 struct side {
 	char *specs[VFIOMIG_GROUP_MAX];
 	int n;			/* how many were given; more than fit are counted */
-	struct vfiomig_ctx *vctx;
-	struct vfiomig_dev *dev;	/* one device */
-	struct vfiomig_group *group;	/* several */
+	struct ctl_devices d;
 	struct vfiomig_stats stats;
 	enum vfiomig_state start[VFIOMIG_GROUP_MAX];
 	int fd;		/* the pipe end this side uses */
@@ -61,7 +59,7 @@ static bool is_group(const struct migrate *m)
 
 static const char *side_name(const struct side *s)
 {
-	return s->dev ? vfiomig_dev_get_name(s->dev) : s->specs[0];
+	return s->d.dev ? vfiomig_dev_get_name(s->d.dev) : s->specs[0];
 }
 
 static void add_spec(struct migrate *m, char *spec)
@@ -176,13 +174,13 @@ static void *save_thread(void *arg)
 {
 	struct migrate *m = arg;
 
-	if (m->src.group)
-		m->src.r = vfiomig_group_save(m->src.group, &m->src.fd, 1, &m->save);
+	if (m->src.d.group)
+		m->src.r = vfiomig_group_save(m->src.d.group, &m->src.fd, 1, &m->save);
 	else
-		m->src.r = vfiomig_dev_save(m->src.dev, m->src.fd, &m->save);
+		m->src.r = vfiomig_dev_save(m->src.d.dev, m->src.fd, &m->save);
 	/* Errors are per thread: this thread's is taken here, or never. */
 	if (m->src.r < 0)
-		ctl_lib_error_take(m->src.vctx, m->src.r, &m->src.error);
+		ctl_lib_error_take(m->src.d.vctx, m->src.r, &m->src.error);
 	close(m->src.fd);	/* the destination sees the end of the stream */
 	return NULL;
 }
@@ -196,35 +194,22 @@ static void *save_thread(void *arg)
 static int read_starts(struct ctl *ctl, struct side *s)
 {
 	for (int i = 0; i < s->n; i++) {
-		struct vfiomig_dev *dev = ctl_member(s->dev, s->group, i);
+		struct vfiomig_dev *dev = ctl_member(&s->d, i);
 		int e = vfiomig_dev_check_ready(dev);
 
 		if (e == 0)
 			e = vfiomig_dev_get_state(dev, &s->start[i]);
 		if (e < 0)
-			return ctl_fail_lib(ctl, s->vctx, vfiomig_dev_get_name(dev), e);
+			return ctl_fail_lib(ctl, s->d.vctx, vfiomig_dev_get_name(dev), e);
 	}
 	return EXIT_OK;
 }
 
 static int open_side(struct ctl *ctl, struct side *s, unsigned int flags)
 {
-	int r = ctl_context_new(ctl, &s->vctx);
+	int r = ctl_open_devices(ctl, s->specs, s->n, flags, &s->d);
 
-	if (r == EXIT_OK && s->n > 1)
-		r = ctl_open_group(ctl, s->vctx, s->specs, s->n, flags, &s->group);
-	else if (r == EXIT_OK)
-		r = ctl_open(ctl, s->vctx, s->specs[0], &s->dev);
-	if (r == EXIT_OK)
-		r = read_starts(ctl, s);
-	return r;
-}
-
-static void close_side(struct side *s)
-{
-	vfiomig_group_unref(s->group);
-	vfiomig_dev_unref(s->dev);
-	vfiomig_ctx_unref(s->vctx);
+	return r == EXIT_OK ? read_starts(ctl, s) : r;
 }
 
 static int run(struct migrate *m)
@@ -244,13 +229,13 @@ static int run(struct migrate *m)
 		close(p[1]);
 		return ctl_fail(m->ctl, e, "cannot start a thread: %s", strerror(e));
 	}
-	if (m->dst.group)
-		m->dst.r = vfiomig_group_load(m->dst.group, &m->dst.fd, 1, &m->load);
+	if (m->dst.d.group)
+		m->dst.r = vfiomig_group_load(m->dst.d.group, &m->dst.fd, 1, &m->load);
 	else
-		m->dst.r = vfiomig_dev_load(m->dst.dev, m->dst.fd, &m->load);
+		m->dst.r = vfiomig_dev_load(m->dst.d.dev, m->dst.fd, &m->load);
 	m->done_ns = now_ns();
 	if (m->dst.r < 0)
-		ctl_lib_error_take(m->dst.vctx, m->dst.r, &m->dst.error);
+		ctl_lib_error_take(m->dst.d.vctx, m->dst.r, &m->dst.error);
 	close(m->dst.fd);	/* a save still writing gets EPIPE and rolls back */
 	pthread_join(thread, NULL);
 	m->end_ns = now_ns();
@@ -265,14 +250,15 @@ static int run(struct migrate *m)
 static void restore_sources(struct migrate *m)
 {
 	const char *name = side_name(&m->src), *start = vfiomig_state_name(m->src.start[0]);
-	int e = ctl_put_back(m->src.vctx, m->src.dev, m->src.group, m->group_flags, m->src.start);
+	int e = ctl_put_back(&m->src.d, m->group_flags, m->src.start);
 
 	if (e < 0 && is_group(m))
 		ctl_message(m->ctl, "warning: the destinations failed and the sources could not "
-			    "go back to where they started: %s", vfiomig_ctx_get_error(m->src.vctx));
+			    "go back to where they started: %s",
+			    vfiomig_ctx_get_error(m->src.d.vctx));
 	else if (e < 0)
 		ctl_message(m->ctl, "warning: %s: the destination failed and the source could not "
-			    "go back to %s: %s", name, start, vfiomig_ctx_get_error(m->src.vctx));
+			    "go back to %s: %s", name, start, vfiomig_ctx_get_error(m->src.d.vctx));
 	else if (m->ctl->verbose && is_group(m))
 		ctl_message(m->ctl, "the destinations failed; the sources are back where they "
 			    "started");
@@ -297,18 +283,6 @@ static bool source_again(const struct migrate *m, int i, enum vfiomig_state now)
 	return m->stopped_ns && now == m->src.start[i] && now != VFIOMIG_STATE_STOP;
 }
 
-/* The spec the user typed for the device of @s named @name. */
-static const char *spec_of(const struct side *s, const char *name)
-{
-	for (int i = 0; i < s->n; i++) {
-		struct vfiomig_dev *dev = ctl_member(s->dev, s->group, i);
-
-		if (strcmp(vfiomig_dev_get_name(dev), name) == 0)
-			return s->specs[i];
-	}
-	return NULL;
-}
-
 /*
  * A destination that rejected the stream's very first data was most
  * likely given the state of another model, firmware or configuration: the
@@ -316,7 +290,8 @@ static const char *spec_of(const struct side *s, const char *name)
  */
 static void hint_compare(struct migrate *m, const struct ctl_lib_error *e)
 {
-	const char *dst = e->first_data_rejected ? spec_of(&m->dst, e->device) : NULL;
+	const char *dst = e->first_data_rejected ?
+		ctl_spec_of(&m->dst.d, m->dst.specs, m->dst.n, e->device) : NULL;
 	const char *src = NULL;
 	char a[300], b[300];
 
@@ -344,8 +319,8 @@ static void take_pair(struct migrate *m)
 	ctl->members = p = calloc(1, sizeof(*p));
 	if (!p)
 		return;	/* the states are noted still: the caller's loop */
-	snprintf(p->device, sizeof(p->device), "%s", vfiomig_dev_get_name(m->src.dev));
-	snprintf(p->destination, sizeof(p->destination), "%s", vfiomig_dev_get_name(m->dst.dev));
+	snprintf(p->device, sizeof(p->device), "%s", vfiomig_dev_get_name(m->src.d.dev));
+	snprintf(p->destination, sizeof(p->destination), "%s", vfiomig_dev_get_name(m->dst.d.dev));
 	p->err = m->src.r < 0 ? -m->src.r : 0;
 	p->destination_err = m->dst.r < 0 ? -m->dst.r : 0;
 	p->precopy_bytes = m->src.stats.precopy_bytes;
@@ -353,8 +328,8 @@ static void take_pair(struct migrate *m)
 	p->precopy_rounds = m->src.stats.precopy_rounds;
 	p->downtime_ns = m->src.stats.downtime_ns;
 	p->destination_bytes = m->dst.stats.precopy_bytes + m->dst.stats.stop_copy_bytes;
-	p->has_state = vfiomig_dev_get_state(m->src.dev, &p->state) == 0;
-	p->has_destination_state = vfiomig_dev_get_state(m->dst.dev, &p->destination_state) == 0;
+	p->has_state = vfiomig_dev_get_state(m->src.d.dev, &p->state) == 0;
+	p->has_destination_state = vfiomig_dev_get_state(m->dst.d.dev, &p->destination_state) == 0;
 	ctl->nmembers = 1;
 }
 
@@ -366,10 +341,10 @@ static int report_failure(struct migrate *m)
 
 	/* Where both devices really are now, after every rollback. */
 	for (size_t i = 0; i < 2; i++) {
-		const char *name = vfiomig_dev_get_name(both[i]->dev);
+		const char *name = vfiomig_dev_get_name(both[i]->d.dev);
 		enum vfiomig_state st;
 
-		if (vfiomig_dev_get_state(both[i]->dev, &st) < 0)
+		if (vfiomig_dev_get_state(both[i]->d.dev, &st) < 0)
 			continue;
 		ctl_note_state(m->ctl, name, st);
 		ctl_note_role(m->ctl, name, i == 0 ? "source" : "destination",
@@ -392,8 +367,8 @@ static int report_group_failure(struct migrate *m)
 	snprintf(subject, sizeof(subject), "%d %s", s->n, s == &m->src ? "sources" : "destinations");
 	r = ctl_fail_lib_error(m->ctl, subject, &s->error);
 
-	if (xfer_take_group(m->ctl, m->src.group, true) == EXIT_OK) {
-		xfer_take_destinations(m->ctl, m->dst.group, true);
+	if (xfer_take_group(m->ctl, m->src.d.group, true) == EXIT_OK) {
+		xfer_take_destinations(m->ctl, m->dst.d.group, true);
 		xfer_members_message(m->ctl);
 		xfer_fail_crossed(m->ctl);
 	}
@@ -413,18 +388,18 @@ static int report(struct migrate *m)
 {
 	struct vfiomig_stats *s = &m->src.stats;
 	struct xfer_report x = {
-		.device = vfiomig_dev_get_name(m->src.dev),
-		.destination = vfiomig_dev_get_name(m->dst.dev),
+		.device = vfiomig_dev_get_name(m->src.d.dev),
+		.destination = vfiomig_dev_get_name(m->dst.d.dev),
 		.stats = s,
 		.downtime_ns = m->stopped_ns ? m->done_ns - m->stopped_ns : 0,
 	};
-	int e = vfiomig_dev_get_state(m->src.dev, &x.state);
+	int e = vfiomig_dev_get_state(m->src.d.dev, &x.state);
 
 	if (e < 0)
-		return ctl_fail_lib(m->ctl, m->src.vctx, x.device, e);
-	e = vfiomig_dev_get_state(m->dst.dev, &x.destination_state);
+		return ctl_fail_lib(m->ctl, m->src.d.vctx, x.device, e);
+	e = vfiomig_dev_get_state(m->dst.d.dev, &x.destination_state);
 	if (e < 0)
-		return ctl_fail_lib(m->ctl, m->dst.vctx, x.destination, e);
+		return ctl_fail_lib(m->ctl, m->dst.d.vctx, x.destination, e);
 	/* the whole run, not only the save: the sides' own clocks start and
 	 * stop inside it, and the downtime's end comes after the load's own */
 	s->elapsed_ns = m->end_ns - m->begin_ns;
@@ -436,11 +411,11 @@ static int report(struct migrate *m)
 static int report_group(struct migrate *m)
 {
 	struct vfiomig_stats *s = &m->src.stats;
-	int r = xfer_take_group(m->ctl, m->src.group, true);
+	int r = xfer_take_group(m->ctl, m->src.d.group, true);
 
 	if (r != EXIT_OK)
 		return r;
-	xfer_take_destinations(m->ctl, m->dst.group, true);
+	xfer_take_destinations(m->ctl, m->dst.d.group, true);
 	s->elapsed_ns = m->end_ns - m->begin_ns;	/* as for one device */
 	xfer_report_print(m->ctl, &(struct xfer_report){
 		.stats = s, .downtime_ns = m->stopped_ns ? m->done_ns - m->stopped_ns : 0,
@@ -511,7 +486,7 @@ int cmd_migrate(struct ctl *ctl, int argc, char **argv)
 		r = run(&m);
 	if (r == EXIT_OK)
 		r = finish(&m);
-	close_side(&m.dst);
-	close_side(&m.src);
+	ctl_close_devices(&m.dst.d);
+	ctl_close_devices(&m.src.d);
 	return r;
 }

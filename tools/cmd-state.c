@@ -47,6 +47,19 @@ static void print_state(struct ctl *ctl, const char *name, enum vfiomig_state s)
 	json_object_end(ctl->jw);
 }
 
+/* Where @dev is now, after @e: 0, or the failure to report instead. */
+static int print_now(struct ctl *ctl, struct vfiomig_ctx *vctx, struct vfiomig_dev *dev, int e)
+{
+	enum vfiomig_state now = VFIOMIG_STATE_ERROR;
+
+	if (e == 0)
+		e = vfiomig_dev_get_state(dev, &now);
+	if (e < 0)
+		return ctl_fail_lib(ctl, vctx, vfiomig_dev_get_name(dev), e);
+	print_state(ctl, vfiomig_dev_get_name(dev), now);
+	return EXIT_OK;
+}
+
 /*
  * The path is planned before the move, by the same rules the kernel walks
  * (vfiomig_fsm_path()).  A refused target is still sent to the library,
@@ -167,8 +180,8 @@ int cmd_state(struct ctl *ctl, int argc, char **argv)
 {
 	char names[1024];
 	struct vfiomig_ctx *vctx = NULL;
-	struct vfiomig_dev *dev = NULL;
-	enum vfiomig_state target = VFIOMIG_STATE_ERROR, now;
+	struct ctl_devices d = { 0 };
+	enum vfiomig_state target = VFIOMIG_STATE_ERROR;
 	unsigned int group_flags = 0;
 	bool set;
 	int r = parse(ctl, argc, argv, VFIOMIG_GROUP_MAX + 1, &group_flags);
@@ -192,46 +205,25 @@ int cmd_state(struct ctl *ctl, int argc, char **argv)
 		vfiomig_ctx_unref(vctx);
 		return r;
 	}
-	r = ctl_context_new(ctl, &vctx);
-	if (r == EXIT_OK)
-		r = ctl_open(ctl, vctx, argv[optind], &dev);
-	if (r == EXIT_OK && set) {
-		r = move(ctl, vctx, dev, target);
-	} else if (r == EXIT_OK) {
-		int e = vfiomig_dev_get_state(dev, &now);
-
-		if (e < 0)
-			r = ctl_fail_lib(ctl, vctx, vfiomig_dev_get_name(dev), e);
-		else
-			print_state(ctl, vfiomig_dev_get_name(dev), now);
-	}
-	vfiomig_dev_unref(dev);
-	vfiomig_ctx_unref(vctx);
+	r = ctl_open_devices(ctl, argv + optind, 1, 0, &d);
+	if (r == EXIT_OK && set)
+		r = move(ctl, d.vctx, d.dev, target);
+	else if (r == EXIT_OK)
+		r = print_now(ctl, d.vctx, d.dev, 0);
+	ctl_close_devices(&d);
 	return r;
 }
 
 int cmd_reset(struct ctl *ctl, int argc, char **argv)
 {
-	struct vfiomig_ctx *vctx = NULL;
-	struct vfiomig_dev *dev = NULL;
-	enum vfiomig_state now = VFIOMIG_STATE_ERROR;
-	int r = parse(ctl, argc, argv, 1, NULL), e = 0;
+	struct ctl_devices d = { 0 };
+	int r = parse(ctl, argc, argv, 1, NULL);
 
 	if (r != ARGS_CONTINUE)
 		return r;
-	r = ctl_context_new(ctl, &vctx);
+	r = ctl_open_devices(ctl, argv + optind, 1, 0, &d);
 	if (r == EXIT_OK)
-		r = ctl_open(ctl, vctx, argv[optind], &dev);
-	if (r == EXIT_OK) {
-		e = vfiomig_dev_reset(dev);
-		if (e == 0)
-			e = vfiomig_dev_get_state(dev, &now);
-		if (e < 0)
-			r = ctl_fail_lib(ctl, vctx, vfiomig_dev_get_name(dev), e);
-		else
-			print_state(ctl, vfiomig_dev_get_name(dev), now);
-	}
-	vfiomig_dev_unref(dev);
-	vfiomig_ctx_unref(vctx);
+		r = print_now(ctl, d.vctx, d.dev, vfiomig_dev_reset(d.dev));
+	ctl_close_devices(&d);
 	return r;
 }

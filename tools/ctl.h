@@ -220,5 +220,27 @@ void ctl_forget_devices(struct ctl *ctl);
 /* Opens @specs[0..n) as a new group, in that order (@flags as for vfiomig_group_new()). */
 int ctl_open_group(struct ctl *ctl, struct vfiomig_ctx *vctx, char *const *specs, int n,
 		   unsigned int flags, struct vfiomig_group **ret);
+/*
+ * The devices of a command (each side of a migrate): one device, or a
+ * group of several, in a context of their own.
+ */
+struct ctl_devices {
+	struct vfiomig_ctx *vctx;
+	struct vfiomig_dev *dev;	/* one device */
+	struct vfiomig_group *group;	/* several */
+};
+/*
+ * Opens a context and in it @specs[0], or, when @n > 1, the group of
+ * @specs[0..n) (@group_flags as for vfiomig_group_new()).  What it opened
+ * is the caller's to close, whatever it returns.
+ */
+int ctl_open_devices(struct ctl *ctl, char *const *specs, int n, unsigned int group_flags,
+		     struct ctl_devices *d);
+void ctl_close_devices(struct ctl_devices *d);
+/* Device @i of @d: its one device, or its group's member @i. */
+struct vfiomig_dev *ctl_member(const struct ctl_devices *d, int i);
+/* The spec in @specs[0..n) that named @d's device called @name, or NULL. */
+const char *ctl_spec_of(const struct ctl_devices *d, char *const *specs, int n,
+			const char *name);
 
 #endif

@@ -89,3 +89,36 @@ int ctl_open_group(struct ctl *ctl, struct vfiomig_ctx *vctx, char *const *specs
 	*ret = g;
 	return r;
 }
+
+int ctl_open_devices(struct ctl *ctl, char *const *specs, int n, unsigned int group_flags,
+		     struct ctl_devices *d)
+{
+	int r = ctl_context_new(ctl, &d->vctx);
+
+	if (r == EXIT_OK && n > 1)
+		r = ctl_open_group(ctl, d->vctx, specs, n, group_flags, &d->group);
+	else if (r == EXIT_OK)
+		r = ctl_open(ctl, d->vctx, specs[0], &d->dev);
+	return r;
+}
+
+void ctl_close_devices(struct ctl_devices *d)
+{
+	vfiomig_group_unref(d->group);
+	vfiomig_dev_unref(d->dev);
+	vfiomig_ctx_unref(d->vctx);
+}
+
+struct vfiomig_dev *ctl_member(const struct ctl_devices *d, int i)
+{
+	return d->group ? vfiomig_group_get_member(d->group, (unsigned int)i) : d->dev;
+}
+
+const char *ctl_spec_of(const struct ctl_devices *d, char *const *specs, int n,
+			const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(vfiomig_dev_get_name(ctl_member(d, i)), name) == 0)
+			return specs[i];
+	return NULL;
+}

@@ -4,11 +4,6 @@
 
 #include "put-back.h"
 
-struct vfiomig_dev *ctl_member(struct vfiomig_dev *dev, struct vfiomig_group *g, int i)
-{
-	return g ? vfiomig_group_get_member(g, (unsigned int)i) : dev;
-}
-
 /*
  * Moves to @target, as a group of their own, the members of @g that are
  * not where they started and for which @pick says so; nothing if none.
@@ -65,20 +60,21 @@ static bool goes_running(struct vfiomig_dev *dev, enum vfiomig_state start)
 	return start == VFIOMIG_STATE_RUNNING;
 }
 
-int ctl_put_back(struct vfiomig_ctx *vctx, struct vfiomig_dev *dev, struct vfiomig_group *g,
-		 unsigned int group_flags, const enum vfiomig_state *starts)
+int ctl_put_back(const struct ctl_devices *d, unsigned int group_flags,
+		 const enum vfiomig_state *starts)
 {
+	struct vfiomig_group *g = d->group;
 	int fd = -1, e;
 
 	if (g) {
-		e = move_members(vctx, g, group_flags, starts, goes_stop, VFIOMIG_STATE_STOP);
+		e = move_members(d->vctx, g, group_flags, starts, goes_stop, VFIOMIG_STATE_STOP);
 		if (e == 0)
-			e = move_members(vctx, g, group_flags, starts, goes_p2p,
+			e = move_members(d->vctx, g, group_flags, starts, goes_p2p,
 					 VFIOMIG_STATE_RUNNING_P2P);
-		return e < 0 ? e : move_members(vctx, g, group_flags, starts, goes_running,
+		return e < 0 ? e : move_members(d->vctx, g, group_flags, starts, goes_running,
 						 VFIOMIG_STATE_RUNNING);
 	}
-	e = vfiomig_dev_set_state(dev, starts[0], &fd);
+	e = vfiomig_dev_set_state(d->dev, starts[0], &fd);
 	if (fd >= 0)
 		close(fd);
 	return e;

@@ -9,18 +9,15 @@
 
 #include "ctl.h"
 
-/* Device @i of one device (@g NULL) or of @g's members. */
-struct vfiomig_dev *ctl_member(struct vfiomig_dev *dev, struct vfiomig_group *g, int i);
-
 /*
- * Moves @dev, or each of @g's members, back to @starts[i].  A group's
- * members go as groups of their own made with @group_flags, in the
- * group's phases (docs/groups.md): those that started in STOP first, then
- * every one that ran reaches RUNNING_P2P before any runs.  A member where
- * it started is left alone.  Returns 0, or the library's -errno with its
- * sentence in @vctx.
+ * Moves @d's device, or each of its group's members, back to @starts[i].
+ * A group's members go as groups of their own made with @group_flags, in
+ * the group's phases (docs/groups.md): those that started in STOP first,
+ * then every one that ran reaches RUNNING_P2P before any runs.  A member
+ * where it started is left alone.  Returns 0, or the library's -errno
+ * with its sentence in @d's context.
  */
-int ctl_put_back(struct vfiomig_ctx *vctx, struct vfiomig_dev *dev, struct vfiomig_group *g,
-		 unsigned int group_flags, const enum vfiomig_state *starts);
+int ctl_put_back(const struct ctl_devices *d, unsigned int group_flags,
+		 const enum vfiomig_state *starts);
 
 #endif

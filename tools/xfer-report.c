@@ -365,30 +365,38 @@ void xfer_take_destinations(struct ctl *ctl, struct vfiomig_group *dst, bool now
 	}
 }
 
-int xfer_fail_group(struct ctl *ctl, struct vfiomig_ctx *vctx, struct vfiomig_group *g,
-		    int n, int e)
+int xfer_fail(struct ctl *ctl, const struct ctl_devices *d, int n, int e)
 {
 	char subject[32];
 	int r;
 
+	if (!d->group)
+		return ctl_fail_lib(ctl, d->vctx, vfiomig_dev_get_name(d->dev), e);
 	/* A failure of no one member (the stream's, say) is the group's. */
 	snprintf(subject, sizeof(subject), "%d devices", n);
-	r = ctl_fail_lib(ctl, vctx, subject, e);
+	r = ctl_fail_lib(ctl, d->vctx, subject, e);
 
-	if (xfer_take_group(ctl, g, false) == EXIT_OK)
+	if (xfer_take_group(ctl, d->group, false) == EXIT_OK)
 		xfer_members_message(ctl);
 	return r;
 }
 
-int xfer_report_group(struct ctl *ctl, struct vfiomig_group *g, const char *file,
-		      const struct vfiomig_stats *stats)
+int xfer_report_done(struct ctl *ctl, const struct ctl_devices *d, const char *file, bool raw,
+		     const struct vfiomig_stats *stats)
 {
-	int r = xfer_take_group(ctl, g, false);
+	struct xfer_report x = { .file = file, .raw = raw, .stats = stats,
+				 .downtime_ns = stats->downtime_ns, .group = d->group != NULL };
+	int r, e;
 
+	if (d->group) {
+		r = xfer_take_group(ctl, d->group, false);
+	} else {
+		x.device = vfiomig_dev_get_name(d->dev);
+		e = vfiomig_dev_get_state(d->dev, &x.state);
+		r = e < 0 ? ctl_fail_lib(ctl, d->vctx, x.device, e) : EXIT_OK;
+	}
 	if (r == EXIT_OK)
-		xfer_report_print(ctl, &(struct xfer_report){
-			.file = file, .stats = stats, .downtime_ns = stats->downtime_ns,
-			.group = true });
+		xfer_report_print(ctl, &x);
 	return r;
 }
 

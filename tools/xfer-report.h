@@ -48,14 +48,14 @@ int xfer_take_group(struct ctl *ctl, struct vfiomig_group *g, bool now);
 void xfer_take_destinations(struct ctl *ctl, struct vfiomig_group *dst, bool now);
 
 /*
- * save, load: the group call's failure @e (taken first: reading the
- * results is a library call too), with every member's own error and state.
+ * save, load: the failure @e of the call on @d's @n devices (taken first:
+ * reading a group's results is a library call too); a group's, with every
+ * member's own error and state.
  */
-int xfer_fail_group(struct ctl *ctl, struct vfiomig_ctx *vctx, struct vfiomig_group *g,
-		    int n, int e);
-/* save, load: the summary of a group's call that succeeded. */
-int xfer_report_group(struct ctl *ctl, struct vfiomig_group *g, const char *file,
-		      const struct vfiomig_stats *stats);
+int xfer_fail(struct ctl *ctl, const struct ctl_devices *d, int n, int e);
+/* save, load: the summary of a call on @d that succeeded (@raw: --raw). */
+int xfer_report_done(struct ctl *ctl, const struct ctl_devices *d, const char *file, bool raw,
+		     const struct vfiomig_stats *stats);
 
 /* A failed migrate: how much device state its members had sent and their
  * destinations had taken, at the end of the error, once any had. */

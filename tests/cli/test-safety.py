@@ -298,6 +298,23 @@ def test_verify_first(t, d):
          r.json()["error"]["states"] == {"mock:b": "RUNNING"},
          "load -i of a file that is no stream: EPROTO, the device untouched", r)
 
+    # A regular file that cannot be read (the process's own memory: EIO at
+    # offset 0) fails the verification itself: nothing reaches a device,
+    # and the error says where each one is.
+    mem = "/proc/self/mem"
+    r = run("-vv", "load", "mock:b", "-i", mem)
+    t.ok(r.rc == 1 and arcs(r.errtext) == [] and r.errtext.endswith(
+         "vfiomig-ctl: load %s: reading the stream failed: Input/output error; mock:b is in "
+         "RUNNING\n" % mem),
+         "load -i of a file that cannot be read: its error, the device untouched and named", r)
+    r = run("--json", "-vv", "load", "mock:a", "mock:c", "-i", mem)
+    e = r.json().get("error", {}) if r.out else {}
+    t.ok(r.rc == 1 and e.get("errno") == 5 and arcs(r.errtext) == [] and
+         e.get("states") == {"mock:a": "RUNNING", "mock:c": "RUNNING"} and
+         [(m["device"], m["state"]) for m in e.get("devices", [])] ==
+         [("mock:a", "RUNNING"), ("mock:c", "RUNNING")],
+         "load A B -i of a file that cannot be read: every member untouched and listed", r)
+
     # --raw has no container to verify: a cut raw file reaches the device.
     raw = os.path.join(d, "raw.bin")
     run("-q", "save", "--raw", "mock:a,size=1M", "-o", raw)
