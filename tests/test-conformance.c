@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <vfiomig/conformance.h>
+
 #include "test-util.h"
 #include "util.h"
 #include "mock.h"
