@@ -12,11 +12,10 @@
 #include <string.h>
 
 #include "conformance.h"
-#include "states.h"
 #include "util.h"
 
 #define S(x) VFIOMIG_STATE_##x
-#define NAME(s) vfiomig_state_str(s)
+#define NAME(s) conf_state_name(s)
 #define SHOWN 3		/* failures a detail names; the rest are counted */
 
 struct tally {

@@ -4,10 +4,9 @@
 #include <stdio.h>
 
 #include "conformance.h"
-#include "vfio-compat.h"
-#include "states.h"
 #include "dev.h"
 #include "util.h"
+#include "vfio-compat.h"
 
 #define S(x) VFIOMIG_STATE_##x
 #define STREAM_LIMIT (4ull << 30)	/* a stream longer than this has no end */
@@ -22,7 +21,7 @@ static enum vfiomig_verdict not_reached(enum vfiomig_state s, int r, char *d, si
 	char e[32];
 
 	conf_say(d, n, "%s not reached from a reset (%s; see arcs.accepted)",
-		 vfiomig_state_str(s), conf_errname(r, e, sizeof(e)));
+		 conf_state_name(s), conf_errname(r, e, sizeof(e)));
 	return VFIOMIG_VERDICT_SKIP;
 }
 

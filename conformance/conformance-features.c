@@ -4,9 +4,9 @@
 #include <stdio.h>
 
 #include "conformance.h"
-#include "vfio-compat.h"
 #include "dev.h"
 #include "util.h"
+#include "vfio-compat.h"
 
 #define DEFINED_FLAGS (VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P | VFIO_MIGRATION_PRE_COPY)
 

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The checker's hands: single requests through the transport, so that the
- * driver answers each one.  Only getting back to a clean start goes
- * through the library: its reset (retried, as PCI resets need) and its
- * guarded path to RUNNING.  A SET here is one ioctl whatever its target:
- * the kernel walks multi-arc requests itself (every driver loops over
- * vfio_mig_get_next_state()), and refuses what has no path.
+ * driver answers each one.  Only getting back to a clean start, and GET,
+ * go through the library's public calls: its reset (retried, as PCI resets
+ * need), its guarded path to RUNNING, and its GET, which is one request.
+ * A SET here is one ioctl whatever its target: the kernel walks multi-arc
+ * requests itself (every driver loops over vfio_mig_get_next_state()), and
+ * refuses what has no path.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,12 +18,11 @@
 #include <unistd.h>
 
 #include "conformance.h"
-#include "vfio-compat.h"
-#include "states.h"
 #include "dev.h"
+#include "transport.h"
 #include "util.h"
+#include "vfio-compat.h"
 #include "wait.h"
-#include "cancel.h"
 
 int conf_set(struct vfiomig_dev *dev, enum vfiomig_state target, int *ret_fd)
 {
@@ -40,21 +40,22 @@ int conf_set(struct vfiomig_dev *dev, enum vfiomig_state target, int *ret_fd)
 	return r;
 }
 
+/* -EPROTO for a state number the uAPI does not define. */
 int conf_get(struct vfiomig_dev *dev, enum vfiomig_state *ret)
 {
-	return dev_read_state(dev, ret);
+	return vfiomig_dev_get_state(dev, ret);
 }
 
 /* The library's reset: it retries a contended PCI reset (EAGAIN), and a
  * reset ends the library's note of a stale session too. */
 int conf_reset(struct vfiomig_dev *dev)
 {
-	return dev_reset(dev);
+	return vfiomig_dev_reset(dev);
 }
 
 bool conf_cancelled(const struct conf_run *run)
 {
-	return cancel_raised(run->cancel);
+	return run->cancel && vfiomig_cancel_is_raised(run->cancel) == 1;
 }
 
 /*
@@ -71,7 +72,7 @@ static ssize_t answer(struct conf_run *run, int fd, short events, ssize_t n)
 		return n;
 	if (conf_cancelled(run))
 		return -ECANCELED;
-	r = n == -EAGAIN ? wait_fd(fd, events, run->cancel) : 0;
+	r = n == -EAGAIN ? vfiomig_wait_fd(fd, events, run->cancel) : 0;
 	return r < 0 ? r : -EAGAIN;	/* -EAGAIN: ask again */
 }
 
@@ -80,7 +81,8 @@ ssize_t conf_read(struct conf_run *run, struct vfiomig_dev *dev, int fd, void *b
 	ssize_t n;
 
 	do
-		n = answer(run, fd, POLLIN, dev->transport->data_read(dev, fd, buf, len));
+		n = answer(run, fd, POLLIN,
+			   vfiomig_dev_transport_ops(dev)->data_read(dev, fd, buf, len));
 	while (n == -EAGAIN);
 	return n;
 }
@@ -91,7 +93,8 @@ ssize_t conf_write(struct conf_run *run, struct vfiomig_dev *dev, int fd, const 
 	ssize_t n;
 
 	do
-		n = answer(run, fd, POLLOUT, dev->transport->data_write(dev, fd, buf, len));
+		n = answer(run, fd, POLLOUT,
+			   vfiomig_dev_transport_ops(dev)->data_write(dev, fd, buf, len));
 	while (n == -EAGAIN);
 	return n;
 }
@@ -100,7 +103,8 @@ int conf_precopy_info(struct vfiomig_dev *dev, int fd, uint64_t *initial, uint64
 		      uint32_t *flags)
 {
 	struct vfio_precopy_info info = { .argsz = sizeof(info) };
-	int r = dev->transport->data_ioctl(dev, fd, VFIO_MIG_GET_PRECOPY_INFO, &info);
+	int r = vfiomig_dev_transport_ops(dev)->data_ioctl(dev, fd, VFIO_MIG_GET_PRECOPY_INFO,
+							   &info);
 
 	if (r < 0)
 		return r;
@@ -109,6 +113,13 @@ int conf_precopy_info(struct vfiomig_dev *dev, int fd, uint64_t *initial, uint64
 	if (flags)
 		*flags = info.flags;
 	return 0;
+}
+
+const char *conf_state_name(enum vfiomig_state s)
+{
+	const char *name = vfiomig_state_name(s);
+
+	return name ? name : "(invalid state)";
 }
 
 bool conf_has(const struct conf_run *run, enum vfiomig_state s)
@@ -127,7 +138,7 @@ int conf_fresh(struct vfiomig_dev *dev)
 		r = conf_get(dev, &s);
 	/* the library's guarded path: never on with a session a close left stale */
 	if (r == 0 && s != VFIOMIG_STATE_RUNNING) {
-		r = dev_set_state(dev, VFIOMIG_STATE_RUNNING, NULL);
+		r = vfiomig_dev_set_state(dev, VFIOMIG_STATE_RUNNING, NULL);
 		if (r == 0)
 			r = conf_get(dev, &s);
 	}
@@ -315,7 +326,7 @@ static int session_then(struct conf_run *run, enum vfiomig_state s, conf_end_fn 
 		       conf_read(run, run->dev, fd, buf, sizeof(buf));
 	conf_close(&fd);
 	if (run->dev)
-		dev_reset(run->dev);
+		conf_reset(run->dev);
 	return r;
 }
 
@@ -336,7 +347,7 @@ enum vfiomig_verdict conf_sessions_after(struct conf_run *run, conf_end_fn end, 
 			continue;
 		r = session_then(run, sessions[i], end, &got);
 		conf_say(d, n, "%s%s fd after %s: ", d[0] ? "; " : "",
-			 vfiomig_state_str(sessions[i]), what);
+			 conf_state_name(sessions[i]), what);
 		if (r < 0)
 			conf_say(d, n, "not tested (%s)", conf_errname(r, e, sizeof(e)));
 		else

@@ -4,8 +4,6 @@
 #include <stdio.h>
 
 #include "conformance.h"
-#include "states.h"
-#include "dev.h"
 
 #define S(x) VFIOMIG_STATE_##x
 
@@ -17,7 +15,7 @@ static int reset_in(struct conf_run *run, enum vfiomig_state s, char *d, size_t 
 	int fd, r = conf_reach(run, run->dev, s, &fd);
 
 	if (r < 0) {
-		conf_say(d, n, "%s%s not reached (%s)", d[0] ? "; " : "", vfiomig_state_str(s),
+		conf_say(d, n, "%s%s not reached (%s)", d[0] ? "; " : "", conf_state_name(s),
 			 conf_errname(r, e, sizeof(e)));
 		conf_close(&fd);
 		return 0;	/* not the reset's fault: arcs.accepted says it */
@@ -29,11 +27,11 @@ static int reset_in(struct conf_run *run, enum vfiomig_state s, char *d, size_t 
 	if (r == 0 && now == S(RUNNING))
 		return 0;
 	if (r < 0)
-		conf_say(d, n, "%sreset in %s: %s", d[0] ? "; " : "", vfiomig_state_str(s),
+		conf_say(d, n, "%sreset in %s: %s", d[0] ? "; " : "", conf_state_name(s),
 			 conf_errname(r, e, sizeof(e)));
 	else
-		conf_say(d, n, "%sreset in %s left %s", d[0] ? "; " : "", vfiomig_state_str(s),
-			 vfiomig_state_str(now));
+		conf_say(d, n, "%sreset in %s left %s", d[0] ? "; " : "", conf_state_name(s),
+			 conf_state_name(now));
 	return -1;
 }
 
@@ -66,12 +64,14 @@ enum vfiomig_verdict conf_reset_sessions(struct conf_run *run, char *d, size_t n
 /* Whether reset works is asked on its own, from STOP: reset.from-every-state judges the rest. */
 enum vfiomig_verdict conf_reset_flag(struct conf_run *run, char *d, size_t n)
 {
-	bool advertised = run->dev->caps & VFIOMIG_CAP_RESET_ADVERTISED;
 	enum vfiomig_state now = S(ERROR);
+	unsigned int caps = 0;
 	int fd, r = conf_reach(run, run->dev, S(STOP), &fd);
-	bool works;
+	bool advertised, works;
 
 	conf_close(&fd);
+	vfiomig_dev_get_caps(run->dev, &caps);
+	advertised = caps & VFIOMIG_CAP_RESET_ADVERTISED;
 	if (r == 0)
 		r = conf_reset(run->dev);
 	works = r == 0 && conf_get(run->dev, &now) == 0 && now == S(RUNNING);

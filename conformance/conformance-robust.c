@@ -2,7 +2,8 @@
 /*
  * The conformance checks of closing and reopening the device (area
  * "robustness").  After a reopen the checker goes through the library's
- * guarded transitions (dev_set_state(), dev_reset()), never raw requests:
+ * guarded transitions (vfiomig_dev_set_state(), vfiomig_dev_reset()),
+ * never raw requests:
  * a driver that keeps a session state across the close without its file
  * (mtty 6.12) oopses on RESUMING -> STOP then, and the library's guard
  * (dev-state.c, continues_session()) refuses that arc before the kernel
@@ -12,21 +13,28 @@
 #include <stdio.h>
 
 #include "conformance.h"
-#include "states.h"
-#include "dev.h"
 
 #define S(x) VFIOMIG_STATE_##x
 
 static int reopen(struct conf_run *run)
 {
 	run->dev = vfiomig_dev_unref(run->dev);
-	return dev_open_spec(run->ctx, run->spec, &run->dev);
+	return vfiomig_dev_open(run->ctx, run->spec, &run->dev);
+}
+
+/* A state with a data session: one that an arc opening a data fd leads to. */
+static bool in_session(enum vfiomig_state s)
+{
+	for (int from = 1; from < VFIOMIG_STATE_COUNT; from++)
+		if (vfiomig_fsm_arc_opens_fd(from, s))
+			return true;
+	return false;
 }
 
 /* Only a reset leaves a stale session; the guard must refuse what would continue it. */
 static bool guard_holds(struct conf_run *run, enum vfiomig_state s)
 {
-	int r = dev_set_state(run->dev, s == S(RESUMING) ? S(STOP) : S(STOP_COPY), NULL);
+	int r = vfiomig_dev_set_state(run->dev, s == S(RESUMING) ? S(STOP) : S(STOP_COPY), NULL);
 
 	return r == -EBUSY || (s == S(STOP_COPY) && r == 0);
 }
@@ -55,15 +63,15 @@ static int close_in(struct conf_run *run, enum vfiomig_state s, struct reopen_se
 	if (r == 0 && now == S(RUNNING))
 		return 0;
 	seen->kept++;
-	conf_say(d, n, "%s%s", seen->kept > 1 ? ", " : "", vfiomig_state_str(s));
+	conf_say(d, n, "%s%s", seen->kept > 1 ? ", " : "", conf_state_name(s));
 	if (r < 0 || now != s)
 		conf_say(d, n, " (then %s)", r < 0 ? conf_errname(r, e, sizeof(e)) :
-			 vfiomig_state_str(now));
-	if (r == 0 && vfiomig_state_in_session(now) && !guard_holds(run, now)) {
+			 conf_state_name(now));
+	if (r == 0 && in_session(now) && !guard_holds(run, now)) {
 		seen->guard_failed = true;
 		conf_say(d, n, " (the library's guard did not hold)");
 	}
-	dev_reset(run->dev);
+	conf_reset(run->dev);
 	return 0;
 }
 
@@ -77,7 +85,7 @@ enum vfiomig_verdict conf_reopen_state(struct conf_run *run, char *d, size_t n)
 
 		if (r < 0) {
 			conf_say(d, n, "%scould not reopen after %s: %s", d[0] ? "; " : "",
-				 vfiomig_state_str(s), conf_errname(r, e, sizeof(e)));
+				 conf_state_name(s), conf_errname(r, e, sizeof(e)));
 			return VFIOMIG_VERDICT_FAIL;
 		}
 	}

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "conformance.h"
-#include "states.h"
 #include "util.h"
 
 #define S(x) VFIOMIG_STATE_##x
@@ -60,7 +59,7 @@ enum vfiomig_verdict conf_twin_load(struct conf_run *run, char *d, size_t n)
 		r = conf_get(run->twin, &now);
 	if (r < 0 || now != S(RUNNING)) {
 		conf_say(d, n, ", but STOP -> RUNNING then %s", r < 0 ?
-			 conf_errname(r, e, sizeof(e)) : vfiomig_state_str(now));
+			 conf_errname(r, e, sizeof(e)) : conf_state_name(now));
 		return VFIOMIG_VERDICT_FAIL;
 	}
 	conf_say(d, n, " (%zu %s) and RUNNING", im->len, plural(im->len, "byte", "bytes"));

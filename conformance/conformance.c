@@ -10,13 +10,10 @@
 #include <string.h>
 
 #include "conformance.h"
-#include "xfer.h"
-#include "export.h"
-#include "identity.h"
 #include "call.h"
 #include "log.h"
+#include "sigpipe.h"
 #include "sized.h"
-#include "dev.h"
 #include "util.h"
 
 #define VFIO_H "include/uapi/linux/vfio.h: "
@@ -204,12 +201,14 @@ struct vfiomig_conformance {
 	struct vfiomig_conformance_result results[N_CHECKS];
 	char details[N_CHECKS][DETAIL_MAX];
 	size_t n;
-	char device[64], driver[IDENTITY_STRING_MAX + 1], twin[64];
+	/* copies, since the report outlives the devices: the library's names
+	 * of a device are at most 63 bytes, of a driver 255 */
+	char device[64], driver[256], twin[64];
 	bool have_twin;
 	uint64_t flags;
 };
 
-VFIOMIG_EXPORT const struct vfiomig_conformance_check *
+VFIOMIG_CONFORMANCE_API const struct vfiomig_conformance_check *
 vfiomig_conformance_catalogue(size_t *ret_count)
 {
 	if (ret_count)
@@ -225,15 +224,16 @@ static int area_index(enum vfiomig_conformance_area area)
 	return -1;
 }
 
-VFIOMIG_EXPORT const char *vfiomig_conformance_area_name(enum vfiomig_conformance_area area)
+VFIOMIG_CONFORMANCE_API const char *
+vfiomig_conformance_area_name(enum vfiomig_conformance_area area)
 {
 	int i = area_index(area);
 
 	return i < 0 ? NULL : area_names[i];
 }
 
-VFIOMIG_EXPORT int vfiomig_conformance_area_parse(const char *name,
-						  enum vfiomig_conformance_area *ret)
+VFIOMIG_CONFORMANCE_API int vfiomig_conformance_area_parse(const char *name,
+							   enum vfiomig_conformance_area *ret)
 {
 	for (size_t i = 0; name && i < ARRAY_SIZE(area_names); i++)
 		if (!strcmp(name, area_names[i])) {
@@ -243,25 +243,25 @@ VFIOMIG_EXPORT int vfiomig_conformance_area_parse(const char *name,
 	return -EINVAL;
 }
 
-VFIOMIG_EXPORT const char *vfiomig_verdict_name(enum vfiomig_verdict v)
+VFIOMIG_CONFORMANCE_API const char *vfiomig_verdict_name(enum vfiomig_verdict v)
 {
 	static const char *const names[] = { "pass", "fail", "deviation", "skip" };
 
 	return (unsigned int)v < ARRAY_SIZE(names) ? names[v] : NULL;
 }
 
-/* The open's own sentence, and what the checker needs of the device. */
+/* The open's own sentence, and why the checker needs the device free. */
 static int open_free_device(struct vfiomig_ctx *ctx, const char *spec, const char *role,
 			    struct vfiomig_dev **ret)
 {
 	char note[160];
-	int r = dev_open_spec(ctx, spec, ret);
+	int r = vfiomig_dev_open(ctx, spec, ret);
 
 	if (r == -EBUSY) {
 		snprintf(note, sizeof(note), "the conformance checker resets the %s and moves "
 			 "it through every state, so it runs only on a device nothing else holds",
 			 role);
-		call_note(ctx, note);
+		vfiomig_call_note(ctx, note);
 	}
 	return r;
 }
@@ -273,7 +273,7 @@ static int open_devices(struct conf_run *run)
 
 	if (r < 0)
 		return r;
-	run->flags = run->dev->mig_flags;
+	vfiomig_dev_get_mig_flags(run->dev, &run->flags);
 	if (!run->twin_spec)
 		return 0;
 	r = open_free_device(run->ctx, run->twin_spec, "twin", &run->twin);
@@ -282,13 +282,13 @@ static int open_devices(struct conf_run *run)
 	if (vfiomig_dev_is_same(run->dev, run->twin) == 1)
 		return vfiomig_fail(run->ctx, -EINVAL, "the twin %s is the device %s itself; give "
 				    "a second device of the same model and driver",
-				    run->twin->name, run->dev->name);
-	twin_flags = run->twin->mig_flags;
+				    vfiomig_dev_get_name(run->twin), vfiomig_dev_get_name(run->dev));
+	vfiomig_dev_get_mig_flags(run->twin, &twin_flags);
 	if (twin_flags != run->flags)
 		return vfiomig_fail(run->ctx, -EINVAL, "the twin %s is not of the same kind as "
 				    "%s: migration flags 0x%llx against 0x%llx; give a twin of "
-				    "the same device model and driver", run->twin->name,
-				    run->dev->name, (unsigned long long)twin_flags,
+				    "the same device model and driver", vfiomig_dev_get_name(run->twin),
+				    vfiomig_dev_get_name(run->dev), (unsigned long long)twin_flags,
 				    (unsigned long long)run->flags);
 	return 0;
 }
@@ -323,13 +323,14 @@ static void run_check(struct conf_run *run, size_t i)
 static void note_devices(struct conf_run *run)
 {
 	struct vfiomig_conformance *c = run->report;
+	const char *driver = vfiomig_dev_get_driver(run->dev);
 
-	snprintf(c->device, sizeof(c->device), "%s", run->dev->name);
-	snprintf(c->driver, sizeof(c->driver), "%s", run->dev->id.driver);
+	snprintf(c->device, sizeof(c->device), "%s", vfiomig_dev_get_name(run->dev));
+	snprintf(c->driver, sizeof(c->driver), "%s", driver ? driver : "");
 	c->flags = run->flags;
 	c->have_twin = run->twin != NULL;
 	if (run->twin)
-		snprintf(c->twin, sizeof(c->twin), "%s", run->twin->name);
+		snprintf(c->twin, sizeof(c->twin), "%s", vfiomig_dev_get_name(run->twin));
 }
 
 /* "; the device is back in RUNNING (reset)", or why it is not. */
@@ -363,17 +364,26 @@ static int say_cancelled(struct conf_run *run, size_t chosen, int dev_r, int twi
 }
 
 /*
- * Mock data fds are pipes: a write after their reader went must not kill
- * the caller.  Returns 0, or -ECANCELED when the cancel left checks out
- * (one after the last check left none).
+ * The checks, as one call (vfiomig_call_ctx()): a run that ends leaves no
+ * error behind, whatever the library's calls inside it met.  Mock data fds
+ * are pipes: a write after their reader went must not kill the caller.
+ * Returns 0; -ENOMEM; or -ECANCELED when the cancel left checks out (one
+ * after the last check left none).
  */
-static int run_all(struct conf_run *run, unsigned int areas)
+static int run_all(void *arg)
 {
-	struct xfer_sigpipe sigpipe;
+	struct conf_run *run = arg;
+	unsigned int areas = run->opts->areas ? run->opts->areas : VFIOMIG_CONF_ALL;
+	struct sigpipe_guard sigpipe;
 	size_t chosen = 0;
 	int dev_r = 0, twin_r = 0;
 
-	xfer_sigpipe_block(&sigpipe);
+	run->report = calloc(1, sizeof(*run->report));
+	run->scratch = malloc(CONF_SCRATCH);
+	if (!run->report || !run->scratch)
+		return vfiomig_fail(run->ctx, -ENOMEM, "conformance: out of memory for the report "
+				    "and a %u KiB buffer", CONF_SCRATCH >> 10);
+	sigpipe_block(&sigpipe);
 	note_devices(run);
 	for (size_t i = 0; i < N_CHECKS; i++) {
 		if (!(areas & catalogue[i].area))
@@ -386,71 +396,76 @@ static int run_all(struct conf_run *run, unsigned int areas)
 		dev_r = conf_fresh(run->dev);
 	if (run->twin)
 		twin_r = conf_fresh(run->twin);
-	xfer_sigpipe_restore(&sigpipe);
+	sigpipe_restore(&sigpipe);
 	if (run->report->n == chosen)
 		return 0;
 	return say_cancelled(run, chosen, dev_r, twin_r);
 }
 
-VFIOMIG_EXPORT int vfiomig_conformance_run(struct vfiomig_ctx *ctx, const char *spec,
-					   const struct vfiomig_conformance_opts *opts,
-					   struct vfiomig_conformance **ret)
+/* The caller's @opts into @o, which grows by the sz rule. */
+static int check_args(struct vfiomig_ctx *ctx, const char *spec,
+		      const struct vfiomig_conformance_opts *opts,
+		      struct vfiomig_conformance **ret, struct vfiomig_conformance_opts *o)
+{
+	if (!spec || !ret)
+		return vfiomig_fail(ctx, -EINVAL, "conformance: no device spec or no place for "
+				    "the report");
+	if (sized_copy_in(o, sizeof(*o), opts) < 0)
+		return vfiomig_fail(ctx, -EINVAL, "struct vfiomig_conformance_opts: sz is wrong "
+				    "or unknown fields are set");
+	if (o->areas & ~(unsigned int)VFIOMIG_CONF_ALL)
+		return vfiomig_fail(ctx, -EINVAL, "conformance: unknown area bits 0x%x",
+				    o->areas & ~(unsigned int)VFIOMIG_CONF_ALL);
+	return 0;
+}
+
+/*
+ * The argument checks and the opens come before the checks' call: each
+ * open is a public call of its own (vfiomig_dev_open()), and its sentence
+ * is the run's when it fails.  A failure here is recorded as a call's is.
+ */
+VFIOMIG_CONFORMANCE_API int vfiomig_conformance_run(struct vfiomig_ctx *ctx, const char *spec,
+						    const struct vfiomig_conformance_opts *opts,
+						    struct vfiomig_conformance **ret)
 {
 	struct vfiomig_conformance_opts o = { .sz = sizeof(o) };
 	struct conf_run run = { .ctx = ctx, .spec = spec, .opts = &o };
-	struct call c;
-	int r = call_begin_ctx(&c, ctx);
+	int r;
 
-	if (r < 0)
-		return r;
-	if (!spec || !ret)
-		return call_end(&c, vfiomig_fail(ctx, -EINVAL, "conformance: no device spec or "
-						  "no place for the report"));
-	if (sized_copy_in(&o, sizeof(o), opts) < 0)
-		return call_end(&c, vfiomig_fail(ctx, -EINVAL, "struct vfiomig_conformance_opts: "
-						  "sz is wrong or unknown fields are set"));
-	if (o.areas & ~(unsigned int)VFIOMIG_CONF_ALL)
-		return call_end(&c, vfiomig_fail(ctx, -EINVAL, "conformance: unknown area bits "
-						  "0x%x", o.areas & ~(unsigned int)VFIOMIG_CONF_ALL));
+	if (!ctx)
+		return -EINVAL;
+	r = check_args(ctx, spec, opts, ret, &o);
 	run.twin_spec = o.twin;
-	run.report = calloc(1, sizeof(*run.report));
-	run.scratch = malloc(CONF_SCRATCH);
-	if (!run.report || !run.scratch) {
-		free(run.report);
-		free(run.scratch);
-		return call_end(&c, vfiomig_fail(ctx, -ENOMEM, "conformance: out of memory for "
-						  "the report and a %u KiB buffer",
-						  CONF_SCRATCH >> 10));
-	}
 	run.cancel = o.cancel;
-	r = open_devices(&run);
 	if (r == 0)
-		r = run_all(&run, o.areas ? o.areas : VFIOMIG_CONF_ALL);
+		r = open_devices(&run);
+	if (r == 0)
+		r = vfiomig_call_ctx(ctx, run_all, &run);
 	vfiomig_dev_unref(run.dev);
 	vfiomig_dev_unref(run.twin);
 	free(run.image.buf);
 	free(run.scratch);
 	if (r < 0 && r != -ECANCELED) {
 		free(run.report);
-		return call_end(&c, r);
+		return r;
 	}
 	*ret = run.report;	/* cancelled: the checks that ended before */
-	return call_end(&c, r);
+	return r;
 }
 
-VFIOMIG_EXPORT size_t vfiomig_conformance_get_count(const struct vfiomig_conformance *c)
+VFIOMIG_CONFORMANCE_API size_t vfiomig_conformance_get_count(const struct vfiomig_conformance *c)
 {
 	return c ? c->n : 0;
 }
 
-VFIOMIG_EXPORT const struct vfiomig_conformance_result *
+VFIOMIG_CONFORMANCE_API const struct vfiomig_conformance_result *
 vfiomig_conformance_get_result(const struct vfiomig_conformance *c, size_t i)
 {
 	return c && i < c->n ? &c->results[i] : NULL;
 }
 
-VFIOMIG_EXPORT int vfiomig_conformance_get_info(const struct vfiomig_conformance *c,
-						struct vfiomig_conformance_info *info)
+VFIOMIG_CONFORMANCE_API int vfiomig_conformance_get_info(const struct vfiomig_conformance *c,
+							 struct vfiomig_conformance_info *info)
 {
 	struct vfiomig_conformance_info out = { .sz = sizeof(out) };
 
@@ -466,7 +481,8 @@ VFIOMIG_EXPORT int vfiomig_conformance_get_info(const struct vfiomig_conformance
 	return 0;
 }
 
-VFIOMIG_EXPORT struct vfiomig_conformance *vfiomig_conformance_free(struct vfiomig_conformance *c)
+VFIOMIG_CONFORMANCE_API struct vfiomig_conformance *
+vfiomig_conformance_free(struct vfiomig_conformance *c)
 {
 	free(c);
 	return NULL;

@@ -1,22 +1,28 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The conformance checker's insides.  conformance.c runs the catalogue
- * and keeps the report; conformance-raw.c talks to the device the way a
- * driver author's own test would, through the transport, below the
- * library's path planning, so that the driver (not the library) answers;
- * conformance-<area>.c hold the checks.
+ * The conformance checker's insides (libvfiomig-conformance).  conformance.c
+ * runs the catalogue and keeps the report; conformance-raw.c talks to the
+ * device the way a driver author's own test would, through the transport,
+ * below the library's path planning, so that the driver (not the library)
+ * answers; conformance-<area>.c hold the checks.
+ *
+ * The checker is a client of libvfiomig's public API.  Of the library's
+ * insides it uses only six seams of its LIBVFIOMIG_PRIVATE node, and no
+ * field of its structures (docs/architecture.md, "Why the checker is a
+ * library of its own"): vfiomig_call_ctx() makes the checks a call,
+ * vfiomig_fail() and vfiomig_call_note() say why a run failed,
+ * vfiomig_dev_feature() and vfiomig_dev_transport_ops() send single
+ * requests, and vfiomig_wait_fd() waits for a data fd beside the cancel.
  */
 #ifndef VFIOMIG_CONFORMANCE_INT_H
 #define VFIOMIG_CONFORMANCE_INT_H
-
-#include "export.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
 #include <vfiomig/conformance.h>
-
+#include <vfiomig/vfiomig.h>
 
 /* A device state image saved from the device under test, raw. */
 struct conf_image {
@@ -36,7 +42,7 @@ struct conf_run {
 	struct conf_image image;	/* a STOP_COPY image of dev, made on first use */
 	struct vfiomig_conformance *report;
 	const struct vfiomig_conformance_opts *opts;
-	const struct vfiomig_cancel *cancel;	/* opts->cancel: each step and wait watch it */
+	struct vfiomig_cancel *cancel;	/* opts->cancel: each step and wait watch it */
 	bool twin_loaded;		/* twin.load-and-run loaded the image */
 	/* What a check reads and throws away, or writes as garbage: the
 	 * run's own, since runs on other contexts may go on at once. */
@@ -76,6 +82,8 @@ enum vfiomig_verdict conf_reopen_session(struct conf_run *run, char *d, size_t n
  * conf_set() returns is non-blocking: a read or write that would block
  * waits in poll(2) beside the run's cancel object instead (-ECANCELED).
  */
+/* "RUNNING", or "(invalid state)" for a number the uAPI does not define. */
+const char *conf_state_name(enum vfiomig_state s);
 int conf_set(struct vfiomig_dev *dev, enum vfiomig_state target, int *ret_fd);
 int conf_get(struct vfiomig_dev *dev, enum vfiomig_state *ret);
 int conf_reset(struct vfiomig_dev *dev);

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <vfiomig/conformance.h>
+
 #include "test-util.h"
 #include "util.h"
 #include "mock.h"
@@ -353,6 +355,7 @@ START_TEST(test_refusals)
 {
 	struct vfiomig_conformance_opts o = { .sz = sizeof(o), .twin = "mock:t,flags=stop_copy" };
 	struct vfiomig_conformance *rep = NULL;
+	struct vfiomig_error e = { .sz = sizeof(e) };
 
 	ck_assert_int_eq(vfiomig_conformance_run(ctx, "mock:a", &o, &rep), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "not of the same kind"));
@@ -360,9 +363,30 @@ START_TEST(test_refusals)
 	o.twin = NULL;
 	o.areas = 1u << 9;
 	ck_assert_int_eq(vfiomig_conformance_run(ctx, "mock:a", &o, &rep), -EINVAL);
+	/* the open's failure is the run's, with its facts */
 	ck_assert_int_eq(vfiomig_conformance_run(ctx, "mock:a,size=x", NULL, &rep), -EINVAL);
+	ck_assert_int_eq(vfiomig_ctx_get_error_info(ctx, &e), 0);
+	ck_assert_int_eq(e.bad_spec, 1);
+	ck_assert_ptr_nonnull(strstr(e.message, "size"));
 	ck_assert_int_eq(vfiomig_conformance_run(NULL, "mock:a", NULL, &rep), -EINVAL);
 	ck_assert_ptr_null(rep);
+}
+END_TEST
+
+/*
+ * A run is one call: the library's calls inside it may fail (here every
+ * reset, the last of them at the run's end), and a run that finished still
+ * leaves no error for the thread.
+ */
+START_TEST(test_finished_run_leaves_no_error)
+{
+	struct vfiomig_conformance_opts o = { .sz = sizeof(o), .areas = VFIOMIG_CONF_RESET };
+	struct vfiomig_conformance *rep = NULL;
+
+	ck_assert_int_eq(vfiomig_conformance_run(ctx, "mock:r,fail=reset:1+:EBUSY", &o, &rep), 0);
+	ck_assert_ptr_nonnull(strstr(vfiomig_conformance_get_result(rep, 0)->detail, "EBUSY"));
+	ck_assert_ptr_null(vfiomig_ctx_get_error(ctx));
+	vfiomig_conformance_free(rep);
 }
 END_TEST
 
@@ -395,6 +419,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_cancel_between_checks);
 	tcase_add_loop_test(tc, test_cancel_in_a_wait, 0, 2);
 	tcase_add_test(tc, test_refusals);
+	tcase_add_test(tc, test_finished_run_leaves_no_error);
 	tcase_add_test(tc, test_names);
 	suite_add_tcase(s, tc);
 	return s;

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "test-xfer.h"
+#include <vfiomig/conformance.h>
 #include <vfiomig/vfiomig.h>
 
 #define S(x) VFIOMIG_STATE_##x

@@ -266,7 +266,7 @@ int call_fail_reentry(struct vfiomig_ctx *ctx, const char *name)
 			    "after that call has returned", name);
 }
 
-bool call_note(struct vfiomig_ctx *ctx, const char *note)
+bool vfiomig_call_note(struct vfiomig_ctx *ctx, const char *note)
 {
 	struct err_slot *s = call_slot(ctx);
 	size_t len;
@@ -333,4 +333,14 @@ int call_end(struct call *c, int r)
 	if (c->owned)
 		owner_give_back(c->owned);
 	return r;
+}
+
+int vfiomig_call_ctx(struct vfiomig_ctx *ctx, int (*fn)(void *arg), void *arg)
+{
+	struct call c;
+	int r = call_begin_ctx(&c, ctx);
+
+	if (r == 0)
+		r = fn(arg);
+	return call_end(&c, r);
 }

@@ -68,9 +68,14 @@ int call_begin_ctx(struct call *c, struct vfiomig_ctx *ctx);
 /* Ends the call: a success clears the thread's error, a failure completes
  * it.  Returns @r. */
 int call_end(struct call *c, int r);
+/* @fn(@arg) as one call on @ctx, for a library beside this one whose
+ * public functions are calls too: it starts clean, its first vfiomig_fail()
+ * is its cause, a success clears the thread's error.  -EINVAL for a NULL
+ * @ctx (nothing recorded); else what @fn returns. */
+VFIOMIG_PRIVATE int vfiomig_call_ctx(struct vfiomig_ctx *ctx, int (*fn)(void *arg), void *arg);
 /* Adds "; @note" to the failure the calling thread's call has recorded;
  * false if there is none, or the note did not fit whole. */
-bool call_note(struct vfiomig_ctx *ctx, const char *note);
+VFIOMIG_PRIVATE bool vfiomig_call_note(struct vfiomig_ctx *ctx, const char *note);
 /* What kind of failure the calling thread's call recorded (struct
  * vfiomig_error's flags), for callers that act on it. */
 #define CALL_FACT_FIRST_DATA_REJECTED (1u << 0)	/* a load's device refused its first data */

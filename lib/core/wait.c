@@ -7,7 +7,7 @@
 #include "cancel.h"
 #include "util.h"
 
-int wait_fd(int fd, short events, const struct vfiomig_cancel *cancel)
+int vfiomig_wait_fd(int fd, short events, const struct vfiomig_cancel *cancel)
 {
 	struct pollfd p[2] = {
 		{ .fd = fd, .events = events },

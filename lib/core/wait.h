@@ -15,9 +15,10 @@
 /*
  * Waits in poll(2) until @fd is ready for @events: 0, -ECANCELED once
  * @cancel (may be NULL) is raised, or -errno.  Hang-ups and errors count
- * as ready: the read or write that follows reports them.
+ * as ready: the read or write that follows reports them.  The conformance
+ * checker's waits for its non-blocking data fds too.
  */
-int wait_fd(int fd, short events, const struct vfiomig_cancel *cancel);
+VFIOMIG_PRIVATE int vfiomig_wait_fd(int fd, short events, const struct vfiomig_cancel *cancel);
 
 /* A condition variable whose timed waits count CLOCK_MONOTONIC. */
 void cond_init_monotonic(pthread_cond_t *cond);

@@ -141,7 +141,7 @@ int data_write(struct vfiomig_dev *dev, int data_fd, const void *buf, size_t len
 		ssize_t n = write_once(dev, data_fd, p, len);
 
 		if (n == -EAGAIN) {
-			int r = wait_fd(data_fd, POLLOUT, cancel);
+			int r = vfiomig_wait_fd(data_fd, POLLOUT, cancel);
 
 			if (r < 0)
 				return r;

@@ -60,6 +60,11 @@ int vfiomig_dev_feature(struct vfiomig_dev *dev, uint32_t flags, void *payload,
 	return r;
 }
 
+const struct vfiomig_transport *vfiomig_dev_transport_ops(const struct vfiomig_dev *dev)
+{
+	return dev->transport;
+}
+
 static bool dev_probe_feature(struct vfiomig_dev *dev, uint32_t feature,
 			      uint32_t op)
 {

@@ -70,9 +70,14 @@ void call_report(struct call *c, struct vfiomig_dev *dev);
 VFIOMIG_PRIVATE int vfiomig_dev_new(struct vfiomig_ctx *ctx, const struct vfiomig_transport *t,
 		    const char *transport_name, int fd, bool owns_fd,
 		    const char *name, struct vfiomig_dev **ret);
-/* One VFIO_DEVICE_FEATURE call with @len bytes of payload, copied back. */
-int vfiomig_dev_feature(struct vfiomig_dev *dev, uint32_t flags, void *payload,
-			size_t len);
+/* One VFIO_DEVICE_FEATURE call with @len bytes of payload, copied back;
+ * the driver's answer, nothing recorded. */
+VFIOMIG_PRIVATE int vfiomig_dev_feature(struct vfiomig_dev *dev, uint32_t flags, void *payload,
+					size_t len);
+/* The transport @dev was opened through: its ops send one request each, as
+ * the kernel would receive it (the conformance checker's data-fd requests). */
+VFIOMIG_PRIVATE const struct vfiomig_transport *
+vfiomig_dev_transport_ops(const struct vfiomig_dev *dev);
 /* vfiomig_dev_open() within another call, whose failure it then records. */
 int dev_open_spec(struct vfiomig_ctx *ctx, const char *spec, struct vfiomig_dev **ret);
 /* A call that may move @dev takes it: where it finds the device is read anew. */

@@ -18,6 +18,7 @@
 
 #include "group-xfer.h"
 #include "load.h"
+#include "sigpipe.h"
 #include "wait.h"
 #include "export.h"
 #include "call.h"
@@ -497,8 +498,8 @@ static void discard_all(struct gload *gl)
 		gl->l[i].data_fd = -1;
 		all &= load_discard_partial(&gl->l[i]);
 	}
-	call_note(gl->g->ctx, all ? "every member's partial state was discarded" :
-		  "not every member's partial state could be discarded");
+	vfiomig_call_note(gl->g->ctx, all ? "every member's partial state was discarded" :
+			  "not every member's partial state could be discarded");
 }
 
 static int alloc_pool(struct gload *gl)
@@ -581,19 +582,19 @@ static void finish(struct gload *gl, int r, uint64_t begin_ns)
 
 static int group_load(struct gload *gl, const int *fds, unsigned int n_fds, int opts_r)
 {
-	struct xfer_sigpipe sigpipe;
+	struct sigpipe_guard sigpipe;
 	int r = setup(gl, fds, n_fds, opts_r);
 
 	if (r < 0)
 		return r;
 	group_progress_init(&gl->progress, gl->o.progress, gl->o.userdata);
-	xfer_sigpipe_block(&sigpipe);
+	sigpipe_block(&sigpipe);
 	r = load_group(gl);
 	if (r == -ECANCELED)
 		vfiomig_fail(gl->g->ctx, r, "group load cancelled");
 	if (r < 0 && gl->sent)
 		discard_all(gl);
-	xfer_sigpipe_restore(&sigpipe);
+	sigpipe_restore(&sigpipe);
 	return r;
 }
 

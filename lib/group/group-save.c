@@ -16,6 +16,7 @@
 #include "call.h"
 #include "log.h"
 #include "sized.h"
+#include "sigpipe.h"
 #include "dev.h"
 #include "util.h"
 
@@ -263,8 +264,8 @@ static int finish_outs(struct gsave *gs)
 		gs->complete += r == 0;
 	}
 	if (r < 0 && gs->complete)
-		call_note(gs->g->ctx, "the streams of the members before it are complete, so "
-			  "no member was moved back");
+		vfiomig_call_note(gs->g->ctx, "the streams of the members before it are "
+				  "complete, so no member was moved back");
 	return r;
 }
 
@@ -365,7 +366,7 @@ static void finish(struct gsave *gs, int r, uint64_t begin_ns)
 
 static int group_save(struct gsave *gs, const int *fds, unsigned int n_fds, int opts_r)
 {
-	struct xfer_sigpipe sigpipe;
+	struct sigpipe_guard sigpipe;
 	int r;
 
 	r = group_xfer_check(gs->g, fds, n_fds, gs->o.flags & VFIOMIG_XFER_RAW);
@@ -378,13 +379,13 @@ static int group_save(struct gsave *gs, const int *fds, unsigned int n_fds, int 
 	if (r < 0)
 		return r;
 	group_progress_init(&gs->progress, gs->o.progress, gs->o.userdata);
-	xfer_sigpipe_block(&sigpipe);
+	sigpipe_block(&sigpipe);
 	r = save_group(gs);
 	if (r == -ECANCELED)
 		vfiomig_fail(gs->g->ctx, r, "group save cancelled");
 	if (r < 0 && gs->sent && !gs->complete)
 		roll_back(gs);
-	xfer_sigpipe_restore(&sigpipe);
+	sigpipe_restore(&sigpipe);
 	return r;
 }
 

@@ -207,10 +207,10 @@ void group_note_states(struct vfiomig_group *g)
 		if ((r == 0 || r == -EPROTO) && todo[0])
 			snprintf(todos + len, sizeof(todos) - len, "; %s: %s", m->dev->name, todo);
 	}
-	if (call_note(g->ctx, states) && whole)
+	if (vfiomig_call_note(g->ctx, states) && whole)
 		vfiomig_note_fact(g->ctx, CALL_FACT_MEMBER_STATES);
 	if (todos[0])
-		call_note(g->ctx, todos + 2);
+		vfiomig_call_note(g->ctx, todos + 2);
 }
 
 bool group_members_failed(struct vfiomig_group *g, const int *errs)

@@ -16,6 +16,7 @@
 #include "states.h"
 #include "cancel.h"
 #include "sized.h"
+#include "sigpipe.h"
 #include "dev.h"
 #include "util.h"
 
@@ -494,7 +495,7 @@ static int load_stream(struct load *l)
 static int load(struct load *l, struct load_in *in, struct vfiomig_dev *dev, int in_fd,
 		int opts_r)
 {
-	struct xfer_sigpipe sigpipe;
+	struct sigpipe_guard sigpipe;
 	int r = load_opts_check(dev, opts_r, in_fd >= 0, &l->o);
 
 	if (r < 0)
@@ -507,7 +508,7 @@ static int load(struct load *l, struct load_in *in, struct vfiomig_dev *dev, int
 	r = load_alloc_buffer(l);
 	if (r < 0)
 		return r;
-	xfer_sigpipe_block(&sigpipe);
+	sigpipe_block(&sigpipe);
 	r = load_stream(l);
 	if (r == -ECANCELED)
 		vfiomig_fail(dev->ctx, r, "%s: load cancelled", dev->name);
@@ -515,15 +516,16 @@ static int load(struct load *l, struct load_in *in, struct vfiomig_dev *dev, int
 		close(l->data_fd);
 	l->data_fd = -1;
 	if (r < 0 && l->resuming)
-		call_note(dev->ctx, load_discard_partial(l) ? "the partial state was discarded" :
-			  "the partial state could not be discarded");
+		vfiomig_call_note(dev->ctx, load_discard_partial(l) ?
+				  "the partial state was discarded" :
+				  "the partial state could not be discarded");
 	else if (r < 0)
 		put_back(l);
 	if (r == 0) {
 		l->progress.p.phase = VFIOMIG_PHASE_DONE;
 		xfer_report(&l->progress, true);
 	}
-	xfer_sigpipe_restore(&sigpipe);
+	sigpipe_restore(&sigpipe);
 	load_free(l);
 	return r;
 }

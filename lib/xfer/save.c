@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "save.h"
+#include "sigpipe.h"
 #include "wait.h"
 #include "export.h"
 #include "call.h"
@@ -133,7 +134,7 @@ static ssize_t read_device(struct save *s, bool precopy)
 			return -EAGAIN;
 		if (n != -EAGAIN)
 			return n;
-		r = wait_fd(s->data_fd, POLLIN, s->o.cancel);
+		r = vfiomig_wait_fd(s->data_fd, POLLIN, s->o.cancel);
 		if (r < 0)
 			return r;
 	}
@@ -472,7 +473,7 @@ static void save_finish_stats(struct save *s, uint64_t begin_ns)
 static int save(struct save *s, struct save_out *out, struct vfiomig_dev *dev, int out_fd,
 		int opts_r)
 {
-	struct xfer_sigpipe sigpipe;
+	struct sigpipe_guard sigpipe;
 	int r = save_opts_check(dev, opts_r, out_fd >= 0, &s->o);
 
 	if (r == 0)
@@ -484,7 +485,7 @@ static int save(struct save *s, struct save_out *out, struct vfiomig_dev *dev, i
 	if (r < 0)
 		return r;
 	s->progress = (struct xfer_progress){ .fn = s->o.progress, .userdata = s->o.userdata };
-	xfer_sigpipe_block(&sigpipe);
+	sigpipe_block(&sigpipe);
 	r = save_stream(s);
 	if (r == -ECANCELED)
 		vfiomig_fail(dev->ctx, r, "%s: save cancelled", dev->name);
@@ -497,7 +498,7 @@ static int save(struct save *s, struct save_out *out, struct vfiomig_dev *dev, i
 	} else {
 		rollback(s);
 	}
-	xfer_sigpipe_restore(&sigpipe);
+	sigpipe_restore(&sigpipe);
 	save_free(s);
 	return r;
 }

@@ -3,14 +3,11 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "vendor.h"
@@ -76,7 +73,7 @@ static ssize_t write_once(int fd, struct iovec *v, int n, const struct vfiomig_c
 
 		if (w >= 0 || (e != EAGAIN && e != EOPNOTSUPP))
 			return w < 0 ? -e : w;
-		r = wait_fd(fd, POLLOUT, cancel);
+		r = vfiomig_wait_fd(fd, POLLOUT, cancel);
 		if (r < 0)
 			return r;
 		if (e == EAGAIN)
@@ -130,7 +127,7 @@ ssize_t xfer_read_fd(int fd, void *buf, size_t len, const struct vfiomig_cancel 
 			continue;
 		if (errno != EAGAIN && errno != EOPNOTSUPP)
 			return -errno;
-		r = wait_fd(fd, POLLIN, cancel);
+		r = vfiomig_wait_fd(fd, POLLIN, cancel);
 		if (r < 0)
 			return r;
 		n = read(fd, buf, len);
@@ -139,29 +136,6 @@ ssize_t xfer_read_fd(int fd, void *buf, size_t len, const struct vfiomig_cancel 
 		if (errno != EINTR && errno != EAGAIN)
 			return -errno;
 	}
-}
-
-void xfer_sigpipe_block(struct xfer_sigpipe *g)
-{
-	sigset_t pipe_set, pending;
-
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	g->was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe_set, &g->old);
-}
-
-void xfer_sigpipe_restore(const struct xfer_sigpipe *g)
-{
-	static const struct timespec now;
-	sigset_t pipe_set, pending;
-
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	if (!g->was_pending && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE))
-		while (sigtimedwait(&pipe_set, NULL, &now) < 0 && errno == EINTR)
-			;
-	pthread_sigmask(SIG_SETMASK, &g->old, NULL);
 }
 
 void xfer_identity(struct vfiomig_dev *dev, struct stream_identity *id)

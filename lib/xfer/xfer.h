@@ -6,7 +6,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <signal.h>
 #include <sys/types.h>
 
 #include "stream.h"
@@ -50,20 +49,6 @@ int xfer_write_fd(int fd, const void *a, size_t alen, const void *b, size_t blen
 		  const struct vfiomig_cancel *cancel);
 /* One read(2), the same way: bytes, 0 at EOF, -errno. */
 ssize_t xfer_read_fd(int fd, void *buf, size_t len, const struct vfiomig_cancel *cancel);
-
-/*
- * A write to a pipe whose reader is gone raises SIGPIPE, which kills a
- * process that did not ask for it.  Save and load block it on the calling
- * thread for the call, and take back a SIGPIPE their own writes raised, so
- * they fail with EPIPE instead.  A SIGPIPE that was pending before is left
- * pending.
- */
-struct xfer_sigpipe {
-	sigset_t old;
-	bool was_pending;
-};
-void xfer_sigpipe_block(struct xfer_sigpipe *g);
-void xfer_sigpipe_restore(const struct xfer_sigpipe *g);
 
 /* The identity a stream records for @dev. */
 void xfer_identity(struct vfiomig_dev *dev, struct stream_identity *id);

@@ -4,8 +4,9 @@
 # starts threads adds itself).  run.sh BUILD SOURCE MODE PACKAGE...: with
 # MODE "tap", the program's own output is the TAP stream; with "plain", its
 # output is shown as comments and its exit status is the second test.  The
-# packages are what the program asks pkg-config for: vfiomig, and for the
-# mock device vfiomig-mock.
+# packages are what the program asks pkg-config for: vfiomig, for the
+# mock device vfiomig-mock, for the checker vfiomig-conformance; each one's
+# .pc file must be valid.
 set -eu
 build=$1 src=$2 mode=$3 cc=${CC:-cc}
 shift 3
@@ -15,7 +16,9 @@ trap 'rm -rf "$dest"' EXIT
 meson install -C "$build" --no-rebuild --quiet --destdir "$dest" >/dev/null
 pc=$(find "$dest" -name vfiomig.pc)
 [ -n "$pc" ] || { echo "Bail out! vfiomig.pc not installed"; exit 1; }
-pkg-config --validate "$pc"
+for p in "$@"; do	# vfiomig.pc and the others asked for
+	pkg-config --validate "$(dirname "$pc")/$p.pc"
+done
 prefix=$(pkg-config --variable=prefix "$pc")
 export PKG_CONFIG_PATH="$(dirname "$pc")"
 flags=$(pkg-config --define-variable=prefix="$dest$prefix" --cflags --libs "$@")
