@@ -27,7 +27,9 @@ static int ok(int cond, const char *what, const char *detail)
 /* Whether libvfiomig itself (not the process) defines @name. */
 static int libvfiomig_has(const char *name)
 {
-	void *lib = dlopen("libvfiomig.so.1", RTLD_NOW | RTLD_NOLOAD);
+	Dl_info where;
+	void *lib = dladdr((void *)vfiomig_ctx_new, &where) ?
+		    dlopen(where.dli_fname, RTLD_NOW | RTLD_NOLOAD) : NULL;
 	int has = lib && dlsym(lib, name);
 
 	if (lib)
