@@ -43,6 +43,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <vfiomig/mock.h>
 #include <vfiomig/vfiomig.h>
 
 #include "util.h"
@@ -685,7 +686,7 @@ int main(int argc, char **argv)
 	}
 	/* A load that fails closes the pipe under its feeder: no SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
-	if (vfiomig_ctx_new(&b.ctx) < 0)
+	if (vfiomig_ctx_new(&b.ctx) < 0 || vfiomig_mock_attach(b.ctx) < 0)
 		die("context", NULL);
 	alloc_series(&b);
 	open_all(&b);

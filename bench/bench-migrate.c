@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <vfiomig/mock.h>
 #include <vfiomig/vfiomig.h>
 
 #include "util.h"	/* now_ns(), parse_size(): the library's own copies */
@@ -171,6 +172,8 @@ static int open_mock(const char *spec, struct vfiomig_ctx **ctx, struct vfiomig_
 {
 	int e = vfiomig_ctx_new(ctx);
 
+	if (e == 0 && (e = vfiomig_mock_attach(*ctx)) < 0)
+		*ctx = vfiomig_ctx_unref(*ctx);
 	if (e < 0)
 		return fail(r, "vfiomig_ctx_new: %s", strerror(-e));
 	e = vfiomig_dev_open(*ctx, spec, dev);
@@ -555,7 +558,7 @@ static int save_stream(uint64_t size, size_t buffer, uint64_t *ret_len, char *er
 	}
 	snprintf(spec, sizeof(spec), "mock:bench-src,size=%s,state=stop",
 		 size_str(size, sz, sizeof(sz)));
-	if (vfiomig_ctx_new(&ctx) < 0) {
+	if (vfiomig_ctx_new(&ctx) < 0 || vfiomig_mock_attach(ctx) < 0) {
 		snprintf(err, errlen, "vfiomig_ctx_new failed");
 		close(fd);
 		return -1;

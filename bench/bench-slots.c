@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <vfiomig/mock.h>
 #include <vfiomig/vfiomig.h>
 
 #include "util.h"
@@ -158,7 +159,7 @@ static void one_rep(size_t threads, double *fig)
 	struct caller here = { 0 }, *c = calloc(threads, sizeof(*c));
 	size_t heap;
 
-	if (!c || vfiomig_ctx_new(&here.ctx) < 0 ||
+	if (!c || vfiomig_ctx_new(&here.ctx) < 0 || vfiomig_mock_attach(here.ctx) < 0 ||
 	    vfiomig_dev_open(here.ctx, "mock:bench-slots", &here.dev) < 0)
 		die("setting up failed");
 	for (size_t i = 0; i < threads; i++)

@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <unistd.h>
+#include <vfiomig/mock.h>
 #include <vfiomig/vfiomig.h>
 
 int main(void)
@@ -17,7 +18,8 @@ int main(void)
 	ssize_t n = 0;
 	int fd, r;
 
-	if (vfiomig_ctx_new(&ctx) < 0)
+	/* the mock device is libvfiomig-mock's, for tests and demos */
+	if (vfiomig_ctx_new(&ctx) < 0 || vfiomig_mock_attach(ctx) < 0)
 		return 1;
 	/* "0000:3b:00.1", an mdev UUID, /dev/vfio/devices/vfio3, or a mock */
 	r = vfiomig_dev_open(ctx, "mock:demo,size=1M", &dev);

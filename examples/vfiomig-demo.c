@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <vfiomig/mock.h>
 #include <vfiomig/vfiomig.h>
 
 #define CHUNK (256 * 1024)
@@ -121,7 +122,8 @@ int main(void)
 	char *buf = malloc(CHUNK);
 	struct link l;
 
-	if (!buf || vfiomig_ctx_new(&ctx) < 0)
+	/* the mock devices are libvfiomig-mock's; a VMM opens real ones */
+	if (!buf || vfiomig_ctx_new(&ctx) < 0 || vfiomig_mock_attach(ctx) < 0)
 		return 1;
 	if (vfiomig_dev_open(ctx, "mock:demo-src,size=16M", &src) < 0)
 		return fail(ctx, "open source");

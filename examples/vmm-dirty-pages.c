@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <vfiomig/mock.h>
 #include <vfiomig/vfiomig.h>
 
 #define MEM_SIZE (16u << 20)	/* the guest's memory */
@@ -149,7 +150,9 @@ int main(int argc, char **argv)
 
 	skip_last_report = argc > 1 && !strcmp(argv[1], "--skip-last-report");
 	rounds = argc > 1 + skip_last_report ? (unsigned int)atoi(argv[1 + skip_last_report]) : 4;
-	if (mem < 0 || ftruncate(mem, MEM_SIZE) < 0 || !dst || vfiomig_ctx_new(&ctx) < 0)
+	/* the mock NIC is libvfiomig-mock's; a VMM opens real devices */
+	if (mem < 0 || ftruncate(mem, MEM_SIZE) < 0 || !dst || vfiomig_ctx_new(&ctx) < 0 ||
+	    vfiomig_mock_attach(ctx) < 0)
 		return 1;
 	src = mmap(NULL, MEM_SIZE, PROT_READ, MAP_SHARED, mem, 0);
 	if (src == MAP_FAILED)

@@ -5,7 +5,7 @@
 # the linker relocates live in .data.rel.ro, read-only once loaded.  Three
 # objects allowed come from the toolchain's crtbeginS.o, not from us; the
 # fourth, thread_slots, is the one process-wide object vfiomig.h names:
-# lib/call.c's thread-local key, made once, under which each thread keeps
+# lib/core/call.c's thread-local key, made once, under which each thread keeps
 # its own error slots.
 set -eu
 lib=$1

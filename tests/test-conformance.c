@@ -15,7 +15,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <vfiomig/conformance.h>
+
 #include "test-util.h"
+#include "util.h"
 #include "mock.h"
 
 #define PASS VFIOMIG_VERDICT_PASS
@@ -26,7 +29,7 @@ static struct vfiomig_ctx *ctx;
 
 static void setup(void)
 {
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 }
 
 static void teardown(void)
@@ -197,7 +200,7 @@ static void *run_alone(void *name)
 	snprintf(twin, sizeof(twin), "mock:%s-twin", (const char *)name);
 	o.twin = twin;
 	vfiomig_conformance_catalogue(&n);
-	if (vfiomig_ctx_new(&own) < 0)
+	if (test_ctx_new(&own) < 0)
 		return "no context";
 	if (vfiomig_conformance_run(own, spec, &o, &rep) < 0)
 		why = "the run failed";
@@ -227,11 +230,11 @@ END_TEST
 /* The last arc the journal has for @device ends in RUNNING: the run put it back. */
 static void check_put_back(const char *device)
 {
-	static struct mock_arc j[MOCK_JOURNAL_MAX];
-	size_t n = vfiomig_mock_journal(ctx, j, MOCK_JOURNAL_MAX);
-	const struct mock_arc *last = NULL;
+	static struct vfiomig_mock_arc j[VFIOMIG_MOCK_JOURNAL_MAX];
+	size_t n = vfiomig_mock_journal(ctx, j, VFIOMIG_MOCK_JOURNAL_MAX);
+	const struct vfiomig_mock_arc *last = NULL;
 
-	for (size_t i = 0; i < n && i < MOCK_JOURNAL_MAX; i++)
+	for (size_t i = 0; i < n && i < VFIOMIG_MOCK_JOURNAL_MAX; i++)
 		if (!strcmp(j[i].device, device))
 			last = &j[i];
 	ck_assert_msg(last, "%s: nothing journaled", device);
@@ -352,6 +355,7 @@ START_TEST(test_refusals)
 {
 	struct vfiomig_conformance_opts o = { .sz = sizeof(o), .twin = "mock:t,flags=stop_copy" };
 	struct vfiomig_conformance *rep = NULL;
+	struct vfiomig_error e = { .sz = sizeof(e) };
 
 	ck_assert_int_eq(vfiomig_conformance_run(ctx, "mock:a", &o, &rep), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "not of the same kind"));
@@ -359,9 +363,30 @@ START_TEST(test_refusals)
 	o.twin = NULL;
 	o.areas = 1u << 9;
 	ck_assert_int_eq(vfiomig_conformance_run(ctx, "mock:a", &o, &rep), -EINVAL);
+	/* the open's failure is the run's, with its facts */
 	ck_assert_int_eq(vfiomig_conformance_run(ctx, "mock:a,size=x", NULL, &rep), -EINVAL);
+	ck_assert_int_eq(vfiomig_ctx_get_error_info(ctx, &e), 0);
+	ck_assert_int_eq(e.bad_spec, 1);
+	ck_assert_ptr_nonnull(strstr(e.message, "size"));
 	ck_assert_int_eq(vfiomig_conformance_run(NULL, "mock:a", NULL, &rep), -EINVAL);
 	ck_assert_ptr_null(rep);
+}
+END_TEST
+
+/*
+ * A run is one call: the library's calls inside it may fail (here every
+ * reset, the last of them at the run's end), and a run that finished still
+ * leaves no error for the thread.
+ */
+START_TEST(test_finished_run_leaves_no_error)
+{
+	struct vfiomig_conformance_opts o = { .sz = sizeof(o), .areas = VFIOMIG_CONF_RESET };
+	struct vfiomig_conformance *rep = NULL;
+
+	ck_assert_int_eq(vfiomig_conformance_run(ctx, "mock:r,fail=reset:1+:EBUSY", &o, &rep), 0);
+	ck_assert_ptr_nonnull(strstr(vfiomig_conformance_get_result(rep, 0)->detail, "EBUSY"));
+	ck_assert_ptr_null(vfiomig_ctx_get_error(ctx));
+	vfiomig_conformance_free(rep);
 }
 END_TEST
 
@@ -394,6 +419,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_cancel_between_checks);
 	tcase_add_loop_test(tc, test_cancel_in_a_wait, 0, 2);
 	tcase_add_test(tc, test_refusals);
+	tcase_add_test(tc, test_finished_run_leaves_no_error);
 	tcase_add_test(tc, test_names);
 	suite_add_tcase(s, tc);
 	return s;

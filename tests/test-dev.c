@@ -55,7 +55,7 @@ static size_t saved_state(uint64_t flags, char *buf, size_t size)
 	ssize_t n;
 	int fd;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	snprintf(spec, sizeof(spec), "mock:twin,size=4K,state=stop,flags=%s",
 		 flag_sets[flags == 1 ? 0 : flags == 3 ? 1 : flags == 5 ? 2 : 3]);
 	dev = open_dev(ctx, "%s", spec);
@@ -92,7 +92,7 @@ static void check_pairs(int set, bool stepwise)
 	struct vfiomig_ctx *ctx;
 	struct vfiomig_dev *dev;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	snprintf(spec, sizeof(spec), "mock:pairs,size=4K,flags=%s", flag_sets[set]);
 	dev = open_dev(ctx, "%s", spec);
 	vfiomig_dev_set_stepwise(dev, stepwise);
@@ -152,7 +152,7 @@ START_TEST(test_probe)
 	unsigned int caps;
 	uint16_t vendor, device;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	dev = open_dev(ctx, "mock:p");
 	ck_assert_int_eq(vfiomig_dev_get_mig_flags(dev, &flags), 0);
 	ck_assert_uint_eq(flags, 7);
@@ -197,7 +197,7 @@ START_TEST(test_refused_never_sent)
 	struct vfiomig_dev *dev;
 	int fd = -1;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	dev = open_dev(ctx, "mock:r,state=stop");
 	ck_assert_int_eq(vfiomig_dev_set_state(dev, S(STOP_COPY), &fd), 0);
 	ck_assert_int_ge(fd, 0);
@@ -260,7 +260,7 @@ START_TEST(test_set_fault_and_recover)
 	char spec[128];
 	int fd = -1, before = count_fds();
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	snprintf(spec, sizeof(spec), "mock:f,state=%s,fail=set:1:EIO:%s",
 		 vfiomig_state_name(f->start), f->leave);
 	dev = open_dev(ctx, "%s", spec);
@@ -292,7 +292,7 @@ START_TEST(test_get_fault)
 	enum vfiomig_state st;
 	int fd = -1;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	/* GET 1 is the open's look for a stale session.  The first GET of
 	 * set_state fails: nothing is sent. */
 	dev = open_dev(ctx, "mock:g,fail=get:2:EIO,fail=set:1:ENOMEM");
@@ -319,7 +319,7 @@ START_TEST(test_reset_faults)
 	struct vfiomig_dev *dev;
 	enum vfiomig_state st;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	dev = open_dev(ctx, "mock:x,fail=reset:1:EIO");
 	ck_assert_int_eq(vfiomig_dev_reset(dev), -EIO);
 	ck_assert_int_eq(vfiomig_dev_reset(dev), 0);
@@ -360,7 +360,7 @@ START_TEST(test_reset_kills_data_fd)
 	char buf[64];
 	int fd = -1;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	dev = open_dev(ctx, "mock:k,size=128K");
 	ck_assert_int_eq(vfiomig_dev_set_state(dev, S(PRE_COPY), &fd), 0);
 	ck_assert_int_ge(fd, 0);
@@ -391,7 +391,7 @@ START_TEST(test_resuming_without_data)
 	enum vfiomig_state st;
 	int fd = -1;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	dev = open_dev(ctx, "mock:empty,state=stop");
 	ck_assert_int_eq(vfiomig_dev_set_state(dev, S(RESUMING), &fd), 0);
 	close(fd);
@@ -411,7 +411,7 @@ START_TEST(test_feature_faults)
 	uint64_t v;
 	int fd = -1;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	dev = open_dev(ctx, "mock:d,fail=datasize:1:EIO,fail=precopy:1:EIO");
 	ck_assert_int_eq(vfiomig_dev_get_stop_copy_size(dev, &v), -EIO);
 	ck_assert_int_eq(vfiomig_dev_get_stop_copy_size(dev, &v), 0);
@@ -434,8 +434,8 @@ START_TEST(test_is_same)
 	struct vfiomig_ctx *ctx, *other;
 	struct vfiomig_dev *a, *a2, *adopted, *elsewhere, *b;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
-	ck_assert_int_eq(vfiomig_ctx_new(&other), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&other), 0);
 	a = open_dev(ctx, "mock:a");
 	a2 = open_dev(ctx, "mock:a,size=1M");
 	elsewhere = open_dev(other, "mock:a");
@@ -465,7 +465,7 @@ START_TEST(test_adopt)
 	struct vfiomig_dev *dev, *adopted = NULL;
 	int fd, pipefd[2], before = count_fds();
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	dev = open_dev(ctx, "mock:owner");
 	fd = vfiomig_dev_get_fd(dev);
 	ck_assert_int_ge(fd, 0);
@@ -496,7 +496,7 @@ START_TEST(test_open_errors)
 	struct vfiomig_ctx *ctx;
 	struct vfiomig_dev *dev = NULL;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	ck_assert_int_eq(vfiomig_dev_open(ctx, "eth0", &dev), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "not a device"));
 	ck_assert_int_eq(vfiomig_dev_open(ctx, "0000:ff:1f.7", &dev), -ENODEV);
@@ -531,7 +531,7 @@ START_TEST(test_log_and_lifetime)
 	struct vfiomig_dev *dev;
 	struct log_seen seen = { 0 };
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	ck_assert_ptr_null(vfiomig_ctx_get_error(ctx));
 	ck_assert_int_eq(vfiomig_ctx_get_log_priority(ctx), LOG_ERR);
 	vfiomig_ctx_set_log_fn(ctx, log_fn, &seen);
@@ -564,7 +564,7 @@ START_TEST(test_no_fd_leak)
 	int before = count_fds(), fd;
 
 	for (int round = 0; round < 3; round++) {
-		ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+		ck_assert_int_eq(test_ctx_new(&ctx), 0);
 		dev = open_dev(ctx, "mock:leak,size=1M");
 		ck_assert_int_eq(vfiomig_dev_set_state(dev, S(PRE_COPY), &fd), 0);
 		close(fd);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The range list of a dirty-tracking session (lib/dirty-ranges.c): its
+ * The range list of a dirty-tracking session (lib/dirty/dirty-ranges.c): its
  * checks, and collapsing as QEMU does, against layouts worked out by hand.
  */
 #include <errno.h>

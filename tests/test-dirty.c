@@ -37,7 +37,7 @@ static struct vfiomig_ctx *ctx;
 
 static void setup(void)
 {
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 }
 
 static void teardown(void)

@@ -2,7 +2,7 @@
 /*
  * A thread that called libvfiomig may outlive a dlclose() of it (a plugin
  * unloaded while a thread pool lives on).  When that thread ends, glibc
- * runs the destructor of the library's thread-local key (lib/call.c), so
+ * runs the destructor of the library's thread-local key (lib/core/call.c), so
  * the library must still be mapped: it is linked with -z nodelete.
  *
  *   test-dlclose PATH-TO-libvfiomig.so

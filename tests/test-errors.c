@@ -52,7 +52,7 @@ static int saved_stream(const char *size)
 	int fd = memfd_create("stream", MFD_CLOEXEC);
 
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	src = open_dev(ctx, "mock:src,size=%s", size);
 	ck_assert_int_eq(vfiomig_dev_save(src, fd, NULL), 0);
 	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
@@ -84,7 +84,7 @@ START_TEST(test_f1_every_failure_its_own_message)
 	char seen[6][1024], buf[64];
 	int p[2], n = 0;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	dev = open_dev(ctx, "mock:f1");
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 
@@ -160,7 +160,7 @@ START_TEST(test_f2_success_leaves_nothing)
 	unsigned int caps = 0;
 	int fd = memfd_create("out", MFD_CLOEXEC);
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	vfiomig_ctx_set_log_priority(ctx, LOG_DEBUG);
 	vfiomig_ctx_set_log_fn(ctx, count_log, &seen);
 	dev = open_dev(ctx, "mock:a,fail=datasize:1:EIO");
@@ -203,7 +203,7 @@ START_TEST(test_f3_message_ends_with_the_real_state)
 	int fd = memfd_create("out", MFD_CLOEXEC);
 	size_t len;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	dev = open_dev(ctx, "mock:a,size=1M,fail=set:2:EIO:error");
 	ck_assert_int_eq(vfiomig_dev_save(dev, fd, NULL), -EIO);
 	message(ctx, msg, sizeof(msg));
@@ -248,7 +248,7 @@ START_TEST(test_f4_failure_facts)
 	byte ^= 0x5a;
 	ck_assert_int_eq(pwrite(fd, &byte, 1, len / 2), 1);
 	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	dst = open_dev(ctx, "mock:dst,size=1M");
 	ck_assert_int_eq(vfiomig_dev_load(dst, fd, &lo), -EBADMSG);
 	message(ctx, msg, sizeof(msg));
@@ -306,7 +306,7 @@ START_TEST(test_f6_stats_on_early_failures)
 	int fd = memfd_create("io", MFD_CLOEXEC);
 	char msg[1024];
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	dev = open_dev(ctx, "mock:f6,size=64K");
 #define EARLY(call, err)                                  \
 	do {                                              \
@@ -378,7 +378,7 @@ START_TEST(test_f7_options)
 	struct vfiomig_dev *src, *dst;
 	int fd = memfd_create("io", MFD_CLOEXEC), in;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	ck_assert_int_eq(vfiomig_cancel_new(&raised), 0);
 	ck_assert_int_eq(vfiomig_cancel_raise(raised), 0);
 	src = open_dev(ctx, "mock:f7,size=64K");
@@ -461,7 +461,7 @@ START_TEST(test_f7_stats)
 	size_t short_sz = offsetof(struct vfiomig_stats, error_offset);
 	int fd = memfd_create("io", MFD_CLOEXEC);
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	src = open_dev(ctx, "mock:f7s,size=64K");
 	fill(&sg, sizeof(sg));
 	st->sz = short_sz;
@@ -517,7 +517,7 @@ START_TEST(test_f7_inspect)
 	size_t short_sum = offsetof(struct vfiomig_stream_summary, records);
 	int fd = saved_stream("64K");
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 
 	/* Callbacks, shorter: the record callback past sz is not called. */
 	memset(&og, 0, sizeof(og));
@@ -583,7 +583,7 @@ START_TEST(test_f7_error_info)
 	struct vfiomig_dev *dev;
 	char msg[1024];
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	dev = open_dev(ctx, "mock:f7e");
 	ck_assert_int_eq(vfiomig_dev_set_state(dev, (enum vfiomig_state)9, NULL), -EINVAL);
 	message(ctx, msg, sizeof(msg));
@@ -653,7 +653,7 @@ START_TEST(test_nested_call_keeps_the_cause)
 	struct vfiomig_save_opts so = { .sz = sizeof(so), .progress = nested_progress,
 					.userdata = &n };
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	n.ctx = ctx;
 	dev = open_dev(ctx, "mock:a,fail=read:1:EIO");
 	n.other = open_dev(ctx, "mock:b");
@@ -701,7 +701,7 @@ START_TEST(test_no_inherited_error)
 	struct vfiomig_group *g;
 	struct vfiomig_dev *d[3];
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	ck_assert_int_eq(vfiomig_group_new(ctx, 0, &g), 0);
 	for (int i = 0; i < 3; i++) {
 		d[i] = open_dev(ctx, "mock:g%d%s", i, i == 2 ? ",fail=set:1:EIO" : "");
@@ -751,7 +751,7 @@ START_TEST(test_sentence_facts)
 	struct vfiomig_error e;
 	char msg[1024];
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	dev = open_dev(ctx, "mock:a,dirtylog=1");
 	ck_assert_int_eq(vfiomig_dev_set_state(dev, (enum vfiomig_state)9, NULL), -EINVAL);
 	e = facts(ctx);
@@ -832,7 +832,7 @@ START_TEST(test_open_facts)
 	struct vfiomig_dev *dev = NULL;
 	struct vfiomig_error e;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	ck_assert_int_eq(vfiomig_dev_open(ctx, "0000:ff:1f.7", &dev), -ENODEV);
 	e = facts(ctx);
 	ck_assert_str_eq(e.device, "0000:ff:1f.7");

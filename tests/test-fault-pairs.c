@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include "test-xfer.h"
+#include "dev.h"
+#include "util.h"
 #include "mock.h"
 
 #define S(x) VFIOMIG_STATE_##x
@@ -98,7 +100,7 @@ static void run_open(struct run *u, const struct scenario *w, const char *faults
 	const char *state = !w->load ? "" : w->dst_keys ? w->dst_keys : ",state=stop";
 
 	memset(u, 0, sizeof(*u));
-	ck_assert_int_eq(vfiomig_ctx_new(&u->ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&u->ctx), 0);
 	if (w->group)
 		ck_assert_int_eq(vfiomig_group_new(u->ctx, 0, &u->g), 0);
 	for (unsigned int i = 0; i < n; i++) {
@@ -141,10 +143,10 @@ static int make_stream(const struct scenario *w)
 /* Whether any member was sent towards RESUMING: it may then hold data. */
 static bool resumed(struct run *u)
 {
-	struct mock_arc j[MOCK_JOURNAL_MAX];
-	size_t n = vfiomig_mock_journal(u->ctx, j, MOCK_JOURNAL_MAX);
+	struct vfiomig_mock_arc j[VFIOMIG_MOCK_JOURNAL_MAX];
+	size_t n = vfiomig_mock_journal(u->ctx, j, VFIOMIG_MOCK_JOURNAL_MAX);
 
-	for (size_t i = 0; i < n && i < MOCK_JOURNAL_MAX; i++)
+	for (size_t i = 0; i < n && i < VFIOMIG_MOCK_JOURNAL_MAX; i++)
 		if (j[i].to == S(RESUMING))
 			return true;
 	return false;

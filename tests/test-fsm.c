@@ -6,7 +6,7 @@
  * (docs: vfio-migration-uapi.md, section 3.2 "Effective paths per flag set",
  * with the refusals of 3.1 step 1 and 3.3).  They are deliberately not
  * computed from the kernel's vfio_from_fsm_table[] algorithm, so that the
- * table is an independent oracle for lib/state.c.
+ * table is an independent oracle for lib/core/state.c.
  *
  * Cell syntax:
  *   "-"             refused: vfiomig_fsm_next()/vfiomig_fsm_path() give -EINVAL

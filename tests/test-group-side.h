@@ -27,7 +27,7 @@ static inline void side_open(struct side *s, unsigned int n, const char *prefix,
 {
 	ck_assert_uint_le(n, SIDE_MAX);
 	memset(s, 0, sizeof(*s));
-	ck_assert_int_eq(vfiomig_ctx_new(&s->ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&s->ctx), 0);
 	ck_assert_int_eq(vfiomig_group_new(s->ctx, 0, &s->g), 0);
 	for (unsigned int i = 0; i < n; i++) {
 		s->dev[i] = open_dev(s->ctx, "mock:%s%u%s", prefix, i, keys[i < nkeys ? i : 0]);

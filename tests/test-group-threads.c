@@ -21,8 +21,9 @@
 #include <unistd.h>
 
 #include "test-group-side.h"
+#include "util.h"
 #include "test-xfer.h"
-#include "group.h"
+#include "group-internal.h"
 
 #define S(x) VFIOMIG_STATE_##x
 #define N 3

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "test-group-side.h"
+#include "util.h"
 #include "test-journal.h"
 #include "test-xfer.h"
 
@@ -200,7 +201,7 @@ START_TEST(test_read_by_one_device)
 {
 	static const char *const keys[] = { ",size=128K" };
 	static const char *const dkeys[] = { ",size=128K,state=stop" };
-	struct mock_arc j[4];
+	struct vfiomig_mock_arc j[4];
 	struct side src, dst;
 	int one = memfd(), each[2] = { memfd(), memfd() };
 
@@ -227,7 +228,7 @@ END_TEST
 /* Nothing may reach any member: the journal stays empty. */
 static void assert_untouched(struct side *s, enum vfiomig_state was)
 {
-	struct mock_arc j[4];
+	struct vfiomig_mock_arc j[4];
 
 	ck_assert_uint_eq(vfiomig_mock_journal(s->ctx, j, 4), 0);
 	states_are(s, was);
@@ -596,7 +597,7 @@ START_TEST(test_hook_load_into_running)
 	struct vfiomig_load_opts lo = { .sz = sizeof(lo),
 					 .leave = _i == 1 ? VFIOMIG_LEAVE_STOP : VFIOMIG_LEAVE_DEFAULT };
 	struct points pl = { .refuse = _i == 2 ? VFIOMIG_GROUP_QUIESCED : 0 };
-	struct mock_arc j[64];
+	struct vfiomig_mock_arc j[64];
 	struct side src, dst;
 	int fd = memfd(), r;
 	size_t n;
@@ -872,7 +873,7 @@ static enum vfiomig_state state_twice(struct vfiomig_dev *dev)
 static bool side_try_open(struct side *s, const char *prefix, const char *const *keys)
 {
 	memset(s, 0, sizeof(*s));
-	ck_assert_int_eq(vfiomig_ctx_new(&s->ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&s->ctx), 0);
 	ck_assert_int_eq(vfiomig_group_new(s->ctx, 0, &s->g), 0);
 	for (unsigned int i = 0; i < 3; i++) {
 		char spec[128];

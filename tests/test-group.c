@@ -42,7 +42,7 @@ static void group_of(struct fixture *f, unsigned int n, const char *keys, int od
 	char spec[256];
 
 	memset(f, 0, sizeof(*f));
-	ck_assert_int_eq(vfiomig_ctx_new(&f->ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&f->ctx), 0);
 	ck_assert_int_eq(vfiomig_group_new(f->ctx, flags, &f->g), 0);
 	for (unsigned int i = 0; i < n; i++) {
 		snprintf(spec, sizeof(spec), "mock:g%u%s", i, (int)i == odd ? odd_keys : keys);
@@ -241,7 +241,7 @@ START_TEST(test_arguments)
 	ck_assert_int_eq(vfiomig_group_add(f.g, stranger), -EEXIST);
 	vfiomig_dev_unref(stranger);
 	ck_assert_int_eq(vfiomig_group_get_size(f.g), 2);
-	ck_assert_int_eq(vfiomig_ctx_new(&other), 0);
+	ck_assert_int_eq(test_ctx_new(&other), 0);
 	ck_assert_int_eq(vfiomig_dev_open(other, "mock:x", &stranger), 0);
 	ck_assert_int_eq(vfiomig_group_add(f.g, stranger), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(f.ctx), "own context"));
@@ -347,7 +347,7 @@ static void load_into(struct vfiomig_dev *dst, int fd, const char *src_spec)
 	ssize_t n;
 	int sfd;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	ck_assert_int_eq(vfiomig_dev_open(ctx, src_spec, &src), 0);
 	ck_assert_int_eq(vfiomig_data_begin_save(src, 0, &sfd, NULL), 0);
 	while ((n = read(sfd, buf, sizeof(buf))) > 0)

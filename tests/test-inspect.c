@@ -2,7 +2,7 @@
 /*
  * Stream inspection without a device: the container's verdicts, and the
  * mlx5 backend's record parser against streams built by hand from the
- * driver's format (lib/vendor-mlx5.c cites it).
+ * driver's format (lib/vendor/vendor-mlx5.c cites it).
  */
 #define _GNU_SOURCE
 #include <check.h>
@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "test-util.h"
+#include "util.h"
 #include "stream.h"
 #include "vendor.h"
 
@@ -80,7 +81,7 @@ static void inspect(const void *buf, size_t len, unsigned int flags, const char 
 	memset(seen, 0, sizeof(*seen));
 	memset(sum, 0, sizeof(*sum));
 	sum->sz = sizeof(*sum);
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	ck_assert_int_eq(vfiomig_stream_inspect(ctx, fd, flags, backend, &ops, seen, sum), 0);
 	vfiomig_ctx_unref(ctx);
 	close(fd);
@@ -95,7 +96,7 @@ static size_t mock_stream(const char *spec, char **ret)
 	int fd = memfd_create("m", MFD_CLOEXEC);
 	off_t len;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	ck_assert_int_eq(vfiomig_dev_open(ctx, spec, &dev), 0);
 	ck_assert_int_eq(vfiomig_dev_save(dev, fd, &so), 0);
 	len = lseek(fd, 0, SEEK_CUR);
@@ -240,7 +241,7 @@ START_TEST(test_endless_input)
 	size_t len = mock_stream("mock:i,size=32K", &s);
 	int p[2];
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 	ck_assert_int_eq(write(p[1], "X", 1), 1);
 	ck_assert_int_eq(vfiomig_stream_inspect(ctx, p[0], 0, NULL, NULL, NULL, &sum), 0);
@@ -281,7 +282,7 @@ START_TEST(test_huge_sparse_file)
 
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(ftruncate(fd, 1ll << 40), 0);
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	ck_assert_int_eq(vfiomig_stream_inspect(ctx, fd, 0, NULL, NULL, NULL, &sum), 0);
 	ck_assert_int_le(time(NULL) - t0, 5);
 	ck_assert(!sum.valid);
@@ -401,7 +402,7 @@ START_TEST(test_mlx5_any_split)
 	struct seen seen = { 0 };
 	size_t len = mlx5_stream(buf);
 
-	ck_assert_int_eq(vendor_parser_init(&p, vfiomig_vendor_find("mlx5"), 0, on_record, &seen), 0);
+	ck_assert_int_eq(vendor_parser_init(&p, vfiomig_vendor_find(NULL, "mlx5"), 0, on_record, &seen), 0);
 	for (size_t i = 0; i < len; i++)
 		ck_assert_int_eq(p.ops->feed(&p, buf + i, 1), 0);
 	ck_assert_int_eq(p.ops->finish(&p), 0);
@@ -499,7 +500,7 @@ START_TEST(test_empty_container)
 	ck_assert(!sum.valid);
 	ck_assert_str_eq(sum.problem, "the stream holds no device");
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	ck_assert_int_eq(vfiomig_dev_open(ctx, "mock:dst,size=1,state=stop", &dst), 0);
 	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
 	ck_assert_int_eq(vfiomig_dev_load(dst, fd, &lo), -EBADMSG);
@@ -516,7 +517,7 @@ START_TEST(test_arguments)
 	struct vfiomig_ctx *ctx;
 	int fd = memfd_of("x", 1);
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	ck_assert_int_eq(vfiomig_stream_inspect(ctx, fd, VFIOMIG_INSPECT_RAW, "qlogic", NULL, NULL, &sum),
 			 -EINVAL);
 	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "unknown backend"));
@@ -560,7 +561,7 @@ START_TEST(test_cancel)
 	struct seen seen = { 0 };
 	int p[2];
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	ck_assert_int_eq(vfiomig_cancel_new(&alarm_cancel), 0);
 	o.cancel = alarm_cancel;
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);

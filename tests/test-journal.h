@@ -13,8 +13,8 @@
 static inline void check_barrier(struct vfiomig_ctx *ctx, enum vfiomig_state p2p,
 				 enum vfiomig_state away, unsigned int members)
 {
-	static struct mock_arc j[MOCK_JOURNAL_MAX];
-	size_t n = vfiomig_mock_journal(ctx, j, MOCK_JOURNAL_MAX);
+	static struct vfiomig_mock_arc j[VFIOMIG_MOCK_JOURNAL_MAX];
+	size_t n = vfiomig_mock_journal(ctx, j, VFIOMIG_MOCK_JOURNAL_MAX);
 	uint64_t last_in = 0, first_out = UINT64_MAX;
 	unsigned int in = 0, out = 0;
 

@@ -84,7 +84,7 @@ START_TEST(test_roundtrip)
 	bool precopy = mode != 0 && strstr(flag_sets[set], "pre_copy");
 	int r, before = count_fds();
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	src = open_dev(ctx, "mock:src,size=1M,dirty=128K,eom=%s,flags=%s", eom, flag_sets[set]);
 	dst = open_dev(ctx, "mock:dst,size=1M,state=stop,flags=%s", flag_sets[set]);
 	so.stats = &ss;
@@ -123,7 +123,7 @@ START_TEST(test_leave_and_raw)
 	struct loader l = { 0 };
 	int r;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	src = open_dev(ctx, "mock:a,size=300K,dirty=64K");
 	dst = open_dev(ctx, "mock:b,size=300K");
 	l.opts.flags = VFIOMIG_XFER_RAW;
@@ -173,7 +173,7 @@ START_TEST(test_precopy_pays)
 	struct vfiomig_dev *src;
 	int fd;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	src = open_dev(ctx, "mock:p,size=1M,dirty=256K");
 	fd = save_to_memfd(src, &so);
 	ck_assert_uint_eq(st.precopy_rounds, 2);
@@ -197,7 +197,7 @@ START_TEST(test_precopy_initial_rule)
 	struct vfiomig_dev *src;
 	int fd;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	src = open_dev(ctx, "mock:p,size=256K,dirty=64K,infov2=1,reinit=1");
 	fd = save_to_memfd(src, &so);
 	ck_assert_uint_eq(st.precopy_rounds, 2);
@@ -217,7 +217,7 @@ START_TEST(test_progress)
 	struct vfiomig_dev *src;
 	int fd;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	src = open_dev(ctx, "mock:p,size=2M");
 	fd = save_to_memfd(src, &so);
 	ck_assert_int_eq(seen.phases, 3);	/* PRECOPY, STOP_COPY, DONE */
@@ -240,7 +240,7 @@ START_TEST(test_options)
 	struct vfiomig_dev *src;
 	int fd = memfd_create("x", MFD_CLOEXEC);
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	src = open_dev(ctx, "mock:o,size=4K,fail=set:1:EIO");
 	ck_assert_int_eq(vfiomig_dev_save(src, fd, &bad), -EINVAL);
 	bad = (struct vfiomig_save_opts){ .sz = 4 };
@@ -273,7 +273,7 @@ START_TEST(test_building_blocks)
 	int sfd, dfd, again = 0;
 	ssize_t n;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	src = open_dev(ctx, "mock:bb,size=200K,eom=%s,short=both,fail=read:3:EINTR",
 		       _i ? "zero" : "enomsg");
 	dst = open_dev(ctx, "mock:bd,size=200K,short=write,fail=write:2:EAGAIN");
@@ -403,7 +403,7 @@ START_TEST(test_event_loop)
 	int sfd, dfd;
 
 	ck_assert_ptr_nonnull(buf);
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	src = open_dev(ctx, "mock:el,size=3M,rate=24M");
 	dst = open_dev(ctx, "mock:el2,size=3M,rate=8M");
 	ck_assert_int_eq(vfiomig_data_begin_save(src, 0, &sfd, NULL), 0);
@@ -444,7 +444,7 @@ static size_t saved_bytes(const struct vfiomig_save_opts *so, const char *spec_t
 	size_t len;
 	int fd;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	src = open_dev(ctx, "mock:src%s", spec_tail);
 	fd = save_to_memfd(src, so);
 	len = read_all(fd, ret);
@@ -476,7 +476,7 @@ static int load_raw_by(bool some, const char *buf, size_t len, const char *spec,
 	struct vfiomig_dev *dst;
 	int fd, r;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	dst = open_dev(ctx, "%s", spec);
 	ck_assert_int_eq(vfiomig_data_begin_load(dst, &fd), 0);
 	set_nonblock(fd);
@@ -524,7 +524,7 @@ START_TEST(test_write_some_rejected)
 	}
 	free(stream);
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	dev = open_dev(ctx, "mock:args");
 	ck_assert_int_eq(vfiomig_data_write_some(dev, -1, "x", 1), -EINVAL);
 	ck_assert_str_eq(vfiomig_ctx_get_error(ctx),
@@ -547,7 +547,7 @@ static int load_bytes(const char *buf, size_t len, const char *dst_spec,
 	struct vfiomig_dev *dst;
 	int fd = memfd_of(buf, len), r;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	dst = open_dev(ctx, "%s", dst_spec);
 	r = vfiomig_dev_load(dst, fd, &lo);
 	snprintf(why, whylen, "%s", vfiomig_ctx_get_error(ctx));
@@ -629,7 +629,7 @@ START_TEST(test_identity_mismatch)
 	ck_assert_int_eq(r, -ENODEV);
 
 	/* Forced: the mock then judges the data itself, and it is compatible. */
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	dst = open_dev(ctx, "mock:dst,size=64K,pci=8086:1889,driver=ice-vfio-pci");
 	fd = memfd_of(stream, len);
 	ck_assert_int_eq(vfiomig_dev_load(dst, fd, &lo), 0);
@@ -721,7 +721,7 @@ static int load_bytes_info(const char *buf, size_t len, const char *dst_spec, un
 	struct vfiomig_dev *dst;
 	int fd = memfd_of(buf, len), r;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	dst = open_dev(ctx, "%s", dst_spec);
 	r = vfiomig_dev_load(dst, fd, &lo);
 	*info = (struct vfiomig_error){ .sz = sizeof(*info) };
@@ -774,7 +774,7 @@ START_TEST(test_first_data_rejected)
 	ck_assert_int_eq(info.first_data_rejected, 0);
 
 	/* Raw: no "record", and a raw stream has no identity to compare. */
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	src = open_dev(ctx, "mock:src,size=64K");
 	fd = save_to_memfd(src, &raw_opts);
 	raw_len = read_all(fd, &raw);
@@ -829,7 +829,7 @@ START_TEST(test_first_data_rejected_group)
 	int fd = memfd_create("group", MFD_CLOEXEC);
 
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	ck_assert_int_eq(vfiomig_group_new(ctx, 0, &src), 0);
 	ck_assert_int_eq(vfiomig_group_new(ctx, 0, &dst), 0);
 	add_member(src, ctx, "mock:a,size=64K");
@@ -869,7 +869,7 @@ START_TEST(test_not_a_stream)
 	ck_assert_int_eq(after, S(STOP));
 
 	/* A raw stream needs raw mode, and the message names the option. */
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	src = open_dev(ctx, "mock:src,size=4K");
 	fd = save_to_memfd(src, &so);
 	len = read_all(fd, &raw);
@@ -907,7 +907,7 @@ START_TEST(test_peer_hangs_up)
 	struct vfiomig_dev *src;
 	int p[2], r, before = count_fds();
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	src = open_dev(ctx, "mock:src,size=8M");
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 	/* Close the read end right away: every write fails. */
@@ -938,7 +938,7 @@ START_TEST(test_callers_sigpipe_left_alone)
 	sigaddset(&pipe_set, SIGPIPE);
 	ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, &pipe_set, NULL), 0);
 	ck_assert_int_eq(raise(SIGPIPE), 0);
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	src = open_dev(ctx, "mock:src,size=1M,state=stop");
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 	close(p[0]);
@@ -978,7 +978,7 @@ START_TEST(test_cancel_save)
 
 	ck_assert_int_eq(vfiomig_cancel_new(&rz.cancel), 0);
 	so.cancel = rz.cancel;
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	src = open_dev(ctx, "mock:src,size=32M,rate=4M");
 	out = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	pthread_create(&rz.thread, NULL, raise_later, &rz);
@@ -1016,7 +1016,7 @@ START_TEST(test_cancel_load)
 
 	ck_assert_int_eq(vfiomig_cancel_new(&rz.cancel), 0);
 	lo.cancel = rz.cancel;
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	dst = open_dev(ctx, "mock:dst,size=2M");
 	stall_after_a_third(p, stream, len);
 	pthread_create(&rz.thread, NULL, raise_later, &rz);
@@ -1043,7 +1043,7 @@ START_TEST(test_device_fails_input_stalls)
 	size_t len = make_stream(",size=2M", &stream);
 	int p[2];
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	dst = open_dev(ctx, "mock:dst,size=2M,fail=write:2:EIO");
 	stall_after_a_third(p, stream, len);
 	ck_assert_int_eq(vfiomig_dev_load(dst, p[0], &lo), -EIO);	/* Check's timeout would catch a hang */
@@ -1114,7 +1114,7 @@ static int sweep_once(const struct sweep *w, int step)
 	char spec[256];
 	int r;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	snprintf(spec, sizeof(spec), "%s,fail=any:%d:EIO", w->swept_src ? w->src : w->dst, step);
 	if (vfiomig_dev_open(ctx, spec, w->swept_src ? &src : &dst) < 0) {
 		vfiomig_ctx_unref(ctx);

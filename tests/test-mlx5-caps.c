@@ -499,7 +499,7 @@ START_TEST(test_query_refused)
 	struct vfiomig_mlx5_caps c = { .sz = sizeof(c) };
 	int r;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	ck_assert_int_eq(vfiomig_mlx5_caps_query(ctx, NULL, &c), -EINVAL);
 	r = vfiomig_mlx5_caps_query(ctx, "0000:ff:1f.7", &c);
 #ifdef HAVE_MLX5

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The mock's DMA logging (lib/mock-dirty.c), driven through the raw
+ * The mock's DMA logging (mock/mock-dirty.c), driven through the raw
  * VFIO_DEVICE_FEATURE ioctls as the kernel receives them, never through
- * lib/dirty.c: the core's checks, mlx5's tracker (one session, the page
+ * lib/dirty/dirty.c: the core's checks, mlx5's tracker (one session, the page
  * size clamp, merging, the span rule, read-and-clear), mtty's dummy, and
  * the device's own DMA (vfiomig_mock_dma(), dirtyrate=, dmafd=).  Bitmaps
  * are compared with words worked out by hand from iova_bitmap's order:

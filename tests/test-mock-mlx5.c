@@ -2,7 +2,7 @@
 /*
  * personality=mlx5: the mock's stream framed as mlx5_vfio_pci frames its
  * own (uAPI reference 5.2).  The saved bytes are checked with the
- * library's parser of that framing (lib/vendor-mlx5.c) and unwrapped into
+ * library's parser of that framing (lib/vendor/vendor-mlx5.c) and unwrapped into
  * the mock's own stream; the resume side must fail write() the way the
  * driver does.
  */
@@ -38,7 +38,7 @@ static void on_record(void *userdata, const struct vfiomig_stream_record *rec)
 /* The library's mlx5 parser over @b, fed in @split-byte pieces. */
 static void parse_mlx5(const struct blob *b, size_t split, struct recs *r)
 {
-	const struct vfiomig_vendor_ops *ops = vfiomig_vendor_find("mlx5");
+	const struct vfiomig_vendor_ops *ops = vfiomig_vendor_find(NULL, "mlx5");
 	struct vendor_parser p;
 
 	memset(r, 0, sizeof(*r));

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The mock's stream as a vendor backend (lib/vendor-mock.c): real streams
+ * The mock's stream as a vendor backend (mock/vendor-mock.c): real streams
  * read from mock devices, fed in any split, and damaged ones, each of
  * which must be refused with what and where.
  */
@@ -47,7 +47,7 @@ static size_t piece(uint64_t *state, size_t max, size_t left)
 static void parse(const uint8_t *p, size_t len, size_t max, uint64_t seed,
 		  struct outcome *o)
 {
-	const struct vfiomig_vendor_ops *ops = vfiomig_vendor_find("mock");
+	const struct vfiomig_vendor_ops *ops = &vfiomig_vendor_mock;
 	struct vendor_parser v;
 	uint64_t state = seed | 1;
 	size_t off = 0;

@@ -18,7 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "private.h"
+#include "dev.h"
+#include "states.h"
+#include "util.h"
 #include "vfio-compat.h"
 #include "mock.h"
 #include "mock-content.h"
@@ -70,7 +72,7 @@ static inline struct vfiomig_ctx *new_ctx(struct arcs *a)
 {
 	struct vfiomig_ctx *ctx;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	vfiomig_ctx_set_log_fn(ctx, log_fn, a);
 	vfiomig_ctx_set_log_priority(ctx, LOG_DEBUG);
 	return ctx;

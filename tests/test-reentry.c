@@ -96,7 +96,7 @@ START_TEST(test_save_progress)
 	struct vfiomig_error info = { .sz = sizeof(info) };
 	int out = memfd();
 
-	ck_assert_int_eq(vfiomig_ctx_new(&in.ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&in.ctx), 0);
 	in.dev = open_dev(in.ctx, "mock:rs%s", _i ? ",fail=read:1:EIO" : "");
 	ck_assert_int_eq(vfiomig_dev_save(in.dev, out, &so), _i ? -EIO : 0);
 	ck_assert_int_ge(in.calls, 1);
@@ -134,7 +134,7 @@ struct pair {
 
 static void pair_open(struct pair *p, const char *prefix)
 {
-	ck_assert_int_eq(vfiomig_ctx_new(&p->ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&p->ctx), 0);
 	ck_assert_int_eq(vfiomig_group_new(p->ctx, 0, &p->g), 0);
 	for (int i = 0; i < 2; i++) {
 		p->dev[i] = open_dev(p->ctx, "mock:%s%d", prefix, i);
@@ -321,7 +321,7 @@ START_TEST(test_two_calls_from_a_callback)
 	struct vfiomig_dev *dev;
 	int out = memfd();
 
-	ck_assert_int_eq(vfiomig_ctx_new(&in.ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&in.ctx), 0);
 	dev = open_dev(in.ctx, "mock:rt");
 	in.other = open_dev(in.ctx, "mock:ro");
 	ck_assert_int_eq(vfiomig_dev_save(dev, out, &so), 0);

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "dev.h"
 #include "test-xfer.h"
 #include "mock.h"
 
@@ -96,7 +97,7 @@ static void open_session(struct fixture *f, const struct start *st)
 static void setup(struct fixture *f, const struct start *st)
 {
 	*f = (struct fixture){ .other_fd = -1 };
-	ck_assert_int_eq(vfiomig_ctx_new(&f->ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&f->ctx), 0);
 	if (st->keys)
 		f->dev = open_dev(f->ctx, "mock:v,size=64K%s", st->keys);
 	else
@@ -134,7 +135,7 @@ static int stream_of(enum entry c)
 	struct vfiomig_group *g;
 	int fd = memfd_create("stream", MFD_CLOEXEC);
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	a = open_dev(ctx, "mock:w,size=64K");
 	b = open_dev(ctx, "mock:v,size=64K");
 	ck_assert_int_ge(fd, 0);
@@ -193,7 +194,7 @@ static int make_call(struct fixture *f, enum entry c, int *ret_fd)
 /* No device of the ctx made an arc or was reset. */
 static void assert_nothing_moved(struct fixture *f, const char *what)
 {
-	struct mock_arc j[8];
+	struct vfiomig_mock_arc j[8];
 	size_t n = vfiomig_mock_journal(f->ctx, j, 8);
 
 	ck_assert_msg(n == 0, "%s: %zu arcs or resets, the first %s %s -> %s", what, n,
@@ -258,7 +259,7 @@ START_TEST(test_check_ready)
 	static const char *const ready[] = { "", ",state=stop", ",state=running_p2p" };
 	struct vfiomig_ctx *ctx;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	for (size_t i = 0; i < sizeof(ready) / sizeof(ready[0]); i++) {
 		struct vfiomig_dev *dev = open_dev(ctx, "mock:r%s", ready[i]);
 		struct vfiomig_mock *m = dev->priv;

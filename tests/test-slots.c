@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Each thread's error slots (lib/call.c): they live and die with their
+ * Each thread's error slots (lib/core/call.c): they live and die with their
  * thread, and finding one costs the same however many threads have made
  * calls before.
  * - 20,000 short-lived threads, each making a failing and a succeeding
@@ -184,7 +184,7 @@ START_TEST(test_short_lived_threads)
 	size_t heap_before, heap_after;
 
 	ck_assert_ptr_nonnull(callers);
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	dev = open_dev(ctx, "mock:slots");
 	for (size_t i = 0; i < THREADS; i++)
 		callers[i] = (struct caller){ .ctx = ctx, .dev = dev };
@@ -244,7 +244,7 @@ START_TEST(test_thread_ends_while_ctx_is_freed)
 
 		if (i == ROUNDS / 10)
 			heap_before = heap_in_use();
-		ck_assert_int_eq(vfiomig_ctx_new(&e.ctx), 0);
+		ck_assert_int_eq(test_ctx_new(&e.ctx), 0);
 		ck_assert_int_eq(vfiomig_dev_open(e.ctx, NULL, NULL), -EINVAL);
 		vfiomig_ctx_ref(e.ctx);
 		ck_assert_int_eq(pthread_create(&t, NULL, end_with_ctx, &e), 0);
@@ -301,7 +301,7 @@ START_TEST(test_ctx_freed_under_living_threads)
 	for (int i = 0; i < ROUNDS / 4; i++) {
 		if (i == ROUNDS / 40)
 			heap_before = heap_in_use();
-		ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+		ck_assert_int_eq(test_ctx_new(&ctx), 0);
 		pthread_barrier_wait(&start);
 		pthread_barrier_wait(&done);
 		ctx = vfiomig_ctx_unref(ctx);

@@ -182,7 +182,7 @@ static size_t make_stream(const char *spec, char **ret)
 	off_t len;
 
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	src = open_dev(ctx, "%s", spec);
 	ck_assert_int_eq(vfiomig_dev_save(src, fd, NULL), 0);
 	len = lseek(fd, 0, SEEK_END);
@@ -303,7 +303,7 @@ START_TEST(test_four_threads_one_ctx)
 	struct vfiomig_ctx *ctx;
 	int before = count_fds();
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	for (int round = 0; round < ROUNDS; round++) {
 		bool src_fails = round & 1, dst_fails = round & 2;
 		struct worker w[4] = { 0 };
@@ -462,7 +462,7 @@ START_TEST(test_busy_device)
 	uint64_t flags = 0;
 	int before = count_fds(), p[2], fd, null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	s.ctx = l.ctx = ctx;
 	s.dev = open_dev(ctx, "mock:busy-src,size=1M,rate=5M");
 	l.dev = open_dev(ctx, "mock:busy-dst,size=1M");
@@ -688,7 +688,7 @@ START_TEST(test_cancel_slow_save)
 	uint64_t raised;
 	int before = count_fds();
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	open_slow_source(&b, ctx, _i);
 	blocked_start(&b);
 	raised = now_ns();
@@ -716,7 +716,7 @@ START_TEST(test_cancel_stalled_reader)
 	uint64_t raised;
 	int p[2], before = count_fds();
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 	ck_assert_int_eq(fcntl(p[1], F_SETPIPE_SZ, 65536), 65536);
 	b.ctx = ctx;
@@ -797,7 +797,7 @@ START_TEST(test_cancel_from_signal)
 	struct vfiomig_ctx *ctx;
 	uint64_t raised;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	open_slow_source(&b, ctx, _i);
 	atomic_store(&signal_cancel, b.cancel);
 	sigemptyset(&sa.sa_mask);
@@ -828,7 +828,7 @@ START_TEST(test_cancel_blocked_load)
 	uint64_t raised;
 	int p[2], queued = -1, before = count_fds();
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	b.ctx = ctx;
 	b.dev = open_dev(ctx, "mock:ld,size=2M");
 	ck_assert_int_eq(vfiomig_cancel_new(&b.cancel), 0);
@@ -876,7 +876,7 @@ START_TEST(test_cancel_stays_raised)
 	struct vfiomig_dev *dev;
 	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	dev = open_dev(ctx, "mock:raised,size=64K");
 	ck_assert_int_eq(vfiomig_cancel_new(&c), 0);
 	so.cancel = c;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * dev.c's side of the transport seam (lib/transport.h): the order in which
+ * dev.c's side of the transport seam (lib/core/transport.h): the order in which
  * the last unref lets go of a device.  A transport of this test's own
  * records what its release() finds.  The kernel needs the device fd closed
  * before the transport lets go of what holds the device: it refuses
@@ -15,7 +15,8 @@
 #include <unistd.h>
 
 #include "test-util.h"
-#include "private.h"
+#include "dev.h"
+#include "transport.h"
 
 /* What release() found; setup() clears it. */
 static struct {
@@ -38,7 +39,7 @@ static struct vfiomig_ctx *ctx;
 static void setup(void)
 {
 	memset(&seen, 0, sizeof(seen));
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 }
 
 static void teardown(void)

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "test-xfer.h"
+#include <vfiomig/conformance.h>
 #include <vfiomig/vfiomig.h>
 
 #define S(x) VFIOMIG_STATE_##x
@@ -56,7 +57,7 @@ static struct vfiomig_ctx *ctx_logging(struct logbook *b, int priority)
 
 	memset(b, 0, sizeof(*b));
 	pthread_mutex_init(&b->lock, NULL);
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	vfiomig_ctx_set_log_priority(ctx, priority);
 	vfiomig_ctx_set_log_fn(ctx, take_log, b);
 	return ctx;
@@ -117,7 +118,7 @@ START_TEST(test_future_state_found)
 	enum vfiomig_state st = S(STOP);
 	int fd = -1;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	dev = open_dev(ctx, "mock:f,state=9");
 	ck_assert_int_eq(vfiomig_dev_get_state(dev, &st), -EPROTO);
 	ck_assert_int_eq(st, S(STOP));
@@ -200,7 +201,7 @@ START_TEST(test_future_state_load_discards)
 	struct vfiomig_dev *src, *dst;
 	int fd;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	src = open_dev(ctx, "mock:src,size=128K");
 	dst = open_dev(ctx, "mock:dst,size=128K,fail=set:2:EIO:9");
 	fd = save_to_memfd(src, NULL);
@@ -316,7 +317,7 @@ START_TEST(test_unknown_flag_bits_checker)
 	struct vfiomig_ctx *ctx;
 	bool seen = false;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	snprintf(dev, sizeof(dev), "mock:dev,%s", knobs);
 	snprintf(twin, sizeof(twin), "mock:twin,%s", knobs);
 	ck_assert_msg(vfiomig_conformance_run(ctx, dev, &o, &rep) == 0, "%s",
@@ -353,7 +354,7 @@ START_TEST(test_reset_refused_recover)
 	struct vfiomig_dev *dev;
 	enum vfiomig_state st = S(STOP);
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	dev = open_dev(ctx, "mock:pf,fail=set:1:EIO:error,fail=reset:1+:EBUSY");
 	ck_assert_int_eq(vfiomig_dev_set_state(dev, S(STOP), NULL), -EIO);
 	for (int i = 0; i < 2; i++) {
@@ -381,7 +382,7 @@ START_TEST(test_reset_refused_save)
 	struct vfiomig_dev *src;
 	int fd = memfd_create("out", MFD_CLOEXEC);
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	src = open_dev(ctx, "mock:src,fail=set:1:EIO:error,fail=reset:1+:EPERM");
 	ck_assert_int_eq(vfiomig_dev_save(src, fd, NULL), -EIO);
 	ck_assert_msg(strstr(error_of(ctx), "; the device is now in ERROR: only a reset leaves "
@@ -409,7 +410,7 @@ START_TEST(test_reset_refused_load)
 	enum vfiomig_state st;
 	int fd;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	src = open_dev(ctx, "mock:src,size=512K");
 	fd = save_to_memfd(src, NULL);
 
@@ -450,7 +451,7 @@ START_TEST(test_reset_refused_group_rollback)
 	struct vfiomig_dev *a, *b;
 	struct vfiomig_group *g;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	a = open_dev(ctx, "mock:a");
 	b = open_dev(ctx, "mock:b,fail=set:1:EIO:error,fail=reset:1+:EBUSY");
 	g = group_of(ctx, a, b);
@@ -481,7 +482,7 @@ START_TEST(test_reset_refused_group_load)
 	struct vfiomig_group *src, *dst;
 	int fd = memfd_create("group", MFD_CLOEXEC);
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	a = open_dev(ctx, "mock:a,size=256K");
 	b = open_dev(ctx, "mock:b,size=256K");
 	src = group_of(ctx, a, b);
@@ -668,7 +669,7 @@ START_TEST(test_garbage_precopy_info)
 	uint64_t initial = 0, dirty = 0;
 	int fd = -1;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	dev = open_dev(ctx, "mock:p,garbage=initial:max,garbage=dirty:max-1");
 	ck_assert_int_eq(vfiomig_dev_set_state(dev, S(PRE_COPY), &fd), 0);
 	ck_assert_int_eq(vfiomig_dev_get_precopy_info(dev, fd, &initial, &dirty), 0);
@@ -706,7 +707,7 @@ START_TEST(test_garbage_group_save)
 	struct deadline d;
 	int fd = memfd_create("group", MFD_CLOEXEC), r;
 
-	ck_assert_int_eq(vfiomig_ctx_new(&ctx), 0);
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
 	ck_assert_int_eq(vfiomig_group_new(ctx, 0, &gs), 0);
 	ck_assert_int_eq(vfiomig_group_new(ctx, 0, &gd), 0);
 	for (int i = 0; i < 3; i++) {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <vfiomig/mock.h>
 #include <vfiomig/vfiomig.h>
 
 /* Open fds of this process, for leak checks. */
@@ -23,6 +24,16 @@ static inline int count_fds(void)
 		n++;
 	closedir(d);
 	return n;
+}
+
+/* A context that opens mock devices: vfiomig_ctx_new(), vfiomig_mock_attach(). */
+static inline int test_ctx_new(struct vfiomig_ctx **ret)
+{
+	int r = vfiomig_ctx_new(ret);
+
+	if (r == 0 && (r = vfiomig_mock_attach(*ret)) < 0)
+		*ret = vfiomig_ctx_unref(*ret);
+	return r;
 }
 
 /* Opens the device printf(@fmt, ...) names, or fails the test saying why. */

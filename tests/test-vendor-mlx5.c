@@ -57,7 +57,7 @@ static void parse_cut(const uint8_t *p, size_t len, const size_t *cuts, size_t n
 	size_t off = 0;
 
 	memset(o, 0, sizeof(*o));
-	ck_assert_int_eq(vendor_parser_init(&v, vfiomig_vendor_find("mlx5"), 0, NULL, NULL), 0);
+	ck_assert_int_eq(vendor_parser_init(&v, vfiomig_vendor_find(NULL, "mlx5"), 0, NULL, NULL), 0);
 	v.target_kernel = target;
 	for (size_t i = 0; i <= ncuts && !o->rc; i++) {
 		size_t end = i < ncuts ? cuts[i] : len;

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vfiomig-ctl conformance DEVICE [--twin DEVICE2] [--only AREA]...: the
- * library's protocol checker (vfiomig/conformance.h) with a report for
- * people or, with --json, one document for a CI system to keep.
+ * protocol checker (libvfiomig-conformance, vfiomig/conformance.h) with a
+ * report for people or, with --json, one document for a CI system to keep.
  */
 #include <errno.h>
 #include <string.h>
+
+#include <vfiomig/conformance.h>
 
 #include "args.h"
 #include "describe.h"

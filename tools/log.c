@@ -8,6 +8,8 @@
 #include <string.h>
 #include <syslog.h>
 
+#include <vfiomig/mock.h>
+
 #include "ctl.h"
 
 static void log_to_stderr(void *userdata, int priority, const char *msg)
@@ -36,6 +38,9 @@ int ctl_context_new(struct ctl *ctl, struct vfiomig_ctx **ret)
 	struct vfiomig_ctx *vctx;
 	int r = vfiomig_ctx_new(&vctx);
 
+	/* Every documented mock: example works: the tool links the mock. */
+	if (r == 0 && (r = vfiomig_mock_attach(vctx)) < 0)
+		vfiomig_ctx_unref(vctx);
 	if (r < 0)
 		return ctl_fail(ctl, r, "cannot create a library context: %s", strerror(-r));
 	vfiomig_ctx_set_log_fn(vctx, log_to_stderr, ctl);

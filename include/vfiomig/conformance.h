@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * libvfiomig: a conformance checker for VFIO migration drivers.  It runs a
- * catalogue of checks against a device, each stating the rule it checks
+ * libvfiomig-conformance: a conformance checker for VFIO migration
+ * drivers, a library of its own beside libvfiomig (pkg-config:
+ * vfiomig-conformance; until 0.3 these calls were libvfiomig's).  It runs
+ * a catalogue of checks against a device, each stating the rule it checks
  * and where the rule comes from (the uAPI comment in <linux/vfio.h>, or
  * the kernel's code), and gives each a verdict.  It is for the authors of
  * variant drivers and their QE teams: run it on every firmware and kernel
@@ -10,7 +12,8 @@
  *
  * The checker is destructive: it resets the device and moves it through
  * every state, and it reopens it.  It refuses a device that something
- * else holds.
+ * else holds.  Its failures are told as libvfiomig's are:
+ * vfiomig_ctx_get_error() on the context it was given.
  */
 #ifndef VFIOMIG_CONFORMANCE_H
 #define VFIOMIG_CONFORMANCE_H
@@ -19,8 +22,13 @@
 #include <stdint.h>
 
 #include <vfiomig/cancel.h>
-#include <vfiomig/common.h>
 #include <vfiomig/ctx.h>
+
+#if defined(__GNUC__) && defined(VFIOMIG_BUILDING_CONFORMANCE)
+#define VFIOMIG_CONFORMANCE_API __attribute__((visibility("default")))
+#else
+#define VFIOMIG_CONFORMANCE_API
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -62,18 +70,19 @@ struct vfiomig_conformance_check {
  * @ret_count: the number of checks
  * Return: the array (static).  Since: 0.3
  */
-VFIOMIG_API const struct vfiomig_conformance_check *
+VFIOMIG_CONFORMANCE_API const struct vfiomig_conformance_check *
 vfiomig_conformance_catalogue(size_t *ret_count);
 
 /** vfiomig_conformance_area_name() - "features", "arcs", ...; NULL if unknown.  Since: 0.3 */
-VFIOMIG_API const char *vfiomig_conformance_area_name(enum vfiomig_conformance_area area);
+VFIOMIG_CONFORMANCE_API const char *
+vfiomig_conformance_area_name(enum vfiomig_conformance_area area);
 
 /** vfiomig_conformance_area_parse() - The area named @name.  Return: 0; -EINVAL.  Since: 0.3 */
-VFIOMIG_API int vfiomig_conformance_area_parse(const char *name,
-					       enum vfiomig_conformance_area *ret);
+VFIOMIG_CONFORMANCE_API int vfiomig_conformance_area_parse(const char *name,
+							   enum vfiomig_conformance_area *ret);
 
 /** vfiomig_verdict_name() - "pass", "fail", "deviation", "skip"; NULL if unknown.  Since: 0.3 */
-VFIOMIG_API const char *vfiomig_verdict_name(enum vfiomig_verdict v);
+VFIOMIG_CONFORMANCE_API const char *vfiomig_verdict_name(enum vfiomig_verdict v);
 
 struct vfiomig_conformance_result {
 	const struct vfiomig_conformance_check *check;
@@ -127,15 +136,15 @@ struct vfiomig_conformance;
  *         not of the same kind (flags), *@ret untouched; -EINVAL for bad
  *         @opts.  Since: 0.3
  */
-VFIOMIG_API int vfiomig_conformance_run(struct vfiomig_ctx *ctx, const char *spec,
-					const struct vfiomig_conformance_opts *opts,
-					struct vfiomig_conformance **ret);
+VFIOMIG_CONFORMANCE_API int vfiomig_conformance_run(struct vfiomig_ctx *ctx, const char *spec,
+						    const struct vfiomig_conformance_opts *opts,
+						    struct vfiomig_conformance **ret);
 
 /** vfiomig_conformance_get_count() - How many results (0 for NULL).  Since: 0.3 */
-VFIOMIG_API size_t vfiomig_conformance_get_count(const struct vfiomig_conformance *c);
+VFIOMIG_CONFORMANCE_API size_t vfiomig_conformance_get_count(const struct vfiomig_conformance *c);
 
 /** vfiomig_conformance_get_result() - Result @i, NULL past the end.  Since: 0.3 */
-VFIOMIG_API const struct vfiomig_conformance_result *
+VFIOMIG_CONFORMANCE_API const struct vfiomig_conformance_result *
 vfiomig_conformance_get_result(const struct vfiomig_conformance *c, size_t i);
 
 struct vfiomig_conformance_info {
@@ -148,11 +157,12 @@ struct vfiomig_conformance_info {
 };
 
 /** vfiomig_conformance_get_info() - The device and the tally.  Return: 0; -EINVAL.  Since: 0.3 */
-VFIOMIG_API int vfiomig_conformance_get_info(const struct vfiomig_conformance *c,
-					     struct vfiomig_conformance_info *info);
+VFIOMIG_CONFORMANCE_API int vfiomig_conformance_get_info(const struct vfiomig_conformance *c,
+							 struct vfiomig_conformance_info *info);
 
 /** vfiomig_conformance_free() - Free a report.  Return: NULL (NULL-safe).  Since: 0.3 */
-VFIOMIG_API struct vfiomig_conformance *vfiomig_conformance_free(struct vfiomig_conformance *c);
+VFIOMIG_CONFORMANCE_API struct vfiomig_conformance *
+vfiomig_conformance_free(struct vfiomig_conformance *c);
 
 #ifdef __cplusplus
 }

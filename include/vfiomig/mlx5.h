@@ -5,7 +5,9 @@
  * flags, is decided by a few bits of the firmware's QUERY_HCA_CAP output
  * and by the kernel's version (docs/mlx5.md, "Firmware capability
  * diagnostics").  Decoding is pure and always available; reading the bits
- * from a device needs a library built with libmlx5 (-Dmlx5=enabled).
+ * from a device needs a library built with rdma-core's headers
+ * (-Dmlx5=enabled) and, when it runs, rdma-core's libibverbs and libmlx5,
+ * which it loads with dlopen() (the library does not link them).
  */
 #ifndef VFIOMIG_MLX5_H
 #define VFIOMIG_MLX5_H
@@ -135,10 +137,14 @@ VFIOMIG_API int vfiomig_mlx5_caps_decode_adv_virtualization(const void *adv_cap,
  * the ADV_VIRTUALIZATION capability (the page tracker's limits; -1 if the
  * firmware refuses).  For a VF it also asks for the VF's cap_2
  * (other_function); if the firmware refuses that, @ret->migratable is -1
- * and the verdict says it was not checked.
+ * and the verdict says it was not checked.  rdma-core's libibverbs.so.1
+ * and libmlx5.so.1 are loaded (dlopen()) by the first call and stay
+ * loaded; the library does not link them.
  *
  * Return: 0; -EOPNOTSUPP if the library was built without libmlx5
- *         (-Dmlx5=disabled); -ENODEV if no RDMA device belongs to that PF;
+ *         (-Dmlx5=disabled), or libibverbs.so.1 or libmlx5.so.1 cannot be
+ *         loaded or lacks a call (the sentence names the library and its
+ *         Debian package); -ENODEV if no RDMA device belongs to that PF;
  *         -EINVAL for a malformed address; other -errno from libibverbs or
  *         the firmware.  vfiomig_ctx_get_error() says what happened.
  * Since: 0.3

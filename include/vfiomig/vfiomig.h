@@ -72,6 +72,5 @@
 #include <vfiomig/migrate.h>
 #include <vfiomig/inspect.h>
 #include <vfiomig/mlx5.h>
-#include <vfiomig/conformance.h>
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "fuzz-common.h"
 #include "stream.h"
+#include "util.h"
 
 #define CFG_FIX_SUMS 0x10u	/* every record's header and payload checksums */
 #define CFG_FIX_SEQ 0x20u	/* the records' sequence numbers */

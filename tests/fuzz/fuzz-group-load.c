@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * libFuzzer harness: vfiomig_group_load() (lib/group-load.c, lib/load.c)
+ * libFuzzer harness: vfiomig_group_load() (lib/group/group-load.c, lib/xfer/load.c)
  * of an untrusted stream into a group of two or three mock devices: the
  * identity prefix, the matching of stream devices to members, the dispatch
  * of each record to its member's worker, the per-member totals, and the
@@ -27,6 +27,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <vfiomig/mock.h>
 #include <vfiomig/vfiomig.h>
 
 #include "fuzz-common.h"
@@ -71,7 +72,7 @@ static void load(const uint8_t *s, size_t size, unsigned int cfg)
 	struct vfiomig_dev *dev[MAX_MEMBERS];
 	int fd = stream_fd(s, size), r;
 
-	FUZZ_CHECK(vfiomig_ctx_new(&ctx) == 0);
+	FUZZ_CHECK(vfiomig_ctx_new(&ctx) == 0 && vfiomig_mock_attach(ctx) == 0);
 	FUZZ_CHECK(vfiomig_group_new(ctx, 0, &g) == 0);
 	for (unsigned int i = 0; i < n; i++) {
 		char spec[64];

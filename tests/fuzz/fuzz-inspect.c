@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * libFuzzer harness: vfiomig_stream_inspect() (lib/inspect.c), which
+ * libFuzzer harness: vfiomig_stream_inspect() (lib/xfer/inspect.c), which
  * verifies and describes an untrusted saved stream without a device, and
- * the vendor record parsers behind it (lib/vendor.c, lib/vendor-mlx5.c).
+ * the vendor record parsers behind it (lib/vendor/vendor.c, lib/vendor/vendor-mlx5.c).
  *
  * Input: one configuration byte, then the stream.
  *   bit 0     raw mode (VFIOMIG_INSPECT_RAW): a bare vendor stream
@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <vfiomig/mock.h>
 #include <vfiomig/vfiomig.h>
 
 #include "fuzz-common.h"
@@ -175,7 +176,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	if (!ctx)
-		FUZZ_CHECK(vfiomig_ctx_new(&ctx) == 0);
+		FUZZ_CHECK(vfiomig_ctx_new(&ctx) == 0 && vfiomig_mock_attach(ctx) == 0);
 	cfg = data[0];
 	data++;
 	size--;
@@ -213,7 +214,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(sum.bytes == size);
 		if (!(cfg & CFG_NO_OPS))
 			FUZZ_CHECK(seen.vendor_records == sum.records);
-		vendor_direct(vfiomig_vendor_find(sum.backend), s, size, CFG_RAW_SPLIT(cfg), &sum,
+		vendor_direct(vfiomig_vendor_find(ctx, sum.backend), s, size, CFG_RAW_SPLIT(cfg), &sum,
 			      &seen, !(cfg & CFG_NO_OPS));
 	} else {
 		/* A valid stream is of this major version; an invalid input

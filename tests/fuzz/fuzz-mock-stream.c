@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * libFuzzer harness: the mock device's resume-side parser (lib/mock-content.c,
+ * libFuzzer harness: the mock device's resume-side parser (mock/mock-content.c,
  * mock_parser_feed() and mock_parser_finish()), which checks every byte a
  * caller writes into a RESUMING mock device, and its framing-only variant
  * (mock_parser_init_framing()), which the mock runs over each write.
@@ -49,7 +49,7 @@ static uint64_t le64(const uint8_t *p)
 }
 
 /*
- * A copy of the header check word of lib/mock-content.c (docs/mock.md).  If
+ * A copy of the header check word of mock/mock-content.c (docs/mock.md).  If
  * the two drift apart, bit 7 only stops helping: nothing fails because of it.
  */
 static uint64_t splitmix64(uint64_t x)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * libFuzzer harness: the stream reader (lib/stream-read.c) and the IDENTITY
- * decoder (lib/stream-identity.c), the parsers of a saved state that may
+ * libFuzzer harness: the stream reader (lib/stream/stream-read.c) and the IDENTITY
+ * decoder (lib/stream/stream-identity.c), the parsers of a saved state that may
  * come over a network.
  *
  * Input: one configuration byte, then the stream.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * libFuzzer harness: the mlx5_vfio_pci stream parser (lib/vendor-mlx5.c),
+ * libFuzzer harness: the mlx5_vfio_pci stream parser (lib/vendor/vendor-mlx5.c),
  * which inspection runs over untrusted saved streams, a save over what the
  * device gives, and a load over the bytes before the device sees them.
  *
@@ -69,7 +69,7 @@ static uint32_t target_of(unsigned int cfg)
 static void parse(const uint8_t *s, size_t size, unsigned int split, uint32_t target,
 		  struct outcome *o)
 {
-	const struct vfiomig_vendor_ops *ops = vfiomig_vendor_find("mlx5");
+	const struct vfiomig_vendor_ops *ops = vfiomig_vendor_find(NULL, "mlx5");
 	struct vendor_parser v;
 	int r;
 

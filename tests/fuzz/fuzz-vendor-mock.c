@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * libFuzzer harness: the mock device's stream as a vendor backend
- * (lib/vendor-mock.c), which inspection runs over an untrusted saved
+ * (mock/vendor-mock.c), which inspection runs over an untrusted saved
  * stream without a device.
  *
  * Input: one configuration byte, then the stream.
@@ -12,7 +12,7 @@
  *
  * Each input is parsed in the configured pieces and in one piece, and both
  * parses must end the same: a vendor parser accepts any split.  The mock's
- * own load (lib/mock-parser.c) then reads the stream for a device of the
+ * own load (mock/mock-parser.c) then reads the stream for a device of the
  * size its header declares, and must reach the end segment exactly when
  * the backend accepts the stream: the two share the record decoders, not
  * the loop around them.
@@ -22,7 +22,9 @@
 #include <string.h>
 
 #include "fuzz-vendor.h"
+#include "mock.h"
 #include "mock-content.h"
+#include "util.h"
 #include "vendor.h"
 
 #define CFG_SPLIT 0x07u
@@ -68,7 +70,7 @@ static void on_record(void *data, const struct vfiomig_stream_record *rec)
 
 static void parse(const uint8_t *s, size_t size, unsigned int split, struct outcome *o)
 {
-	const struct vfiomig_vendor_ops *ops = vfiomig_vendor_find("mock");
+	const struct vfiomig_vendor_ops *ops = &vfiomig_vendor_mock;
 	struct vendor_parser v;
 	int r;
 

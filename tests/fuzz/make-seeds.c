@@ -22,9 +22,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <vfiomig/mock.h>
 #include <vfiomig/vfiomig.h>
 
 #include "mock-content.h"
+#include "util.h"
 #include "stream.h"
 
 /* Seeds stay small: fuzzing is fast on small inputs, and they are committed. */
@@ -93,6 +95,8 @@ static struct buf save_mock(const char *spec, unsigned int flags, enum vfiomig_p
 	int fd, r;
 
 	r = vfiomig_ctx_new(&ctx);
+	if (r == 0)
+		r = vfiomig_mock_attach(ctx);
 	if (r < 0)
 		die("vfiomig_ctx_new", -r);
 	r = vfiomig_dev_open(ctx, spec, &dev);

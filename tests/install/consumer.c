@@ -9,6 +9,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <vfiomig/mock.h>
 #include <vfiomig/vfiomig.h>
 
 #define CHECK(expr) do { int r_ = (expr); if (r_ < 0) { \
@@ -39,6 +40,7 @@ int main(void)
 	int n, fd;
 
 	CHECK(vfiomig_ctx_new(&ctx));
+	CHECK(vfiomig_mock_attach(ctx));
 	vfiomig_ctx_ref(ctx);
 	vfiomig_ctx_unref(ctx);
 	vfiomig_ctx_set_log_fn(ctx, log_stderr, NULL);
@@ -125,6 +127,20 @@ int main(void)
 	if (vfiomig_dev_set_state(dev, VFIOMIG_STATE_ERROR, NULL) != -EINVAL)
 		return 1;
 	printf("refused: %s\n", vfiomig_ctx_get_error(ctx));
+	{
+		/* 0.4: the mock's own calls (libvfiomig-mock) */
+		struct vfiomig_mock_arc arcs[4];
+		size_t arcs_n = vfiomig_mock_journal(ctx, arcs, 4);
+
+		if (arcs_n == 0 || vfiomig_mock_count(ctx) != 1)
+			return 1;
+		printf("mock: %u device, %zu arcs, the first %s -> %s\n", vfiomig_mock_count(ctx),
+		       arcs_n, vfiomig_state_name(arcs[0].from), vfiomig_state_name(arcs[0].to));
+		vfiomig_mock_journal_clear(ctx);
+		/* the device writes 4 KiB of guest memory; nothing tracks it */
+		if (vfiomig_mock_journal(ctx, NULL, 0) != 0 || vfiomig_mock_dma(dev, 0, 4096) != 0)
+			return 1;
+	}
 	vfiomig_dev_unref(dev);
 	vfiomig_ctx_unref(ctx);
 	return 0;

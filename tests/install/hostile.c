@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <vfiomig/mock.h>
 #include <vfiomig/vfiomig.h>
 
 #define SKIP 77
@@ -40,6 +41,16 @@ static int fail(const char *fmt, ...)
 	va_end(ap);
 	fflush(stdout);
 	return 1;
+}
+
+/* A context that opens mock devices. */
+static int ctx_new(struct vfiomig_ctx **ret)
+{
+	int r = vfiomig_ctx_new(ret);
+
+	if (r == 0 && (r = vfiomig_mock_attach(*ret)) < 0)
+		*ret = vfiomig_ctx_unref(*ret);
+	return r;
 }
 
 static int count_fds(void)
@@ -103,7 +114,7 @@ static int saved_group(const char *const *specs, int n)
 	struct vfiomig_group *g;
 	int fd = memfd_create("stream", MFD_CLOEXEC), r = -1;
 
-	if (fd < 0 || vfiomig_ctx_new(&ctx) < 0)
+	if (fd < 0 || ctx_new(&ctx) < 0)
 		return -1;
 	g = group_of(ctx, specs, n);
 	if (g)
@@ -153,7 +164,7 @@ static int load_into(int in, const char *const *specs, int n, int expect_ok, con
 	struct vfiomig_group *g;
 	int r, bad = 0;
 
-	if (vfiomig_ctx_new(&ctx) < 0)
+	if (ctx_new(&ctx) < 0)
 		return 1;
 	g = group_of(ctx, specs, n);
 	if (!g)
@@ -223,7 +234,7 @@ static int thread_limit(void)
 
 	if (getuid() != 0)
 		return SKIP;
-	if (stream < 0 || vfiomig_ctx_new(&ctx) < 0)
+	if (stream < 0 || ctx_new(&ctx) < 0)
 		return 1;
 	gs = group_of(ctx, src, 3);
 	gd = group_of(ctx, dst, 3);
@@ -283,7 +294,7 @@ static int two_faults(void)
 	enum vfiomig_state st;
 	int fd = saved_group(src, 2), bad = 0, single = memfd_create("one", MFD_CLOEXEC);
 
-	if (fd < 0 || single < 0 || vfiomig_ctx_new(&ctx) < 0)
+	if (fd < 0 || single < 0 || ctx_new(&ctx) < 0)
 		return 1;
 	bad |= load_into(fd, dst, 2, 0, "a group with two faults per member");
 	if (vfiomig_dev_open(ctx, "mock:a,size=1M", &dev) < 0 ||
@@ -330,7 +341,7 @@ static int many_threads(void)
 	size_t before = 0, after;
 	int bad = 0;
 
-	if (vfiomig_ctx_new(&ctx) < 0)
+	if (ctx_new(&ctx) < 0)
 		return 1;
 	for (int i = 0; i < 50; i++) {
 		c[i].failed = 0;
@@ -385,7 +396,7 @@ static int reentry(void)
 					.userdata = &n, .leave = VFIOMIG_LEAVE_RUNNING };
 	int out = memfd_create("out", MFD_CLOEXEC), bad = 0;
 
-	if (out < 0 || vfiomig_ctx_new(&n.ctx) < 0 ||
+	if (out < 0 || ctx_new(&n.ctx) < 0 ||
 	    vfiomig_dev_open(n.ctx, "mock:r,size=1M,rate=16M", &n.dev) < 0)
 		return 1;
 	if (vfiomig_dev_save(n.dev, out, &so) < 0)
@@ -457,7 +468,7 @@ static int cancelled_load(void)
 	double end;
 
 	f.stream = saved_group(src, 2);
-	if (f.stream < 0 || pipe(p) < 0 || vfiomig_ctx_new(&ctx) < 0 ||
+	if (f.stream < 0 || pipe(p) < 0 || ctx_new(&ctx) < 0 ||
 	    vfiomig_cancel_new(&rs.c) < 0 || !(g = group_of(ctx, dst, 2)))
 		return 1;
 	f.fd = p[1];
@@ -508,7 +519,7 @@ static int dirty_free_busy(void)
 	int bad = 0;
 
 	s.out = memfd_create("out", MFD_CLOEXEC);
-	if (s.out < 0 || vfiomig_ctx_new(&ctx) < 0 ||
+	if (s.out < 0 || ctx_new(&ctx) < 0 ||
 	    vfiomig_dev_open(ctx, "mock:m,size=1M,rate=4M,dirtylog=1", &s.dev) < 0 ||
 	    vfiomig_dirty_start(s.dev, &range, 1, NULL, &d) < 0)
 		return fail("setup: %s", vfiomig_ctx_get_error(ctx));

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <vfiomig/mock.h>
 #include <vfiomig/vfiomig.h>
 
 #define S(x) VFIOMIG_STATE_##x
@@ -231,7 +232,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s DEVICE TWIN\n", argv[0]);
 		return 2;
 	}
-	if (vfiomig_ctx_new(&ctx) < 0 || vfiomig_dev_open(ctx, argv[1], &dev) < 0 ||
+	/* the mock, on the host, stands where mtty stands in the guest */
+	if (vfiomig_ctx_new(&ctx) < 0 || vfiomig_mock_attach(ctx) < 0 ||
+	    vfiomig_dev_open(ctx, argv[1], &dev) < 0 ||
 	    vfiomig_dev_open(ctx, argv[2], &twin) < 0) {
 		fprintf(stderr, "conformance: %s\n", vfiomig_ctx_get_error(ctx));
 		return 1;

@@ -34,6 +34,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <vfiomig/mock.h>
 #include <vfiomig/vfiomig.h>
 
 #define S(x) VFIOMIG_STATE_##x
@@ -609,7 +610,8 @@ static void check_same(const char *uuid, int via_cdev)
 		cdev_node(uuid, spec, sizeof(spec));
 	else
 		snprintf(spec, sizeof(spec), "%s", uuid);
-	if (vfiomig_ctx_new(&ctx) < 0 || vfiomig_dev_open(ctx, spec, &dev) < 0 ||
+	if (vfiomig_ctx_new(&ctx) < 0 || vfiomig_mock_attach(ctx) < 0 ||
+	    vfiomig_dev_open(ctx, spec, &dev) < 0 ||
 	    vfiomig_dev_adopt(ctx, vfiomig_dev_get_fd(dev), &adopted) < 0 ||
 	    vfiomig_dev_open(ctx, "mock:other", &mock) < 0)
 		die("open, adopt");

@@ -31,13 +31,17 @@ fi
 api=$1 conformance=$2
 shift 2
 files=("$api:/bin/guest-api" "$conformance:/bin/conformance")
-lib=$(ldd "$api" | awk '/libvfiomig/ { print $3 }')
-files+=("$lib:/lib/vfiomig/$(basename "$lib")")
+programs=("$api" "$conformance")
 for f in "$@"; do
 	case $f in
 	*.sh) files+=("$f:/tests/$(basename "$f")") ;;
-	*) files+=("$f:/bin/$(basename "$f")") ;;
+	*) files+=("$f:/bin/$(basename "$f")"); programs+=("$f") ;;
 	esac
+done
+# The libraries the programs link: libvfiomig, libvfiomig-mock, and
+# vfiomig-ctl's libvfiomig-conformance.
+for lib in $(ldd "${programs[@]}" | awk '/libvfiomig/ && !seen[$1]++ { print $3 }'); do
+	files+=("$lib:/lib/vfiomig/$(basename "$lib")")
 done
 
 log=$(mktemp)

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The IDENTITY record: which device a stream came from. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "stream.h"
+#include "identity.h"
+#include "util.h"
+
+static const size_t string_offsets[] = {
+	offsetof(struct stream_identity, name),
+	offsetof(struct stream_identity, dev.driver),
+	offsetof(struct stream_identity, backend),
+	offsetof(struct stream_identity, kernel),
+	offsetof(struct stream_identity, library),
+	/* 1.1: a 1.0 stream ends before it, and reads as "" */
+	offsetof(struct stream_identity, dev.mdev_type),
+};
+#define NSTRINGS (sizeof(string_offsets) / sizeof(string_offsets[0]))
+#define NSTRINGS_1_0 5
+_Static_assert(NSTRINGS == STREAM_IDENTITY_STRINGS, "IDENTITY strings");
+
+size_t stream_identity_encode(const struct stream_identity *id, uint8_t *buf, size_t size)
+{
+	size_t n = STREAM_IDENTITY_FIXED;
+
+	if (size < STREAM_IDENTITY_FIXED + NSTRINGS * (2 + STREAM_STRING_MAX))
+		return 0;
+	memset(buf, 0, STREAM_IDENTITY_FIXED);
+	put_le16(buf, id->dev.vendor);
+	put_le16(buf + 2, id->dev.device);
+	put_le16(buf + 4, id->dev.subsystem_vendor);
+	put_le16(buf + 6, id->dev.subsystem_device);
+	buf[8] = id->dev.revision;
+	buf[9] = id->dev.has_pci_ids;
+	put_le64(buf + 16, id->mig_flags);
+	put_le64(buf + 24, id->stop_copy_size);
+	for (size_t i = 0; i < NSTRINGS; i++) {
+		const char *s = (const char *)id + string_offsets[i];
+		size_t len = strnlen(s, STREAM_STRING_MAX);
+
+		put_le16(buf + n, (uint16_t)len);
+		memcpy(buf + n + 2, s, len);
+		n += 2 + len;
+	}
+	return n;
+}
+
+int stream_identity_decode(const uint8_t *buf, size_t len, struct stream_identity *id)
+{
+	size_t n = STREAM_IDENTITY_FIXED;
+
+	memset(id, 0, sizeof(*id));
+	if (len < STREAM_IDENTITY_FIXED || buf[9] > 1)
+		return -EBADMSG;
+	id->dev.vendor = get_le16(buf);
+	id->dev.device = get_le16(buf + 2);
+	id->dev.subsystem_vendor = get_le16(buf + 4);
+	id->dev.subsystem_device = get_le16(buf + 6);
+	id->dev.revision = buf[8];
+	id->dev.has_pci_ids = buf[9];
+	id->mig_flags = get_le64(buf + 16);
+	id->stop_copy_size = get_le64(buf + 24);
+	for (size_t i = 0; i < NSTRINGS; i++) {
+		char *s = (char *)id + string_offsets[i];
+		size_t slen;
+
+		if (i >= NSTRINGS_1_0 && len == n)
+			break;
+		if (len - n < 2)
+			return -EBADMSG;
+		slen = get_le16(buf + n);
+		if (slen > STREAM_STRING_MAX || len - n - 2 < slen ||
+		    memchr(buf + n + 2, '\0', slen))
+			return -EBADMSG;
+		memcpy(s, buf + n + 2, slen);
+		s[slen] = '\0';
+		n += 2 + slen;
+	}
+	/* Later minor versions may append fields; this one reads what it knows. */
+	return 0;
+}
+
+#define MAX_DIFFERENCES 5
+
+struct differences {
+	unsigned int n;
+	char item[MAX_DIFFERENCES][2 * STREAM_STRING_MAX + 48];
+};
+
+/* One field that differs: its name, and both values where given. */
+static void differ(struct differences *d, const char *what, const char *stream_value,
+		   const char *dev_value)
+{
+	char *item = d->item[d->n++];
+
+	if (stream_value)
+		snprintf(item, sizeof(d->item[0]), "%s (stream %s, device %s)", what,
+			 stream_value[0] ? stream_value : "none", dev_value[0] ? dev_value : "none");
+	else
+		snprintf(item, sizeof(d->item[0]), "%s", what);
+}
+
+unsigned int stream_identity_differences(const struct stream_identity *stream,
+					 const struct stream_identity *dev, char *buf, size_t size)
+{
+	const struct vfiomig_identity *x = &stream->dev, *y = &dev->dev;
+	struct differences d = { .n = 0 };
+	char a[16], b[16];
+
+	if (x->has_pci_ids != y->has_pci_ids) {
+		differ(&d, "the PCI IDs", NULL, NULL);	/* one side has none */
+	} else {
+		if (x->vendor != y->vendor || x->device != y->device)
+			differ(&d, "the PCI IDs", NULL, NULL);
+		if (x->subsystem_vendor != y->subsystem_vendor ||
+		    x->subsystem_device != y->subsystem_device) {
+			snprintf(a, sizeof(a), "%04x:%04x", x->subsystem_vendor, x->subsystem_device);
+			snprintf(b, sizeof(b), "%04x:%04x", y->subsystem_vendor, y->subsystem_device);
+			differ(&d, "the subsystem IDs", a, b);
+		}
+	}
+	if (strcmp(x->driver, y->driver) != 0)
+		differ(&d, "the drivers", NULL, NULL);
+	if (strcmp(x->mdev_type, y->mdev_type) != 0)
+		differ(&d, "the mdev types", x->mdev_type, y->mdev_type);
+	if (strcmp(stream->backend, dev->backend) != 0)
+		differ(&d, "the backends", stream->backend, dev->backend);
+	if (!buf || !size)
+		return d.n;
+	buf[0] = '\0';
+	/* "a", "a and b", "a, b and c" */
+	for (unsigned int i = 0; i < d.n; i++) {
+		size_t len = strlen(buf);
+
+		snprintf(buf + len, size - len, "%s%s", i == 0 ? "" : i + 1 == d.n ? " and " : ", ",
+			 d.item[i]);
+	}
+	return d.n;
+}
+
+bool stream_identity_matches(const struct stream_identity *a, const struct stream_identity *b)
+{
+	return stream_identity_differences(a, b, NULL, 0) == 0;
+}
