@@ -163,6 +163,20 @@ START_TEST(test_pipe_and_phases)
 }
 END_TEST
 
+/*
+ * A group save of two devices (@sk, as side_open() takes keys) into one
+ * stream, loaded into a group of two (@dk): the load's return.  The sides stay open for the checks.
+ */
+static int save_then_load(struct side *src, const char *const *sk, unsigned int nsk,
+			  struct side *dst, const char *const *dk, unsigned int ndk, int fd)
+{
+	side_open(src, 2, "s", sk, nsk);
+	side_open(dst, 2, "d", dk, ndk);
+	ck_assert_int_eq(vfiomig_group_save(src->g, &fd, 1, NULL), 0);
+	rewind_fds(&fd, 1);
+	return vfiomig_group_load(dst->g, &fd, 1, NULL);
+}
+
 /* A stream of A and B loads into "B A": the identity decides across kinds. */
 START_TEST(test_matched_by_identity)
 {
@@ -173,11 +187,7 @@ START_TEST(test_matched_by_identity)
 	struct side src, dst;
 	int fd = memfd();
 
-	side_open(&src, 2, "s", ab, 2);
-	side_open(&dst, 2, "d", ba, 2);
-	ck_assert_int_eq(vfiomig_group_save(src.g, &fd, 1, NULL), 0);
-	rewind_fds(&fd, 1);
-	ck_assert_msg(vfiomig_group_load(dst.g, &fd, 1, NULL) == 0, "%s",
+	ck_assert_msg(save_then_load(&src, ab, 2, &dst, ba, 2, fd) == 0, "%s",
 		      vfiomig_ctx_get_error(dst.ctx));
 	ck_assert_int_eq(vfiomig_group_get_result(dst.g, 0, &res), 0);
 	ck_assert_int_eq(res.stream_device, 1);
@@ -382,11 +392,7 @@ START_TEST(test_second_of_a_kind_refused)
 	struct side src, dst;
 	int fd = memfd();
 
-	side_open(&src, 2, "s", pp, 1);
-	side_open(&dst, 2, "d", qp, 2);
-	ck_assert_int_eq(vfiomig_group_save(src.g, &fd, 1, NULL), 0);
-	rewind_fds(&fd, 1);
-	ck_assert_int_eq(vfiomig_group_load(dst.g, &fd, 1, NULL), -ENODEV);
+	ck_assert_int_eq(save_then_load(&src, pp, 1, &dst, qp, 2, fd), -ENODEV);
 	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(dst.ctx), "it holds 2 devices like"));
 	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(dst.ctx), "the group 1"));
 	assert_untouched(&dst, S(STOP));
@@ -410,11 +416,7 @@ START_TEST(test_misfit_named)
 	struct side src, dst;
 	int fd = memfd();
 
-	side_open(&src, 2, "s", ab, 2);
-	side_open(&dst, 2, "d", ba, 2);
-	ck_assert_int_eq(vfiomig_group_save(src.g, &fd, 1, NULL), 0);
-	rewind_fds(&fd, 1);
-	ck_assert_int_eq(vfiomig_group_load(dst.g, &fd, 1, NULL), -ENODEV);
+	ck_assert_int_eq(save_then_load(&src, ab, 2, &dst, ba, 2, fd), -ENODEV);
 	ck_assert_int_eq(vfiomig_ctx_get_error_info(dst.ctx, &e), 0);
 	ck_assert_str_eq(e.device, "mock:d1");
 	ck_assert_int_eq(e.device_first, 1);
