@@ -1,0 +1,382 @@
+//! Whole saves and loads (`vfiomig/migrate.h`): their options as builders,
+//! their progress and their figures.
+
+use std::time::Duration;
+
+use crate::cancel::{Cancel, CallCancel};
+use crate::callback::ProgressHook;
+use crate::sys;
+
+/// Which phase a transfer is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// The source runs; pre-copy data flows.
+    Precopy,
+    /// The source is stopped; the rest flows.
+    StopCopy,
+    /// The destination is RESUMING.
+    Load,
+    /// Done.
+    Done,
+}
+
+/// Where a transfer is, given to a progress closure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    pub phase: Phase,
+    /// Device bytes moved so far, all phases.
+    pub bytes: u64,
+    /// Device bytes expected in all, where known.
+    pub total_estimate: Option<u64>,
+    /// Bytes per second, recent.
+    pub rate: u64,
+    pub precopy_round: u32,
+}
+
+impl Progress {
+    pub(crate) fn from_raw(p: &sys::vfiomig_progress) -> Progress {
+        let phase = match p.phase {
+            sys::VFIOMIG_PHASE_PRECOPY => Phase::Precopy,
+            sys::VFIOMIG_PHASE_STOP_COPY => Phase::StopCopy,
+            sys::VFIOMIG_PHASE_LOAD => Phase::Load,
+            _ => Phase::Done,
+        };
+        Progress {
+            phase,
+            bytes: p.bytes,
+            total_estimate: (p.total_estimate != 0).then(|| p.total_estimate),
+            rate: p.rate,
+            precopy_round: p.precopy_round,
+        }
+    }
+}
+
+/// What a save or a load did: on success from the call, on failure from
+/// [`Error::stats`](crate::Error::stats) (what had moved).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Device bytes moved while the source ran.
+    pub precopy_bytes: u64,
+    /// Device bytes moved while it was stopped.
+    pub stop_copy_bytes: u64,
+    /// Bytes written to or read from the stream.
+    pub stream_bytes: u64,
+    pub precopy_rounds: u32,
+    /// Save: from the arc into STOP_COPY to the complete stream (a group's:
+    /// from its first member's); load: RESUMING to running (or stopped).
+    pub downtime: Duration,
+    pub elapsed: Duration,
+    /// Where a load found a failure in the stream, or a save failed to
+    /// write it.
+    pub error_offset: Option<u64>,
+}
+
+impl Stats {
+    pub(crate) fn raw() -> sys::vfiomig_stats {
+        sys::vfiomig_stats { sz: std::mem::size_of::<sys::vfiomig_stats>(), ..Default::default() }
+    }
+
+    pub(crate) fn from_raw(s: &sys::vfiomig_stats) -> Stats {
+        Stats {
+            precopy_bytes: s.precopy_bytes,
+            stop_copy_bytes: s.stop_copy_bytes,
+            stream_bytes: s.stream_bytes,
+            precopy_rounds: s.precopy_rounds,
+            downtime: Duration::from_nanos(s.downtime_ns),
+            elapsed: Duration::from_nanos(s.elapsed_ns),
+            error_offset: (s.error_offset != u64::MAX).then(|| s.error_offset),
+        }
+    }
+}
+
+/// How a save uses pre-copy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Precopy {
+    /// Stop the device, then copy.
+    Never,
+    /// Iterate while it pays (the dirty bytes shrink), then switch over;
+    /// the limits are [`SaveOptions::dirty_threshold`],
+    /// [`SaveOptions::max_precopy_bytes`] and at most this many rounds
+    /// (0: the library's default, 32).
+    Auto(u32),
+    /// Exactly this many rounds.
+    Rounds(u32),
+}
+
+/// Where a transfer leaves the device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Leave {
+    /// A save: STOP; a load: RUNNING.
+    Default,
+    Stop,
+    Running,
+}
+
+impl Leave {
+    fn raw(self) -> sys::vfiomig_leave {
+        match self {
+            Leave::Default => sys::VFIOMIG_LEAVE_DEFAULT,
+            Leave::Stop => sys::VFIOMIG_LEAVE_STOP,
+            Leave::Running => sys::VFIOMIG_LEAVE_RUNNING,
+        }
+    }
+}
+
+/// The options of a save, as a builder:
+///
+/// ```
+/// # use vfiomig::{Precopy, SaveOptions};
+/// let cancel = vfiomig::Cancel::new();
+/// let opts = SaveOptions::new()
+///     .precopy(Precopy::Auto(0))
+///     .dirty_threshold(256 << 10)
+///     .progress(|p| eprintln!("{:?}: {} bytes", p.phase, p.bytes))
+///     .cancel(&cancel);
+/// ```
+pub struct SaveOptions<'a> {
+    raw: bool,
+    precopy: Precopy,
+    dirty_threshold: u64,
+    max_precopy_bytes: u64,
+    leave: Leave,
+    buffer_size: usize,
+    progress: Option<Box<dyn FnMut(&Progress) + 'a>>,
+    cancel: Option<&'a Cancel>,
+}
+
+/// The options of a load, as a builder.
+pub struct LoadOptions<'a> {
+    raw: bool,
+    force: bool,
+    leave: Leave,
+    buffer_size: usize,
+    progress: Option<Box<dyn FnMut(&Progress) + 'a>>,
+    cancel: Option<&'a Cancel>,
+}
+
+impl<'a> Default for SaveOptions<'a> {
+    fn default() -> Self {
+        SaveOptions {
+            raw: false,
+            precopy: Precopy::Never,
+            dirty_threshold: 0,
+            max_precopy_bytes: 0,
+            leave: Leave::Default,
+            buffer_size: 0,
+            progress: None,
+            cancel: None,
+        }
+    }
+}
+
+impl<'a> Default for LoadOptions<'a> {
+    fn default() -> Self {
+        LoadOptions { raw: false, force: false, leave: Leave::Default, buffer_size: 0, progress: None, cancel: None }
+    }
+}
+
+impl<'a> SaveOptions<'a> {
+    /// The defaults: framed, no pre-copy, the device left in STOP.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Bare device bytes, without the library's framing (docs/stream-format.md).
+    pub fn raw(mut self, raw: bool) -> Self {
+        self.raw = raw;
+        self
+    }
+    pub fn precopy(mut self, p: Precopy) -> Self {
+        self.precopy = p;
+        self
+    }
+    /// Auto pre-copy switches over once the initial bytes are sent and the
+    /// dirty bytes are at most this (0: the default, 1 MiB).
+    pub fn dirty_threshold(mut self, bytes: u64) -> Self {
+        self.dirty_threshold = bytes;
+        self
+    }
+    /// ... or once this many pre-copy bytes moved (0: the default, twice the
+    /// stop-copy size).
+    pub fn max_precopy_bytes(mut self, bytes: u64) -> Self {
+        self.max_precopy_bytes = bytes;
+        self
+    }
+    pub fn leave(mut self, l: Leave) -> Self {
+        self.leave = l;
+        self
+    }
+    /// The I/O buffer: at least 4 KiB (0: the default, 256 KiB).
+    pub fn buffer_size(mut self, n: usize) -> Self {
+        self.buffer_size = n;
+        self
+    }
+    /// Called on the calling thread as the transfer goes.  It cannot reach
+    /// the device being moved (the call borrows it).  A panic in it fails
+    /// the call (the devices are put back as on any failure) and is then
+    /// resumed.
+    pub fn progress<F: FnMut(&Progress) + 'a>(mut self, f: F) -> Self {
+        self.progress = Some(Box::new(f));
+        self
+    }
+    /// Watch `c`: raising it ends the call with `ECANCELED`.
+    pub fn cancel(mut self, c: &'a Cancel) -> Self {
+        self.cancel = Some(c);
+        self
+    }
+}
+
+impl<'a> LoadOptions<'a> {
+    /// The defaults: framed, the identity checked, the device left RUNNING.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// The stream is bare device bytes.
+    pub fn raw(mut self, raw: bool) -> Self {
+        self.raw = raw;
+        self
+    }
+    /// Accept a stream of another device's identity.
+    pub fn force(mut self, force: bool) -> Self {
+        self.force = force;
+        self
+    }
+    pub fn leave(mut self, l: Leave) -> Self {
+        self.leave = l;
+        self
+    }
+    /// The raw mode's I/O buffer.
+    pub fn buffer_size(mut self, n: usize) -> Self {
+        self.buffer_size = n;
+        self
+    }
+    /// As [`SaveOptions::progress`].
+    pub fn progress<F: FnMut(&Progress) + 'a>(mut self, f: F) -> Self {
+        self.progress = Some(Box::new(f));
+        self
+    }
+    /// As [`SaveOptions::cancel`].
+    pub fn cancel(mut self, c: &'a Cancel) -> Self {
+        self.cancel = Some(c);
+        self
+    }
+}
+
+impl<'a> std::fmt::Debug for SaveOptions<'a> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SaveOptions")
+            .field("raw", &self.raw)
+            .field("precopy", &self.precopy)
+            .field("dirty_threshold", &self.dirty_threshold)
+            .field("max_precopy_bytes", &self.max_precopy_bytes)
+            .field("leave", &self.leave)
+            .field("buffer_size", &self.buffer_size)
+            .field("progress", &self.progress.is_some())
+            .field("cancel", &self.cancel)
+            .finish()
+    }
+}
+
+impl<'a> std::fmt::Debug for LoadOptions<'a> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadOptions")
+            .field("raw", &self.raw)
+            .field("force", &self.force)
+            .field("leave", &self.leave)
+            .field("buffer_size", &self.buffer_size)
+            .field("progress", &self.progress.is_some())
+            .field("cancel", &self.cancel)
+            .finish()
+    }
+}
+
+/// What one transfer call needs around the C call: its own cancel object,
+/// its figures, and its progress closure behind the panic guard.
+pub(crate) struct Call<'f, 'a> {
+    cancel: CallCancel,
+    stats: Box<sys::vfiomig_stats>,
+    progress: Option<Box<ProgressHook<'f, 'a>>>,
+}
+
+impl<'f, 'a> Call<'f, 'a> {
+    fn new(
+        cancel: Option<&Cancel>,
+        progress: &'f mut Option<Box<dyn FnMut(&Progress) + 'a>>,
+    ) -> crate::Result<Self> {
+        let cancel = CallCancel::new(cancel)?;
+        let progress = progress.as_deref_mut().map(|f| Box::new(ProgressHook::new(f, cancel.as_ptr())));
+        Ok(Call { cancel, stats: Box::new(Stats::raw()), progress })
+    }
+
+    /// Fills the C options' callback, cancel and stats fields.
+    fn wire(
+        &mut self,
+        progress: &mut crate::callback::ProgressFn,
+        userdata: &mut *mut std::os::raw::c_void,
+        stats: &mut *mut sys::vfiomig_stats,
+        cancel: &mut *mut sys::vfiomig_cancel,
+    ) {
+        if let Some(h) = self.progress.as_mut() {
+            let (f, ud) = h.c_fn();
+            *progress = f;
+            *userdata = ud;
+        }
+        *stats = &mut *self.stats;
+        *cancel = self.cancel.as_ptr();
+    }
+
+    /// After the C call: its figures; a progress panic resumes here.
+    pub(crate) fn finish(self) -> Stats {
+        let stats = Stats::from_raw(&self.stats);
+        if let Some(h) = self.progress {
+            h.resume();
+        }
+        stats
+    }
+}
+
+impl<'a> SaveOptions<'a> {
+    /// The C options, and the call state they point into.
+    pub(crate) fn prepare<'f>(&'f mut self) -> crate::Result<(sys::vfiomig_save_opts, Call<'f, 'a>)> {
+        let (precopy, rounds) = match self.precopy {
+            Precopy::Never => (sys::VFIOMIG_PRECOPY_MODE_NEVER, 0),
+            Precopy::Auto(n) => (sys::VFIOMIG_PRECOPY_MODE_AUTO, n),
+            Precopy::Rounds(n) => (sys::VFIOMIG_PRECOPY_MODE_ROUNDS, n),
+        };
+        let mut o = sys::vfiomig_save_opts {
+            sz: std::mem::size_of::<sys::vfiomig_save_opts>(),
+            flags: if self.raw { sys::VFIOMIG_XFER_RAW } else { 0 },
+            precopy,
+            precopy_rounds: rounds,
+            precopy_dirty_threshold: self.dirty_threshold,
+            precopy_max_bytes: self.max_precopy_bytes,
+            leave: self.leave.raw(),
+            buffer_size: self.buffer_size,
+            ..Default::default()
+        };
+        let mut call = Call::new(self.cancel, &mut self.progress)?;
+        call.wire(&mut o.progress, &mut o.userdata, &mut o.stats, &mut o.cancel);
+        Ok((o, call))
+    }
+}
+
+impl<'a> LoadOptions<'a> {
+    pub(crate) fn prepare<'f>(&'f mut self) -> crate::Result<(sys::vfiomig_load_opts, Call<'f, 'a>)> {
+        let mut flags = 0;
+        if self.raw {
+            flags |= sys::VFIOMIG_XFER_RAW;
+        }
+        if self.force {
+            flags |= sys::VFIOMIG_XFER_FORCE;
+        }
+        let mut o = sys::vfiomig_load_opts {
+            sz: std::mem::size_of::<sys::vfiomig_load_opts>(),
+            flags,
+            leave: self.leave.raw(),
+            buffer_size: self.buffer_size,
+            ..Default::default()
+        };
+        let mut call = Call::new(self.cancel, &mut self.progress)?;
+        call.wire(&mut o.progress, &mut o.userdata, &mut o.stats, &mut o.cancel);
+        Ok((o, call))
+    }
+}

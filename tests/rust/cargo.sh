@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# cargo for bindings/rust, the way this project builds it (docs/rust.md):
+# - Debian 12's rustc, rustdoc and cargo, whatever else PATH offers
+#   (a rustup toolchain would not be the MSRV, 1.63);
+# - offline, against Debian's packaged crates in /usr/share/cargo/registry,
+#   through a source replacement in a CARGO_HOME of our own (as Debian's
+#   own crate packaging builds), so that ~/.cargo is neither read nor written;
+# - against the libvfiomig of a meson build (VFIOMIG_BUILD, default
+#   ./build): its uninstalled .pc files, its libraries at run time;
+# - into VFIOMIG_BUILD/rust (CARGO_TARGET_DIR), one target folder per build.
+#
+#   tests/rust/cargo.sh CARGO-ARGS...
+set -euo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(cd "${VFIOMIG_BUILD:-$src/build}" && pwd)
+
+for tool in cargo rustc rustdoc; do
+	if [ ! -x /usr/bin/$tool ]; then
+		echo "tests/rust/cargo.sh: /usr/bin/$tool is missing: apt-get install cargo rustc" \
+		     "librust-bindgen-dev librust-pkg-config-dev librust-libc-dev (docs/rust.md)" >&2
+		exit 77
+	fi
+done
+if [ ! -d /usr/share/cargo/registry/pkg-config-0.3.25 ] && ! ls -d /usr/share/cargo/registry/pkg-config-* >/dev/null 2>&1; then
+	echo "tests/rust/cargo.sh: Debian's crates are missing: apt-get install librust-pkg-config-dev" \
+	     "librust-libc-dev librust-bindgen-dev (docs/rust.md)" >&2
+	exit 77
+fi
+
+export CARGO_HOME=$build/rust/cargo-home
+mkdir -p "$CARGO_HOME"
+cat >"$CARGO_HOME/config.toml.new" <<'TOML'
+[source.crates-io]
+replace-with = "debian"
+
+[source.debian]
+directory = "/usr/share/cargo/registry"
+
+[net]
+offline = true
+TOML
+mv "$CARGO_HOME/config.toml.new" "$CARGO_HOME/config.toml"
+
+export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTFMT=/usr/bin/rustfmt
+export CARGO_TARGET_DIR=$build/rust/target
+export PKG_CONFIG_PATH=$build/meson-uninstalled${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
+export LD_LIBRARY_PATH=$build/lib:$build/mock:$build/conformance${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# A build's warnings are errors here, as --werror makes the C ones.
+export RUSTFLAGS="${RUSTFLAGS:-} -D warnings"
+export RUSTDOCFLAGS="${RUSTDOCFLAGS:-} -D warnings"
+cd "$src/bindings/rust"
+exec /usr/bin/cargo "$@"
