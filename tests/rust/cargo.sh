@@ -42,7 +42,7 @@ TOML
 mv "$CARGO_HOME/config.toml.new" "$CARGO_HOME/config.toml"
 
 export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTFMT=/usr/bin/rustfmt
-export CARGO_TARGET_DIR=$build/rust/target
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$build/rust/target}
 export PKG_CONFIG_PATH=$build/meson-uninstalled${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
 export LD_LIBRARY_PATH=$build/lib:$build/mock:$build/conformance${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 # A build's warnings are errors here, as --werror makes the C ones.
