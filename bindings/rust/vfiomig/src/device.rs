@@ -80,6 +80,17 @@ pub struct PrecopyInfo {
 /// }
 /// ```
 ///
+/// ```no_run
+/// // Behind a Mutex, one thread at a time, it may be shared: this compiles.
+/// fn shared(dev: vfiomig::Device) {
+///     let dev = std::sync::Mutex::new(dev);
+///     std::thread::scope(|s| {
+///         s.spawn(|| dev.lock().unwrap().set_state(vfiomig::State::Stop));
+///         s.spawn(|| dev.lock().unwrap().set_state(vfiomig::State::Running));
+///     });
+/// }
+/// ```
+///
 /// ```compile_fail
 /// // A Device is no Clone: a second handle would be a second driver.
 /// fn second_handle(dev: &vfiomig::Device) -> vfiomig::Device {
