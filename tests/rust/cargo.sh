@@ -48,5 +48,16 @@ export LD_LIBRARY_PATH=$build/lib:$build/mock:$build/conformance${LD_LIBRARY_PAT
 # A build's warnings are errors here, as --werror makes the C ones.
 export RUSTFLAGS="${RUSTFLAGS:-} -D warnings"
 export RUSTDOCFLAGS="${RUSTDOCFLAGS:-} -D warnings"
+# VFIOMIG_ASAN_RUNTIME: the build's libvfiomig is built with ASan and UBSan
+# (build-san).  The Rust side is not instrumented (that needs a nightly
+# rustc and a rebuilt std), so the test binaries link the instrumented
+# library with its sanitizer symbols left to the runtime, which
+# asan-runner.sh preloads into every test binary (and the examples they
+# start).  rustdoc runs no runner: the doc tests are left to the plain
+# build.
+if [ -n "${VFIOMIG_ASAN_RUNTIME:-}" ]; then
+	export RUSTFLAGS="$RUSTFLAGS -C link-arg=-Wl,--allow-shlib-undefined"
+	export CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER=$src/tests/rust/asan-runner.sh
+fi
 cd "$src/bindings/rust"
 exec /usr/bin/cargo "$@"
