@@ -130,7 +130,9 @@ def fenced_blocks(text):
         line = lines[i]
         if line.startswith("## "):
             section = line[3:].strip()
-        m = re.match(r"^```(\w*)$", line)
+        # An info string may carry attributes after the language
+        # ("rust,no_run", as rustdoc reads them): the language is its first word.
+        m = re.match(r"^```(\w*)(?:,[\w,-]*)?$", line)
         if m:
             j = lines.index("```", i + 1)
             out.append((i + 1, section, m.group(1), "\n".join(lines[i + 1:j]) + "\n"))
