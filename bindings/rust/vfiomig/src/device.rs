@@ -137,7 +137,9 @@ impl Device {
 
     /// Adopt a device fd the VMM hands over (a legacy group's device fd,
     /// or a cdev bound to an iommufd): it is closed when the `Device` is
-    /// dropped, after the library let go of it.
+    /// dropped, after the library let go of it.  If the library refuses it (no VFIO
+    /// device, no migration support), the fd is closed with the error; a
+    /// VMM that wants it back either way uses [`Device::adopt_borrowed`].
     pub fn adopt(ctx: &Ctx, fd: OwnedFd) -> Result<Device> {
         let mut p = std::ptr::null_mut();
         // SAFETY: fd is open for the whole life of the device (it is kept).
