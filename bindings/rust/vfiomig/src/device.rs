@@ -10,7 +10,7 @@ use crate::ctx::Ctx;
 use crate::error::{check, Error, Result};
 use crate::state::{MigFlags, State};
 use crate::sys;
-use crate::xfer::{LoadOptions, SaveOptions, Stats};
+use crate::xfer::{Call, LoadOptions, SaveOptions, Stats};
 
 /// A device's PCI identity, from sysfs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -335,12 +335,7 @@ impl Device {
         // SAFETY: o points into `call`, which lives across the call; the fd
         // is borrowed for it.
         let r = unsafe { sys::vfiomig_dev_save(self.raw(), out.as_fd().as_raw_fd(), &o) };
-        let err = (r < 0).then(|| Error::last(self.ctx.raw(), r));
-        let stats = call.finish();
-        match err {
-            Some(e) => Err(e.with_stats(stats)),
-            None => Ok(stats),
-        }
+        self.transfer_result(r, call)
     }
 
     /// Load a saved state from `input` into the device.  A destination is
@@ -349,6 +344,12 @@ impl Device {
         let (o, call) = opts.prepare()?;
         // SAFETY: as for save().
         let r = unsafe { sys::vfiomig_dev_load(self.raw(), input.as_fd().as_raw_fd(), &o) };
+        self.transfer_result(r, call)
+    }
+
+    /// A transfer's outcome: its failure's account first (the thread's
+    /// until its next call), then its figures; a progress panic resumes.
+    fn transfer_result(&self, r: i32, call: Call<'_, '_>) -> Result<Stats> {
         let err = (r < 0).then(|| Error::last(self.ctx.raw(), r));
         let stats = call.finish();
         match err {
