@@ -1,7 +1,7 @@
 //! raw-loop: the raw data path of the safe `vfiomig` crate driven from a
 //! VMM's own single-threaded poll() loop, with the device state framed into
-//! the VMM's migration stream the way QEMU frames VFIO devices (frame.rs
-//! says what is modelled and what is left out).
+//! the VMM's migration stream the way QEMU frames VFIO devices
+//! (raw_loop/frame.rs says what is modelled and what is left out).
 //!
 //! One source and one destination device (mock devices by default).  The
 //! source saves through its data fd (O_NONBLOCK, POLLIN), the frames go
@@ -9,9 +9,9 @@
 //! (POLLOUT when its buffer is full, POLLIN on the far end), the receiver
 //! parses them incrementally and writes the device bytes to the
 //! destination's data fd (O_NONBLOCK, `write_some()` on POLLOUT).
-//! event_loop.rs has the loop and the switch-over rule: once the device has
-//! emptied its pre-copy data for now, switch when its initial bytes are
-//! sent and its dirty bytes are at most `--dirty-threshold` or
+//! raw_loop/event_loop.rs has the loop and the switch-over rule: once the
+//! device has emptied its pre-copy data for now, switch when its initial
+//! bytes are sent and its dirty bytes are at most `--dirty-threshold` or
 //! `--max-rounds` rounds went.
 //!
 //! Then it checks what it claims: the destination finishes the load and
@@ -25,6 +25,7 @@
 //! It prints one `key: name=value ...` line per result and `result: PASS`,
 //! or says what failed on stderr and exits 1 (2 for a bad command line).
 
+use std::fs::File;
 use std::os::unix::io::{AsFd, AsRawFd, OwnedFd};
 use std::process::exit;
 use std::thread::JoinHandle;
@@ -212,6 +213,48 @@ fn print_report(r: &Report) {
     );
 }
 
+/// Fail with `why`, after putting both devices back (and saying so if
+/// that failed too).
+fn fail_back(src: &mut Device, dst: &mut Device, why: String) -> Result<(), String> {
+    match put_back(src, dst) {
+        Ok(()) => Err(why),
+        Err(e) => Err(format!("{}; then {}", why, e)),
+    }
+}
+
+/// A cancelled migration: both devices back, in time.
+fn cancelled(src: &mut Device, dst: &mut Device, r: &Report, cancel: &mut Canceller) -> Result<(), String> {
+    let phase = r.src_state.map_or("?".to_string(), |s| s.to_string());
+    put_back(src, dst)?;
+    let latency = cancel.raised_at()?.elapsed();
+    print_report(r);
+    println!("cancel: phase={} latency_ms={:.3}", phase, latency.as_secs_f64() * 1e3);
+    ensure(latency <= CANCEL_LIMIT, || {
+        format!("the devices were back {:?} after the cancel, later than {:?}", latency, CANCEL_LIMIT)
+    })
+}
+
+/// A complete transfer: the destination runs, the source stops, and the
+/// checks of what it claims.
+fn finish(src: &mut Device, dst: &mut Device, r: &Report, t0: Instant, dst_before: &mut File) -> Result<(), String> {
+    if let Err(e) = dst.finish_load(State::Running) {
+        return fail_back(src, dst, format!("the destination refused the state it was given: {}", e));
+    }
+    let downtime = r.switched_at.map_or(0.0, |t| t.elapsed().as_secs_f64() * 1e3);
+    let elapsed = t0.elapsed();
+    // The save's cleanup, after the destination runs (QEMU's too): it would
+    // only add to the downtime before.
+    src.set_state(State::Stop).map_err(|e| format!("stopping the source after the save: {}", e))?;
+    print_report(r);
+    println!("time: elapsed_ms={:.1} downtime_ms={:.1}", elapsed.as_secs_f64() * 1e3, downtime);
+    check_report(r)?;
+    check_state(src, dst, dst_before)?;
+    println!("devices: src={} dst={}", state_of(src), state_of(dst));
+    ensure(src.state().ok() == Some(State::Stop) && dst.state().ok() == Some(State::Running), || {
+        format!("the source ended {} and the destination {}", state_of(src), state_of(dst))
+    })
+}
+
 fn run(args: &Args) -> Result<(), String> {
     let ctx = vfiomig::mock::context().map_err(|e| e.to_string())?;
     let mut src = Device::open(&ctx, &args.src).map_err(|e| format!("opening the source: {}", e))?;
@@ -220,52 +263,18 @@ fn run(args: &Args) -> Result<(), String> {
     let mut dst_before = raw_state(&mut dst, Leave::Stop)?;
     let mut cancel = Canceller::new(args.cancel_after)?;
     let t0 = Instant::now();
-    let outcome = event_loop::migrate(&mut src, &mut dst, &args.cfg, cancel.fd.as_fd());
-    let report = match outcome {
-        Err(e) => {
-            put_back(&mut src, &mut dst)?;
-            return Err(e);
+    match event_loop::migrate(&mut src, &mut dst, &args.cfg, cancel.fd.as_fd()) {
+        Err(e) => fail_back(&mut src, &mut dst, e),
+        Ok(Outcome::Cancelled(r)) => cancelled(&mut src, &mut dst, &r, &mut cancel),
+        Ok(Outcome::Done(_)) if args.cancel_after.is_some() => {
+            let why = format!(
+                "the migration finished in {:?}, before the cancel: make it slower (a mock's rate=) or cancel sooner",
+                t0.elapsed()
+            );
+            fail_back(&mut src, &mut dst, why)
         }
-        Ok(Outcome::Cancelled(r)) => {
-            let phase = r.src_state.map_or("?".to_string(), |s| s.to_string());
-            put_back(&mut src, &mut dst)?;
-            let latency = cancel.raised_at()?.elapsed();
-            print_report(&r);
-            println!("cancel: phase={} latency_ms={:.3}", phase, latency.as_secs_f64() * 1e3);
-            return ensure(latency <= CANCEL_LIMIT, || {
-                format!("the devices were back {:?} after the cancel, later than {:?}", latency, CANCEL_LIMIT)
-            });
-        }
-        Ok(Outcome::Done(r)) => r,
-    };
-    if args.cancel_after.is_some() {
-        put_back(&mut src, &mut dst)?;
-        return Err(format!(
-            "the migration finished in {:?}, before the cancel: make it slower (a mock's rate=) or cancel sooner",
-            t0.elapsed()
-        ));
+        Ok(Outcome::Done(r)) => finish(&mut src, &mut dst, &r, t0, &mut dst_before),
     }
-    if let Err(e) = dst.finish_load(State::Running) {
-        put_back(&mut src, &mut dst)?;
-        return Err(format!("the destination refused the state it was given: {}", e));
-    }
-    let downtime = report.switched_at.map(|t| t.elapsed());
-    let elapsed = t0.elapsed();
-    // The save's cleanup, after the destination runs (QEMU's too): it would
-    // only add to the downtime before.
-    src.set_state(State::Stop).map_err(|e| format!("stopping the source after the save: {}", e))?;
-    print_report(&report);
-    println!(
-        "time: elapsed_ms={:.1} downtime_ms={:.1}",
-        elapsed.as_secs_f64() * 1e3,
-        downtime.map_or(0.0, |d| d.as_secs_f64() * 1e3)
-    );
-    check_report(&report)?;
-    check_state(&mut src, &mut dst, &mut dst_before)?;
-    println!("devices: src={} dst={}", state_of(&src), state_of(&dst));
-    ensure(src.state().ok() == Some(State::Stop) && dst.state().ok() == Some(State::Running), || {
-        format!("the source ended {} and the destination {}", state_of(&src), state_of(&dst))
-    })
 }
 
 fn main() {

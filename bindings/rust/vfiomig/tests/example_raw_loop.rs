@@ -4,6 +4,9 @@
 //! figures must be the mock's (docs/mock.md, "Stream format" and
 //! "Pre-copy": a stream is 40 + 24 * pages + size + 24 bytes, and a dirty
 //! round is ceil(dirty / 64 KiB) pages of 24 + 65536 bytes each).
+//!
+//! `cargo test` builds the example first; `cargo test --test
+//! example_raw_loop` alone does not, so build it with `--examples` then.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -11,6 +14,12 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+// The example's framing, whose unit tests (the parser on any split, its
+// refusals) run here: an example with `test = true` would be built only as
+// a test harness by `cargo test`, and the binary run below would go stale.
+#[path = "../examples/raw_loop/frame.rs"]
+mod frame;
 
 /// The example keeps both CPUs busy: one run at a time keeps the cancel's
 /// timing its own.

@@ -30,25 +30,26 @@ pub fn raw_state(dev: &mut Device, leave: Leave) -> Result<File, String> {
     Ok(f)
 }
 
-/// Where two saved states first differ (their length if one is a prefix
-/// of the other), or None if they are equal; and the length compared.
-fn compare(a: &mut File, b: &mut File) -> Result<(Option<u64>, u64), String> {
+/// Where two saved states first differ (the shorter one's length if it
+/// is a prefix of the other), or None if they are equal.
+fn first_difference(a: &mut File, b: &mut File) -> Result<Option<u64>, String> {
     let (mut ba, mut bb) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
     let mut off = 0u64;
     loop {
-        let na = read_full(a, &mut ba)?;
-        let nb = read_full(b, &mut bb)?;
-        let same = ba[..na.min(nb)].iter().zip(&bb[..na.min(nb)]).position(|(x, y)| x != y);
-        if let Some(i) = same {
-            return Ok((Some(off + i as u64), off));
+        let (na, nb) = (read_full(a, &mut ba)?, read_full(b, &mut bb)?);
+        let n = na.min(nb);
+        // Slices compare as memcmp; only a difference is looked for byte by byte.
+        if ba[..n] != bb[..n] {
+            let i = ba[..n].iter().zip(&bb[..n]).position(|(x, y)| x != y).unwrap_or(0);
+            return Ok(Some(off + i as u64));
         }
         if na != nb {
-            return Ok((Some(off + na.min(nb) as u64), off));
+            return Ok(Some(off + n as u64));
         }
-        off += na as u64;
-        if na == 0 {
-            return Ok((None, off));
+        if n == 0 {
+            return Ok(None);
         }
+        off += n as u64;
     }
 }
 
@@ -83,17 +84,18 @@ pub fn check_report(r: &Report) -> Result<(), String> {
 pub fn check_state(src: &mut Device, dst: &mut Device, dst_before: &mut File) -> Result<(), String> {
     let mut s = raw_state(src, Leave::Default)?;
     let mut d = raw_state(dst, Leave::Running)?;
-    let (diff, len) = compare(&mut s, &mut d)?;
+    let diff = first_difference(&mut s, &mut d)?;
     ensure(diff.is_none(), || {
         format!("the destination's state differs from the source's at byte {}", diff.unwrap_or(0))
     })?;
     s.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
-    let (before, _) = compare(&mut s, dst_before)?;
+    let before = first_difference(&mut s, dst_before)?;
     ensure(before.is_some(), || {
         "the destination held the source's state before the migration, so the comparison proves nothing: \
          give the devices different names"
             .into()
     })?;
+    let len = s.metadata().map_err(|e| e.to_string())?.len();
     println!("state: equal bytes={} (the destination's own state differed at byte {})", len, before.unwrap_or(0));
     Ok(())
 }

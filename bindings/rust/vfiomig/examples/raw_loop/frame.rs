@@ -455,7 +455,8 @@ impl Parser {
 
     fn file_header(&self, magic: u32, version: u32) -> Result<St, ParseError> {
         if magic != QEMU_VM_FILE_MAGIC {
-            return self.fail(format!("magic 0x{:08x}, not QEMU_VM_FILE_MAGIC (0x{:08x}, \"QEVM\")", magic, QEMU_VM_FILE_MAGIC));
+            let what = format!("magic 0x{:08x}, not QEMU_VM_FILE_MAGIC (0x{:08x}, \"QEVM\")", magic, QEMU_VM_FILE_MAGIC);
+            return self.fail(what);
         }
         if version != QEMU_VM_FILE_VERSION {
             return self.fail(format!("stream version {}, not {}", version, QEMU_VM_FILE_VERSION));
@@ -468,14 +469,17 @@ impl Parser {
             return match (self.section_id, self.ended, self.counts.full) {
                 (Some(_), true, 1) => Ok(St::Done),
                 _ => self.fail(
-                    "QEMU_VM_EOF before the device's START, END and FULL sections all came: its state is incomplete".into(),
+                    "QEMU_VM_EOF before the device's START, END and FULL sections all came: \
+                     its state is incomplete"
+                        .into(),
                 ),
             };
         }
         match Kind::from_byte(b) {
             Some(kind) => Ok(St::SectionId(kind)),
             None => self.fail(format!(
-                "section type 0x{:02x}: not START, PART, END, FULL or EOF (the other records of QEMU's stream are not modelled here)",
+                "section type 0x{:02x}: not START, PART, END, FULL or EOF \
+                 (the other records of QEMU's stream are not modelled here)",
                 b
             )),
         }
@@ -486,9 +490,10 @@ impl Parser {
             (Kind::Start, Some(known)) => self.fail(format!("a second START section (id {}; the first was {})", id, known)),
             (Kind::Start, None) => Ok(St::IdLen(kind, id)),
             (_, None) => self.fail(format!("a {} section (id {}) before the device's START section", kind, id)),
-            (_, Some(known)) if known != id => {
-                self.fail(format!("a {} section for section id {}, unknown here (the device is section {})", kind, id, known))
-            }
+            (_, Some(known)) if known != id => self.fail(format!(
+                "a {} section for section id {}, unknown here (the device is section {})",
+                kind, id, known
+            )),
             (Kind::Full, Some(_)) => Ok(St::IdLen(kind, id)),
             (_, Some(_)) if self.ended => self.fail(format!("a {} section after the device's END section", kind)),
             (_, Some(_)) => {
@@ -547,7 +552,8 @@ impl Parser {
             }
             _ => {
                 return self.fail(format!(
-                    "unknown marker 0x{:016x} in a {} section (VFIO markers are 0xffffffffef100001 to 0xffffffffef100005)",
+                    "unknown marker 0x{:016x} in a {} section \
+                     (VFIO markers are 0xffffffffef100001 to 0xffffffffef100005)",
                     m, kind
                 ))
             }
@@ -661,6 +667,20 @@ mod tests {
         // The limit itself is a size a chunk may have: the parser waits for its bytes.
         let (_, p) = parse_split(&patched(at, MAX_CHUNK), || 3).expect("a chunk at the limit is taken");
         assert!(!p.done());
+    }
+
+    #[test]
+    fn a_corrupting_writer_is_refused_at_its_first_chunk() {
+        for (corrupt, what) in [(Corrupt::Marker, "unknown marker"), (Corrupt::Size, "a data chunk of 1099511627776 bytes")] {
+            let mut w = Writer::new(7, ID, 0, Some(corrupt));
+            let mut out = Vec::new();
+            w.file_header(&mut out);
+            w.setup(&mut out);
+            w.precopy_chunk(&mut out, &[1, 2, 3]);
+            let e = refusal(&out);
+            assert!(e.what.contains(what), "{:?}: {}", corrupt, e);
+            assert!(e.offset == first_chunk() as u64 || e.offset == first_chunk() as u64 + 8, "{}", e);
+        }
     }
 
     #[test]
