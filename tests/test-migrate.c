@@ -305,6 +305,53 @@ START_TEST(test_building_blocks)
 }
 END_TEST
 
+/*
+ * VFIOMIG_READ_DRAINED tells an event loop the two kinds of "nothing now"
+ * apart: a non-blocking fd with nothing yet (-EAGAIN: poll again) and the
+ * device's temporary end of pre-copy (-ENOMSG: ask PRECOPY_INFO, maybe
+ * switch over), whichever way the driver says it (ENOMSG, mtty's 0).
+ */
+START_TEST(test_read_drained)
+{
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *src;
+	static char buf[1 << 16];
+	unsigned int flags = VFIOMIG_READ_PRECOPY | VFIOMIG_READ_DRAINED;
+	int sfd, again = 0;
+	uint64_t got = 0;
+	ssize_t n;
+
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
+	/* 64 KiB at 256 KiB/s: the first reads find nothing yet */
+	src = open_dev(ctx, "mock:dr,size=64K,rate=256K,eom=%s", _i ? "zero" : "enomsg");
+	ck_assert_int_eq(vfiomig_data_begin_save(src, VFIOMIG_SAVE_PRECOPY, &sfd, NULL), 0);
+	ck_assert_int_eq(fcntl(sfd, F_SETFL, fcntl(sfd, F_GETFL) | O_NONBLOCK), 0);
+	ck_assert_int_eq(vfiomig_data_read(src, sfd, buf, sizeof(buf), VFIOMIG_READ_PRECOPY << 2),
+			 -EINVAL);
+	for (;;) {
+		n = vfiomig_data_read(src, sfd, buf, sizeof(buf), flags);
+		if (n == -ENOMSG)
+			break;
+		if (n == -EAGAIN) {
+			again++;
+			ck_assert_int_eq(poll(&(struct pollfd){ .fd = sfd, .events = POLLIN }, 1, 1000), 1);
+			continue;
+		}
+		ck_assert_int_gt(n, 0);
+		got += (uint64_t)n;
+	}
+	/* the end comes only after the whole initial image, and says so once */
+	ck_assert_uint_ge(got, 64 << 10);
+	ck_assert_int_gt(again, 0);
+	ck_assert_ptr_null(vfiomig_ctx_get_error(ctx));
+	/* without the flag, both are -EAGAIN, as before */
+	ck_assert_int_eq(vfiomig_data_read(src, sfd, buf, sizeof(buf), VFIOMIG_READ_PRECOPY), -EAGAIN);
+	close(sfd);
+	vfiomig_dev_unref(src);
+	vfiomig_ctx_unref(ctx);
+}
+END_TEST
+
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;
@@ -1188,6 +1235,7 @@ int main(void)
 	tcase_add_test(tc, test_precopy_initial_rule);
 	tcase_add_test(tc, test_options);
 	tcase_add_loop_test(tc, test_building_blocks, 0, 2);
+	tcase_add_loop_test(tc, test_read_drained, 0, 2);
 	tcase_add_test(tc, test_event_loop);
 	tcase_add_test(tc, test_write_some_rejected);
 	tcase_add_test(tc, test_corrupt_every_byte);

@@ -65,11 +65,19 @@ VFIOMIG_API int vfiomig_data_begin_save(struct vfiomig_dev *dev, unsigned int fl
 
 /* vfiomig_data_read() flags */
 #define VFIOMIG_READ_PRECOPY (1u << 0) /* the device is in a PRE_COPY state */
+/*
+ * Report the temporary end of pre-copy as -ENOMSG rather than -EAGAIN, so
+ * that an event loop on a non-blocking fd tells "the device has nothing
+ * more for now: ask PRECOPY_INFO, maybe switch over" from "nothing is
+ * ready yet: poll again" (since 0.4).
+ */
+#define VFIOMIG_READ_DRAINED (1u << 1)
 
 /**
  * vfiomig_data_read() - Read the next chunk of device state from a saving fd
  * @flags: VFIOMIG_READ_PRECOPY while the device is in PRE_COPY or
- *         PRE_COPY_P2P, where a read of 0 is a temporary end (mtty), not EOF
+ *         PRE_COPY_P2P, where a read of 0 is a temporary end (mtty), not EOF;
+ *         VFIOMIG_READ_DRAINED to have that temporary end said apart
  *
  * One read(2): EINTR is retried.  On a blocking fd it waits until the
  * driver has data (mlx5: or the end of pre-copy's data for now); on a
@@ -78,6 +86,9 @@ VFIOMIG_API int vfiomig_data_begin_save(struct vfiomig_dev *dev, unsigned int fl
  * Return: bytes read (> 0); 0 at the end of the stream (STOP_COPY only);
  *         -EAGAIN when there is no data for now: the temporary end of
  *         pre-copy (ENOMSG, or mtty's 0) or EAGAIN from a non-blocking fd;
+ *         with VFIOMIG_READ_DRAINED, -ENOMSG for the temporary end and
+ *         -EAGAIN only for a non-blocking fd with nothing yet (neither is a
+ *         failure: neither leaves a sentence);
  *         -ENODEV if the session ended (a reset); other -errno.
  * Since: 0.2
  */

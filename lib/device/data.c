@@ -64,7 +64,7 @@ ssize_t data_read(struct vfiomig_dev *dev, int data_fd, void *buf, size_t len,
 
 	/* The protocol's temporary end is ENOMSG; mtty says 0 instead. */
 	if (n == -ENOMSG || (n == 0 && len && (flags & VFIOMIG_READ_PRECOPY)))
-		return -EAGAIN;
+		return (flags & VFIOMIG_READ_DRAINED) ? -ENOMSG : -EAGAIN;
 	return n;
 }
 
@@ -74,13 +74,15 @@ VFIOMIG_EXPORT ssize_t vfiomig_data_read(struct vfiomig_dev *dev, int data_fd,
 	struct call c;
 	ssize_t n = call_begin_dev(&c, dev, 0);
 
-	if (n == 0 && (data_fd < 0 || (!buf && len) || (flags & ~VFIOMIG_READ_PRECOPY)))
+	if (n == 0 && (data_fd < 0 || (!buf && len) ||
+		       (flags & ~(VFIOMIG_READ_PRECOPY | VFIOMIG_READ_DRAINED))))
 		n = vfiomig_fail(dev->ctx, -EINVAL, "%s: a read needs a data fd and a buffer, "
-				 "and takes no flag but VFIOMIG_READ_PRECOPY", dev->name);
+				 "and takes no flag but VFIOMIG_READ_PRECOPY and "
+				 "VFIOMIG_READ_DRAINED", dev->name);
 	if (n == 0)
 		n = data_read(dev, data_fd, buf, len, flags);
-	if (n == -EAGAIN) {
-		/* The temporary end of pre-copy is no failure: it leaves no sentence. */
+	if (n == -EAGAIN || (n == -ENOMSG && (flags & VFIOMIG_READ_DRAINED))) {
+		/* Nothing for now is no failure: it leaves no sentence. */
 		call_end(&c, 0);
 		return n;
 	}

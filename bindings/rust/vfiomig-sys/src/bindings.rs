@@ -19,6 +19,7 @@ pub const VFIOMIG_GROUP_MAX: u32 = 64;
 pub const VFIOMIG_GROUP_ALLOW_NO_P2P: u32 = 1;
 pub const VFIOMIG_SAVE_PRECOPY: u32 = 1;
 pub const VFIOMIG_READ_PRECOPY: u32 = 1;
+pub const VFIOMIG_READ_DRAINED: u32 = 2;
 pub const VFIOMIG_INSPECT_RAW: u32 = 1;
 pub const VFIOMIG_MOCK_NAME_MAX: u32 = 58;
 pub const VFIOMIG_MOCK_JOURNAL_MAX: u32 = 4096;

@@ -17,9 +17,12 @@ use crate::sys;
 pub enum Read {
     /// This many bytes of device state.
     Data(usize),
-    /// No data for now: the temporary end of pre-copy, or a non-blocking
-    /// fd with nothing ready.  Poll, or switch over.
+    /// A non-blocking fd has nothing ready yet: poll for POLLIN.
     Again,
+    /// The device has no more pre-copy data for now (the temporary end of
+    /// pre-copy: the driver's ENOMSG, or mtty's 0): ask
+    /// [`Device::precopy_info`], then read on or switch over.
+    Drained,
     /// The end of the device's state (STOP_COPY only).
     End,
 }
@@ -50,9 +53,10 @@ impl Device {
     }
 
     /// One read of a saving data fd.  `precopy` says the device is in a
-    /// PRE_COPY state, where no data is a pause, not the end.
+    /// PRE_COPY state, where no data is a pause ([`Read::Drained`]), not
+    /// the end.
     pub fn read(&mut self, data_fd: impl AsFd, buf: &mut [u8], precopy: bool) -> Result<Read> {
-        let flags = if precopy { sys::VFIOMIG_READ_PRECOPY } else { 0 };
+        let flags = sys::VFIOMIG_READ_DRAINED | if precopy { sys::VFIOMIG_READ_PRECOPY } else { 0 };
         // SAFETY: buf is writable for its length; the fd is borrowed.
         let r = unsafe {
             sys::vfiomig_data_read(self.raw(), data_fd.as_fd().as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), flags)
@@ -61,6 +65,7 @@ impl Device {
             0 => Ok(Read::End),
             n if n > 0 => Ok(Read::Data(n as usize)),
             n if n == -(libc::EAGAIN as isize) => Ok(Read::Again),
+            n if n == -(libc::ENOMSG as isize) => Ok(Read::Drained),
             n => self.data_check(n).map(|_| Read::End),
         }
     }

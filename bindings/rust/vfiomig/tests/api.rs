@@ -146,7 +146,7 @@ fn raw_data_path() {
     loop {
         match src.read(&fd, &mut buf, false).unwrap() {
             Read::Data(n) => data.extend_from_slice(&buf[..n]),
-            Read::Again => continue,
+            Read::Again | Read::Drained => continue,
             Read::End => break,
         }
     }

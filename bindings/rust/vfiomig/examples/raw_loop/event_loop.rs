@@ -17,12 +17,8 @@ use vfiomig::{Device, PrecopyInfo, Read, State};
 use crate::frame::{Counts, Corrupt, Parser, Writer};
 
 /// How long to wait for a data fd that poll() cannot watch, or for a
-/// device whose pre-copy counters still promise data, before reading again.
+/// device that has emptied its pre-copy data for now, before reading again.
 const TICK: Duration = Duration::from_millis(10);
-/// A device that promises pre-copy data but gives none for this long has
-/// emptied what it has for now (its counters are estimates, which the
-/// uAPI allows).
-const QUIET: Duration = Duration::from_millis(100);
 /// Nothing moving for this long ends the migration.
 const STALL: Duration = Duration::from_secs(10);
 
@@ -201,10 +197,9 @@ struct Source<'d> {
     buf: Vec<u8>,
     rule: Rule,
     wait: Wait,
-    /// Device bytes the source has queued in all, as its counters last said.
-    queued: u64,
-    /// Since when the device promises pre-copy data but gives none.
-    quiet_since: Option<Instant>,
+    /// The device said it has no pre-copy data for now, and no new data
+    /// has come since: the next data begins a round.
+    drained: bool,
     tx: Tx,
     report: Report,
 }
@@ -226,8 +221,6 @@ impl<'d> Source<'d> {
             }
         });
         if precopy {
-            let info = self.dev.precopy_info(&self.fd).map_err(|e| format!("pre-copy info: {}", e))?;
-            self.queued = info.initial_bytes.saturating_add(info.dirty_bytes);
             self.report.rounds = 1;
         }
         Ok(())
@@ -244,59 +237,44 @@ impl<'d> Source<'d> {
                 if precopy {
                     self.tx.frame(|w, out| w.precopy_chunk(out, data));
                     self.report.precopy_bytes += n as u64;
-                    self.quiet_since = None;
+                    if std::mem::take(&mut self.drained) {
+                        self.report.rounds += 1;
+                    }
                 } else {
                     self.tx.frame(|w, out| w.stop_copy_chunk(out, data));
                     self.report.stop_copy_bytes += n as u64;
                 }
-                // Read on until the fd says Again: poll() never reports
-                // the temporary end of pre-copy (the fd is just empty).
+                // Read on until the fd says Again or Drained: poll() never
+                // reports the temporary end of pre-copy (the fd is just empty).
                 self.wait = Wait { poll_in: true, until: Some(Instant::now()) };
                 Ok(true)
             }
-            // Only STOP_COPY ends: a pre-copy read says Again at its end.
+            // Only STOP_COPY ends: a pre-copy read says Drained at its end.
             Read::End => {
                 self.tx.frame(|w, out| w.finish(out));
                 self.phase = Phase::Done;
                 Ok(true)
             }
-            Read::Again => {
-                if precopy {
-                    if let Some(info) = self.emptied_for_now()? {
-                        if self.decide(info)? {
-                            return Ok(true);
-                        }
-                    }
+            // The device has no pre-copy data for now: its counters decide
+            // whether to switch over.  If not, the next round comes when the
+            // device has made it (mlx5 makes it inside PRECOPY_INFO).
+            Read::Drained => {
+                let info = self.dev.precopy_info(&self.fd).map_err(|e| format!("pre-copy info: {}", e))?;
+                if self.decide(info)? {
+                    return Ok(true);
                 }
-                // A readable fd that has nothing has no poll op (mtty's):
-                // poll() would say ready forever, so wait a tick instead.
-                // In pre-copy, ask again after a tick even if poll() stays
-                // quiet: a device may make data only when asked (mlx5).
-                let until = (ready || precopy).then(|| Instant::now() + TICK);
+                self.drained = true;
+                self.wait = Wait { poll_in: true, until: Some(Instant::now() + TICK) };
+                Ok(false)
+            }
+            // Nothing ready yet.  A readable fd that has nothing has no poll
+            // op (mtty's): poll() would say ready forever, so wait a tick.
+            Read::Again => {
+                let until = ready.then(|| Instant::now() + TICK);
                 self.wait = Wait { poll_in: !ready, until };
                 Ok(false)
             }
         }
-    }
-
-    /// After a pre-copy read said Again: the counters, if that is the
-    /// device's temporary end rather than a non-blocking fd with nothing
-    /// yet.  The safe API says Again for both, so the counters decide: the
-    /// device queued a new round (they grew), or has nothing left, or has
-    /// promised data for too long.
-    fn emptied_for_now(&mut self) -> Result<Option<PrecopyInfo>, String> {
-        let info = self.dev.precopy_info(&self.fd).map_err(|e| format!("pre-copy info: {}", e))?;
-        let left = info.initial_bytes.saturating_add(info.dirty_bytes);
-        let total = self.report.precopy_bytes.saturating_add(left);
-        let grew = total > self.queued;
-        self.queued = self.queued.max(total);
-        let now = Instant::now();
-        let quiet = *self.quiet_since.get_or_insert(now);
-        if grew || left == 0 || now.duration_since(quiet) >= QUIET {
-            self.quiet_since = None;
-            return Ok(Some(info));
-        }
-        Ok(None)
     }
 
     /// At the temporary end: switch over by the rule, or go on with the
@@ -305,7 +283,6 @@ impl<'d> Source<'d> {
         let rule = self.rule;
         let converged = info.dirty_bytes <= rule.dirty_threshold || self.report.rounds >= rule.max_rounds;
         if info.initial_bytes > 0 || !converged {
-            self.report.rounds += 1;
             return Ok(false);
         }
         self.report.switched_at = Some(Instant::now());
@@ -476,8 +453,7 @@ pub fn migrate(src: &mut Device, dst: &mut Device, cfg: &Config, cancel: Borrowe
         buf: vec![0; cfg.chunk],
         rule: cfg.rule,
         wait: READABLE,
-        queued: 0,
-        quiet_since: None,
+        drained: false,
         tx: Tx {
             fd: tx,
             out: Vec::with_capacity(2 * cfg.chunk),
