@@ -3,7 +3,11 @@
 # QEMU (see docs/testing.md) and turns the guest's results into TAP for
 # meson.  Skips, saying how to prepare, when the assets or qemu are missing.
 #
-#   run.sh GUEST_API CONFORMANCE [VFIOMIG_CTL] [GUEST_TEST_SCRIPT...]
+#   run.sh GUEST_API CONFORMANCE [PROGRAM | GUEST_TEST_SCRIPT.sh]...
+#
+# Programs go to the guest's /bin, with the libvfiomig libraries they link
+# (found by ldd, through LD_LIBRARY_PATH for a program without an rpath);
+# guest.sh runs each script once a pass.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${VFIOMIG_KERNEL_CACHE:-$HOME/.cache/vfiomig-kernel}
@@ -11,16 +15,13 @@ cache=${VFIOMIG_KERNEL_CACHE:-$HOME/.cache/vfiomig-kernel}
 # Debian's stock 6.12 lacks CONFIG_IOMMUFD_DRIVER, so its REPORT is EOPNOTSUPP
 # (iovabitmap=0 in the mock); the iommufd kernel has it.
 report_key=,iovabitmap=0
-# Each guest part prints its plan: guest-api and guest-cli.sh, and on the
-# iommufd kernel both once more through the devices' cdevs, guest-scm and
-# guest-hwpt.
-parts_planned=2
-cli_passes=1
+# guest.sh's passes over the guest tests: the second, on the iommufd
+# kernel, through the devices' cdevs.
+passes=1
 if [ "${VFIOMIG_KERNEL:-stock}" = iommufd ]; then
 	cache=$cache/iommufd
 	report_key=
-	parts_planned=6
-	cli_passes=2
+	passes=2
 fi
 
 if [ ! -e "$cache/.ready" ] || ! command -v qemu-system-x86_64 >/dev/null; then
@@ -32,12 +33,18 @@ api=$1 conformance=$2
 shift 2
 files=("$api:/bin/guest-api" "$conformance:/bin/conformance")
 programs=("$api" "$conformance")
+scripts=0
 for f in "$@"; do
 	case $f in
-	*.sh) files+=("$f:/tests/$(basename "$f")") ;;
+	*.sh) files+=("$f:/tests/$(basename "$f")"); scripts=$((scripts + 1)) ;;
 	*) files+=("$f:/bin/$(basename "$f")"); programs+=("$f") ;;
 	esac
 done
+# Each guest part prints its plan: guest-api and each guest test script
+# (the *.sh arguments) once a pass, and on the iommufd kernel guest-scm
+# and guest-hwpt.
+parts_planned=$((passes * (1 + scripts)))
+[ "$passes" = 1 ] || parts_planned=$((parts_planned + 2))
 # The libraries the programs link: libvfiomig, libvfiomig-mock, and
 # vfiomig-ctl's libvfiomig-conformance.
 for lib in $(ldd "${programs[@]}" | awk '/libvfiomig/ && !seen[$1]++ { print $3 }'); do
@@ -110,11 +117,11 @@ fi
 n=$((n + 1))
 grep '^K ' "$log" | sed 's/^K //' >"$log.conf" || true
 : >"$log.conf-expected"
-for _ in $(seq "$cli_passes"); do
+for _ in $(seq "$passes"); do
 	cat "$here/conformance-mtty.expected" >>"$log.conf-expected"
 done
 if [ -s "$log.conf" ] && diff -u "$log.conf-expected" "$log.conf" >"$log.conf-diff"; then
-	echo "ok $n - vfiomig-ctl conformance on mtty gives the committed report ($cli_passes x $(wc -l <"$here/conformance-mtty.expected") checks)"
+	echo "ok $n - vfiomig-ctl conformance on mtty gives the committed report ($passes x $(wc -l <"$here/conformance-mtty.expected") checks)"
 else
 	echo "not ok $n - vfiomig-ctl conformance on mtty differs from conformance-mtty.expected (- expected, + kernel):"
 	sed 's/^/# /' "$log.conf-diff"
