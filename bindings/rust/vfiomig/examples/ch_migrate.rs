@@ -119,7 +119,7 @@ impl Vcpus {
         let ctl = VcpuCtl { run: running, ..VcpuCtl::default() };
         let shared = Arc::new((Mutex::new(ctl), Condvar::new()));
         let s = Arc::clone(&shared);
-        let mut v = Vcpus { shared, thread: Some(thread::spawn(move || vcpu_loop(&s))), flips: 0 };
+        let v = Vcpus { shared, thread: Some(thread::spawn(move || vcpu_loop(&s))), flips: 0 };
         v.wait_until(running);
         v
     }
@@ -128,7 +128,7 @@ impl Vcpus {
         self.shared.0.lock().unwrap().in_guest
     }
 
-    fn wait_until(&mut self, in_guest: bool) {
+    fn wait_until(&self, in_guest: bool) {
         let (lock, cond) = &*self.shared;
         let mut c = lock.lock().unwrap();
         while c.in_guest != in_guest {
@@ -569,6 +569,9 @@ fn migrated(vm: &mut VfioGroup, stats: &Stats, report: &Report) -> Result<()> {
     let snap = vm.snapshot()?;
     let load = report.one("load")?;
     ensure(load[0] == "ok", || format!("the receiver's load failed: {}", load[2..].join(" ")))?;
+    ensure(load[1] == stats.stream_bytes.to_string(), || {
+        format!("the receiver loaded {} stream bytes of the {} sent", load[1], stats.stream_bytes)
+    })?;
     let receiver_hooks = receiver_hooks(report, true)?;
     println!("ch-migrate: RESULT state: {}", compare(&snap, report)?);
     println!("ch-migrate: RESULT hooks: sender {}; receiver {}", hooks, receiver_hooks);
