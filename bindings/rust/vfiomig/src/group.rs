@@ -29,6 +29,16 @@ pub enum GroupPoint {
     Ready,
 }
 
+impl std::fmt::Display for GroupPoint {
+    /// `QUIESCED` or `READY`, as the C names say.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            GroupPoint::Quiesced => "QUIESCED",
+            GroupPoint::Ready => "READY",
+        })
+    }
+}
+
 /// How one member fared in the group's last call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemberResult {
