@@ -90,9 +90,10 @@ impl Stats {
 }
 
 /// How a save uses pre-copy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Precopy {
     /// Stop the device, then copy.
+    #[default]
     Never,
     /// Iterate while it pays (the dirty bytes shrink), then switch over;
     /// the limits are [`SaveOptions::dirty_threshold`],
@@ -104,9 +105,10 @@ pub enum Precopy {
 }
 
 /// Where a transfer leaves the device.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Leave {
     /// A save: STOP; a load: RUNNING.
+    #[default]
     Default,
     Stop,
     Running,
@@ -133,57 +135,89 @@ impl Leave {
 ///     .progress(|p| eprintln!("{:?}: {} bytes", p.phase, p.bytes))
 ///     .cancel(&cancel);
 /// ```
+#[derive(Debug, Default)]
 pub struct SaveOptions<'a> {
-    raw: bool,
+    common: Common<'a>,
     precopy: Precopy,
     dirty_threshold: u64,
     max_precopy_bytes: u64,
-    leave: Leave,
-    buffer_size: usize,
-    progress: Option<Box<dyn FnMut(&Progress) + 'a>>,
-    cancel: Option<&'a Cancel>,
 }
 
 /// The options of a load, as a builder.
+#[derive(Debug, Default)]
 pub struct LoadOptions<'a> {
-    raw: bool,
+    common: Common<'a>,
     force: bool,
+}
+
+/// What the options of both directions have.
+#[derive(Default)]
+struct Common<'a> {
+    raw: bool,
     leave: Leave,
     buffer_size: usize,
     progress: Option<Box<dyn FnMut(&Progress) + 'a>>,
     cancel: Option<&'a Cancel>,
 }
 
-impl<'a> Default for SaveOptions<'a> {
-    fn default() -> Self {
-        SaveOptions {
-            raw: false,
-            precopy: Precopy::Never,
-            dirty_threshold: 0,
-            max_precopy_bytes: 0,
-            leave: Leave::Default,
-            buffer_size: 0,
-            progress: None,
-            cancel: None,
-        }
+impl<'a> std::fmt::Debug for Common<'a> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Common")
+            .field("raw", &self.raw)
+            .field("leave", &self.leave)
+            .field("buffer_size", &self.buffer_size)
+            .field("progress", &self.progress.is_some())
+            .field("cancel", &self.cancel)
+            .finish()
     }
 }
 
-impl<'a> Default for LoadOptions<'a> {
-    fn default() -> Self {
-        LoadOptions { raw: false, force: false, leave: Leave::Default, buffer_size: 0, progress: None, cancel: None }
-    }
+/// The builder calls of what both directions have.
+macro_rules! common_options {
+    ($options:ident) => {
+        impl<'a> $options<'a> {
+            /// Bare device bytes, without the library's framing
+            /// (docs/stream-format.md).
+            pub fn raw(mut self, raw: bool) -> Self {
+                self.common.raw = raw;
+                self
+            }
+            /// Where the device is left: a save's default is STOP, a load's
+            /// RUNNING.
+            pub fn leave(mut self, l: Leave) -> Self {
+                self.common.leave = l;
+                self
+            }
+            /// The I/O buffer: at least 4 KiB (0: the default, 256 KiB).  A
+            /// framed load always reads whole records, whatever this says.
+            pub fn buffer_size(mut self, n: usize) -> Self {
+                self.common.buffer_size = n;
+                self
+            }
+            /// Called on the calling thread as the transfer goes.  It cannot
+            /// reach the device being moved (the call borrows it).  A panic in
+            /// it fails the call (the devices are put back as on any failure)
+            /// and is then resumed.
+            pub fn progress<F: FnMut(&Progress) + 'a>(mut self, f: F) -> Self {
+                self.common.progress = Some(Box::new(f));
+                self
+            }
+            /// Watch `c`: raising it ends the call with `ECANCELED`.
+            pub fn cancel(mut self, c: &'a Cancel) -> Self {
+                self.common.cancel = Some(c);
+                self
+            }
+        }
+    };
 }
+
+common_options!(SaveOptions);
+common_options!(LoadOptions);
 
 impl<'a> SaveOptions<'a> {
     /// The defaults: framed, no pre-copy, the device left in STOP.
     pub fn new() -> Self {
         Self::default()
-    }
-    /// Bare device bytes, without the library's framing (docs/stream-format.md).
-    pub fn raw(mut self, raw: bool) -> Self {
-        self.raw = raw;
-        self
     }
     pub fn precopy(mut self, p: Precopy) -> Self {
         self.precopy = p;
@@ -201,28 +235,6 @@ impl<'a> SaveOptions<'a> {
         self.max_precopy_bytes = bytes;
         self
     }
-    pub fn leave(mut self, l: Leave) -> Self {
-        self.leave = l;
-        self
-    }
-    /// The I/O buffer: at least 4 KiB (0: the default, 256 KiB).
-    pub fn buffer_size(mut self, n: usize) -> Self {
-        self.buffer_size = n;
-        self
-    }
-    /// Called on the calling thread as the transfer goes.  It cannot reach
-    /// the device being moved (the call borrows it).  A panic in it fails
-    /// the call (the devices are put back as on any failure) and is then
-    /// resumed.
-    pub fn progress<F: FnMut(&Progress) + 'a>(mut self, f: F) -> Self {
-        self.progress = Some(Box::new(f));
-        self
-    }
-    /// Watch `c`: raising it ends the call with `ECANCELED`.
-    pub fn cancel(mut self, c: &'a Cancel) -> Self {
-        self.cancel = Some(c);
-        self
-    }
 }
 
 impl<'a> LoadOptions<'a> {
@@ -230,62 +242,10 @@ impl<'a> LoadOptions<'a> {
     pub fn new() -> Self {
         Self::default()
     }
-    /// The stream is bare device bytes.
-    pub fn raw(mut self, raw: bool) -> Self {
-        self.raw = raw;
-        self
-    }
     /// Accept a stream of another device's identity.
     pub fn force(mut self, force: bool) -> Self {
         self.force = force;
         self
-    }
-    pub fn leave(mut self, l: Leave) -> Self {
-        self.leave = l;
-        self
-    }
-    /// The raw mode's I/O buffer.
-    pub fn buffer_size(mut self, n: usize) -> Self {
-        self.buffer_size = n;
-        self
-    }
-    /// As [`SaveOptions::progress`].
-    pub fn progress<F: FnMut(&Progress) + 'a>(mut self, f: F) -> Self {
-        self.progress = Some(Box::new(f));
-        self
-    }
-    /// As [`SaveOptions::cancel`].
-    pub fn cancel(mut self, c: &'a Cancel) -> Self {
-        self.cancel = Some(c);
-        self
-    }
-}
-
-impl<'a> std::fmt::Debug for SaveOptions<'a> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SaveOptions")
-            .field("raw", &self.raw)
-            .field("precopy", &self.precopy)
-            .field("dirty_threshold", &self.dirty_threshold)
-            .field("max_precopy_bytes", &self.max_precopy_bytes)
-            .field("leave", &self.leave)
-            .field("buffer_size", &self.buffer_size)
-            .field("progress", &self.progress.is_some())
-            .field("cancel", &self.cancel)
-            .finish()
-    }
-}
-
-impl<'a> std::fmt::Debug for LoadOptions<'a> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadOptions")
-            .field("raw", &self.raw)
-            .field("force", &self.force)
-            .field("leave", &self.leave)
-            .field("buffer_size", &self.buffer_size)
-            .field("progress", &self.progress.is_some())
-            .field("cancel", &self.cancel)
-            .finish()
     }
 }
 
@@ -344,16 +304,16 @@ impl<'a> SaveOptions<'a> {
         };
         let mut o = sys::vfiomig_save_opts {
             sz: std::mem::size_of::<sys::vfiomig_save_opts>(),
-            flags: if self.raw { sys::VFIOMIG_XFER_RAW } else { 0 },
+            flags: if self.common.raw { sys::VFIOMIG_XFER_RAW } else { 0 },
             precopy,
             precopy_rounds: rounds,
             precopy_dirty_threshold: self.dirty_threshold,
             precopy_max_bytes: self.max_precopy_bytes,
-            leave: self.leave.raw(),
-            buffer_size: self.buffer_size,
+            leave: self.common.leave.raw(),
+            buffer_size: self.common.buffer_size,
             ..Default::default()
         };
-        let mut call = Call::new(self.cancel, &mut self.progress)?;
+        let mut call = Call::new(self.common.cancel, &mut self.common.progress)?;
         call.wire(&mut o.progress, &mut o.userdata, &mut o.stats, &mut o.cancel);
         Ok((o, call))
     }
@@ -362,7 +322,7 @@ impl<'a> SaveOptions<'a> {
 impl<'a> LoadOptions<'a> {
     pub(crate) fn prepare<'f>(&'f mut self) -> crate::Result<(sys::vfiomig_load_opts, Call<'f, 'a>)> {
         let mut flags = 0;
-        if self.raw {
+        if self.common.raw {
             flags |= sys::VFIOMIG_XFER_RAW;
         }
         if self.force {
@@ -371,11 +331,11 @@ impl<'a> LoadOptions<'a> {
         let mut o = sys::vfiomig_load_opts {
             sz: std::mem::size_of::<sys::vfiomig_load_opts>(),
             flags,
-            leave: self.leave.raw(),
-            buffer_size: self.buffer_size,
+            leave: self.common.leave.raw(),
+            buffer_size: self.common.buffer_size,
             ..Default::default()
         };
-        let mut call = Call::new(self.cancel, &mut self.progress)?;
+        let mut call = Call::new(self.common.cancel, &mut self.common.progress)?;
         call.wire(&mut o.progress, &mut o.userdata, &mut o.stats, &mut o.cancel);
         Ok((o, call))
     }
