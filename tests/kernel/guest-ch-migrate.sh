@@ -7,16 +7,7 @@
 # plan; run.sh numbers them and checks the plan.
 set -u
 echo 1..5
-ok() { if [ "$1" = 0 ]; then echo "ok 0 - $2"; else echo "not ok 0 - $2"; fi; }
-# VFIOMIG_VIA_CDEV=1: the devices by their cdev nodes, /dev/vfio/devices/vfioN
-# (as in guest-cli.sh), which the library binds to each process's iommufd.
-via() {
-	if [ -n "${VFIOMIG_VIA_CDEV:-}" ] && [ -d "/sys/bus/mdev/devices/$1/vfio-dev" ]; then
-		echo "/dev/vfio/devices/$(ls "/sys/bus/mdev/devices/$1/vfio-dev")"
-	else
-		echo "$1"
-	fi
-}
+. /tests/lib-guest.sh
 state_of() { vfiomig-ctl -q state "$1" 2>/dev/null; }
 # RUNNING with no session, scratch register 0: as the next test expects.
 fresh() {

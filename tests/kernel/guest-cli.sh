@@ -5,17 +5,8 @@
 # and checks the plan.
 set -u
 echo 1..29
-ok() { if [ "$1" = 0 ]; then echo "ok 0 - $2"; else echo "not ok 0 - $2"; fi; }
+. /tests/lib-guest.sh
 # -q: the guest console is a terminal, and progress lines would mix into the TAP.
-# VFIOMIG_VIA_CDEV=1: vfiomig-ctl gets each mtty instance by its cdev node,
-# /dev/vfio/devices/vfioN, and opens it through iommufd itself.
-via() {
-	if [ -n "${VFIOMIG_VIA_CDEV:-}" ] && [ -d "/sys/bus/mdev/devices/$1/vfio-dev" ]; then
-		echo "/dev/vfio/devices/$(ls "/sys/bus/mdev/devices/$1/vfio-dev")"
-	else
-		echo "$1"
-	fi
-}
 ctl() {
 	n=$#
 	while [ "$n" -gt 0 ]; do

@@ -3,11 +3,12 @@
 # QEMU (see docs/testing.md) and turns the guest's results into TAP for
 # meson.  Skips, saying how to prepare, when the assets or qemu are missing.
 #
-#   run.sh GUEST_API CONFORMANCE [PROGRAM | GUEST_TEST_SCRIPT.sh]...
+#   run.sh GUEST_API CONFORMANCE [PROGRAM | GUEST_TEST_SCRIPT.sh | LIB.sh]...
 #
 # Programs go to the guest's /bin, with the libvfiomig libraries they link
 # (found by ldd, through LD_LIBRARY_PATH for a program without an rpath);
-# guest.sh runs each script once a pass.
+# guest.sh runs each guest-*.sh script once a pass (lib-guest.sh, which
+# they source, goes to /tests too).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${VFIOMIG_KERNEL_CACHE:-$HOME/.cache/vfiomig-kernel}
@@ -36,12 +37,15 @@ programs=("$api" "$conformance")
 scripts=0
 for f in "$@"; do
 	case $f in
-	*.sh) files+=("$f:/tests/$(basename "$f")"); scripts=$((scripts + 1)) ;;
+	*.sh)
+		files+=("$f:/tests/$(basename "$f")")
+		# guest.sh runs the guest-*.sh; the others are sourced by them
+		case $(basename "$f") in guest-*) scripts=$((scripts + 1)) ;; esac ;;
 	*) files+=("$f:/bin/$(basename "$f")"); programs+=("$f") ;;
 	esac
 done
 # Each guest part prints its plan: guest-api and each guest test script
-# (the *.sh arguments) once a pass, and on the iommufd kernel guest-scm
+# (the guest-*.sh arguments) once a pass, and on the iommufd kernel guest-scm
 # and guest-hwpt.
 parts_planned=$((passes * (1 + scripts)))
 [ "$passes" = 1 ] || parts_planned=$((parts_planned + 2))
