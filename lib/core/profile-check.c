@@ -296,10 +296,17 @@ static void state_size(struct judge *j, const struct vfiomig_profile *a,
 			(unsigned long long)a->state_size);
 }
 
+static bool mlx5_vf(const struct vfiomig_identity *id)
+{
+	return id->has_pci_ids && id->vendor == 0x15b3 && id->device == 0x101e;
+}
+
 static void mlx5(struct judge *j, const struct vfiomig_profile *a,
 		 const struct vfiomig_profile *b)
 {
-	if (!(a->has & b->has & PROFILE_HAS_MLX5)) {
+	if (!mlx5_vf(&a->id) && !mlx5_vf(&b->id) && !(a->has & b->has & PROFILE_HAS_MLX5)) {
+		verdict(j, "mlx5", "mlx5_vfio_pci", VFIOMIG_COMPAT_SAME, "neither is an mlx5 VF");
+	} else if (!(a->has & b->has & PROFILE_HAS_MLX5)) {
 		const char *why = a->mlx5_why[0] ? a->mlx5_why : b->mlx5_why;
 
 		verdict(j, "mlx5", "mlx5_vfio_pci", VFIOMIG_COMPAT_SAME,

@@ -111,6 +111,20 @@ static void group_verdict(struct relay *rl, const char *field, const char *reaso
 	relay(rl, &v);
 }
 
+/* The first destination no source member took; -1 if none is left. */
+static int leftover(const int *dst_of, size_t n_src, size_t n_dst)
+{
+	for (size_t j = 0; j < n_dst; j++) {
+		size_t k;
+
+		for (k = 0; k < n_src && dst_of[k] != (int)j; k++)
+			;
+		if (k == n_src)
+			return (int)j;
+	}
+	return -1;
+}
+
 static int check_group(struct vfiomig_profile *const *src, size_t n_src,
 		       struct vfiomig_profile *const *dst, size_t n_dst,
 		       vfiomig_profile_verdict_fn *fn, void *userdata)
@@ -129,18 +143,22 @@ static int check_group(struct vfiomig_profile *const *src, size_t n_src,
 	}
 	profile_match((unsigned int)n_src, (unsigned int)n_dst, fits, &g, dst_of);
 	for (size_t k = 0; k < n_src; k++) {
+		int v;
+
 		rl.member = (int)k;
-		rl.peer = dst_of[k];
+		rl.peer = dst_of[k] >= 0 ? dst_of[k] : leftover(dst_of, n_src, n_dst);
 		if (dst_of[k] < 0) {
 			snprintf(why, sizeof(why), "source member %zu (%s) fits no destination "
 				 "device left: each is incompatible with it or taken by an "
 				 "earlier member", k, src[k]->name);
 			group_verdict(&rl, "member", why);
 			worst = VFIOMIG_COMPAT_INCOMPATIBLE;
-			continue;
 		}
-		int v = (int)profile_compare(src[k], dst[dst_of[k]], relay, &rl);
-
+		if (rl.peer < 0)
+			continue;
+		/* a misfit's fields against the destination left over, as the
+		 * group load's refusal names them */
+		v = (int)profile_compare(src[k], dst[rl.peer], relay, &rl);
 		if (v > worst)
 			worst = v;
 	}
