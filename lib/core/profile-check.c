@@ -279,6 +279,25 @@ static void dma_logging(struct judge *j, const struct vfiomig_profile *a,
 			a->dma_logging ? "both have it" : "neither has it");
 }
 
+static void dma_pages(struct judge *j, const struct vfiomig_profile *a,
+		      const struct vfiomig_profile *b)
+{
+	if (!(a->has & b->has & PROFILE_HAS_DMA_PAGES))
+		verdict(j, "dma_logging_page_sizes", "kernel uAPI", VFIOMIG_COMPAT_SAME,
+			"not compared: not known on both sides");
+	else if (a->dma_page_min != b->dma_page_min || a->dma_page_max != b->dma_page_max)
+		verdict(j, "dma_logging_page_sizes", "kernel uAPI", VFIOMIG_COMPAT_COMPATIBLE,
+			"the DMA logging page sizes differ (source %llu to %llu, destination %llu "
+			"to %llu bytes): the state loads either way; DMA_LOGGING_START clamps the "
+			"page size it is given", (unsigned long long)a->dma_page_min,
+			(unsigned long long)a->dma_page_max, (unsigned long long)b->dma_page_min,
+			(unsigned long long)b->dma_page_max);
+	else
+		verdict(j, "dma_logging_page_sizes", "kernel uAPI", VFIOMIG_COMPAT_SAME,
+			"both are %llu to %llu bytes", (unsigned long long)a->dma_page_min,
+			(unsigned long long)a->dma_page_max);
+}
+
 static void state_size(struct judge *j, const struct vfiomig_profile *a,
 		       const struct vfiomig_profile *b)
 {
@@ -346,6 +365,7 @@ enum vfiomig_compat profile_compare(const struct vfiomig_profile *src,
 	backend(&j, src, dst);
 	mig_flags(&j, src, dst);
 	dma_logging(&j, src, dst);
+	dma_pages(&j, src, dst);
 	state_size(&j, src, dst);
 	mlx5(&j, src, dst);
 	return j.worst;

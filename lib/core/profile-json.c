@@ -87,6 +87,10 @@ static void write_profile(FILE *f, const struct vfiomig_profile *p)
 	member_string(f, &first, "backend", p->backend);
 	member_uint(f, &first, "migration_flags", p->has & PROFILE_HAS_MIG_FLAGS, p->mig_flags);
 	member_bool(f, &first, "dma_logging", p->has & PROFILE_HAS_DMA_LOGGING, p->dma_logging);
+	member_uint(f, &first, "dma_logging_page_min", p->has & PROFILE_HAS_DMA_PAGES,
+		    p->dma_page_min);
+	member_uint(f, &first, "dma_logging_page_max", p->has & PROFILE_HAS_DMA_PAGES,
+		    p->dma_page_max);
 	member_uint(f, &first, "state_size", p->has & PROFILE_HAS_STATE_SIZE, p->state_size);
 	member_string(f, &first, "mlx5_firmware", p->mlx5_firmware);
 	member_bool(f, &first, "mlx5_migration", mlx5, p->mlx5_migration);
@@ -401,6 +405,20 @@ static bool set_dma_logging(struct vfiomig_profile *p, const struct jvalue *v)
 	return true;
 }
 
+static bool set_dma_page_min(struct vfiomig_profile *p, const struct jvalue *v)
+{
+	p->has |= PROFILE_HAS_DMA_PAGES;
+	p->dma_page_min = v->u;
+	return v->u >= 4096 && !(v->u & (v->u - 1));
+}
+
+static bool set_dma_page_max(struct vfiomig_profile *p, const struct jvalue *v)
+{
+	p->has |= PROFILE_HAS_DMA_PAGES;
+	p->dma_page_max = v->u;
+	return v->u >= 4096 && !(v->u & (v->u - 1));
+}
+
 static bool set_state_size(struct vfiomig_profile *p, const struct jvalue *v)
 {
 	p->has |= PROFILE_HAS_STATE_SIZE;
@@ -439,6 +457,8 @@ static const struct member {
 	{ "backend", J_STRING, set_backend, "a string" },
 	{ "migration_flags", J_UINT, set_mig_flags, "a whole number" },
 	{ "dma_logging", J_BOOL, set_dma_logging, "true or false" },
+	{ "dma_logging_page_min", J_UINT, set_dma_page_min, "a power of two from 4096" },
+	{ "dma_logging_page_max", J_UINT, set_dma_page_max, "a power of two from 4096" },
 	{ "state_size", J_UINT, set_state_size, "a whole number" },
 	{ "mlx5_firmware", J_STRING, set_mlx5_firmware, "a string" },
 	{ "mlx5_migration", J_BOOL, set_mlx5_migration, "true or false" },
@@ -492,17 +512,20 @@ static const char *inconsistent(uint32_t given)
 		  "\"pci_ids\", \"subsystem_ids\" and \"revision\" must all be given or all null" },
 		{ 1u << 7 | 1u << 8,
 		  "\"driver_version\" and \"driver_version_source\" must both be given or both null" },
-		{ 1u << 15 | 1u << 16 | 1u << 17,
+		{ 1u << 13 | 1u << 14,
+		  "\"dma_logging_page_min\" and \"dma_logging_page_max\" must both be given or "
+		  "both null" },
+		{ 1u << 17 | 1u << 18 | 1u << 19,
 		  "\"mlx5_migration\", \"mlx5_migratable\" and \"mlx5_chunks\" must all be given "
 		  "or all null" },
-		{ 1u << 14 | 1u << 15,
+		{ 1u << 16 | 1u << 17,
 		  "\"mlx5_firmware\" is given without the mlx5 capabilities" },
 	};
 
 	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
 		uint32_t g = given & sets[i].mask;
 
-		if (i == 3 ? g == (1u << 14) : g && g != sets[i].mask)
+		if (i == 4 ? g == (1u << 16) : g && g != sets[i].mask)
 			return sets[i].what;
 	}
 	return NULL;

@@ -24,6 +24,7 @@ enum profile_version_source {
 #define PROFILE_HAS_DMA_LOGGING (1u << 1)
 #define PROFILE_HAS_STATE_SIZE (1u << 2)
 #define PROFILE_HAS_MLX5 (1u << 3)	/* the mlx5 firmware's caps were read */
+#define PROFILE_HAS_DMA_PAGES (1u << 4)	/* the DMA logging page sizes */
 
 /*
  * Empty strings are unknown, as in struct vfiomig_identity.  A stream's
@@ -38,6 +39,10 @@ struct vfiomig_profile {
 	unsigned int has;
 	uint64_t mig_flags;
 	bool dma_logging;
+	/* The page sizes DMA logging tracks at, in bytes: the kernel has no
+	 * query for them (START clamps what it is given), so only mlx5's
+	 * firmware tells them (pg_track_log_{min,max}_page_size). */
+	uint64_t dma_page_min, dma_page_max;
 	uint64_t state_size;
 	/* mlx5 (PROFILE_HAS_MLX5) */
 	char mlx5_firmware[PROFILE_STRING_MAX + 1];	/* "" if unknown, even with the caps */

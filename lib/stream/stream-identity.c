@@ -96,7 +96,7 @@ void stream_identity_profile(const struct stream_identity *id, struct vfiomig_pr
 		p->has |= PROFILE_HAS_STATE_SIZE;
 }
 
-#define MAX_DIFFERENCES 12	/* profile_compare()'s fields */
+#define MAX_DIFFERENCES 13	/* profile_compare()'s fields */
 
 struct differences {
 	unsigned int n;
