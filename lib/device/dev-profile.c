@@ -55,7 +55,8 @@ static void mlx5(struct vfiomig_dev *dev, struct vfiomig_profile *p)
 	p->mlx5_migration = caps.migration > 0;
 	p->mlx5_migratable = caps.migratable > 0;
 	p->mlx5_chunks = caps.migration_in_chunks > 0;
-	if (caps.pg_track_log_min_page_size > 0 && caps.pg_track_log_max_page_size > 0 &&
+	if (caps.pg_track_log_min_page_size >= 12 &&
+	    caps.pg_track_log_max_page_size >= caps.pg_track_log_min_page_size &&
 	    caps.pg_track_log_max_page_size < 64) {
 		p->has |= PROFILE_HAS_DMA_PAGES;
 		p->dma_page_min = 1ull << caps.pg_track_log_min_page_size;
