@@ -334,7 +334,8 @@ static bool set_format(struct vfiomig_profile *p, const struct jvalue *v)
 
 static bool set_device(struct vfiomig_profile *p, const struct jvalue *v)
 {
-	return snprintf(p->name, sizeof(p->name), "%s", v->str) >= 0;
+	snprintf(p->name, sizeof(p->name), "%s", v->str);
+	return true;
 }
 
 static bool set_pci_ids(struct vfiomig_profile *p, const struct jvalue *v)
@@ -438,35 +439,43 @@ SET_MLX5(set_mlx5_migratable, mlx5_migratable)
 SET_MLX5(set_mlx5_chunks, mlx5_chunks)
 
 /* The members, in the writer's order; each must appear once. */
+enum member_index {
+	M_FORMAT, M_DEVICE, M_PCI_IDS, M_SUBSYSTEM_IDS, M_REVISION, M_CLASS, M_DRIVER,
+	M_DRIVER_VERSION, M_VERSION_SOURCE, M_MDEV_TYPE, M_BACKEND, M_MIG_FLAGS, M_DMA_LOGGING,
+	M_DMA_PAGE_MIN, M_DMA_PAGE_MAX, M_STATE_SIZE, M_MLX5_FIRMWARE, M_MLX5_MIGRATION,
+	M_MLX5_MIGRATABLE, M_MLX5_CHUNKS, M_MLX5_WHY, NMEMBERS
+};
+#define BIT(m) (1u << (m))
+
 static const struct member {
 	const char *name;
 	enum jtype type;
 	member_set *set;
 	const char *form;	/* what a value must be, for the sentence */
 } members[] = {
-	{ "format", J_STRING, set_format, "\"" PROFILE_FORMAT "\"" },
-	{ "device", J_STRING, set_device, "a string" },
-	{ "pci_ids", J_STRING, set_pci_ids, "\"vvvv:dddd\" in hex" },
-	{ "subsystem_ids", J_STRING, set_subsystem_ids, "\"vvvv:dddd\" in hex" },
-	{ "revision", J_STRING, set_revision, "two hex digits" },
-	{ "class", J_STRING, set_class, "six hex digits" },
-	{ "driver", J_STRING, set_driver, "a string" },
-	{ "driver_version", J_STRING, set_driver_version, "a string" },
-	{ "driver_version_source", J_STRING, set_version_source, "\"module\" or \"kernel\"" },
-	{ "mdev_type", J_STRING, set_mdev_type, "a string" },
-	{ "backend", J_STRING, set_backend, "a string" },
-	{ "migration_flags", J_UINT, set_mig_flags, "a whole number" },
-	{ "dma_logging", J_BOOL, set_dma_logging, "true or false" },
-	{ "dma_logging_page_min", J_UINT, set_dma_page_min, "a power of two from 4096" },
-	{ "dma_logging_page_max", J_UINT, set_dma_page_max, "a power of two from 4096" },
-	{ "state_size", J_UINT, set_state_size, "a whole number" },
-	{ "mlx5_firmware", J_STRING, set_mlx5_firmware, "a string" },
-	{ "mlx5_migration", J_BOOL, set_mlx5_migration, "true or false" },
-	{ "mlx5_migratable", J_BOOL, set_mlx5_migratable, "true or false" },
-	{ "mlx5_chunks", J_BOOL, set_mlx5_chunks, "true or false" },
-	{ "mlx5_why", J_STRING, set_mlx5_why, "a string" },
+	[M_FORMAT] = { "format", J_STRING, set_format, "\"" PROFILE_FORMAT "\"" },
+	[M_DEVICE] = { "device", J_STRING, set_device, "a string" },
+	[M_PCI_IDS] = { "pci_ids", J_STRING, set_pci_ids, "\"vvvv:dddd\" in hex" },
+	[M_SUBSYSTEM_IDS] = { "subsystem_ids", J_STRING, set_subsystem_ids, "\"vvvv:dddd\" in hex" },
+	[M_REVISION] = { "revision", J_STRING, set_revision, "two hex digits" },
+	[M_CLASS] = { "class", J_STRING, set_class, "six hex digits" },
+	[M_DRIVER] = { "driver", J_STRING, set_driver, "a string" },
+	[M_DRIVER_VERSION] = { "driver_version", J_STRING, set_driver_version, "a string" },
+	[M_VERSION_SOURCE] = { "driver_version_source", J_STRING, set_version_source, "\"module\" or \"kernel\"" },
+	[M_MDEV_TYPE] = { "mdev_type", J_STRING, set_mdev_type, "a string" },
+	[M_BACKEND] = { "backend", J_STRING, set_backend, "a string" },
+	[M_MIG_FLAGS] = { "migration_flags", J_UINT, set_mig_flags, "a whole number" },
+	[M_DMA_LOGGING] = { "dma_logging", J_BOOL, set_dma_logging, "true or false" },
+	[M_DMA_PAGE_MIN] = { "dma_logging_page_min", J_UINT, set_dma_page_min, "a power of two from 4096" },
+	[M_DMA_PAGE_MAX] = { "dma_logging_page_max", J_UINT, set_dma_page_max, "a power of two from 4096" },
+	[M_STATE_SIZE] = { "state_size", J_UINT, set_state_size, "a whole number" },
+	[M_MLX5_FIRMWARE] = { "mlx5_firmware", J_STRING, set_mlx5_firmware, "a string" },
+	[M_MLX5_MIGRATION] = { "mlx5_migration", J_BOOL, set_mlx5_migration, "true or false" },
+	[M_MLX5_MIGRATABLE] = { "mlx5_migratable", J_BOOL, set_mlx5_migratable, "true or false" },
+	[M_MLX5_CHUNKS] = { "mlx5_chunks", J_BOOL, set_mlx5_chunks, "true or false" },
+	[M_MLX5_WHY] = { "mlx5_why", J_STRING, set_mlx5_why, "a string" },
 };
-#define NMEMBERS (sizeof(members) / sizeof(members[0]))
+_Static_assert(sizeof(members) / sizeof(members[0]) == NMEMBERS, "a member per index");
 _Static_assert(NMEMBERS < 32, "the seen mask");
 
 /* One member into @p: marked in @seen, and in @given unless null. */
@@ -490,44 +499,45 @@ static int member(struct cursor *c, struct vfiomig_profile *p, uint32_t *seen, u
 	where = c->pos;
 	if (value(c, &v) < 0)
 		return -EBADMSG;
-	if (v.type == J_NULL && i > 0)	/* "format" must be there */
+	if (v.type == J_NULL && i != M_FORMAT)	/* the format must be there */
 		return 0;
 	if (v.type != members[i].type || !members[i].set(p, &v)) {
 		c->pos = where;
-		return bad(c, "\"%s\" must be %s%s", name, members[i].form, i ? " or null" : "");
+		return bad(c, "\"%s\" must be %s%s", name, members[i].form,
+			   i != M_FORMAT ? " or null" : "");
 	}
 	*given |= 1u << i;
 	return 0;
 }
 
-/* Members that are known together, or not at all (bits of @given, in
- * the order of members[]). */
+/* Members that are known together, or not at all (@given: BIT() of each
+ * member given, not null). */
 static const char *inconsistent(uint32_t given)
 {
 	static const struct {
 		uint32_t mask;
 		const char *what;
 	} sets[] = {
-		{ 1u << 2 | 1u << 3 | 1u << 4,
+		{ BIT(M_PCI_IDS) | BIT(M_SUBSYSTEM_IDS) | BIT(M_REVISION),
 		  "\"pci_ids\", \"subsystem_ids\" and \"revision\" must all be given or all null" },
-		{ 1u << 7 | 1u << 8,
+		{ BIT(M_DRIVER_VERSION) | BIT(M_VERSION_SOURCE),
 		  "\"driver_version\" and \"driver_version_source\" must both be given or both null" },
-		{ 1u << 13 | 1u << 14,
+		{ BIT(M_DMA_PAGE_MIN) | BIT(M_DMA_PAGE_MAX),
 		  "\"dma_logging_page_min\" and \"dma_logging_page_max\" must both be given or "
 		  "both null" },
-		{ 1u << 17 | 1u << 18 | 1u << 19,
+		{ BIT(M_MLX5_MIGRATION) | BIT(M_MLX5_MIGRATABLE) | BIT(M_MLX5_CHUNKS),
 		  "\"mlx5_migration\", \"mlx5_migratable\" and \"mlx5_chunks\" must all be given "
 		  "or all null" },
-		{ 1u << 16 | 1u << 17,
-		  "\"mlx5_firmware\" is given without the mlx5 capabilities" },
 	};
 
 	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
 		uint32_t g = given & sets[i].mask;
 
-		if (i == 4 ? g == (1u << 16) : g && g != sets[i].mask)
+		if (g && g != sets[i].mask)
 			return sets[i].what;
 	}
+	if ((given & BIT(M_MLX5_FIRMWARE)) && !(given & BIT(M_MLX5_MIGRATION)))
+		return "\"mlx5_firmware\" is given without the mlx5 capabilities";
 	return NULL;
 }
 
