@@ -29,7 +29,8 @@ static void profiles_free(struct profiles *ps)
 	ps->n = 0;
 }
 
-/* @specs' profiles, each device opened in @vctx and closed again. */
+/* @specs' profiles, each device opened in @vctx (and closed by
+ * ctl_forget_devices()). */
 static int gather(struct ctl *ctl, struct vfiomig_ctx *vctx, char *const *specs, int n,
 		  struct profiles *ps)
 {
@@ -40,8 +41,10 @@ static int gather(struct ctl *ctl, struct vfiomig_ctx *vctx, char *const *specs,
 		if (r != EXIT_OK)
 			return r;
 		r = vfiomig_dev_get_profile(dev, &ps->p[ps->n]);
-		if (r < 0)
-			return ctl_fail_lib(ctl, vctx, specs[i], r);
+		r = r < 0 ? ctl_fail_lib(ctl, vctx, specs[i], r) : EXIT_OK;
+		vfiomig_dev_unref(dev);	/* ctl_open() keeps its own reference */
+		if (r != EXIT_OK)
+			return r;
 		ps->n++;
 	}
 	return EXIT_OK;

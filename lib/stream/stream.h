@@ -84,7 +84,6 @@ size_t stream_identity_encode(const struct stream_identity *id, uint8_t *buf, si
 int stream_identity_decode(const uint8_t *buf, size_t len, struct stream_identity *id);
 /* What a stream of @id says of its device, as a profile: the fields the
  * record does not carry are unknown. */
-struct vfiomig_profile;
 void stream_identity_profile(const struct stream_identity *id, struct vfiomig_profile *p);
 /* Whether a stream of @a may load into a device of @b: profile_compare()
  * finds no field incompatible (docs/compatibility.md). */
