@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "profile.h"
-#include "util.h"
 
 struct judge {
 	profile_verdict_fn *fn;

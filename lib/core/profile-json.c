@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "profile.h"
-#include "util.h"
 
 /* ---- writing ---- */
 
