@@ -135,6 +135,8 @@ int cmd_migrate(struct ctl *ctl, int argc, char **argv);
 int cmd_inspect(struct ctl *ctl, int argc, char **argv);
 int cmd_dirty(struct ctl *ctl, int argc, char **argv);
 int cmd_conformance(struct ctl *ctl, int argc, char **argv);
+int cmd_profile(struct ctl *ctl, int argc, char **argv);
+int cmd_check(struct ctl *ctl, int argc, char **argv);
 
 /*
  * output.c: failures and the final output.  Each returns the exit status to

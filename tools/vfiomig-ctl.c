@@ -98,6 +98,24 @@ static const struct ctl_cmd commands[] = {
 			   "      --allow-no-p2p     let a device without P2P states join a group\n"
 			   "      --progress WHEN    as for save\n",
 	}, {
+		.name = "profile", .fn = cmd_profile, .args = "DEVICE [DEVICE...]",
+		.brief = "what decides whether the device's state loads elsewhere (JSON)",
+		.summary = "Print the device's profile: identity, driver and its version, mdev type,\n"
+			   "backend, migration flags, DMA logging, state size and, for mlx5, the\n"
+			   "firmware's migration capabilities.  It is JSON with or without --json,\n"
+			   "for 'check --against' on the source host.  Several devices (a group)\n"
+			   "give an array, in the order given.  See docs/compatibility.md.",
+	}, {
+		.name = "check", .fn = cmd_check, .args = "SRC [SRC...] --against FILE|-",
+		.brief = "whether SRC's state loads into the device a profile describes",
+		.summary = "Compare SRC's profile with the destination's (the output of 'profile'\n"
+			   "there) field by field: same, compatible (differs, the state still loads)\n"
+			   "or incompatible, each with its reason and the rule's source.  Several\n"
+			   "SRCs (a group) are matched with the profiles of a JSON array as a group\n"
+			   "load matches them.  Exit status 0 if the state would load, 1 if not\n"
+			   "(the reasons on stderr), 2 for a usage error.",
+		.options = "      --against FILE     the destination's profile; '-': standard input\n",
+	}, {
 		.name = "inspect", .fn = cmd_inspect,
 		.args = "[--raw [--backend generic|mlx5|mock]] [FILE|-]",
 		.brief = "verify a saved stream and describe it",

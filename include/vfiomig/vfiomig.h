@@ -72,5 +72,6 @@
 #include <vfiomig/migrate.h>
 #include <vfiomig/inspect.h>
 #include <vfiomig/mlx5.h>
+#include <vfiomig/profile.h>
 
 #endif

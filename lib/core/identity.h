@@ -16,6 +16,9 @@ struct vfiomig_identity {
 	bool has_pci_ids;
 	uint16_t vendor, device, subsystem_vendor, subsystem_device;
 	uint8_t revision;
+	/* The PCI class code (0x020000), which a stream does not record. */
+	bool has_class;
+	uint32_t class_code;
 	char driver[IDENTITY_STRING_MAX + 1];
 	/* An mdev's type ("mtty-2"): two mdevs of one driver may differ in it. */
 	char mdev_type[IDENTITY_STRING_MAX + 1];

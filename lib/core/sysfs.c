@@ -53,7 +53,7 @@ static int read_hex(const char *dir, const char *file, unsigned long *ret)
 
 void vfiomig_sysfs_identity(const char *devdir, struct vfiomig_identity *id)
 {
-	unsigned long v[5];
+	unsigned long v[5], class_code;
 	static const char *const files[5] = {
 		"vendor", "device", "subsystem_vendor", "subsystem_device", "revision",
 	};
@@ -62,6 +62,10 @@ void vfiomig_sysfs_identity(const char *devdir, struct vfiomig_identity *id)
 		id->driver[0] = '\0';
 	if (vfiomig_sysfs_link_base(devdir, "mdev_type", id->mdev_type, sizeof(id->mdev_type)) < 0)
 		id->mdev_type[0] = '\0';
+	if (read_hex(devdir, "class", &class_code) == 0) {
+		id->has_class = true;
+		id->class_code = (uint32_t)class_code & 0xffffff;
+	}
 	for (size_t i = 0; i < 5; i++)
 		if (read_hex(devdir, files[i], &v[i]) < 0)
 			return;
@@ -205,4 +209,56 @@ int vfiomig_sysfs_from_cdev(const char *cdev_name, char *path, size_t size)
 		return -errno;
 	snprintf(path, size, "%s", real);
 	return 0;
+}
+
+/* The first line of @path, without its newline. */
+static int read_line(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f)
+		return -errno;
+	if (!fgets(buf, (int)size, f)) {
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	n = strcspn(buf, "\n");
+	buf[n] = '\0';
+	return n ? 0 : -ENODATA;
+}
+
+int vfiomig_sysfs_module_version(const char *driver, char *buf, size_t size)
+{
+	char path[PATH_MAX], module[256];
+
+	/* The module of "vfio-pci" is vfio_pci: the kernel names files so. */
+	snprintf(module, sizeof(module), "%s", driver);
+	for (char *p = module; *p; p++)
+		if (*p == '-')
+			*p = '_';
+	snprintf(path, sizeof(path), "/sys/module/%s/version", module);
+	return read_line(path, buf, size);
+}
+
+int vfiomig_sysfs_pf_fw_version(const char *pci_address, char *buf, size_t size)
+{
+	char path[PATH_MAX], file[PATH_MAX + 300];
+	struct dirent *de;
+	DIR *d;
+	int r = -ENOENT;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/physfn/infiniband", pci_address);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)) && r < 0) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(file, sizeof(file), "%s/%s/fw_ver", path, de->d_name);
+		r = read_line(file, buf, size);
+	}
+	closedir(d);
+	return r;
 }

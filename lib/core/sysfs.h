@@ -26,6 +26,12 @@ void vfiomig_sysfs_group_blockers(int group, char *buf, size_t size);
 int vfiomig_sysfs_from_fd(int fd, char *path, size_t size);
 /* The sysfs directory of cdev "vfioN". */
 int vfiomig_sysfs_from_cdev(const char *cdev_name, char *path, size_t size);
+/* /sys/module/MODULE/version of @driver's module (an out-of-tree driver
+ * has one, an in-tree one seldom): 0, or -ENOENT if there is none. */
+int vfiomig_sysfs_module_version(const char *driver, char *buf, size_t size);
+/* The firmware version of the PF of VF @pci_address, from its RDMA
+ * device's fw_ver ("22.39.1002"): 0 or -errno. */
+int vfiomig_sysfs_pf_fw_version(const char *pci_address, char *buf, size_t size);
 /* Whether a driver name is one that exposes devices through VFIO. */
 bool vfiomig_driver_is_vfio(const char *driver);
 

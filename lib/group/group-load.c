@@ -27,6 +27,7 @@
 #include "sized.h"
 #include "dev.h"
 #include "util.h"
+#include "profile.h"
 
 struct slot {
 	struct slot *next;
@@ -205,46 +206,44 @@ static int unmatched(struct gload *gl, unsigned int k, const bool *taken)
 			  in_stream, plural(in_stream, "device", "devices"), what, in_group);
 }
 
-/* The first member not yet taken whose identity fits stream device @k; n if none. */
-static unsigned int free_fit(struct gload *gl, const bool *taken, unsigned int k)
+static bool member_fits(void *userdata, unsigned int k, unsigned int j)
 {
-	unsigned int j;
+	struct gload *gl = userdata;
 
-	for (j = 0; j < gl->g->n; j++)
-		if (!taken[j] && stream_identity_matches(&gl->ids[k], load_identity(&gl->l[j])))
-			break;
-	return j;
+	return stream_identity_matches(&gl->ids[k], load_identity(&gl->l[j]));
 }
 
 /*
  * Stream device k goes to the first member not yet taken whose identity
  * fits it: by position among devices of one kind, by identity across
- * kinds.  Forced, by position alone.  Every stream device gets a member,
- * or the load is refused here, before anything is sent; the refusal waits
- * until every device that fits has its member, so that the members left
- * over are the misfits.
+ * kinds (profile_match(), which vfiomig_profile_check_group() runs too).
+ * Forced, by position alone.  Every stream device gets a member, or the
+ * load is refused here, before anything is sent; the refusal waits until
+ * every device that fits has its member, so that the members left over
+ * are the misfits.
  */
 static int match(struct gload *gl)
 {
 	bool taken[VFIOMIG_GROUP_MAX] = { false };
-	bool forced = gl->o.flags & VFIOMIG_XFER_FORCE;
-	int first_unfit = -1;
 
-	for (unsigned int k = 0; k < gl->n_ids; k++) {
-		unsigned int j = forced ? k : free_fit(gl, taken, k);
-
-		if (forced)
-			load_check_identity(&gl->l[j], &gl->ids[k], gl->id_offsets[k]);
-		if (j == gl->g->n) {
-			if (first_unfit < 0)
-				first_unfit = (int)k;
-			continue;
+	if (gl->o.flags & VFIOMIG_XFER_FORCE) {
+		for (unsigned int k = 0; k < gl->n_ids; k++) {
+			load_check_identity(&gl->l[k], &gl->ids[k], gl->id_offsets[k]);
+			gl->member_of[k] = gl->device_of[k] = (int)k;
 		}
-		taken[j] = true;
-		gl->member_of[k] = (int)j;
-		gl->device_of[j] = (int)k;
+		return 0;
 	}
-	return first_unfit < 0 ? 0 : unmatched(gl, (unsigned int)first_unfit, taken);
+	profile_match(gl->n_ids, gl->g->n, member_fits, gl, gl->member_of);
+	for (unsigned int k = 0; k < gl->n_ids; k++) {
+		if (gl->member_of[k] >= 0) {
+			taken[gl->member_of[k]] = true;
+			gl->device_of[gl->member_of[k]] = (int)k;
+		}
+	}
+	for (unsigned int k = 0; k < gl->n_ids; k++)
+		if (gl->member_of[k] < 0)
+			return unmatched(gl, k, taken);
+	return 0;
 }
 
 /* One stream per member: each begins with its member's identity. */

@@ -6,6 +6,7 @@
 
 #include "stream.h"
 #include "identity.h"
+#include "profile.h"
 #include "util.h"
 
 static const size_t string_offsets[] = {
@@ -82,51 +83,51 @@ int stream_identity_decode(const uint8_t *buf, size_t len, struct stream_identit
 	return 0;
 }
 
-#define MAX_DIFFERENCES 5
+void stream_identity_profile(const struct stream_identity *id, struct vfiomig_profile *p)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", id->name);
+	p->id = id->dev;
+	snprintf(p->backend, sizeof(p->backend), "%s", id->backend);
+	p->mig_flags = id->mig_flags;
+	p->has = PROFILE_HAS_MIG_FLAGS;
+	p->state_size = id->stop_copy_size;
+	if (id->stop_copy_size)		/* 0: the record's "unknown" */
+		p->has |= PROFILE_HAS_STATE_SIZE;
+}
+
+#define MAX_DIFFERENCES 13	/* profile_compare()'s fields */
 
 struct differences {
 	unsigned int n;
 	char item[MAX_DIFFERENCES][2 * STREAM_STRING_MAX + 48];
 };
 
-/* One field that differs: its name, and both values where given. */
-static void differ(struct differences *d, const char *what, const char *stream_value,
-		   const char *dev_value)
+/* One field that differs, named as the load's sentence names it, with both
+ * values where the rule gives them. */
+static void add_difference(void *userdata, const struct profile_verdict *v)
 {
-	char *item = d->item[d->n++];
+	struct differences *d = userdata;
+	char *item;
 
-	if (stream_value)
-		snprintf(item, sizeof(d->item[0]), "%s (stream %s, device %s)", what,
-			 stream_value[0] ? stream_value : "none", dev_value[0] ? dev_value : "none");
+	if (v->verdict != VFIOMIG_COMPAT_INCOMPATIBLE || d->n == MAX_DIFFERENCES)
+		return;
+	item = d->item[d->n++];
+	if (v->a[0])
+		snprintf(item, sizeof(d->item[0]), "%s (stream %s, device %s)", v->label, v->a, v->b);
 	else
-		snprintf(item, sizeof(d->item[0]), "%s", what);
+		snprintf(item, sizeof(d->item[0]), "%s", v->label);
 }
 
 unsigned int stream_identity_differences(const struct stream_identity *stream,
 					 const struct stream_identity *dev, char *buf, size_t size)
 {
-	const struct vfiomig_identity *x = &stream->dev, *y = &dev->dev;
+	struct vfiomig_profile a, b;
 	struct differences d = { .n = 0 };
-	char a[16], b[16];
 
-	if (x->has_pci_ids != y->has_pci_ids) {
-		differ(&d, "the PCI IDs", NULL, NULL);	/* one side has none */
-	} else {
-		if (x->vendor != y->vendor || x->device != y->device)
-			differ(&d, "the PCI IDs", NULL, NULL);
-		if (x->subsystem_vendor != y->subsystem_vendor ||
-		    x->subsystem_device != y->subsystem_device) {
-			snprintf(a, sizeof(a), "%04x:%04x", x->subsystem_vendor, x->subsystem_device);
-			snprintf(b, sizeof(b), "%04x:%04x", y->subsystem_vendor, y->subsystem_device);
-			differ(&d, "the subsystem IDs", a, b);
-		}
-	}
-	if (strcmp(x->driver, y->driver) != 0)
-		differ(&d, "the drivers", NULL, NULL);
-	if (strcmp(x->mdev_type, y->mdev_type) != 0)
-		differ(&d, "the mdev types", x->mdev_type, y->mdev_type);
-	if (strcmp(stream->backend, dev->backend) != 0)
-		differ(&d, "the backends", stream->backend, dev->backend);
+	stream_identity_profile(stream, &a);
+	stream_identity_profile(dev, &b);
+	profile_compare(&a, &b, add_difference, &d);
 	if (!buf || !size)
 		return d.n;
 	buf[0] = '\0';

@@ -82,12 +82,15 @@ struct stream_record {
 /* stream-identity.c */
 size_t stream_identity_encode(const struct stream_identity *id, uint8_t *buf, size_t size);
 int stream_identity_decode(const uint8_t *buf, size_t len, struct stream_identity *id);
-/* Whether a stream of @a may load into a device of @b: the same device
- * kind, driver and backend. */
+/* What a stream of @id says of its device, as a profile: the fields the
+ * record does not carry are unknown. */
+void stream_identity_profile(const struct stream_identity *id, struct vfiomig_profile *p);
+/* Whether a stream of @a may load into a device of @b: profile_compare()
+ * finds no field incompatible (docs/compatibility.md). */
 bool stream_identity_matches(const struct stream_identity *a, const struct stream_identity *b);
 /*
- * How many of the fields stream_identity_matches() compares differ between
- * a stream of @stream and a device of @dev; with @buf, also named there:
+ * How many of the fields profile_compare() finds incompatible between a
+ * stream of @stream and a device of @dev; with @buf, also named there:
  * "the drivers and the subsystem IDs (stream 15b3:0001, device 15b3:0002)".
  * Values are given for the fields a "15b3:101e (mlx5_vfio_pci)"
  * description does not show.

@@ -259,8 +259,8 @@ int mlx5_caps_read(struct vfiomig_ctx *ctx, const char *pci_address,
 }
 #endif
 
-static int query(struct vfiomig_ctx *ctx, const char *pci_address,
-		 struct vfiomig_mlx5_caps *ret)
+int mlx5_caps_query(struct vfiomig_ctx *ctx, const char *pci_address,
+		    struct vfiomig_mlx5_caps *ret)
 {
 	struct mlx5_caps_raw *raw;
 	struct vfiomig_mlx5_caps c;
@@ -301,6 +301,6 @@ VFIOMIG_EXPORT int vfiomig_mlx5_caps_query(struct vfiomig_ctx *ctx, const char *
 	int r = call_begin_ctx(&c, ctx);
 
 	if (r == 0)
-		r = query(ctx, pci_address, ret);
+		r = mlx5_caps_query(ctx, pci_address, ret);
 	return call_end(&c, r);
 }

@@ -48,4 +48,8 @@ int mlx5_caps_read(struct vfiomig_ctx *ctx, const char *pci_address,
 /* The verdict of @c's bits and kernel version, into @c. */
 void mlx5_caps_judge(struct vfiomig_mlx5_caps *c);
 
+/* vfiomig_mlx5_caps_query() inside a call (a device's profile). */
+int mlx5_caps_query(struct vfiomig_ctx *ctx, const char *pci_address,
+		    struct vfiomig_mlx5_caps *ret);
+
 #endif

@@ -16,7 +16,8 @@ CTL = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "vfiomig-ctl"
 SRC = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else None
 TIMEOUT = 120
 # Every command of vfiomig-ctl, in the order of its --help.
-COMMANDS = ["list", "info", "state", "reset", "save", "load", "migrate", "inspect", "dirty",
+COMMANDS = ["list", "info", "state", "reset", "save", "load", "migrate", "profile", "check",
+            "inspect", "dirty",
             "conformance", "help"]
 
 # Mock identities used in the mismatch tests (docs/mock.md: pci=, driver=).

@@ -3,6 +3,7 @@
 """A migration between two hosts, as the README and the man page give it:
 
     set -o pipefail
+    ssh HOST vfiomig-ctl profile DEV --json | vfiomig-ctl check DEV --against - &&
     vfiomig-ctl save DEV -o - --precopy | ssh HOST vfiomig-ctl load DEV -i -
 
 through a real sshd that this test starts on 127.0.0.1 (an unprivileged
@@ -14,7 +15,9 @@ is the far process's, and its state is what the far process reports (with
 --json, through ssh's standard output).
 
 Checked: the README's recipe word for word (its `ssh dst` given this test's
-options), pre-copy and both summaries; the far side failing part-way, on
+options): the destination's profile checked first, then pre-copy and both
+summaries; with an incompatible destination, the check refuses it (exit 1,
+the reason) and nothing moves; the far side failing part-way, on
 another kind of device, and only once the whole stream has arrived; the
 near side failing; ssh failing to connect.  Each failure must give each
 side's error and a non-zero pipeline status under pipefail, and leave the
@@ -209,13 +212,15 @@ def readme_recipe():
     return found[0] if len(found) == 1 else None
 
 
+CHECK = ("ssh dst vfiomig-ctl profile 0000:3b:00.1 --json | "
+         "vfiomig-ctl check 0000:3b:00.1 --against - &&\n")
 RECIPE = "vfiomig-ctl save 0000:3b:00.1 -o - --precopy | ssh dst vfiomig-ctl load 0000:3b:00.1 -i -"
 
 
 def check_docs(t):
     block = readme_recipe()
-    t.ok(block is not None and block.startswith("set -o pipefail\n") and RECIPE in block,
-         "README: the recipe, after set -o pipefail", block)
+    t.ok(block is not None and block == "set -o pipefail\n" + CHECK + RECIPE + "\n",
+         "README: the recipe, after set -o pipefail, checks the destination first", block)
     man = open(os.path.join(SRC, "docs", "vfiomig-ctl.1")).read()
     ex = man.split(".SH EXAMPLES", 1)[-1].split("\n.SH ", 1)[0]
     plain = " ".join(ex.replace("\\-", "-").replace("\\e\n", " ").split())
@@ -224,15 +229,23 @@ def check_docs(t):
          "man page EXAMPLES: the recipe, after set -o pipefail", plain[:600])
 
 
+def readme_script(sshd, src, dst):
+    """The README's block with mocks for its devices: the destination's
+    profile, the source's check, the source's save, the destination's load."""
+    block = readme_recipe()
+    if block is None or block.count("0000:3b:00.1") != 4 or block.count("ssh dst ") != 2:
+        return None
+    for spec in (dst, src, src, dst):
+        block = block.replace("0000:3b:00.1", spec, 1)
+    return block.replace("ssh dst ", "%s " % sshd.ssh())
+
+
 def check_readme_recipe(t, sshd, tmp):
     """The README's block, run as written, with mocks for its devices."""
-    block = readme_recipe()
-    if block is None or block.count("0000:3b:00.1") != 2 or "| ssh dst " not in block:
-        t.ok(False, "README recipe: found, with two devices and `ssh dst`", block)
+    script = readme_script(sshd, "mock:src,size=16M,dirty=512K", "mock:dst,size=16M")
+    if script is None:
+        t.ok(False, "README recipe: found, with four devices and two `ssh dst`", readme_recipe())
         return
-    script = block.replace("0000:3b:00.1", "mock:src,size=16M,dirty=512K", 1) \
-                  .replace("0000:3b:00.1", "mock:dst,size=16M", 1) \
-                  .replace("| ssh dst ", "| %s " % sshd.ssh(), 1)
     r = pipeline(script, tmp)
     t.ok(r.status == 0 and r.pipestatus == [0, 0], "README recipe: a pre-copy migration succeeds",
          r)
@@ -248,6 +261,27 @@ def check_readme_recipe(t, sshd, tmp):
          summary(far, "pre-copy") == pre,
          "README recipe: both sides count the same stream and pre-copy", r)
     t.ok(not r.lines("vfiomig-ctl:"), "README recipe: no error or warning on either side", r)
+    t.ok(re.search(r"^verdict: (same|compatible)$", r.out, re.M) is not None,
+         "README recipe: the check passed first", r)
+
+
+def check_readme_incompatible(t, sshd, tmp):
+    """The README's block with a destination of another mdev type: the check
+    refuses it, saying why, and nothing moves."""
+    script = readme_script(sshd, "mock:src,size=16M,mdev_type=mtty-1",
+                           "mock:dst,size=16M,mdev_type=mtty-2")
+    if script is None:
+        t.ok(False, "README recipe: found", readme_recipe())
+        return
+    r = pipeline(script, tmp)
+    t.ok(r.status == 1 and r.pipestatus == [0, 1],
+         "README recipe, incompatible destination: the check fails the recipe", r)
+    t.ok(r.lines("vfiomig-ctl: check: mock:src,size=16M,mdev_type=mtty-1 cannot load into "
+                 "mock:dst: the mdev types differ (source mtty-1, destination mtty-2)"),
+         "README recipe, incompatible destination: the check says why", r)
+    t.ok(summary(r.err, "state") is None and summary(r.out, "state") is None and
+         not r.lines("vfiomig-ctl: save") and not r.lines("vfiomig-ctl: load"),
+         "README recipe, incompatible destination: nothing was saved or loaded", r)
 
 
 def save_into_ssh(sshd, src, dst, precopy=True, port=None):
@@ -354,6 +388,7 @@ def main():
                     "ssh runs the build tree's vfiomig-ctl on the far side",
                     "%s\nsshd log:\n%s" % (r, open(sshd.log).read()[-3000:])):
                 check_readme_recipe(t, sshd, tmp)
+                check_readme_incompatible(t, sshd, tmp)
                 check_success_json(t, sshd, tmp)
                 check_far_fails(t, sshd, tmp)
                 check_near_fails(t, sshd, tmp)

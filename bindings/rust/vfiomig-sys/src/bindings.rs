@@ -3183,6 +3183,220 @@ extern "C" {
         ret: *mut vfiomig_mlx5_caps,
     ) -> ::std::os::raw::c_int;
 }
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vfiomig_profile {
+    _unused: [u8; 0],
+}
+pub const VFIOMIG_COMPAT_SAME: vfiomig_compat = 0;
+pub const VFIOMIG_COMPAT_COMPATIBLE: vfiomig_compat = 1;
+pub const VFIOMIG_COMPAT_INCOMPATIBLE: vfiomig_compat = 2;
+pub type vfiomig_compat = ::std::os::raw::c_uint;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct vfiomig_profile_verdict {
+    pub sz: usize,
+    pub field: *const ::std::os::raw::c_char,
+    pub verdict: vfiomig_compat,
+    pub reason: *const ::std::os::raw::c_char,
+    pub source: *const ::std::os::raw::c_char,
+    pub member: ::std::os::raw::c_int,
+    pub peer: ::std::os::raw::c_int,
+}
+#[test]
+fn bindgen_test_layout_vfiomig_profile_verdict() {
+    assert_eq!(
+        ::std::mem::size_of::<vfiomig_profile_verdict>(),
+        48usize,
+        concat!("Size of: ", stringify!(vfiomig_profile_verdict))
+    );
+    assert_eq!(
+        ::std::mem::align_of::<vfiomig_profile_verdict>(),
+        8usize,
+        concat!("Alignment of ", stringify!(vfiomig_profile_verdict))
+    );
+    fn test_field_sz() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vfiomig_profile_verdict>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).sz) as usize - ptr as usize
+            },
+            0usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vfiomig_profile_verdict),
+                "::",
+                stringify!(sz)
+            )
+        );
+    }
+    test_field_sz();
+    fn test_field_field() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vfiomig_profile_verdict>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).field) as usize - ptr as usize
+            },
+            8usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vfiomig_profile_verdict),
+                "::",
+                stringify!(field)
+            )
+        );
+    }
+    test_field_field();
+    fn test_field_verdict() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vfiomig_profile_verdict>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).verdict) as usize - ptr as usize
+            },
+            16usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vfiomig_profile_verdict),
+                "::",
+                stringify!(verdict)
+            )
+        );
+    }
+    test_field_verdict();
+    fn test_field_reason() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vfiomig_profile_verdict>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).reason) as usize - ptr as usize
+            },
+            24usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vfiomig_profile_verdict),
+                "::",
+                stringify!(reason)
+            )
+        );
+    }
+    test_field_reason();
+    fn test_field_source() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vfiomig_profile_verdict>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).source) as usize - ptr as usize
+            },
+            32usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vfiomig_profile_verdict),
+                "::",
+                stringify!(source)
+            )
+        );
+    }
+    test_field_source();
+    fn test_field_member() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vfiomig_profile_verdict>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).member) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vfiomig_profile_verdict),
+                "::",
+                stringify!(member)
+            )
+        );
+    }
+    test_field_member();
+    fn test_field_peer() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vfiomig_profile_verdict>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).peer) as usize - ptr as usize
+            },
+            44usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vfiomig_profile_verdict),
+                "::",
+                stringify!(peer)
+            )
+        );
+    }
+    test_field_peer();
+}
+impl Default for vfiomig_profile_verdict {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type vfiomig_profile_verdict_fn = ::std::option::Option<
+    unsafe extern "C" fn(userdata: *mut ::std::os::raw::c_void, v: *const vfiomig_profile_verdict),
+>;
+extern "C" {
+    pub fn vfiomig_dev_get_profile(
+        dev: *mut vfiomig_dev,
+        ret: *mut *mut vfiomig_profile,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vfiomig_profile_free(profile: *mut vfiomig_profile);
+}
+extern "C" {
+    pub fn vfiomig_profile_to_json(
+        profile: *const vfiomig_profile,
+        ret: *mut *mut ::std::os::raw::c_char,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vfiomig_profile_from_json(
+        ctx: *mut vfiomig_ctx,
+        json: *const ::std::os::raw::c_char,
+        len: usize,
+        ret: *mut *mut vfiomig_profile,
+        max: usize,
+        ret_n: *mut usize,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vfiomig_profile_check(
+        ctx: *mut vfiomig_ctx,
+        src: *const vfiomig_profile,
+        dst: *const vfiomig_profile,
+        fn_: vfiomig_profile_verdict_fn,
+        userdata: *mut ::std::os::raw::c_void,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vfiomig_profile_check_group(
+        ctx: *mut vfiomig_ctx,
+        src: *const *mut vfiomig_profile,
+        n_src: usize,
+        dst: *const *mut vfiomig_profile,
+        n_dst: usize,
+        fn_: vfiomig_profile_verdict_fn,
+        userdata: *mut ::std::os::raw::c_void,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn vfiomig_profile_get_name(
+        profile: *const vfiomig_profile,
+    ) -> *const ::std::os::raw::c_char;
+}
 extern "C" {
     pub fn vfiomig_mock_attach(ctx: *mut vfiomig_ctx) -> ::std::os::raw::c_int;
 }

@@ -66,6 +66,7 @@ mod device;
 mod dirty;
 mod error;
 mod group;
+mod profile;
 mod state;
 mod xfer;
 
@@ -78,6 +79,7 @@ pub use data::Read;
 pub use device::{Caps, Device, PciIds, PrecopyInfo};
 pub use dirty::{DirtyInfo, DirtyOptions, DirtySession, IovaRange, Mechanism};
 pub use error::{DeviceOutcome, Error, Result};
+pub use profile::{check_group_profiles, check_profiles, Compat, Profile, Verdict};
 pub use group::{AddError, Group, GroupPoint, Hooked, MemberResult};
 pub use state::{path, MigFlags, ParseStateError, State};
 pub use xfer::{Leave, LoadOptions, Precopy, Progress, SaveOptions, Stats, Phase};
