@@ -71,11 +71,12 @@ static const char *format_precopy(char *buf, size_t size, uint64_t bytes, unsign
 }
 
 /* ", estimated 80.1 ms" (at the switchover), or "" without pre-copy */
-static const char *format_estimate(char *buf, size_t size, uint64_t estimate_ns)
+static const char *format_estimate(char *buf, size_t size, unsigned int rounds,
+				   uint64_t estimate_ns)
 {
 	char a[UNITS_BUF];
 
-	if (!estimate_ns)
+	if (!rounds)
 		buf[0] = '\0';
 	else
 		snprintf(buf, size, ", estimated %s", estimate_ns == UINT64_MAX ? "unknown" :
@@ -83,10 +84,11 @@ static const char *format_estimate(char *buf, size_t size, uint64_t estimate_ns)
 	return buf;
 }
 
-/* "null" for no estimate (none made, or none possible), else the ns */
-static void json_estimate(struct json_writer *w, const char *name, uint64_t estimate_ns)
+/* "null" for no estimate (no pre-copy, or none possible), else the ns */
+static void json_estimate(struct json_writer *w, const char *name, unsigned int rounds,
+			  uint64_t estimate_ns)
 {
-	if (!estimate_ns || estimate_ns == UINT64_MAX)
+	if (!rounds || estimate_ns == UINT64_MAX)
 		json_member_null(w, name);
 	else
 		json_member_uint(w, name, estimate_ns);
@@ -130,7 +132,7 @@ static void text_member(struct ctl *ctl, int i, const struct xfer_member *m)
 	ctl_printf(ctl, ": pre-copy %s, stop-copy %s, downtime %s%s, ",
 		   format_precopy(pre, sizeof(pre), m->precopy_bytes, m->precopy_rounds),
 		   format_bytes(a, m->stop_copy_bytes), format_duration(b, m->downtime_ns),
-		   format_estimate(est, sizeof(est), m->downtime_estimate_ns));
+		   format_estimate(est, sizeof(est), m->precopy_rounds, m->downtime_estimate_ns));
 	if (m->destination[0])
 		ctl_printf(ctl, "source %s, destination %s\n",
 			   m->has_state ? vfiomig_state_name(m->state) : "unknown",
@@ -178,7 +180,7 @@ static void text_downtime(struct ctl *ctl, const struct xfer_report *x)
 	char a[UNITS_BUF], b[UNITS_BUF], est[64];
 
 	ctl_printf(ctl, "%-13s %s%s", "downtime:", format_duration(a, x->downtime_ns),
-		   format_estimate(est, sizeof(est), s->downtime_estimate_ns));
+		   format_estimate(est, sizeof(est), s->precopy_rounds, s->downtime_estimate_ns));
 	if (x->downtime_limit_ns)
 		ctl_printf(ctl, " against a %s target", format_duration(b, x->downtime_limit_ns));
 	ctl_printf(ctl, "%s\n", s->precopy_timed_out ? "; the pre-copy deadline passed" : "");
@@ -242,7 +244,7 @@ static void json_member(struct json_writer *w, const struct xfer_member *m)
 	json_member_uint(w, "stop_copy_bytes", m->stop_copy_bytes);
 	json_member_uint(w, "device_bytes", m->precopy_bytes + m->stop_copy_bytes);
 	json_member_uint(w, "downtime_ns", m->downtime_ns);
-	json_estimate(w, "downtime_estimate_ns", m->downtime_estimate_ns);
+	json_estimate(w, "downtime_estimate_ns", m->precopy_rounds, m->downtime_estimate_ns);
 	json_member_uint(w, "precopy_bandwidth", m->precopy_bandwidth);
 	if (migrate) {
 		json_member_uint(w, "destination_bytes", m->destination_bytes);
@@ -292,7 +294,7 @@ static void json_save_figures(struct json_writer *w, const struct xfer_report *x
 {
 	const struct vfiomig_stats *s = x->stats;
 
-	json_estimate(w, "downtime_estimate_ns", s->downtime_estimate_ns);
+	json_estimate(w, "downtime_estimate_ns", s->precopy_rounds, s->downtime_estimate_ns);
 	if (x->downtime_limit_ns)
 		json_member_uint(w, "downtime_limit_ns", x->downtime_limit_ns);
 	else

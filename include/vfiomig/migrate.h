@@ -90,10 +90,11 @@ struct vfiomig_stats {
 	/* load: where a failure was found in the stream; save: where writing
 	 * the stream failed; UINT64_MAX otherwise */
 	uint64_t error_offset;
-	/* Since 0.4, a save with pre-copy: the estimated downtime when it
-	 * switched over (remaining bytes over the measured bandwidth; a
-	 * group's: as its switchover decided it), UINT64_MAX if no estimate
-	 * was possible, 0 without pre-copy; compare it with downtime_ns. */
+	/* Since 0.4, a save whose pre-copy ran rounds (@precopy_rounds > 0):
+	 * the estimated downtime when it switched over (remaining bytes over
+	 * the measured bandwidth; a group's: as its switchover decided it),
+	 * UINT64_MAX if no estimate was possible; 0 otherwise.  Compare it
+	 * with @downtime_ns. */
 	uint64_t downtime_estimate_ns;
 	/* the bandwidth pre-copy measured, bytes a second; 0 if none */
 	uint64_t precopy_bandwidth;
