@@ -245,6 +245,8 @@ static int precopy(struct gsave *gs)
 {
 	if (!gs->any_precopy)
 		return 0;
+	gs->progress.x.p.downtime_estimate_ns = DOWNTIME_UNKNOWN;
+	gs->progress.x.p.downtime_limit_ns = gs->o.downtime_limit_ns;
 	group_progress_phase(&gs->progress, VFIOMIG_PHASE_PRECOPY, moved(gs));
 	gs->precopy_begin_ns = now_ns();
 	for (;;) {

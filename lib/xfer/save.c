@@ -333,6 +333,8 @@ int save_precopy_round(struct save *s, uint64_t initial, uint64_t dirty)
 static int precopy(struct save *s)
 {
 	s->progress.p.phase = VFIOMIG_PHASE_PRECOPY;
+	s->progress.p.downtime_estimate_ns = DOWNTIME_UNKNOWN;
+	s->progress.p.downtime_limit_ns = s->o.downtime_limit_ns;
 	s->precopy_begin_ns = now_ns();
 	xfer_report(&s->progress, true);
 	for (;;) {

@@ -80,7 +80,7 @@ pub use dirty::{DirtyInfo, DirtyOptions, DirtySession, IovaRange, Mechanism};
 pub use error::{DeviceOutcome, Error, Result};
 pub use group::{AddError, Group, GroupPoint, Hooked, MemberResult};
 pub use state::{path, MigFlags, ParseStateError, State};
-pub use xfer::{Leave, LoadOptions, Precopy, Progress, SaveOptions, Stats, Phase};
+pub use xfer::{Leave, LoadOptions, OnTimeout, Precopy, Progress, SaveOptions, Stats, Phase};
 
 /// The Rust blocks of docs/rust.md, compiled (and run, where not
 /// `no_run`) as doc tests, so that the page cannot drift from the API.
