@@ -43,7 +43,7 @@
 
 static const char *const dirty_rates[] = { "2M", "8M", "24M", "48M" };
 static const char *const bandwidths[] = { "32M", "96M" };
-static const unsigned int targets_ms[] = { 50, 100, 300 };
+static const unsigned int targets_ms[] = { 10, 30, 100, 300 };
 
 struct setup {
 	const char *size;
@@ -135,7 +135,7 @@ static void print_summary(struct summary *m, const struct setup *s)
 	       "within %.2fx in %u (%.0f%%)\n", "bytes", m->bytes_ratios[n / 2],
 	       m->bytes_ratios[n - 1], m->bytes_missed, 100.0 * m->bytes_missed / n, AIM_RATIO,
 	       m->bytes_within_aim, 100.0 * m->bytes_within_aim / n);
-	printf("cases that cannot converge: %u, ended by the %llu ms deadline (plus a round): %u\n",
+	printf("cases that cannot converge: %u, ended by the %llu ms deadline (plus a round) or the target: %u\n",
 	       m->stuck, (unsigned long long)(s->deadline_ns / MS), m->stuck_in_time);
 }
 
