@@ -19,6 +19,7 @@
 #include "sigpipe.h"
 #include "dev.h"
 #include "util.h"
+#include "wait.h"
 
 struct gsave {
 	struct vfiomig_group *g;
@@ -113,28 +114,16 @@ static int then_stop_copy(struct vfiomig_group *g, unsigned int i, void *arg, in
 	return r < 0 ? r : save_stop_copy(s);
 }
 
-/*
- * The group's downtime estimate.  One stream carries every member's rest,
- * so the sum goes at the stream's bandwidth; with a stream per member they
- * drain at once, and the slowest member decides.
- */
+/* The group's downtime estimate over its pre-copying members (downtime_group()). */
 static uint64_t group_estimate(const struct gsave *gs)
 {
-	uint64_t sum = 0, slowest = 0;
+	const struct downtime *m[VFIOMIG_GROUP_MAX];
+	unsigned int n = 0;
 
-	for (unsigned int i = 0; i < gs->g->n; i++) {
-		const struct save *s = &gs->s[i];
-
-		if (!gs->precopying[i])
-			continue;
-		if (s->dt.remaining == DOWNTIME_UNKNOWN)
-			return DOWNTIME_UNKNOWN;
-		sum += s->dt.remaining;
-		if (s->progress.p.downtime_estimate_ns > slowest)
-			slowest = s->progress.p.downtime_estimate_ns;
-	}
-	return gs->n_outs == 1 ? downtime_estimate(sum, downtime_bandwidth(&gs->stream_dt)) :
-				 slowest;
+	for (unsigned int i = 0; i < gs->g->n; i++)
+		if (gs->precopying[i])
+			m[n++] = &gs->s[i].dt;
+	return downtime_group(m, n, gs->n_outs == 1 ? &gs->stream_dt : NULL);
 }
 
 /* The group's remaining bytes and bandwidth, for the deadline's error. */
@@ -266,6 +255,8 @@ static int precopy(struct gsave *gs)
 		begin = now_ns();
 		before = precopy_moved(gs);
 		r = run(gs, gs->precopying, job_round);
+		if (r == 0 && precopy_moved(gs) == before)	/* as for one device */
+			r = wait_ms(gs->o.cancel, DOWNTIME_IDLE_MS);
 		if (r < 0)
 			return r;
 		downtime_round(&gs->stream_dt, precopy_moved(gs) - before, now_ns() - begin);
@@ -291,6 +282,23 @@ static int move(struct gsave *gs, const enum vfiomig_state *targets,
 	return r;
 }
 
+/*
+ * The move into pre-copy, one arc phase: what each arc of the stop will
+ * take too (downtime_arcs()), the members' phases being concurrent.
+ */
+static int move_timed(struct gsave *gs, const enum vfiomig_state *targets)
+{
+	uint64_t begin = now_ns();
+	int r = move(gs, targets, NULL);
+	uint64_t took = now_ns() - begin;
+	bool running = gs->o.leave == VFIOMIG_LEAVE_RUNNING;
+
+	for (unsigned int i = 0; i < gs->g->n && r == 0; i++)
+		if (gs->precopying[i])
+			downtime_arcs(&gs->s[i].dt, gs->s[i].dev, targets[i], running, took);
+	return r;
+}
+
 /* Members that can pre-copy start it; the others wait in their state. */
 static int start_precopy(struct gsave *gs)
 {
@@ -307,7 +315,7 @@ static int start_precopy(struct gsave *gs)
 		gs->precopying[i] = targets[i] != s->start;
 		gs->any_precopy |= gs->precopying[i];
 	}
-	return gs->any_precopy ? move(gs, targets, NULL) : 0;
+	return gs->any_precopy ? move_timed(gs, targets) : 0;
 }
 
 static int all_to(struct gsave *gs, enum vfiomig_state target, const struct group_then *then)

@@ -20,6 +20,8 @@ void downtime_init(struct downtime *d, uint64_t datasize)
 
 void downtime_round(struct downtime *d, uint64_t bytes, uint64_t ns)
 {
+	if (!bytes)	/* says nothing of the bandwidth: keep what the others said */
+		return;
 	d->bytes = d->bytes / 2 + bytes;
 	d->ns = d->ns / 2 + ns;
 	if (bytes > d->biggest)
@@ -70,14 +72,54 @@ uint64_t downtime_remaining(struct downtime *d, struct vfiomig_dev *dev, uint64_
 	return d->remaining;
 }
 
-uint64_t downtime_estimate(uint64_t remaining, uint64_t bandwidth)
+/* The arcs from @from to @to on @dev; 0 if the kernel's table has no path. */
+static unsigned int arcs(const struct vfiomig_dev *dev, enum vfiomig_state from,
+			 enum vfiomig_state to)
+{
+	enum vfiomig_state path[8];
+	int n = vfiomig_fsm_path(dev->mig_flags, from, to, path, 8);
+
+	return n > 0 ? (unsigned int)n : 0;
+}
+
+void downtime_arcs(struct downtime *d, const struct vfiomig_dev *dev, enum vfiomig_state from,
+		   bool leave_running, uint64_t arc_ns)
+{
+	d->arcs_ns = arc_ns * (arcs(dev, from, VFIOMIG_STATE_STOP_COPY) +
+			       arcs(dev, VFIOMIG_STATE_STOP_COPY, leave_running ?
+				    VFIOMIG_STATE_RUNNING : VFIOMIG_STATE_STOP));
+}
+
+uint64_t downtime_estimate(uint64_t remaining, uint64_t bandwidth, uint64_t arcs_ns)
 {
 	unsigned __int128 ns;
 
 	if (remaining == DOWNTIME_UNKNOWN || !bandwidth)
 		return DOWNTIME_UNKNOWN;
-	ns = (unsigned __int128)remaining * 1000000000u / bandwidth;
+	ns = (unsigned __int128)remaining * 1000000000u / bandwidth + arcs_ns;
 	return ns >= DOWNTIME_UNKNOWN ? DOWNTIME_UNKNOWN - 1 : (uint64_t)ns;
+}
+
+uint64_t downtime_of(const struct downtime *d)
+{
+	return downtime_estimate(d->remaining, downtime_bandwidth(d), d->arcs_ns);
+}
+
+uint64_t downtime_group(const struct downtime *const *m, unsigned int n,
+			const struct downtime *stream)
+{
+	uint64_t sum = 0, arcs = 0, slowest = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t e = downtime_of(m[i]);
+
+		if (m[i]->remaining == DOWNTIME_UNKNOWN || e == DOWNTIME_UNKNOWN)
+			return DOWNTIME_UNKNOWN;
+		sum += m[i]->remaining;
+		arcs = m[i]->arcs_ns > arcs ? m[i]->arcs_ns : arcs;
+		slowest = e > slowest ? e : slowest;
+	}
+	return stream ? downtime_estimate(sum, downtime_bandwidth(stream), arcs) : slowest;
 }
 
 const char *downtime_str(uint64_t ns, char *buf, size_t size)

@@ -301,9 +301,8 @@ int save_precopy_info(struct save *s, uint64_t *initial, uint64_t *dirty, uint32
 	if (*flags & VFIOMIG_PRECOPY_INFO_REINIT)
 		info(s->dev->ctx, "%s: the device restarted its initial pre-copy data",
 		     s->dev->name);
-	p->p.downtime_estimate_ns = downtime_estimate(downtime_remaining(&s->dt, s->dev, *initial,
-									  *dirty),
-						      downtime_bandwidth(&s->dt));
+	downtime_remaining(&s->dt, s->dev, *initial, *dirty);
+	p->p.downtime_estimate_ns = downtime_of(&s->dt);
 	p->p.downtime_limit_ns = s->o.downtime_limit_ns;
 	/* Counts below the limit cannot wrap the sum; one at it says nothing. */
 	if (*initial < VFIOMIG_SIZE_LIMIT && *dirty < VFIOMIG_SIZE_LIMIT &&
@@ -338,7 +337,7 @@ static int precopy(struct save *s)
 	s->precopy_begin_ns = now_ns();
 	xfer_report(&s->progress, true);
 	for (;;) {
-		uint64_t initial, dirty;
+		uint64_t initial, dirty, before;
 		uint32_t flags;
 		int r = save_precopy_info(s, &initial, &dirty, &flags);
 
@@ -352,7 +351,10 @@ static int precopy(struct save *s)
 			return 0;
 		}
 		s->prev_dirty = dirty;
+		before = s->stats.precopy_bytes;
 		r = save_precopy_round(s, initial, dirty);
+		if (r == 0 && s->stats.precopy_bytes == before)
+			r = wait_ms(s->o.cancel, DOWNTIME_IDLE_MS);
 		if (r < 0)
 			return r;
 	}
@@ -412,6 +414,9 @@ static int save_stream(struct save *s)
 		r = data_begin_save(s->dev, flags, &fd, &s->phase_state);
 	if (r == 0)
 		r = save_take_data_fd(s, fd);
+	if (r == 0 && s->phase_state != VFIOMIG_STATE_STOP_COPY)
+		downtime_arcs(&s->dt, s->dev, s->phase_state, s->o.leave == VFIOMIG_LEAVE_RUNNING,
+			      now_ns() - arc_ns);
 	if (r == 0 && s->phase_state != VFIOMIG_STATE_STOP_COPY) {
 		r = precopy(s);
 		arc_ns = now_ns();
