@@ -299,8 +299,10 @@ START_TEST(test_dirty_plan_refused)
 {
 	static const char *const bad[] = {
 		"x,dirtyplan=", "x,dirtyplan=1M/10ms", "x,dirtyplan=1M:2M", "x,dirtyplan=1M/0:2M",
-		"x,dirtyplan=65G", "x,dirtyplan=1M/10ms:1M/10ms:1M/10ms:1M/10ms:1M/10ms:1M/10ms:"
-		"1M/10ms:1M/10ms:1M", "x,dirtyplan=1M,dirty=64K", "x,dirtyplan=1M/10:2M",
+		"x,dirtyplan=65G",
+		/* nine steps */
+		("x,dirtyplan=1M/10ms:1M/10ms:1M/10ms:1M/10ms:1M/10ms:1M/10ms:1M/10ms:1M/10ms:1M"),
+		"x,dirtyplan=1M,dirty=64K", "x,dirtyplan=1M/10:2M",
 	};
 	struct vfiomig_ctx *ctx = new_ctx(NULL);
 
