@@ -172,10 +172,10 @@ static int converged(struct gsave *gs)
 	group_figures(gs, &remaining, &bandwidth);
 	r = save_deadline(gs->g->ctx, &gs->o, gs->precopy_begin_ns, !initial_sent, "group save",
 			  gs->estimate_ns, remaining, bandwidth);
-	if (r)
+	if (r) {
 		gs->timed_out = r > 0;
-	if (r)
 		return r;
+	}
 	if (gs->o.precopy == VFIOMIG_PRECOPY_MODE_ROUNDS)
 		return gs->rounds >= gs->o.precopy_rounds;
 	if (!initial_sent) {
@@ -203,16 +203,6 @@ static void note_estimate(struct gsave *gs)
 	gs->estimate_ns = gs->any_precopy ? group_estimate(gs) : 0;
 	gs->progress.x.p.downtime_estimate_ns = gs->estimate_ns;
 	gs->progress.x.p.downtime_limit_ns = gs->o.downtime_limit_ns;
-}
-
-/* The members' pre-copy bytes: what a round moved into the stream. */
-static uint64_t precopy_moved(const struct gsave *gs)
-{
-	uint64_t sum = 0;
-
-	for (unsigned int i = 0; i < gs->g->n; i++)
-		sum += gs->s[i].stats.precopy_bytes;
-	return sum;
 }
 
 /* Each member's estimate and bandwidth as the group switched over. */
@@ -253,13 +243,13 @@ static int precopy(struct gsave *gs)
 			return 0;
 		}
 		begin = now_ns();
-		before = precopy_moved(gs);
+		before = moved(gs);	/* pre-copy's bytes, here */
 		r = run(gs, gs->precopying, job_round);
-		if (r == 0 && precopy_moved(gs) == before)	/* as for one device */
+		if (r == 0 && moved(gs) == before)	/* as for one device */
 			r = wait_ms(gs->o.cancel, DOWNTIME_IDLE_MS);
 		if (r < 0)
 			return r;
-		downtime_round(&gs->stream_dt, precopy_moved(gs) - before, now_ns() - begin);
+		downtime_round(&gs->stream_dt, moved(gs) - before, now_ns() - begin);
 		gs->progress.x.p.precopy_round = ++gs->rounds;
 	}
 }

@@ -275,10 +275,10 @@ static int precopy_decide(struct save *s, unsigned int rounds, uint64_t initial,
 	int r = save_deadline(s->dev->ctx, o, s->precopy_begin_ns, pending, s->dev->name,
 			      estimate, s->dt.remaining, downtime_bandwidth(&s->dt));
 
-	if (r)
+	if (r) {
 		s->stats.precopy_timed_out = r > 0;
-	if (r)
 		return r;
+	}
 	if (o->precopy == VFIOMIG_PRECOPY_MODE_ROUNDS)
 		return rounds >= o->precopy_rounds;
 	if (pending)
