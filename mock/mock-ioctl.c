@@ -381,7 +381,7 @@ static bool dirty_round(struct vfiomig_mock *m, struct mock_session *s)
 	if (reinit)
 		mock_dirty_all(m);
 	else
-		k = mock_dirty_round(m, &first);
+		k = mock_dirty_round(m, s, &first);
 	if (k) {
 		/* mlx5: each incremental SAVE is one more FW_DATA image. */
 		frame = mock_emit_frame_begin(&s->em, MOCK_MLX5_SAVE_MAX);

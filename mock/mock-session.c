@@ -296,9 +296,44 @@ static void session_free(struct mock_session *s)
 	free(s);
 }
 
-uint64_t mock_dirty_round(struct vfiomig_mock *m, uint64_t *ret_first)
+/*
+ * dirtyplan=: the bytes the running device dirtied from @from to @to
+ * (session time), each step at its rate.  128-bit products: 64G/s over a
+ * minute does not fit 64 bits of byte-nanoseconds.
+ */
+static uint64_t plan_bytes(const struct mock_spec *spec, uint64_t from, uint64_t to)
 {
-	uint64_t k = (m->spec.dirty + MOCK_PAGE_SIZE - 1) / MOCK_PAGE_SIZE;
+	unsigned __int128 sum = 0;
+	uint64_t begin = 0;
+
+	for (unsigned int i = 0; i < spec->nplan && from < to; i++) {
+		bool last = i + 1 == spec->nplan;
+		uint64_t end = last || spec->plan[i].until_ns > to ? to : spec->plan[i].until_ns;
+
+		if (end > from && end > begin)
+			sum += (unsigned __int128)spec->plan[i].rate * (end - (from > begin ? from : begin));
+		begin = spec->plan[i].until_ns;
+	}
+	sum /= 1000000000u;
+	return sum > MOCK_SIZE_MAX ? MOCK_SIZE_MAX : (uint64_t)sum;
+}
+
+/* Whole pages of what the plan dirtied since the last round; the rest is
+ * carried over, so a slow rate still dirties a page now and then. */
+static uint64_t plan_due(struct vfiomig_mock *m, struct mock_session *s)
+{
+	uint64_t now = now_ns() - s->plan_begin_ns, bytes;
+
+	bytes = s->plan_carry + plan_bytes(&m->spec, s->plan_done_ns, now);
+	s->plan_done_ns = now;
+	s->plan_carry = bytes % MOCK_PAGE_SIZE;
+	return bytes - s->plan_carry;
+}
+
+uint64_t mock_dirty_round(struct vfiomig_mock *m, struct mock_session *s, uint64_t *ret_first)
+{
+	uint64_t bytes = m->spec.nplan ? plan_due(m, s) : m->spec.dirty;
+	uint64_t k = (bytes + MOCK_PAGE_SIZE - 1) / MOCK_PAGE_SIZE;
 
 	if (k > m->npages)
 		k = m->npages;
@@ -363,6 +398,7 @@ static int session_stream(struct vfiomig_mock *m, struct mock_session *s,
 	mock_emit_frame_end(&s->em, frame);
 	/* Only pre-copy reads it, and there the image has no end segment. */
 	s->initial_end = s->em.queued;
+	s->plan_begin_ns = now_ns();
 	if (precopy)
 		s->precopy = true;
 	else
@@ -456,7 +492,7 @@ void mock_session_stop_copy(struct vfiomig_mock *m, struct mock_session *s)
 	mock_lock(m);
 	/* The final save also carries what the device dirtied last. */
 	frame = mock_emit_frame_begin(&s->em, MOCK_MLX5_CHUNK);
-	k = mock_dirty_round(m, &first);
+	k = mock_dirty_round(m, s, &first);
 	if (k)
 		mock_emit_pages(&s->em, first, k);
 	mock_emit_end(&s->em);

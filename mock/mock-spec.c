@@ -21,7 +21,7 @@
 #define KEYS "flags, state, size, eom, dirty, datasize, dirtylog, resetflag, " \
 	     "infov2, reinit, pci, driver, mdev_type, fail, short, rate, arc, " \
 	     "personality, dirtyrate, dmafd, logranges, logspan, logpage, iovabitmap, " \
-	     "garbage"
+	     "garbage, dirtyplan"
 #define FAIL_KINDS "set, get, reset, precopy, read, write, datasize, feature, " \
 		   "logstart, logreport, logstop, any"
 
@@ -536,6 +536,42 @@ static int parse_arc(struct vfiomig_ctx *ctx, const char *v, uint64_t *ret_ns)
 	return 0;
 }
 
+/*
+ * dirtyplan=RATE/TIME:...:RATE: what the running device dirties a second,
+ * step by step, each step but the last for TIME (a latency, as arc=
+ * takes), the last one on.  A plan takes the place of dirty=.
+ */
+static int parse_dirtyplan(struct vfiomig_ctx *ctx, char *v, struct mock_spec *spec)
+{
+	static const char hint[] = "give RATE/TIME steps and a last RATE, separated by ':', "
+				   "RATE bytes a second up to 64G, TIME up to 60s with a unit, "
+				   "at most 8 steps (e.g. dirtyplan=64M/500ms:8M)";
+	char *save = NULL;
+	uint64_t until = 0;
+
+	for (char *t = strtok_r(v, ":", &save); t; t = strtok_r(NULL, ":", &save)) {
+		char *slash = strchr(t, '/');
+		struct mock_plan_step *st = &spec->plan[spec->nplan];
+		uint64_t ns = 0;
+		bool last = !save || !*save;
+
+		if (slash)
+			*slash = '\0';
+		if (spec->nplan == MOCK_PLAN_MAX || parse_bytes(t, &st->rate) != NUM_OK ||
+		    st->rate > MOCK_RATE_MAX || last == !!slash ||
+		    (slash && (parse_latency(slash + 1, &ns) != NUM_OK || ns == 0)))
+			return vfiomig_fail(ctx, -EINVAL, "mock spec: dirtyplan= step %u "
+					    "('%s%s%s') is wrong: %s", spec->nplan + 1, t,
+					    slash ? "/" : "", slash ? slash + 1 : "", hint);
+		until += ns;
+		st->until_ns = until;
+		spec->nplan++;
+	}
+	if (!spec->nplan)
+		return vfiomig_fail(ctx, -EINVAL, "mock spec: dirtyplan= is empty: %s", hint);
+	return 0;
+}
+
 /* personality=: whose stream framing the device speaks. */
 static int parse_personality(struct vfiomig_ctx *ctx, const char *v, bool *ret_mlx5)
 {
@@ -768,7 +804,7 @@ static int check_once(struct vfiomig_ctx *ctx, const char *key, unsigned int *se
 		"flags", "state", "size", "eom", "dirty", "datasize",
 		"dirtylog", "resetflag", "infov2", "reinit", "pci", "driver", "mdev_type",
 		"short", "rate", "arc", "personality", "dirtyrate", "dmafd",
-		"logranges", "logspan", "logpage", "iovabitmap",
+		"logranges", "logspan", "logpage", "iovabitmap", "dirtyplan",
 	};
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(once); i++) {
@@ -833,6 +869,8 @@ static int parse_kv(struct vfiomig_ctx *ctx, char *key, char *v,
 		return parse_bug(ctx, v, spec);
 	if (!strcmp(key, "garbage"))
 		return parse_garbage(ctx, v, spec);
+	if (!strcmp(key, "dirtyplan"))
+		return parse_dirtyplan(ctx, v, spec);
 	if (!strcmp(key, "short"))
 		return parse_short(ctx, v, spec);
 	if (!strcmp(key, "personality"))
@@ -901,6 +939,9 @@ static int parse_pairs(struct vfiomig_ctx *ctx, char *pairs, struct mock_spec *s
 		if (!r)
 			r = parse_kv(ctx, kv, eq + 1, spec);
 	}
+	if (!r && spec->nplan && spec->dirty)
+		r = vfiomig_fail(ctx, -EINVAL, "mock spec: dirty= and dirtyplan= both say what "
+				 "the device dirties: give one of them");
 	if (!r)
 		personality_identity(spec, pci, driver);
 	return r;

@@ -40,6 +40,7 @@
 #define MOCK_BUG_MAX 8		/* bug= keys in one spec */
 #define MOCK_RATE_MAX (64ull << 30)	/* rate=, bytes a second */
 #define MOCK_REINIT_MAX 1000000u	/* reinit=, a round number */
+#define MOCK_PLAN_MAX 8			/* dirtyplan=: its steps */
 #define MOCK_ARC_MAX_NS (60ull * 1000000000u)	/* arc= */
 #define MOCK_LOG_MAX_RANGES 256u	/* the core's LOG_MAX_RANGES on 4 KiB pages */
 #define MOCK_DIRTYRATE_MAX 10000000u	/* dirtyrate=, writes a second */
@@ -125,6 +126,12 @@ struct mock_spec {
 	uint32_t state;			/* the initial one; 8 or more is a newer kernel's */
 	uint64_t size;
 	uint64_t dirty;
+	/* dirtyplan=: bytes a second the running device dirties, step by
+	 * step; each step lasts until_ns into the session (the last: on) */
+	struct mock_plan_step {
+		uint64_t rate, until_ns;
+	} plan[MOCK_PLAN_MAX];
+	unsigned int nplan;
 	bool eom_zero;
 	bool datasize, resetflag, infov2;
 	enum mock_log dirtylog;
@@ -180,6 +187,9 @@ struct mock_session {
 	uint64_t initial_end;	/* stream offset where the initial image ends */
 	uint64_t rounds;	/* dirty rounds made so far */
 	uint64_t infos;		/* PRECOPY_INFO answers in pre-copy (bug=initial-grows) */
+	uint64_t plan_begin_ns;	/* dirtyplan=: when the session opened */
+	uint64_t plan_done_ns;	/* ...until when its dirtying was queued */
+	uint64_t plan_carry;	/* ...bytes dirtied but short of a whole page */
 
 	/* resume */
 	struct mock_parser parser;	/* pump */
@@ -315,9 +325,10 @@ void mock_sessions_end(struct vfiomig_mock *m);
 void mock_sessions_free(struct vfiomig_mock *m);
 /* The session whose pipe @fd is (NULL: none of this mock's); -errno if @fd is bad. */
 int mock_session_lookup(struct vfiomig_mock *m, int fd, struct mock_session **ret);
-/* Dirties the next spec.dirty bytes (whole pages, cyclic); lock held.
+/* Dirties the next spec.dirty bytes, or what dirtyplan= dirtied in @s
+ * since its last round (whole pages, cyclic); lock held.
  * Returns the page count, and the first page in @ret_first. */
-uint64_t mock_dirty_round(struct vfiomig_mock *m, uint64_t *ret_first);
+uint64_t mock_dirty_round(struct vfiomig_mock *m, struct mock_session *s, uint64_t *ret_first);
 /* Dirties every page, for a new initial image (reinit=); lock held. */
 void mock_dirty_all(struct vfiomig_mock *m);
 

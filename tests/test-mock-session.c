@@ -238,6 +238,87 @@ START_TEST(test_dirty_rounds)
 }
 END_TEST
 
+/* Sleeps @ms milliseconds. */
+static void nap(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0)
+		;
+}
+
+/*
+ * dirtyplan=: a round dirties what the plan's rate dirtied since the last
+ * one, whole pages, step by step: 32M a second for 200 ms, then nothing.
+ * The final round at STOP_COPY is what was dirtied since the last query.
+ */
+START_TEST(test_dirty_plan)
+{
+	struct vfiomig_ctx *ctx = new_ctx(NULL);
+	struct vfiomig_dev *dev = mock_open(ctx, "dp,size=16M,dirtyplan=32M/200ms:0");
+	struct blob b = { 0 };
+	uint64_t ib, db, page = 24 + PAGE;
+	int fd;
+
+	ck_assert_int_eq(set_state(dev, S(PRE_COPY), &fd), 0);
+	ck_assert_int_eq(drain(dev, fd, &b, 65536), -ENOMSG);
+	nap(50);
+	/* at least 50 ms at 32M/s (1.6M: 25 pages), at most the whole step */
+	ck_assert_int_eq(precopy_info(dev, fd, &ib, &db), 0);
+	ck_assert_uint_eq(ib, 0);
+	ck_assert_uint_ge(db, 25 * page);
+	ck_assert_uint_le(db, 100 * page);
+	ck_assert_int_eq(drain(dev, fd, &b, 65536), -ENOMSG);
+	nap(300);
+	/* the rest of the 200 ms step, however long the wait was */
+	ck_assert_int_eq(precopy_info(dev, fd, &ib, &db), 0);
+	ck_assert_uint_le(db, 100 * page);
+	ck_assert_int_eq(drain(dev, fd, &b, 65536), -ENOMSG);
+	nap(100);
+	/* the plan's last step: nothing dirtied, whatever the time */
+	ck_assert_int_eq(precopy_info(dev, fd, &ib, &db), 0);
+	ck_assert_uint_eq(db, 0);
+	ck_assert_int_eq(set_nofd(dev, S(PRE_COPY_P2P)), 0);
+	ck_assert_int_eq(set_nofd(dev, S(STOP_COPY)), 0);
+	{
+		size_t before = b.len;
+
+		ck_assert_int_eq(drain(dev, fd, &b, 65536), 0);
+		ck_assert_uint_eq(b.len - before, 24);	/* the end segment alone */
+	}
+	ck_assert_int_eq(set_nofd(dev, S(STOP)), 0);
+	close(fd);
+	free(b.p);
+	vfiomig_dev_unref(dev);
+	vfiomig_ctx_unref(ctx);
+}
+END_TEST
+
+/* A plan's mistakes each fail the open with a sentence that shows how. */
+START_TEST(test_dirty_plan_refused)
+{
+	static const char *const bad[] = {
+		"x,dirtyplan=", "x,dirtyplan=1M/10ms", "x,dirtyplan=1M:2M", "x,dirtyplan=1M/0:2M",
+		"x,dirtyplan=65G",
+		/* nine steps */
+		("x,dirtyplan=1M/10ms:1M/10ms:1M/10ms:1M/10ms:1M/10ms:1M/10ms:1M/10ms:1M/10ms:1M"),
+		"x,dirtyplan=1M,dirty=64K", "x,dirtyplan=1M/10:2M",
+	};
+	struct vfiomig_ctx *ctx = new_ctx(NULL);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char spec[160];
+		struct vfiomig_dev *dev = NULL;
+
+		snprintf(spec, sizeof(spec), "mock:%s", bad[i]);
+		ck_assert_msg(vfiomig_dev_open(ctx, spec, &dev) == -EINVAL, "%s opened", spec);
+		ck_assert_msg(strstr(vfiomig_ctx_get_error(ctx), "dirty"), "%s: %s", spec,
+			      vfiomig_ctx_get_error(ctx));
+	}
+	vfiomig_ctx_unref(ctx);
+}
+END_TEST
+
 START_TEST(test_precopy_info_rules)
 {
 	struct vfiomig_ctx *ctx = new_ctx(NULL);
@@ -365,6 +446,8 @@ static Suite *session_suite(void)
 	tcase_add_test(tc, test_precopy_zero);
 	tcase_add_test(tc, test_dirty_rounds);
 	tcase_add_test(tc, test_precopy_info_rules);
+	tcase_add_test(tc, test_dirty_plan);
+	tcase_add_test(tc, test_dirty_plan_refused);
 	tcase_add_test(tc, test_precopy_no_p2p);
 	tcase_add_test(tc, test_threaded_reader);
 	suite_add_tcase(s, tc);

@@ -120,6 +120,86 @@ int args_precopy(struct ctl *ctl, const char *s, char **argv,
 	return ARGS_CONTINUE;
 }
 
+/*
+ * A duration with its unit (300ms, 30s, 1.5s, 500us, 2m), more than 0 and
+ * at most a day: 0 for one that is none.
+ */
+static uint64_t parse_duration(const char *s)
+{
+	static const struct {
+		const char *unit;
+		double ns;
+	} units[] = { { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 }, { "m", 60e9 } };
+	char *end;
+	double v;
+
+	if (!s || !((*s >= '0' && *s <= '9') || *s == '.'))
+		return 0;
+	errno = 0;
+	v = strtod(s, &end);
+	for (size_t i = 0; !errno && i < sizeof(units) / sizeof(units[0]); i++) {
+		double ns = v * units[i].ns;
+
+		if (strcmp(end, units[i].unit) == 0)
+			return ns >= 1 && ns <= 86400e9 ? (uint64_t)ns : 0;
+	}
+	return 0;
+}
+
+static int duration_option(struct ctl *ctl, const char *option, const char *s, uint64_t *ret)
+{
+	*ret = parse_duration(s);
+	if (!*ret)
+		return ctl_usage(ctl, "%s %s: expected a duration with its unit, us, ms, s or m, "
+				 "more than 0 and at most a day (e.g. 300ms, 30s)", option, s);
+	return ARGS_CONTINUE;
+}
+
+int args_save_policy(struct ctl *ctl, int c, const char *s, char **argv, struct save_policy *p,
+		     struct vfiomig_save_opts *o)
+{
+	switch (c) {
+	case OPT_PRECOPY:
+		p->precopy_given = true;
+		return args_precopy(ctl, s, argv, &o->precopy, &o->precopy_rounds);
+	case OPT_DOWNTIME_LIMIT:
+		return duration_option(ctl, "--downtime-limit", s, &o->downtime_limit_ns);
+	case OPT_PRECOPY_TIMEOUT:
+		return duration_option(ctl, "--precopy-timeout", s, &o->precopy_timeout_ns);
+	default:
+		p->on_timeout_given = true;
+		if (strcasecmp(s, "switch") == 0)
+			o->on_timeout = VFIOMIG_ON_TIMEOUT_SWITCH;
+		else if (strcasecmp(s, "abort") == 0)
+			o->on_timeout = VFIOMIG_ON_TIMEOUT_ABORT;
+		else
+			return ctl_usage(ctl, "--on-timeout %s: expected switch (switch over when "
+					 "the deadline passes) or abort (give up, the source "
+					 "running)", s);
+		return ARGS_CONTINUE;
+	}
+}
+
+int args_save_policy_check(struct ctl *ctl, const struct save_policy *p,
+			   struct vfiomig_save_opts *o)
+{
+	bool timed = o->downtime_limit_ns || o->precopy_timeout_ns;
+
+	if (p->on_timeout_given && !o->precopy_timeout_ns)
+		return ctl_usage(ctl, "--on-timeout says what happens at the pre-copy deadline: "
+				 "give the deadline too, with --precopy-timeout");
+	if (timed && p->precopy_given && o->precopy == VFIOMIG_PRECOPY_MODE_NEVER)
+		return ctl_usage(ctl, "--%s needs pre-copy, which --precopy=never turns off: "
+				 "drop one of them", o->downtime_limit_ns ? "downtime-limit" :
+				 "precopy-timeout");
+	if (o->downtime_limit_ns && o->precopy == VFIOMIG_PRECOPY_MODE_ROUNDS)
+		return ctl_usage(ctl, "--downtime-limit decides when pre-copy ends, and so does "
+				 "--precopy=%u: give one of them", o->precopy_rounds);
+	if (timed && !p->precopy_given)
+		o->precopy = VFIOMIG_PRECOPY_MODE_AUTO;
+	return ARGS_CONTINUE;
+}
+
 int args_leave(struct ctl *ctl, const char *s, enum vfiomig_leave *ret)
 {
 	if (strcasecmp(s, "stop") == 0)

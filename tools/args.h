@@ -22,6 +22,9 @@ enum {
 	OPT_ALLOW_NO_P2P,
 	OPT_TO,
 	OPT_PROGRESS,
+	OPT_DOWNTIME_LIMIT,
+	OPT_PRECOPY_TIMEOUT,
+	OPT_ON_TIMEOUT,
 };
 
 /* Every getopt_long() optstring starts with this: ':' reports a missing argument. */
@@ -65,6 +68,33 @@ int args_group(struct ctl *ctl, int n);
  */
 int args_precopy(struct ctl *ctl, const char *s, char **argv,
 		 enum vfiomig_precopy_mode *ret_mode, unsigned int *ret_rounds);
+/* A save's pre-copy policy (save, migrate): --precopy and the downtime target. */
+#define ARGS_SAVE_POLICY_LONG                                                   \
+	{ "precopy", optional_argument, NULL, OPT_PRECOPY },                    \
+	{ "downtime-limit", required_argument, NULL, OPT_DOWNTIME_LIMIT },      \
+	{ "precopy-timeout", required_argument, NULL, OPT_PRECOPY_TIMEOUT },    \
+	{ "on-timeout", required_argument, NULL, OPT_ON_TIMEOUT }
+
+struct save_policy {
+	bool precopy_given, on_timeout_given;
+};
+
+static inline bool args_is_save_policy(int c)
+{
+	return c == OPT_PRECOPY || c == OPT_DOWNTIME_LIMIT || c == OPT_PRECOPY_TIMEOUT ||
+	       c == OPT_ON_TIMEOUT;
+}
+
+/* One of ARGS_SAVE_POLICY_LONG's options into @o. */
+int args_save_policy(struct ctl *ctl, int c, const char *s, char **argv, struct save_policy *p,
+		     struct vfiomig_save_opts *o);
+/*
+ * After parsing: a target or a deadline without --precopy means
+ * --precopy=auto; with --precopy=never they are refused, and so is a
+ * target with a number of rounds, or --on-timeout without a deadline.
+ */
+int args_save_policy_check(struct ctl *ctl, const struct save_policy *p,
+			   struct vfiomig_save_opts *o);
 /* --leave stop|running */
 int args_leave(struct ctl *ctl, const char *s, enum vfiomig_leave *ret);
 /* --progress auto|always|never (save, load, migrate) */

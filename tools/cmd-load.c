@@ -219,7 +219,8 @@ static int load(struct ctl *ctl, const struct ctl_devices *d, struct load_args *
 	stream_close(ctl, &in, true);
 	if (e < 0)
 		return load_failed(ctl, d, a, e);
-	return xfer_report_done(ctl, d, a->x.file, a->x.flags & VFIOMIG_XFER_RAW, &stats);
+	return xfer_report_done(ctl, d, a->x.file, a->x.flags & VFIOMIG_XFER_RAW, false, 0,
+				&stats);
 }
 
 int cmd_load(struct ctl *ctl, int argc, char **argv)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * vfiomig-ctl migrate SRC DST [--precopy[=auto|never|N]] [--force]: save
+ * vfiomig-ctl migrate SRC DST [--precopy[=auto|never|N]] [--downtime-limit T]
+ * [--precopy-timeout T] [--on-timeout switch|abort] [--force]: save
  * SRC straight into DST through a pipe, the save on a second thread.
  * vfiomig-ctl migrate SRC... --to DST... does the same for a group: one
  * stream of the sources' group (vfiomig_group_save()) into the
@@ -40,6 +41,7 @@ struct migrate {
 	bool to;	/* --to was given: the destinations follow it */
 	unsigned int group_flags;
 	struct vfiomig_save_opts save;
+	struct save_policy policy;
 	struct vfiomig_load_opts load;
 	/*
 	 * The run's own clock: it starts before either side and ends after
@@ -115,7 +117,10 @@ static int parse_option(struct ctl *ctl, struct migrate *m, int c, char **argv)
 			add_spec(m, optarg);
 		return ARGS_CONTINUE;
 	case OPT_PRECOPY:
-		return args_precopy(ctl, optarg, argv, &m->save.precopy, &m->save.precopy_rounds);
+	case OPT_DOWNTIME_LIMIT:
+	case OPT_PRECOPY_TIMEOUT:
+	case OPT_ON_TIMEOUT:
+		return args_save_policy(ctl, c, optarg, argv, &m->policy, &m->save);
 	case OPT_FORCE:
 		m->load.flags |= VFIOMIG_XFER_FORCE;
 		return ARGS_CONTINUE;
@@ -137,7 +142,7 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct migrate *m)
 {
 	static const struct option opts[] = {
 		ARGS_COMMON_LONG,
-		{ "precopy", optional_argument, NULL, OPT_PRECOPY },
+		ARGS_SAVE_POLICY_LONG,
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "to", optional_argument, NULL, OPT_TO },
 		{ "allow-no-p2p", no_argument, NULL, OPT_ALLOW_NO_P2P },
@@ -152,6 +157,8 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct migrate *m)
 		r = parse_option(ctl, m, c, argv);
 	for (; r == ARGS_CONTINUE && optind < argc; optind++)	/* after "--" */
 		add_spec(m, argv[optind]);
+	if (r == ARGS_CONTINUE)
+		r = args_save_policy_check(ctl, &m->policy, &m->save);
 	if (r == ARGS_CONTINUE)
 		r = check_counts(ctl, m);
 	if (r == ARGS_CONTINUE && m->src.n > 1)
@@ -327,6 +334,8 @@ static void take_pair(struct migrate *m)
 	p->stop_copy_bytes = m->src.stats.stop_copy_bytes;
 	p->precopy_rounds = m->src.stats.precopy_rounds;
 	p->downtime_ns = m->src.stats.downtime_ns;
+	p->downtime_estimate_ns = m->src.stats.downtime_estimate_ns;
+	p->precopy_bandwidth = m->src.stats.precopy_bandwidth;
 	p->destination_bytes = m->dst.stats.precopy_bytes + m->dst.stats.stop_copy_bytes;
 	p->has_state = vfiomig_dev_get_state(m->src.d.dev, &p->state) == 0;
 	p->has_destination_state = vfiomig_dev_get_state(m->dst.d.dev, &p->destination_state) == 0;
@@ -392,6 +401,7 @@ static int report(struct migrate *m)
 		.destination = vfiomig_dev_get_name(m->dst.d.dev),
 		.stats = s,
 		.downtime_ns = m->stopped_ns ? m->done_ns - m->stopped_ns : 0,
+		.saved = true, .downtime_limit_ns = m->save.downtime_limit_ns,
 	};
 	int e = vfiomig_dev_get_state(m->src.d.dev, &x.state);
 
@@ -419,7 +429,7 @@ static int report_group(struct migrate *m)
 	s->elapsed_ns = m->end_ns - m->begin_ns;	/* as for one device */
 	xfer_report_print(m->ctl, &(struct xfer_report){
 		.stats = s, .downtime_ns = m->stopped_ns ? m->done_ns - m->stopped_ns : 0,
-		.group = true });
+		.saved = true, .downtime_limit_ns = m->save.downtime_limit_ns, .group = true });
 	return EXIT_OK;
 }
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vfiomig-ctl save DEVICE [DEVICE...] [-o FILE|-] [--precopy[=auto|never|N]]
+ *                         [--downtime-limit T] [--precopy-timeout T]
+ *                         [--on-timeout switch|abort]
  *                         [--leave stop|running] [--raw] [--allow-no-p2p]
  *
  * Several devices are saved as one group (vfiomig_group_save()) into one
@@ -14,6 +16,7 @@
 
 struct save_args {
 	struct xfer_args x;
+	struct save_policy policy;
 	struct vfiomig_save_opts opts;
 };
 
@@ -31,7 +34,7 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct save_args *a)
 		ARGS_COMMON_LONG,
 		XFER_ARGS_LONG,
 		{ "output", required_argument, NULL, 'o' },
-		{ "precopy", optional_argument, NULL, OPT_PRECOPY },
+		ARGS_SAVE_POLICY_LONG,
 		{ 0 }
 	};
 	int c, r = ARGS_CONTINUE;
@@ -39,9 +42,11 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct save_args *a)
 	args_begin();
 	while (r == ARGS_CONTINUE &&
 	       (c = getopt_long(argc, argv, ARGS_COMMON_SHORT "o:", opts, NULL)) >= 0)
-		r = c == OPT_PRECOPY ? args_precopy(ctl, optarg, argv, &a->opts.precopy,
-						     &a->opts.precopy_rounds)
-				     : xfer_args_option(ctl, &a->x, c, argv);
+		r = args_is_save_policy(c) ? args_save_policy(ctl, c, optarg, argv, &a->policy,
+							      &a->opts)
+					   : xfer_args_option(ctl, &a->x, c, argv);
+	if (r == ARGS_CONTINUE)
+		r = args_save_policy_check(ctl, &a->policy, &a->opts);
 	return r == ARGS_CONTINUE ? xfer_args_devices(ctl, &a->x, argc, argv) : r;
 }
 
@@ -105,7 +110,8 @@ static int save(struct ctl *ctl, const struct ctl_devices *d, struct save_args *
 		return xfer_fail(ctl, d, a->x.ndevices, e);
 	if (r != EXIT_OK)
 		return undo(ctl, d, a, starts);
-	return xfer_report_done(ctl, d, a->x.file, a->x.flags & VFIOMIG_XFER_RAW, &stats);
+	return xfer_report_done(ctl, d, a->x.file, a->x.flags & VFIOMIG_XFER_RAW, true,
+				a->opts.downtime_limit_ns, &stats);
 }
 
 int cmd_save(struct ctl *ctl, int argc, char **argv)

@@ -314,6 +314,18 @@ static void format_amount(char *buf, size_t size, struct progress_view *v, uint6
 			 format_clock(eta, (total - done + rate - 1) / rate));
 }
 
+/* With a downtime target: the estimate against it, once one is known. */
+static void format_downtime(char *buf, size_t size, const struct vfiomig_progress *vp)
+{
+	char est[UNITS_BUF], target[UNITS_BUF];
+	size_t n = strlen(buf);
+
+	if (!vp->downtime_limit_ns || vp->downtime_estimate_ns == UINT64_MAX || n >= size)
+		return;
+	snprintf(buf + n, size - n, "  downtime ~%s of %s", format_duration(est, vp->downtime_estimate_ns),
+		 format_duration(target, vp->downtime_limit_ns));
+}
+
 void progress_format(char *buf, size_t size, const char *label, struct progress_view *v,
 		     const struct vfiomig_progress *vp)
 {
@@ -342,6 +354,7 @@ void progress_format(char *buf, size_t size, const char *label, struct progress_
 	case VFIOMIG_PHASE_PRECOPY:
 		/* open-ended: what the device dirties meanwhile is still to come */
 		format_amount(buf + n, size - n, v, vp->bytes, 0, vp->rate);
+		format_downtime(buf, size, vp);
 		break;
 	case VFIOMIG_PHASE_STOP_COPY:
 		/* this phase's bytes, of what the device's estimate leaves for it */

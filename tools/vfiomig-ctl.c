@@ -52,8 +52,8 @@ static const struct ctl_cmd commands[] = {
 		.summary = "Reset the device (VFIO_DEVICE_RESET), then print its state.",
 	}, {
 		.name = "save", .fn = cmd_save,
-		.args = "DEVICE [DEVICE...] [-o FILE|-] [--precopy[=auto|never|N]] [--leave stop|running] "
-			"[--raw]",
+		.args = "DEVICE [DEVICE...] [-o FILE|-] [--precopy[=auto|never|N]] [--downtime-limit T] "
+			"[--precopy-timeout T [--on-timeout switch|abort]] [--leave stop|running] [--raw]",
 		.brief = "save the device state (or a group's) into a stream",
 		.summary = "Save the device's migration state into FILE, or stdout.  The device is\n"
 			   "left in STOP once the stream is complete, and back in the state it\n"
@@ -63,6 +63,11 @@ static const struct ctl_cmd commands[] = {
 		.options = "  -o, --output FILE      write the stream to FILE (mode 0600); '-' or none: stdout\n"
 			   "      --precopy[=MODE]   pre-copy while the device runs: auto (the default\n"
 			   "                         for a bare --precopy), never, or N rounds\n"
+			   "      --downtime-limit T switch over once the estimated downtime is at\n"
+			   "                         most T (300ms, 1s); implies --precopy=auto\n"
+			   "      --precopy-timeout T  end pre-copy T after it began, as --on-timeout says\n"
+			   "      --on-timeout WHAT  at the deadline: switch (default) over anyway, or\n"
+			   "                         abort the save, the device running on\n"
 			   "      --leave STATE      stop (default) or running, once saved\n"
 			   "      --raw              the device's bare bytes, without the vfiomig container\n"
 			   "                         (one device only)\n"
@@ -86,7 +91,8 @@ static const struct ctl_cmd commands[] = {
 			   "      --progress WHEN    as for save\n",
 	}, {
 		.name = "migrate", .fn = cmd_migrate,
-		.args = "SRC DST | SRC... --to DST... [--precopy[=auto|never|N]] [--force]",
+		.args = "SRC DST | SRC... --to DST... [--precopy[=auto|never|N]] [--downtime-limit T] "
+			"[--precopy-timeout T [--on-timeout switch|abort]] [--force]",
 		.brief = "save SRC straight into DST (devices or groups on this host)",
 		.summary = "Save SRC straight into DST (two devices on this host).  SRC is left in\n"
 			   "STOP and DST RUNNING; if DST fails, SRC goes back to where it started.\n"
@@ -94,6 +100,9 @@ static const struct ctl_cmd commands[] = {
 			   "of those after it, one destination for each source.",
 		.options = "      --to DST...        the destinations of a group follow (one per SRC)\n"
 			   "      --precopy[=MODE]   as for save\n"
+			   "      --downtime-limit T as for save\n"
+			   "      --precopy-timeout T  as for save\n"
+			   "      --on-timeout WHAT  as for save\n"
 			   "      --force            load into DST even if its identity differs\n"
 			   "      --allow-no-p2p     let a device without P2P states join a group\n"
 			   "      --progress WHEN    as for save\n",

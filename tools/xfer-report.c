@@ -70,6 +70,30 @@ static const char *format_precopy(char *buf, size_t size, uint64_t bytes, unsign
 	return buf;
 }
 
+/* ", estimated 80.1 ms" (at the switchover), or "" without pre-copy */
+static const char *format_estimate(char *buf, size_t size, unsigned int rounds,
+				   uint64_t estimate_ns)
+{
+	char a[UNITS_BUF];
+
+	if (!rounds)
+		buf[0] = '\0';
+	else
+		snprintf(buf, size, ", estimated %s", estimate_ns == UINT64_MAX ? "unknown" :
+			 format_duration(a, estimate_ns));
+	return buf;
+}
+
+/* "null" for no estimate (no pre-copy, or none possible), else the ns */
+static void json_estimate(struct json_writer *w, const char *name, unsigned int rounds,
+			  uint64_t estimate_ns)
+{
+	if (!rounds || estimate_ns == UINT64_MAX)
+		json_member_null(w, name);
+	else
+		json_member_uint(w, name, estimate_ns);
+}
+
 /*
  * The state every member (@destination: every destination) is in, for
  * the group's "state"; false if they differ or one is unknown.
@@ -97,7 +121,7 @@ static const char *state_text(const struct ctl *ctl, bool destination)
 
 static void text_member(struct ctl *ctl, int i, const struct xfer_member *m)
 {
-	char label[32], pre[64], a[UNITS_BUF], b[UNITS_BUF], name[256];
+	char label[32], pre[64], a[UNITS_BUF], b[UNITS_BUF], name[256], est[64];
 
 	snprintf(label, sizeof(label), "device %d:", i);
 	ctl_printf(ctl, "%-13s %s", label, describe_printable(name, sizeof(name), m->device));
@@ -105,9 +129,10 @@ static void text_member(struct ctl *ctl, int i, const struct xfer_member *m)
 		ctl_printf(ctl, " -> %s", describe_printable(name, sizeof(name), m->destination));
 	else if (m->stream_device != i)	/* a load that matched by identity */
 		ctl_printf(ctl, " (stream device %d)", m->stream_device);
-	ctl_printf(ctl, ": pre-copy %s, stop-copy %s, downtime %s, ",
+	ctl_printf(ctl, ": pre-copy %s, stop-copy %s, downtime %s%s, ",
 		   format_precopy(pre, sizeof(pre), m->precopy_bytes, m->precopy_rounds),
-		   format_bytes(a, m->stop_copy_bytes), format_duration(b, m->downtime_ns));
+		   format_bytes(a, m->stop_copy_bytes), format_duration(b, m->downtime_ns),
+		   format_estimate(est, sizeof(est), m->precopy_rounds, m->downtime_estimate_ns));
 	if (m->destination[0])
 		ctl_printf(ctl, "source %s, destination %s\n",
 			   m->has_state ? vfiomig_state_name(m->state) : "unknown",
@@ -148,6 +173,19 @@ static void text_state(struct ctl *ctl, const struct xfer_report *x)
 		ctl_printf(ctl, "%-13s %s\n", "state:", vfiomig_state_name(x->state));
 }
 
+/* "85.2 ms, estimated 80.1 ms against a 300.0 ms target; the pre-copy deadline passed" */
+static void text_downtime(struct ctl *ctl, const struct xfer_report *x)
+{
+	const struct vfiomig_stats *s = x->stats;
+	char a[UNITS_BUF], b[UNITS_BUF], est[64];
+
+	ctl_printf(ctl, "%-13s %s%s", "downtime:", format_duration(a, x->downtime_ns),
+		   format_estimate(est, sizeof(est), s->precopy_rounds, s->downtime_estimate_ns));
+	if (x->downtime_limit_ns)
+		ctl_printf(ctl, " against a %s target", format_duration(b, x->downtime_limit_ns));
+	ctl_printf(ctl, "%s\n", s->precopy_timed_out ? "; the pre-copy deadline passed" : "");
+}
+
 static void print_text(struct ctl *ctl, const struct xfer_report *x)
 {
 	const struct vfiomig_stats *s = x->stats;
@@ -163,7 +201,7 @@ static void print_text(struct ctl *ctl, const struct xfer_report *x)
 	ctl_printf(ctl, "%-13s %s (%" PRIu64 " %s)\n", "stream:",
 		   format_bytes(a, s->stream_bytes), s->stream_bytes,
 		   plural(s->stream_bytes, "byte", "bytes"));
-	ctl_printf(ctl, "%-13s %s\n", "downtime:", format_duration(a, x->downtime_ns));
+	text_downtime(ctl, x);
 	ctl_printf(ctl, "%-13s %s, %s\n", "elapsed:", format_duration(a, s->elapsed_ns),
 		   format_rate(b, rate_of(device_bytes(s), s->elapsed_ns)));
 	text_state(ctl, x);
@@ -206,6 +244,8 @@ static void json_member(struct json_writer *w, const struct xfer_member *m)
 	json_member_uint(w, "stop_copy_bytes", m->stop_copy_bytes);
 	json_member_uint(w, "device_bytes", m->precopy_bytes + m->stop_copy_bytes);
 	json_member_uint(w, "downtime_ns", m->downtime_ns);
+	json_estimate(w, "downtime_estimate_ns", m->precopy_rounds, m->downtime_estimate_ns);
+	json_member_uint(w, "precopy_bandwidth", m->precopy_bandwidth);
 	if (migrate) {
 		json_member_uint(w, "destination_bytes", m->destination_bytes);
 		json_state(w, "source_state", m->has_state, m->state);
@@ -248,6 +288,21 @@ static void json_group_states(struct ctl *ctl, bool migrate)
 	xfer_members_json(ctl, w);
 }
 
+/* A save's downtime figures: the estimate at the switchover, the target,
+ * the bandwidth pre-copy measured, whether the deadline ended it. */
+static void json_save_figures(struct json_writer *w, const struct xfer_report *x)
+{
+	const struct vfiomig_stats *s = x->stats;
+
+	json_estimate(w, "downtime_estimate_ns", s->precopy_rounds, s->downtime_estimate_ns);
+	if (x->downtime_limit_ns)
+		json_member_uint(w, "downtime_limit_ns", x->downtime_limit_ns);
+	else
+		json_member_null(w, "downtime_limit_ns");
+	json_member_uint(w, "precopy_bandwidth", s->precopy_bandwidth);
+	json_member_bool(w, "precopy_timed_out", s->precopy_timed_out);
+}
+
 static void print_json(struct ctl *ctl, const struct xfer_report *x)
 {
 	const struct vfiomig_stats *s = x->stats;
@@ -269,6 +324,8 @@ static void print_json(struct ctl *ctl, const struct xfer_report *x)
 	json_member_uint(w, "device_bytes", device_bytes(s));
 	json_member_uint(w, "stream_bytes", s->stream_bytes);
 	json_member_uint(w, "downtime_ns", x->downtime_ns);
+	if (x->saved)
+		json_save_figures(w, x);
 	json_member_uint(w, "elapsed_ns", s->elapsed_ns);
 	json_member_uint(w, "bytes_per_second", rate_of(device_bytes(s), s->elapsed_ns));
 	if (x->group) {
@@ -324,6 +381,8 @@ int xfer_take_group(struct ctl *ctl, struct vfiomig_group *g, bool now)
 		m->stop_copy_bytes = res.stop_copy_bytes;
 		m->precopy_rounds = res.precopy_rounds;
 		m->downtime_ns = res.downtime_ns;
+		m->downtime_estimate_ns = res.downtime_estimate_ns;
+		m->precopy_bandwidth = res.precopy_bandwidth;
 		take_state(dev, &res, have, now, &m->has_state, &m->state);
 		if (m->has_state)
 			ctl_note_state(ctl, m->device, m->state);
@@ -382,10 +441,11 @@ int xfer_fail(struct ctl *ctl, const struct ctl_devices *d, int n, int e)
 }
 
 int xfer_report_done(struct ctl *ctl, const struct ctl_devices *d, const char *file, bool raw,
-		     const struct vfiomig_stats *stats)
+		     bool saved, uint64_t limit_ns, const struct vfiomig_stats *stats)
 {
 	struct xfer_report x = { .file = file, .raw = raw, .stats = stats,
-				 .downtime_ns = stats->downtime_ns, .group = d->group != NULL };
+				 .downtime_ns = stats->downtime_ns, .group = d->group != NULL,
+				 .saved = saved, .downtime_limit_ns = limit_ns };
 	int r, e;
 
 	if (d->group) {

@@ -12,6 +12,8 @@ struct xfer_report {
 	bool raw;
 	const struct vfiomig_stats *stats;	/* a group's: its totals */
 	uint64_t downtime_ns;		/* migrate: source stopped -> destination running */
+	bool saved;			/* save, migrate: the save's downtime figures */
+	uint64_t downtime_limit_ns;	/* the save's target; 0: none */
 	enum vfiomig_state state;	/* the device's (migrate: the source's) final state */
 	enum vfiomig_state destination_state;
 	/* Of a group (device and destination NULL): each member's figures
@@ -29,6 +31,8 @@ struct xfer_member {
 	enum vfiomig_state state, destination_state;
 	uint64_t precopy_bytes, stop_copy_bytes, downtime_ns;	/* migrate: the source's */
 	unsigned int precopy_rounds;
+	uint64_t downtime_estimate_ns;	/* at the switchover; 0 none, UINT64_MAX unknown */
+	uint64_t precopy_bandwidth;	/* bytes a second; 0 none */
 	uint64_t destination_bytes;	/* migrate: what its destination took */
 };
 
@@ -53,9 +57,10 @@ void xfer_take_destinations(struct ctl *ctl, struct vfiomig_group *dst, bool now
  * member's own error and state.
  */
 int xfer_fail(struct ctl *ctl, const struct ctl_devices *d, int n, int e);
-/* save, load: the summary of a call on @d that succeeded (@raw: --raw). */
+/* save, load: the summary of a call on @d that succeeded (@raw: --raw;
+ * @limit_ns: a save's downtime target, or 0; @saved: a save). */
 int xfer_report_done(struct ctl *ctl, const struct ctl_devices *d, const char *file, bool raw,
-		     const struct vfiomig_stats *stats);
+		     bool saved, uint64_t limit_ns, const struct vfiomig_stats *stats);
 
 /* A failed migrate: how much device state its members had sent and their
  * destinations had taken, at the end of the error, once any had. */

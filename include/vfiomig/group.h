@@ -171,6 +171,12 @@ struct vfiomig_group_result {
 	/* load: the stream device this member took (the position in the
 	 * stream's list, or the fd's index); save: its own index */
 	int stream_device;
+	/* Since 0.4, a save whose pre-copy ran rounds: this member's own
+	 * estimated downtime at the group's switchover (UINT64_MAX: none
+	 * possible; as vfiomig_stats.downtime_estimate_ns) and
+	 * the bandwidth of its pre-copy, bytes a second (0: none) */
+	uint64_t downtime_estimate_ns;
+	uint64_t precopy_bandwidth;
 };
 
 /**

@@ -34,6 +34,17 @@ enum vfiomig_leave {
 	VFIOMIG_LEAVE_RUNNING = 2,
 };
 
+/* What a save does when its pre-copy deadline passes (since 0.4). */
+enum vfiomig_on_timeout {
+	/* switch over anyway, once the initial bytes are sent (KubeVirt's
+	 * choice); a device whose initial bytes are still pending fails as
+	 * with ABORT, since the uAPI holds the switchover back for them */
+	VFIOMIG_ON_TIMEOUT_SWITCH = 0,
+	/* give up: the save fails with -ETIMEDOUT, every source back where it
+	 * started (running), and the error gives the last estimate */
+	VFIOMIG_ON_TIMEOUT_ABORT = 1,
+};
+
 enum vfiomig_phase {
 	VFIOMIG_PHASE_PRECOPY = 1,	/* source runs, pre-copy data flows */
 	VFIOMIG_PHASE_STOP_COPY = 2,	/* source stopped, the rest flows */
@@ -54,6 +65,11 @@ struct vfiomig_progress {
 	uint64_t total_estimate;	/* device bytes expected in all; 0 if unknown */
 	uint64_t rate;			/* bytes per second, recent */
 	unsigned int precopy_round;
+	/* Since 0.4, a save in pre-copy: the stop-copy time the remaining
+	 * bytes would take at the measured bandwidth (UINT64_MAX: not known
+	 * yet), and the caller's downtime_limit_ns (0: none). */
+	uint64_t downtime_estimate_ns;
+	uint64_t downtime_limit_ns;
 };
 
 /*
@@ -74,6 +90,16 @@ struct vfiomig_stats {
 	/* load: where a failure was found in the stream; save: where writing
 	 * the stream failed; UINT64_MAX otherwise */
 	uint64_t error_offset;
+	/* Since 0.4, a save whose pre-copy ran rounds (@precopy_rounds > 0):
+	 * the estimated downtime when it switched over (remaining bytes over
+	 * the measured bandwidth; a group's: as its switchover decided it),
+	 * UINT64_MAX if no estimate was possible; 0 otherwise.  Compare it
+	 * with @downtime_ns. */
+	uint64_t downtime_estimate_ns;
+	/* the bandwidth pre-copy measured, bytes a second; 0 if none */
+	uint64_t precopy_bandwidth;
+	/* 1 if the pre-copy deadline ended pre-copy */
+	unsigned int precopy_timed_out;
 };
 
 /* Flags for both directions. */
@@ -104,6 +130,17 @@ struct vfiomig_save_opts {
 	/* Optional: raising it (from another thread or a signal handler) makes
 	 * the save stop at once, roll back, and fail with -ECANCELED. */
 	struct vfiomig_cancel *cancel;
+	/* Since 0.4.  AUTO: switch over once the estimated downtime (what
+	 * PRECOPY_INFO says is left, over the bandwidth measured during
+	 * pre-copy) is at most this, and the initial bytes are sent; it
+	 * replaces the dirty threshold (docs/migration.md).  0: none. */
+	uint64_t downtime_limit_ns;
+	/* Since 0.4.  Pre-copy ends this long after it began (checked
+	 * between rounds), as @on_timeout says; 0: no deadline.  With a
+	 * target and a deadline, precopy_rounds and precopy_max_bytes
+	 * default to unlimited. */
+	uint64_t precopy_timeout_ns;
+	enum vfiomig_on_timeout on_timeout;
 };
 
 struct vfiomig_load_opts {

@@ -31,6 +31,16 @@ int vfiomig_wait_fd(int fd, short events, const struct vfiomig_cancel *cancel)
 	}
 }
 
+int wait_ms(const struct vfiomig_cancel *cancel, unsigned int ms)
+{
+	struct pollfd p = { .fd = cancel_fd(cancel), .events = POLLIN };
+
+	/* an EINTR cuts the wait short, which only means one more round */
+	if (cancel_raised(cancel) || poll(&p, cancel ? 1 : 0, (int)ms) > 0)
+		return -ECANCELED;
+	return 0;
+}
+
 void cond_init_monotonic(pthread_cond_t *cond)
 {
 	pthread_condattr_t a;

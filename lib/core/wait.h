@@ -20,6 +20,9 @@
  */
 VFIOMIG_PRIVATE int vfiomig_wait_fd(int fd, short events, const struct vfiomig_cancel *cancel);
 
+/* Waits @ms milliseconds: 0, or -ECANCELED once @cancel (may be NULL) is raised. */
+int wait_ms(const struct vfiomig_cancel *cancel, unsigned int ms);
+
 /* A condition variable whose timed waits count CLOCK_MONOTONIC. */
 void cond_init_monotonic(pthread_cond_t *cond);
 /* Waits on @cond (with @lock held) for at most @ms milliseconds: false

@@ -19,6 +19,7 @@
 #include "sigpipe.h"
 #include "dev.h"
 #include "util.h"
+#include "wait.h"
 
 struct gsave {
 	struct vfiomig_group *g;
@@ -34,6 +35,11 @@ struct gsave {
 	uint32_t flags[VFIOMIG_GROUP_MAX];
 	unsigned int rounds;
 	uint64_t prev_dirty;		/* the group's, at the last round's start */
+	uint64_t precopy_begin_ns;	/* the deadline's start */
+	struct downtime stream_dt;	/* one stream: its bandwidth */
+	uint64_t estimate_ns;		/* the group's last downtime estimate */
+	bool switched;			/* pre-copy ended in a switchover */
+	bool timed_out;			/* ...because its deadline passed */
 	bool any_precopy;
 	struct group_progress progress;
 	uint64_t stopped_ns, end_ns;
@@ -108,16 +114,49 @@ static int then_stop_copy(struct vfiomig_group *g, unsigned int i, void *arg, in
 	return r < 0 ? r : save_stop_copy(s);
 }
 
+/* The group's downtime estimate over its pre-copying members (downtime_group()). */
+static uint64_t group_estimate(const struct gsave *gs)
+{
+	const struct downtime *m[VFIOMIG_GROUP_MAX];
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < gs->g->n; i++)
+		if (gs->precopying[i])
+			m[n++] = &gs->s[i].dt;
+	return downtime_group(m, n, gs->n_outs == 1 ? &gs->stream_dt : NULL);
+}
+
+/* The group's remaining bytes and bandwidth, for the deadline's error. */
+static void group_figures(const struct gsave *gs, uint64_t *remaining, uint64_t *bandwidth)
+{
+	*remaining = 0;
+	*bandwidth = gs->n_outs == 1 ? downtime_bandwidth(&gs->stream_dt) : UINT64_MAX;
+	for (unsigned int i = 0; i < gs->g->n; i++) {
+		uint64_t bw = downtime_bandwidth(&gs->s[i].dt);
+
+		if (!gs->precopying[i])
+			continue;
+		if (gs->s[i].dt.remaining != DOWNTIME_UNKNOWN)
+			*remaining += gs->s[i].dt.remaining;
+		if (gs->n_outs != 1 && bw < *bandwidth)
+			*bandwidth = bw;
+	}
+	if (*bandwidth == UINT64_MAX)
+		*bandwidth = 0;
+}
+
 /*
  * The uAPI's initial-bytes rule for the group (QEMU's switchover-ack): no
  * switchover while any member has initial bytes to send, including a
- * member whose REINIT took back its readiness.  Then the group's dirty
- * bytes decide, or a limit.
+ * member whose REINIT took back its readiness.  Then the group's estimate
+ * against the target decides, or without one its dirty bytes, or a
+ * limit; the deadline before all.  1 switch over, 0 go on, -errno.
  */
-static bool converged(struct gsave *gs)
+static int converged(struct gsave *gs)
 {
-	uint64_t dirty = 0, moved = 0;
+	uint64_t dirty = 0, moved = 0, remaining, bandwidth;
 	bool initial_sent = true;
+	int r;
 
 	for (unsigned int i = 0; i < gs->g->n; i++) {
 		if (!gs->precopying[i])
@@ -130,19 +169,30 @@ static bool converged(struct gsave *gs)
 		dirty += gs->dirty[i];
 		moved += gs->s[i].stats.precopy_bytes;
 	}
+	group_figures(gs, &remaining, &bandwidth);
+	r = save_deadline(gs->g->ctx, &gs->o, gs->precopy_begin_ns, !initial_sent, "group save",
+			  gs->estimate_ns, remaining, bandwidth);
+	if (r) {
+		gs->timed_out = r > 0;
+		return r;
+	}
 	if (gs->o.precopy == VFIOMIG_PRECOPY_MODE_ROUNDS)
 		return gs->rounds >= gs->o.precopy_rounds;
 	if (!initial_sent) {
 		gs->prev_dirty = dirty;
-		return false;
+		return 0;
 	}
-	if (dirty <= gs->o.precopy_dirty_threshold || gs->rounds >= gs->o.precopy_rounds ||
-	    moved >= gs->max_bytes || !save_round_pays(gs->rounds, gs->prev_dirty, dirty))
-		return true;
+	if (gs->o.downtime_limit_ns ? gs->estimate_ns <= gs->o.downtime_limit_ns :
+	    dirty <= gs->o.precopy_dirty_threshold ||
+	    !save_round_pays(gs->rounds, gs->prev_dirty, dirty))
+		return 1;
+	if (gs->rounds >= gs->o.precopy_rounds || moved >= gs->max_bytes)
+		return 1;
 	gs->prev_dirty = dirty;
-	return false;
+	return 0;
 }
 
+/* The progress's estimates: the group's bytes, and its downtime. */
 static void note_estimate(struct gsave *gs)
 {
 	uint64_t total = 0;
@@ -150,24 +200,56 @@ static void note_estimate(struct gsave *gs)
 	for (unsigned int i = 0; i < gs->g->n; i++)
 		total += gs->s[i].progress.p.total_estimate;
 	gs->progress.estimate = total;
+	gs->estimate_ns = gs->any_precopy ? group_estimate(gs) : 0;
+	gs->progress.x.p.downtime_estimate_ns = gs->estimate_ns;
+	gs->progress.x.p.downtime_limit_ns = gs->o.downtime_limit_ns;
+}
+
+/* Each member's estimate and bandwidth as the group switched over. */
+static void note_switchover(struct gsave *gs)
+{
+	gs->switched = true;
+	for (unsigned int i = 0; i < gs->g->n; i++) {
+		struct save *s = &gs->s[i];
+
+		if (!gs->precopying[i])
+			continue;
+		s->stats.downtime_estimate_ns = s->progress.p.downtime_estimate_ns;
+		s->stats.precopy_bandwidth = downtime_bandwidth(&s->dt);
+		s->stats.precopy_timed_out = gs->timed_out;
+	}
 }
 
 static int precopy(struct gsave *gs)
 {
 	if (!gs->any_precopy)
 		return 0;
+	gs->progress.x.p.downtime_estimate_ns = DOWNTIME_UNKNOWN;
+	gs->progress.x.p.downtime_limit_ns = gs->o.downtime_limit_ns;
 	group_progress_phase(&gs->progress, VFIOMIG_PHASE_PRECOPY, moved(gs));
+	gs->precopy_begin_ns = now_ns();
 	for (;;) {
 		int r = run(gs, gs->precopying, job_info);
+		uint64_t begin, before;
 
 		if (r < 0)
 			return r;
 		note_estimate(gs);
-		if (converged(gs))
-			return 0;
-		r = run(gs, gs->precopying, job_round);
+		r = converged(gs);
 		if (r < 0)
 			return r;
+		if (r > 0) {
+			note_switchover(gs);
+			return 0;
+		}
+		begin = now_ns();
+		before = moved(gs);	/* pre-copy's bytes, here */
+		r = run(gs, gs->precopying, job_round);
+		if (r == 0 && moved(gs) == before)	/* as for one device */
+			r = wait_ms(gs->o.cancel, DOWNTIME_IDLE_MS);
+		if (r < 0)
+			return r;
+		downtime_round(&gs->stream_dt, moved(gs) - before, now_ns() - begin);
 		gs->progress.x.p.precopy_round = ++gs->rounds;
 	}
 }
@@ -190,6 +272,23 @@ static int move(struct gsave *gs, const enum vfiomig_state *targets,
 	return r;
 }
 
+/*
+ * The move into pre-copy, one arc phase: what each arc of the stop will
+ * take too (downtime_arcs()), the members' phases being concurrent.
+ */
+static int move_timed(struct gsave *gs, const enum vfiomig_state *targets)
+{
+	uint64_t begin = now_ns();
+	int r = move(gs, targets, NULL);
+	uint64_t took = now_ns() - begin;
+	bool running = gs->o.leave == VFIOMIG_LEAVE_RUNNING;
+
+	for (unsigned int i = 0; i < gs->g->n && r == 0; i++)
+		if (gs->precopying[i])
+			downtime_arcs(&gs->s[i].dt, gs->s[i].dev, targets[i], running, took);
+	return r;
+}
+
 /* Members that can pre-copy start it; the others wait in their state. */
 static int start_precopy(struct gsave *gs)
 {
@@ -206,7 +305,7 @@ static int start_precopy(struct gsave *gs)
 		gs->precopying[i] = targets[i] != s->start;
 		gs->any_precopy |= gs->precopying[i];
 	}
-	return gs->any_precopy ? move(gs, targets, NULL) : 0;
+	return gs->any_precopy ? move_timed(gs, targets) : 0;
 }
 
 static int all_to(struct gsave *gs, enum vfiomig_state target, const struct group_then *then)
@@ -354,6 +453,13 @@ static void finish(struct gsave *gs, int r, uint64_t begin_ns)
 			st.error_offset = gs->outs[i].error_offset;
 	}
 	st.precopy_rounds = gs->rounds;
+	if (gs->switched) {
+		uint64_t remaining;
+
+		st.downtime_estimate_ns = gs->estimate_ns;
+		group_figures(gs, &remaining, &st.precopy_bandwidth);
+		st.precopy_timed_out = gs->timed_out;
+	}
 	st.elapsed_ns = now_ns() - begin_ns;
 	st.downtime_ns = gs->stopped_ns ? (gs->end_ns ? gs->end_ns : now_ns()) - gs->stopped_ns : 0;
 	if (gs->o.stats && sized_check_out(gs->o.stats) == 0)

@@ -52,4 +52,6 @@ void group_xfer_result(struct vfiomig_group *g, unsigned int i, const struct vfi
 	res->precopy_rounds = st->precopy_rounds;
 	res->downtime_ns = downtime_ns;
 	res->stream_device = stream_device;
+	res->downtime_estimate_ns = st->downtime_estimate_ns;
+	res->precopy_bandwidth = st->precopy_bandwidth;
 }

@@ -3,6 +3,7 @@
  * vfiomig_dev_save(): each device read becomes one record, checksummed and
  * written out at once from the one buffer, while the bytes are in cache.
  */
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,23 +234,61 @@ bool save_initial_pending(uint64_t initial)
 	return initial != 0 && initial < VFIOMIG_SIZE_LIMIT;
 }
 
+int save_deadline(struct vfiomig_ctx *ctx, const struct vfiomig_save_opts *o, uint64_t begin_ns,
+		  bool initial_pending, const char *who, uint64_t estimate_ns, uint64_t remaining,
+		  uint64_t bandwidth)
+{
+	char took[32], est[32], target[32];
+
+	if (!o->precopy_timeout_ns || now_ns() - begin_ns < o->precopy_timeout_ns)
+		return 0;
+	if (o->on_timeout == VFIOMIG_ON_TIMEOUT_SWITCH && !initial_pending)
+		return 1;
+	downtime_str(o->precopy_timeout_ns, took, sizeof(took));
+	downtime_str(estimate_ns, est, sizeof(est));
+	if (o->downtime_limit_ns)
+		downtime_str(o->downtime_limit_ns, target, sizeof(target));
+	return vfiomig_fail(ctx, -ETIMEDOUT, "%s: pre-copy passed its %s deadline%s: the last "
+			    "estimated downtime was %s against %s%s (%llu bytes left at %llu bytes/s); "
+			    "the save gave up and the source runs on: raise the target or the "
+			    "deadline, or slow the guest down", who, took,
+			    initial_pending ? " with initial bytes still to send, before which no "
+			    "switchover may happen" : "", est,
+			    o->downtime_limit_ns ? "a target of " : "no target",
+			    o->downtime_limit_ns ? target : "",
+			    (unsigned long long)remaining, (unsigned long long)bandwidth);
+}
+
 /*
- * AUTO honours the uAPI's initial-bytes rule, as a group does: no
- * switchover while the device has initial bytes to send (after a REINIT
- * too), whatever the limits say; a device that never sends them all is
- * stopped by cancelling.
+ * Whether pre-copy is done: 1 switch over, 0 another round, -errno.  AUTO
+ * honours the uAPI's initial-bytes rule, as a group does: no switchover
+ * while the device has initial bytes to send (after a REINIT too),
+ * whatever the limits say; a device that never sends them all is stopped
+ * by the deadline or by cancelling.  With a downtime target, the estimate
+ * decides instead of the dirty threshold and the rounds that pay.
  */
-static bool precopy_converged(const struct save *s, unsigned int rounds,
-			      uint64_t initial, uint64_t dirty)
+static int precopy_decide(struct save *s, unsigned int rounds, uint64_t initial, uint64_t dirty)
 {
 	const struct vfiomig_save_opts *o = &s->o;
+	uint64_t estimate = s->progress.p.downtime_estimate_ns;
+	bool pending = rounds == 0 || save_initial_pending(initial);
+	int r = save_deadline(s->dev->ctx, o, s->precopy_begin_ns, pending, s->dev->name,
+			      estimate, s->dt.remaining, downtime_bandwidth(&s->dt));
 
+	if (r) {
+		s->stats.precopy_timed_out = r > 0;
+		return r;
+	}
 	if (o->precopy == VFIOMIG_PRECOPY_MODE_ROUNDS)
 		return rounds >= o->precopy_rounds;
-	if (rounds == 0 || save_initial_pending(initial))
-		return false;
-	return dirty <= o->precopy_dirty_threshold || !save_round_pays(rounds, s->prev_dirty, dirty) ||
-	       rounds >= o->precopy_rounds || s->stats.precopy_bytes >= o->precopy_max_bytes;
+	if (pending)
+		return 0;
+	if (o->downtime_limit_ns && estimate <= o->downtime_limit_ns)
+		return 1;
+	if (!o->downtime_limit_ns && (dirty <= o->precopy_dirty_threshold ||
+				      !save_round_pays(rounds, s->prev_dirty, dirty)))
+		return 1;
+	return rounds >= o->precopy_rounds || s->stats.precopy_bytes >= o->precopy_max_bytes;
 }
 
 int save_precopy_info(struct save *s, uint64_t *initial, uint64_t *dirty, uint32_t *flags)
@@ -262,6 +301,9 @@ int save_precopy_info(struct save *s, uint64_t *initial, uint64_t *dirty, uint32
 	if (*flags & VFIOMIG_PRECOPY_INFO_REINIT)
 		info(s->dev->ctx, "%s: the device restarted its initial pre-copy data",
 		     s->dev->name);
+	downtime_remaining(&s->dt, s->dev, *initial, *dirty);
+	p->p.downtime_estimate_ns = downtime_of(&s->dt);
+	p->p.downtime_limit_ns = s->o.downtime_limit_ns;
 	/* Counts below the limit cannot wrap the sum; one at it says nothing. */
 	if (*initial < VFIOMIG_SIZE_LIMIT && *dirty < VFIOMIG_SIZE_LIMIT &&
 	    *initial + *dirty + p->p.bytes > p->p.total_estimate)
@@ -272,10 +314,12 @@ int save_precopy_info(struct save *s, uint64_t *initial, uint64_t *dirty, uint32
 int save_precopy_round(struct save *s, uint64_t initial, uint64_t dirty)
 {
 	uint8_t rec[STREAM_PRECOPY_ROUND_SIZE];
+	uint64_t begin = now_ns(), before = s->stats.precopy_bytes;
 	int r = drain(s, true);
 
 	if (r < 0)
 		return r;
+	downtime_round(&s->dt, s->stats.precopy_bytes - before, now_ns() - begin);
 	s->progress.p.precopy_round = ++s->stats.precopy_rounds;
 	put_le32(rec, s->stats.precopy_rounds);
 	put_le32(rec + 4, 0);
@@ -288,18 +332,29 @@ int save_precopy_round(struct save *s, uint64_t initial, uint64_t dirty)
 static int precopy(struct save *s)
 {
 	s->progress.p.phase = VFIOMIG_PHASE_PRECOPY;
+	s->progress.p.downtime_estimate_ns = DOWNTIME_UNKNOWN;
+	s->progress.p.downtime_limit_ns = s->o.downtime_limit_ns;
+	s->precopy_begin_ns = now_ns();
 	xfer_report(&s->progress, true);
 	for (;;) {
-		uint64_t initial, dirty;
+		uint64_t initial, dirty, before;
 		uint32_t flags;
 		int r = save_precopy_info(s, &initial, &dirty, &flags);
 
+		if (r == 0)
+			r = precopy_decide(s, s->stats.precopy_rounds, initial, dirty);
 		if (r < 0)
 			return r;
-		if (precopy_converged(s, s->stats.precopy_rounds, initial, dirty))
+		if (r > 0) {
+			s->stats.downtime_estimate_ns = s->progress.p.downtime_estimate_ns;
+			s->stats.precopy_bandwidth = downtime_bandwidth(&s->dt);
 			return 0;
+		}
 		s->prev_dirty = dirty;
+		before = s->stats.precopy_bytes;
 		r = save_precopy_round(s, initial, dirty);
+		if (r == 0 && s->stats.precopy_bytes == before)
+			r = wait_ms(s->o.cancel, DOWNTIME_IDLE_MS);
 		if (r < 0)
 			return r;
 	}
@@ -359,6 +414,9 @@ static int save_stream(struct save *s)
 		r = data_begin_save(s->dev, flags, &fd, &s->phase_state);
 	if (r == 0)
 		r = save_take_data_fd(s, fd);
+	if (r == 0 && s->phase_state != VFIOMIG_STATE_STOP_COPY)
+		downtime_arcs(&s->dt, s->dev, s->phase_state, s->o.leave == VFIOMIG_LEAVE_RUNNING,
+			      now_ns() - arc_ns);
 	if (r == 0 && s->phase_state != VFIOMIG_STATE_STOP_COPY) {
 		r = precopy(s);
 		arc_ns = now_ns();
@@ -397,14 +455,20 @@ int save_opts_check(struct vfiomig_dev *dev, int r, bool have_fd, struct vfiomig
 {
 	if (r < 0 || !have_fd || o->flags & ~VFIOMIG_XFER_RAW ||
 	    o->precopy > VFIOMIG_PRECOPY_MODE_ROUNDS || o->leave > VFIOMIG_LEAVE_RUNNING ||
+	    o->on_timeout > VFIOMIG_ON_TIMEOUT_ABORT ||
 	    (o->buffer_size && o->buffer_size < XFER_MIN_BUFFER) ||
 	    (o->stats && sized_check_out(o->stats) < 0))
 		return vfiomig_fail(dev->ctx, -EINVAL, "%s: invalid save options: %s", dev->name,
 				    r < 0 ? "unknown fields are set, or sz is too small" :
 				    !have_fd ? "no output fd" : "a flag, mode or size is out of range");
 	if (o->precopy == VFIOMIG_PRECOPY_MODE_AUTO) {
+		/* a target with a deadline: the deadline is the limit */
+		bool timed = o->downtime_limit_ns && o->precopy_timeout_ns;
+
 		if (!o->precopy_rounds)
-			o->precopy_rounds = 32;
+			o->precopy_rounds = timed ? UINT_MAX : 32;
+		if (!o->precopy_max_bytes && timed)
+			o->precopy_max_bytes = UINT64_MAX;
 		if (!o->precopy_dirty_threshold)
 			o->precopy_dirty_threshold = 1u << 20;
 		if (!o->precopy_max_bytes && dev_stop_copy_size(dev, &o->precopy_max_bytes) == 0)
@@ -418,6 +482,7 @@ int save_opts_check(struct vfiomig_dev *dev, int r, bool have_fd, struct vfiomig
 int save_init(struct save *s, struct vfiomig_dev *dev, const struct vfiomig_save_opts *o,
 	      struct save_out *out, uint32_t index)
 {
+	uint64_t datasize;
 	int r;
 
 	s->dev = dev;
@@ -429,6 +494,8 @@ int save_init(struct save *s, struct vfiomig_dev *dev, const struct vfiomig_save
 	s->stats.error_offset = UINT64_MAX;
 	atomic_init(&s->moved, 0);
 	s->buf_size = xfer_buffer_size(o->buffer_size, !out->raw);
+	downtime_init(&s->dt, o->precopy != VFIOMIG_PRECOPY_MODE_NEVER &&
+			      dev_stop_copy_size(dev, &datasize) == 0 ? datasize : 0);
 	r = xfer_alloc_buffer(dev, s->buf_size, &s->buf);
 	/* Only framed streams have a place for the summary. */
 	if (r == 0 && !out->raw && dev->backend->summary) {

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "downtime.h"
 #include "vendor.h"
 #include "xfer.h"
 
@@ -48,6 +49,8 @@ struct save {
 	enum vfiomig_state start, phase_state;
 	uint64_t stopped_ns, end_ns;
 	uint64_t prev_dirty;		/* dirty bytes at the last round's start */
+	uint64_t precopy_begin_ns;	/* when pre-copy began: the deadline's start */
+	struct downtime dt;		/* its bandwidth and what is left */
 	/* Device bytes moved; read by a group's progress from its thread. */
 	atomic_uint_least64_t moved;
 	/* mlx5 devices: their bytes through the parser as they are read, for
@@ -79,6 +82,15 @@ bool save_round_pays(unsigned int rounds, uint64_t prev_dirty, uint64_t dirty);
 /* Whether PRECOPY_INFO's @initial holds a switchover back (the uAPI's
  * initial-bytes rule): a count, not 0, and not the unknown amount. */
 bool save_initial_pending(uint64_t initial);
+/*
+ * Whether pre-copy's deadline has passed for a save begun at @begin_ns:
+ * 0 no; 1 switch over; -ETIMEDOUT, the error set by @fail_why (the last
+ * estimate against the target), when it must give up: ABORT, or initial
+ * bytes still pending (@initial_pending).
+ */
+int save_deadline(struct vfiomig_ctx *ctx, const struct vfiomig_save_opts *o, uint64_t begin_ns,
+		  bool initial_pending, const char *who, uint64_t estimate_ns, uint64_t remaining,
+		  uint64_t bandwidth);
 /* One pre-copy round: what the device has for now, and the round's record. */
 int save_precopy_round(struct save *s, uint64_t initial, uint64_t dirty);
 /* The stopped device's data and the device's end record. */

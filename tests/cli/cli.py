@@ -199,3 +199,18 @@ def read_pty(master):
         data += chunk
     os.close(master)
     return data
+
+
+def on_pty(args, term="xterm", stdin=None, stdout_pty=False, stdin_pty=False):
+    """Runs with stderr (and optionally stdout or stdin) on a pseudo-terminal;
+    returns (exit status, what the terminal received)."""
+    import pty
+    master, slave = pty.openpty()
+    env = base_env() if term is None else base_env(TERM=term)
+    p = subprocess.Popen([CTL] + args,
+                         stdin=slave if stdin_pty else (stdin or subprocess.DEVNULL),
+                         stdout=slave if stdout_pty else subprocess.DEVNULL,
+                         stderr=slave, env=env)
+    os.close(slave)
+    data = read_pty(master)
+    return p.wait(timeout=TIMEOUT), data

@@ -7,31 +7,15 @@ It is absent when stderr is a pipe and with --quiet.  A binary stream is
 never written to or read from a terminal."""
 
 import os
-import pty
 import re
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli import Tap, CTL, run, base_env, tmpdir, TIMEOUT, read_pty  # noqa: E402
+from cli import Tap, run, tmpdir, on_pty  # noqa: E402
 
 EL = b"\x1b[K"	# xterm's clear-to-end-of-line ("el")
 # Whether the binary was built with terminfo (libtinfo); meson says.
 TERMINFO = os.environ.get("VFIOMIG_CTL_TERMINFO", "1") == "1"
-
-
-def on_pty(args, term="xterm", stdin=None, stdout_pty=False, stdin_pty=False):
-    """Runs with stderr (and optionally stdout or stdin) on a pseudo-terminal;
-    returns (exit status, what the terminal received)."""
-    master, slave = pty.openpty()
-    env = base_env() if term is None else base_env(TERM=term)
-    p = subprocess.Popen([CTL] + args,
-                         stdin=slave if stdin_pty else (stdin or subprocess.DEVNULL),
-                         stdout=slave if stdout_pty else subprocess.DEVNULL,
-                         stderr=slave, env=env)
-    os.close(slave)
-    data = read_pty(master)
-    return p.wait(timeout=TIMEOUT), data
 
 
 def main():

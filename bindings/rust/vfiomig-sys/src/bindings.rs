@@ -499,6 +499,9 @@ pub const VFIOMIG_LEAVE_DEFAULT: vfiomig_leave = 0;
 pub const VFIOMIG_LEAVE_STOP: vfiomig_leave = 1;
 pub const VFIOMIG_LEAVE_RUNNING: vfiomig_leave = 2;
 pub type vfiomig_leave = ::std::os::raw::c_uint;
+pub const VFIOMIG_ON_TIMEOUT_SWITCH: vfiomig_on_timeout = 0;
+pub const VFIOMIG_ON_TIMEOUT_ABORT: vfiomig_on_timeout = 1;
+pub type vfiomig_on_timeout = ::std::os::raw::c_uint;
 pub const VFIOMIG_PHASE_PRECOPY: vfiomig_phase = 1;
 pub const VFIOMIG_PHASE_STOP_COPY: vfiomig_phase = 2;
 pub const VFIOMIG_PHASE_LOAD: vfiomig_phase = 3;
@@ -512,12 +515,14 @@ pub struct vfiomig_progress {
     pub total_estimate: u64,
     pub rate: u64,
     pub precopy_round: ::std::os::raw::c_uint,
+    pub downtime_estimate_ns: u64,
+    pub downtime_limit_ns: u64,
 }
 #[test]
 fn bindgen_test_layout_vfiomig_progress() {
     assert_eq!(
         ::std::mem::size_of::<vfiomig_progress>(),
-        40usize,
+        56usize,
         concat!("Size of: ", stringify!(vfiomig_progress))
     );
     assert_eq!(
@@ -610,6 +615,40 @@ fn bindgen_test_layout_vfiomig_progress() {
         );
     }
     test_field_precopy_round();
+    fn test_field_downtime_estimate_ns() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vfiomig_progress>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).downtime_estimate_ns) as usize - ptr as usize
+            },
+            40usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vfiomig_progress),
+                "::",
+                stringify!(downtime_estimate_ns)
+            )
+        );
+    }
+    test_field_downtime_estimate_ns();
+    fn test_field_downtime_limit_ns() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vfiomig_progress>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).downtime_limit_ns) as usize - ptr as usize
+            },
+            48usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vfiomig_progress),
+                "::",
+                stringify!(downtime_limit_ns)
+            )
+        );
+    }
+    test_field_downtime_limit_ns();
 }
 impl Default for vfiomig_progress {
     fn default() -> Self {
@@ -631,12 +670,15 @@ pub struct vfiomig_stats {
     pub downtime_ns: u64,
     pub elapsed_ns: u64,
     pub error_offset: u64,
+    pub downtime_estimate_ns: u64,
+    pub precopy_bandwidth: u64,
+    pub precopy_timed_out: ::std::os::raw::c_uint,
 }
 #[test]
 fn bindgen_test_layout_vfiomig_stats() {
     assert_eq!(
         ::std::mem::size_of::<vfiomig_stats>(),
-        64usize,
+        88usize,
         concat!("Size of: ", stringify!(vfiomig_stats))
     );
     assert_eq!(
@@ -780,6 +822,57 @@ fn bindgen_test_layout_vfiomig_stats() {
         );
     }
     test_field_error_offset();
+    fn test_field_downtime_estimate_ns() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vfiomig_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).downtime_estimate_ns) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vfiomig_stats),
+                "::",
+                stringify!(downtime_estimate_ns)
+            )
+        );
+    }
+    test_field_downtime_estimate_ns();
+    fn test_field_precopy_bandwidth() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vfiomig_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).precopy_bandwidth) as usize - ptr as usize
+            },
+            72usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vfiomig_stats),
+                "::",
+                stringify!(precopy_bandwidth)
+            )
+        );
+    }
+    test_field_precopy_bandwidth();
+    fn test_field_precopy_timed_out() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vfiomig_stats>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).precopy_timed_out) as usize - ptr as usize
+            },
+            80usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vfiomig_stats),
+                "::",
+                stringify!(precopy_timed_out)
+            )
+        );
+    }
+    test_field_precopy_timed_out();
 }
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
@@ -798,12 +891,15 @@ pub struct vfiomig_save_opts {
     pub userdata: *mut ::std::os::raw::c_void,
     pub stats: *mut vfiomig_stats,
     pub cancel: *mut vfiomig_cancel,
+    pub downtime_limit_ns: u64,
+    pub precopy_timeout_ns: u64,
+    pub on_timeout: vfiomig_on_timeout,
 }
 #[test]
 fn bindgen_test_layout_vfiomig_save_opts() {
     assert_eq!(
         ::std::mem::size_of::<vfiomig_save_opts>(),
-        88usize,
+        112usize,
         concat!("Size of: ", stringify!(vfiomig_save_opts))
     );
     assert_eq!(
@@ -1015,6 +1111,57 @@ fn bindgen_test_layout_vfiomig_save_opts() {
         );
     }
     test_field_cancel();
+    fn test_field_downtime_limit_ns() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vfiomig_save_opts>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).downtime_limit_ns) as usize - ptr as usize
+            },
+            88usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vfiomig_save_opts),
+                "::",
+                stringify!(downtime_limit_ns)
+            )
+        );
+    }
+    test_field_downtime_limit_ns();
+    fn test_field_precopy_timeout_ns() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vfiomig_save_opts>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).precopy_timeout_ns) as usize - ptr as usize
+            },
+            96usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vfiomig_save_opts),
+                "::",
+                stringify!(precopy_timeout_ns)
+            )
+        );
+    }
+    test_field_precopy_timeout_ns();
+    fn test_field_on_timeout() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vfiomig_save_opts>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).on_timeout) as usize - ptr as usize
+            },
+            104usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vfiomig_save_opts),
+                "::",
+                stringify!(on_timeout)
+            )
+        );
+    }
+    test_field_on_timeout();
 }
 impl Default for vfiomig_save_opts {
     fn default() -> Self {
@@ -1277,12 +1424,14 @@ pub struct vfiomig_group_result {
     pub precopy_rounds: ::std::os::raw::c_uint,
     pub downtime_ns: u64,
     pub stream_device: ::std::os::raw::c_int,
+    pub downtime_estimate_ns: u64,
+    pub precopy_bandwidth: u64,
 }
 #[test]
 fn bindgen_test_layout_vfiomig_group_result() {
     assert_eq!(
         ::std::mem::size_of::<vfiomig_group_result>(),
-        64usize,
+        80usize,
         concat!("Size of: ", stringify!(vfiomig_group_result))
     );
     assert_eq!(
@@ -1443,6 +1592,40 @@ fn bindgen_test_layout_vfiomig_group_result() {
         );
     }
     test_field_stream_device();
+    fn test_field_downtime_estimate_ns() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vfiomig_group_result>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).downtime_estimate_ns) as usize - ptr as usize
+            },
+            64usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vfiomig_group_result),
+                "::",
+                stringify!(downtime_estimate_ns)
+            )
+        );
+    }
+    test_field_downtime_estimate_ns();
+    fn test_field_precopy_bandwidth() {
+        assert_eq!(
+            unsafe {
+                let uninit = ::std::mem::MaybeUninit::<vfiomig_group_result>::uninit();
+                let ptr = uninit.as_ptr();
+                ::std::ptr::addr_of!((*ptr).precopy_bandwidth) as usize - ptr as usize
+            },
+            72usize,
+            concat!(
+                "Offset of field: ",
+                stringify!(vfiomig_group_result),
+                "::",
+                stringify!(precopy_bandwidth)
+            )
+        );
+    }
+    test_field_precopy_bandwidth();
 }
 impl Default for vfiomig_group_result {
     fn default() -> Self {

@@ -53,6 +53,11 @@ pub struct MemberResult {
     pub downtime: Duration,
     /// A load: the stream device it took; a save: its own index.
     pub stream_device: i32,
+    /// A save that ran pre-copy rounds: its own estimated downtime at the
+    /// group's switchover, if one was possible.
+    pub downtime_estimate: Option<Duration>,
+    /// The bandwidth of its pre-copy, bytes a second.
+    pub precopy_bandwidth: Option<u64>,
 }
 
 /// A group of devices moved together.
@@ -225,6 +230,8 @@ impl Group {
             precopy_rounds: r.precopy_rounds,
             downtime: Duration::from_nanos(r.downtime_ns),
             stream_device: r.stream_device,
+            downtime_estimate: crate::xfer::estimate(r.precopy_rounds, r.downtime_estimate_ns),
+            precopy_bandwidth: (r.precopy_bandwidth != 0).then(|| r.precopy_bandwidth),
         })
     }
 

@@ -82,7 +82,7 @@ pub use error::{DeviceOutcome, Error, Result};
 pub use profile::{check_group_profiles, check_profiles, Compat, Profile, Verdict};
 pub use group::{AddError, Group, GroupPoint, Hooked, MemberResult};
 pub use state::{path, MigFlags, ParseStateError, State};
-pub use xfer::{Leave, LoadOptions, Precopy, Progress, SaveOptions, Stats, Phase};
+pub use xfer::{Leave, LoadOptions, OnTimeout, Precopy, Progress, SaveOptions, Stats, Phase};
 
 /// The Rust blocks of docs/rust.md, compiled (and run, where not
 /// `no_run`) as doc tests, so that the page cannot drift from the API.

@@ -31,6 +31,11 @@ pub struct Progress {
     /// Bytes per second, recent.
     pub rate: u64,
     pub precopy_round: u32,
+    /// A save in pre-copy: the stop-copy time the remaining bytes would
+    /// take at the measured bandwidth, once one is known.
+    pub downtime_estimate: Option<Duration>,
+    /// The save's [`SaveOptions::downtime_limit`], if any.
+    pub downtime_limit: Option<Duration>,
 }
 
 impl Progress {
@@ -47,6 +52,9 @@ impl Progress {
             total_estimate: (p.total_estimate != 0).then(|| p.total_estimate),
             rate: p.rate,
             precopy_round: p.precopy_round,
+            downtime_estimate: (p.downtime_estimate_ns != u64::MAX && p.phase == sys::VFIOMIG_PHASE_PRECOPY)
+                .then(|| Duration::from_nanos(p.downtime_estimate_ns)),
+            downtime_limit: (p.downtime_limit_ns != 0).then(|| Duration::from_nanos(p.downtime_limit_ns)),
         }
     }
 }
@@ -69,6 +77,20 @@ pub struct Stats {
     /// Where a load found a failure in the stream, or a save failed to
     /// write it.
     pub error_offset: Option<u64>,
+    /// A save that ran pre-copy rounds: the estimated downtime when it
+    /// switched over (a group's: as its switchover decided it), to compare
+    /// with [`downtime`](Self::downtime); `None` without pre-copy or when
+    /// no estimate was possible.
+    pub downtime_estimate: Option<Duration>,
+    /// The bandwidth pre-copy measured, bytes a second.
+    pub precopy_bandwidth: Option<u64>,
+    /// Whether the pre-copy deadline ended pre-copy.
+    pub precopy_timed_out: bool,
+}
+
+/// The estimate of a save's figures: none without rounds or when none was possible.
+pub(crate) fn estimate(rounds: u32, ns: u64) -> Option<Duration> {
+    (rounds != 0 && ns != u64::MAX).then(|| Duration::from_nanos(ns))
 }
 
 impl Stats {
@@ -85,6 +107,9 @@ impl Stats {
             downtime: Duration::from_nanos(s.downtime_ns),
             elapsed: Duration::from_nanos(s.elapsed_ns),
             error_offset: (s.error_offset != u64::MAX).then(|| s.error_offset),
+            downtime_estimate: estimate(s.precopy_rounds, s.downtime_estimate_ns),
+            precopy_bandwidth: (s.precopy_bandwidth != 0).then(|| s.precopy_bandwidth),
+            precopy_timed_out: s.precopy_timed_out != 0,
         }
     }
 }
@@ -102,6 +127,32 @@ pub enum Precopy {
     Auto(u32),
     /// Exactly this many rounds.
     Rounds(u32),
+}
+
+/// What a save does when its pre-copy deadline passes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OnTimeout {
+    /// Switch over anyway, once the initial bytes are sent (a device whose
+    /// initial bytes are still pending fails as with `Abort`).
+    #[default]
+    Switch,
+    /// Give up: the save fails with ETIMEDOUT, the source where it started,
+    /// and the error gives the last estimate against the target.
+    Abort,
+}
+
+impl OnTimeout {
+    fn raw(self) -> sys::vfiomig_on_timeout {
+        match self {
+            OnTimeout::Switch => sys::VFIOMIG_ON_TIMEOUT_SWITCH,
+            OnTimeout::Abort => sys::VFIOMIG_ON_TIMEOUT_ABORT,
+        }
+    }
+}
+
+/// A duration in the C options' nanoseconds (0: none), saturating.
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// Where a transfer leaves the device.
@@ -141,6 +192,9 @@ pub struct SaveOptions<'a> {
     precopy: Precopy,
     dirty_threshold: u64,
     max_precopy_bytes: u64,
+    downtime_limit: Duration,
+    precopy_timeout: Duration,
+    on_timeout: OnTimeout,
 }
 
 /// The options of a load, as a builder.
@@ -235,6 +289,22 @@ impl<'a> SaveOptions<'a> {
         self.max_precopy_bytes = bytes;
         self
     }
+    /// Auto pre-copy switches over once the estimated downtime (what the
+    /// device says is left, over the bandwidth pre-copy measured) is at
+    /// most this, and the initial bytes are sent; it takes the place of
+    /// the dirty threshold (zero: none).
+    pub fn downtime_limit(mut self, limit: Duration) -> Self {
+        self.downtime_limit = limit;
+        self
+    }
+    /// Pre-copy ends this long after it began, as `on_timeout` says (zero:
+    /// no deadline).  With a downtime limit too, the round and byte limits
+    /// default to none.
+    pub fn precopy_timeout(mut self, timeout: Duration, on_timeout: OnTimeout) -> Self {
+        self.precopy_timeout = timeout;
+        self.on_timeout = on_timeout;
+        self
+    }
 }
 
 impl<'a> LoadOptions<'a> {
@@ -309,6 +379,9 @@ impl<'a> SaveOptions<'a> {
             precopy_rounds: rounds,
             precopy_dirty_threshold: self.dirty_threshold,
             precopy_max_bytes: self.max_precopy_bytes,
+            downtime_limit_ns: nanos(self.downtime_limit),
+            precopy_timeout_ns: nanos(self.precopy_timeout),
+            on_timeout: self.on_timeout.raw(),
             leave: self.common.leave.raw(),
             buffer_size: self.common.buffer_size,
             ..Default::default()
