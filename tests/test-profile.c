@@ -268,6 +268,10 @@ static const struct refused {
 	{ GOOD_HEAD "\"driver\": \"a\\qb\"}", "unknown escape \\q", -EBADMSG },
 	{ GOOD_HEAD "\"driver\": \"a\nb\"}", "a control character (0x0a)", -EBADMSG },
 	{ GOOD_HEAD "\"driver\": \"abc", "the text ends inside a string", -EBADMSG },
+	/* the writer says null for what is not known: "" would not come back
+	 * (found by fuzz-profile's round trip) */
+	{ GOOD_HEAD "\"driver_version\": \"\", \"driver_version_source\": \"kernel\"}",
+	  "\"driver_version\" must be a non-empty string or null", -EBADMSG },
 	{ "{\"format\": \"vfiomig-profile 1\", \"device\": \"mock:a\"}",
 	  "the profile has no member \"pci_ids\"", -EBADMSG },
 	{ GOOD_HEAD "}", "'\"' expected at offset 52", -EBADMSG },	/* a trailing comma */

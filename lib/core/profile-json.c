@@ -334,7 +334,7 @@ static bool set_format(struct vfiomig_profile *p, const struct jvalue *v)
 static bool set_device(struct vfiomig_profile *p, const struct jvalue *v)
 {
 	snprintf(p->name, sizeof(p->name), "%s", v->str);
-	return true;
+	return v->str[0] != '\0';
 }
 
 static bool set_pci_ids(struct vfiomig_profile *p, const struct jvalue *v)
@@ -369,11 +369,13 @@ static bool set_class(struct vfiomig_profile *p, const struct jvalue *v)
 	return true;
 }
 
+/* An empty string is refused: the writer says null for what is not
+ * known, and "" read as known would not survive a round trip. */
 #define SET_STRING(fn, field)                                                   \
 	static bool fn(struct vfiomig_profile *p, const struct jvalue *v)       \
 	{                                                                       \
 		snprintf(p->field, sizeof(p->field), "%s", v->str);             \
-		return sizeof(p->field) > strlen(v->str);                       \
+		return v->str[0] && sizeof(p->field) > strlen(v->str);          \
 	}
 SET_STRING(set_driver, id.driver)
 SET_STRING(set_driver_version, driver_version)
@@ -453,26 +455,26 @@ static const struct member {
 	const char *form;	/* what a value must be, for the sentence */
 } members[] = {
 	[M_FORMAT] = { "format", J_STRING, set_format, "\"" PROFILE_FORMAT "\"" },
-	[M_DEVICE] = { "device", J_STRING, set_device, "a string" },
+	[M_DEVICE] = { "device", J_STRING, set_device, "a non-empty string" },
 	[M_PCI_IDS] = { "pci_ids", J_STRING, set_pci_ids, "\"vvvv:dddd\" in hex" },
 	[M_SUBSYSTEM_IDS] = { "subsystem_ids", J_STRING, set_subsystem_ids, "\"vvvv:dddd\" in hex" },
 	[M_REVISION] = { "revision", J_STRING, set_revision, "two hex digits" },
 	[M_CLASS] = { "class", J_STRING, set_class, "six hex digits" },
-	[M_DRIVER] = { "driver", J_STRING, set_driver, "a string" },
-	[M_DRIVER_VERSION] = { "driver_version", J_STRING, set_driver_version, "a string" },
+	[M_DRIVER] = { "driver", J_STRING, set_driver, "a non-empty string" },
+	[M_DRIVER_VERSION] = { "driver_version", J_STRING, set_driver_version, "a non-empty string" },
 	[M_VERSION_SOURCE] = { "driver_version_source", J_STRING, set_version_source, "\"module\" or \"kernel\"" },
-	[M_MDEV_TYPE] = { "mdev_type", J_STRING, set_mdev_type, "a string" },
-	[M_BACKEND] = { "backend", J_STRING, set_backend, "a string" },
+	[M_MDEV_TYPE] = { "mdev_type", J_STRING, set_mdev_type, "a non-empty string" },
+	[M_BACKEND] = { "backend", J_STRING, set_backend, "a non-empty string" },
 	[M_MIG_FLAGS] = { "migration_flags", J_UINT, set_mig_flags, "a whole number" },
 	[M_DMA_LOGGING] = { "dma_logging", J_BOOL, set_dma_logging, "true or false" },
 	[M_DMA_PAGE_MIN] = { "dma_logging_page_min", J_UINT, set_dma_page_min, "a power of two from 4096" },
 	[M_DMA_PAGE_MAX] = { "dma_logging_page_max", J_UINT, set_dma_page_max, "a power of two from 4096" },
 	[M_STATE_SIZE] = { "state_size", J_UINT, set_state_size, "a whole number" },
-	[M_MLX5_FIRMWARE] = { "mlx5_firmware", J_STRING, set_mlx5_firmware, "a string" },
+	[M_MLX5_FIRMWARE] = { "mlx5_firmware", J_STRING, set_mlx5_firmware, "a non-empty string" },
 	[M_MLX5_MIGRATION] = { "mlx5_migration", J_BOOL, set_mlx5_migration, "true or false" },
 	[M_MLX5_MIGRATABLE] = { "mlx5_migratable", J_BOOL, set_mlx5_migratable, "true or false" },
 	[M_MLX5_CHUNKS] = { "mlx5_chunks", J_BOOL, set_mlx5_chunks, "true or false" },
-	[M_MLX5_WHY] = { "mlx5_why", J_STRING, set_mlx5_why, "a string" },
+	[M_MLX5_WHY] = { "mlx5_why", J_STRING, set_mlx5_why, "a non-empty string" },
 };
 _Static_assert(sizeof(members) / sizeof(members[0]) == NMEMBERS, "a member per index");
 _Static_assert(NMEMBERS < 32, "the seen mask");
