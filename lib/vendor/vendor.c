@@ -11,6 +11,7 @@
 #include "util.h"
 
 extern const struct vfiomig_vendor_ops vfiomig_vendor_mlx5;
+extern const struct vfiomig_vendor_ops vfiomig_vendor_xe;
 
 static int generic_feed(struct vendor_parser *p, const uint8_t *buf, size_t len)
 {
@@ -34,6 +35,7 @@ static const struct vfiomig_vendor_ops vendor_generic = {
 
 static const struct vfiomig_vendor_ops *const backends[] = {
 	&vfiomig_vendor_mlx5,
+	&vfiomig_vendor_xe,
 	&vendor_generic,
 };
 

@@ -30,6 +30,11 @@ struct vendor_parser {
 	 * target's kernel (vendor_kernel_version()), for streams only some
 	 * kernels load.  0: not loading (inspect, save). */
 	uint32_t target_kernel;
+	/* Set with it when the target's PCI IDs are known, for streams that
+	 * name the device they came from (xe's descriptor). */
+	bool target_has_ids;
+	uint16_t target_device;
+	uint8_t target_revision;
 	void *state;		/* the backend's own, ops->state_size bytes */
 };
 

@@ -166,6 +166,9 @@ static int vendor_check(struct load *l, const struct stream_record *rec)
 			return load_fail(l, r, rec->offset, "out of memory for the %s parser",
 					 v->ops->name);
 		v->target_kernel = vendor_host_kernel();
+		v->target_has_ids = l->dev->id.has_pci_ids;
+		v->target_device = l->dev->id.device;
+		v->target_revision = l->dev->id.revision;
 	}
 	r = v->ops->feed(v, rec->payload, rec->length);
 	if (r < 0)
