@@ -263,7 +263,7 @@ static int xe_feed(struct vendor_parser *p, const uint8_t *buf, size_t len)
 
 static int xe_finish(struct vendor_parser *p)
 {
-	const struct xe_state *x = p->state;
+	struct xe_state *x = p->state;
 
 	if (x->have)
 		return xe_problem(p, -EBADMSG, p->records, NULL, "the stream ends inside its "
@@ -273,6 +273,7 @@ static int xe_finish(struct vendor_parser *p)
 				  "its size runs past the end of the stream (%llu %s missing)",
 				  (unsigned long long)x->remaining,
 				  plural(x->remaining, "byte", "bytes"));
+	x->packet_start = p->offset;	/* where the trailer should be */
 	if (!x->sum.trailer)
 		return xe_problem(p, -EBADMSG, p->records, NULL, "the stream ends without a "
 				  "TRAILER: it was cut, or the save did not finish");
