@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * vfiomig-ctl inspect [--raw [--backend generic|mlx5|mock]] [FILE|-]: verify a
+ * vfiomig-ctl inspect [--raw [--backend generic|mlx5|xe|mock]] [FILE|-]: verify a
  * saved stream without a device (vfiomig_stream_inspect()) and describe
  * it.  An invalid stream is still described, with the first problem and
  * its offset, and the exit status is 1.
@@ -181,6 +181,25 @@ static void text_size(struct ctl *ctl, const struct result *res)
 		ctl_printf(ctl, "valid part:    none\n");
 }
 
+/*
+ * An xe VF's state: its VRAM against the rest (GGTT, MMIO, GuC), which is
+ * what its stop-copy, and so the guest's downtime, consists of.
+ */
+static void text_xe_vram(struct ctl *ctl, const struct result *res)
+{
+	uint64_t all = 0, vram = kind_bytes(res, "xe VRAM");
+	char a[UNITS_BUF], b[UNITS_BUF], c[UNITS_BUF];
+
+	for (size_t i = 0; i < res->nkinds; i++)
+		if (strncmp(res->kinds[i].name, "xe ", 3) == 0)
+			all += res->kinds[i].bytes;
+	if (!kind_count(res, "xe DESCRIPTOR"))
+		return;
+	ctl_printf(ctl, "vram:          %s of the xe state's %s (%" PRIu64 "%%), the rest %s\n",
+		   format_bytes(a, vram), format_bytes(b, all), all ? vram * 100 / all : 0,
+		   format_bytes(c, all - vram));
+}
+
 static void print_text(struct ctl *ctl, const struct result *res)
 {
 	const struct vfiomig_stream_summary *s = &res->sum;
@@ -203,6 +222,7 @@ static void print_text(struct ctl *ctl, const struct result *res)
 	for (size_t i = 0; i < res->nkinds; i++)
 		ctl_printf(ctl, "  %-22s %8" PRIu64 "  %s\n", res->kinds[i].name, res->kinds[i].count,
 			   format_bytes(a, res->kinds[i].bytes));
+	text_xe_vram(ctl, res);
 	if (!res->raw && s->version_major) {
 		uint64_t rounds = kind_count(res, "PRECOPY_ROUND");
 
@@ -347,10 +367,12 @@ static int parse(struct ctl *ctl, int argc, char **argv, struct result *res,
 		*backend = "generic";
 	else if (*backend && strcasecmp(*backend, "mlx5") == 0)
 		*backend = "mlx5";
+	else if (*backend && strcasecmp(*backend, "xe") == 0)
+		*backend = "xe";
 	else if (*backend && strcasecmp(*backend, "mock") == 0)
 		*backend = "mock";
 	else if (*backend)
-		return ctl_usage(ctl, "--backend %s: expected generic, mlx5 or mock", *backend);
+		return ctl_usage(ctl, "--backend %s: expected generic, mlx5, xe or mock", *backend);
 	res->file = optind < argc ? argv[optind] : "-";
 	return ARGS_CONTINUE;
 }

@@ -126,13 +126,13 @@ static const struct ctl_cmd commands[] = {
 		.options = "      --against FILE     the destination's profile; '-': standard input\n",
 	}, {
 		.name = "inspect", .fn = cmd_inspect,
-		.args = "[--raw [--backend generic|mlx5|mock]] [FILE|-]",
+		.args = "[--raw [--backend generic|mlx5|xe|mock]] [FILE|-]",
 		.brief = "verify a saved stream and describe it",
 		.summary = "Verify a saved stream and describe it: identity, records, phases and\n"
 			   "checks.  Exit status 1 if the stream is not valid.",
 		.options = "      --raw              FILE is a bare device stream (save --raw)\n"
 			   "      --backend NAME     the vendor format of a raw stream: generic (default),\n"
-			   "                         mlx5 or mock\n",
+			   "                         mlx5, xe or mock\n",
 	}, {
 		.name = "dirty", .fn = cmd_dirty,
 		.args = "DEVICE start RANGES [--page-size N] [--report IOVA:LEN]... [--interval S] "

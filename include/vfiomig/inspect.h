@@ -89,8 +89,9 @@ struct vfiomig_stream_summary {
 /**
  * vfiomig_stream_inspect() - Verify and describe a saved stream read from @fd
  * @flags: VFIOMIG_INSPECT_RAW for a bare device stream
- * @backend: raw mode only: "generic" (byte counts) or "mlx5" (the
- *           mlx5_vfio_pci record stream); NULL means "generic"
+ * @backend: raw mode only: "generic" (byte counts), "mlx5" (the
+ *           mlx5_vfio_pci record stream) or "xe" (the xe-vfio-pci packet
+ *           stream, since 0.4); NULL means "generic"
  * @ops: callbacks, may be NULL
  * @ret: filled with the verdict; on a damaged stream it says what and where
  *

@@ -315,7 +315,7 @@ static int stream_inspect(struct vfiomig_ctx *ctx, int fd, unsigned int flags,
 		return vfiomig_fail(ctx, -EINVAL, "inspecting a stream needs an fd, a summary "
 				    "whose sz is set, known flags and callbacks whose sz is set");
 	if (!vendor)
-		return vfiomig_fail(ctx, -EINVAL, "unknown backend '%s'; use generic or mlx5 (or "
+		return vfiomig_fail(ctx, -EINVAL, "unknown backend '%s'; use generic, mlx5 or xe (or "
 				    "mock, on a context the mock is attached to)", backend);
 	in = calloc(1, sizeof(*in));
 	if (!in)

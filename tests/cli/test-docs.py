@@ -164,7 +164,7 @@ def check_completion(t, script, helpers):
         ("vfiomig-ctl load mock:a --progress ", ["always", "auto", "never"]),
         ("vfiomig-ctl migrate mock:a --progress=n", ["never"]),
         ("vfiomig-ctl load mock:a --f", ["--force"]),
-        ("vfiomig-ctl inspect --raw --backend ", ["generic", "mlx5", "mock"]),
+        ("vfiomig-ctl inspect --raw --backend ", ["generic", "mlx5", "mock", "xe"]),
         ("vfiomig-ctl info mock:a ", []),
         # save, load and migrate take a group: more devices, and --to
         ("vfiomig-ctl migrate mock:a mock:b --t", ["--to"]),
