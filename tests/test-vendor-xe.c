@@ -204,6 +204,7 @@ START_TEST(test_table)
 		ck_assert_msg(o.rc == whole.rc && !strcmp(o.problem, whole.problem),
 			      "%s cut at %zu: %s", c->name, cut, o.problem);
 		ck_assert_uint_eq(o.problem_offset, whole.problem_offset);
+		ck_assert_uint_eq(o.offset, whole.offset);
 		ck_assert_uint_eq(o.records, whole.records);
 	}
 }

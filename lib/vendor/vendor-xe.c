@@ -207,9 +207,13 @@ static int payload(struct vendor_parser *p, const uint8_t *buf, size_t n)
 	struct xe_state *x = p->state;
 
 	x->remaining -= n;
-	if (x->type != XE_PKT_DESCRIPTOR)
+	if (x->type != XE_PKT_DESCRIPTOR) {
+		p->offset += n;
 		return 0;
+	}
+	/* Counted a byte at a time: a refusal stops at the same byte in any split. */
 	for (size_t i = 0; i < n; i++) {
+		p->offset++;
 		x->word[x->word_have++] = buf[i];
 		if (x->word_have == 4) {
 			x->word_have = 0;
@@ -235,7 +239,6 @@ static int xe_feed(struct vendor_parser *p, const uint8_t *buf, size_t len)
 
 		if (x->remaining) {
 			n = x->remaining < len ? (size_t)x->remaining : len;
-			p->offset += n;
 			r = payload(p, buf, n);
 		} else {
 			if (x->have == 0) {
