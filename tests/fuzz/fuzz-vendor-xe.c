@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libFuzzer harness: the xe-vfio-pci packet stream parser
+ * (lib/vendor/vendor-xe.c), which inspection runs over untrusted saved
+ * streams, a save over what the device gives, and a load over the bytes
+ * before the device sees them.
+ *
+ * Input: one configuration byte, then the device stream.
+ *   bits 0-2  how the stream is split into feed() calls (fuzz-common.h)
+ *   bit  3    a load's target IDs are known: device 0xe20b, revision 4
+ *   bits 4-7  unused
+ *
+ * Each input is parsed in the configured pieces and in one piece, and both
+ * parses must end the same: a vendor parser accepts any split.  Both must
+ * also agree with a reference walk over the whole buffer, written here
+ * from the driver's rules (docs/xe.md), on the verdict and the counts.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "fuzz-vendor.h"
+#include "util.h"
+#include "vendor-xe.h"
+
+#define CFG_SPLIT 0x07u
+#define CFG_TARGET 0x08u
+#define TARGET_DEVICE 0xe20bu
+#define TARGET_REVISION 4u
+
+struct outcome {
+	size_t size;
+	int rc;
+	uint64_t offset, records, problem_offset, digest;
+	uint64_t next;		/* where the next packet must start */
+	struct xe_summary sum;
+	char problem[sizeof(((struct vendor_parser *)0)->problem)];
+};
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	return h ^ (v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2));
+}
+
+/* Packets come whole-headed, in order, each where the one before it ended. */
+static void on_record(void *data, const struct vfiomig_stream_record *rec)
+{
+	struct outcome *o = data;
+
+	FUZZ_CHECK(rec->device == 3 && !strncmp(rec->kind, "xe ", 3));
+	FUZZ_CHECK(rec->type >= XE_PKT_DESCRIPTOR && rec->type < XE_PKT_TYPES);
+	FUZZ_CHECK(rec->offset == o->next && rec->offset + 24 <= o->size);
+	FUZZ_CHECK((rec->offset == 0) == (rec->type == XE_PKT_DESCRIPTOR));
+	o->next = rec->offset + 24 + rec->length;
+	o->digest = mix(mix(mix(o->digest, rec->type), rec->offset), rec->length);
+}
+
+static void parse(const uint8_t *s, size_t size, unsigned int cfg, struct outcome *o)
+{
+	const struct vfiomig_vendor_ops *ops = vfiomig_vendor_find(NULL, "xe");
+	struct vendor_parser v;
+	int r;
+
+	memset(o, 0, sizeof(*o));
+	o->size = size;
+	FUZZ_CHECK(ops && vendor_parser_init(&v, ops, 3, on_record, o) == 0);
+	v.target_has_ids = cfg & CFG_TARGET;
+	v.target_device = TARGET_DEVICE;
+	v.target_revision = TARGET_REVISION;
+	r = fuzz_vendor_feed(&v, ops, s, size, cfg & CFG_SPLIT);
+	xe_parser_summary(&v, &o->sum);
+	if (r < 0) {
+		FUZZ_CHECK(v.problem_offset <= v.offset);
+		FUZZ_CHECK(memchr(v.problem, '\0', sizeof(v.problem)));
+		FUZZ_CHECK(!strncmp(v.problem, "xe packet ", 10));
+		FUZZ_CHECK(strstr(v.problem, " at stream offset "));
+	} else {
+		FUZZ_CHECK(v.offset == size && v.problem_offset == UINT64_MAX);
+		FUZZ_CHECK(o->next == size && o->sum.trailer);
+	}
+	o->rc = r;
+	o->offset = v.offset;
+	o->records = v.records;
+	o->problem_offset = v.problem_offset;
+	memcpy(o->problem, v.problem, sizeof(o->problem));
+	vendor_parser_fini(&v);
+}
+
+/* The descriptor's KLVs: whole, and the IDs the target's where it is known. */
+static bool descriptor_ok(const uint8_t *s, uint64_t len, bool target)
+{
+	uint64_t at = 0;
+
+	while (at < len) {
+		uint32_t w = get_le32(s + at), key = w >> 16, n = w & 0xffff;
+
+		at += 4;
+		if ((len - at) / 4 < n)
+			return false;	/* truncated */
+		if (target && n && key == 0xf001 && get_le32(s + at) != TARGET_DEVICE)
+			return false;
+		if (target && n && key == 0xf002 && get_le32(s + at) != TARGET_REVISION)
+			return false;
+		at += 4ull * n;
+	}
+	return true;
+}
+
+/* The driver's rules over the whole buffer: the verdict and the counts. */
+static void reference(const uint8_t *s, size_t size, bool target, const struct outcome *o)
+{
+	uint64_t at = 0, records = 0, vram = 0;
+	bool valid = false;
+
+	while (at < size) {
+		uint64_t left = size - at, len;
+		uint8_t type;
+
+		if (valid || left < 24) {
+			valid = false;	/* after the trailer, or a cut header */
+			break;
+		}
+		type = s[at + 1];
+		len = get_le64(s + at + 16);
+		if (s[at] != 1 || type == 0 || type > 6 ||
+		    (records == 0) != (type == XE_PKT_DESCRIPTOR) ||
+		    (type == XE_PKT_DESCRIPTOR && len % 4) ||
+		    (type == XE_PKT_TRAILER && len) || left - 24 < len)
+			break;
+		if (type == XE_PKT_DESCRIPTOR && !descriptor_ok(s + at + 24, len, target))
+			break;
+		if (type == XE_PKT_VRAM)
+			vram += len;
+		valid = type == XE_PKT_TRAILER;
+		records++;
+		at += 24 + len;
+	}
+	FUZZ_CHECK((o->rc == 0) == valid);
+	if (valid)
+		FUZZ_CHECK(o->records == records && o->sum.bytes[XE_PKT_VRAM] == vram &&
+			   o->sum.vram_tile[0] + o->sum.vram_tile[1] == vram &&
+			   o->sum.packets[XE_PKT_DESCRIPTOR] == 1 &&
+			   o->sum.packets[XE_PKT_TRAILER] == 1);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct outcome split, whole;
+	unsigned int cfg;
+
+	if (size < 1)
+		return 0;
+	cfg = *data++;
+	size--;
+	parse(data, size, cfg, &split);
+	if (fuzz_verbose())
+		fprintf(stderr, "config 0x%02x: %d after %llu bytes, %llu packets: %s\n", cfg,
+			split.rc, (unsigned long long)split.offset,
+			(unsigned long long)split.records, split.rc < 0 ? split.problem : "valid");
+	if (cfg & CFG_SPLIT) {
+		parse(data, size, cfg & ~CFG_SPLIT, &whole);
+		if (split.rc != whole.rc || split.offset != whole.offset ||
+		    split.records != whole.records || split.digest != whole.digest ||
+		    split.problem_offset != whole.problem_offset ||
+		    memcmp(split.sum.bytes, whole.sum.bytes, sizeof(split.sum.bytes)) ||
+		    memcmp(split.sum.vram_tile, whole.sum.vram_tile, sizeof(split.sum.vram_tile)) ||
+		    strcmp(split.problem, whole.problem)) {
+			fprintf(stderr, "split %u: %d, %llu packets, \"%s\" at %llu\n"
+				"whole:   %d, %llu packets, \"%s\" at %llu\n", cfg & CFG_SPLIT,
+				split.rc, (unsigned long long)split.records, split.problem,
+				(unsigned long long)split.problem_offset, whole.rc,
+				(unsigned long long)whole.records, whole.problem,
+				(unsigned long long)whole.problem_offset);
+			FUZZ_CHECK(!"the xe backend depends on how its input is split");
+		}
+	}
+	reference(data, size, cfg & CFG_TARGET, &split);
+	return 0;
+}
