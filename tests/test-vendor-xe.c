@@ -238,10 +238,10 @@ START_TEST(test_summary)
 	ck_assert_int_eq(v.ops->feed(&v, buf, len), 0);
 	v.ops->summary(&v, false, payload);
 	vendor_parser_fini(&v);
-	ck_assert_mem_eq(payload, "xe\0\0", 4);
-	ck_assert_uint_eq(get_le32(payload + 4), 7);
-	ck_assert_uint_eq(get_le32(payload + 8), DEV);
-	ck_assert_uint_eq(get_le32(payload + 12), REV);
+	ck_assert_mem_eq(payload, "xe\0\0\0\0\0\0", 8);
+	ck_assert_uint_eq(get_le32(payload + 8), 7);
+	ck_assert_uint_eq(get_le16(payload + 12), DEV);
+	ck_assert_uint_eq(get_le16(payload + 14), REV);
 	ck_assert_uint_eq(get_le16(payload + 16), 1);	/* GGTT packets */
 	ck_assert_uint_eq(get_le16(payload + 22), 3);	/* VRAM packets */
 	ck_assert_uint_eq(get_le64(payload + 24), 64);

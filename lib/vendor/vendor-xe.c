@@ -291,10 +291,11 @@ static void xe_summary(const struct vendor_parser *p, bool failed, uint8_t *payl
 
 	memset(payload, 0, STREAM_VENDOR_SUMMARY_SIZE);
 	memcpy(payload, "xe", 2);
-	put_le32(payload + 4, (s->has_device ? 1u : 0) | (s->has_revision ? 2u : 0) |
+	put_le32(payload + 8, (s->has_device ? 1u : 0) | (s->has_revision ? 2u : 0) |
 			      (s->trailer ? 4u : 0) | (failed ? 8u : 0));
-	put_le32(payload + 8, s->device);
-	put_le32(payload + 12, s->revision);
+	/* PCI's IDs are 16 and 8 bits; the flags say whether they were seen. */
+	put_le16(payload + 12, (uint16_t)s->device);
+	put_le16(payload + 14, (uint16_t)s->revision);
 	/* Packet counts saturate: a summary says what a stream consists of. */
 	for (unsigned int t = XE_PKT_GGTT; t <= XE_PKT_VRAM; t++)
 		put_le16(payload + 16 + 2 * (t - XE_PKT_GGTT),
