@@ -42,7 +42,8 @@ static void on_identity(void *data, uint32_t device, const struct vfiomig_stream
 /* A backend's record: its kind starts with the backend's name ("mlx5 FW_DATA"). */
 static bool vendor_kind(const char *kind)
 {
-	return strncmp(kind, "mlx5 ", 5) == 0 || strncmp(kind, "mock ", 5) == 0;
+	return strncmp(kind, "mlx5 ", 5) == 0 || strncmp(kind, "mock ", 5) == 0 ||
+	       strncmp(kind, "xe ", 3) == 0;
 }
 
 static void on_record(void *data, const struct vfiomig_stream_record *rec)
@@ -423,18 +424,20 @@ static int write_mem(void *ctx, const void *a, size_t alen, const void *b, size_
 	return 0;
 }
 
-static size_t framed_mlx5(uint8_t *payload, size_t plen, char **ret)
+/* A framed stream of one device of @vendor:@device bound to @driver, speaking @backend. */
+static size_t framed(uint8_t *payload, size_t plen, uint16_t vendor, uint16_t device,
+		     const char *driver, const char *backend, char **ret)
 {
-	struct stream_identity id = { .dev = { .has_pci_ids = true, .vendor = 0x15b3,
-					       .device = 0x101e }, .mig_flags = 7 };
+	struct stream_identity id = { .dev = { .has_pci_ids = true, .vendor = vendor,
+					       .device = device }, .mig_flags = 7 };
 	uint8_t idbuf[2048], end[STREAM_DEVICE_END_SIZE] = { 0 };
 	int fd = memfd_create("f", MFD_CLOEXEC);
 	struct stream_writer w = { .write = write_mem, .ctx = &fd };
 	size_t n;
 	off_t len;
 
-	snprintf(id.dev.driver, sizeof(id.dev.driver), "mlx5_vfio_pci");
-	snprintf(id.backend, sizeof(id.backend), "mlx5");
+	snprintf(id.dev.driver, sizeof(id.dev.driver), "%s", driver);
+	snprintf(id.backend, sizeof(id.backend), "%s", backend);
 	n = stream_identity_encode(&id, idbuf, sizeof(idbuf));
 	ck_assert_int_eq(stream_writer_begin(&w), 0);
 	ck_assert_int_eq(stream_write_record(&w, STREAM_IDENTITY, 0, 0, idbuf, (uint32_t)n), 0);
@@ -452,6 +455,11 @@ static size_t framed_mlx5(uint8_t *payload, size_t plen, char **ret)
 	ck_assert_int_eq(pread(fd, *ret, (size_t)len, 0), len);
 	close(fd);
 	return (size_t)len;
+}
+
+static size_t framed_mlx5(uint8_t *payload, size_t plen, char **ret)
+{
+	return framed(payload, plen, 0x15b3, 0x101e, "mlx5_vfio_pci", "mlx5", ret);
 }
 
 START_TEST(test_mlx5_inside_container)
@@ -474,6 +482,50 @@ START_TEST(test_mlx5_inside_container)
 	inspect(s, len, 0, NULL, &seen, &sum);
 	ck_assert(!sum.valid);
 	ck_assert_msg(strstr(sum.problem, "mlx5 record 4"), "%s", sum.problem);
+	free(s);
+}
+END_TEST
+
+/* An xe packet header (docs/xe.md), then @size bytes. */
+static size_t xe_packet(uint8_t *p, uint8_t type, uint8_t tile, uint64_t size)
+{
+	memset(p, 0, 24 + size);
+	p[0] = 1;
+	p[1] = type;
+	p[2] = tile;
+	put_le64(p + 16, size);
+	return 24 + size;
+}
+
+/* An xe VF's saved stream: its packets are read inside the DATA records. */
+START_TEST(test_xe_inside_container)
+{
+	static uint8_t buf[8192];
+	struct vfiomig_stream_summary sum;
+	struct seen seen;
+	size_t plen = xe_packet(buf, 1, 0, 8);
+	char *s;
+	size_t len;
+
+	put_le32(buf + 24, 0xf001u << 16 | 1);
+	put_le32(buf + 28, 0xe20b);
+	plen += xe_packet(buf + plen, 3, 0, 64);
+	plen += xe_packet(buf + plen, 6, 0, 4096);
+	plen += xe_packet(buf + plen, 6, 1, 1000);
+	plen += xe_packet(buf + plen, 2, 0, 0);
+	len = framed(buf, plen, 0x8086, 0xe20b, "xe-vfio-pci", "xe", &s);
+	inspect(s, len, 0, NULL, &seen, &sum);
+	ck_assert_msg(sum.valid, "%s", sum.problem);
+	ck_assert_str_eq(seen.backend, "xe");
+	ck_assert_int_eq(seen.vendor_records, 5);
+	free(s);
+
+	/* Cut before its trailer. */
+	len = framed(buf, plen - 24, 0x8086, 0xe20b, "xe-vfio-pci", "xe", &s);
+	inspect(s, len, 0, NULL, &seen, &sum);
+	ck_assert(!sum.valid);
+	ck_assert_msg(strstr(sum.problem, "xe packet 4 at stream offset 5264: the stream ends "
+			     "without a TRAILER"), "%s", sum.problem);
 	free(s);
 }
 END_TEST
@@ -624,6 +676,7 @@ int main(void)
 	tcase_add_test(tc, test_mlx5_refusals);
 	tcase_add_test(tc, test_mlx5_any_split);
 	tcase_add_test(tc, test_mlx5_inside_container);
+	tcase_add_test(tc, test_xe_inside_container);
 	tcase_add_test(tc, test_empty_container);
 	tcase_add_test(tc, test_arguments);
 	tcase_add_test(tc, test_identity_1_0);
