@@ -4,8 +4,8 @@
  * packed 24-byte little-endian header { u8 version, type, tile_id, gt_id;
  * u32 flags; u64 offset, size } and size bytes of payload
  * (drivers/gpu/drm/xe/xe_sriov_packet_types.h).  The rules below are the
- * restore side's (drivers/gpu/drm/xe/xe_sriov_packet.c, and the issue's
- * reading of it, docs/xe.md):
+ * restore side's (drivers/gpu/drm/xe/xe_sriov_packet.c; the descriptor's
+ * KLV rules from issue #27's reading of a later mainline, docs/xe.md):
  *  - version 1 is the only one the driver accepts (init_from_hdr: EINVAL);
  *  - type 0 is never written ("skipping 0 to catch uninitialized data"),
  *    and types past VRAM (6) are no type the driver knows;
