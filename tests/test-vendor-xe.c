@@ -119,7 +119,15 @@ static size_t make_cut_header(uint8_t *p) { good(p); return 40 + 7; }
 static size_t make_after_trailer(uint8_t *p) { good(p); p[GOOD_SIZE] = 0; return GOOD_SIZE + 1; }
 static size_t make_second_descriptor(uint8_t *p) { good(p); p[40 + 1] = 1; return GOOD_SIZE; }
 static size_t make_version_2(uint8_t *p) { good(p); p[0] = 2; return GOOD_SIZE; }
+static size_t make_version_2_type_9(uint8_t *p) { good(p); p[40] = 2; p[40 + 1] = 9; return GOOD_SIZE; }
 static size_t make_trailer_payload(uint8_t *p) { good(p); p[528 + 16] = 4; memset(p + 552, 0, 4); return 556; }
+/* The DESCRIPTOR and the TRAILER go to tile 0, GT 0, offset 0; data packets anywhere. */
+static size_t make_descriptor_tile(uint8_t *p) { good(p); p[2] = 1; return GOOD_SIZE; }
+static size_t make_descriptor_gt(uint8_t *p) { good(p); p[3] = 2; return GOOD_SIZE; }
+static size_t make_trailer_tile(uint8_t *p) { good(p); p[528 + 2] = 3; return GOOD_SIZE; }
+static size_t make_trailer_gt(uint8_t *p) { good(p); p[528 + 3] = 1; return GOOD_SIZE; }
+static size_t make_trailer_offset(uint8_t *p) { good(p); put_le64(p + 528 + 8, 4096); return GOOD_SIZE; }
+static size_t make_data_elsewhere(uint8_t *p) { good(p); p[40 + 3] = 1; p[464 + 3] = 1; return GOOD_SIZE; }
 
 /* The descriptor's KLV 0xf002 says 2 value dwords; 1 follows and the payload ends. */
 static size_t make_truncated_klv(uint8_t *p)
@@ -150,37 +158,67 @@ static size_t make_no_descriptor(uint8_t *p)
 }
 
 #define AT(i, t, o) "xe packet " #i " (" t ") at stream offset " #o ": "
+#define DAMAGED "the stream is damaged: save it again from the source VF"
+#define CUT "check that the file was copied whole, or save it again"
 static const struct xe_case cases[] = {
 	{ "good", make_good, 0, 0, UINT64_MAX, "" },
 	{ "good, same device", make_good, DEV, 0, UINT64_MAX, "" },
 	{ "wrong device ID", make_good, 0xe20c, -EPROTO, 0, AT(0, "DESCRIPTOR", 0)
 	  "it was saved from a VF with PCI device ID 0xe20b, and this one's is 0xe20c: "
-	  "xe-vfio-pci refuses it; load it into a VF of the same GPU" },
+	  "xe-vfio-pci refuses it (ENODEV); load it into a VF of the same GPU" },
 	{ "truncated KLV", make_truncated_klv, 0, -EBADMSG, 0, AT(0, "DESCRIPTOR", 0)
-	  "truncated KLV: key 0xf002 has 2 value dwords, the descriptor ends 1 dword short" },
+	  "truncated KLV: key 0xf002 has 2 value dwords, the descriptor ends 1 dword short, "
+	  "which xe-vfio-pci refuses (ENODATA); " DAMAGED },
 	{ "unknown type 9", make_type_9, 0, -EPROTO, 40, AT(1, "unknown type", 40)
-	  "type 9 is no packet type xe-vfio-pci knows (it knows 1-6)" },
+	  "type 9 is none of 1-6: xe-vfio-pci skips a type it does not know, and the VF would "
+	  "start with partial state; a newer driver wrote it: use a libvfiomig that knows it" },
 	{ "type 0", make_type_0, 0, -EPROTO, 128, AT(2, "unknown type", 128)
-	  "type 0 is no packet type xe-vfio-pci knows (it knows 1-6)" },
+	  "type 0 is never written (it marks uninitialised data) and xe-vfio-pci refuses "
+	  "it (EINVAL); " DAMAGED },
 	{ "missing trailer", make_no_trailer, 0, -EBADMSG, 528, "xe packet 7 at stream offset "
-	  "528: the stream ends without a TRAILER: it was cut, or the save did not finish" },
+	  "528: the stream ends without a TRAILER: it was cut, or the save did not finish; " CUT },
 	{ "size past the end", make_cut_vram, 0, -EBADMSG, 464, AT(6, "VRAM", 464)
-	  "its size runs past the end of the stream (30 bytes missing)" },
+	  "its size runs past the end of the stream (30 bytes missing): it was cut; " CUT },
 	{ "cut in a header", make_cut_header, 0, -EBADMSG, 40, "xe packet 1 at stream offset "
-	  "40: the stream ends inside its header (7 of 24 bytes)" },
+	  "40: the stream ends inside its header (7 of 24 bytes): it was cut; " CUT },
 	{ "descriptor size not a multiple of 4", make_odd_descriptor, 0, -EBADMSG, 0,
-	  AT(0, "DESCRIPTOR", 0) "the DESCRIPTOR's size is not a multiple of 4 (its KLVs "
-	  "are dwords)" },
+	  AT(0, "DESCRIPTOR", 0) "the DESCRIPTOR's size 6 is not a multiple of 4 (its KLVs "
+	  "are dwords), which xe-vfio-pci refuses (EINVAL); " DAMAGED },
 	{ "data after the trailer", make_after_trailer, 0, -EBADMSG, 552, "xe packet 8 at "
-	  "stream offset 552: data after the TRAILER, which ends the stream" },
+	  "stream offset 552: data after the TRAILER, which ends the stream: another save or "
+	  "garbage follows; give one save's bytes alone" },
 	{ "a second descriptor", make_second_descriptor, 0, -EBADMSG, 40, AT(1, "DESCRIPTOR", 40)
-	  "a second DESCRIPTOR; only the first packet is one" },
+	  "a second DESCRIPTOR, where xe-vfio-pci's save writes one, first: this is no single "
+	  "xe VF's stream; load a stream saved from one" },
 	{ "no descriptor first", make_no_descriptor, 0, -EBADMSG, 0, AT(0, "GGTT", 0)
-	  "the stream does not begin with a DESCRIPTOR" },
+	  "the stream does not begin with a DESCRIPTOR, which xe-vfio-pci's save always "
+	  "writes first: it was not saved from an xe VF; load a stream that was" },
 	{ "version 2", make_version_2, 0, -EPROTO, 0, AT(0, "DESCRIPTOR", 0)
-	  "version is not 1, the only one xe-vfio-pci loads" },
+	  "version 2: xe-vfio-pci loads version 1 only (EINVAL); another driver release wrote "
+	  "it, or the stream is damaged: save it again with the destination's driver release" },
+	/* the version is named first, whatever the type (it once read "type 9 is version ...") */
+	{ "version 2 of type 9", make_version_2_type_9, 0, -EPROTO, 40, AT(1, "unknown type", 40)
+	  "version 2: xe-vfio-pci loads version 1 only (EINVAL); another driver release wrote "
+	  "it, or the stream is damaged: save it again with the destination's driver release" },
 	{ "trailer with a payload", make_trailer_payload, 0, -EBADMSG, 528, AT(7, "TRAILER", 528)
-	  "the TRAILER has a payload; the driver writes it empty" },
+	  "the TRAILER has a 4-byte payload: xe-vfio-pci writes it empty and refuses any "
+	  "other (EINVAL); " DAMAGED },
+	{ "descriptor on tile 1", make_descriptor_tile, 0, -EBADMSG, 0, AT(0, "DESCRIPTOR", 0)
+	  "the DESCRIPTOR's tile_id is 1: xe-vfio-pci writes 0 there and refuses any other "
+	  "(EINVAL); " DAMAGED },
+	{ "descriptor on GT 2", make_descriptor_gt, 0, -EBADMSG, 0, AT(0, "DESCRIPTOR", 0)
+	  "the DESCRIPTOR's gt_id is 2: xe-vfio-pci writes 0 there and refuses any other "
+	  "(EINVAL); " DAMAGED },
+	{ "trailer on tile 3", make_trailer_tile, 0, -EBADMSG, 528, AT(7, "TRAILER", 528)
+	  "the TRAILER's tile_id is 3: xe-vfio-pci writes 0 there and refuses any other "
+	  "(EINVAL); " DAMAGED },
+	{ "trailer on GT 1", make_trailer_gt, 0, -EBADMSG, 528, AT(7, "TRAILER", 528)
+	  "the TRAILER's gt_id is 1: xe-vfio-pci writes 0 there and refuses any other "
+	  "(EINVAL); " DAMAGED },
+	{ "trailer at offset 4096", make_trailer_offset, 0, -EBADMSG, 528, AT(7, "TRAILER", 528)
+	  "the TRAILER's offset is 4096: xe-vfio-pci writes 0 there and refuses any other "
+	  "(EINVAL); " DAMAGED },
+	{ "data packets on other tiles and GTs", make_data_elsewhere, 0, 0, UINT64_MAX, "" },
 };
 
 /* Each case: whole, at every single cut, and a byte at a time, the same verdict. */

@@ -4,18 +4,22 @@
  * packed 24-byte little-endian header { u8 version, type, tile_id, gt_id;
  * u32 flags; u64 offset, size } and size bytes of payload
  * (drivers/gpu/drm/xe/xe_sriov_packet_types.h).  The rules below are the
- * restore side's (drivers/gpu/drm/xe/xe_sriov_packet.c; the descriptor's
- * KLV rules from issue #27's reading of a later mainline, docs/xe.md):
- *  - version 1 is the only one the driver accepts (init_from_hdr: EINVAL);
- *  - type 0 is never written ("skipping 0 to catch uninitialized data"),
- *    and types past VRAM (6) are no type the driver knows;
- *  - the save side writes the DESCRIPTOR first and the TRAILER last
- *    (pf_pick_read_packet), so a stream starts with the one and ends at
- *    the other;
- *  - the descriptor's payload is GuC-style KLVs, dwords with the key in
- *    the high 16 bits and the value's length in dwords in the low 16; its
- *    size is a multiple of 4, no KLV is cut, and the PCI device ID (key
- *    0xf001) and revision (0xf002) are the target's own.
+ * restore side's, read in mainline's xe_sriov_packet.c,
+ * xe_sriov_pf_migration.c and xe_guc_klv_helpers.c (docs/xe.md has each
+ * check, the driver's errno, and which are the library's own):
+ *  - version 1 is the only one the driver accepts (EINVAL);
+ *  - type 0 is never written ("to catch uninitialized data") and refused
+ *    (EINVAL); the driver skips types past VRAM (6) with a notice, which
+ *    would start the VF with part of its state, so the library refuses them;
+ *  - the save side writes the DESCRIPTOR first and the TRAILER last, both
+ *    on tile 0, GT 0, at offset 0; the restore side refuses a DESCRIPTOR
+ *    or TRAILER elsewhere (EINVAL) and a TRAILER with a payload (EINVAL),
+ *    but not a DESCRIPTOR that is not first: the library does, as the
+ *    mark of a stream xe's save did not write;
+ *  - the descriptor's payload is GuC KLVs, dwords with the key in the high
+ *    16 bits and the value's length in dwords in the low 16; its size is a
+ *    multiple of 4 (EINVAL), no KLV is cut (ENODATA), and the PCI device
+ *    ID (key 0xf001) and revision (0xf002) are the target's own (ENODEV).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -104,25 +108,77 @@ static int xe_problem(struct vendor_parser *p, int err, uint64_t index, const ch
 	return err;
 }
 
-/* Why the target driver would refuse this header here, or NULL. */
-static const char *header_fault(const struct vendor_parser *p, const struct xe_state *x,
-				uint8_t version, uint64_t size, int *err)
+/* How a refusal says what to do, by what the stream's fault tells of it. */
+#define XE_DAMAGED "the stream is damaged: save it again from the source VF"
+#define XE_CUT "check that the file was copied whole, or save it again"
+
+/* A field of a DESCRIPTOR or TRAILER header, which the save side writes as 0. */
+static int nonzero_field(struct vendor_parser *p, const char *field, uint64_t v)
 {
-	*err = -EPROTO;
+	const struct xe_state *x = p->state;
+
+	return xe_problem(p, -EBADMSG, p->records, xe_packet_name(x->type), "the %s's %s is "
+			  "%llu: xe-vfio-pci writes 0 there and refuses any other (EINVAL); "
+			  XE_DAMAGED, xe_packet_name(x->type), field, (unsigned long long)v);
+}
+
+/* The header's version and type: refused the same whatever the type is. */
+static int check_kind(struct vendor_parser *p, uint8_t version)
+{
+	const struct xe_state *x = p->state;
+	const char *what = x->type < XE_PKT_TYPES && x->type ? xe_packet_name(x->type) :
+			   "unknown type";
+
 	if (version != XE_VERSION)
-		return "version is not 1, the only one xe-vfio-pci loads";
-	if (x->type == 0 || x->type >= XE_PKT_TYPES)
-		return "no packet type xe-vfio-pci knows (it knows 1-6)";
-	*err = -EBADMSG;
+		return xe_problem(p, -EPROTO, p->records, what, "version %u: xe-vfio-pci loads "
+				  "version 1 only (EINVAL); another driver release wrote it, or the "
+				  "stream is damaged: save it again with the destination's driver "
+				  "release", version);
+	if (x->type == 0)
+		return xe_problem(p, -EPROTO, p->records, what, "type 0 is never written (it "
+				  "marks uninitialised data) and xe-vfio-pci refuses it (EINVAL); "
+				  XE_DAMAGED);
+	if (x->type >= XE_PKT_TYPES)
+		return xe_problem(p, -EPROTO, p->records, what, "type %u is none of 1-6: "
+				  "xe-vfio-pci skips a type it does not know, and the VF would "
+				  "start with partial state; a newer driver wrote it: use a "
+				  "libvfiomig that knows it", x->type);
+	return 0;
+}
+
+/* The header, checked as the target driver would, and the library's order. */
+static int check_header(struct vendor_parser *p, uint8_t version, uint64_t size)
+{
+	const struct xe_state *x = p->state;
+	const uint8_t *h = x->header;
+	int r = check_kind(p, version);
+
+	if (r < 0)
+		return r;
 	if (p->records == 0 && x->type != XE_PKT_DESCRIPTOR)
-		return "the stream does not begin with a DESCRIPTOR";
+		return xe_problem(p, -EBADMSG, p->records, xe_packet_name(x->type), "the stream does not "
+				  "begin with a DESCRIPTOR, which xe-vfio-pci's save always writes "
+				  "first: it was not saved from an xe VF; load a stream that was");
 	if (p->records && x->type == XE_PKT_DESCRIPTOR)
-		return "a second DESCRIPTOR; only the first packet is one";
+		return xe_problem(p, -EBADMSG, p->records, "DESCRIPTOR", "a second DESCRIPTOR, "
+				  "where xe-vfio-pci's save writes one, first: this is no single xe "
+				  "VF's stream; load a stream saved from one");
+	if (x->type != XE_PKT_DESCRIPTOR && x->type != XE_PKT_TRAILER)
+		return 0;
+	if (h[2] || h[3])
+		return nonzero_field(p, h[2] ? "tile_id" : "gt_id", h[2] ? h[2] : h[3]);
 	if (x->type == XE_PKT_DESCRIPTOR && size % 4)
-		return "the DESCRIPTOR's size is not a multiple of 4 (its KLVs are dwords)";
+		return xe_problem(p, -EBADMSG, p->records, "DESCRIPTOR", "the DESCRIPTOR's size "
+				  "%llu is not a multiple of 4 (its KLVs are dwords), which "
+				  "xe-vfio-pci refuses (EINVAL); " XE_DAMAGED,
+				  (unsigned long long)size);
+	if (x->type == XE_PKT_TRAILER && get_le64(h + 8))
+		return nonzero_field(p, "offset", get_le64(h + 8));
 	if (x->type == XE_PKT_TRAILER && size)
-		return "the TRAILER has a payload; the driver writes it empty";
-	return NULL;
+		return xe_problem(p, -EBADMSG, p->records, "TRAILER", "the TRAILER has a %llu-byte "
+				  "payload: xe-vfio-pci writes it empty and refuses any other "
+				  "(EINVAL); " XE_DAMAGED, (unsigned long long)size);
+	return 0;
 }
 
 static void count(struct xe_state *x, uint64_t size)
@@ -141,16 +197,13 @@ static int xe_header(struct vendor_parser *p)
 	struct xe_state *x = p->state;
 	uint64_t size = get_le64(x->header + 16);
 	struct vfiomig_stream_record rec;
-	const char *why;
-	int err;
+	int r;
 
 	x->type = x->header[1];
 	x->tile = x->header[2];
-	why = header_fault(p, x, x->header[0], size, &err);
-	if (why && (x->type == 0 || x->type >= XE_PKT_TYPES))
-		return xe_problem(p, err, p->records, "unknown type", "type %u is %s", x->type, why);
-	if (why)
-		return xe_problem(p, err, p->records, xe_packet_name(x->type), "%s", why);
+	r = check_header(p, x->header[0], size);
+	if (r < 0)
+		return r;
 	rec = (struct vfiomig_stream_record){
 		.kind = record_kind(x->type), .type = x->type,
 		.device = p->device, .offset = x->packet_start, .length = size,
@@ -171,8 +224,8 @@ static int check_id(struct vendor_parser *p, const char *what, uint32_t have, ui
 	if (!p->target_has_ids || have == want)
 		return 0;
 	return xe_problem(p, -EPROTO, 0, "DESCRIPTOR", "it was saved from a VF with PCI %s 0x%x, and this "
-			  "one's is 0x%x: xe-vfio-pci refuses it; load it into a VF of the same "
-			  "GPU", what, have, want);
+			  "one's is 0x%x: xe-vfio-pci refuses it (ENODEV); load it into a VF of "
+			  "the same GPU", what, have, want);
 }
 
 /* One dword of the descriptor's KLVs. */
@@ -223,7 +276,8 @@ static int payload(struct vendor_parser *p, const uint8_t *buf, size_t n)
 	}
 	if (x->remaining == 0 && x->klv_left)
 		return xe_problem(p, -EBADMSG, 0, "DESCRIPTOR", "truncated KLV: key 0x%x has %u value %s, "
-				  "the descriptor ends %u %s short", x->klv_key, x->klv_len,
+				  "the descriptor ends %u %s short, which xe-vfio-pci refuses "
+				  "(ENODATA); " XE_DAMAGED, x->klv_key, x->klv_len,
 				  plural(x->klv_len, "dword", "dwords"), x->klv_left,
 				  plural(x->klv_left, "dword", "dwords"));
 	return 0;
@@ -245,7 +299,9 @@ static int xe_feed(struct vendor_parser *p, const uint8_t *buf, size_t len)
 				x->packet_start = p->offset;
 				if (x->sum.trailer)
 					return xe_problem(p, -EBADMSG, p->records, NULL, "data after "
-							  "the TRAILER, which ends the stream");
+							  "the TRAILER, which ends the stream: "
+							  "another save or garbage follows; "
+							  "give one save's bytes alone");
 			}
 			n = XE_HEADER - x->have < len ? XE_HEADER - x->have : len;
 			memcpy(x->header + x->have, buf, n);
@@ -270,16 +326,18 @@ static int xe_finish(struct vendor_parser *p)
 
 	if (x->have)
 		return xe_problem(p, -EBADMSG, p->records, NULL, "the stream ends inside its "
-				  "header (%zu of %u bytes)", x->have, XE_HEADER);
+				  "header (%zu of %u bytes): it was cut; " XE_CUT, x->have,
+				  XE_HEADER);
 	if (x->remaining)
 		return xe_problem(p, -EBADMSG, p->records - 1, xe_packet_name(x->type),
-				  "its size runs past the end of the stream (%llu %s missing)",
+				  "its size runs past the end of the stream (%llu %s "
+				  "missing): it was cut; " XE_CUT,
 				  (unsigned long long)x->remaining,
 				  plural(x->remaining, "byte", "bytes"));
 	x->packet_start = p->offset;	/* where the trailer should be */
 	if (!x->sum.trailer)
 		return xe_problem(p, -EBADMSG, p->records, NULL, "the stream ends without a "
-				  "TRAILER: it was cut, or the save did not finish");
+				  "TRAILER: it was cut, or the save did not finish; " XE_CUT);
 	return 0;
 }
 

@@ -199,7 +199,9 @@ static int vendor_finish(struct load *l)
 /*
  * With a cancel object the data fd is non-blocking (start_resuming()): a
  * device slow to take its data makes data_write() wait in poll(2) beside
- * the cancel object, so it cannot hold a cancelled load.
+ * the cancel object, so it cannot hold a cancelled load.  A driver that
+ * ignores the flag (xe-vfio-pci) blocks in write() until it takes the
+ * bytes, and a cancel waits for that write.
  */
 static int write_data(struct load *l, const struct stream_record *rec)
 {

@@ -123,7 +123,10 @@ int save_write_identity(struct save *s)
  * beside the cancel object instead, so neither a slow device in pre-copy
  * nor one in stop-copy can hold a cancelled save.  At the temporary end a
  * driver answers at once, so no poll ever waits for data that would come
- * only after the next PRECOPY_INFO.
+ * only after the next PRECOPY_INFO.  Only EAGAIN leads to poll(2): a
+ * driver that ignores the flag and has no poll (xe-vfio-pci: poll says
+ * always ready) blocks in read() instead, and is never polled, so never
+ * spun on; a cancel then waits for that read to return.
  */
 static ssize_t read_device(struct save *s, bool precopy)
 {

@@ -31,27 +31,41 @@ BODY = (pkt(GGTT, b"\x33" * 64) + pkt(MMIO, b"\x44" * 32) +            # 40, 128
         pkt(VRAM, b"\x68" * 2048, tile=1))                              # 8496 .. 10568
 GOOD = DESC + BODY + pkt(TRAILER)                                       # 10568 .. 10592
 
+DAMAGED = "the stream is damaged: save it again from the source VF"
+CUT = "check that the file was copied whole, or save it again"
+
 CASES = [
     # name, bytes, problem (None: valid), offset
     ("good", GOOD, None, None),
     ("truncated KLV", pkt(DESCRIPTOR, struct.pack("<III", 0xf001 << 16 | 1, 0xe20b, 0xf002 << 16 | 2))
      + pkt(TRAILER), "xe packet 0 (DESCRIPTOR) at stream offset 0: truncated KLV: key 0xf002 has "
-     "2 value dwords, the descriptor ends 2 dwords short", 0),
+     "2 value dwords, the descriptor ends 2 dwords short, which xe-vfio-pci refuses (ENODATA); "
+     + DAMAGED, 0),
     ("unknown type", DESC + pkt(7, b"\0" * 8) + pkt(TRAILER),
-     "xe packet 1 (unknown type) at stream offset 40: type 7 is no packet type xe-vfio-pci "
-     "knows (it knows 1-6)", 40),
+     "xe packet 1 (unknown type) at stream offset 40: type 7 is none of 1-6: xe-vfio-pci "
+     "skips a type it does not know, and the VF would start with partial state; a newer "
+     "driver wrote it: use a libvfiomig that knows it", 40),
     ("missing trailer", DESC + BODY, "xe packet 7 at stream offset 10568: the stream ends "
-     "without a TRAILER: it was cut, or the save did not finish", 10568),
+     "without a TRAILER: it was cut, or the save did not finish; " + CUT, 10568),
     ("size past the end", DESC + pkt(VRAM, b"\0" * 100, size=1 << 20),
      "xe packet 1 (VRAM) at stream offset 40: its size runs past the end of the stream "
-     "(1048476 bytes missing)", 40),
+     "(1048476 bytes missing): it was cut; " + CUT, 40),
+    ("version 2", pkt(DESCRIPTOR, klvs((0xf001, 0xe20b)), version=2) + pkt(TRAILER),
+     "xe packet 0 (DESCRIPTOR) at stream offset 0: version 2: xe-vfio-pci loads version 1 "
+     "only (EINVAL); another driver release wrote it, or the stream is damaged: save it again "
+     "with the destination's driver release", 0),
     ("descriptor size not a multiple of 4", pkt(DESCRIPTOR, b"\0" * 6) + pkt(TRAILER),
-     "xe packet 0 (DESCRIPTOR) at stream offset 0: the DESCRIPTOR's size is not a multiple "
-     "of 4 (its KLVs are dwords)", 0),
+     "xe packet 0 (DESCRIPTOR) at stream offset 0: the DESCRIPTOR's size 6 is not a multiple "
+     "of 4 (its KLVs are dwords), which xe-vfio-pci refuses (EINVAL); " + DAMAGED, 0),
     ("data after the trailer", GOOD + b"\0", "xe packet 8 at stream offset 10592: data after "
-     "the TRAILER, which ends the stream", 10592),
+     "the TRAILER, which ends the stream: another save or garbage follows; give one save's "
+     "bytes alone", 10592),
     ("a second descriptor", DESC + DESC + pkt(TRAILER), "xe packet 1 (DESCRIPTOR) at stream "
-     "offset 40: a second DESCRIPTOR; only the first packet is one", 40),
+     "offset 40: a second DESCRIPTOR, where xe-vfio-pci's save writes one, first: this is no "
+     "single xe VF's stream; load a stream saved from one", 40),
+    ("trailer at an offset", DESC + BODY + pkt(TRAILER, offset=8), "xe packet 7 (TRAILER) at "
+     "stream offset 10568: the TRAILER's offset is 8: xe-vfio-pci writes 0 there and refuses "
+     "any other (EINVAL); " + DAMAGED, 10568),
 ]
 
 

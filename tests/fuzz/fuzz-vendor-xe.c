@@ -55,6 +55,24 @@ static void on_record(void *data, const struct vfiomig_stream_record *rec)
 	o->digest = mix(mix(mix(o->digest, rec->type), rec->offset), rec->length);
 }
 
+static size_t at_least(size_t n, size_t min)
+{
+	return n > min ? n : min;
+}
+
+/*
+ * A refusal's length were its packet index 12 digits long and its stream
+ * offset 15 (a petabyte): what to do comes last, and a long stream must
+ * not cut it off.
+ */
+static size_t longest(const char *problem)
+{
+	size_t index = strspn(problem + 10, "0123456789");
+	size_t offset = strspn(strstr(problem, " at stream offset ") + 18, "0123456789");
+
+	return strlen(problem) - index - offset + at_least(index, 12) + at_least(offset, 15);
+}
+
 static void parse(const uint8_t *s, size_t size, unsigned int cfg, struct outcome *o)
 {
 	const struct vfiomig_vendor_ops *ops = vfiomig_vendor_find(NULL, "xe");
@@ -74,6 +92,7 @@ static void parse(const uint8_t *s, size_t size, unsigned int cfg, struct outcom
 		FUZZ_CHECK(memchr(v.problem, '\0', sizeof(v.problem)));
 		FUZZ_CHECK(!strncmp(v.problem, "xe packet ", 10));
 		FUZZ_CHECK(strstr(v.problem, " at stream offset "));
+		FUZZ_CHECK(longest(v.problem) < sizeof(v.problem));
 	} else {
 		FUZZ_CHECK(v.offset == size && v.problem_offset == UINT64_MAX);
 		FUZZ_CHECK(o->next == size && o->sum.trailer);
@@ -106,7 +125,8 @@ static bool descriptor_ok(const uint8_t *s, uint64_t len, bool target)
 	return true;
 }
 
-/* The driver's rules over the whole buffer: the verdict and the counts. */
+/* docs/xe.md's rules (the driver's, and the library's own) over the whole buffer:
+ * the verdict and the counts. */
 static void reference(const uint8_t *s, size_t size, bool target, const struct outcome *o)
 {
 	uint64_t at = 0, records = 0, vram = 0;
@@ -123,9 +143,13 @@ static void reference(const uint8_t *s, size_t size, bool target, const struct o
 		type = s[at + 1];
 		len = get_le64(s + at + 16);
 		if (s[at] != 1 || type == 0 || type > 6 ||
-		    (records == 0) != (type == XE_PKT_DESCRIPTOR) ||
-		    (type == XE_PKT_DESCRIPTOR && len % 4) ||
-		    (type == XE_PKT_TRAILER && len) || left - 24 < len)
+		    (records == 0) != (type == XE_PKT_DESCRIPTOR) || left - 24 < len)
+			break;
+		/* The two the PF writes itself: tile 0, GT 0; the trailer empty, at 0. */
+		if ((type == XE_PKT_DESCRIPTOR || type == XE_PKT_TRAILER) && (s[at + 2] || s[at + 3]))
+			break;
+		if ((type == XE_PKT_DESCRIPTOR && len % 4) ||
+		    (type == XE_PKT_TRAILER && (len || get_le64(s + at + 8))))
 			break;
 		if (type == XE_PKT_DESCRIPTOR && !descriptor_ok(s + at + 24, len, target))
 			break;
