@@ -17,6 +17,9 @@ struct pair {
 	const char *field;		/* the field that decides it, or NULL */
 };
 
+/* A VF under xe-vfio-pci, by its PCI device ID and revision. */
+#define XE_VF(device, rev) ",driver=xe-vfio-pci,pci=8086:" #device ":8086:0000:" #rev
+
 static const struct pair pairs[] = {
 	{ "", "", VFIOMIG_COMPAT_SAME, NULL },
 	{ ",pci=15b3:101e", ",pci=15b3:101e", VFIOMIG_COMPAT_SAME, NULL },
@@ -44,11 +47,15 @@ static const struct pair pairs[] = {
 	  VFIOMIG_COMPAT_COMPATIBLE, NULL },
 	{ ",pci=8086:1889,driver=ice-vfio-pci,mdev_type=x", ",pci=15b3:101e,mdev_type=y",
 	  VFIOMIG_COMPAT_INCOMPATIBLE, "mdev_type" },
+	/* xe-vfio-pci's restore compares the descriptor's revision with the VF's */
+	{ XE_VF(e20b, 04), XE_VF(e20b, 05), VFIOMIG_COMPAT_INCOMPATIBLE, "revision" },
+	{ XE_VF(e20b, 04), XE_VF(b080, 04), VFIOMIG_COMPAT_INCOMPATIBLE, "pci_ids" },
 };
 
 struct seen {
 	const char *field;
 	int field_verdict;	/* -1 until the field is seen */
+	char field_reason[256];
 	unsigned int n;
 	char reasons[2048];
 };
@@ -62,8 +69,10 @@ static void seen_verdict(void *userdata, const struct vfiomig_profile_verdict *v
 	ck_assert_ptr_nonnull(v->reason);
 	ck_assert_ptr_nonnull(v->source);
 	ck_assert_msg(v->reason[0] && v->source[0], "field %s: no reason or source", v->field);
-	if (s->field && strcmp(v->field, s->field) == 0)
+	if (s->field && strcmp(v->field, s->field) == 0) {
 		s->field_verdict = (int)v->verdict;
+		snprintf(s->field_reason, sizeof(s->field_reason), "%s", v->reason);
+	}
 	if (v->verdict != VFIOMIG_COMPAT_SAME)
 		snprintf(s->reasons + len, sizeof(s->reasons) - len, "%s: %s; ", v->field, v->reason);
 	s->n++;
@@ -119,6 +128,54 @@ START_TEST(test_load_and_check_agree)
 	vfiomig_dev_unref(src);
 	vfiomig_dev_unref(dst);
 	vfiomig_ctx_unref(ctx);
+}
+END_TEST
+
+/* What the check and the load say of two xe VFs: @field decides, with @words. */
+static void xe_pair(const char *src_tail, const char *dst_tail, const char *field,
+		    const char *const *words, const char *load_says)
+{
+	struct vfiomig_save_opts so = { .sz = sizeof(so) };
+	struct vfiomig_load_opts lo = { .sz = sizeof(lo) };
+	struct seen s = { .field = field, .field_verdict = -1 };
+	struct vfiomig_profile *ps, *pd;
+	struct vfiomig_ctx *ctx;
+	struct vfiomig_dev *src, *dst;
+	int fd;
+
+	ck_assert_int_eq(test_ctx_new(&ctx), 0);
+	src = open_dev(ctx, "mock:src,size=64K%s", src_tail);
+	dst = open_dev(ctx, "mock:dst,size=64K%s", dst_tail);
+	ps = profile_of(src);
+	pd = profile_of(dst);
+	ck_assert_int_eq(vfiomig_profile_check(ctx, ps, pd, seen_verdict, &s),
+			 VFIOMIG_COMPAT_INCOMPATIBLE);
+	ck_assert_int_eq(s.field_verdict, VFIOMIG_COMPAT_INCOMPATIBLE);
+	for (; *words; words++)
+		ck_assert_msg(strstr(s.field_reason, *words), "%s: \"%s\" lacks \"%s\"", field,
+			      s.field_reason, *words);
+	fd = save_to_memfd(src, &so);
+	ck_assert_int_eq(vfiomig_dev_load(dst, fd, &lo), -ENODEV);
+	ck_assert_msg(strstr(vfiomig_ctx_get_error(ctx), load_says), "\"%s\" lacks \"%s\"",
+		      vfiomig_ctx_get_error(ctx), load_says);
+	close(fd);
+	vfiomig_profile_free(ps);
+	vfiomig_profile_free(pd);
+	vfiomig_dev_unref(src);
+	vfiomig_dev_unref(dst);
+	vfiomig_ctx_unref(ctx);
+}
+
+/* A Battlemage VF's state into a Panther Lake VF; a revision 04 into an 05. */
+START_TEST(test_xe_ids)
+{
+	static const char *const ids[] = { "8086:e20b", "8086:b080", NULL };
+	static const char *const revisions[] = { "source 04, destination 05", "xe-vfio-pci",
+						 "ENODEV", NULL };
+
+	xe_pair(XE_VF(e20b, 04), XE_VF(b080, 04), "pci_ids", ids, "the PCI IDs");
+	xe_pair(XE_VF(e20b, 04), XE_VF(e20b, 05), "revision", revisions,
+		"the revisions (stream 04, device 05)");
 }
 END_TEST
 
@@ -329,6 +386,7 @@ int main(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_load_and_check_agree, 0, sizeof(pairs) / sizeof(pairs[0]));
+	tcase_add_test(tc, test_xe_ids);
 	tcase_add_loop_test(tc, test_group_load_and_check_agree, 0,
 			    sizeof(group_pairs) / sizeof(group_pairs[0]));
 	tcase_add_loop_test(tc, test_json_round_trip, 0,

@@ -24,7 +24,7 @@ static const struct {
 	const char *field, *label;
 } labels[] = {
 	{ "pci_ids", "the PCI IDs" }, { "subsystem_ids", "the subsystem IDs" },
-	{ "class", "the PCI classes" }, { "driver", "the drivers" },
+	{ "revision", "the revisions" }, { "class", "the PCI classes" }, { "driver", "the drivers" },
 	{ "driver_version", "the driver versions" }, { "mdev_type", "the mdev types" },
 	{ "backend", "the backends" }, { "migration_flags", "the migration flags" },
 	{ "mlx5", "the mlx5 firmware capabilities" },
@@ -114,19 +114,38 @@ static void subsystem_ids(struct judge *j, const struct vfiomig_identity *a,
 	}
 }
 
+static bool xe_vfio(const struct vfiomig_identity *id)
+{
+	return strcmp(id->driver, "xe-vfio-pci") == 0;
+}
+
 static void revision(struct judge *j, const struct vfiomig_identity *a,
 		     const struct vfiomig_identity *b)
 {
-	if (!a->has_pci_ids || !b->has_pci_ids)
+	char va[4], vb[4];
+
+	if (!a->has_pci_ids || !b->has_pci_ids) {
 		verdict(j, "revision", "Intel xe", VFIOMIG_COMPAT_SAME,
 			"not compared: not known on both sides");
-	else if (a->revision != b->revision)
+		return;
+	}
+	snprintf(va, sizeof(va), "%02x", a->revision);
+	snprintf(vb, sizeof(vb), "%02x", b->revision);
+	if (a->revision == b->revision) {
+		verdict(j, "revision", "Intel xe", VFIOMIG_COMPAT_SAME, "both are %s", va);
+	} else if (xe_vfio(a) || xe_vfio(b)) {
+		/* The device's short description does not show the revision. */
+		both_values(j, va, vb);
+		verdict(j, "revision", "Intel xe", VFIOMIG_COMPAT_INCOMPATIBLE,
+			"the revisions differ (source %s, destination %s): xe-vfio-pci's restore "
+			"refuses a descriptor whose revision is not the device's (ENODEV); load "
+			"into a VF of the same revision", va, vb);
+	} else {
 		verdict(j, "revision", "Intel xe", VFIOMIG_COMPAT_COMPATIBLE,
-			"the revisions differ (source %02x, destination %02x): no driver in Linux "
-			"6.12 checks it, but a driver may (Intel's xe records it in its state and "
-			"checks it at restore)", a->revision, b->revision);
-	else
-		verdict(j, "revision", "Intel xe", VFIOMIG_COMPAT_SAME, "both are %02x", a->revision);
+			"the revisions differ (source %s, destination %s): of the drivers "
+			"known here only xe-vfio-pci checks it; this driver is the judge, at "
+			"load", va, vb);
+	}
 }
 
 static void class_code(struct judge *j, const struct vfiomig_identity *a,
