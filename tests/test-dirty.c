@@ -262,14 +262,30 @@ START_TEST(test_span_refused)
 }
 END_TEST
 
+/*
+ * A device without DMA logging (xe-vfio-pci has no log_ops) is tracked by
+ * the IOMMU: AUTO without a HWPT to use says what it needs, naming the
+ * driver; asking for the device's logging gets the device's answer.
+ */
 START_TEST(test_no_logging)
 {
-	struct vfiomig_dev *dev = open_dev(ctx, "mock:n");
+	struct vfiomig_dev *dev = open_dev(ctx, "mock:n,dirtylog=0,driver=xe-vfio-pci,pci=8086:e20b");
+	struct vfiomig_dirty_opts o = page_opts(K4);
 	range r = { 0, M1 };
 	struct vfiomig_dirty *d = NULL;
 
 	ck_assert_int_eq(vfiomig_dirty_start(dev, &r, 1, NULL, &d), -ENOTTY);
-	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "has no DMA logging"));
+	ck_assert_str_eq(vfiomig_ctx_get_error(ctx), "mock:n has no DMA logging (xe-vfio-pci "
+			 "registers no log_ops), so its DMA can be tracked only by the IOMMU, which "
+			 "needs a HWPT with dirty tracking: pass opts.iommufd and opts.hwpt_id (a "
+			 "HWPT allocated with IOMMU_HWPT_ALLOC_DIRTY_TRACKING, the device attached "
+			 "to it), or open the device through its cdev (/dev/vfio/devices/vfioN) "
+			 "with this library, which then allocates its own");
+	o.mechanism = VFIOMIG_DIRTY_DEVICE;
+	ck_assert_int_eq(vfiomig_dirty_start(dev, &r, 1, &o, &d), -ENOTTY);
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "mock:n has no DMA logging (its "
+				     "driver registers no log_ops"));
+	ck_assert_ptr_null(d);
 	vfiomig_dev_unref(dev);
 }
 END_TEST

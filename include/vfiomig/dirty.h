@@ -42,8 +42,8 @@ struct vfiomig_iova_range {
 
 enum vfiomig_dirty_mechanism {
 	/* the device's DMA logging where it has it, else the IOMMU's where
-	 * opts name a HWPT or the library opened the device's cdev, else the
-	 * device's (which then says -ENOTTY) */
+	 * opts name a HWPT or the library opened the device's cdev, else
+	 * -ENOTTY, with what the IOMMU's tracking needs */
 	VFIOMIG_DIRTY_AUTO = 0,
 	/* VFIO_DEVICE_FEATURE_DMA_LOGGING_START, _REPORT, _STOP */
 	VFIOMIG_DIRTY_DEVICE = 1,
@@ -100,8 +100,9 @@ struct vfiomig_dirty_opts {
  * Return: 0; -EINVAL for a bad range list (the error says which range and
  *         why) or bad @opts (for the IOMMU: no HWPT named for a device the
  *         library did not bind itself); -EBUSY if this handle of @dev already has a
- *         session; -ENOTTY if the device has no DMA logging (or, for the
- *         IOMMU, @opts.iommufd is no iommufd); -EOPNOTSUPP if the device
+ *         session; -ENOTTY if the device has no DMA logging (AUTO: and
+ *         there is no HWPT to track by; or, for the IOMMU, @opts.iommufd
+ *         is no iommufd); -EOPNOTSUPP if the device
  *         cannot track the span (mlx5's pg_track_log_{min,max}_addr_space),
  *         the HWPT cannot track, the library's own HWPT cannot be made
  *         (an emulated device, an IOMMU without dirty bits), or a group

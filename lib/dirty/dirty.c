@@ -237,16 +237,31 @@ static bool own_iommufd(struct vfiomig_dev *dev)
 	return dev->transport->dirty_hwpt && dev->transport->dirty_hwpt(dev, NULL, NULL) == 0;
 }
 
-/* AUTO: the device's own logging where it has it, else a HWPT, else the
- * device's (whose -ENOTTY says it has none). */
-static enum vfiomig_dirty_mechanism choose(const struct vfiomig_dirty_opts *o,
-					   struct vfiomig_dev *dev)
+/*
+ * AUTO: the device's own logging where it has it, else the IOMMU's, on
+ * the caller's HWPT or the library's own.  A device without DMA logging
+ * (xe-vfio-pci, hisi_acc: no log_ops) has no other way, so AUTO without a
+ * HWPT says what it needs rather than what the device lacks.
+ */
+static int choose(const struct vfiomig_dirty_opts *o, struct vfiomig_dev *dev,
+		  enum vfiomig_dirty_mechanism *ret)
 {
+	*ret = o->mechanism;
 	if (o->mechanism != VFIOMIG_DIRTY_AUTO)
-		return o->mechanism;
+		return 0;
+	*ret = VFIOMIG_DIRTY_DEVICE;
 	if (dev->caps & VFIOMIG_CAP_DMA_LOGGING)
-		return VFIOMIG_DIRTY_DEVICE;
-	return o->hwpt_id || own_iommufd(dev) ? VFIOMIG_DIRTY_IOMMU : VFIOMIG_DIRTY_DEVICE;
+		return 0;
+	*ret = VFIOMIG_DIRTY_IOMMU;
+	if (o->hwpt_id || own_iommufd(dev))
+		return 0;
+	return vfiomig_fail(dev->ctx, -ENOTTY, "%s has no DMA logging (%s%s registers no "
+			    "log_ops), so its DMA can be tracked only by the IOMMU, which needs a "
+			    "HWPT with dirty tracking: pass opts.iommufd and opts.hwpt_id (a HWPT "
+			    "allocated with IOMMU_HWPT_ALLOC_DIRTY_TRACKING, the device attached "
+			    "to it), or open the device through its cdev (/dev/vfio/devices/vfioN) "
+			    "with this library, which then allocates its own", dev->name,
+			    dev->id.driver[0] ? "" : "its driver", dev->id.driver);
 }
 
 /* The caller's HWPT, or one the library makes on its own iommufd. */
@@ -295,13 +310,16 @@ static int start_iommu(struct vfiomig_dirty *d, struct vfiomig_dev *const *devs,
 static int start_all(struct vfiomig_dirty *d, struct vfiomig_dev *const *devs, unsigned int n,
 		     const struct plan *p)
 {
-	d->mechanism = choose(&p->opts, devs[0]);
+	int r = choose(&p->opts, devs[0], &d->mechanism);
+
+	if (r < 0)
+		return r;
 	if (d->mechanism == VFIOMIG_DIRTY_IOMMU)
 		return start_iommu(d, devs, n, p);
 	for (unsigned int i = 0; i < n; i++) {
 		uint64_t page_size = 0;
-		int r = dev_log_start(devs[i], p, &page_size);
 
+		r = dev_log_start(devs[i], p, &page_size);
 		if (r < 0) {
 			for (unsigned int k = 0; k < i; k++)
 				log_stop(devs[k]);
