@@ -269,7 +269,8 @@ END_TEST
  */
 START_TEST(test_no_logging)
 {
-	struct vfiomig_dev *dev = open_dev(ctx, "mock:n,dirtylog=0,driver=xe-vfio-pci,pci=8086:e20b");
+	struct vfiomig_dev *dev = open_dev(ctx, "mock:n,dirtylog=0,driver=xe-vfio-pci,"
+					   "pci=8086:e20b");
 	struct vfiomig_dirty_opts o = page_opts(K4);
 	range r = { 0, M1 };
 	struct vfiomig_dirty *d = NULL;

@@ -119,15 +119,32 @@ static size_t make_cut_header(uint8_t *p) { good(p); return 40 + 7; }
 static size_t make_after_trailer(uint8_t *p) { good(p); p[GOOD_SIZE] = 0; return GOOD_SIZE + 1; }
 static size_t make_second_descriptor(uint8_t *p) { good(p); p[40 + 1] = 1; return GOOD_SIZE; }
 static size_t make_version_2(uint8_t *p) { good(p); p[0] = 2; return GOOD_SIZE; }
-static size_t make_version_2_type_9(uint8_t *p) { good(p); p[40] = 2; p[40 + 1] = 9; return GOOD_SIZE; }
+static size_t make_version_2_type_9(uint8_t *p)
+{
+	good(p);
+	p[40] = 2;
+	p[40 + 1] = 9;
+	return GOOD_SIZE;
+}
 static size_t make_trailer_payload(uint8_t *p) { good(p); p[528 + 16] = 4; memset(p + 552, 0, 4); return 556; }
 /* The DESCRIPTOR and the TRAILER go to tile 0, GT 0, offset 0; data packets anywhere. */
 static size_t make_descriptor_tile(uint8_t *p) { good(p); p[2] = 1; return GOOD_SIZE; }
 static size_t make_descriptor_gt(uint8_t *p) { good(p); p[3] = 2; return GOOD_SIZE; }
 static size_t make_trailer_tile(uint8_t *p) { good(p); p[528 + 2] = 3; return GOOD_SIZE; }
 static size_t make_trailer_gt(uint8_t *p) { good(p); p[528 + 3] = 1; return GOOD_SIZE; }
-static size_t make_trailer_offset(uint8_t *p) { good(p); put_le64(p + 528 + 8, 4096); return GOOD_SIZE; }
-static size_t make_data_elsewhere(uint8_t *p) { good(p); p[40 + 3] = 1; p[464 + 3] = 1; return GOOD_SIZE; }
+static size_t make_trailer_offset(uint8_t *p)
+{
+	good(p);
+	put_le64(p + 528 + 8, 4096);
+	return GOOD_SIZE;
+}
+static size_t make_data_elsewhere(uint8_t *p)
+{
+	good(p);
+	p[40 + 3] = 1;		/* GGTT on GT 1 */
+	p[464 + 3] = 1;		/* VRAM of tile 1 on GT 1 */
+	return GOOD_SIZE;
+}
 
 /* The descriptor's KLV 0xf002 says 2 value dwords; 1 follows and the payload ends. */
 static size_t make_truncated_klv(uint8_t *p)

@@ -24,8 +24,9 @@ static const struct {
 	const char *field, *label;
 } labels[] = {
 	{ "pci_ids", "the PCI IDs" }, { "subsystem_ids", "the subsystem IDs" },
-	{ "revision", "the revisions" }, { "class", "the PCI classes" }, { "driver", "the drivers" },
-	{ "driver_version", "the driver versions" }, { "mdev_type", "the mdev types" },
+	{ "revision", "the revisions" }, { "class", "the PCI classes" },
+	{ "driver", "the drivers" }, { "driver_version", "the driver versions" },
+	{ "mdev_type", "the mdev types" },
 	{ "backend", "the backends" }, { "migration_flags", "the migration flags" },
 	{ "mlx5", "the mlx5 firmware capabilities" },
 };

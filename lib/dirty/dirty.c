@@ -246,22 +246,22 @@ static bool own_iommufd(struct vfiomig_dev *dev)
 static int choose(const struct vfiomig_dirty_opts *o, struct vfiomig_dev *dev,
 		  enum vfiomig_dirty_mechanism *ret)
 {
-	*ret = o->mechanism;
 	if (o->mechanism != VFIOMIG_DIRTY_AUTO)
-		return 0;
-	*ret = VFIOMIG_DIRTY_DEVICE;
-	if (dev->caps & VFIOMIG_CAP_DMA_LOGGING)
-		return 0;
-	*ret = VFIOMIG_DIRTY_IOMMU;
-	if (o->hwpt_id || own_iommufd(dev))
-		return 0;
-	return vfiomig_fail(dev->ctx, -ENOTTY, "%s has no DMA logging (%s%s registers no "
-			    "log_ops), so its DMA can be tracked only by the IOMMU, which needs a "
-			    "HWPT with dirty tracking: pass opts.iommufd and opts.hwpt_id (a HWPT "
-			    "allocated with IOMMU_HWPT_ALLOC_DIRTY_TRACKING, the device attached "
-			    "to it), or open the device through its cdev (/dev/vfio/devices/vfioN) "
-			    "with this library, which then allocates its own", dev->name,
-			    dev->id.driver[0] ? "" : "its driver", dev->id.driver);
+		*ret = o->mechanism;
+	else if (dev->caps & VFIOMIG_CAP_DMA_LOGGING)
+		*ret = VFIOMIG_DIRTY_DEVICE;
+	else if (o->hwpt_id || own_iommufd(dev))
+		*ret = VFIOMIG_DIRTY_IOMMU;
+	else
+		return vfiomig_fail(dev->ctx, -ENOTTY, "%s has no DMA logging (%s%s "
+				    "registers no log_ops), so its DMA can be tracked only by the "
+				    "IOMMU, which needs a HWPT with dirty tracking: pass "
+				    "opts.iommufd and opts.hwpt_id (a HWPT allocated with "
+				    "IOMMU_HWPT_ALLOC_DIRTY_TRACKING, the device attached to it), "
+				    "or open the device through its cdev (/dev/vfio/devices/vfioN) "
+				    "with this library, which then allocates its own", dev->name,
+				    dev->id.driver[0] ? "" : "its driver", dev->id.driver);
+	return 0;
 }
 
 /* The caller's HWPT, or one the library makes on its own iommufd. */

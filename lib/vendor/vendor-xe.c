@@ -156,9 +156,10 @@ static int check_header(struct vendor_parser *p, uint8_t version, uint64_t size)
 	if (r < 0)
 		return r;
 	if (p->records == 0 && x->type != XE_PKT_DESCRIPTOR)
-		return xe_problem(p, -EBADMSG, p->records, xe_packet_name(x->type), "the stream does not "
-				  "begin with a DESCRIPTOR, which xe-vfio-pci's save always writes "
-				  "first: it was not saved from an xe VF; load a stream that was");
+		return xe_problem(p, -EBADMSG, 0, xe_packet_name(x->type), "the stream does "
+				  "not begin with a DESCRIPTOR, which xe-vfio-pci's save always "
+				  "writes first: it was not saved from an xe VF; load a stream that "
+				  "was");
 	if (p->records && x->type == XE_PKT_DESCRIPTOR)
 		return xe_problem(p, -EBADMSG, p->records, "DESCRIPTOR", "a second DESCRIPTOR, "
 				  "where xe-vfio-pci's save writes one, first: this is no single xe "

@@ -125,8 +125,10 @@ static bool descriptor_ok(const uint8_t *s, uint64_t len, bool target)
 	return true;
 }
 
-/* docs/xe.md's rules (the driver's, and the library's own) over the whole buffer:
- * the verdict and the counts. */
+/*
+ * docs/xe.md's rules (the driver's, and the library's own) over the whole
+ * buffer: the verdict and the counts.
+ */
 static void reference(const uint8_t *s, size_t size, bool target, const struct outcome *o)
 {
 	uint64_t at = 0, records = 0, vram = 0;
@@ -146,7 +148,8 @@ static void reference(const uint8_t *s, size_t size, bool target, const struct o
 		    (records == 0) != (type == XE_PKT_DESCRIPTOR) || left - 24 < len)
 			break;
 		/* The two the PF writes itself: tile 0, GT 0; the trailer empty, at 0. */
-		if ((type == XE_PKT_DESCRIPTOR || type == XE_PKT_TRAILER) && (s[at + 2] || s[at + 3]))
+		if ((type == XE_PKT_DESCRIPTOR || type == XE_PKT_TRAILER) &&
+		    (s[at + 2] || s[at + 3]))
 			break;
 		if ((type == XE_PKT_DESCRIPTOR && len % 4) ||
 		    (type == XE_PKT_TRAILER && (len || get_le64(s + at + 8))))
