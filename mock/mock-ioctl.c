@@ -602,11 +602,12 @@ ssize_t mock_data_read(struct vfiomig_dev *dev, int data_fd, void *buf, size_t l
 	if (m->spec.short_read)
 		len = short_len(m, len);
 	if (s && s->save && mock_io_waits(m))
-		return read_waiting(m, s, data_fd, buf, len);
-	r = read(data_fd, buf, len);
+		r = read_waiting(m, s, data_fd, buf, len);
+	else if ((r = read(data_fd, buf, len)) < 0)
+		r = -errno;
 	if (r == 0 && s && s->save && mock_bug(m, MOCK_BUG_NO_EOF))
 		return -ENOMSG;	/* bug=no-eof: the final end looks temporary */
-	return r < 0 ? -errno : r;
+	return r;
 }
 
 /*
@@ -734,8 +735,9 @@ static ssize_t resume_write_xe(struct vfiomig_mock *m, struct mock_session *s, i
 	e = mock_xe_rx_feed(&trial, buf, len, NULL, NULL);
 	if (e)
 		dbg(m->ctx, "mock %s: write refused: %s", m->spec.name, trial.why);
-	else
-		e = write_whole(m, s, data_fd, buf, len);
+	/* Not all taken (a signal, the session's end): a retry parses them again. */
+	else if ((e = write_whole(m, s, data_fd, buf, len)) < 0)
+		return e;
 	mock_lock(m);
 	s->xe_write = trial;
 	mock_unlock(m);
