@@ -381,7 +381,7 @@ START_TEST(test_read_waits)
 	t0 = mono_ms();
 	r = xe->transport->data_read(xe, fd, buf, sizeof(buf));
 	ck_assert_int_gt(r, 0);
-	ck_assert_uint_ge(mono_ms() - t0, 40);
+	ck_assert_uint_ge(mono_ms() - t0, 20);	/* it waited for the pump */
 	for (total = (uint64_t)r; (r = xe->transport->data_read(xe, fd, buf, sizeof(buf))) > 0;)
 		total += (uint64_t)r;
 	ck_assert_int_eq(r, 0);
@@ -428,9 +428,8 @@ static void ended_while_blocked(struct blocked *b, struct vfiomig_dev *dev, bool
 	else
 		ck_assert_int_eq(set_nofd(dev, S(STOP)), 0);
 	pthread_join(t, NULL);
+	/* the end, not the device's first bytes 4 s on, ended the wait */
 	ck_assert_int_eq(b->r, -ENODEV);
-	/* it waited for the end, and the end, not the device's 4 s, ended it */
-	ck_assert_uint_ge(b->ms, 100);
 	ck_assert_uint_lt(mono_ms() - t0, 2000);
 }
 
@@ -598,6 +597,17 @@ static void table(struct case_ *c, size_t *n)
 	CASE("another revision", -ENODEV);
 	p += put_desc(p, DEV_ID, 7);
 	END(40);
+	CASE("a device ID KLV without a value", -ENODEV);
+	p += put_hdr(p, 1, 1, 0, 0, 0, 12);
+	put_le32(p, 0xf001u << 16 | 0);
+	put_le32(p + 4, 0xf002u << 16 | 1);
+	put_le32(p + 8, 0);
+	p += 12;
+	END(36);
+	CASE("a DESCRIPTOR with every flag set", 0);
+	p += put_desc(p, DEV_ID, 0);
+	put_le32(c[k].bytes + 4, 0xffffffffu);
+	END(0);
 	CASE("an unknown KLV, then the IDs", 0);
 	p += put_hdr(p, 1, 1, 0, 0, 0, 28);
 	put_le32(p, 0x1234u << 16 | 2);
@@ -694,7 +704,7 @@ START_TEST(test_write_refusals)
 {
 	struct vfiomig_ctx *ctx = new_ctx(NULL);
 	struct vfiomig_dev *dev = mock_open(ctx, "t,size=4K,state=STOP,personality=xe");
-	struct case_ c[32];
+	struct case_ c[40];
 	size_t n;
 
 	table(c, &n);
