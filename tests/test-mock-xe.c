@@ -415,7 +415,8 @@ static void *blocked_io(void *arg)
 	return NULL;
 }
 
-/* @b's call, blocked, is ended by @end_session from this thread: ENODEV. */
+/* @b's call, blocked, gets ENODEV when this thread ends the session: a
+ * reset (@by_reset), else the arc to STOP. */
 static void ended_while_blocked(struct blocked *b, struct vfiomig_dev *dev, bool by_reset)
 {
 	pthread_t t;
