@@ -261,6 +261,62 @@ int mock_seg_decode(const uint8_t *s, uint64_t size, uint64_t nsegs, uint64_t at
 	return 0;
 }
 
+/* ---- framing ---- */
+
+static uint32_t record_header_len(const struct mock_emitter *e)
+{
+	return e->framing == MOCK_FRAMING_XE ? MOCK_XE_HDR : MOCK_MLX5_HDR;
+}
+
+/*
+ * A record's header into @h: @tag is the framing's (mlx5's tag, xe's
+ * type), @at the offset an xe packet's data starts at.  Returns its length.
+ */
+static uint32_t build_record_header(const struct mock_emitter *e, uint8_t *h, uint32_t tag,
+				    uint64_t payload, uint64_t at)
+{
+	if (e->framing == MOCK_FRAMING_XE) {
+		h[0] = MOCK_XE_VERSION;
+		h[1] = (uint8_t)tag;
+		h[2] = 0;	/* tile */
+		h[3] = 0;	/* GT */
+		put_le32(h + 4, 0);
+		put_le64(h + 8, at);
+		put_le64(h + 16, payload);
+		return MOCK_XE_HDR;
+	}
+	put_le64(h, payload);
+	put_le32(h + 8, tag == MOCK_MLX5_FW_DATA ? 0 : MOCK_MLX5_OPTIONAL);
+	put_le32(h + 12, tag);
+	return MOCK_MLX5_HDR;
+}
+
+/* The data records' tag: what carries the images. */
+static uint32_t data_tag(const struct mock_emitter *e)
+{
+	return e->framing == MOCK_FRAMING_XE ? MOCK_XE_VRAM : MOCK_MLX5_FW_DATA;
+}
+
+/* Bytes [@off, @off + @len) of the payload of record @tag into @out. */
+static void render_record_payload(const struct mock_emitter *e, uint32_t tag, uint64_t off,
+				  uint8_t *out, size_t len)
+{
+	uint8_t p[MOCK_XE_DESC_SIZE];
+
+	if (e->framing == MOCK_FRAMING_MLX5) {	/* STOP_COPY_SIZE */
+		put_le64(p, e->stop_copy_size);
+	} else if (tag == MOCK_XE_DESCRIPTOR) {
+		put_le32(p, MOCK_XE_KLV_DEVICE << 16 | 1);
+		put_le32(p + 4, e->device);
+		put_le32(p + 8, MOCK_XE_KLV_REVISION << 16 | 1);
+		put_le32(p + 12, e->revision);
+	} else {
+		mock_xe_fill(tag, off, out, len);
+		return;
+	}
+	memcpy(out, p + off, len);
+}
+
 /* ---- emitter ---- */
 
 void mock_emit_init(struct mock_emitter *e, uint64_t seed, uint64_t size,
@@ -324,33 +380,67 @@ uint64_t mock_emit_end(struct mock_emitter *e)
 		return 0;
 	it->kind = MOCK_UNIT_END;
 	it->nsegs = e->nsegs;
-	it->bytes = e->inner;	/* the mock stream's own bytes, not mlx5's */
+	it->bytes = e->inner;	/* the mock stream's own bytes, not the framing's */
 	e->queued += MOCK_SEG_SIZE;
 	e->inner += MOCK_SEG_SIZE;
 	return MOCK_SEG_SIZE;
 }
 
-void mock_emit_mlx5(struct mock_emitter *e, uint64_t stop_copy_size)
+/* A record of the framing's own, whole: @tag is its tag or type. */
+static void emit_record(struct mock_emitter *e, uint32_t tag, uint64_t payload)
 {
 	struct mock_item *it = queue_push(e);
 
-	e->mlx5 = true;
-	e->stop_copy_size = stop_copy_size;
 	if (!it)
 		return;
-	it->kind = MOCK_UNIT_SIZE;
-	e->queued += MOCK_MLX5_SIZE_REC;
+	it->kind = MOCK_UNIT_RECORD;
+	it->tag = tag;
+	it->bytes = payload;
+	e->queued += record_header_len(e) + payload;
 }
 
-int mock_emit_frame_begin(struct mock_emitter *e, uint64_t chunk)
+void mock_emit_mlx5(struct mock_emitter *e, uint64_t stop_copy_size)
+{
+	e->framing = MOCK_FRAMING_MLX5;
+	e->stop_copy_size = stop_copy_size;
+	emit_record(e, MOCK_MLX5_STOP_COPY_SIZE, 8);
+}
+
+/* The driver's order: the descriptor, then per GT its GuC, GGTT and MMIO. */
+void mock_emit_xe(struct mock_emitter *e, uint32_t device, uint32_t revision)
+{
+	e->framing = MOCK_FRAMING_XE;
+	e->device = device;
+	e->revision = revision;
+	emit_record(e, MOCK_XE_DESCRIPTOR, MOCK_XE_DESC_SIZE);
+	emit_record(e, MOCK_XE_GUC, MOCK_XE_GUC_SIZE);
+	emit_record(e, MOCK_XE_GGTT, MOCK_XE_GGTT_SIZE);
+	emit_record(e, MOCK_XE_MMIO, MOCK_XE_MMIO_SIZE);
+}
+
+void mock_emit_close(struct mock_emitter *e)
+{
+	if (e->framing == MOCK_FRAMING_XE)
+		emit_record(e, MOCK_XE_TRAILER, 0);
+}
+
+/* mlx5's pre-copy images are each one SAVE; the rest come in chunks. */
+static uint64_t frame_chunk(const struct mock_emitter *e, bool one_save)
+{
+	if (e->framing == MOCK_FRAMING_XE)
+		return MOCK_XE_CHUNK;
+	return one_save ? MOCK_MLX5_SAVE_MAX : MOCK_MLX5_CHUNK;
+}
+
+int mock_emit_frame_begin(struct mock_emitter *e, bool one_save)
 {
 	struct mock_item *it;
 
-	if (!e->mlx5 || !(it = queue_push(e)))
+	if (e->framing == MOCK_FRAMING_NONE || !(it = queue_push(e)))
 		return -1;
 	it->kind = MOCK_UNIT_FRAME;
-	it->first = e->inner;	/* where the image starts, until end */
-	it->chunk = chunk;
+	it->first = e->inner;	/* where the image starts */
+	it->chunk = frame_chunk(e, one_save);
 	return (int)((e->head + e->count - 1) % MOCK_QUEUE_MAX);
 }
 
@@ -364,7 +454,7 @@ void mock_emit_frame_end(struct mock_emitter *e, int frame)
 		return;
 	it = &e->q[frame];
 	it->bytes = e->inner - it->first;
-	e->queued += mock_mlx5_framed(it->bytes, it->chunk) - it->bytes;
+	e->queued += mock_framed(it->bytes, it->chunk, record_header_len(e)) - it->bytes;
 }
 
 static void queue_pop(struct mock_emitter *e)
@@ -375,23 +465,25 @@ static void queue_pop(struct mock_emitter *e)
 }
 
 /*
- * mlx5: the header of the next FW_DATA record, planned before its first
- * payload byte; a record is at most a chunk of the image that is left.
+ * The header of the next data record, planned before its first payload
+ * byte; a record is at most a chunk of the image that is left.
  */
 static uint64_t plan_rechdr(struct mock_emitter *e, struct mock_piece *pc,
 			    uint64_t room)
 {
 	uint64_t rec = e->frame_left < e->frame_chunk ? e->frame_left : e->frame_chunk;
-	uint64_t take = MOCK_MLX5_HDR - e->rec_off;
+	uint32_t hdr = record_header_len(e);
+	uint64_t take = hdr - e->rec_off;
 
 	if (take > room)
 		take = room;
 	pc->kind = MOCK_UNIT_RECHDR;
 	pc->bytes = rec;
+	pc->at = e->frame_at;
 	pc->off = e->rec_off;
 	pc->len = (uint32_t)take;
 	e->rec_off += (uint32_t)take;
-	if (e->rec_off == MOCK_MLX5_HDR) {
+	if (e->rec_off == hdr) {
 		e->rec_off = 0;
 		e->rec_left = rec;
 	}
@@ -410,6 +502,7 @@ size_t mock_emit_plan(struct mock_emitter *e, const uint32_t *gen,
 		uint64_t unit_len, take;
 
 		if (it->kind == MOCK_UNIT_FRAME) {
+			e->frame_at = it->first;
 			e->frame_left = it->bytes;
 			e->frame_chunk = it->chunk;
 			queue_pop(e);
@@ -426,9 +519,10 @@ size_t mock_emit_plan(struct mock_emitter *e, const uint32_t *gen,
 		case MOCK_UNIT_HEADER:
 			unit_len = MOCK_HDR_SIZE;
 			break;
-		case MOCK_UNIT_SIZE:
-			unit_len = MOCK_MLX5_SIZE_REC;
-			pc->bytes = e->stop_copy_size;
+		case MOCK_UNIT_RECORD:
+			unit_len = record_header_len(e) + it->bytes;
+			pc->tag = it->tag;
+			pc->bytes = it->bytes;
 			break;
 		case MOCK_UNIT_PAGES:
 			pc->page = (it->first + e->idx) % e->npages;
@@ -450,6 +544,7 @@ size_t mock_emit_plan(struct mock_emitter *e, const uint32_t *gen,
 		if (e->frame_left && take > e->rec_left)
 			take = e->rec_left;
 		if (e->frame_left) {
+			e->frame_at += take;
 			e->frame_left -= take;
 			e->rec_left -= take;
 		}
@@ -489,18 +584,19 @@ size_t mock_emit_render(const struct mock_emitter *e,
 			memcpy(out, unit + off, len);
 			break;
 		case MOCK_UNIT_RECHDR:
-			put_le64(unit, pc->bytes);
-			put_le32(unit + 8, 0);	/* mandatory */
-			put_le32(unit + 12, MOCK_MLX5_FW_DATA);
+			build_record_header(e, unit, data_tag(e), pc->bytes, pc->at);
 			memcpy(out, unit + off, len);
 			break;
-		case MOCK_UNIT_SIZE:
-			put_le64(unit, 8);
-			put_le32(unit + 8, MOCK_MLX5_OPTIONAL);
-			put_le32(unit + 12, MOCK_MLX5_STOP_COPY_SIZE);
-			put_le64(unit + 16, pc->bytes);
-			memcpy(out, unit + off, len);
+		case MOCK_UNIT_RECORD: {
+			uint32_t hdr = record_header_len(e);
+			uint32_t h = off < hdr ? (hdr - off < len ? hdr - off : len) : 0;
+
+			build_record_header(e, unit, pc->tag, pc->bytes, 0);
+			memcpy(out, unit + off, h);
+			if (len > h)
+				render_record_payload(e, pc->tag, off + h - hdr, out + h, len - h);
 			break;
+		}
 		case MOCK_UNIT_FRAME:
 			break;	/* never a piece */
 		case MOCK_UNIT_PAGES: {

@@ -102,12 +102,27 @@ int mock_seg_decode(const uint8_t *s, uint64_t size, uint64_t nsegs, uint64_t at
 /* ---- save side ---- */
 
 /*
- * personality=mlx5 (docs/mock.md): the same stream travels inside
- * mlx5_vfio_pci's records, { u64 record_size; u32 flags; u32 tag } and
- * the payload, after a STOP_COPY_SIZE record.  Each image (the initial
- * one, each pre-copy round, the final one) becomes FW_DATA records of at
- * most a chunk of payload each.
+ * A personality's framing (docs/mock.md): the same stream travels inside
+ * a driver's records.  Records of the framing's own (mlx5's
+ * STOP_COPY_SIZE; xe's DESCRIPTOR, GUC, GGTT, MMIO and TRAILER) stand
+ * around the images, and each image (the initial one, each pre-copy
+ * round, the final one) is cut into data records (mlx5's FW_DATA, xe's
+ * VRAM) of at most a chunk of payload each.  One mechanism for both: only
+ * a record's header differs.
  */
+enum mock_framing {
+	MOCK_FRAMING_NONE,
+	MOCK_FRAMING_MLX5,	/* { u64 record_size; u32 flags; u32 tag } */
+	MOCK_FRAMING_XE,	/* { u8 version, type, tile, gt; u32 flags; u64 offset, size } */
+};
+
+/* Stream bytes of an image of @payload bytes cut into records of @chunk. */
+static inline uint64_t mock_framed(uint64_t payload, uint64_t chunk, uint32_t hdr)
+{
+	return payload + hdr * ((payload + chunk - 1) / chunk);
+}
+
+/* mlx5_vfio_pci's records (uAPI reference 5.2). */
 #define MOCK_MLX5_HDR 16u
 #define MOCK_MLX5_SIZE_REC 24u		/* STOP_COPY_SIZE: header + u64 */
 #define MOCK_MLX5_OPTIONAL 1u		/* flags bit 0 */
@@ -119,39 +134,84 @@ int mock_seg_decode(const uint8_t *s, uint64_t size, uint64_t nsegs, uint64_t at
 /* Chunk mode's records of the final image. */
 #define MOCK_MLX5_CHUNK (1ull << 20)
 
-/* Stream bytes of an image of @payload bytes cut into records of @chunk. */
-static inline uint64_t mock_mlx5_framed(uint64_t payload, uint64_t chunk)
-{
-	return payload + MOCK_MLX5_HDR * ((payload + chunk - 1) / chunk);
-}
-
 /* Length of a plain STOP_COPY stream of personality=mlx5. */
 static inline uint64_t mock_mlx5_stream_size(uint64_t size)
 {
 	return MOCK_MLX5_SIZE_REC +
-	       mock_mlx5_framed(mock_stream_size(size), MOCK_MLX5_CHUNK);
+	       mock_framed(mock_stream_size(size), MOCK_MLX5_CHUNK, MOCK_MLX5_HDR);
+}
+
+/*
+ * xe-vfio-pci's packets: a packed 24-byte header and its payload.  A save
+ * is DESCRIPTOR, GUC, GGTT, MMIO, the VRAM in chunks whose offset is the
+ * VRAM offset of their first byte, then TRAILER.  The mock's VRAM is its
+ * own stream; the GUC, GGTT and MMIO states have fixed sizes and content
+ * that mock_xe_fill() generates, the same on every xe mock.
+ */
+#define MOCK_XE_HDR 24u
+#define MOCK_XE_VERSION 1u
+enum mock_xe_type {
+	MOCK_XE_DESCRIPTOR = 1,
+	MOCK_XE_TRAILER = 2,
+	MOCK_XE_GGTT = 3,
+	MOCK_XE_MMIO = 4,
+	MOCK_XE_GUC = 5,
+	MOCK_XE_VRAM = 6,
+	MOCK_XE_TYPES = 7,	/* one past the last the driver restores */
+};
+#define MOCK_XE_KLV_DEVICE 0xf001u	/* the descriptor's KLV keys */
+#define MOCK_XE_KLV_REVISION 0xf002u
+#define MOCK_XE_DESC_SIZE 16u		/* two KLVs of one dword each */
+#define MOCK_XE_GUC_SIZE 8192u
+#define MOCK_XE_GGTT_SIZE 4096u
+#define MOCK_XE_MMIO_SIZE 1024u
+#define MOCK_XE_CHUNK (256u << 10)	/* VRAM payload a packet at most */
+#define MOCK_XE_SEED 0x78656775636d6d69ull	/* the GUC, GGTT and MMIO content */
+
+/* The size of the GUC, GGTT or MMIO state; 0 for any other type. */
+static inline uint64_t mock_xe_state_size(uint32_t type)
+{
+	return type == MOCK_XE_GUC ? MOCK_XE_GUC_SIZE :
+	       type == MOCK_XE_GGTT ? MOCK_XE_GGTT_SIZE :
+	       type == MOCK_XE_MMIO ? MOCK_XE_MMIO_SIZE : 0;
+}
+
+/* Bytes [@off, @off + @len) of the GUC, GGTT or MMIO state (@type). */
+static inline void mock_xe_fill(uint32_t type, uint64_t off, void *buf, size_t len)
+{
+	mock_fill(MOCK_XE_SEED, type, off, buf, len);
+}
+
+/* Length of a plain STOP_COPY stream of personality=xe. */
+static inline uint64_t mock_xe_stream_size(uint64_t size)
+{
+	return 5 * MOCK_XE_HDR + MOCK_XE_DESC_SIZE + MOCK_XE_GUC_SIZE + MOCK_XE_GGTT_SIZE +
+	       MOCK_XE_MMIO_SIZE + mock_framed(mock_stream_size(size), MOCK_XE_CHUNK, MOCK_XE_HDR);
 }
 
 enum mock_unit_kind {
 	MOCK_UNIT_HEADER, MOCK_UNIT_PAGES, MOCK_UNIT_END,
-	MOCK_UNIT_SIZE,		/* mlx5: the STOP_COPY_SIZE record */
-	MOCK_UNIT_FRAME,	/* mlx5: the units after it form one image */
-	MOCK_UNIT_RECHDR,	/* mlx5: a FW_DATA record header (a piece only) */
+	MOCK_UNIT_RECORD,	/* a record of the framing's own, whole */
+	MOCK_UNIT_FRAME,	/* the units after it form one image */
+	MOCK_UNIT_RECHDR,	/* a data record's header (a piece only) */
 };
 
 struct mock_item {
 	enum mock_unit_kind kind;
-	uint64_t first, count;		/* PAGES: cyclic run */
-	uint64_t nsegs, bytes;		/* END: what it records; FRAME: payload */
+	uint64_t first, count;		/* PAGES: cyclic run; FRAME: where the image starts */
+	uint64_t nsegs, bytes;		/* END: what it records; FRAME, RECORD: payload */
 	uint64_t chunk;			/* FRAME: record payload at most */
+	uint32_t tag;			/* RECORD: the framing's tag or type */
 };
 
 /* A byte range of one unit, planned under the device lock. */
 struct mock_piece {
 	enum mock_unit_kind kind;
 	uint32_t gen;
+	uint32_t tag;			/* RECORD */
 	uint64_t page;			/* PAGES */
-	uint64_t nsegs, bytes;		/* END; RECHDR: record size */
+	uint64_t nsegs, bytes;		/* END; RECHDR, RECORD: payload size */
+	uint64_t at;			/* RECHDR: its payload's offset in the mock stream */
 	uint32_t off, len;		/* range within the unit */
 };
 
@@ -168,11 +228,12 @@ struct mock_emitter {
 	uint64_t queued;	/* stream bytes queued so far */
 	uint64_t planned;	/* stream bytes handed out by mock_emit_plan */
 	uint64_t nsegs;		/* page segments queued so far */
-	uint64_t inner;		/* mock stream bytes queued (queued less mlx5 framing) */
-	/* mlx5 framing */
-	bool mlx5;
-	uint64_t stop_copy_size;	/* the STOP_COPY_SIZE record's value */
-	uint64_t frame_inner;	/* inner bytes when the open frame began */
+	uint64_t inner;		/* mock stream bytes queued (queued less framing) */
+	/* framing */
+	enum mock_framing framing;
+	uint64_t stop_copy_size;	/* mlx5: the STOP_COPY_SIZE record's value */
+	uint32_t device, revision;	/* xe: the DESCRIPTOR's IDs */
+	uint64_t frame_at;	/* mock stream offset of the image's next byte */
 	uint64_t frame_left;	/* payload of the current image not yet planned */
 	uint64_t frame_chunk;
 	uint64_t rec_left;	/* payload of the current record not yet planned */
@@ -188,13 +249,19 @@ uint64_t mock_emit_pages(struct mock_emitter *e, uint64_t first,
 uint64_t mock_emit_end(struct mock_emitter *e);
 /* personality=mlx5: frame everything from now on; queues STOP_COPY_SIZE. */
 void mock_emit_mlx5(struct mock_emitter *e, uint64_t stop_copy_size);
+/* personality=xe: frame everything from now on; queues the DESCRIPTOR of
+ * @device and @revision, then the GUC, GGTT and MMIO states. */
+void mock_emit_xe(struct mock_emitter *e, uint32_t device, uint32_t revision);
 /*
- * The units queued between these two form one image, cut into FW_DATA
- * records of at most @chunk payload bytes.  No-ops without mock_emit_mlx5().
+ * The units queued between these two form one image, cut into data
+ * records: of at most one SAVE's payload if @one_save (mlx5's pre-copy
+ * images), else of the framing's chunk.  No-ops without a framing.
  * begin returns what end takes (-1: nothing to frame).
  */
-int mock_emit_frame_begin(struct mock_emitter *e, uint64_t chunk);
+int mock_emit_frame_begin(struct mock_emitter *e, bool one_save);
 void mock_emit_frame_end(struct mock_emitter *e, int frame);
+/* After the last image: what the framing ends a stream with (xe's TRAILER). */
+void mock_emit_close(struct mock_emitter *e);
 /*
  * Plan up to @max_bytes of queued stream into @pieces (at most @max_pieces),
  * reading page generations from @gen.  Returns the number of pieces and
@@ -280,5 +347,53 @@ static inline bool mock_mlx5_rx_whole(const struct mock_mlx5_rx *rx)
 {
 	return !rx->have && !rx->remaining;
 }
+
+/* ---- resume side, personality=xe: mock-xe.c ---- */
+
+/*
+ * xe-vfio-pci's restore as its write() sees the packets, any split of the
+ * bytes, for a device of one GT (0) on tile 0 whose PCI device ID and
+ * revision are @device and @revision.  Each feed stops at the first packet
+ * the driver refuses and returns its -errno; the next feed starts a new
+ * packet header, as the driver frees the packet and keeps no error.  The
+ * first refusal stays in err and why, for RESUMING -> STOP.
+ *
+ * With a sink, the content is checked too: the GUC, GGTT and MMIO
+ * payloads against mock_xe_fill(), each state's packets following on from
+ * offset 0, and the VRAM payloads, in order of offset, go to the sink.  A
+ * problem there is no write error: it waits in content for the verdict.
+ */
+struct mock_xe_rx {
+	uint32_t device, revision;	/* the receiving device's */
+	uint8_t hdr[MOCK_XE_HDR];
+	size_t have;			/* header bytes gathered */
+	bool in_payload;		/* a header was taken: its payload comes */
+	uint8_t type, tile, gt;
+	uint64_t offset, size, got;	/* the packet's; payload bytes gathered */
+	uint8_t word[4];		/* the descriptor's KLVs, a dword at a time */
+	size_t word_have;
+	uint32_t klv_key, klv_len, klv_left;
+	char id_why[96];		/* the first ID of the descriptor that differs */
+	uint64_t next[MOCK_XE_TYPES];	/* with a sink: each state's next offset */
+	bool trailer;			/* a TRAILER was taken */
+	uint64_t pos, packets, start;	/* bytes taken, packets begun, where this one began */
+	int err;			/* the first refusal, or 0 */
+	char why[192];
+	char content[192];		/* with a sink: the first content problem */
+	char verdict[192];		/* mock_xe_rx_verdict()'s own sentences */
+};
+
+typedef void (*mock_xe_sink)(void *arg, const void *buf, size_t len);
+
+void mock_xe_rx_init(struct mock_xe_rx *rx, uint32_t device, uint32_t revision);
+/* 0, or the -errno of the packet refused; @sink may be NULL (framing only). */
+int mock_xe_rx_feed(struct mock_xe_rx *rx, const void *buf, size_t len,
+		    mock_xe_sink sink, void *arg);
+/*
+ * Why the stream received cannot stand as a whole (a refusal, a cut
+ * packet, no TRAILER, a content problem, a state not whole), or NULL.
+ * The VRAM's own verdict is the sink's.
+ */
+const char *mock_xe_rx_verdict(struct mock_xe_rx *rx);
 
 #endif

@@ -42,10 +42,23 @@ static uint64_t splitmix(uint64_t *x)
 	return z ^ (z >> 31);
 }
 
-static bool running(enum vfiomig_state s)
+/*
+ * Whether the device does DMA now: it runs, in RUNNING and PRE_COPY, and
+ * in their P2P states, where it only stops peer-to-peer DMA, unless
+ * those are a full suspend (personality=xe).
+ */
+static bool dma_runs(const struct vfiomig_mock *m)
 {
-	return s == VFIOMIG_STATE_RUNNING || s == VFIOMIG_STATE_RUNNING_P2P ||
-	       s == VFIOMIG_STATE_PRE_COPY || s == VFIOMIG_STATE_PRE_COPY_P2P;
+	switch (m->state) {
+	case VFIOMIG_STATE_RUNNING:
+	case VFIOMIG_STATE_PRE_COPY:
+		return true;
+	case VFIOMIG_STATE_RUNNING_P2P:
+	case VFIOMIG_STATE_PRE_COPY_P2P:
+		return !mock_p2p_suspends(m);
+	default:
+		return false;
+	}
 }
 
 /* ---- the set of logged tracker pages ---- */
@@ -183,13 +196,30 @@ static void dma_word(struct vfiomig_mock *m, uint64_t addr, uint64_t fsize)
 		dbg(m->ctx, "mock %s: dmafd write at 0x%" PRIx64 " failed", m->spec.name, addr);
 }
 
-/* A random 8-aligned address inside the requested ranges; d->req_words[last] > 0. */
-static uint64_t pick_addr(struct mock_dirty *d)
+/*
+ * The 8-byte words of guest memory dirtyrate= writes into: those of the
+ * ranges an active START asked for; on a device without DMA logging,
+ * whose DMA only the IOMMU tracks and which no START tells where guest
+ * memory is, dmafd='s file from IOVA 0 (@fsize bytes); else none.
+ */
+static uint64_t guest_words(const struct vfiomig_mock *m, uint64_t fsize)
 {
-	uint64_t w = splitmix(&d->prng) % d->req_words[d->nreq - 1];
-	uint32_t lo = 0, hi = d->nreq - 1;
+	const struct mock_dirty *d = &m->dirty;
 
-	while (lo < hi) {	/* the first range whose words end past w */
+	if (d->active)
+		return d->nreq ? d->req_words[d->nreq - 1] : 0;
+	return m->spec.dirtylog == MOCK_LOG_NONE ? fsize / 8 : 0;
+}
+
+/* A random one of guest_words()'s @words words, as an address. */
+static uint64_t pick_addr(struct mock_dirty *d, uint64_t words)
+{
+	uint64_t w = splitmix(&d->prng) % words;
+	uint32_t lo = 0, hi;
+
+	if (!d->active)
+		return 8 * w;
+	for (hi = d->nreq - 1; lo < hi;) {	/* the first range whose words end past w */
 		uint32_t mid = lo + (hi - lo) / 2;
 
 		if (d->req_words[mid] > w)
@@ -202,18 +232,21 @@ static uint64_t pick_addr(struct mock_dirty *d)
 
 /*
  * dirtyrate=: the writes due since the last accrual, at the current rate,
- * if the device ran meanwhile.  The callers accrue before every change of
- * state, so the time spent stopped writes nothing.  carry keeps the
+ * if the device did DMA meanwhile.  The callers accrue before every change
+ * of state, so the time spent stopped writes nothing.  carry keeps the
  * fraction of a write, so that the rate is exact over time.
  */
 void mock_dirty_accrue(struct vfiomig_mock *m)
 {
 	struct mock_dirty *d = &m->dirty;
-	uint64_t now = now_ns(), elapsed = now - d->last_ns, n, fsize;
+	uint64_t now = now_ns(), elapsed = now - d->last_ns, n, fsize, words;
 
 	d->last_ns = now;
-	if (!d->active || !m->spec.dirtyrate || !running(m->state) || !d->nreq ||
-	    !d->req_words[d->nreq - 1])
+	if (!m->spec.dirtyrate || !dma_runs(m))
+		return;
+	fsize = dmafd_size(d);
+	words = guest_words(m, fsize);
+	if (!words)
 		return;
 	if (elapsed > ACCRUE_MAX_NS)
 		elapsed = ACCRUE_MAX_NS;
@@ -222,9 +255,8 @@ void mock_dirty_accrue(struct vfiomig_mock *m)
 	n /= NSEC;
 	if (n > ACCRUE_MAX_WRITES)
 		n = ACCRUE_MAX_WRITES;
-	fsize = dmafd_size(d);
 	while (n--)
-		dma_word(m, pick_addr(d), fsize);
+		dma_word(m, pick_addr(d, words), fsize);
 }
 
 /*
@@ -274,7 +306,7 @@ VFIOMIG_MOCK_API int vfiomig_mock_dma(struct vfiomig_dev *dev, uint64_t iova, ui
 	mock_dirty_accrue(m);
 	if (d->active && !inside_requested(d, iova, len))
 		r = -EINVAL;
-	else if (!running(m->state))
+	else if (!dma_runs(m))
 		r = -EPERM;	/* a stopped device cannot DMA */
 	if (!r && d->active)
 		log_span(d, iova, len);

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include "vfio-compat.h"
 #include "log.h"
 #include "dev.h"
+#include "sigpipe.h"
 
 #define FEAT_HDR 8u	/* struct vfio_device_feature without data[] */
 #define INFO_MINSZ 16u	/* offsetofend(struct vfio_device_info, num_irqs) */
@@ -460,8 +462,9 @@ int mock_precopy_info(struct vfiomig_dev *dev, int data_fd, unsigned long reques
 		r = mock_session_lookup(m, data_fd, &s);
 	if (r)
 		goto out;
-	/* Resume fds and foreign fds have no such ioctl. */
-	if (!s || !s->save || request != VFIO_MIG_GET_PRECOPY_INFO) {
+	/* Resume fds, foreign fds and xe's files (no ioctl op) have no such ioctl. */
+	if (!s || !s->save || request != VFIO_MIG_GET_PRECOPY_INFO ||
+	    m->spec.personality == MOCK_PERSONA_XE) {
 		r = -ENOTTY;
 		goto out;
 	}
@@ -523,6 +526,54 @@ static int dead_read(const struct vfiomig_mock *m, const struct mock_session *s)
 	return mock_bug(m, MOCK_BUG_ENDED_FD_ALIVE) && s->ended_by_arc ? 0 : -ENODEV;
 }
 
+/* Whether @s has ended, and then what a library read of it gets (*@ret). */
+static bool session_over(struct vfiomig_mock *m, const struct mock_session *s, int *ret)
+{
+	bool dead;
+
+	mock_lock(m);
+	dead = s->dead;
+	*ret = dead ? dead_read(m, s) : 0;
+	mock_unlock(m);
+	return dead;
+}
+
+/* Until @fd is ready for @events, hangs up or errs: 0, or -EINTR for a signal. */
+static int wait_io(int fd, short events)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+
+	return poll(&p, 1, -1) < 0 ? -errno : 0;
+}
+
+/*
+ * personality=xe: the driver's read() ignores O_NONBLOCK and waits, as
+ * wait_event_interruptible() does, for the next packet or the end of the
+ * stream (EOF after the TRAILER); a signal interrupts it with EINTR.  The
+ * session's end closes the mock's end of the pipe, which wakes the wait:
+ * ENODEV, never a hang.
+ */
+static ssize_t read_waiting(struct vfiomig_mock *m, struct mock_session *s, int fd,
+			    void *buf, size_t len)
+{
+	for (;;) {
+		ssize_t r = read(fd, buf, len);
+		int e;
+
+		if (r > 0)
+			return r;
+		if (r < 0 && errno != EAGAIN)
+			return -errno;
+		if (session_over(m, s, &e))
+			return e;
+		if (r == 0)
+			return 0;
+		e = wait_io(fd, POLLIN);
+		if (e)
+			return e;
+	}
+}
+
 ssize_t mock_data_read(struct vfiomig_dev *dev, int data_fd, void *buf, size_t len)
 {
 	struct vfiomig_mock *m = dev->priv;
@@ -550,10 +601,13 @@ ssize_t mock_data_read(struct vfiomig_dev *dev, int data_fd, void *buf, size_t l
 	}
 	if (m->spec.short_read)
 		len = short_len(m, len);
-	r = read(data_fd, buf, len);
+	if (s && s->save && mock_io_waits(m))
+		r = read_waiting(m, s, data_fd, buf, len);
+	else if ((r = read(data_fd, buf, len)) < 0)
+		r = -errno;
 	if (r == 0 && s && s->save && mock_bug(m, MOCK_BUG_NO_EOF))
 		return -ENOMSG;	/* bug=no-eof: the final end looks temporary */
-	return r < 0 ? -errno : r;
+	return r;
 }
 
 /*
@@ -623,6 +677,73 @@ static ssize_t resume_write_mlx5(struct vfiomig_mock *m, struct mock_session *s,
 	return r;
 }
 
+/*
+ * personality=xe: the driver's write() takes every byte or fails,
+ * whatever O_NONBLOCK says: it waits for room (restore_produce() waits for
+ * the ring).  The session's end closes the mock's end of the pipe, which
+ * wakes the wait: ENODEV.  A SIGPIPE that closing raced with is taken
+ * back.  A signal interrupts the wait only before the first byte.
+ */
+static int write_whole(struct vfiomig_mock *m, struct mock_session *s, int fd,
+		       const uint8_t *p, size_t len)
+{
+	struct sigpipe_guard guard;
+	size_t done = 0;
+	int e = 0;
+
+	sigpipe_block(&guard);
+	while (done < len && !e) {
+		ssize_t w;
+
+		if (session_over(m, s, &e)) {
+			e = -ENODEV;
+			break;
+		}
+		w = write(fd, p + done, len - done);
+		if (w > 0)
+			done += (size_t)w;
+		else if (w < 0 && errno == EAGAIN)
+			e = wait_io(fd, POLLOUT);
+		else if (w < 0 && errno == EPIPE)
+			e = -ENODEV;	/* the session ended as we wrote */
+		else if (w < 0)
+			e = -errno;
+		if (e == -EINTR && done)
+			e = 0;
+	}
+	sigpipe_restore(&guard);
+	return e;
+}
+
+/*
+ * personality=xe: xe-vfio-pci reads the packets as they come and checks
+ * each header when whole and each packet when its payload is (mock-xe.c),
+ * so a bad one fails that write() with the driver's errno; the next write
+ * starts a new packet.  A trial parse decides before any byte reaches the
+ * device, so a failing write takes nothing (the driver keeps the packets
+ * of that write before the bad one).
+ */
+static ssize_t resume_write_xe(struct vfiomig_mock *m, struct mock_session *s, int data_fd,
+			       const void *buf, size_t len)
+{
+	struct mock_xe_rx trial;
+	int e;
+
+	mock_lock(m);
+	trial = s->xe_write;
+	mock_unlock(m);
+	e = mock_xe_rx_feed(&trial, buf, len, NULL, NULL);
+	if (e)
+		dbg(m->ctx, "mock %s: write refused: %s", m->spec.name, trial.why);
+	/* Not all taken (a signal, the session's end): a retry parses them again. */
+	else if ((e = write_whole(m, s, data_fd, buf, len)) < 0)
+		return e;
+	mock_lock(m);
+	s->xe_write = trial;
+	mock_unlock(m);
+	return e ? e : (ssize_t)len;
+}
+
 ssize_t mock_data_write(struct vfiomig_dev *dev, int data_fd, const void *buf, size_t len)
 {
 	struct vfiomig_mock *m = dev->priv;
@@ -648,8 +769,10 @@ ssize_t mock_data_write(struct vfiomig_dev *dev, int data_fd, const void *buf, s
 	/* bug=accepts-garbage: write() checks nothing. */
 	if (s && !s->save && mock_bug(m, MOCK_BUG_ACCEPTS_GARBAGE))
 		s = NULL;
-	if (s && !s->save && m->spec.mlx5)
+	if (s && !s->save && m->spec.personality == MOCK_PERSONA_MLX5)
 		return resume_write_mlx5(m, s, data_fd, buf, len);
+	if (s && !s->save && m->spec.personality == MOCK_PERSONA_XE)
+		return resume_write_xe(m, s, data_fd, buf, len);
 	if (s && !s->save)
 		return resume_write(m, s, data_fd, buf, len);
 	r = write(data_fd, buf, len);

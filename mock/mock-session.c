@@ -213,14 +213,21 @@ static void feed_image(void *arg, const void *buf, size_t len)
 	mock_parser_feed(arg, buf, len);
 }
 
-/* Resume bytes to the verifier; with personality=mlx5, through the records
- * to their FW_DATA payload. */
+/* Resume bytes to the verifier; with personality=mlx5 or xe, through the
+ * driver's records to the payload that carries the image. */
 static void resume_feed(struct mock_session *s, const void *buf, size_t len)
 {
-	if (s->mock->spec.mlx5)
+	switch (s->mock->spec.personality) {
+	case MOCK_PERSONA_MLX5:
 		mock_mlx5_rx_feed(&s->rx, buf, len, feed_image, &s->parser);
-	else
+		break;
+	case MOCK_PERSONA_XE:
+		mock_xe_rx_feed(&s->xe, buf, len, feed_image, &s->parser);
+		break;
+	default:
 		mock_parser_feed(&s->parser, buf, len);
+		break;
+	}
 }
 
 static void *resume_pump(void *arg)
@@ -380,22 +387,28 @@ static int session_stream(struct vfiomig_mock *m, struct mock_session *s,
 		mock_parser_init_framing(&s->framing, m->spec.size);
 		mock_mlx5_rx_init(&s->rx);
 		mock_mlx5_rx_init(&s->rx_write);
+		mock_xe_rx_init(&s->xe, m->spec.id.device, m->spec.id.revision);
+		mock_xe_rx_init(&s->xe_write, m->spec.id.device, m->spec.id.revision);
 		return mock_parser_init(&s->parser, m->spec.size);
 	}
 	mock_lock(m);
 	/* the header's field is u32 and informational: bits above 31 drop */
 	mock_emit_init(&s->em, m->seed, m->spec.size, (uint32_t)m->spec.mig_flags);
-	/* mlx5 starts every saving session with its stop-copy buffer's size. */
-	if (m->spec.mlx5)
+	/* mlx5 starts every saving session with its stop-copy buffer's size,
+	 * xe with its descriptor and the GuC, GGTT and MMIO states. */
+	if (m->spec.personality == MOCK_PERSONA_MLX5)
 		mock_emit_mlx5(&s->em, mock_stream_size(m->spec.size));
+	if (m->spec.personality == MOCK_PERSONA_XE)
+		mock_emit_xe(&s->em, m->spec.id.device, m->spec.id.revision);
 	/* A pre-copy image is one SAVE; a stop-copy one goes in chunks. */
-	frame = mock_emit_frame_begin(&s->em, precopy ? MOCK_MLX5_SAVE_MAX :
-					      MOCK_MLX5_CHUNK);
+	frame = mock_emit_frame_begin(&s->em, precopy);
 	mock_emit_header(&s->em);
 	mock_emit_pages(&s->em, 0, m->npages);
 	if (!precopy)
 		mock_emit_end(&s->em);
 	mock_emit_frame_end(&s->em, frame);
+	if (!precopy)
+		mock_emit_close(&s->em);
 	/* Only pre-copy reads it, and there the image has no end segment. */
 	s->initial_end = s->em.queued;
 	s->plan_begin_ns = now_ns();
@@ -491,12 +504,13 @@ void mock_session_stop_copy(struct vfiomig_mock *m, struct mock_session *s)
 		return;
 	mock_lock(m);
 	/* The final save also carries what the device dirtied last. */
-	frame = mock_emit_frame_begin(&s->em, MOCK_MLX5_CHUNK);
+	frame = mock_emit_frame_begin(&s->em, false);
 	k = mock_dirty_round(m, s, &first);
 	if (k)
 		mock_emit_pages(&s->em, first, k);
 	mock_emit_end(&s->em);
 	mock_emit_frame_end(&s->em, frame);
+	mock_emit_close(&s->em);
 	s->complete = true;
 	s->precopy = false;
 	pthread_cond_broadcast(&s->cond);
@@ -529,25 +543,46 @@ static void drain_resume(struct vfiomig_mock *m, struct mock_session *s)
 	}
 }
 
-/* Why the stream loaded cannot stand, or NULL. */
-static const char *resume_refusal(struct vfiomig_mock *m, struct mock_session *s)
+/* A write() the driver's records failed: it took nothing, so the device
+ * lacks what it refused.  NULL if none did. */
+static const char *failed_write(struct vfiomig_mock *m, struct mock_session *s)
 {
 	const char *why = NULL;
 
-	if (m->spec.mlx5) {
-		/* A failed write() left the file in error: nothing more loads. */
-		mock_lock(m);
-		if (s->rx_write.err)
-			why = s->rx_write.why;
-		mock_unlock(m);
-		if (!why && s->rx.err)
-			why = s->rx.why;
-		if (!why && !mock_mlx5_rx_whole(&s->rx))
-			why = "the stream ends inside an mlx5 record";
-		if (why)
-			return why;
+	mock_lock(m);
+	if (m->spec.personality == MOCK_PERSONA_MLX5 && s->rx_write.err)
+		why = s->rx_write.why;
+	else if (m->spec.personality == MOCK_PERSONA_XE && s->xe_write.err)
+		why = s->xe_write.why;
+	mock_unlock(m);
+	return why;
+}
+
+/* What the driver's records, as the pump read them, say against the stream. */
+static const char *framing_refusal(struct vfiomig_mock *m, struct mock_session *s)
+{
+	switch (m->spec.personality) {
+	case MOCK_PERSONA_MLX5:
+		if (s->rx.err)
+			return s->rx.why;
+		return mock_mlx5_rx_whole(&s->rx) ? NULL : "the stream ends inside an mlx5 record";
+	case MOCK_PERSONA_XE:
+		return mock_xe_rx_verdict(&s->xe);
+	default:
+		return NULL;
 	}
-	return mock_parser_finish(&s->parser) ? s->parser.err : NULL;
+}
+
+/* Why the stream loaded cannot stand, or NULL. */
+static const char *resume_refusal(struct vfiomig_mock *m, struct mock_session *s)
+{
+	const char *why = failed_write(m, s);
+
+	if (!why)
+		why = framing_refusal(m, s);
+	if (!why && mock_parser_finish(&s->parser))
+		why = s->parser.err;
+	return why;
 }
 
 /* Whether a byte received so far was wrong, not merely missing. */
@@ -556,9 +591,10 @@ static bool stream_wrong(struct vfiomig_mock *m, struct mock_session *s)
 	bool wrong;
 
 	mock_lock(m);
-	wrong = s->rx_write.err != 0;
+	wrong = s->rx_write.err || s->xe_write.err;
 	mock_unlock(m);
-	return wrong || s->rx.err || s->parser.phase == MOCK_PARSE_FAILED;
+	return wrong || s->rx.err || s->xe.err || s->xe.content[0] ||
+	       s->parser.phase == MOCK_PARSE_FAILED;
 }
 
 /*

@@ -572,16 +572,43 @@ static int parse_dirtyplan(struct vfiomig_ctx *ctx, char *v, struct mock_spec *s
 	return 0;
 }
 
-/* personality=: whose stream framing the device speaks. */
-static int parse_personality(struct vfiomig_ctx *ctx, const char *v, bool *ret_mlx5)
+/*
+ * What each personality pretends to be unless pci= or driver= say
+ * otherwise, and the migration flags its driver offers unless flags= says
+ * (0: the mock's default).
+ */
+static const struct persona {
+	const char *name;
+	uint16_t vendor, device;
+	const char *driver;
+	uint64_t mig_flags;
+} personas[MOCK_PERSONA_COUNT] = {
+	[MOCK_PERSONA_MOCK] = { "mock", 0, 0, NULL, 0 },
+	[MOCK_PERSONA_MLX5] = { "mlx5", 0x15b3, 0x101e, "mlx5_vfio_pci", 0 },
+	/* a Battlemage VF; xe-vfio-pci has no pre-copy */
+	[MOCK_PERSONA_XE] = { "xe", 0x8086, 0xe20b, "xe-vfio-pci",
+			      VFIOMIG_MIG_STOP_COPY | VFIOMIG_MIG_P2P },
+};
+
+const char *mock_personality_name(enum mock_personality p)
 {
-	if (name_eq(v, "mock") || name_eq(v, "mlx5")) {
-		*ret_mlx5 = name_eq(v, "mlx5");
-		return 0;
+	return (unsigned int)p < MOCK_PERSONA_COUNT ? personas[p].name : "?";
+}
+
+/* personality=: whose driver the device plays, its stream framing and all. */
+static int parse_personality(struct vfiomig_ctx *ctx, const char *v,
+			     enum mock_personality *ret)
+{
+	for (unsigned int p = 0; p < MOCK_PERSONA_COUNT; p++) {
+		if (name_eq(v, personas[p].name)) {
+			*ret = p;
+			return 0;
+		}
 	}
 	return vfiomig_fail(ctx, -EINVAL, "mock spec: personality=%s: use "
-			    "personality=mock (the mock's own stream) or "
-			    "personality=mlx5 (mlx5_vfio_pci records)", v);
+			    "personality=mock (the mock's own stream), "
+			    "personality=mlx5 (mlx5_vfio_pci records) or "
+			    "personality=xe (xe-vfio-pci packets)", v);
 }
 
 /* dirtylog=: 0, 1 (mlx5's tracker) or dummy (mtty's stubs). */
@@ -797,24 +824,31 @@ static int parse_bug(struct vfiomig_ctx *ctx, const char *v, struct mock_spec *s
 	return 0;
 }
 
-/* Every key but fail=, bug= and garbage= may come once: -EINVAL for the second. */
+/* Every key but fail=, bug= and garbage= may come once; bit i of a seen
+ * mask stands for once_keys[i]. */
+static const char *const once_keys[] = {
+	"flags", "state", "size", "eom", "dirty", "datasize",
+	"dirtylog", "resetflag", "infov2", "reinit", "pci", "driver", "mdev_type",
+	"short", "rate", "arc", "personality", "dirtyrate", "dmafd",
+	"logranges", "logspan", "logpage", "iovabitmap", "dirtyplan",
+};
+
+static unsigned int once_bit(const char *key)
+{
+	for (unsigned int i = 0; i < ARRAY_SIZE(once_keys); i++)
+		if (!strcmp(key, once_keys[i]))
+			return 1u << i;
+	return 0;
+}
+
+/* -EINVAL for the second of a key that may come once. */
 static int check_once(struct vfiomig_ctx *ctx, const char *key, unsigned int *seen)
 {
-	static const char *const once[] = {
-		"flags", "state", "size", "eom", "dirty", "datasize",
-		"dirtylog", "resetflag", "infov2", "reinit", "pci", "driver", "mdev_type",
-		"short", "rate", "arc", "personality", "dirtyrate", "dmafd",
-		"logranges", "logspan", "logpage", "iovabitmap", "dirtyplan",
-	};
+	unsigned int bit = once_bit(key);
 
-	for (unsigned int i = 0; i < ARRAY_SIZE(once); i++) {
-		if (strcmp(key, once[i]))
-			continue;
-		if (*seen & (1u << i))
-			return vfiomig_fail(ctx, -EINVAL, "mock spec: key '%s' "
-					    "given twice", key);
-		*seen |= 1u << i;
-	}
+	if (*seen & bit)
+		return vfiomig_fail(ctx, -EINVAL, "mock spec: key '%s' given twice", key);
+	*seen |= bit;
 	return 0;
 }
 
@@ -874,7 +908,7 @@ static int parse_kv(struct vfiomig_ctx *ctx, char *key, char *v,
 	if (!strcmp(key, "short"))
 		return parse_short(ctx, v, spec);
 	if (!strcmp(key, "personality"))
-		return parse_personality(ctx, v, &spec->mlx5);
+		return parse_personality(ctx, v, &spec->personality);
 	return vfiomig_fail(ctx, -EINVAL, "mock spec: unknown key '%s' (keys: "
 			    KEYS ")", key);
 }
@@ -898,27 +932,45 @@ static void spec_defaults(struct mock_spec *spec)
 }
 
 /*
- * personality=mlx5 pretends to be what speaks that stream, a VF under
- * mlx5_vfio_pci, unless pci= or driver= say otherwise (@given: they came).
+ * A personality pretends to be what speaks its stream, and offers what
+ * its driver offers, unless the keys in @seen say otherwise.
  */
-static void personality_identity(struct mock_spec *spec, bool pci_given,
-				 bool driver_given)
+static void personality_defaults(struct mock_spec *spec, unsigned int seen)
 {
-	if (!spec->mlx5)
-		return;
-	if (!pci_given) {
+	const struct persona *p = &personas[spec->personality];
+
+	if (p->driver && !(seen & once_bit("pci"))) {
 		spec->id.has_pci_ids = true;
-		spec->id.vendor = 0x15b3;
-		spec->id.device = 0x101e;
+		spec->id.vendor = p->vendor;
+		spec->id.device = p->device;
 	}
-	if (!driver_given)
-		snprintf(spec->id.driver, sizeof(spec->id.driver), "mlx5_vfio_pci");
+	if (p->driver && !(seen & once_bit("driver")))
+		snprintf(spec->id.driver, sizeof(spec->id.driver), "%s", p->driver);
+	if (p->mig_flags && !(seen & once_bit("flags")))
+		spec->mig_flags = p->mig_flags;
+}
+
+/* What xe-vfio-pci cannot do is refused, rather than played wrong. */
+static int check_xe(struct vfiomig_ctx *ctx, const struct mock_spec *spec)
+{
+	if (spec->mig_flags & VFIOMIG_MIG_PRE_COPY)
+		return vfiomig_fail(ctx, -EINVAL, "mock spec: personality=xe has no pre_copy "
+				    "(xe-vfio-pci offers stop_copy and p2p only): drop "
+				    "pre_copy from flags=");
+	if (spec->dirtylog != MOCK_LOG_NONE)
+		return vfiomig_fail(ctx, -EINVAL, "mock spec: personality=xe has no DMA "
+				    "logging (xe-vfio-pci has no log_ops; its dirty pages come "
+				    "from IOMMU tracking): drop dirtylog= or give dirtylog=0");
+	if (spec->short_write)
+		return vfiomig_fail(ctx, -EINVAL, "mock spec: personality=xe writes no "
+				    "short count (xe-vfio-pci's write() takes all its bytes or "
+				    "fails): use short=read, or another personality");
+	return 0;
 }
 
 /* The "key=value,..." after the name; @pairs is cut up in place. */
 static int parse_pairs(struct vfiomig_ctx *ctx, char *pairs, struct mock_spec *spec)
 {
-	bool pci = false, driver = false;
 	unsigned int seen = 0;
 	int r = 0;
 
@@ -933,8 +985,6 @@ static int parse_pairs(struct vfiomig_ctx *ctx, char *pairs, struct mock_spec *s
 			return vfiomig_fail(ctx, -EINVAL, "mock spec: '%s' is not "
 					    "key=value (keys: " KEYS ")", kv);
 		*eq = '\0';
-		pci |= !strcmp(kv, "pci");
-		driver |= !strcmp(kv, "driver");
 		r = check_once(ctx, kv, &seen);
 		if (!r)
 			r = parse_kv(ctx, kv, eq + 1, spec);
@@ -943,7 +993,9 @@ static int parse_pairs(struct vfiomig_ctx *ctx, char *pairs, struct mock_spec *s
 		r = vfiomig_fail(ctx, -EINVAL, "mock spec: dirty= and dirtyplan= both say what "
 				 "the device dirties: give one of them");
 	if (!r)
-		personality_identity(spec, pci, driver);
+		personality_defaults(spec, seen);
+	if (!r && spec->personality == MOCK_PERSONA_XE)
+		r = check_xe(ctx, spec);
 	return r;
 }
 

@@ -188,9 +188,11 @@ static void attach(struct vfiomig_dev *dev, struct vfiomig_mock *m)
 	dev->priv = m;
 	/*
 	 * The mock's bytes are its own, whatever identity it pretends, except
-	 * with personality=mlx5: its stream is then mlx5_vfio_pci's records.
+	 * with another personality: its stream is then that driver's (mlx5,
+	 * xe), whose backend bears the personality's name.
 	 */
-	dev->backend = m->spec.mlx5 ? vfiomig_vendor_find(NULL, "mlx5") : &vfiomig_vendor_mock;
+	dev->backend = m->spec.personality == MOCK_PERSONA_MOCK ? &vfiomig_vendor_mock :
+		       vfiomig_vendor_find(NULL, mock_personality_name(m->spec.personality));
 	dev->id = m->spec.id;
 }
 

@@ -11,6 +11,7 @@
  *   mock-content.c  the stream: format, generator, records and emitter
  *   mock-parser.c   the stream read back by a resuming device
  *   mock-mlx5.c     personality=mlx5: the records a resuming device reads
+ *   mock-xe.c       personality=xe: the packets a resuming device reads
  *   mock-dirty.c    DMA logging (dirtylog=1) and the device's own DMA
  *
  * Locking.  op_lock serialises device operations (the ops on the device
@@ -30,7 +31,6 @@
 #include <vfiomig/mock.h>
 
 #include "identity.h"
-#include "transport.h"
 #include "transport.h"
 #include "mock-content.h"
 
@@ -105,6 +105,9 @@ enum mock_garbage { MOCK_G_DATASIZE, MOCK_G_INITIAL, MOCK_G_DIRTY, MOCK_G_COUNT 
 /* dirtylog=: no log_ops, mlx5's tracker, or mtty's stubs. */
 enum mock_log { MOCK_LOG_NONE, MOCK_LOG_TRACKER, MOCK_LOG_DUMMY };
 
+/* personality=: whose driver the device plays, stream and all. */
+enum mock_personality { MOCK_PERSONA_MOCK, MOCK_PERSONA_MLX5, MOCK_PERSONA_XE, MOCK_PERSONA_COUNT };
+
 /* A DMA range, [iova, iova + length). */
 struct mock_range {
 	uint64_t iova, length;
@@ -148,7 +151,7 @@ struct mock_spec {
 	bool short_read, short_write;
 	uint64_t rate;			/* bytes a second through the pumps; 0: unlimited */
 	uint64_t arc_ns;		/* how long each arc of a SET takes; 0: no time */
-	bool mlx5;			/* personality=mlx5: mlx5_vfio_pci's records */
+	enum mock_personality personality;
 	uint32_t bugs;			/* bug=: 1 << enum mock_bug */
 	unsigned int nbugs;		/* bug= keys given */
 	/* garbage=: what MIG_DATA_SIZE and PRECOPY_INFO answer instead */
@@ -196,6 +199,8 @@ struct mock_session {
 	struct mock_parser framing;	/* lock: what the writer wrote, for write()'s errors */
 	struct mock_mlx5_rx rx;		/* pump: personality=mlx5's records */
 	struct mock_mlx5_rx rx_write;	/* lock: the same, as write() saw them */
+	struct mock_xe_rx xe;		/* pump: personality=xe's packets */
+	struct mock_xe_rx xe_write;	/* lock: the same, as write() saw them */
 	bool writer_gone;	/* pump: EOF, every write end closed */
 	uint64_t consumed;	/* pump */
 };
@@ -260,8 +265,29 @@ static inline bool mock_bug(const struct vfiomig_mock *m, enum mock_bug b)
 /* The length of a complete STOP -> STOP_COPY stream: what MIG_DATA_SIZE says. */
 static inline uint64_t mock_full_stream_size(const struct vfiomig_mock *m)
 {
-	return m->spec.mlx5 ? mock_mlx5_stream_size(m->spec.size) :
-			      mock_stream_size(m->spec.size);
+	switch (m->spec.personality) {
+	case MOCK_PERSONA_MLX5:
+		return mock_mlx5_stream_size(m->spec.size);
+	case MOCK_PERSONA_XE:
+		return mock_xe_stream_size(m->spec.size);
+	default:
+		return mock_stream_size(m->spec.size);
+	}
+}
+
+/*
+ * personality=xe: xe-vfio-pci reuses STOP for RUNNING_P2P, as the VF
+ * cannot block only its outgoing peer-to-peer DMA, and its data fds'
+ * read() and write() wait whatever O_NONBLOCK says.
+ */
+static inline bool mock_p2p_suspends(const struct vfiomig_mock *m)
+{
+	return m->spec.personality == MOCK_PERSONA_XE;
+}
+
+static inline bool mock_io_waits(const struct vfiomig_mock *m)
+{
+	return m->spec.personality == MOCK_PERSONA_XE;
 }
 
 static inline void mock_lock(struct vfiomig_mock *m)
@@ -297,6 +323,8 @@ int mock_spec_parse(struct vfiomig_ctx *ctx, const char *params,
 		    struct mock_spec *spec);
 const char *mock_kind_name(enum mock_kind k);
 const char *mock_bug_name(enum mock_bug b);
+/* "mock", "mlx5", "xe": also the name of the vendor backend of its stream. */
+const char *mock_personality_name(enum mock_personality p);
 
 /* mock-ioctl.c: the transport ops on @dev's mock. */
 int mock_device_ioctl(struct vfiomig_dev *dev, unsigned long request, void *arg);
