@@ -974,6 +974,65 @@ START_TEST(test_dev_save_load)
 }
 END_TEST
 
+/*
+ * A Battlemage VF's state offered to a Panther Lake VF is refused before
+ * the first byte reaches it: framed, by the identity record, before any
+ * arc (the journal stays empty); raw, with no identity to go by, by the
+ * library's xe parser at the DESCRIPTOR's ID, before the write that would
+ * carry it (the sentence is the parser's, not the device's ENODEV).
+ */
+START_TEST(test_refused_before_first_write)
+{
+	struct vfiomig_ctx *ctx = new_ctx(NULL);
+	struct vfiomig_dev *src = dev_open(ctx, "mock:s,size=1M,personality=xe");
+	struct vfiomig_dev *ptl = dev_open(ctx, "mock:p,size=1M,state=stop,personality=xe,"
+					   "pci=8086:b080");
+	struct vfiomig_save_opts rs = { .sz = sizeof(rs), .flags = VFIOMIG_XFER_RAW };
+	struct vfiomig_load_opts rl = { .sz = sizeof(rl), .flags = VFIOMIG_XFER_RAW };
+	struct vfiomig_mock_arc j[8];
+	enum vfiomig_state st;
+	int fd = save_to_memfd(ctx, src), raw = memfd_create("raw", MFD_CLOEXEC);
+	size_t n;
+
+	vfiomig_mock_journal_clear(ctx);
+	ck_assert_int_eq(vfiomig_dev_load(ptl, fd, NULL), -ENODEV);
+	ck_assert_ptr_nonnull(strstr(vfiomig_ctx_get_error(ctx), "b080"));
+	ck_assert_uint_eq(vfiomig_mock_journal(ctx, j, 8), 0);
+
+	ck_assert_int_eq(set_nofd(src, S(RUNNING)), 0);
+	ck_assert_int_ge(raw, 0);
+	ck_assert_int_eq(vfiomig_dev_save(src, raw, &rs), 0);
+	ck_assert_int_eq(lseek(raw, 0, SEEK_SET), 0);
+	vfiomig_mock_journal_clear(ctx);
+	ck_assert_int_lt(vfiomig_dev_load(ptl, raw, &rl), 0);
+	ck_assert_msg(strstr(vfiomig_ctx_get_error(ctx), "xe packet 0 (DESCRIPTOR) at stream "
+			     "offset 0: it was saved from a VF with PCI device ID 0xe20b, and "
+			     "this one's is 0xb080"), "%s", vfiomig_ctx_get_error(ctx));
+	ck_assert_ptr_null(strstr(vfiomig_ctx_get_error(ctx), "rejected"));
+	/*
+	 * Into RESUMING, never on to STOP (which would close the load), then
+	 * the recovery: a reset (the journal's one-step RESUMING -> RUNNING:
+	 * no SET takes that arc) wipes whatever the device held, and it ends
+	 * in STOP, where it began.
+	 */
+	n = vfiomig_mock_journal(ctx, j, 8);
+	ck_assert_uint_ge(n, 2);
+	ck_assert_int_eq(j[0].from, S(STOP));
+	ck_assert_int_eq(j[0].to, S(RESUMING));
+	ck_assert_int_eq(j[1].from, S(RESUMING));
+	ck_assert_int_eq(j[1].to, S(RUNNING));
+	for (size_t i = 0; i < n; i++)
+		ck_assert(!(j[i].from == S(RESUMING) && j[i].to == S(STOP)));
+	ck_assert_int_eq(vfiomig_dev_get_state(ptl, &st), 0);
+	ck_assert_int_eq(st, S(STOP));
+	close(fd);
+	close(raw);
+	vfiomig_dev_unref(src);
+	vfiomig_dev_unref(ptl);
+	vfiomig_ctx_unref(ctx);
+}
+END_TEST
+
 /* A revision of the VF's own, carried and matched. */
 START_TEST(test_revision_round_trip)
 {
@@ -1013,6 +1072,7 @@ int main(void)
 	tcase_add_test(tc, test_foreign_streams);
 	tcase_add_test(tc, test_dev_save_load);
 	tcase_add_test(tc, test_revision_round_trip);
+	tcase_add_test(tc, test_refused_before_first_write);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
