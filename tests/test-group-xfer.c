@@ -815,6 +815,74 @@ START_TEST(test_stop_copy_overlaps_slow_arcs)
 }
 END_TEST
 
+/* The newest arc of @dev from @from to @to in @j (it must be there). */
+static const struct vfiomig_mock_arc *arc_of(const struct vfiomig_mock_arc *j, size_t n,
+					     const char *dev, enum vfiomig_state from,
+					     enum vfiomig_state to)
+{
+	for (size_t i = n; i-- > 0;)
+		if (!strcmp(j[i].device, dev) && j[i].from == from && j[i].to == to)
+			return &j[i];
+	ck_abort_msg("%s: no arc %s -> %s in the journal", dev, vfiomig_state_name(from),
+		     vfiomig_state_name(to));
+	return NULL;
+}
+
+/*
+ * Issue #27: an xe VF (no pre-copy; RUNNING_P2P a full suspend; all its
+ * VRAM in the stop-copy) beside an mlx5 VF that pre-copies, through one
+ * pipe into a loading group, both byte-exact on the far side.  The phases
+ * from the source's journal: xe suspends after mlx5 began its pre-copy
+ * and before anyone stops, mlx5 is in PRE_COPY_P2P by then too, and the
+ * two stop-copies overlap.  On the destination nobody runs before both are
+ * loaded in RUNNING_P2P.
+ */
+START_TEST(test_xe_beside_mlx5)
+{
+	static const char *const sk[] = { ",size=2M,rate=16M,arc=2ms,personality=xe",
+					  ",size=1M,dirty=512K,rate=16M,arc=2ms,personality=mlx5" };
+	static const char *const dk[] = { ",size=2M,state=stop,personality=xe",
+					  ",size=1M,state=stop,personality=mlx5" };
+	static struct vfiomig_mock_arc j[VFIOMIG_MOCK_JOURNAL_MAX];
+	struct vfiomig_save_opts so = { .sz = sizeof(so), .precopy = VFIOMIG_PRECOPY_MODE_AUTO };
+	const struct vfiomig_mock_arc *suspend, *p2p, *pre, *xe_in, *xe_out, *ml_in, *ml_out,
+				      *xe_stop;
+	struct side src, dst;
+	struct loader l = { 0 };
+	size_t n;
+	int r;
+
+	side_open(&src, 2, "s", sk, 2);
+	side_open(&dst, 2, "d", dk, 2);
+	r = save_into_load(&src, &dst, &so, &l);
+	ck_assert_msg(r == 0, "save: %s", vfiomig_ctx_get_error(src.ctx));
+	ck_assert_msg(l.r == 0, "load: %s", vfiomig_ctx_get_error(dst.ctx));
+	states_are(&dst, S(RUNNING));
+
+	n = vfiomig_mock_journal(src.ctx, j, VFIOMIG_MOCK_JOURNAL_MAX);
+	pre = arc_of(j, n, "mock:s1", S(RUNNING), S(PRE_COPY));
+	suspend = arc_of(j, n, "mock:s0", S(RUNNING), S(RUNNING_P2P));
+	p2p = arc_of(j, n, "mock:s1", S(PRE_COPY), S(PRE_COPY_P2P));
+	xe_stop = arc_of(j, n, "mock:s0", S(RUNNING_P2P), S(STOP));
+	xe_in = arc_of(j, n, "mock:s0", S(STOP), S(STOP_COPY));
+	xe_out = arc_of(j, n, "mock:s0", S(STOP_COPY), S(STOP));
+	ml_in = arc_of(j, n, "mock:s1", S(PRE_COPY_P2P), S(STOP_COPY));
+	ml_out = arc_of(j, n, "mock:s1", S(STOP_COPY), S(STOP));
+	ck_assert_msg(suspend->begin_ns >= pre->end_ns, "xe suspended before the pre-copy began");
+	ck_assert_uint_le(suspend->end_ns, ml_in->begin_ns);
+	ck_assert_uint_le(p2p->end_ns, xe_stop->begin_ns);
+	ck_assert_msg(xe_in->begin_ns < ml_out->begin_ns && ml_in->begin_ns < xe_out->begin_ns,
+		      "the stop-copies did not overlap");
+	check_barrier(dst.ctx, S(RUNNING_P2P), S(RUNNING), 2);
+
+	ck_assert_int_eq(vfiomig_group_set_state(src.g, S(RUNNING), NULL), 0);
+	for (unsigned int i = 0; i < 2; i++)
+		assert_same_state(NULL, src.dev[i], dst.dev[i]);
+	side_free(&src);
+	side_free(&dst);
+}
+END_TEST
+
 static void *drain_pipe(void *arg)
 {
 	char buf[65536];
@@ -980,6 +1048,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_cancel, 0, 2);
 	tcase_add_test(tc, test_switchover_is_the_groups);
 	tcase_add_test(tc, test_stop_copy_overlaps_slow_arcs);
+	tcase_add_test(tc, test_xe_beside_mlx5);
 	tcase_add_test(tc, test_trailer_fails_after_another);
 	tcase_add_loop_test(tc, test_reinit_holds_switchover, 0, 2);
 	tcase_add_loop_test(tc, test_fault_sweep, 0, 18);
