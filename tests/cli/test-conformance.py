@@ -89,6 +89,26 @@ def test_mtty_like(t):
          "without --twin the five twin checks are skipped, saying why", skipped)
 
 
+def test_xe(t):
+    """The committed report of a device without PRE_COPY (issue #27): the
+    mock's personality=xe passes every check that applies and skips the
+    pre-copy ones, each saying why."""
+    want = open(os.path.join(SRC, "tests", "cli", "conformance-xe.expected")).read()
+    r = run("conformance", "mock:a,personality=xe", "--twin", "mock:b,personality=xe")
+    got = "\n".join(l for l in r.out.decode().splitlines()[3:] if l) + "\n"
+    t.ok(r.rc == 0 and got == want,
+         "personality=xe gives the committed report (tests/cli/conformance-xe.expected)",
+         "".join("%s%s\n" % (m, l) for m, l in
+                 [("-", l) for l in want.splitlines() if l not in got.splitlines()] +
+                 [("+", l) for l in got.splitlines() if l not in want.splitlines()]))
+    r, doc = report("mock:a,personality=xe", "--twin", "mock:b,personality=xe")
+    skips = {c["id"]: c["detail"] for c in doc["checks"] if c["verdict"] == "skip"} if doc else {}
+    t.ok(sorted(skips) == ["data.initial-bytes", "data.precopy-info-outside",
+                           "data.precopy-temporary-end"] and
+         all(d == "the device has no PRE_COPY" for d in skips.values()),
+         "personality=xe: the three pre-copy checks are skipped with the reason", skips)
+
+
 def test_failure(t):
     r, doc = report("mock:a,bug=no-eof")
     v = verdicts(doc)
@@ -222,6 +242,7 @@ def main():
     test_list(t, cat)
     test_clean(t, cat)
     test_mtty_like(t)
+    test_xe(t)
     test_failure(t)
     test_only(t)
     test_usage(t)

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """vfiomig-ctl inspect --raw --backend xe: bare xe-vfio-pci packet streams
 written here by hand from the driver's rules (docs/xe.md), a good one and
-bad ones, each with its verdict, the packet named and its offset."""
+bad ones, each with its verdict, the packet named and its offset; and the
+saves of the mock's personality=xe, framed and raw, whole and cut."""
 
 import os
 import struct
@@ -69,6 +70,43 @@ CASES = [
 ]
 
 
+def mock_saves(t, tmp):
+    """A 1 MiB xe mock: VRAM is its mock stream (40 + 24 x 16 pages + 1 MiB
+    + 24 bytes) in 256 KiB packets, after GUC 8 KiB, GGTT 4 KiB, MMIO 1 KiB."""
+    vram = 40 + 24 * 16 + (1 << 20) + 24
+    framed, raw = os.path.join(tmp, "xe.vfm"), os.path.join(tmp, "xe.raw")
+    r = run("save", "mock:a,personality=xe,size=1M", "-o", framed)
+    t.ok(r.rc == 0, "save of a personality=xe mock", r)
+    r = run("--json", "inspect", framed)
+    d = r.json() if r.rc == 0 else {}
+    rt = d.get("record_types", {})
+    t.ok(r.rc == 0 and rt["xe VRAM"]["count"] == 5 and rt["xe VRAM"]["bytes"] == vram and
+         rt["xe GUC"]["bytes"] == 8192 and rt["xe GGTT"]["bytes"] == 4096 and
+         rt["xe MMIO"]["bytes"] == 1024 and rt["xe DESCRIPTOR"]["count"] == 1 and
+         rt["xe TRAILER"]["count"] == 1 and rt["VENDOR_SUMMARY"]["count"] == 1,
+         "inspect of the mock's framed xe save: its packets by type", rt)
+    r = run("inspect", framed)
+    t.ok(r.rc == 0 and "backend:     xe\n" in r.text and "vram:          1.0 MiB of the xe "
+         "state's 1.0 MiB (98%), the rest 13.0 KiB\n" in r.text,
+         "inspect of the mock's framed xe save: the vram line", r)
+    r = run("save", "--raw", "mock:a,personality=xe,size=1M", "-o", raw)
+    with open(raw, "rb") as f:
+        data = f.read()
+    cut = os.path.join(tmp, "xe-cut.raw")
+    with open(cut, "wb") as f:
+        f.write(data[:-30])     # inside the last VRAM packet: the trailer is gone too
+    r = run("--json", "inspect", "--raw", "--backend", "xe", raw)
+    t.ok(r.rc == 0 and r.json()["record_types"]["xe VRAM"]["bytes"] == vram,
+         "inspect --raw --backend xe of the mock's raw save", r)
+    last = len(data) - 24 - (vram - 4 * 262144) - 24   # the fifth VRAM packet's header
+    r = run("--json", "inspect", "--raw", "--backend", "xe", cut)
+    t.ok(r.rc == 1 and r.json()["problem"] == "xe packet 8 (VRAM) at stream offset %d: its size "
+         "runs past the end of the stream (6 bytes missing): it was cut; " % last + CUT,
+         "inspect --raw --backend xe of the mock's save cut short: the packet and its offset", r)
+    for f in (framed, raw, cut):
+        os.unlink(f)
+
+
 def main():
     t = Tap()
     tmp = tmpdir()
@@ -98,6 +136,7 @@ def main():
     r = run("inspect", "--raw", "--backend", "xf", files[0])
     t.ok(r.rc == 2 and b"expected generic, mlx5, xe or mock" in r.err,
          "inspect --raw --backend xf: the backends are named", r)
+    mock_saves(t, tmp)
     for f in files:
         os.unlink(f)
     os.rmdir(tmp)
