@@ -527,6 +527,16 @@ START_TEST(test_xe_inside_container)
 	ck_assert_msg(strstr(sum.problem, "xe packet 4 at stream offset 5264: the stream ends "
 			     "without a TRAILER"), "%s", sum.problem);
 	free(s);
+
+	/* A Battlemage VF's bytes under a Panther Lake VF's IDENTITY: no
+	 * device loads them (the record's match the bytes' refusal). */
+	len = framed(buf, plen, 0x8086, 0xb080, "xe-vfio-pci", "xe", &s);
+	inspect(s, len, 0, NULL, &seen, &sum);
+	ck_assert(!sum.valid);
+	ck_assert_msg(strstr(sum.problem, "xe packet 0 (DESCRIPTOR) at stream offset 0: it names "
+			     "PCI device ID 0xe20b, and the stream's IDENTITY record 0xb080"),
+		      "%s", sum.problem);
+	free(s);
 }
 END_TEST
 

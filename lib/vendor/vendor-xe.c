@@ -224,6 +224,11 @@ static int check_id(struct vendor_parser *p, const char *what, uint32_t have, ui
 {
 	if (!p->target_has_ids || have == want)
 		return 0;
+	if (p->target_is_identity)
+		return xe_problem(p, -EBADMSG, 0, "DESCRIPTOR", "it names PCI %s 0x%x, and the "
+				  "stream's IDENTITY record 0x%x: the device's bytes are not from the "
+				  "device the stream names; save it again from the source VF", what,
+				  have, want);
 	return xe_problem(p, -EPROTO, 0, "DESCRIPTOR", "it was saved from a VF with PCI %s 0x%x, and this "
 			  "one's is 0x%x: xe-vfio-pci refuses it (ENODEV); load it into a VF of "
 			  "the same GPU", what, have, want);

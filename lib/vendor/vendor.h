@@ -31,8 +31,10 @@ struct vendor_parser {
 	 * kernels load.  0: not loading (inspect, save). */
 	uint32_t target_kernel;
 	/* Set with it when the target's PCI IDs are known, for streams that
-	 * name the device they came from (xe's descriptor). */
-	bool target_has_ids;
+	 * name the device they came from (xe's descriptor); or, by inspect,
+	 * the IDs of the stream's own IDENTITY record (target_is_identity),
+	 * which the device's bytes must agree with. */
+	bool target_has_ids, target_is_identity;
 	uint16_t target_device;
 	uint8_t target_revision;
 	void *state;		/* the backend's own, ops->state_size bytes */

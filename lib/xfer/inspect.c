@@ -107,6 +107,12 @@ static void take_identity(struct inspect *in, const struct stream_record *rec)
 		problem(in, rec->offset, "device %u: out of memory for its backend's parser",
 			rec->device);
 	}
+	/* The bytes must be those of the device the record names (xe's
+	 * descriptor carries its IDs): what a load into such a device checks. */
+	in->vendor[rec->device].target_has_ids = id.dev.has_pci_ids;
+	in->vendor[rec->device].target_is_identity = true;
+	in->vendor[rec->device].target_device = id.dev.device;
+	in->vendor[rec->device].target_revision = id.dev.revision;
 	in->seen[rec->device] = true;
 	in->sum->devices++;
 	/* The public struct is the API's; the one internal identity fills it. */

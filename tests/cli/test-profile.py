@@ -110,6 +110,22 @@ def check_groups(t, tmp):
          "check of a group: a member that fits nothing, and how it differs", r)
 
 
+def check_xe(t, tmp):
+    """Issue #27: an xe VF's state is for its own GPU and revision, which its
+    descriptor carries and xe-vfio-pci's restore compares."""
+    ptl = profile(t, tmp, "ptl.json", "mock:d,personality=xe,pci=8086:b080")
+    r = run("check", "mock:s,personality=xe", "--against", ptl)
+    t.ok(r.rc == 1 and "the PCI IDs differ (source 8086:e20b, destination 8086:b080)" in r.errtext,
+         "check: a Battlemage VF's state is refused for a Panther Lake VF", r)
+    rev = profile(t, tmp, "rev.json", "mock:d,personality=xe,pci=8086:e20b:0:0:5")
+    r = run("check", "mock:s,personality=xe", "--against", rev)
+    t.ok(r.rc == 1 and "revision" in r.errtext and "ENODEV" in r.errtext,
+         "check: an xe VF of another revision is refused", r)
+    same = profile(t, tmp, "bmg.json", "mock:d,personality=xe")
+    r = run("check", "mock:s,personality=xe", "--against", same)
+    t.ok(r.rc == 0 and r.text.endswith("verdict: same\n"), "check: xe VF into its twin", r)
+
+
 def check_refused(t, tmp):
     bad = os.path.join(tmp, "bad.json")
     cases = [
@@ -138,6 +154,7 @@ def main():
     check_profile(t, tmp)
     check_check(t, tmp)
     check_groups(t, tmp)
+    check_xe(t, tmp)
     check_refused(t, tmp)
     for name in os.listdir(tmp):
         os.unlink(os.path.join(tmp, name))
