@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "test-mock.h"
+#include "test-guest.h"
 
 #define LSTART VFIO_DEVICE_FEATURE_DMA_LOGGING_START
 #define LSTOP VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP
@@ -653,15 +654,6 @@ START_TEST(test_dma_states)
 }
 END_TEST
 
-static int memfd(uint64_t size)
-{
-	int fd = memfd_create("guest", MFD_CLOEXEC);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(ftruncate(fd, (off_t)size), 0);
-	return fd;
-}
-
 static uint64_t word_at(int fd, uint64_t off)
 {
 	uint8_t b[8];
@@ -677,7 +669,7 @@ static uint64_t word_at(int fd, uint64_t off)
 START_TEST(test_dmafd)
 {
 	struct vfiomig_ctx *ctx = new_ctx(NULL);
-	int fd = memfd(64 * 1024);
+	int fd = guest_memfd(64 * 1024);
 	char spec[64];
 	struct vfiomig_dev *dev;
 	struct stat st;
@@ -710,7 +702,7 @@ START_TEST(test_dmafd)
 	/* no such fd: a bad spec */
 	{
 		struct vfiomig_dev *d = NULL;
-		int bad = memfd(8);
+		int bad = guest_memfd(8);
 
 		close(bad);
 		snprintf(spec, sizeof(spec), "g,dirtylog=1,dmafd=%d", bad);
@@ -726,7 +718,7 @@ START_TEST(test_dirtyrate)
 {
 	struct vfiomig_ctx *ctx = new_ctx(NULL);
 	const uint64_t size = 12 * M1;
-	int fd = memfd(size);
+	int fd = guest_memfd(size);
 	char spec[80];
 	struct vfiomig_dev *dev;
 	lrange r[2] = { { 0, 4 * M1 }, { 8 * M1, 4 * M1 } };
@@ -798,7 +790,7 @@ END_TEST
 /* Where dirtyrate='s first write lands, for a mock named @name. */
 static uint64_t first_write(struct vfiomig_ctx *ctx, const char *name)
 {
-	int fd = memfd(M1);
+	int fd = guest_memfd(M1);
 	char spec[96];
 	struct vfiomig_dev *dev;
 	uint64_t *mem = malloc(M1), at = UINT64_MAX;

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "test-mock.h"
+#include "test-guest.h"
 #include <vfiomig/data.h>
 #include <vfiomig/migrate.h>
 
@@ -269,15 +270,6 @@ START_TEST(test_refused_keys)
 }
 END_TEST
 
-static int memfd(uint64_t size)
-{
-	int fd = memfd_create("guest", MFD_CLOEXEC);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(ftruncate(fd, (off_t)size), 0);
-	return fd;
-}
-
 static uint64_t dma_writes(struct vfiomig_dev *dev)
 {
 	struct mock_dirty_view v;
@@ -306,7 +298,7 @@ static uint64_t p2p_writes(struct vfiomig_dev *dev, unsigned int ms)
 START_TEST(test_p2p_suspends)
 {
 	struct vfiomig_ctx *ctx = new_ctx(NULL);
-	int fd = memfd(1 << 20);
+	int fd = guest_memfd(1 << 20);
 	struct vfiomig_dev *xe, *plain;
 	uint64_t w, *mem = malloc(1 << 20);
 	bool written = false;
