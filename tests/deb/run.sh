@@ -60,6 +60,10 @@ mkdir "$tree"
 git -C "$src" ls-files -z -co --exclude-standard |
 	(cd "$src" && tar --null --ignore-failed-read -T - -cf - 2>/dev/null) | tar -C "$tree" -xf -
 
+# The source package too, from the tree before it is built: lintian reads
+# its debian/ from the .dsc.
+(cd "$work" && dpkg-source -b "$tree" >/dev/null)
+
 step "dpkg-buildpackage -us -uc -b"
 (cd "$tree" && dpkg-checkbuilddeps)
 if ! (cd "$tree" && DEB_BUILD_OPTIONS="parallel=2 ${DEB_BUILD_OPTIONS:-}" \
@@ -69,8 +73,6 @@ if ! (cd "$tree" && DEB_BUILD_OPTIONS="parallel=2 ${DEB_BUILD_OPTIONS:-}" \
 fi
 grep -E '^ *[0-9]+/[0-9]+ .*(OK|FAIL|SKIP|ERROR)|^(Ok|Fail|Skipped):' "$work/build.log" |
 	sed 's/^/  /' | tail -n 4
-# lintian reads the source package's debian/ from a .dsc
-(cd "$work" && dpkg-source -b "$tree" >/dev/null)
 mapfile -t debs < <(ls "$work"/*.deb | grep -v -- '-dbgsym_')
 deb() {	# deb PACKAGE: its .deb
 	ls "$work/$1_${version}_"*.deb
@@ -82,7 +84,8 @@ lintian --fail-on error,warning "$work"/*.changes "$work"/*.dsc 2>/dev/null ||
 echo "  lintian: no errors, no warnings"
 lintian --pedantic -I "$work"/*.changes "$work"/*.dsc 2>/dev/null | tee "$work/pedantic" | sed 's/^/  /'
 # Every tag that is left must be explained in docs/packaging.md's table.
-unexplained=$(awk '{ print $3 }' "$work/pedantic" | sort -u | while read -r tag; do
+# A line is "X: PACKAGE[ TYPE]: TAG [CONTEXT]".
+unexplained=$(sed -n 's/^[A-Z]: [^:]*: \([^ ]*\).*/\1/p' "$work/pedantic" | sort -u | while read -r tag; do
 	grep -q "^| \`$tag\` |" "$docs" || echo "$tag"
 done)
 [ -z "$unexplained" ] || die "lintian --pedantic tags not explained in docs/packaging.md: $unexplained"
@@ -121,9 +124,9 @@ echo "  installed: libvfiomig2 libvfiomig-dev; not installed: the mock's and the
 step "the other packages, then the autopkgtests"
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${debs[@]}" >/dev/null
 status=0
-autopkgtest --no-built-binaries --output-dir "$work/autopkgtest" "$tree/" --- null \
+autopkgtest --no-built-binaries --output-dir "$work/autopkgtest" "$tree/" -- null \
 	>"$work/autopkgtest.log" 2>&1 || status=$?
-sed -n '/^@@@@@@@@@@@@@@@@@@@@ summary/,$p' "$work/autopkgtest.log" | sed 's/^/  /'
+sed -n '/@@@@@@@@@@@@@@@@@@@@ summary/,$p' "$work/autopkgtest.log" | sed 's/^/  /'
 if [ "$status" != 0 ]; then
 	tail -n 40 "$work/autopkgtest.log"
 	die "autopkgtest failed (exit $status)"
