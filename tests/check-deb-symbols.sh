@@ -73,12 +73,12 @@ fi
 
 version=$(sed -n '1s/^[^ ]* (\([^)]*\)).*/\1/p' "$debian/changelog")
 : >"$tmp/why"
-prev= prev_node=
+prev='' prev_node=''
 while read -r node; do
 	vs=$(grep "@$node " "$tmp/entries" | cut -d' ' -f2 | sort -u)
 	[ -n "$vs" ] || continue	# no entries: test 2 says so
 	if [ "$(echo "$vs" | wc -l)" -ne 1 ]; then
-		echo "node $node has several minimal versions: $(echo $vs)" >>"$tmp/why"
+		echo "node $node has several minimal versions: $(echo "$vs" | tr '\n' ' ')" >>"$tmp/why"
 		continue
 	fi
 	if dpkg --compare-versions "$vs" gt "$version"; then

@@ -73,7 +73,10 @@ if ! (cd "$tree" && DEB_BUILD_OPTIONS="parallel=2 ${DEB_BUILD_OPTIONS:-}" \
 fi
 grep -E '^ *[0-9]+/[0-9]+ .*(OK|FAIL|SKIP|ERROR)|^(Ok|Fail|Skipped):' "$work/build.log" |
 	sed 's/^/  /' | tail -n 4
-mapfile -t debs < <(ls "$work"/*.deb | grep -v -- '-dbgsym_')
+debs=()
+for d in "$work"/*.deb; do
+	[[ $d == *-dbgsym_* ]] || debs+=("$d")
+done
 deb() {	# deb PACKAGE: its .deb
 	ls "$work/$1_${version}_"*.deb
 }
