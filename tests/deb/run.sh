@@ -46,6 +46,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'echo "deb: failed in the step \"${step_name:-start}\"" >&2' ERR
 
 step_start=0
 step() {	# step NAME: time the step that follows; the previous one's time
