@@ -28,18 +28,9 @@
 #define CFG_TARGET_SHIFT 3
 
 struct outcome {
-	size_t size;		/* of the stream */
-	int rc;
-	uint64_t offset, records, problem_offset, digest;
-	uint64_t next;		/* where the next record must start */
+	struct fuzz_vendor_outcome c;	/* first: the parser's userdata */
 	struct mlx5_summary sum;
-	char problem[sizeof(((struct vendor_parser *)0)->problem)];
 };
-
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-	return h ^ (v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2));
-}
 
 /* Records come whole-headed, in order, each where the one before it ended. */
 static void on_record(void *data, const struct vfiomig_stream_record *rec)
@@ -47,14 +38,12 @@ static void on_record(void *data, const struct vfiomig_stream_record *rec)
 	struct outcome *o = data;
 
 	FUZZ_CHECK(rec->device == 3 && !strncmp(rec->kind, "mlx5 ", 5));
-	FUZZ_CHECK(rec->offset == o->next && rec->offset + 16 <= o->size);
 	FUZZ_CHECK(rec->length <= 0xffffffffull);
 	if (rec->type == 1)
 		FUZZ_CHECK(rec->length == 8);
 	if (rec->type > 1)
 		FUZZ_CHECK(rec->optional);
-	o->next = rec->offset + 16 + rec->length;
-	o->digest = mix(mix(mix(o->digest, rec->type), rec->offset), rec->length);
+	fuzz_vendor_record(&o->c, rec, 16);
 }
 
 static uint32_t target_of(unsigned int cfg)
@@ -74,27 +63,15 @@ static void parse(const uint8_t *s, size_t size, unsigned int split, uint32_t ta
 	int r;
 
 	memset(o, 0, sizeof(*o));
-	o->size = size;
+	o->c.size = size;
 	FUZZ_CHECK(ops && vendor_parser_init(&v, ops, 3, on_record, o) == 0);
 	v.target_kernel = target;
 	r = fuzz_vendor_feed(&v, ops, s, size, split);
 	mlx5_parser_summary(&v, &o->sum);
-	if (r < 0) {
-		FUZZ_CHECK(v.problem_offset <= v.offset);
-		FUZZ_CHECK(memchr(v.problem, '\0', sizeof(v.problem)));
-		FUZZ_CHECK(!strncmp(v.problem, "mlx5 record ", 12));
-	} else {
-		FUZZ_CHECK(v.offset == size && v.problem_offset == UINT64_MAX);
-		/* Whole records, unless the rest is an opaque headerless image. */
-		if (o->sum.generation != MLX5_GEN_HEADERLESS)
-			FUZZ_CHECK(o->next == size);
-	}
-	o->rc = r;
-	o->offset = v.offset;
-	o->records = v.records;
-	o->problem_offset = v.problem_offset;
-	memcpy(o->problem, v.problem, sizeof(o->problem));
-	vendor_parser_fini(&v);
+	/* Whole records, unless the rest is an opaque headerless image. */
+	if (r == 0 && o->sum.generation != MLX5_GEN_HEADERLESS)
+		FUZZ_CHECK(o->c.next == size);
+	fuzz_vendor_done(&v, r, "mlx5 record ", &o->c);
 }
 
 /* The driver's rules over the whole buffer: the verdict and the counts. */
@@ -120,7 +97,7 @@ static void reference(const uint8_t *s, size_t size, uint32_t target, const stru
 			/* The first header is no header: a bare image. */
 			FUZZ_CHECK(o->sum.generation == MLX5_GEN_HEADERLESS);
 			valid = target && target < VENDOR_KERNEL(6, 9);
-			FUZZ_CHECK((o->rc == 0) == valid);
+			FUZZ_CHECK((o->c.rc == 0) == valid);
 			return;
 		}
 		if (bad) {
@@ -138,9 +115,9 @@ static void reference(const uint8_t *s, size_t size, uint32_t target, const stru
 		}
 		at += 16 + len;
 	}
-	FUZZ_CHECK((o->rc == 0) == valid);
+	FUZZ_CHECK((o->c.rc == 0) == valid);
 	if (valid) {
-		FUZZ_CHECK(o->records == records && o->sum.fw_records == fw &&
+		FUZZ_CHECK(o->c.records == records && o->sum.fw_records == fw &&
 			   o->sum.fw_bytes == fw_bytes);
 		FUZZ_CHECK(records == 0 ? o->sum.generation == MLX5_GEN_NONE :
 			   o->sum.generation >= MLX5_GEN_HEADER);
@@ -159,29 +136,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	target = target_of(cfg);
 	parse(data, size, cfg & CFG_SPLIT, target, &split);
-	if (fuzz_verbose())
-		fprintf(stderr, "config 0x%02x: %d after %llu bytes, %llu records: %s\n", cfg,
-			split.rc, (unsigned long long)split.offset,
-			(unsigned long long)split.records, split.rc < 0 ? split.problem : "valid");
+	fuzz_vendor_say(cfg, &split.c);
 	if (cfg & CFG_SPLIT) {
 		parse(data, size, 0, target, &whole);
-		if (split.rc != whole.rc || split.offset != whole.offset ||
-		    split.records != whole.records || split.digest != whole.digest ||
-		    split.problem_offset != whole.problem_offset ||
-		    split.sum.generation != whole.sum.generation ||
-		    split.sum.stop_copy_size != whole.sum.stop_copy_size ||
-		    split.sum.fw_records != whole.sum.fw_records ||
-		    split.sum.fw_bytes != whole.sum.fw_bytes ||
-		    split.sum.skipped != whole.sum.skipped ||
-		    strcmp(split.problem, whole.problem)) {
-			fprintf(stderr, "split %u: %d, %llu records, \"%s\" at %llu\n"
-				"whole:   %d, %llu records, \"%s\" at %llu\n", cfg & CFG_SPLIT,
-				split.rc, (unsigned long long)split.records, split.problem,
-				(unsigned long long)split.problem_offset, whole.rc,
-				(unsigned long long)whole.records, whole.problem,
-				(unsigned long long)whole.problem_offset);
-			FUZZ_CHECK(!"the mlx5 backend depends on how its input is split");
-		}
+		fuzz_vendor_same(&split.c, &whole.c,
+				 split.sum.generation == whole.sum.generation &&
+				 split.sum.stop_copy_size == whole.sum.stop_copy_size &&
+				 split.sum.fw_records == whole.sum.fw_records &&
+				 split.sum.fw_bytes == whole.sum.fw_bytes &&
+				 split.sum.skipped == whole.sum.skipped,
+				 cfg & CFG_SPLIT, "mlx5");
 	}
 	reference(data, size, target, &split);
 	return 0;

@@ -29,18 +29,9 @@
 #define TARGET_REVISION 4u
 
 struct outcome {
-	size_t size;
-	int rc;
-	uint64_t offset, records, problem_offset, digest;
-	uint64_t next;		/* where the next packet must start */
+	struct fuzz_vendor_outcome c;	/* first: the parser's userdata */
 	struct xe_summary sum;
-	char problem[sizeof(((struct vendor_parser *)0)->problem)];
 };
-
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-	return h ^ (v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2));
-}
 
 /* Packets come whole-headed, in order, each where the one before it ended. */
 static void on_record(void *data, const struct vfiomig_stream_record *rec)
@@ -49,10 +40,8 @@ static void on_record(void *data, const struct vfiomig_stream_record *rec)
 
 	FUZZ_CHECK(rec->device == 3 && !strncmp(rec->kind, "xe ", 3));
 	FUZZ_CHECK(rec->type >= XE_PKT_DESCRIPTOR && rec->type < XE_PKT_TYPES);
-	FUZZ_CHECK(rec->offset == o->next && rec->offset + 24 <= o->size);
 	FUZZ_CHECK((rec->offset == 0) == (rec->type == XE_PKT_DESCRIPTOR));
-	o->next = rec->offset + 24 + rec->length;
-	o->digest = mix(mix(mix(o->digest, rec->type), rec->offset), rec->length);
+	fuzz_vendor_record(&o->c, rec, 24);
 }
 
 static size_t at_least(size_t n, size_t min)
@@ -80,7 +69,7 @@ static void parse(const uint8_t *s, size_t size, unsigned int cfg, struct outcom
 	int r;
 
 	memset(o, 0, sizeof(*o));
-	o->size = size;
+	o->c.size = size;
 	FUZZ_CHECK(ops && vendor_parser_init(&v, ops, 3, on_record, o) == 0);
 	v.target_has_ids = cfg & CFG_TARGET;
 	v.target_device = TARGET_DEVICE;
@@ -88,21 +77,12 @@ static void parse(const uint8_t *s, size_t size, unsigned int cfg, struct outcom
 	r = fuzz_vendor_feed(&v, ops, s, size, cfg & CFG_SPLIT);
 	xe_parser_summary(&v, &o->sum);
 	if (r < 0) {
-		FUZZ_CHECK(v.problem_offset <= v.offset);
-		FUZZ_CHECK(memchr(v.problem, '\0', sizeof(v.problem)));
-		FUZZ_CHECK(!strncmp(v.problem, "xe packet ", 10));
 		FUZZ_CHECK(strstr(v.problem, " at stream offset "));
 		FUZZ_CHECK(longest(v.problem) < sizeof(v.problem));
 	} else {
-		FUZZ_CHECK(v.offset == size && v.problem_offset == UINT64_MAX);
-		FUZZ_CHECK(o->next == size && o->sum.trailer);
+		FUZZ_CHECK(o->c.next == size && o->sum.trailer);
 	}
-	o->rc = r;
-	o->offset = v.offset;
-	o->records = v.records;
-	o->problem_offset = v.problem_offset;
-	memcpy(o->problem, v.problem, sizeof(o->problem));
-	vendor_parser_fini(&v);
+	fuzz_vendor_done(&v, r, "xe packet ", &o->c);
 }
 
 /* The descriptor's KLVs: whole, and the IDs the target's where it is known. */
@@ -162,9 +142,9 @@ static void reference(const uint8_t *s, size_t size, bool target, const struct o
 		records++;
 		at += 24 + len;
 	}
-	FUZZ_CHECK((o->rc == 0) == valid);
+	FUZZ_CHECK((o->c.rc == 0) == valid);
 	if (valid)
-		FUZZ_CHECK(o->records == records && o->sum.bytes[XE_PKT_VRAM] == vram &&
+		FUZZ_CHECK(o->c.records == records && o->sum.bytes[XE_PKT_VRAM] == vram &&
 			   o->sum.vram_tile[0] + o->sum.vram_tile[1] == vram &&
 			   o->sum.packets[XE_PKT_DESCRIPTOR] == 1 &&
 			   o->sum.packets[XE_PKT_TRAILER] == 1);
@@ -180,26 +160,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg = *data++;
 	size--;
 	parse(data, size, cfg, &split);
-	if (fuzz_verbose())
-		fprintf(stderr, "config 0x%02x: %d after %llu bytes, %llu packets: %s\n", cfg,
-			split.rc, (unsigned long long)split.offset,
-			(unsigned long long)split.records, split.rc < 0 ? split.problem : "valid");
+	fuzz_vendor_say(cfg, &split.c);
 	if (cfg & CFG_SPLIT) {
 		parse(data, size, cfg & ~CFG_SPLIT, &whole);
-		if (split.rc != whole.rc || split.offset != whole.offset ||
-		    split.records != whole.records || split.digest != whole.digest ||
-		    split.problem_offset != whole.problem_offset ||
-		    memcmp(split.sum.bytes, whole.sum.bytes, sizeof(split.sum.bytes)) ||
-		    memcmp(split.sum.vram_tile, whole.sum.vram_tile, sizeof(split.sum.vram_tile)) ||
-		    strcmp(split.problem, whole.problem)) {
-			fprintf(stderr, "split %u: %d, %llu packets, \"%s\" at %llu\n"
-				"whole:   %d, %llu packets, \"%s\" at %llu\n", cfg & CFG_SPLIT,
-				split.rc, (unsigned long long)split.records, split.problem,
-				(unsigned long long)split.problem_offset, whole.rc,
-				(unsigned long long)whole.records, whole.problem,
-				(unsigned long long)whole.problem_offset);
-			FUZZ_CHECK(!"the xe backend depends on how its input is split");
-		}
+		fuzz_vendor_same(&split.c, &whole.c,
+				 !memcmp(split.sum.bytes, whole.sum.bytes, sizeof(split.sum.bytes)) &&
+				 !memcmp(split.sum.vram_tile, whole.sum.vram_tile,
+					 sizeof(split.sum.vram_tile)),
+				 cfg & CFG_SPLIT, "xe");
 	}
 	reference(data, size, cfg & CFG_TARGET, &split);
 	return 0;
